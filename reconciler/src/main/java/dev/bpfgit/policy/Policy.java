@@ -1,0 +1,43 @@
+package dev.bpfgit.policy;
+
+import java.util.Map;
+
+/**
+ * One validated policy document.
+ *
+ * @param locations JSON pointer (e.g. {@code /spec/rules/0/prefix}) to where that node starts, for errors
+ *                  found after parsing (semantic and host checks)
+ * @param digest    SHA-256 (hex) of the document's canonical form: what "this policy changed" means
+ */
+public record Policy(String kind, String name, HostSelector hosts, PolicySpec spec, Location location,
+                     Map<String, Location> locations, String digest) {
+
+    public Policy {
+        locations = Map.copyOf(locations);
+    }
+
+    /** {@code Kind/name}, the policy's identity in plans, status and metrics. */
+    public String id() {
+        return kind + "/" + name;
+    }
+
+    /** Where a field of this document is, falling back to the nearest enclosing node, then the document. */
+    public Location at(String pointer) {
+        String p = pointer;
+        while (true) {
+            Location l = locations.get(p);
+            if (l != null) {
+                return l;
+            }
+            int slash = p.lastIndexOf('/');
+            if (slash < 0) {
+                return location;
+            }
+            p = p.substring(0, slash);
+        }
+    }
+
+    public PolicyError error(String pointer, String message) {
+        return new PolicyError(at(pointer), pointer, message);
+    }
+}

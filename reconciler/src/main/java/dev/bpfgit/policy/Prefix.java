@@ -1,0 +1,153 @@
+package dev.bpfgit.policy;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Arrays;
+
+/** An IPv4 or IPv6 CIDR prefix with no host bits set. Ordered by family, then address, then length. */
+public record Prefix(byte[] address, int length) implements Comparable<Prefix> {
+
+    public Prefix {
+        address = address.clone();
+        if (address.length != 4 && address.length != 16) {
+            throw new IllegalArgumentException("address of " + address.length + " bytes");
+        }
+        if (length < 0 || length > address.length * 8) {
+            throw new IllegalArgumentException("prefix length " + length + " out of range");
+        }
+    }
+
+    public boolean ipv6() {
+        return address.length == 16;
+    }
+
+    @Override
+    public byte[] address() {
+        return address.clone();
+    }
+
+    /**
+     * Parses {@code 10.0.0.0/8} or {@code 2001:db8::/32}. A bare address is a host prefix (/32 or /128).
+     *
+     * @throws IllegalArgumentException with a message fit for a user, e.g. one that suggests the network
+     *                                  address when host bits are set
+     */
+    public static Prefix parse(String text) {
+        String s = text.trim();
+        int slash = s.indexOf('/');
+        String addr = slash < 0 ? s : s.substring(0, slash);
+        if (addr.isEmpty() || !(addr.contains(":") || addr.matches("[0-9.]+"))) {
+            throw new IllegalArgumentException("'" + text + "' is not an IPv4 or IPv6 prefix");
+        }
+        if (!addr.contains(":") && !addr.matches("(\\d{1,3}\\.){3}\\d{1,3}")) {
+            throw new IllegalArgumentException("'" + text + "' is not an IPv4 or IPv6 prefix");
+        }
+        byte[] bytes;
+        try {
+            InetAddress ia = InetAddress.getByName(addr);   // literal only: the checks above exclude names
+            bytes = ia.getAddress();
+            if (addr.contains(":") && ia instanceof Inet4Address) {
+                throw new IllegalArgumentException("'" + text + "': IPv4-mapped IPv6 is not accepted; write "
+                        + ia.getHostAddress());
+            }
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("'" + text + "' is not an IPv4 or IPv6 prefix");
+        }
+        int max = bytes.length * 8;
+        int len;
+        if (slash < 0) {
+            len = max;
+        } else {
+            String l = s.substring(slash + 1);
+            if (!l.matches("\\d{1,3}") || Integer.parseInt(l) > max) {
+                throw new IllegalArgumentException("'" + text + "': prefix length must be 0.." + max);
+            }
+            len = Integer.parseInt(l);
+        }
+        byte[] net = mask(bytes, len);
+        if (!Arrays.equals(net, bytes)) {
+            throw new IllegalArgumentException("'" + text + "' has host bits set; did you mean "
+                    + new Prefix(net, len) + "?");
+        }
+        return new Prefix(net, len);
+    }
+
+    private static byte[] mask(byte[] a, int len) {
+        byte[] r = a.clone();
+        for (int i = 0; i < r.length; i++) {
+            int bits = Math.max(0, Math.min(8, len - i * 8));
+            r[i] &= (byte) (0xff << (8 - bits));
+        }
+        return r;
+    }
+
+    @Override
+    public String toString() {
+        try {
+            InetAddress ia = InetAddress.getByAddress(address);
+            String host = ia instanceof Inet6Address ? compress6(address) : ia.getHostAddress();
+            return host + "/" + length;
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** RFC 5952 text form: lower case, longest run of zero groups compressed. */
+    private static String compress6(byte[] a) {
+        int[] g = new int[8];
+        for (int i = 0; i < 8; i++) {
+            g[i] = ((a[2 * i] & 0xff) << 8) | (a[2 * i + 1] & 0xff);
+        }
+        int bestStart = -1, bestLen = 0;
+        for (int i = 0; i < 8; ) {
+            if (g[i] != 0) {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < 8 && g[j] == 0) {
+                j++;
+            }
+            if (j - i > bestLen && j - i >= 2) {
+                bestStart = i;
+                bestLen = j - i;
+            }
+            i = j;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                sb.append("::");
+                i += bestLen - 1;
+                continue;
+            }
+            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
+                sb.append(':');
+            }
+            sb.append(Integer.toHexString(g[i]));
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Prefix p && length == p.length && Arrays.equals(address, p.address);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(address) * 31 + length;
+    }
+
+    @Override
+    public int compareTo(Prefix o) {
+        int c = Integer.compare(address.length, o.address.length);
+        if (c != 0) {
+            return c;
+        }
+        c = Arrays.compareUnsigned(address, o.address);
+        return c != 0 ? c : Integer.compare(length, o.length);
+    }
+}
