@@ -1,0 +1,37 @@
+package dev.bpfgit.compile;
+
+import dev.bpfgit.kernel.Bytes;
+
+/**
+ * How one kind reads the entries of one of its maps: for plans (a human description), for the
+ * traffic-safe order of writes (specificity), and for grouping by owning policy.
+ */
+public interface EntryCodec {
+
+    /** e.g. {@code "203.0.113.0/24"} */
+    String key(Bytes key);
+
+    /** e.g. {@code "redirect eth1"}; ignores bookkeeping fields such as counter slots. */
+    String value(Bytes value);
+
+    /** How specific a key is (prefix length for LPM tries); adds go most specific first, removals last. */
+    default int specificity(Bytes key) {
+        return 0;
+    }
+
+    /** The policy id owning an entry ({@link PolicyIds}), or 0 when the map belongs to the whole unit. */
+    default int owner(Bytes value) {
+        return 0;
+    }
+
+    /** A codec that prints hex, for maps without a richer one. */
+    EntryCodec HEX = new EntryCodec() {
+        public String key(Bytes key) {
+            return key.toHex();
+        }
+
+        public String value(Bytes value) {
+            return value.toHex();
+        }
+    };
+}

@@ -1,0 +1,131 @@
+package dev.bpfgit.compile;
+
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.BtfTypes;
+import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.MapSpec;
+import dev.bpfgit.kernel.MapType;
+import dev.bpfgit.kernel.ObjectFile;
+import dev.bpfgit.kernel.ProgramSpec;
+import dev.bpfgit.policy.Policy;
+import dev.bpfgit.policy.PolicyError;
+import dev.bpfgit.policy.TrafficPolicySpec;
+import dev.bpfgit.policy.TrafficPolicySpec.Action;
+import dev.bpfgit.policy.TrafficPolicySpec.Hook;
+import dev.bpfgit.policy.TrafficPolicySpec.Rule;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * TrafficPolicy: every (interface, hook) named by any policy becomes one unit under
+ * {@code <root>/traffic/<interface>/<hook>}: one program, one link, two LPM tries (IPv4, IPv6), per-CPU
+ * counters and a config entry. Validation has already guaranteed that policies sharing a unit agree on
+ * match and default and never claim the same prefix.
+ */
+final class TrafficCompiler {
+    static final String OBJECT = "traffic.bpf.o";
+    static final int DEFAULT_CAPACITY = 16384;
+
+    private TrafficCompiler() {
+    }
+
+    private record Key(String ifname, Hook hook) {
+    }
+
+    static List<Unit> compile(Path root, List<Policy> policies, HostFacts host, List<PolicyError> errors) {
+        Map<Key, List<Policy>> byUnit = new TreeMap<>((a, b) -> a.ifname.equals(b.ifname)
+                ? a.hook.compareTo(b.hook) : a.ifname.compareTo(b.ifname));
+        for (Policy p : policies) {
+            TrafficPolicySpec s = (TrafficPolicySpec) p.spec();
+            for (int i = 0; i < s.interfaces().size(); i++) {
+                String ifname = s.interfaces().get(i);
+                if (!host.interfaces().containsKey(ifname)) {
+                    errors.add(p.error("/spec/interfaces/" + i, "interface " + ifname + " does not exist on host "
+                            + host.name() + " (select hosts with spec.hosts)"));
+                    continue;
+                }
+                byUnit.computeIfAbsent(new Key(ifname, s.hook()), k -> new ArrayList<>()).add(p);
+            }
+            for (Rule r : s.rules()) {
+                if (r.action() == Action.REDIRECT && r.to().isPresent()
+                        && !host.interfaces().containsKey(r.to().get())) {
+                    errors.add(p.error("/spec/rules/" + r.index() + "/to", "redirect target " + r.to().get()
+                            + " does not exist on host " + host.name()));
+                }
+            }
+        }
+        if (!errors.isEmpty()) {
+            return List.of();
+        }
+        Map<Integer, String> ifnames = new HashMap<>();
+        host.interfaces().forEach((n, i) -> ifnames.put(i, n));
+        TrafficCodec codec = new TrafficCodec(ifnames);
+        List<Unit> units = new ArrayList<>();
+        byUnit.forEach((k, ps) -> units.add(unit(root, k, ps, host, codec)));
+        return units;
+    }
+
+    private static Unit unit(Path root, Key k, List<Policy> ps, HostFacts host, TrafficCodec codec) {
+        Path dir = root.resolve("traffic").resolve(k.ifname).resolve(k.hook.yaml);
+        ObjectFile obj = Objects.get(OBJECT);
+        TrafficPolicySpec first = (TrafficPolicySpec) ps.getFirst().spec();
+        int capacity = ps.stream().map(p -> ((TrafficPolicySpec) p.spec()).capacity())
+                .filter(c -> c.isPresent()).mapToInt(c -> c.getAsInt()).max().orElse(DEFAULT_CAPACITY);
+
+        Map<Bytes, Bytes> v4 = new HashMap<>();
+        Map<Bytes, Bytes> v6 = new HashMap<>();
+        for (Policy p : ps) {
+            int owner = PolicyIds.of(p.id());
+            for (Rule r : ((TrafficPolicySpec) p.spec()).rules()) {
+                int ifindex = r.to().map(host.interfaces()::get).orElse(0);
+                Bytes value = TrafficLayout.rule(owner, r.action(), ifindex, r.mark().orElse(0L));
+                (r.prefix().ipv6() ? v6 : v4).put(TrafficLayout.key(r.prefix()), value);
+            }
+        }
+        Slots slots = new Slots("counters", capacity, TrafficLayout.SLOT_OFFSET);
+        Bytes configValue = TrafficLayout.config(first.defaultVerdict() == TrafficPolicySpec.Verdict.DROP,
+                first.match() == TrafficPolicySpec.Match.DESTINATION);
+
+        List<MapDesire> maps = List.of(
+                new MapDesire(dir.resolve("rules_v4"), lpm("rules_v4", 8, "lpm_v4", capacity, obj),
+                        Optional.of(v4), codec, Optional.of(slots)),
+                new MapDesire(dir.resolve("rules_v6"), lpm("rules_v6", 20, "lpm_v6", capacity, obj),
+                        Optional.of(v6), codec, Optional.of(slots)),
+                new MapDesire(dir.resolve("counters"), new MapSpec("counters", MapType.PERCPU_ARRAY, 4,
+                        TrafficLayout.COUNTER_SIZE, capacity + 1, 0,
+                        Optional.of(new BtfTypes(obj, "__u32", "counter"))), Optional.empty(), EntryCodec.HEX,
+                        Optional.empty()),
+                new MapDesire(dir.resolve("config"), new MapSpec("config", MapType.ARRAY, 4,
+                        TrafficLayout.CONFIG_SIZE, 1, 0, Optional.of(new BtfTypes(obj, "__u32", "config"))),
+                        Optional.of(Map.of(Bytes.wrap(new byte[4]), configValue)), new ConfigCodec(),
+                        Optional.empty()));
+        Map<String, Path> mapPins = new TreeMap<>();
+        maps.forEach(m -> mapPins.put(m.name(), m.pin()));
+        String program = switch (k.hook) {
+            case XDP -> "traffic_xdp";
+            case TC_INGRESS -> "traffic_tc_ingress";
+            case TC_EGRESS -> "traffic_tc_egress";
+        };
+        Path prog = dir.resolve("prog");
+        AttachPoint at = switch (k.hook) {
+            case XDP -> new AttachPoint.Xdp(k.ifname);
+            case TC_INGRESS -> new AttachPoint.Tcx(k.ifname, AttachPoint.Direction.INGRESS);
+            case TC_EGRESS -> new AttachPoint.Tcx(k.ifname, AttachPoint.Direction.EGRESS);
+        };
+        return new Unit(dir, "TrafficPolicy", k.ifname + ", " + k.hook.yaml,
+                ps.stream().map(Policy::id).sorted().toList(), maps,
+                List.of(new ProgramDesire(prog, new ProgramSpec(obj, program, mapPins))),
+                List.of(new LinkDesire(dir.resolve("link"), prog, at)));
+    }
+
+    private static MapSpec lpm(String name, int keySize, String keyType, int capacity, ObjectFile obj) {
+        return new MapSpec(name, MapType.LPM_TRIE, keySize, TrafficLayout.RULE_SIZE, capacity,
+                MapSpec.BPF_F_NO_PREALLOC, Optional.of(new BtfTypes(obj, keyType, "rule")));
+    }
+}

@@ -1,0 +1,67 @@
+package dev.bpfgit.compile;
+
+import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.policy.Prefix;
+import dev.bpfgit.policy.TrafficPolicySpec.Action;
+
+/**
+ * The byte layouts of bpf/include/traffic.h. Keys: {@code struct lpm_v4 {u32 prefixlen; u8 addr[4]}} and
+ * {@code lpm_v6} with 16 address bytes; value {@code struct rule {u32 slot, gen, policy, ifindex, mark;
+ * u8 action; u8 pad[3]}}; per-CPU {@code struct counter {u64 packets, bytes; u32 gen, pad}};
+ * {@code struct config {u32 default_action, match}}.
+ */
+public final class TrafficLayout {
+    public static final int RULE_SIZE = 24;
+    public static final int COUNTER_SIZE = 24;
+    public static final int CONFIG_SIZE = 8;
+    public static final int SLOT_OFFSET = 0;
+    static final int POLICY = 8;
+    static final int IFINDEX = 12;
+    static final int MARK = 16;
+    static final int ACTION = 20;
+
+    private TrafficLayout() {
+    }
+
+    public static Bytes key(Prefix p) {
+        byte[] a = p.address();
+        byte[] k = new byte[4 + a.length];
+        Le.putU32(k, 0, p.length());
+        System.arraycopy(a, 0, k, 4, a.length);
+        return Bytes.wrap(k);
+    }
+
+    public static Prefix prefix(Bytes key) {
+        byte[] k = key.toArray();
+        byte[] a = new byte[k.length - 4];
+        System.arraycopy(k, 4, a, 0, a.length);
+        return new Prefix(a, (int) Le.u32(k, 0));
+    }
+
+    public static Bytes rule(int policy, Action action, int ifindex, long mark) {
+        byte[] v = new byte[RULE_SIZE];
+        Le.putU32(v, POLICY, policy & 0xffffffffL);
+        Le.putU32(v, IFINDEX, ifindex);
+        Le.putU32(v, MARK, mark);
+        v[ACTION] = (byte) action.ordinal();
+        return Bytes.wrap(v);
+    }
+
+    public record Rule(long slot, long gen, int policy, int ifindex, long mark, Action action) {
+    }
+
+    public static Rule rule(Bytes value) {
+        byte[] v = value.toArray();
+        int a = v[ACTION] & 0xff;
+        Action action = a < Action.values().length ? Action.values()[a] : Action.PASS;
+        return new Rule(Le.u32(v, 0), Le.u32(v, 4), (int) Le.u32(v, POLICY), (int) Le.u32(v, IFINDEX),
+                Le.u32(v, MARK), action);
+    }
+
+    public static Bytes config(boolean defaultDrop, boolean matchDestination) {
+        byte[] v = new byte[CONFIG_SIZE];
+        Le.putU32(v, 0, defaultDrop ? Action.DROP.ordinal() : Action.PASS.ordinal());
+        Le.putU32(v, 4, matchDestination ? 1 : 0);
+        return Bytes.wrap(v);
+    }
+}

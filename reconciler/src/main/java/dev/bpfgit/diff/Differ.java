@@ -1,0 +1,387 @@
+package dev.bpfgit.diff;
+
+import dev.bpfgit.compile.DesiredState;
+import dev.bpfgit.compile.EntryCodec;
+import dev.bpfgit.compile.LinkDesire;
+import dev.bpfgit.compile.MapDesire;
+import dev.bpfgit.compile.PolicyIds;
+import dev.bpfgit.compile.ProgramDesire;
+import dev.bpfgit.compile.Slots;
+import dev.bpfgit.compile.Unit;
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.AttachedProgram;
+import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.MapType;
+import dev.bpfgit.kernel.PinType;
+import dev.bpfgit.kernel.ProgramSpec;
+import dev.bpfgit.observe.Fingerprint;
+import dev.bpfgit.observe.LiveLink;
+import dev.bpfgit.observe.LiveMap;
+import dev.bpfgit.observe.LiveProgram;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.observe.Meta;
+import dev.bpfgit.policy.Policy;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Diff: desired state × live state → plan. Pure. Per unit, the steps run in a traffic-safe order:
+ * create maps, write adds and changes (most specific first), load programs, create or atomically update
+ * links, swap in replaced maps, then remove entries (least specific first). Everything live under the
+ * root that the desired state does not name is removed last, links before programs before maps.
+ */
+public final class Differ {
+    static final String STAGING = ".next";
+
+    private Differ() {
+    }
+
+    public static Plan diff(DesiredState desired, LiveState live) {
+        Path root = desired.root();
+        Map<Integer, String> owners = owners(desired.policies(), live.meta());
+        List<UnitPlan> units = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        Set<Path> wanted = new HashSet<>();
+        wanted.add(Meta.pin(root));
+        Map<String, String> meta = new TreeMap<>();
+        meta.put("revision", desired.revision());
+        for (Policy p : desired.policies()) {
+            meta.put(Meta.policyKey(p.id()), p.digest());
+        }
+        for (Unit u : desired.units()) {
+            UnitDiff d = new UnitDiff(u, live, owners, desired.revision(), warnings);
+            units.add(d.plan());
+            wanted.addAll(d.wanted);
+            String rel = root.relativize(u.dir()).toString();
+            meta.put(Meta.unitKey(rel), d.fingerprint.digest());
+            for (String pid : u.policies()) {
+                meta.put(Meta.ownerKey(rel, pid), "");
+            }
+            for (ProgramDesire p : u.programs()) {
+                meta.put(Meta.programKey(root.relativize(p.pin()).toString()), p.spec().identity());
+            }
+        }
+        units.addAll(removals(live, wanted, owners));
+        List<String> metaDeletes = live.meta().values().keySet().stream()
+                .filter(k -> !meta.containsKey(k) && !k.equals("applied") && !k.startsWith("failed/"))
+                .toList();
+        return new Plan(root, desired.revision(), live.basis(), units, meta, metaDeletes, warnings);
+    }
+
+    /** The plan that removes everything bpfgit owns under the root, the root included. */
+    public static Plan destroy(LiveState live) {
+        Map<Integer, String> owners = owners(List.of(), live.meta());
+        List<UnitPlan> units = new ArrayList<>(removals(live, Set.of(), owners));
+        return new Plan(live.root(), live.meta().revision().orElse(""), live.basis(), units, Map.of(),
+                List.of(), List.of());
+    }
+
+    private static Map<Integer, String> owners(List<Policy> policies, Meta meta) {
+        Map<Integer, String> m = new HashMap<>();
+        meta.policies().keySet().forEach(id -> m.put(PolicyIds.of(id), id));
+        policies.forEach(p -> m.put(PolicyIds.of(p.id()), p.id()));
+        return m;
+    }
+
+    /** Live pins nobody wants, grouped by directory; then directories left empty. */
+    private static List<UnitPlan> removals(LiveState live, Set<Path> wanted, Map<Integer, String> owners) {
+        Path root = live.root();
+        Map<Path, List<Change>> byDir = new TreeMap<>();
+        Comparator<Path> order = Comparator.comparing(Path::toString);
+        live.links().keySet().stream().filter(p -> !wanted.contains(p)).sorted(order).forEach(p ->
+                byDir.computeIfAbsent(p.getParent(), k -> new ArrayList<>())
+                        .add(new Change.Unpin(p, Optional.of(PinType.LINK), "link " + p.getFileName())));
+        live.programs().values().stream().filter(p -> !wanted.contains(p.pin()))
+                .sorted(Comparator.comparing(p -> p.pin().toString())).forEach(p ->
+                byDir.computeIfAbsent(p.pin().getParent(), k -> new ArrayList<>())
+                        .add(new Change.Unpin(p.pin(), Optional.of(PinType.PROG),
+                                "program " + p.info().name() + " (id " + p.info().id() + ")")));
+        live.maps().values().stream().filter(m -> !wanted.contains(m.pin()))
+                .sorted(Comparator.comparing(m -> m.pin().toString())).forEach(m ->
+                byDir.computeIfAbsent(m.pin().getParent(), k -> new ArrayList<>())
+                        .add(new Change.Unpin(m.pin(), Optional.of(PinType.MAP), "map " + m.pin().getFileName()
+                                + m.entries().map(e -> " (" + e.size() + " entries)").orElse(""))));
+        Set<Path> keepDirs = new HashSet<>();
+        for (Path p : wanted) {
+            for (Path d = p.getParent(); d != null && d.startsWith(root); d = d.getParent()) {
+                keepDirs.add(d);
+            }
+        }
+        List<Path> emptyDirs = live.dirs().stream().filter(d -> !keepDirs.contains(d))
+                .sorted(Comparator.comparingInt(Path::getNameCount).reversed().thenComparing(order)).toList();
+        List<UnitPlan> plans = new ArrayList<>();
+        byDir.forEach((dir, changes) -> {
+            String rel = root.relativize(dir).toString();
+            List<String> pols = live.meta().values().keySet().stream()
+                    .filter(k -> k.startsWith(Meta.ownerKey(rel, "")))
+                    .map(k -> k.substring(Meta.ownerKey(rel, "").length())).sorted().toList();
+            plans.add(new UnitPlan(dir, kindOf(rel), rel.isEmpty() ? "(root)" : rel, pols, changes));
+        });
+        if (!emptyDirs.isEmpty()) {
+            List<Change> dirs = emptyDirs.stream().map(d -> (Change) new Change.Unpin(d, Optional.empty(),
+                    "directory " + (d.equals(root) ? d.toString() : root.relativize(d).toString()))).toList();
+            if (plans.isEmpty()) {
+                plans.add(new UnitPlan(root, "", "(directories)", List.of(), dirs));
+            } else {
+                UnitPlan last = plans.removeLast();
+                List<Change> all = new ArrayList<>(last.changes());
+                all.addAll(dirs);
+                plans.add(new UnitPlan(last.dir(), last.kind(), last.label(), last.policies(), all));
+            }
+        }
+        return plans;
+    }
+
+    private static String kindOf(String rel) {
+        return rel.startsWith("traffic") ? "TrafficPolicy" : "";
+    }
+
+    /** The diff of one desired unit against the kernel. */
+    private static final class UnitDiff {
+        final Unit unit;
+        final LiveState live;
+        final Map<Integer, String> owners;
+        final String revision;
+        final List<String> warnings;
+        final Set<Path> wanted = new HashSet<>();
+        final Fingerprint fingerprint = new Fingerprint();
+        final List<Change> first = new ArrayList<>();
+        final List<Change> creates = new ArrayList<>();
+        final List<Change> puts = new ArrayList<>();
+        final List<Change> loads = new ArrayList<>();
+        final List<Change> links = new ArrayList<>();
+        final List<Change> renames = new ArrayList<>();
+        final List<Change> deletes = new ArrayList<>();
+        final Map<Path, Path> staged = new HashMap<>();
+
+        UnitDiff(Unit unit, LiveState live, Map<Integer, String> owners, String revision, List<String> warnings) {
+            this.unit = unit;
+            this.live = live;
+            this.owners = owners;
+            this.revision = revision;
+            this.warnings = warnings;
+        }
+
+        UnitPlan plan() {
+            maps();
+            Set<Path> reloaded = programs();
+            links(reloaded);
+            List<Change> all = new ArrayList<>(first);
+            all.addAll(creates);
+            all.addAll(puts);
+            all.addAll(loads);
+            all.addAll(links);
+            all.addAll(renames);
+            all.addAll(deletes);
+            return new UnitPlan(unit.dir(), unit.kind(), unit.label(), unit.policies(), all);
+        }
+
+        private void maps() {
+            Map<MapDesire, Map<Bytes, Bytes>> liveEntries = new LinkedHashMap<>();
+            Map<MapDesire, Map<Bytes, Bytes>> keptLive = new HashMap<>();
+            for (MapDesire m : unit.maps()) {
+                wanted.add(m.pin());
+                LiveMap lm = live.maps().get(m.pin());
+                Map<Bytes, Bytes> have = lm == null ? Map.of() : lm.entries().orElse(Map.of());
+                if (lm == null) {
+                    creates.add(new Change.CreateMap(m.pin(), m.spec()));
+                    have = Map.of();
+                } else {
+                    List<String> why = m.spec().incompatibilities(lm.info());
+                    if (!why.isEmpty()) {
+                        Path staging = m.pin().resolveSibling(m.name() + STAGING);
+                        if (live.maps().containsKey(staging)) {
+                            first.add(new Change.Unpin(staging, Optional.of(PinType.MAP),
+                                    "map " + staging.getFileName() + " left by an interrupted apply"));
+                        }
+                        creates.add(new Change.ReplaceMap(m.pin(), staging, m.spec(), why));
+                        renames.add(new Change.Rename(staging, m.pin()));
+                        staged.put(m.pin(), staging);
+                        keptLive.put(m, have);   // slots of staying entries survive the swap
+                        have = Map.of();
+                    }
+                }
+                liveEntries.put(m, have);
+            }
+            Map<MapDesire, Map<Bytes, Bytes>> desired = withSlots(liveEntries, keptLive);
+            for (MapDesire m : unit.maps()) {
+                if (m.entries().isEmpty()) {
+                    continue;
+                }
+                Path target = staged.getOrDefault(m.pin(), m.pin());
+                entries(m, target, desired.get(m), liveEntries.get(m));
+                fingerprint.map(m.name(), desired.get(m));
+            }
+        }
+
+        /** Desired entries with counter slots filled from the live ones. */
+        private Map<MapDesire, Map<Bytes, Bytes>> withSlots(Map<MapDesire, Map<Bytes, Bytes>> liveEntries,
+                                                            Map<MapDesire, Map<Bytes, Bytes>> keptLive) {
+            Map<MapDesire, Map<Bytes, Bytes>> out = new HashMap<>();
+            Map<String, List<MapDesire>> spaces = new LinkedHashMap<>();
+            for (MapDesire m : unit.maps()) {
+                if (m.entries().isEmpty()) {
+                    continue;
+                }
+                if (m.slots().isPresent()) {
+                    spaces.computeIfAbsent(m.slots().get().space(), k -> new ArrayList<>()).add(m);
+                } else {
+                    out.put(m, m.entries().get());
+                }
+            }
+            spaces.forEach((space, maps) -> {
+                Slots slots = maps.getFirst().slots().get();
+                List<Map<Bytes, Bytes>> lives = maps.stream()
+                        .map(m -> keptLive.getOrDefault(m, liveEntries.get(m))).toList();
+                List<Map<Bytes, Bytes>> assigned = Slotting.assign(slots, maps, lives, revision);
+                for (int i = 0; i < maps.size(); i++) {
+                    out.put(maps.get(i), assigned.get(i));
+                }
+            });
+            return out;
+        }
+
+        private void entries(MapDesire m, Path target, Map<Bytes, Bytes> want, Map<Bytes, Bytes> have) {
+            EntryCodec codec = m.codec();
+            List<EntryChange> put = new ArrayList<>();
+            List<EntryChange> del = new ArrayList<>();
+            for (Map.Entry<Bytes, Bytes> e : want.entrySet()) {
+                Bytes lv = have.get(e.getKey());
+                if (lv == null) {
+                    put.add(change(codec, e.getKey(), null, e.getValue()));
+                } else if (!lv.equals(e.getValue())) {
+                    put.add(change(codec, e.getKey(), lv, e.getValue()));
+                }
+            }
+            boolean array = m.spec().type() == MapType.ARRAY;
+            for (Map.Entry<Bytes, Bytes> e : have.entrySet()) {
+                if (want.containsKey(e.getKey())) {
+                    continue;
+                }
+                if (array) {   // array slots cannot be deleted: zero them
+                    Bytes zero = Bytes.wrap(new byte[e.getValue().size()]);
+                    if (!e.getValue().equals(zero)) {
+                        put.add(change(codec, e.getKey(), e.getValue(), zero));
+                    }
+                } else {
+                    del.add(change(codec, e.getKey(), e.getValue(), null));
+                }
+            }
+            Comparator<EntryChange> byKey = Comparator.comparing(EntryChange::rawKey);
+            put.sort(Comparator.<EntryChange>comparingInt(c -> -codec.specificity(c.rawKey())).thenComparing(byKey));
+            del.sort(Comparator.<EntryChange>comparingInt(c -> codec.specificity(c.rawKey())).thenComparing(byKey));
+            if (!put.isEmpty()) {
+                puts.add(new Change.PutEntries(target, have.size(), put));
+            }
+            if (!del.isEmpty()) {
+                deletes.add(new Change.DeleteEntries(target, have.size(), del));
+            }
+        }
+
+        private EntryChange change(EntryCodec codec, Bytes key, Bytes before, Bytes after) {
+            Bytes shown = after != null ? after : before;
+            String text = codec.value(shown);
+            if (before != null && after != null) {
+                text += " (was " + codec.value(before) + ")";
+            }
+            int owner = codec.owner(shown);
+            return new EntryChange(key, Optional.ofNullable(before), Optional.ofNullable(after),
+                    owner == 0 ? "" : owners.getOrDefault(owner, String.format("policy %08x", owner)),
+                    codec.key(key), text);
+        }
+
+        /** @return pins of programs (re)loaded by this plan */
+        private Set<Path> programs() {
+            Set<Path> reloaded = new HashSet<>();
+            for (ProgramDesire p : unit.programs()) {
+                wanted.add(p.pin());
+                Map<String, Path> maps = new TreeMap<>();
+                p.spec().maps().forEach((name, pin) -> maps.put(name, staged.getOrDefault(pin, pin)));
+                ProgramSpec spec = new ProgramSpec(p.spec().object(), p.spec().program(), maps);
+                LiveProgram lp = live.programs().get(p.pin());
+                boolean mapsSwapped = p.spec().maps().values().stream().anyMatch(staged::containsKey);
+                String reason = null;
+                if (lp == null) {
+                    loads.add(new Change.LoadProgram(p.pin(), spec, false, "new"));
+                    reloaded.add(p.pin());
+                } else if (mapsSwapped) {
+                    reason = "maps replaced";
+                } else if (lp.identity().isEmpty()) {
+                    reason = "origin unknown (no record of loading it)";
+                } else if (!lp.identity().get().equals(spec.identity())) {
+                    reason = "object changed (" + shortId(lp.identity().get()) + " -> " + shortId(spec.identity()) + ")";
+                }
+                if (reason != null) {
+                    loads.add(new Change.LoadProgram(p.pin(), spec, true, reason));
+                    reloaded.add(p.pin());
+                }
+                fingerprint.program(p.pin().getFileName().toString(), spec.identity());
+            }
+            return reloaded;
+        }
+
+        private static String shortId(String identity) {
+            int colon = identity.indexOf(':');
+            return identity.substring(0, Math.min(12, colon < 0 ? identity.length() : colon));
+        }
+
+        private void links(Set<Path> reloaded) {
+            for (LinkDesire l : unit.links()) {
+                wanted.add(l.pin());
+                fingerprint.link(l.pin().getFileName().toString(), true);
+                LiveLink ll = live.links().get(l.pin());
+                LiveProgram lp = live.programs().get(l.program());
+                Integer wantIfindex = live.interfaces().get(ifname(l.at()));
+                if (ll != null && !ll.info().defunct() && wantIfindex != null
+                        && ll.info().ifindex() == wantIfindex) {
+                    if (reloaded.contains(l.program())) {
+                        links.add(new Change.UpdateLink(l.pin(), l.program(), Optional.of(ll.info().progId()),
+                                "program reloaded"));
+                    } else if (lp == null || ll.info().progId() != lp.info().id()) {
+                        links.add(new Change.UpdateLink(l.pin(), l.program(), Optional.of(ll.info().progId()),
+                                "drift: link runs program id " + ll.info().progId() + ", not the pinned one"));
+                    }
+                    continue;
+                }
+                if (ll != null) {
+                    links.add(new Change.Unpin(l.pin(), Optional.of(PinType.LINK), ll.info().defunct()
+                            ? "link whose interface is gone" : "link attached to an older " + ifname(l.at())));
+                }
+                int ours = ll == null || lp == null ? -1 : lp.info().id();
+                List<AttachedProgram> others = live.attached().getOrDefault(l.at(), List.of()).stream()
+                        .filter(a -> a.progId() != ours && (ll == null || a.progId() != ll.info().progId()))
+                        .toList();
+                if (!others.isEmpty()) {
+                    String who = others.stream().map(a -> "id " + a.progId() + " \"" + a.name() + "\"")
+                            .reduce((a, b) -> a + ", " + b).orElseThrow();
+                    String msg = l.at().label() + ": program " + who + " is attached and was not attached by"
+                            + " bpfgit; for " + String.join(", ", unit.policies());
+                    if (l.at() instanceof AttachPoint.Xdp) {
+                        throw new ForeignProgramException(msg + ": bpfgit does not replace it. Detach it"
+                                + " (ip link set dev " + ifname(l.at()) + " xdp off) or remove the interface"
+                                + " from the policy.");
+                    }
+                    warnings.add(msg + ": tcx runs several programs, bpfgit's runs after it.");
+                }
+                links.add(new Change.CreateLink(l.pin(), l.program(), l.at()));
+            }
+        }
+
+        private static String ifname(AttachPoint at) {
+            return switch (at) {
+                case AttachPoint.Xdp x -> x.ifname();
+                case AttachPoint.Tcx t -> t.ifname();
+            };
+        }
+    }
+}

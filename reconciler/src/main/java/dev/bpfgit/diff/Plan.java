@@ -1,0 +1,33 @@
+package dev.bpfgit.diff;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The difference between a desired and a live state.
+ *
+ * @param basis    digest of the live state it was computed against; apply of a saved plan refuses to run
+ *                 when the live state no longer has this digest
+ * @param meta     bookkeeping written after the changes (revision, policy digests, unit fingerprints);
+ *                 {@code metaDeletes} are the keys to remove
+ * @param warnings things an operator should know that are not changes (a foreign program coexisting, ...)
+ */
+public record Plan(Path root, String revision, String basis, List<UnitPlan> units, Map<String, String> meta,
+                   List<String> metaDeletes, List<String> warnings) {
+    public Plan {
+        units = List.copyOf(units);
+        meta = Map.copyOf(meta);
+        metaDeletes = List.copyOf(metaDeletes);
+        warnings = List.copyOf(warnings);
+    }
+
+    /** True when apply would change nothing in the datapath (bookkeeping aside). */
+    public boolean inSync() {
+        return units.stream().allMatch(u -> u.changes().isEmpty());
+    }
+
+    public Summary summary() {
+        return Summary.of(this);
+    }
+}

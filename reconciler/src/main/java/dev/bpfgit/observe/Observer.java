@@ -1,0 +1,126 @@
+package dev.bpfgit.observe;
+
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.AttachedProgram;
+import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.kernel.MapInfo;
+import dev.bpfgit.kernel.MapType;
+import dev.bpfgit.kernel.Pin;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/** Observe: read everything pinned under the root, and what runs at the given attach points. */
+public final class Observer {
+    private Observer() {
+    }
+
+    public static LiveState observe(Kernel kernel, Path root, Collection<AttachPoint> points) {
+        Map<Path, LiveMap> maps = new TreeMap<>();
+        Map<Path, LiveProgram> programs = new TreeMap<>();
+        Map<Path, LiveLink> links = new TreeMap<>();
+        Meta meta = Meta.EMPTY;
+        for (Pin pin : kernel.pins(root)) {
+            switch (pin.type()) {
+                case MAP -> {
+                    Optional<MapInfo> info = kernel.mapInfo(pin.path());
+                    if (info.isEmpty()) {
+                        continue;   // unpinned between listing and reading
+                    }
+                    Optional<Map<Bytes, Bytes>> entries = statistics(info.get())
+                            ? Optional.empty() : Optional.of(toMap(kernel.entries(pin.path())));
+                    maps.put(pin.path(), new LiveMap(pin.path(), info.get(), entries));
+                    if (pin.path().equals(Meta.pin(root)) && entries.isPresent()) {
+                        meta = Meta.decode(entries.get());
+                    }
+                }
+                case PROG -> kernel.programInfo(pin.path()).ifPresent(i ->
+                        programs.put(pin.path(), new LiveProgram(pin.path(), i, Optional.empty())));
+                case LINK -> kernel.linkInfo(pin.path()).ifPresent(i ->
+                        links.put(pin.path(), new LiveLink(pin.path(), i)));
+            }
+        }
+        Map<Path, LiveProgram> withIdentity = new TreeMap<>();
+        for (LiveProgram p : programs.values()) {
+            withIdentity.put(p.pin(), new LiveProgram(p.pin(), p.info(),
+                    meta.get(Meta.programKey(root.relativize(p.pin()).toString()))));
+        }
+        Map<AttachPoint, List<AttachedProgram>> attached = new LinkedHashMap<>();
+        for (AttachPoint at : points) {
+            attached.put(at, kernel.attached(at));
+        }
+        Set<Path> dirs = directories(root);
+        Map<String, Integer> interfaces = new TreeMap<>();
+        kernel.interfaces().forEach(i -> interfaces.put(i.name(), i.ifindex()));
+        return new LiveState(root, maps, withIdentity, links, dirs, meta, attached, interfaces,
+                basis(maps, withIdentity, links));
+    }
+
+    /** Per-CPU maps are where the datapath counts; their contents are never policy. */
+    static boolean statistics(MapInfo info) {
+        return info.type() == MapType.PERCPU_ARRAY.id || info.type() == MapType.PERCPU_HASH.id;
+    }
+
+    private static Map<Bytes, Bytes> toMap(List<Entry> entries) {
+        Map<Bytes, Bytes> m = HashMap.newHashMap(entries.size());
+        for (Entry e : entries) {
+            m.put(e.key(), e.value());
+        }
+        return m;
+    }
+
+    private static Set<Path> directories(Path root) {
+        Set<Path> dirs = new TreeSet<>();
+        if (!Files.isDirectory(root)) {
+            return dirs;
+        }
+        try (var walk = Files.walk(root)) {
+            walk.filter(Files::isDirectory).forEach(dirs::add);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("list " + root, e);
+        }
+        return dirs;
+    }
+
+    /** A digest of object ids and map contents: any change in the kernel changes it. */
+    static String basis(Map<Path, LiveMap> maps, Map<Path, LiveProgram> programs, Map<Path, LiveLink> links) {
+        MessageDigest md = sha256();
+        maps.values().forEach(m -> {
+            md.update((m.pin() + " map " + m.info().id() + "\n").getBytes(StandardCharsets.UTF_8));
+            m.entries().ifPresent(es -> es.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                    .forEach(e -> {
+                        md.update(e.getKey().toArray());
+                        md.update(e.getValue().toArray());
+                    }));
+        });
+        programs.values().forEach(p -> md.update((p.pin() + " prog " + p.info().id() + "\n")
+                .getBytes(StandardCharsets.UTF_8)));
+        links.values().forEach(l -> md.update((l.pin() + " link " + l.info().id() + " " + l.info().progId()
+                + " " + l.info().ifindex() + "\n").getBytes(StandardCharsets.UTF_8)));
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,249 @@
+package dev.bpfgit.render;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bpfgit.compile.Objects;
+import dev.bpfgit.diff.Change;
+import dev.bpfgit.diff.EntryChange;
+import dev.bpfgit.diff.Plan;
+import dev.bpfgit.diff.Summary;
+import dev.bpfgit.diff.UnitPlan;
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.BtfTypes;
+import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.MapSpec;
+import dev.bpfgit.kernel.MapType;
+import dev.bpfgit.kernel.ObjectFile;
+import dev.bpfgit.kernel.PinType;
+import dev.bpfgit.kernel.ProgramSpec;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The plan as JSON: for machines (CI, dashboards) and for {@code apply --plan FILE}, which reads it back
+ * and executes exactly these steps. Keys and values are hex; object files are named with their SHA-256
+ * and must match the ones this bpfgit ships.
+ */
+public final class PlanJson {
+    public static final String FORMAT = "bpfgit.dev/plan/v1";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private PlanJson() {
+    }
+
+    public static String render(Plan plan) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("format", FORMAT);
+        root.put("root", plan.root().toString());
+        root.put("revision", plan.revision());
+        root.put("basis", plan.basis());
+        root.put("inSync", plan.inSync());
+        Summary s = plan.summary();
+        ObjectNode sum = root.putObject("summary");
+        sum.put("create", s.create()).put("change", s.change()).put("remove", s.remove())
+                .put("entriesAdded", s.added()).put("entriesChanged", s.changed()).put("entriesRemoved", s.removed());
+        ArrayNode warnings = root.putArray("warnings");
+        plan.warnings().forEach(warnings::add);
+        ArrayNode units = root.putArray("units");
+        for (UnitPlan u : plan.units()) {
+            ObjectNode un = units.addObject();
+            un.put("dir", u.dir().toString()).put("kind", u.kind()).put("label", u.label());
+            ArrayNode pols = un.putArray("policies");
+            u.policies().forEach(pols::add);
+            ArrayNode changes = un.putArray("changes");
+            u.changes().forEach(c -> change(changes.addObject(), c));
+        }
+        ObjectNode meta = root.putObject("meta");
+        new TreeMap<>(plan.meta()).forEach(meta::put);
+        ArrayNode md = root.putArray("metaDeletes");
+        plan.metaDeletes().forEach(md::add);
+        try {
+            return JSON.writeValueAsString(root) + "\n";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void change(ObjectNode n, Change c) {
+        n.put("op", c.getClass().getSimpleName());
+        n.put("pin", c.pin().toString());
+        switch (c) {
+            case Change.CreateMap m -> spec(n.putObject("spec"), m.spec());
+            case Change.ReplaceMap m -> {
+                n.put("staging", m.staging().toString());
+                spec(n.putObject("spec"), m.spec());
+                ArrayNode r = n.putArray("reasons");
+                m.reasons().forEach(r::add);
+            }
+            case Change.PutEntries e -> entries(n, e.before(), e.changes());
+            case Change.DeleteEntries e -> entries(n, e.before(), e.changes());
+            case Change.LoadProgram p -> {
+                n.put("replace", p.replace()).put("reason", p.reason());
+                ObjectNode s = n.putObject("program");
+                object(s, p.spec().object());
+                s.put("name", p.spec().program());
+                ObjectNode maps = s.putObject("maps");
+                new TreeMap<>(p.spec().maps()).forEach((k, v) -> maps.put(k, v.toString()));
+            }
+            case Change.CreateLink l -> {
+                n.put("program", l.program().toString());
+                at(n.putObject("at"), l.at());
+            }
+            case Change.UpdateLink l -> {
+                n.put("program", l.program().toString()).put("reason", l.reason());
+                l.expectedProgId().ifPresent(id -> n.put("expectedProgId", id));
+            }
+            case Change.Rename r -> n.put("to", r.to().toString());
+            case Change.Unpin p -> {
+                p.type().ifPresent(t -> n.put("type", t.name()));
+                n.put("detail", p.detail());
+            }
+        }
+    }
+
+    private static void entries(ObjectNode n, int before, List<EntryChange> changes) {
+        n.put("before", before);
+        ArrayNode a = n.putArray("entries");
+        for (EntryChange e : changes) {
+            ObjectNode en = a.addObject();
+            en.put("change", String.valueOf(e.symbol())).put("owner", e.owner()).put("key", e.key())
+                    .put("text", e.text()).put("rawKey", e.rawKey().toHex());
+            e.before().ifPresent(b -> en.put("rawBefore", b.toHex()));
+            e.after().ifPresent(b -> en.put("rawAfter", b.toHex()));
+        }
+    }
+
+    private static void spec(ObjectNode n, MapSpec s) {
+        n.put("name", s.name()).put("type", s.type().name()).put("keySize", s.keySize())
+                .put("valueSize", s.valueSize()).put("maxEntries", s.maxEntries()).put("flags", s.flags());
+        s.btf().ifPresent(b -> {
+            ObjectNode bn = n.putObject("btf");
+            object(bn, b.object());
+            bn.put("keyType", b.keyType()).put("valueType", b.valueType());
+        });
+    }
+
+    private static void object(ObjectNode n, ObjectFile o) {
+        n.put("object", o.name()).put("sha256", o.sha256());
+    }
+
+    private static void at(ObjectNode n, AttachPoint at) {
+        switch (at) {
+            case AttachPoint.Xdp x -> n.put("type", "xdp").put("interface", x.ifname());
+            case AttachPoint.Tcx t -> n.put("type", "tcx-" + t.direction().name().toLowerCase())
+                    .put("interface", t.ifname());
+        }
+    }
+
+    // ---- reading back
+
+    /** Reads a plan written by {@link #render}; refuses other formats and other builds' BPF objects. */
+    public static Plan parse(String text) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(text);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("not a bpfgit plan: " + e.getMessage());
+        }
+        if (!FORMAT.equals(root.path("format").asText())) {
+            throw new IllegalArgumentException("not a bpfgit plan (format is not " + FORMAT + ")");
+        }
+        List<UnitPlan> units = new ArrayList<>();
+        for (JsonNode u : root.path("units")) {
+            List<String> pols = new ArrayList<>();
+            u.path("policies").forEach(p -> pols.add(p.asText()));
+            List<Change> changes = new ArrayList<>();
+            u.path("changes").forEach(c -> changes.add(change(c)));
+            units.add(new UnitPlan(Path.of(u.path("dir").asText()), u.path("kind").asText(),
+                    u.path("label").asText(), pols, changes));
+        }
+        Map<String, String> meta = new TreeMap<>();
+        root.path("meta").properties().forEach(e -> meta.put(e.getKey(), e.getValue().asText()));
+        List<String> metaDeletes = new ArrayList<>();
+        root.path("metaDeletes").forEach(m -> metaDeletes.add(m.asText()));
+        List<String> warnings = new ArrayList<>();
+        root.path("warnings").forEach(w -> warnings.add(w.asText()));
+        return new Plan(Path.of(root.path("root").asText()), root.path("revision").asText(),
+                root.path("basis").asText(), units, meta, metaDeletes, warnings);
+    }
+
+    private static Change change(JsonNode n) {
+        Path pin = Path.of(n.path("pin").asText());
+        String op = n.path("op").asText();
+        return switch (op) {
+            case "CreateMap" -> new Change.CreateMap(pin, spec(n.path("spec")));
+            case "ReplaceMap" -> {
+                List<String> reasons = new ArrayList<>();
+                n.path("reasons").forEach(r -> reasons.add(r.asText()));
+                yield new Change.ReplaceMap(pin, Path.of(n.path("staging").asText()), spec(n.path("spec")), reasons);
+            }
+            case "PutEntries" -> new Change.PutEntries(pin, n.path("before").asInt(), entries(n));
+            case "DeleteEntries" -> new Change.DeleteEntries(pin, n.path("before").asInt(), entries(n));
+            case "LoadProgram" -> {
+                JsonNode p = n.path("program");
+                Map<String, Path> maps = new TreeMap<>();
+                p.path("maps").properties().forEach(e -> maps.put(e.getKey(), Path.of(e.getValue().asText())));
+                yield new Change.LoadProgram(pin, new ProgramSpec(object(p), p.path("name").asText(), maps),
+                        n.path("replace").asBoolean(), n.path("reason").asText());
+            }
+            case "CreateLink" -> new Change.CreateLink(pin, Path.of(n.path("program").asText()), at(n.path("at")));
+            case "UpdateLink" -> new Change.UpdateLink(pin, Path.of(n.path("program").asText()),
+                    n.has("expectedProgId") ? Optional.of(n.path("expectedProgId").asInt()) : Optional.empty(),
+                    n.path("reason").asText());
+            case "Rename" -> new Change.Rename(pin, Path.of(n.path("to").asText()));
+            case "Unpin" -> new Change.Unpin(pin, n.has("type")
+                    ? Optional.of(PinType.valueOf(n.path("type").asText())) : Optional.empty(),
+                    n.path("detail").asText());
+            default -> throw new IllegalArgumentException("unknown plan step " + op);
+        };
+    }
+
+    private static List<EntryChange> entries(JsonNode n) {
+        List<EntryChange> out = new ArrayList<>();
+        for (JsonNode e : n.path("entries")) {
+            out.add(new EntryChange(Bytes.hex(e.path("rawKey").asText()),
+                    e.has("rawBefore") ? Optional.of(Bytes.hex(e.path("rawBefore").asText())) : Optional.empty(),
+                    e.has("rawAfter") ? Optional.of(Bytes.hex(e.path("rawAfter").asText())) : Optional.empty(),
+                    e.path("owner").asText(), e.path("key").asText(), e.path("text").asText()));
+        }
+        return out;
+    }
+
+    private static MapSpec spec(JsonNode n) {
+        Optional<BtfTypes> btf = n.has("btf") ? Optional.of(new BtfTypes(object(n.path("btf")),
+                n.path("btf").path("keyType").asText(), n.path("btf").path("valueType").asText())) : Optional.empty();
+        return new MapSpec(n.path("name").asText(), MapType.valueOf(n.path("type").asText()),
+                n.path("keySize").asInt(), n.path("valueSize").asInt(), n.path("maxEntries").asInt(),
+                n.path("flags").asInt(), btf);
+    }
+
+    private static ObjectFile object(JsonNode n) {
+        ObjectFile o = Objects.get(n.path("object").asText());
+        if (!o.sha256().equals(n.path("sha256").asText())) {
+            throw new IllegalArgumentException("the plan was made with another build of " + o.name()
+                    + " (sha256 " + n.path("sha256").asText() + ", this bpfgit has " + o.sha256() + "): plan again");
+        }
+        return o;
+    }
+
+    private static AttachPoint at(JsonNode n) {
+        String type = n.path("type").asText();
+        String ifname = n.path("interface").asText();
+        return switch (type) {
+            case "xdp" -> new AttachPoint.Xdp(ifname);
+            case "tcx-ingress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.INGRESS);
+            case "tcx-egress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.EGRESS);
+            default -> throw new IllegalArgumentException("unknown attach point " + type);
+        };
+    }
+}

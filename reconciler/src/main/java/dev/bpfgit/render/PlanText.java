@@ -1,0 +1,153 @@
+package dev.bpfgit.render;
+
+import dev.bpfgit.diff.Change;
+import dev.bpfgit.diff.EntryChange;
+import dev.bpfgit.diff.Plan;
+import dev.bpfgit.diff.UnitPlan;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The text plan of design §4:
+ * <pre>
+ * TrafficPolicy/edge-filter (eth0, xdp)
+ *   ~ map rules_v4: +1 -1 ~1 (3 -> 3 entries)
+ *       + 198.51.100.0/24  redirect eth1
+ * Plan: 0 to create, 1 to change, 0 to remove; entries +1 ~1 -1.
+ * </pre>
+ * Entry changes are shown under the policy that owns them; changes to the unit itself (maps, programs,
+ * links) under the first policy of the unit.
+ */
+public final class PlanText {
+    private PlanText() {
+    }
+
+    public static String render(Plan plan) {
+        StringBuilder sb = new StringBuilder();
+        for (UnitPlan u : plan.units()) {
+            if (!u.changes().isEmpty()) {
+                unit(sb, u);
+            }
+        }
+        for (String w : plan.warnings()) {
+            sb.append("Warning: ").append(w).append('\n');
+        }
+        if (plan.inSync()) {
+            sb.append("No changes: the host is in sync with revision ").append(plan.revision()).append(".\n");
+        } else {
+            sb.append(plan.summary()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** One block per owning policy of the unit. */
+    private static void unit(StringBuilder sb, UnitPlan u) {
+        Map<String, List<String>> blocks = new LinkedHashMap<>();
+        String firstOwner = u.policies().isEmpty() ? "" : u.policies().getFirst();
+        u.policies().forEach(p -> blocks.put(p, new ArrayList<>()));
+        blocks.computeIfAbsent(firstOwner, k -> new ArrayList<>());
+        Map<Path, Change.PutEntries> puts = new LinkedHashMap<>();
+        Map<Path, Change.DeleteEntries> dels = new LinkedHashMap<>();
+        java.util.Set<Path> created = new java.util.HashSet<>();
+        for (Change c : u.changes()) {
+            switch (c) {
+                case Change.PutEntries e -> puts.put(e.pin(), e);
+                case Change.DeleteEntries e -> dels.put(e.pin(), e);
+                case Change.CreateMap m -> created.add(m.pin());
+                case Change.ReplaceMap m -> created.add(m.staging());
+                default -> {
+                }
+            }
+        }
+        for (Change c : u.changes()) {
+            String line = objectLine(c);
+            if (line != null) {
+                blocks.get(firstOwner).add(line);
+            }
+        }
+        java.util.LinkedHashSet<Path> mapPins = new java.util.LinkedHashSet<>(puts.keySet());
+        mapPins.addAll(dels.keySet());
+        for (Path pin : mapPins) {
+            List<EntryChange> all = new ArrayList<>();
+            if (puts.containsKey(pin)) {
+                all.addAll(puts.get(pin).changes());
+            }
+            if (dels.containsKey(pin)) {
+                all.addAll(dels.get(pin).changes());
+            }
+            int before = puts.containsKey(pin) ? puts.get(pin).before() : dels.get(pin).before();
+            int after = before + (int) all.stream().filter(e -> e.symbol() == '+').count()
+                    - (int) all.stream().filter(e -> e.symbol() == '-').count();
+            Map<String, List<EntryChange>> byOwner = new LinkedHashMap<>();
+            for (EntryChange e : all) {
+                String owner = e.owner().isEmpty() ? firstOwner : e.owner();
+                byOwner.computeIfAbsent(owner, k -> new ArrayList<>()).add(e);
+            }
+            String name = mapName(pin);
+            byOwner.forEach((owner, changes) -> {
+                List<String> lines = blocks.computeIfAbsent(owner, k -> new ArrayList<>());
+                long add = changes.stream().filter(e -> e.symbol() == '+').count();
+                long chg = changes.stream().filter(e -> e.symbol() == '~').count();
+                long del = changes.stream().filter(e -> e.symbol() == '-').count();
+                StringBuilder head = new StringBuilder("  ").append(created.contains(pin) ? "+" : "~")
+                        .append(" map ").append(name).append(':');
+                if (add > 0) {
+                    head.append(" +").append(add);
+                }
+                if (del > 0) {
+                    head.append(" -").append(del);
+                }
+                if (chg > 0) {
+                    head.append(" ~").append(chg);
+                }
+                head.append(" (").append(before).append(" -> ").append(after).append(" entries)");
+                lines.add(head.toString());
+                int width = changes.stream().mapToInt(e -> e.key().length()).max().orElse(0);
+                for (EntryChange e : changes) {
+                    lines.add("      " + e.symbol() + " " + pad(e.key(), width) + "  " + e.text());
+                }
+            });
+        }
+        blocks.forEach((owner, lines) -> {
+            if (lines.isEmpty()) {
+                return;
+            }
+            sb.append(owner.isEmpty() ? "" : owner + " ").append('(').append(u.label()).append(")\n");
+            lines.forEach(l -> sb.append(l).append('\n'));
+        });
+    }
+
+    /** The line for a change to an object, or null for entry changes and renames. */
+    static String objectLine(Change c) {
+        return switch (c) {
+            case Change.CreateMap m -> "  + map " + mapName(m.pin()) + " (" + m.spec().type().name()
+                    .toLowerCase(Locale.ROOT) + ", max_entries " + m.spec().maxEntries() + ")";
+            case Change.ReplaceMap m -> "  -/+ map " + mapName(m.pin()) + ": replace (" + String.join(", ",
+                    m.reasons()) + ")";
+            case Change.LoadProgram p -> p.replace()
+                    ? "  ~ program " + p.spec().program() + ": reload (" + p.reason() + ")"
+                    : "  + program " + p.spec().program() + " (" + p.spec().object() + ")";
+            case Change.CreateLink l -> "  + link " + l.at().label();
+            case Change.UpdateLink l -> "  ~ link " + l.pin().getParent().getFileName() + "/" + l.pin().getFileName()
+                    + ": update (" + l.reason() + ")";
+            case Change.Unpin p -> "  - " + p.detail();
+            case Change.Rename r -> null;
+            case Change.PutEntries e -> null;
+            case Change.DeleteEntries e -> null;
+        };
+    }
+
+    private static String mapName(Path pin) {
+        String n = pin.getFileName().toString();
+        return n.endsWith(".next") ? n.substring(0, n.length() - 5) : n;
+    }
+
+    private static String pad(String s, int width) {
+        return s.length() >= width ? s : s + " ".repeat(width - s.length());
+    }
+}

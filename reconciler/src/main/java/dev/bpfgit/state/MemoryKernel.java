@@ -1,0 +1,314 @@
+package dev.bpfgit.state;
+
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.AttachedProgram;
+import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.Errno;
+import dev.bpfgit.kernel.Interface;
+import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.kernel.KernelException;
+import dev.bpfgit.kernel.LinkInfo;
+import dev.bpfgit.kernel.MapInfo;
+import dev.bpfgit.kernel.MapSpec;
+import dev.bpfgit.kernel.Pin;
+import dev.bpfgit.kernel.PinType;
+import dev.bpfgit.kernel.ProgramInfo;
+import dev.bpfgit.kernel.ProgramSpec;
+import dev.bpfgit.kernel.TestRun;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * A kernel in memory: pins, maps with entries, programs and links, with the kernel's rules that matter to
+ * plans (EEXIST on a taken pin, one XDP program per interface, compare-and-swap link updates). It stands in
+ * for the kernel in unit tests of the pure stages and in CI plans against a state file, never in a test
+ * that claims a kernel behaviour.
+ */
+public final class MemoryKernel implements Kernel {
+
+    sealed interface Obj permits MapObj, ProgObj, LinkObj {
+    }
+
+    record MapObj(MapInfo info, Map<Bytes, Bytes> entries) implements Obj {
+    }
+
+    record ProgObj(ProgramInfo info) implements Obj {
+    }
+
+    record LinkObj(LinkInfo info, AttachPoint at) implements Obj {
+    }
+
+    private final Map<Path, Obj> pins = new TreeMap<>();
+    private final TreeSet<Path> dirs = new TreeSet<>();
+    private final Map<String, Integer> interfaces = new LinkedHashMap<>();
+    private final Map<AttachPoint, List<AttachedProgram>> attached = new HashMap<>();
+    private final int cpus;
+    private int nextId = 100;
+
+    public MemoryKernel(Map<String, Integer> interfaces, int possibleCpus) {
+        this.interfaces.putAll(interfaces);
+        this.cpus = possibleCpus;
+    }
+
+    /** Restores a pinned object as a state file describes it. */
+    void restoreMap(Path pin, MapInfo info, Map<Bytes, Bytes> entries) {
+        pins.put(pin, new MapObj(info, new HashMap<>(entries)));
+        nextId = Math.max(nextId, info.id() + 1);
+        addParents(pin);
+    }
+
+    void restoreProgram(Path pin, ProgramInfo info) {
+        pins.put(pin, new ProgObj(info));
+        nextId = Math.max(nextId, info.id() + 1);
+        addParents(pin);
+    }
+
+    void restoreLink(Path pin, LinkInfo info) {
+        pins.put(pin, new LinkObj(info, null));
+        nextId = Math.max(nextId, info.id() + 1);
+        addParents(pin);
+    }
+
+    void restoreDir(Path dir) {
+        dirs.add(dir);
+    }
+
+    void restoreAttached(AttachPoint at, List<AttachedProgram> progs) {
+        attached.put(at, new ArrayList<>(progs));
+    }
+
+    private void addParents(Path pin) {
+        for (Path d = pin.getParent(); d != null && d.getNameCount() > 0; d = d.getParent()) {
+            if (d.toString().equals("/sys/fs/bpf")) {
+                break;
+            }
+            dirs.add(d);
+        }
+    }
+
+    @Override
+    public List<Pin> pins(Path dir) {
+        List<Pin> out = new ArrayList<>();
+        pins.forEach((p, o) -> {
+            if (p.startsWith(dir)) {
+                out.add(new Pin(p, switch (o) {
+                    case MapObj m -> PinType.MAP;
+                    case ProgObj pr -> PinType.PROG;
+                    case LinkObj l -> PinType.LINK;
+                }));
+            }
+        });
+        return out;
+    }
+
+    private <T extends Obj> Optional<T> get(Path pin, Class<T> type, String op) {
+        Obj o = pins.get(pin);
+        if (o == null) {
+            return Optional.empty();
+        }
+        if (!type.isInstance(o)) {
+            throw KernelException.of(op, pin.toString(), Errno.of(22), "pinned object is not a " + type.getSimpleName());
+        }
+        return Optional.of(type.cast(o));
+    }
+
+    private <T extends Obj> T need(Path pin, Class<T> type, String op) {
+        return get(pin, type, op).orElseThrow(() -> KernelException.of(op, pin.toString(), 2));
+    }
+
+    @Override
+    public Optional<MapInfo> mapInfo(Path pin) {
+        return get(pin, MapObj.class, "map info").map(MapObj::info);
+    }
+
+    @Override
+    public List<Entry> entries(Path pin) {
+        MapObj m = need(pin, MapObj.class, "dump map");
+        List<Entry> out = new ArrayList<>();
+        m.entries().forEach((k, v) -> out.add(new Entry(k, v)));
+        return out;
+    }
+
+    @Override
+    public Optional<Bytes> lookup(Path pin, Bytes key) {
+        return Optional.ofNullable(need(pin, MapObj.class, "lookup").entries().get(key));
+    }
+
+    @Override
+    public Optional<ProgramInfo> programInfo(Path pin) {
+        return get(pin, ProgObj.class, "program info").map(ProgObj::info);
+    }
+
+    @Override
+    public Optional<LinkInfo> linkInfo(Path pin) {
+        return get(pin, LinkObj.class, "link info").map(LinkObj::info);
+    }
+
+    @Override
+    public List<AttachedProgram> attached(AttachPoint at) {
+        return List.copyOf(attached.getOrDefault(at, List.of()));
+    }
+
+    @Override
+    public List<Interface> interfaces() {
+        List<Interface> out = new ArrayList<>();
+        interfaces.forEach((n, i) -> out.add(new Interface(n, i)));
+        return out;
+    }
+
+    @Override
+    public int possibleCpus() {
+        return cpus;
+    }
+
+    @Override
+    public void makeDirs(Path dir) {
+        for (Path d = dir; d != null && !dirs.contains(d); d = d.getParent()) {
+            if (d.toString().equals("/sys/fs/bpf")) {
+                break;
+            }
+            dirs.add(d);
+        }
+    }
+
+    private void checkFree(Path pin, String op) {
+        if (pins.containsKey(pin) || dirs.contains(pin)) {
+            throw KernelException.of(op, pin.toString(), 17);
+        }
+        if (!dirs.contains(pin.getParent())) {
+            throw KernelException.of(op, pin.toString(), 2);
+        }
+    }
+
+    @Override
+    public void createMap(Path pin, MapSpec spec) {
+        checkFree(pin, "pin map");
+        pins.put(pin, new MapObj(new MapInfo(nextId++, spec.name(), spec.type().id, spec.keySize(),
+                spec.valueSize(), spec.maxEntries(), spec.flags(), spec.btf().isPresent() ? 1 : 0), new HashMap<>()));
+    }
+
+    @Override
+    public void update(Path pin, Collection<Entry> entries) {
+        MapObj m = need(pin, MapObj.class, "update map");
+        for (Entry e : entries) {
+            if (e.key().size() != m.info().keySize()) {
+                throw KernelException.of("update map", pin.toString(), 22);
+            }
+            if (!m.entries().containsKey(e.key()) && m.entries().size() >= m.info().maxEntries()) {
+                throw KernelException.of("update map", pin.toString(), 7);
+            }
+            m.entries().put(e.key(), e.value());
+        }
+    }
+
+    @Override
+    public void delete(Path pin, Collection<Bytes> keys) {
+        MapObj m = need(pin, MapObj.class, "delete from map");
+        keys.forEach(m.entries()::remove);
+    }
+
+    @Override
+    public void loadProgram(Path pin, ProgramSpec spec) {
+        for (Map.Entry<String, Path> e : spec.maps().entrySet()) {
+            need(e.getValue(), MapObj.class, "load program " + spec.program() + ": map " + e.getKey());
+        }
+        if (!dirs.contains(pin.getParent())) {
+            throw KernelException.of("pin program", pin.toString(), 2);
+        }
+        String name = spec.program().length() > 15 ? spec.program().substring(0, 15) : spec.program();
+        pins.put(pin, new ProgObj(new ProgramInfo(nextId++, name, spec.program().contains("xdp") ? 6 : 3,
+                spec.object().sha256().substring(0, 16))));
+    }
+
+    @Override
+    public void attach(Path linkPin, Path progPin, AttachPoint at) {
+        ProgObj p = need(progPin, ProgObj.class, "attach");
+        String ifname = switch (at) {
+            case AttachPoint.Xdp x -> x.ifname();
+            case AttachPoint.Tcx t -> t.ifname();
+        };
+        Integer ifindex = interfaces.get(ifname);
+        if (ifindex == null) {
+            throw KernelException.of("attach " + at.label(), linkPin.toString(), Errno.of(19), "no interface " + ifname);
+        }
+        List<AttachedProgram> there = attached.computeIfAbsent(at, k -> new ArrayList<>());
+        if (at instanceof AttachPoint.Xdp && !there.isEmpty()) {
+            throw KernelException.of("attach " + at.label(), linkPin.toString(), 16);
+        }
+        checkFree(linkPin, "pin link");
+        int type = at instanceof AttachPoint.Xdp ? LinkInfo.TYPE_XDP : LinkInfo.TYPE_TCX;
+        int attachType = switch (at) {
+            case AttachPoint.Xdp x -> 37;
+            case AttachPoint.Tcx t -> t.direction() == AttachPoint.Direction.INGRESS ? 46 : 47;
+        };
+        pins.put(linkPin, new LinkObj(new LinkInfo(nextId++, type, p.info().id(), ifindex, attachType), at));
+        there.add(new AttachedProgram(p.info().id(), p.info().name()));
+    }
+
+    @Override
+    public void updateLink(Path linkPin, Path progPin, Optional<Integer> expectedProgId) {
+        LinkObj l = need(linkPin, LinkObj.class, "update link");
+        ProgObj p = need(progPin, ProgObj.class, "update link");
+        if (expectedProgId.isPresent() && expectedProgId.get() != l.info().progId()) {
+            throw KernelException.of("update link", linkPin.toString(), 1);
+        }
+        LinkInfo old = l.info();
+        pins.put(linkPin, new LinkObj(new LinkInfo(old.id(), old.type(), p.info().id(), old.ifindex(),
+                old.attachType()), l.at()));
+        if (l.at() != null) {
+            List<AttachedProgram> there = attached.get(l.at());
+            there.replaceAll(a -> a.progId() == old.progId() ? new AttachedProgram(p.info().id(), p.info().name()) : a);
+        }
+    }
+
+    @Override
+    public void unpin(Path pin) {
+        Obj o = pins.remove(pin);
+        if (o instanceof LinkObj l && l.at() != null) {
+            attached.getOrDefault(l.at(), new ArrayList<>()).removeIf(a -> a.progId() == l.info().progId());
+        }
+        if (o == null && dirs.contains(pin)) {
+            boolean empty = pins.keySet().stream().noneMatch(p -> p.startsWith(pin))
+                    && dirs.stream().noneMatch(d -> !d.equals(pin) && d.startsWith(pin));
+            if (!empty) {
+                throw KernelException.of("remove directory", pin.toString(), 39);
+            }
+            dirs.remove(pin);
+        }
+    }
+
+    @Override
+    public void rename(Path from, Path to) {
+        Obj o = pins.remove(from);
+        if (o == null) {
+            throw KernelException.of("rename", from.toString(), 2);
+        }
+        pins.put(to, o);
+    }
+
+    @Override
+    public TestRun testRun(Path progPin, byte[] packet, int repeat) {
+        throw new KernelException.NotSupported("test run", progPin.toString(), Errno.of(95),
+                "the in-memory kernel runs no programs", null, null);
+    }
+
+    /** For tests: what a foreign tool attached outside bpfgit. */
+    public void attachForeign(AttachPoint at, int progId, String name) {
+        attached.computeIfAbsent(at, k -> new ArrayList<>()).add(new AttachedProgram(progId, name));
+    }
+
+    /** For tests: change a map entry behind bpfgit's back. */
+    public void tamper(Path pin, Bytes key, Bytes value) {
+        need(pin, MapObj.class, "tamper").entries().put(key, value);
+    }
+}
