@@ -41,7 +41,8 @@ import java.util.TreeMap;
  * root that the desired state does not name is removed last, links before programs before maps.
  */
 public final class Differ {
-    static final String STAGING = ".next";
+    // bpffs refuses dots in names (EPERM), so the staging suffix uses an underscore
+    static final String STAGING = "_next";
 
     private Differ() {
     }
@@ -125,7 +126,7 @@ public final class Differ {
             List<String> pols = live.meta().values().keySet().stream()
                     .filter(k -> k.startsWith(Meta.ownerKey(rel, "")))
                     .map(k -> k.substring(Meta.ownerKey(rel, "").length())).sorted().toList();
-            plans.add(new UnitPlan(dir, kindOf(rel), rel.isEmpty() ? "(root)" : rel, pols, changes));
+            plans.add(new UnitPlan(dir, kindOf(rel), rel.isEmpty() ? "pin root" : rel, pols, changes));
         });
         if (!emptyDirs.isEmpty()) {
             List<Change> dirs = emptyDirs.stream().map(d -> (Change) new Change.Unpin(d, Optional.empty(),

@@ -53,18 +53,21 @@ public final class PlanText {
         blocks.computeIfAbsent(firstOwner, k -> new ArrayList<>());
         Map<Path, Change.PutEntries> puts = new LinkedHashMap<>();
         Map<Path, Change.DeleteEntries> dels = new LinkedHashMap<>();
-        java.util.Set<Path> created = new java.util.HashSet<>();
+        Map<Path, String> created = new java.util.HashMap<>();
         for (Change c : u.changes()) {
             switch (c) {
                 case Change.PutEntries e -> puts.put(e.pin(), e);
                 case Change.DeleteEntries e -> dels.put(e.pin(), e);
-                case Change.CreateMap m -> created.add(m.pin());
-                case Change.ReplaceMap m -> created.add(m.staging());
+                case Change.CreateMap m -> created.put(m.pin(), objectLine(m).substring(4));
+                case Change.ReplaceMap m -> created.put(m.staging(), "");
                 default -> {
                 }
             }
         }
         for (Change c : u.changes()) {
+            if (c instanceof Change.CreateMap m && puts.containsKey(m.pin())) {
+                continue;   // shown with its entries below
+            }
             String line = objectLine(c);
             if (line != null) {
                 blocks.get(firstOwner).add(line);
@@ -94,8 +97,9 @@ public final class PlanText {
                 long add = changes.stream().filter(e -> e.symbol() == '+').count();
                 long chg = changes.stream().filter(e -> e.symbol() == '~').count();
                 long del = changes.stream().filter(e -> e.symbol() == '-').count();
-                StringBuilder head = new StringBuilder("  ").append(created.contains(pin) ? "+" : "~")
-                        .append(" map ").append(name).append(':');
+                String fresh = created.get(pin);
+                StringBuilder head = new StringBuilder("  ").append(fresh != null ? "+ " : "~ ")
+                        .append(fresh != null && !fresh.isEmpty() ? fresh : "map " + name).append(':');
                 if (add > 0) {
                     head.append(" +").append(add);
                 }
@@ -144,7 +148,7 @@ public final class PlanText {
 
     private static String mapName(Path pin) {
         String n = pin.getFileName().toString();
-        return n.endsWith(".next") ? n.substring(0, n.length() - 5) : n;
+        return n.endsWith("_next") ? n.substring(0, n.length() - 5) : n;
     }
 
     private static String pad(String s, int width) {

@@ -1,0 +1,103 @@
+package dev.bpfgit.cli;
+
+import dev.bpfgit.apply.ApplyResult;
+import dev.bpfgit.apply.StalePlanException;
+import dev.bpfgit.diff.Change;
+import dev.bpfgit.diff.Plan;
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.render.PlanJson;
+import dev.bpfgit.render.PlanText;
+import dev.bpfgit.run.Pipeline;
+import dev.bpfgit.source.Snapshot;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "apply", header = "Make the kernel match the policies.",
+        description = {"Plans against the kernel and applies the plan, or applies a saved plan",
+                "('plan -o json > FILE') exactly, refusing it if the kernel changed since.",
+                "Asks for confirmation on a terminal unless --yes. Exit 0 done, 2 invalid input, 3 error."})
+final class ApplyCommand implements Callable<Integer> {
+    @Mixin
+    Common common;
+
+    @Parameters(paramLabel = "PATH", arity = "0..1", description = "Policy file or directory.")
+    Path path;
+
+    @Option(names = "--plan", paramLabel = "FILE", description = "Apply this saved plan (JSON) exactly.")
+    Path planFile;
+
+    @Option(names = {"-y", "--yes"}, description = "Do not ask for confirmation.")
+    boolean yes;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        Pipeline p = common.live();
+        Plan plan;
+        if (planFile != null) {
+            if (path != null) {
+                throw new UsageException("give either PATH or --plan FILE, not both");
+            }
+            plan = saved(p);
+        } else {
+            Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
+            plan = p.plan(p.compile(snapshot, common.facts(p.kernel())));
+        }
+        out.print(PlanText.render(plan));
+        out.flush();
+        if (plan.inSync() && planFile == null) {
+            p.apply(plan);   // records the revision; writes no datapath state
+            return ExitCodes.OK;
+        }
+        if (!Confirm.ask(yes, "Apply these changes?", out)) {
+            out.println("Nothing applied.");
+            return ExitCodes.ERROR;
+        }
+        ApplyResult r = p.apply(plan);
+        out.printf("Applied revision %s: %d steps, %d entries written, %d deleted.%n", plan.revision(), r.steps(),
+                r.entriesWritten(), r.entriesDeleted());
+        return ExitCodes.OK;
+    }
+
+    private Plan saved(Pipeline p) {
+        Plan plan;
+        try {
+            plan = PlanJson.parse(Files.readString(planFile));
+        } catch (IOException e) {
+            throw new UsageException("read plan " + planFile + ": " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(planFile + ": " + e.getMessage());
+        }
+        if (!plan.root().equals(p.root())) {
+            throw new UsageException(planFile + " was made for pin root " + plan.root() + ", not " + p.root());
+        }
+        List<AttachPoint> points = new ArrayList<>();
+        plan.units().forEach(u -> u.changes().forEach(c -> {
+            if (c instanceof Change.CreateLink l) {
+                points.add(l.at());
+            }
+        }));
+        LiveState live = p.observe(points);
+        if (!live.basis().equals(plan.basis())) {
+            throw new StalePlanException("the plan in " + planFile + " is stale: the kernel state under " + p.root()
+                    + " changed since it was made; run plan again");
+        }
+        return plan;
+    }
+}

@@ -1,0 +1,49 @@
+package dev.bpfgit.cli;
+
+import dev.bpfgit.apply.ApplyResult;
+import dev.bpfgit.diff.Differ;
+import dev.bpfgit.diff.Plan;
+import dev.bpfgit.render.PlanText;
+import dev.bpfgit.run.Pipeline;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "destroy", header = "Remove everything bpfgit owns on this host.",
+        description = {"Shows the plan, then detaches bpfgit's links and removes its pins and the pin root.",
+                "Never touches anything outside the pin root. Exit 0 done, 3 error."})
+final class DestroyCommand implements Callable<Integer> {
+    @Mixin
+    Common common;
+
+    @Option(names = {"-y", "--yes"}, description = "Do not ask for confirmation.")
+    boolean yes;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        Pipeline p = common.live();
+        Plan plan = Differ.destroy(p.observe(List.of()));
+        if (plan.inSync()) {
+            out.println("Nothing to destroy under " + p.root() + ".");
+            return ExitCodes.OK;
+        }
+        out.print(PlanText.render(plan));
+        if (!Confirm.ask(yes, "Destroy everything under " + p.root() + "?", out)) {
+            out.println("Nothing destroyed.");
+            return ExitCodes.ERROR;
+        }
+        ApplyResult r = p.apply(plan);
+        out.printf("Destroyed: %d steps; %s is gone.%n", r.steps(), p.root());
+        return ExitCodes.OK;
+    }
+}

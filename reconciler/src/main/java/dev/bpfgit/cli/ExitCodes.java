@@ -1,0 +1,60 @@
+package dev.bpfgit.cli;
+
+import dev.bpfgit.apply.StalePlanException;
+import dev.bpfgit.diff.ForeignProgramException;
+import dev.bpfgit.kernel.KernelException;
+import dev.bpfgit.policy.ErrorFormat;
+import dev.bpfgit.policy.PolicyException;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+
+/** The one place where exceptions become messages on stderr and exit codes (design §4). */
+final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
+    static final int OK = 0;
+    static final int CHANGES = 1;
+    static final int INVALID = 2;
+    static final int ERROR = 3;
+
+    @Override
+    public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
+        PrintWriter err = cl.getErr();
+        int code = switch (ex) {
+            case PolicyException p -> {
+                err.print(ErrorFormat.text(p));
+                err.println(p.errors().size() + (p.errors().size() == 1 ? " error" : " errors")
+                        + "; nothing was changed.");
+                yield INVALID;
+            }
+            case dev.bpfgit.source.SourceException u -> {
+                err.println("error: " + u.getMessage());
+                yield INVALID;
+            }
+            case UsageException u -> {
+                err.println("error: " + u.getMessage());
+                yield INVALID;
+            }
+            case KernelException k -> {
+                err.println("error: " + k.getMessage());
+                yield ERROR;
+            }
+            case ForeignProgramException f -> {
+                err.println("error: " + f.getMessage());
+                yield ERROR;
+            }
+            case StalePlanException s -> {
+                err.println("error: " + s.getMessage());
+                yield ERROR;
+            }
+            default -> {
+                err.println("error: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+                if (System.getenv("BPFGIT_DEBUG") != null) {
+                    ex.printStackTrace(err);
+                }
+                yield ERROR;
+            }
+        };
+        err.flush();
+        return code;
+    }
+}

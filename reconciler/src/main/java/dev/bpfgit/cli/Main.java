@@ -1,0 +1,45 @@
+package dev.bpfgit.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The bpfgit command line. */
+@Command(name = "bpfgit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        header = "Keeps this host's eBPF networking policy equal to YAML files, the GitOps way.",
+        subcommands = {ValidateCommand.class, PlanCommand.class, ApplyCommand.class, RunCommand.class,
+                StatusCommand.class, StateCommand.class, DestroyCommand.class, DemoCommand.class,
+                CommandLine.HelpCommand.class},
+        footerHeading = "%nExit codes:%n",
+        footer = {"  0  success; plan: in sync",
+                "  1  plan: changes pending",
+                "  2  invalid input (policy errors name file:line:column)",
+                "  3  error (kernel operation with path and errno, foreign program, stale plan)"})
+public final class Main {
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs a command line and returns its exit code; never exits the JVM. */
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler(new ExitCodes());
+        cl.setExitCodeExceptionMapper(e -> ExitCodes.ERROR);
+        cl.getCommandSpec().exitCodeOnInvalidInput(ExitCodes.INVALID);
+        cl.getSubcommands().values().forEach(sub -> setInvalid(sub));
+        return cl.execute(args);
+    }
+
+    private static void setInvalid(CommandLine cl) {
+        cl.getCommandSpec().exitCodeOnInvalidInput(ExitCodes.INVALID);
+        cl.getSubcommands().values().forEach(Main::setInvalid);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[]{"bpfgit " + (v == null ? "0.1.0-SNAPSHOT" : v)};
+        }
+    }
+}

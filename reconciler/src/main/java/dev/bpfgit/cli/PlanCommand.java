@@ -1,0 +1,176 @@
+package dev.bpfgit.cli;
+
+import dev.bpfgit.apply.Applier;
+import dev.bpfgit.compile.Compiler;
+import dev.bpfgit.compile.DesiredState;
+import dev.bpfgit.compile.HostFacts;
+import dev.bpfgit.diff.Differ;
+import dev.bpfgit.diff.Plan;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.observe.Observer;
+import dev.bpfgit.policy.ErrorFormat;
+import dev.bpfgit.policy.Policy;
+import dev.bpfgit.policy.PolicyException;
+import dev.bpfgit.policy.TrafficPolicySpec;
+import dev.bpfgit.render.PlanJson;
+import dev.bpfgit.render.PlanMarkdown;
+import dev.bpfgit.render.PlanText;
+import dev.bpfgit.run.Pipeline;
+import dev.bpfgit.source.GitRevisionSource;
+import dev.bpfgit.source.Snapshot;
+import dev.bpfgit.state.MemoryKernel;
+import dev.bpfgit.state.StateFile;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+
+@Command(name = "plan", header = "Show the change apply would make.",
+        description = {"The live side is the kernel (--live, the default; needs root), a state file from",
+                "'bpfgit state export' (--state), or another git revision of the same repository compiled",
+                "as if applied (--against). Exit 0 in sync, 1 changes pending, 2 invalid input, 3 error."})
+final class PlanCommand implements Callable<Integer> {
+    @Mixin
+    Common common;
+
+    @Parameters(paramLabel = "PATH", arity = "0..1", description = "Policy file or directory.")
+    Path path;
+
+    static final class Against {
+        @Option(names = "--live", description = "Compare with the kernel (default).")
+        boolean live;
+
+        @Option(names = "--state", paramLabel = "FILE", description = "Compare with a state file.")
+        Path state;
+
+        @Option(names = "--against", paramLabel = "REV", description = "Compare with the policies at a git revision.")
+        String against;
+    }
+
+    @ArgGroup(exclusive = true)
+    Against against = new Against();
+
+    @Option(names = {"-o", "--output"}, defaultValue = "text", description = "text, json, markdown or github.")
+    String output;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        if (!List.of("text", "json", "markdown", "github").contains(output)) {
+            throw new UsageException("-o must be text, json, markdown or github, not " + output);
+        }
+        Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
+        Plan plan;
+        try {
+            plan = against.state != null ? againstState(snapshot)
+                    : against.against != null ? againstRevision(snapshot) : againstKernel(snapshot);
+        } catch (PolicyException e) {
+            if (output.equals("github")) {
+                spec.commandLine().getOut().print(ErrorFormat.github(e));
+            }
+            throw e;
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        switch (output) {
+            case "json" -> out.print(PlanJson.render(plan));
+            case "markdown" -> out.print(PlanMarkdown.render(plan));
+            case "github" -> {
+                out.print(PlanText.render(plan));
+                out.println("::notice title=bpfgit plan::" + (plan.inSync() ? "in sync" : plan.summary().toString()));
+            }
+            default -> out.print(PlanText.render(plan));
+        }
+        out.flush();
+        return plan.inSync() ? ExitCodes.OK : ExitCodes.CHANGES;
+    }
+
+    private Plan againstKernel(Snapshot snapshot) {
+        Pipeline p = common.live();
+        DesiredState desired = p.compile(snapshot, common.facts(p.kernel()));
+        return p.plan(desired);
+    }
+
+    private Plan againstState(Snapshot snapshot) {
+        String text;
+        try {
+            text = Files.readString(against.state);
+        } catch (IOException e) {
+            throw new UsageException("read state file " + against.state + ": " + e.getMessage());
+        }
+        StateFile.Loaded loaded;
+        try {
+            loaded = StateFile.read(text, against.state.toString());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        HostFacts fileHost = loaded.host();
+        HostFacts host = new HostFacts(common.host != null ? common.host : fileHost.name(),
+                common.labels.isEmpty() ? fileHost.labels() : common.hostLabels(), fileHost.interfaces());
+        Path root = common.root != null ? common.root() : loaded.root();
+        DesiredState desired = Compiler.compile(root, snapshot.revision(), Pipeline.validate(snapshot), host);
+        return Differ.diff(desired, Observer.observe(loaded.kernel(), root, Pipeline.attachPoints(desired)));
+    }
+
+    /** The other revision compiled and applied to an in-memory kernel is the "live" side. */
+    private Plan againstRevision(Snapshot snapshot) {
+        Snapshot base;
+        try {
+            base = GitRevisionSource.read(path != null ? path : common.config().sourcePath().orElseThrow(),
+                    against.against);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        List<Policy> basePolicies;
+        try {
+            basePolicies = Pipeline.validate(base);
+        } catch (PolicyException e) {
+            throw new UsageException("the policies at " + against.against + " are themselves invalid:\n"
+                    + ErrorFormat.text(e).stripTrailing());
+        }
+        List<Policy> head = Pipeline.validate(snapshot);
+        HostFacts host = assumedHost(basePolicies, head);
+        Path root = common.root();
+        MemoryKernel kernel = new MemoryKernel(host.interfaces(), 1);
+        DesiredState before = Compiler.compile(root, base.revision(), basePolicies, host);
+        Applier.apply(kernel, Differ.diff(before, Observer.observe(kernel, root, Pipeline.attachPoints(before))),
+                Clock.systemUTC());
+        DesiredState desired = Compiler.compile(root, snapshot.revision(), head, host);
+        LiveState live = Observer.observe(kernel, root, Pipeline.attachPoints(desired));
+        return Differ.diff(desired, live);
+    }
+
+    /** In CI the host is not known: assume every interface the policies name exists. */
+    private HostFacts assumedHost(List<Policy> a, List<Policy> b) {
+        TreeSet<String> names = new TreeSet<>();
+        for (List<Policy> ps : List.of(a, b)) {
+            for (Policy p : ps) {
+                if (p.spec() instanceof TrafficPolicySpec t) {
+                    names.addAll(t.interfaces());
+                    t.rules().forEach(r -> r.to().ifPresent(names::add));
+                }
+            }
+        }
+        Map<String, Integer> ifs = new TreeMap<>();
+        int i = 2;
+        for (String n : names) {
+            ifs.put(n, i++);
+        }
+        return new HostFacts(common.hostName(), common.hostLabels(), ifs);
+    }
+}

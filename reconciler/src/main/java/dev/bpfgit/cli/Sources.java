@@ -1,0 +1,28 @@
+package dev.bpfgit.cli;
+
+import dev.bpfgit.source.DirectorySource;
+import dev.bpfgit.source.Snapshot;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** Reads the policy paths given on the command line (or in the configuration). */
+final class Sources {
+    private Sources() {
+    }
+
+    static Snapshot read(List<Path> paths, Common common) {
+        List<Path> ps = paths;
+        if (ps == null || ps.isEmpty()) {
+            ps = common.config().sourcePath().map(List::of).orElseThrow(() ->
+                    new UsageException("no policy path given (PATH, or source.path in --config)"));
+        }
+        for (Path p : ps) {
+            if (!Files.exists(p)) {
+                throw new UsageException(p + ": no such file or directory");
+            }
+        }
+        return DirectorySource.read(ps);
+    }
+}

@@ -1,0 +1,45 @@
+package dev.bpfgit.cli;
+
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.Interface;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.run.Pipeline;
+import dev.bpfgit.state.StateFile;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "state", header = "Work with snapshots of the live state.",
+        subcommands = StateCommand.Export.class)
+final class StateCommand {
+
+    @Command(name = "export", header = "Print a JSON snapshot of the live managed state, for 'plan --state' in CI.",
+            description = "Exit 0, 3 on error.")
+    static final class Export implements Callable<Integer> {
+        @Mixin
+        Common common;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Pipeline p = common.live();
+            List<AttachPoint> points = new ArrayList<>();
+            for (Interface i : p.kernel().interfaces()) {
+                points.add(new AttachPoint.Xdp(i.name()));
+                points.add(new AttachPoint.Tcx(i.name(), AttachPoint.Direction.INGRESS));
+                points.add(new AttachPoint.Tcx(i.name(), AttachPoint.Direction.EGRESS));
+            }
+            LiveState live = p.observe(points);
+            spec.commandLine().getOut().print(StateFile.write(live, common.facts(p.kernel()),
+                    p.kernel().possibleCpus()));
+            return ExitCodes.OK;
+        }
+    }
+}

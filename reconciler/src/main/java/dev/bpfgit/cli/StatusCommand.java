@@ -1,0 +1,142 @@
+package dev.bpfgit.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bpfgit.compile.PolicyIds;
+import dev.bpfgit.compile.TrafficLayout;
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.observe.Fingerprint;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.observe.Meta;
+import dev.bpfgit.observe.TrafficCounters;
+import dev.bpfgit.run.Durations;
+import dev.bpfgit.run.Pipeline;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+@Command(name = "status", header = "Show the applied revision, each policy's state and its counters.",
+        description = {"A policy is 'in sync' when every unit it acts in is as bpfgit applied it, 'drifted' when",
+                "something changed it since, 'failed' when the last apply of it failed. Exit 0, 3 on error."})
+final class StatusCommand implements Callable<Integer> {
+    @Mixin
+    Common common;
+
+    @Option(names = {"-o", "--output"}, defaultValue = "text", description = "text or json.")
+    String output;
+
+    @Spec
+    CommandSpec spec;
+
+    record UnitStatus(String unit, boolean inSync, List<TrafficCounters.Count> counts) {
+    }
+
+    record PolicyStatus(String id, String digest, String state, String reason, List<UnitStatus> units) {
+    }
+
+    @Override
+    public Integer call() {
+        Pipeline p = common.live();
+        LiveState live = p.observe(List.<AttachPoint>of());
+        Meta meta = live.meta();
+        Path root = p.root();
+        Map<String, List<String>> unitsOf = new TreeMap<>();
+        meta.values().keySet().stream().filter(k -> k.startsWith("owner/")).forEach(k -> {
+            String rest = k.substring("owner/".length());
+            // owner/<unit rel>/<Kind>/<name>: the policy id is the last two segments
+            int b = rest.lastIndexOf('/', rest.lastIndexOf('/') - 1);
+            unitsOf.computeIfAbsent(rest.substring(b + 1), x -> new ArrayList<>()).add(rest.substring(0, b));
+        });
+        List<PolicyStatus> policies = new ArrayList<>();
+        meta.policies().forEach((id, digest) -> {
+            List<UnitStatus> units = new ArrayList<>();
+            boolean sync = true;
+            for (String rel : unitsOf.getOrDefault(id, List.of())) {
+                Path dir = root.resolve(rel);
+                boolean ok = meta.get(Meta.unitKey(rel)).map(f -> f.equals(Fingerprint.live(live, dir))).orElse(false);
+                sync &= ok;
+                int pid = PolicyIds.of(id);
+                List<TrafficCounters.Count> counts = TrafficCounters.read(p.kernel(), live, dir).stream()
+                        .filter(c -> c.policy() == pid || c.policy() == 0).toList();
+                units.add(new UnitStatus(rel, ok, counts));
+            }
+            String failed = meta.get("failed/" + id).orElse("");
+            String state = !failed.isEmpty() ? "failed" : sync ? "in sync" : "drifted";
+            policies.add(new PolicyStatus(id, digest, state, failed, units));
+        });
+        PrintWriter out = spec.commandLine().getOut();
+        if (output.equals("json")) {
+            out.print(json(meta, policies));
+        } else {
+            text(out, meta, policies);
+        }
+        return ExitCodes.OK;
+    }
+
+    private static void text(PrintWriter out, Meta meta, List<PolicyStatus> policies) {
+        if (meta.revision().isEmpty()) {
+            out.println("Nothing applied under this pin root.");
+            return;
+        }
+        String age = meta.get("applied").map(a -> " at " + a + " (" + Durations.human(
+                Duration.between(Instant.parse(a), Instant.now())) + " ago)").orElse("");
+        out.println("Revision " + meta.revision().get() + " applied" + age);
+        for (PolicyStatus ps : policies) {
+            out.println(ps.id() + "  " + ps.state() + (ps.reason().isEmpty() ? "" : ": " + ps.reason()));
+            for (UnitStatus u : ps.units()) {
+                out.println("  " + u.unit() + (u.inSync() ? "" : "  (drifted)"));
+                int width = u.counts().stream().mapToInt(c -> c.prefix().length()).max().orElse(7);
+                for (TrafficCounters.Count c : u.counts()) {
+                    String action = c.rule() == null ? "" : TrafficLayout.rule(c.rule()).action().yaml;
+                    out.printf("    %-" + width + "s  %-8s %12d packets %14d bytes%n", c.prefix(), action,
+                            c.packets(), c.bytes());
+                }
+            }
+        }
+    }
+
+    private static String json(Meta meta, List<PolicyStatus> policies) {
+        ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = m.createObjectNode();
+        root.put("revision", meta.revision().orElse(null));
+        root.put("applied", meta.get("applied").orElse(null));
+        ArrayNode ps = root.putArray("policies");
+        for (PolicyStatus p : policies) {
+            ObjectNode pn = ps.addObject().put("id", p.id()).put("digest", p.digest()).put("state", p.state());
+            if (!p.reason().isEmpty()) {
+                pn.put("reason", p.reason());
+            }
+            ArrayNode us = pn.putArray("units");
+            for (UnitStatus u : p.units()) {
+                ObjectNode un = us.addObject().put("unit", u.unit()).put("inSync", u.inSync());
+                ArrayNode rules = un.putArray("rules");
+                for (TrafficCounters.Count c : u.counts()) {
+                    ObjectNode r = rules.addObject().put("prefix", c.prefix());
+                    if (c.rule() != null) {
+                        r.put("action", TrafficLayout.rule(c.rule()).action().yaml);
+                    }
+                    r.put("packets", c.packets()).put("bytes", c.bytes());
+                }
+            }
+        }
+        try {
+            return m.writeValueAsString(root) + "\n";
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dev.bpfgit.cli;
+
+import dev.bpfgit.policy.ErrorFormat;
+import dev.bpfgit.policy.Policy;
+import dev.bpfgit.policy.PolicyException;
+import dev.bpfgit.run.Pipeline;
+import dev.bpfgit.source.Snapshot;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "validate", header = "Check policy files (YAML, schema, semantics) and report every error.",
+        description = "Needs no root and no kernel. Exit 0 when valid, 2 when not.")
+final class ValidateCommand implements Callable<Integer> {
+    @Mixin
+    Common common;
+
+    @Parameters(paramLabel = "PATH", arity = "0..*", description = "Policy files or directories.")
+    List<Path> paths;
+
+    @Option(names = {"-o", "--output"}, defaultValue = "text", description = "text or github (Actions annotations).")
+    String output;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        Snapshot snapshot = Sources.read(paths, common);
+        try {
+            List<Policy> policies = Pipeline.validate(snapshot);
+            spec.commandLine().getOut().printf("valid: %d %s in %d %s (revision %s)%n", policies.size(),
+                    policies.size() == 1 ? "policy" : "policies", snapshot.files().size(),
+                    snapshot.files().size() == 1 ? "file" : "files", snapshot.revision());
+            return ExitCodes.OK;
+        } catch (PolicyException e) {
+            if (output.equals("github")) {
+                spec.commandLine().getOut().print(ErrorFormat.github(e));
+            }
+            throw e;
+        }
+    }
+}

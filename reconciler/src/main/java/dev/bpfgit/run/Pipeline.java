@@ -1,0 +1,92 @@
+package dev.bpfgit.run;
+
+import dev.bpfgit.apply.Applier;
+import dev.bpfgit.apply.ApplyResult;
+import dev.bpfgit.compile.Compiler;
+import dev.bpfgit.compile.DesiredState;
+import dev.bpfgit.compile.HostFacts;
+import dev.bpfgit.compile.LinkDesire;
+import dev.bpfgit.compile.Unit;
+import dev.bpfgit.diff.Differ;
+import dev.bpfgit.diff.Plan;
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.observe.Observer;
+import dev.bpfgit.policy.Policy;
+import dev.bpfgit.policy.PolicyLoader;
+import dev.bpfgit.source.Snapshot;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The data flow of design §2 in one place: source snapshot → parse+validate → compile → observe → diff →
+ * apply. The CLI verbs and the sidecar are thin layers over it.
+ */
+public final class Pipeline {
+    // the loader compiles the JSON Schemas once; it is not shared across threads
+    private static final ThreadLocal<PolicyLoader> LOADER = ThreadLocal.withInitial(PolicyLoader::new);
+    private final Kernel kernel;
+    private final Path root;
+    private final Clock clock;
+
+    public Pipeline(Kernel kernel, Path root, Clock clock) {
+        this.kernel = kernel;
+        this.root = root;
+        this.clock = clock;
+    }
+
+    /** Parse and validate every file; throws PolicyException with every error. */
+    public static List<Policy> validate(Snapshot snapshot) {
+        return LOADER.get().load(snapshot);
+    }
+
+    public DesiredState compile(Snapshot snapshot, HostFacts host) {
+        return Compiler.compile(root, snapshot.revision(), validate(snapshot), host);
+    }
+
+    /** The host as the kernel shows it, named and labelled by configuration. */
+    public HostFacts host(String name, Map<String, String> labels) {
+        Map<String, Integer> ifs = new java.util.TreeMap<>();
+        kernel.interfaces().forEach(i -> ifs.put(i.name(), i.ifindex()));
+        return new HostFacts(name, labels, ifs);
+    }
+
+    public LiveState observe(DesiredState desired) {
+        return Observer.observe(kernel, root, attachPoints(desired));
+    }
+
+    public LiveState observe(List<AttachPoint> points) {
+        return Observer.observe(kernel, root, points);
+    }
+
+    public Plan plan(DesiredState desired) {
+        return Differ.diff(desired, observe(desired));
+    }
+
+    public ApplyResult apply(Plan plan) {
+        return Applier.apply(kernel, plan, clock);
+    }
+
+    public Kernel kernel() {
+        return kernel;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public static List<AttachPoint> attachPoints(DesiredState desired) {
+        List<AttachPoint> points = new ArrayList<>();
+        for (Unit u : desired.units()) {
+            for (LinkDesire l : u.links()) {
+                points.add(l.at());
+            }
+        }
+        return points;
+    }
+}
