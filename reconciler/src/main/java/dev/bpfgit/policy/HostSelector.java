@@ -19,4 +19,36 @@ public record HostSelector(List<String> names, Map<String, String> labels) {
                 FileSystems.getDefault().getPathMatcher("glob:" + g).matches(Path.of(hostname)));
         return nameOk && labels.entrySet().stream().allMatch(e -> e.getValue().equals(hostLabels.get(e.getKey())));
     }
+
+    /**
+     * False only when no host can be selected by both: a label required with two different values, or name
+     * lists with nothing in common. Validation has no host list, so two globs are assumed to meet.
+     */
+    public boolean mayOverlap(HostSelector other) {
+        for (Map.Entry<String, String> e : labels.entrySet()) {
+            String theirs = other.labels.get(e.getKey());
+            if (theirs != null && !theirs.equals(e.getValue())) {
+                return false;
+            }
+        }
+        if (names.isEmpty() || other.names.isEmpty()) {
+            return true;
+        }
+        return names.stream().anyMatch(a -> other.names.stream().anyMatch(b -> mayMeet(a, b)));
+    }
+
+    private static boolean mayMeet(String a, String b) {
+        if (literal(a)) {
+            return matches(b, a);
+        }
+        return !literal(b) || matches(a, b);
+    }
+
+    private static boolean literal(String glob) {
+        return glob.chars().noneMatch(c -> "*?[{\\".indexOf(c) >= 0);
+    }
+
+    private static boolean matches(String glob, String name) {
+        return FileSystems.getDefault().getPathMatcher("glob:" + glob).matches(Path.of(name));
+    }
 }

@@ -12,6 +12,9 @@ import java.util.OptionalInt;
 public record TrafficPolicySpec(List<String> interfaces, Hook hook, Match match, Verdict defaultVerdict,
                                 List<Rule> rules, OptionalInt capacity) implements PolicySpec {
 
+    /** Rules per (interface, hook) when no policy sharing it sets {@code capacity}. */
+    public static final int DEFAULT_CAPACITY = 16384;
+
     public TrafficPolicySpec {
         interfaces = List.copyOf(interfaces);
         rules = List.copyOf(rules);

@@ -1,0 +1,58 @@
+package dev.bpfgit.policy;
+
+import com.networknt.schema.ValidationMessage;
+import dev.bpfgit.source.Snapshot;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Parse and validate: YAML, then the JSON Schema of each document, then the checks across documents and
+ * files. Every mistake of every file is collected; nothing is returned unless all files are valid, so a
+ * partial desired state never reaches compile.
+ */
+public final class PolicyLoader {
+    private static final Comparator<PolicyError> ORDER = Comparator
+            .comparing((PolicyError e) -> e.location().file())
+            .thenComparingInt(e -> e.location().line())
+            .thenComparingInt(e -> e.location().column())
+            .thenComparing(PolicyError::pointer)
+            .thenComparing(PolicyError::message);
+
+    private final PolicySchema schema = PolicySchema.get();
+    private final SchemaMessages messages = new SchemaMessages(schema);
+    private final PolicyReader reader = new PolicyReader(schema);
+
+    /**
+     * @return the policies in file order, then document order
+     * @throws PolicyException with every error, sorted by file, line and column
+     */
+    public List<Policy> load(Snapshot snapshot) {
+        List<PolicyError> errors = new ArrayList<>();
+        List<Policy> policies = new ArrayList<>();
+        new TreeMap<>(snapshot.files()).forEach((file, text) -> {
+            YamlReader.Result yaml = YamlReader.read(file, text);
+            errors.addAll(yaml.errors());
+            for (YamlDocument doc : yaml.documents()) {
+                Set<ValidationMessage> invalid = schema.validate(doc.root());
+                if (!invalid.isEmpty()) {
+                    errors.addAll(messages.rewrite(invalid, doc));
+                    continue;
+                }
+                if (doc.clean()) {
+                    policies.add(reader.read(doc, errors::add));
+                }
+            }
+        });
+        // across documents, among those that are valid on their own: an invalid one would only add noise
+        errors.addAll(UniqueNames.check(policies));
+        errors.addAll(TrafficPolicyChecks.check(policies));
+        if (!errors.isEmpty()) {
+            throw new PolicyException(errors.stream().distinct().sorted(ORDER).toList());
+        }
+        return List.copyOf(policies);
+    }
+}

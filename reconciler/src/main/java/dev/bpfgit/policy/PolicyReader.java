@@ -1,0 +1,83 @@
+package dev.bpfgit.policy;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.regex.PatternSyntaxException;
+
+/** Turns one schema-valid document into a {@link Policy}: the envelope, {@code spec.hosts}, the kind's spec, the digest. */
+final class PolicyReader {
+    /** Keys sorted so that reordering a mapping does not change a digest. */
+    private static final ObjectMapper CANONICAL = JsonMapper.builder()
+            .enable(JsonNodeFeature.WRITE_PROPERTIES_SORTED)
+            .build();
+
+    private final PolicySchema schema;
+
+    PolicyReader(PolicySchema schema) {
+        this.schema = schema;
+    }
+
+    /**
+     * @return the policy; when {@code errors} were reported it lacks what was wrong (a rule with a bad prefix,
+     *         a bad glob) and serves only the checks across policies, which then report everything at once
+     */
+    Policy read(YamlDocument doc, Consumer<PolicyError> errors) {
+        ObjectNode canonical = (ObjectNode) schema.withDefaults(doc.root());
+        String kind = canonical.get("kind").asText();
+        String name = canonical.get("metadata").get("name").asText();
+        ObjectNode spec = (ObjectNode) canonical.get("spec");
+        HostSelector hosts = hosts(spec.get("hosts"), doc, errors);
+        PolicySpec parsed = switch (kind) {
+            case "TrafficPolicy" -> TrafficPolicyReader.read(spec, "/spec", doc, errors);
+            default -> throw new IllegalStateException("the schema accepted kind " + kind + " that has no reader");
+        };
+        return new Policy(kind, name, hosts, parsed, doc.start(), doc.locations(), digest(canonical));
+    }
+
+    private static HostSelector hosts(JsonNode hosts, YamlDocument doc, Consumer<PolicyError> errors) {
+        if (hosts == null) {
+            return HostSelector.ALL;
+        }
+        List<String> names = new ArrayList<>();
+        JsonNode globs = hosts.path("names");
+        for (int i = 0; i < globs.size(); i++) {
+            String glob = globs.get(i).asText();
+            try {
+                FileSystems.getDefault().getPathMatcher("glob:" + glob);
+                names.add(glob);
+            } catch (PatternSyntaxException e) {
+                // the JDK says "Missing '}" without the closing quote
+                String why = e.getDescription().replaceFirst("^Missing '(.)$", "missing '$1'");
+                errors.accept(doc.error("/spec/hosts/names/" + i, "invalid glob \"" + glob + "\": " + why));
+            }
+        }
+        Map<String, String> labels = new LinkedHashMap<>();
+        hosts.path("labels").properties().forEach(e -> labels.put(e.getKey(), e.getValue().asText()));
+        return new HostSelector(names, labels);
+    }
+
+    /** SHA-256 of the document with defaults applied, values normalized and keys sorted: comments and order do not count. */
+    static String digest(JsonNode canonical) {
+        try {
+            byte[] json = CANONICAL.writeValueAsString(canonical).getBytes(StandardCharsets.UTF_8);
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(json));
+        } catch (JsonProcessingException | NoSuchAlgorithmException e) {
+            throw new IllegalStateException("digest of a policy", e);
+        }
+    }
+}

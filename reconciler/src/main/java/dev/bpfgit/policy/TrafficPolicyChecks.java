@@ -1,0 +1,175 @@
+package dev.bpfgit.policy;
+
+import dev.bpfgit.policy.TrafficPolicySpec.Hook;
+import dev.bpfgit.policy.TrafficPolicySpec.Rule;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import static dev.bpfgit.policy.UniqueNames.where;
+
+/**
+ * What the schema cannot see: repeated prefixes, and TrafficPolicies that share an (interface, hook) and so
+ * compile into one program and one rules map. Policies whose {@code hosts} can never select the same host do
+ * not conflict.
+ */
+final class TrafficPolicyChecks {
+    private TrafficPolicyChecks() {
+    }
+
+    private record Attach(String iface, Hook hook) {
+        @Override
+        public String toString() {
+            return iface + " (" + hook.yaml + ")";
+        }
+    }
+
+    private record Member(Policy policy, TrafficPolicySpec spec) {
+    }
+
+    /** @param policies in file order; of two conflicting policies the later one is reported */
+    static List<PolicyError> check(List<Policy> policies) {
+        List<Member> members = policies.stream()
+                .filter(p -> p.spec() instanceof TrafficPolicySpec)
+                .map(p -> new Member(p, (TrafficPolicySpec) p.spec()))
+                .toList();
+        List<PolicyError> errors = new ArrayList<>();
+        members.forEach(m -> errors.addAll(ownRules(m)));
+        Map<Attach, List<Member>> shared = new LinkedHashMap<>();
+        for (Member m : members) {
+            for (String iface : m.spec().interfaces()) {
+                shared.computeIfAbsent(new Attach(iface, m.spec().hook()), a -> new ArrayList<>()).add(m);
+            }
+        }
+        errors.addAll(agreement(shared, "/spec/match", "match", s -> s.match().yaml));
+        errors.addAll(agreement(shared, "/spec/default", "default", s -> s.defaultVerdict().yaml));
+        errors.addAll(prefixClaims(shared));
+        shared.forEach((attach, group) -> errors.addAll(capacity(attach, group)));
+        return errors;
+    }
+
+    /** Within one policy: a prefix given twice would be one map entry with two meanings. */
+    private static List<PolicyError> ownRules(Member m) {
+        List<PolicyError> errors = new ArrayList<>();
+        Map<Prefix, Rule> seen = new HashMap<>();
+        for (Rule r : m.spec().rules()) {
+            String at = "/spec/rules/" + r.index();
+            Rule earlier = seen.putIfAbsent(r.prefix(), r);
+            if (earlier != null) {
+                errors.add(m.policy().error(at + "/prefix", r.prefix() + " is already used by rule " + earlier.index()
+                        + " (line " + m.policy().at("/spec/rules/" + earlier.index()).line() + ")"));
+            }
+        }
+        return errors;
+    }
+
+    /** Conflicts between a later and an earlier policy, gathered so that each pair is reported once. */
+    private record Pair(Policy later, String pointer, Policy earlier, String detail) {
+    }
+
+    /** One program per (interface, hook) means one match direction and one default verdict for all its policies. */
+    private static List<PolicyError> agreement(Map<Attach, List<Member>> shared, String pointer, String field,
+                                               Function<TrafficPolicySpec, String> value) {
+        Map<Pair, List<Attach>> conflicts = new LinkedHashMap<>();
+        shared.forEach((attach, group) -> {
+            for (int i = 0; i < group.size(); i++) {
+                Member later = group.get(i);
+                for (Member earlier : group.subList(0, i)) {
+                    String a = value.apply(earlier.spec()), b = value.apply(later.spec());
+                    if (!a.equals(b) && overlap(earlier, later)) {
+                        conflicts.computeIfAbsent(new Pair(later.policy(), pointer, earlier.policy(),
+                                field + " " + b + " conflicts with " + field + " " + a), k -> new ArrayList<>()).add(attach);
+                        break;
+                    }
+                }
+            }
+        });
+        List<PolicyError> errors = new ArrayList<>();
+        conflicts.forEach((pair, attaches) -> errors.add(pair.later().error(pair.pointer(), pair.detail() + " of "
+                + pair.earlier().id() + " (" + where(pair.earlier().at(pair.pointer())) + ") on " + join(attaches)
+                + "; policies sharing an interface and hook must agree")));
+        return errors;
+    }
+
+    /** A rule of a policy; two of them with one prefix on one (interface, hook) collide. */
+    private record Owner(Member member, Rule rule) {
+    }
+
+    private record Claim(Owner later, Owner earlier) {
+    }
+
+    /** A prefix is one map key per (interface, hook): two policies cannot both own it. */
+    private static List<PolicyError> prefixClaims(Map<Attach, List<Member>> shared) {
+        Map<Claim, List<Attach>> conflicts = new LinkedHashMap<>();
+        shared.forEach((attach, group) -> {
+            Map<Prefix, List<Owner>> owners = new HashMap<>();
+            for (Member m : group) {
+                for (Rule r : m.spec().rules()) {
+                    List<Owner> same = owners.computeIfAbsent(r.prefix(), k -> new ArrayList<>());
+                    Owner mine = new Owner(m, r);
+                    same.stream().filter(o -> o.member() != m && overlap(o.member(), m)).findFirst()
+                            .ifPresent(o -> conflicts.computeIfAbsent(new Claim(mine, o), k -> new ArrayList<>())
+                                    .add(attach));
+                    same.add(mine);
+                }
+            }
+        });
+        List<PolicyError> errors = new ArrayList<>();
+        conflicts.forEach((claim, attaches) -> {
+            Policy later = claim.later().member().policy();
+            Policy earlier = claim.earlier().member().policy();
+            String earlierAt = where(earlier.at("/spec/rules/" + claim.earlier().rule().index() + "/prefix"));
+            errors.add(later.error("/spec/rules/" + claim.later().rule().index() + "/prefix", later.id() + " and "
+                    + earlier.id() + " (" + earlierAt + ") both claim " + claim.later().rule().prefix() + " on "
+                    + join(attaches)));
+        });
+        return errors;
+    }
+
+    /**
+     * Every rule of the policies on one (interface, hook) is an entry of one map of fixed size. The largest
+     * {@code capacity} among them decides; reported once, at that capacity (or at the last policy's rules).
+     */
+    private static List<PolicyError> capacity(Attach attach, List<Member> group) {
+        int worstTotal = 0;
+        List<Member> worst = null;
+        int worstCapacity = 0;
+        for (Member m : group) {
+            List<Member> peers = group.stream().filter(o -> o == m || overlap(o, m)).toList();
+            int total = peers.stream().mapToInt(p -> p.spec().rules().size()).sum();
+            int capacity = peers.stream().map(p -> p.spec().capacity()).filter(OptionalInt::isPresent)
+                    .mapToInt(OptionalInt::getAsInt).max().orElse(TrafficPolicySpec.DEFAULT_CAPACITY);
+            if (total > capacity && total - capacity > worstTotal - worstCapacity) {
+                worstTotal = total;
+                worst = peers;
+                worstCapacity = capacity;
+            }
+        }
+        if (worst == null) {
+            return List.of();
+        }
+        int capacity = worstCapacity;
+        Member blame = worst.stream().filter(p -> p.spec().capacity().orElse(-1) == capacity).findFirst()
+                .orElse(worst.getLast());
+        String pointer = blame.spec().capacity().isPresent() ? "/spec/capacity" : "/spec/rules";
+        String counts = worst.stream().map(p -> p.policy().id() + ": " + p.spec().rules().size())
+                .collect(Collectors.joining(", "));
+        return List.of(blame.policy().error(pointer, attach + " would hold " + worstTotal + " rules (" + counts
+                + "), more than its capacity of " + capacity
+                + (blame.spec().capacity().isPresent() ? "" : " (the default; set spec.capacity to raise it)")));
+    }
+
+    private static boolean overlap(Member a, Member b) {
+        return a.policy().hosts().mayOverlap(b.policy().hosts());
+    }
+
+    private static String join(List<Attach> attaches) {
+        return attaches.stream().map(Attach::toString).collect(Collectors.joining(", "));
+    }
+}

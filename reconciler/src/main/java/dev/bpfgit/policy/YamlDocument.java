@@ -1,0 +1,41 @@
+package dev.bpfgit.policy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.util.Map;
+
+/**
+ * One YAML document of a policy file, converted to JSON for schema validation, with where each node came from.
+ *
+ * @param root      the document as JSON
+ * @param locations JSON pointer to the start of that node in the file ({@code ""} is the document itself)
+ * @param start     where the document starts
+ * @param clean     false when converting it found errors (a duplicate key, a custom tag): it is still
+ *                  validated, to report everything at once, but never becomes a policy
+ */
+record YamlDocument(String file, JsonNode root, Map<String, Location> locations, Location start, boolean clean) {
+
+    YamlDocument {
+        locations = Map.copyOf(locations);
+    }
+
+    /** Where a pointer is, falling back to the nearest enclosing node that exists (a missing field's object). */
+    Location at(String pointer) {
+        String p = pointer;
+        while (true) {
+            Location l = locations.get(p);
+            if (l != null) {
+                return l;
+            }
+            int slash = p.lastIndexOf('/');
+            if (slash < 0) {
+                return start;
+            }
+            p = p.substring(0, slash);
+        }
+    }
+
+    PolicyError error(String pointer, String message) {
+        return new PolicyError(at(pointer), pointer, message);
+    }
+}
