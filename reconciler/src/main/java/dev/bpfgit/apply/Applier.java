@@ -32,7 +32,9 @@ public final class Applier {
         Path root = plan.root();
         Path metaPin = Meta.pin(root);
         boolean keepMeta = !plan.meta().isEmpty();
-        if (keepMeta && kernel.mapInfo(metaPin).isEmpty()) {
+        boolean loads = plan.units().stream().flatMap(u -> u.changes().stream())
+                .anyMatch(c -> c instanceof Change.LoadProgram);
+        if ((keepMeta || loads) && kernel.mapInfo(metaPin).isEmpty()) {
             kernel.makeDirs(root);
             kernel.createMap(metaPin, Meta.spec());
         }

@@ -99,9 +99,10 @@ public final class Differ {
         Path root = live.root();
         Map<Path, List<Change>> byDir = new TreeMap<>();
         Comparator<Path> order = Comparator.comparing(Path::toString);
-        live.links().keySet().stream().filter(p -> !wanted.contains(p)).sorted(order).forEach(p ->
-                byDir.computeIfAbsent(p.getParent(), k -> new ArrayList<>())
-                        .add(new Change.Unpin(p, Optional.of(PinType.LINK), "link " + p.getFileName())));
+        live.links().values().stream().filter(l -> !wanted.contains(l.pin()))
+                .sorted(Comparator.comparing(l -> l.pin().toString())).forEach(l ->
+                byDir.computeIfAbsent(l.pin().getParent(), k -> new ArrayList<>())
+                        .add(new Change.Unpin(l.pin(), Optional.of(PinType.LINK), "link " + describe(l))));
         live.programs().values().stream().filter(p -> !wanted.contains(p.pin()))
                 .sorted(Comparator.comparing(p -> p.pin().toString())).forEach(p ->
                 byDir.computeIfAbsent(p.pin().getParent(), k -> new ArrayList<>())
@@ -121,7 +122,13 @@ public final class Differ {
         List<Path> emptyDirs = live.dirs().stream().filter(d -> !keepDirs.contains(d))
                 .sorted(Comparator.comparingInt(Path::getNameCount).reversed().thenComparing(order)).toList();
         List<UnitPlan> plans = new ArrayList<>();
-        byDir.forEach((dir, changes) -> {
+        // the pin root's own objects (the bookkeeping map) go last: an interrupted destroy still knows
+        Map<Path, List<Change>> rootLast = new LinkedHashMap<>(byDir);
+        List<Change> atRoot = rootLast.remove(root);
+        if (atRoot != null) {
+            rootLast.put(root, atRoot);
+        }
+        rootLast.forEach((dir, changes) -> {
             String rel = root.relativize(dir).toString();
             List<String> pols = live.meta().values().keySet().stream()
                     .filter(k -> k.startsWith(Meta.ownerKey(rel, "")))
@@ -141,6 +148,16 @@ public final class Differ {
             }
         }
         return plans;
+    }
+
+    private static String describe(LiveLink l) {
+        String type = switch (l.info().type()) {
+            case dev.bpfgit.kernel.LinkInfo.TYPE_XDP -> "xdp";
+            case dev.bpfgit.kernel.LinkInfo.TYPE_TCX -> l.info().attachType() == 46 ? "tcx-ingress" : "tcx-egress";
+            default -> "type " + l.info().type();
+        };
+        return l.pin().getFileName() + " (" + type + (l.info().defunct() ? ", device gone"
+                : " on ifindex " + l.info().ifindex()) + ")";
     }
 
     private static String kindOf(String rel) {

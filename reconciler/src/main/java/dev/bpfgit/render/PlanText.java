@@ -137,8 +137,7 @@ public final class PlanText {
                     ? "  ~ program " + p.spec().program() + ": reload (" + p.reason() + ")"
                     : "  + program " + p.spec().program() + " (" + p.spec().object() + ")";
             case Change.CreateLink l -> "  + link " + l.at().label();
-            case Change.UpdateLink l -> "  ~ link " + l.pin().getParent().getFileName() + "/" + l.pin().getFileName()
-                    + ": update (" + l.reason() + ")";
+            case Change.UpdateLink l -> "  ~ link: update (" + l.reason() + ")";
             case Change.Unpin p -> "  - " + p.detail();
             case Change.Rename r -> null;
             case Change.PutEntries e -> null;

@@ -1,0 +1,205 @@
+package dev.bpfgit.diff;
+
+import dev.bpfgit.apply.ApplyResult;
+import dev.bpfgit.compile.Le;
+import dev.bpfgit.compile.TrafficLayout;
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.KernelException;
+import dev.bpfgit.observe.Meta;
+import dev.bpfgit.policy.Prefix;
+import dev.bpfgit.render.PlanJson;
+import dev.bpfgit.render.PlanMarkdown;
+import dev.bpfgit.render.PlanText;
+import dev.bpfgit.source.Snapshot;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static dev.bpfgit.diff.Fixture.policy;
+import static dev.bpfgit.diff.Fixture.snapshot;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class DifferTest {
+    private static final Path UNIT = Fixture.ROOT.resolve("traffic/eth0/xdp");
+    private final Fixture f = new Fixture();
+
+    private static Snapshot edge(String revision, String... rules) {
+        return snapshot(revision, "policies/edge.yaml", policy("edge-filter", "eth0", "xdp", rules));
+    }
+
+    @Test
+    void examplePlanMatchesItsExpectedOutput() throws Exception {
+        Path dir = Path.of("../examples/edge-filter");
+        Snapshot s = snapshot("example", "examples/edge-filter/policy.yaml", Files.readString(dir.resolve("policy.yaml")));
+        assertEquals(Files.readString(dir.resolve("plan.txt")), PlanText.render(f.plan(s)));
+    }
+
+    @Test
+    void firstPlanCreatesEverythingThenApplyConverges() {
+        Snapshot s = edge("r1", "{prefix: 203.0.113.0/24, action: drop}", "{prefix: 2001:db8:bad::/48, action: drop}",
+                "{prefix: 198.51.100.0/24, action: redirect, to: eth1}");
+        Plan p = f.plan(s);
+        Fixture.golden("first-plan.txt", PlanText.render(p));
+        assertEquals(new Summary(6, 0, 0, 4, 0, 0), p.summary());
+        ApplyResult r = f.converge(s);
+        assertEquals(4, r.entriesWritten());
+        assertEquals("No changes: the host is in sync with revision r1.\n", PlanText.render(f.plan(s)));
+    }
+
+    @Test
+    void changingOneRuleWritesExactlyThatEntryAndKeepsItsCounterSlot() {
+        f.converge(edge("r1", "{prefix: 203.0.113.0/24, action: drop}", "{prefix: 10.0.0.0/8, action: pass}"));
+        Bytes key = TrafficLayout.key(Prefix.parse("203.0.113.0/24"));
+        Bytes before = f.kernel.lookup(UNIT.resolve("rules_v4"), key).orElseThrow();
+
+        Snapshot changed = edge("r2", "{prefix: 203.0.113.0/24, action: pass}", "{prefix: 10.0.0.0/8, action: pass}");
+        Plan p = f.plan(changed);
+        Fixture.golden("one-rule-changed.txt", PlanText.render(p));
+        assertEquals(new Summary(0, 1, 0, 0, 1, 0), p.summary());
+        ApplyResult r = f.apply(p);
+        assertEquals(1, r.entriesWritten());
+        assertEquals(0, r.entriesDeleted());
+        Bytes after = f.kernel.lookup(UNIT.resolve("rules_v4"), key).orElseThrow();
+        assertEquals(Le.u64(before.toArray(), 0), Le.u64(after.toArray(), 0), "slot and generation are kept");
+        assertTrue(f.plan(changed).inSync());
+    }
+
+    @Test
+    void addsGoMostSpecificFirstAndRemovalsLeastSpecificFirst() {
+        f.converge(edge("r1", "{prefix: 10.0.0.0/8, action: drop}", "{prefix: 10.1.0.0/16, action: pass}",
+                "{prefix: 10.1.2.0/24, action: drop}"));
+        Plan p = f.plan(edge("r2", "{prefix: 172.16.0.0/12, action: drop}", "{prefix: 172.16.1.0/24, action: pass}",
+                "{prefix: 172.16.1.1/32, action: drop}"));
+        List<Change> changes = p.units().getFirst().changes();
+        Change.PutEntries put = (Change.PutEntries) changes.stream().filter(c -> c instanceof Change.PutEntries)
+                .findFirst().orElseThrow();
+        assertEquals(List.of("172.16.1.1/32", "172.16.1.0/24", "172.16.0.0/12"),
+                put.changes().stream().map(EntryChange::key).toList());
+        Change.DeleteEntries del = (Change.DeleteEntries) changes.getLast();
+        assertEquals(List.of("10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24"),
+                del.changes().stream().map(EntryChange::key).toList());
+        assertTrue(changes.indexOf(put) < changes.indexOf(del), "removals run after every add");
+    }
+
+    @Test
+    void newRulesDoNotTakeTheCounterSlotOfARuleRemovedInTheSamePlan() {
+        f.converge(edge("r1", "{prefix: 192.0.2.0/24, action: drop}", "{prefix: 198.51.100.0/24, action: drop}"));
+        long removedSlot = slot("192.0.2.0/24");
+        f.converge(edge("r2", "{prefix: 198.51.100.0/24, action: drop}", "{prefix: 203.0.113.0/24, action: drop}"));
+        assertFalse(slot("203.0.113.0/24") == removedSlot, "fresh slot while the old rule could still be counting");
+    }
+
+    @Test
+    void policiesSharingAnInterfaceAreGroupedByPolicy() {
+        Snapshot both = snapshot("r1",
+                "a.yaml", policy("alpha", "eth0", "xdp", "{prefix: 192.0.2.0/24, action: drop}"),
+                "b.yaml", policy("beta", "eth0", "xdp", "{prefix: 198.51.100.0/24, action: drop}",
+                        "{prefix: 2001:db8::/32, action: drop}"));
+        f.converge(both);
+        Plan p = f.plan(snapshot("r2", "a.yaml", policy("alpha", "eth0", "xdp", "{prefix: 192.0.2.0/24, action: drop}")));
+        Fixture.golden("shared-unit-remove-one-policy.txt", PlanText.render(p));
+        ApplyResult r = f.apply(p);
+        assertEquals(2, r.entriesDeleted());
+        assertEquals(1, f.kernel.entries(UNIT.resolve("rules_v4")).size());
+    }
+
+    @Test
+    void capacityChangeReplacesMapsAndSwapsTheProgramAtomically() {
+        Snapshot small = snapshot("r1", "p.yaml", policy("edge-filter", "eth0", "xdp",
+                "{prefix: 192.0.2.0/24, action: drop}").replace("  rules:", "  capacity: 64\n  rules:"));
+        f.converge(small);
+        int linkId = f.kernel.linkInfo(UNIT.resolve("link")).orElseThrow().id();
+        Snapshot big = snapshot("r2", "p.yaml", policy("edge-filter", "eth0", "xdp",
+                "{prefix: 192.0.2.0/24, action: drop}").replace("  rules:", "  capacity: 128\n  rules:"));
+        Plan p = f.plan(big);
+        Fixture.golden("capacity-change.txt", PlanText.render(p));
+        f.converge(big);
+        assertEquals(linkId, f.kernel.linkInfo(UNIT.resolve("link")).orElseThrow().id(), "same link, updated in place");
+        assertEquals(128, f.kernel.mapInfo(UNIT.resolve("rules_v4")).orElseThrow().maxEntries());
+        assertTrue(f.kernel.pins(Fixture.ROOT).stream().noneMatch(pin -> pin.path().toString().endsWith("_next")));
+    }
+
+    @Test
+    void driftIsPlannedBack() {
+        Snapshot s = edge("r1", "{prefix: 192.0.2.0/24, action: drop}");
+        f.converge(s);
+        Bytes key = TrafficLayout.key(Prefix.parse("192.0.2.0/24"));
+        byte[] v = f.kernel.lookup(UNIT.resolve("rules_v4"), key).orElseThrow().toArray();
+        v[20] = 0;   // action: drop -> pass, behind bpfgit's back
+        f.kernel.tamper(UNIT.resolve("rules_v4"), key, Bytes.wrap(v));
+        Plan p = f.plan(s);
+        assertEquals("TrafficPolicy/edge-filter (eth0, xdp)\n  ~ map rules_v4: ~1 (1 -> 1 entries)\n"
+                + "      ~ 192.0.2.0/24  drop (was pass)\n"
+                + "Plan: 0 to create, 1 to change, 0 to remove; entries +0 ~1 -0.\n", PlanText.render(p));
+    }
+
+    @Test
+    void aForeignXdpProgramIsAnErrorAndAForeignTcxProgramAWarning() {
+        f.kernel.attachForeign(new AttachPoint.Xdp("eth0"), 7, "their_xdp");
+        ForeignProgramException e = assertThrows(ForeignProgramException.class,
+                () -> f.plan(edge("r1", "{prefix: 192.0.2.0/24, action: drop}")));
+        assertTrue(e.getMessage().startsWith("eth0 xdp: program id 7 \"their_xdp\" is attached and was not attached by bpfgit"),
+                e.getMessage());
+        f.kernel.attachForeign(new AttachPoint.Tcx("eth1", AttachPoint.Direction.INGRESS), 8, "their_tc");
+        Plan p = f.plan(snapshot("r1", "p.yaml", policy("steer", "eth1", "tc-ingress", "{prefix: 10.0.0.0/8, action: mark, mark: 0x10}")));
+        assertEquals(1, p.warnings().size());
+        assertTrue(p.warnings().getFirst().contains("their_tc"));
+    }
+
+    @Test
+    void anApplyInterruptedAfterAnyStepConverges() {
+        Snapshot s = edge("r1", "{prefix: 203.0.113.0/24, action: drop}", "{prefix: 2001:db8:bad::/48, action: drop}");
+        int steps = f.plan(s).units().getFirst().changes().size();
+        for (int stop = 0; stop < steps; stop++) {
+            Fixture g = new Fixture();
+            Plan p = g.plan(s);
+            List<Change> first = p.units().getFirst().changes().subList(0, stop);
+            g.apply(new Plan(p.root(), p.revision(), p.basis(),
+                    List.of(new UnitPlan(UNIT, "TrafficPolicy", "eth0, xdp", List.of(), first)), Map.of(), List.of(),
+                    List.of()));
+            g.converge(s);
+            assertEquals(1, g.kernel.entries(UNIT.resolve("rules_v4")).size(), "stopped after step " + stop);
+        }
+    }
+
+    @Test
+    void destroyRemovesEverythingBookkeepingLast() {
+        f.converge(edge("r1", "{prefix: 192.0.2.0/24, action: drop}"));
+        Plan p = Differ.destroy(f.live(f.desired(edge("r1", "{prefix: 192.0.2.0/24, action: drop}"))));
+        Fixture.golden("destroy.txt", PlanText.render(p));
+        f.apply(p);
+        assertEquals(List.of(), f.kernel.pins(Fixture.ROOT));
+        assertThrows(KernelException.NotFound.class, () -> f.kernel.entries(Meta.pin(Fixture.ROOT)));
+    }
+
+    @Test
+    void jsonRoundTripsAndAppliesTheSame() {
+        Plan p = f.plan(edge("r1", "{prefix: 203.0.113.0/24, action: drop}", "{prefix: 198.51.100.0/24, action: redirect, to: eth1}"));
+        String json = PlanJson.render(p);
+        Plan back = PlanJson.parse(json);
+        assertEquals(json, PlanJson.render(back));
+        assertEquals(PlanText.render(p), PlanText.render(back));
+        f.apply(back);
+        assertTrue(f.plan(edge("r1", "{prefix: 203.0.113.0/24, action: drop}", "{prefix: 198.51.100.0/24, action: redirect, to: eth1}")).inSync());
+    }
+
+    @Test
+    void markdownShowsTheDiffInAFencedBlock() {
+        f.converge(edge("r1", "{prefix: 192.0.2.0/24, action: drop}"));
+        Fixture.golden("plan.md", PlanMarkdown.render(f.plan(edge("r2", "{prefix: 192.0.2.0/24, action: pass}",
+                "{prefix: 198.51.100.0/24, action: drop}"))));
+    }
+
+    private long slot(String prefix) {
+        Bytes v = f.kernel.lookup(UNIT.resolve(prefix.contains(":") ? "rules_v6" : "rules_v4"),
+                TrafficLayout.key(Prefix.parse(prefix))).orElseThrow();
+        return Le.u32(v.toArray(), 0);
+    }
+}
