@@ -1,0 +1,126 @@
+package dev.bpfgit.kernel.linux;
+
+import dev.bpfgit.kernel.Interface;
+import dev.bpfgit.kernel.KernelException;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The libc calls libbpf does not cover, through jnr-ffi. Every method either returns a valid result or
+ * throws a {@link KernelException} carrying the errno the call left behind.
+ */
+public final class Libc {
+    static final int O_RDONLY = 0;
+    static final int O_CLOEXEC = 0x80000;
+    static final int CLONE_NEWNET = 0x40000000;
+    // x86-64 syscall numbers; glibc 2.36 has no wrappers for these two
+    private static final long SYS_PIDFD_OPEN = 434;
+    private static final long SYS_PIDFD_GETFD = 438;
+
+    /** The jnr-ffi view of libc; only the symbols used below. */
+    public interface C {
+        int open(String path, int flags);
+
+        int close(int fd);
+
+        int setns(int fd, int nstype);
+
+        int geteuid();
+
+        int if_nametoindex(String name);
+
+        Pointer if_nameindex();
+
+        void if_freenameindex(Pointer p);
+
+        // syscall(2) is variadic; every argument here is an integer in a register, which is how x86-64
+        // passes variadic integers too, so a fixed three-argument prototype is call-compatible
+        long syscall(long number, long a, long b, long c);
+    }
+
+    private static final C C = LibraryLoader.create(C.class).load("c");
+    private static final Runtime RUNTIME = Runtime.getRuntime(C);
+
+    private Libc() {
+    }
+
+    private static int errno() {
+        return RUNTIME.getLastError();
+    }
+
+    /** open(2) read-only and close-on-exec. */
+    public static int open(String path) {
+        int fd = C.open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            throw KernelException.of("open", path, errno());
+        }
+        return fd;
+    }
+
+    /** close(2); a failure here means the fd was not ours, which is a bug, not an operational error. */
+    public static void close(int fd) {
+        if (C.close(fd) != 0) {
+            throw new IllegalStateException("close(" + fd + "): errno " + errno());
+        }
+    }
+
+    /** setns(2) of the calling thread into the namespace behind {@code fd}. */
+    public static void setns(int fd, int nstype, String what) {
+        if (C.setns(fd, nstype) != 0) {
+            throw KernelException.of("enter network namespace", what, errno());
+        }
+    }
+
+    public static int geteuid() {
+        return C.geteuid();
+    }
+
+    /** The ifindex of an interface in the calling thread's network namespace, or 0 when there is none. */
+    public static int ifNameToIndex(String name) {
+        return C.if_nametoindex(name);
+    }
+
+    /** The interfaces of the calling thread's network namespace (a netlink dump inside libc). */
+    public static List<Interface> interfaces() {
+        Pointer array = C.if_nameindex();
+        if (array == null) {
+            throw KernelException.of("list interfaces", "", errno());
+        }
+        try {
+            List<Interface> out = new ArrayList<>();
+            // struct if_nameindex { unsigned int if_index; char *if_name; }: 16 bytes on LP64
+            for (long off = 0; ; off += 16) {
+                int index = array.getInt(off);
+                Pointer name = array.getPointer(off + 8);
+                if (index == 0 && name == null) {
+                    return out;
+                }
+                out.add(new Interface(name.getString(0), index));
+            }
+        } finally {
+            C.if_freenameindex(array);
+        }
+    }
+
+    /** pidfd_open(2): a pidfd for {@code pid}. */
+    public static int pidfdOpen(int pid) {
+        long r = C.syscall(SYS_PIDFD_OPEN, pid, 0, 0);
+        if (r < 0) {
+            throw KernelException.of("pidfd_open", "pid " + pid, errno());
+        }
+        return (int) r;
+    }
+
+    /** pidfd_getfd(2): a duplicate, in this process, of file descriptor {@code targetFd} of the pidfd's process. */
+    public static int pidfdGetfd(int pidfd, int targetFd) {
+        long r = C.syscall(SYS_PIDFD_GETFD, pidfd, targetFd, 0);
+        if (r < 0) {
+            throw KernelException.of("pidfd_getfd", "fd " + targetFd, errno());
+        }
+        return (int) r;
+    }
+}
