@@ -30,8 +30,18 @@ public record Errno(int value, String name, String description) {
             e(40, "ELOOP", "Too many levels of symbolic links"),
             e(95, "EOPNOTSUPP", "Operation not supported"),
             e(524, "ENOTSUPP", "Operation not supported (kernel-internal ENOTSUPP)"),
-            e(4003, "LIBBPF_ERRNO__LOAD", "Load of the BPF object failed"),
-            e(4007, "LIBBPF_ERRNO__PROG2BIG", "Program too big"));
+            // libbpf's own codes (enum libbpf_errno in libbpf.h), returned negated like errnos
+            e(4000, "LIBBPF_ERRNO__LIBELF", "Something wrong in libelf"),
+            e(4001, "LIBBPF_ERRNO__FORMAT", "BPF object format invalid"),
+            e(4002, "LIBBPF_ERRNO__KVERSION", "Incorrect or no 'version' section"),
+            e(4003, "LIBBPF_ERRNO__ENDIAN", "Endian mismatch"),
+            e(4004, "LIBBPF_ERRNO__INTERNAL", "Internal error in libbpf"),
+            e(4005, "LIBBPF_ERRNO__RELOC", "Relocation failed"),
+            e(4006, "LIBBPF_ERRNO__LOAD", "Load of the BPF object failed"),
+            e(4007, "LIBBPF_ERRNO__VERIFY", "Kernel verifier blocks program loading"),
+            e(4008, "LIBBPF_ERRNO__PROG2BIG", "Program too big"),
+            e(4009, "LIBBPF_ERRNO__KVER", "Incorrect kernel version"),
+            e(4010, "LIBBPF_ERRNO__PROGTYPE", "Kernel doesn't support this program type"));
 
     private static Map.Entry<Integer, Errno> e(int v, String n, String d) {
         return Map.entry(v, new Errno(v, n, d));

@@ -1,0 +1,97 @@
+package dev.bpfgit.kernel.linux;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.ArrayDeque;
+import java.util.List;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * Replaces libbpf's default printer (stderr) with an upcall. Warnings and infos are kept per thread so
+ * that a failed open or load can carry what libbpf said in the exception; debug output goes to slf4j
+ * at trace level. libbpf calls the printer on the thread that called into libbpf, so a thread-local
+ * buffer sees exactly the messages of the current operation.
+ */
+final class LibbpfLog {
+    private static final Logger LOG = LoggerFactory.getLogger("libbpf");
+    private static final int LIBBPF_DEBUG = 2;
+    private static final int KEEP = 20;
+    private static final ThreadLocal<ArrayDeque<String>> RECENT = ThreadLocal.withInitial(ArrayDeque::new);
+
+    // va_list is passed as a pointer on x86-64 (an array type) and on aarch64 (a >16-byte aggregate is
+    // passed by reference), so libc's vsnprintf can consume the upcall's va_list argument as an address
+    private static final MethodHandle VSNPRINTF = Libbpf.LINKER.downcallHandle(
+            Libbpf.LINKER.defaultLookup().findOrThrow("vsnprintf"),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS));
+    private static final MethodHandle SET_PRINT = Libbpf.fn("libbpf_set_print", ADDRESS, ADDRESS);
+
+    private static volatile boolean installed;
+
+    private LibbpfLog() {
+    }
+
+    static synchronized void install() {
+        if (installed) {
+            return;
+        }
+        try {
+            MethodHandle target = MethodHandles.lookup().findStatic(LibbpfLog.class, "print",
+                    MethodType.methodType(int.class, int.class, MemorySegment.class, MemorySegment.class));
+            MemorySegment stub = Libbpf.LINKER.upcallStub(target,
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), Arena.global());
+            // the previous printer is libbpf's stderr one; it is replaced for the life of the process
+            MemorySegment stderrPrinter = (MemorySegment) SET_PRINT.invokeExact(stub);
+            installed = true;
+        } catch (Throwable t) {
+            throw Libbpf.rethrow(t);
+        }
+    }
+
+    /** Forgets what libbpf said earlier on this thread; call before an operation whose messages matter. */
+    static void clear() {
+        RECENT.get().clear();
+    }
+
+    /** The warnings and infos libbpf printed on this thread since {@link #clear()}, oldest first. */
+    static List<String> recent() {
+        return List.copyOf(RECENT.get());
+    }
+
+    // an exception escaping an upcall kills the JVM: everything is caught
+    private static int print(int level, MemorySegment fmt, MemorySegment args) {
+        try {
+            if (level == LIBBPF_DEBUG && !LOG.isTraceEnabled()) {
+                return 0;
+            }
+            String line;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(1024);
+                int n = (int) VSNPRINTF.invokeExact(buf, buf.byteSize(), fmt, args);
+                line = n < 0 ? "" : buf.getString(0).stripTrailing();
+            }
+            if (level == LIBBPF_DEBUG) {
+                LOG.trace("{}", line);
+                return 0;
+            }
+            LOG.debug("{}", line);
+            ArrayDeque<String> recent = RECENT.get();
+            if (recent.size() == KEEP) {
+                recent.removeFirst();
+            }
+            recent.addLast(line);
+        } catch (Throwable ignored) {
+            // nothing sensible to do inside a native callback
+        }
+        return 0;
+    }
+}
