@@ -25,7 +25,7 @@ public interface Kernel {
     /** All entries (batch lookup where the map type has it). Per-CPU values are all CPUs' slots concatenated. */
     List<Entry> entries(Path pin);
 
-    /** One entry, or empty. */
+    /** One entry, or empty. In an LPM trie the kernel answers with the longest stored prefix that matches. */
     Optional<Bytes> lookup(Path pin, Bytes key);
 
     Optional<ProgramInfo> programInfo(Path pin);

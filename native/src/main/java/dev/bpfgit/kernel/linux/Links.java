@@ -1,0 +1,180 @@
+package dev.bpfgit.kernel.linux;
+
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.AttachedProgram;
+import dev.bpfgit.kernel.Errno;
+import dev.bpfgit.kernel.KernelException;
+import dev.bpfgit.kernel.LinkInfo;
+import dev.bpfgit.kernel.PinType;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+import static dev.bpfgit.kernel.linux.Structs.LINK_UPDATE_OPTS;
+import static dev.bpfgit.kernel.linux.Structs.XDP_QUERY_OPTS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/** Device attachments through bpf_link: create, atomic update, and what runs at an attach point. */
+final class Links {
+    // enum bpf_attach_type; the 6.1 headers predate tcx, so 46 and 47 have no names there
+    private static final int BPF_TCX_INGRESS = 46;
+    private static final int BPF_TCX_EGRESS = 47;
+    private static final int BPF_F_REPLACE = 1 << 2;
+
+    private Links() {
+    }
+
+    static int attachType(AttachPoint at) {
+        return switch (at) {
+            case AttachPoint.Xdp x -> Info.BPF_XDP;
+            case AttachPoint.Tcx t -> t.direction() == AttachPoint.Direction.INGRESS ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
+        };
+    }
+
+    static String ifname(AttachPoint at) {
+        return switch (at) {
+            case AttachPoint.Xdp x -> x.ifname();
+            case AttachPoint.Tcx t -> t.ifname();
+        };
+    }
+
+    /** The ifindex in the calling thread's network namespace. */
+    static int ifindex(AttachPoint at) {
+        String name = ifname(at);
+        int ifindex = Libc.ifNameToIndex(name);
+        if (ifindex == 0) {
+            throw new KernelException.NotFound("resolve interface", name, Errno.of(Failures.ENODEV),
+                    "no interface " + name + " in the calling thread's network namespace");
+        }
+        return ifindex;
+    }
+
+    static void attach(Path linkPin, Path progPin, AttachPoint at) {
+        int ifindex = ifindex(at);
+        try (Fd prog = Pins.open(progPin, PinType.PROG, "open program")) {
+            int r = Libbpf.linkCreate(prog.value(), ifindex, attachType(at), MemorySegment.NULL);
+            if (r < 0) {
+                throw attachFailure(linkPin, at, -r);
+            }
+            try (Fd link = Fd.own(r)) {
+                // until pinned the link lives only in this fd: a failed pin detaches it again on close
+                Pins.pin(link.value(), linkPin, "pin link");
+            }
+        }
+    }
+
+    private static KernelException attachFailure(Path linkPin, AttachPoint at, int errno) {
+        String op = "attach " + at.label() + " link";
+        if (errno == Failures.EBUSY && at instanceof AttachPoint.Xdp) {
+            String owner = attached(at).stream().map(p -> "id " + p.progId() + " '" + p.name() + "'")
+                    .reduce((a, b) -> a + ", " + b).map(s -> " (" + s + ")").orElse("");
+            return Failures.of(op, linkPin, errno,
+                    "another program owns the XDP hook of " + ifname(at) + owner);
+        }
+        if (errno == Failures.EINVAL && at instanceof AttachPoint.Tcx && kernelBefore(6, 6)) {
+            return new KernelException.NotSupported(op, linkPin.toString(), Errno.of(errno), null,
+                    "tcx attachment", "6.6");
+        }
+        return Failures.of(op, linkPin, errno, null);
+    }
+
+    static void update(Path linkPin, Path progPin, Optional<Integer> expectedProgId) {
+        try (Fd link = Pins.open(linkPin, PinType.LINK, "open link");
+             Fd prog = Pins.open(progPin, PinType.PROG, "open program");
+             Arena arena = Arena.ofConfined()) {
+            if (expectedProgId.isEmpty()) {
+                Failures.check(Libbpf.linkUpdate(link.value(), prog.value(), MemorySegment.NULL), "update link", linkPin);
+                return;
+            }
+            int expected = expectedProgId.get();
+            int old = Libbpf.progGetFdById(expected);
+            if (old == -Failures.ENOENT) {
+                // the expected program is gone, so the link cannot be running it
+                throw Failures.of("update link", linkPin, Failures.EPERM,
+                        "expected program id " + expected + " no longer exists");
+            }
+            try (Fd oldProg = Fd.own(Failures.check(old, "open program id " + expected + " for", linkPin))) {
+                MemorySegment opts = Structs.opts(arena, LINK_UPDATE_OPTS);
+                Structs.setInt(opts, LINK_UPDATE_OPTS, "flags", BPF_F_REPLACE);
+                Structs.setInt(opts, LINK_UPDATE_OPTS, "old_prog_fd", oldProg.value());
+                int r = Libbpf.linkUpdate(link.value(), prog.value(), opts);
+                if (r == -Failures.EPERM) {
+                    LinkInfo now = Info.link(link.value(), linkPin);
+                    throw Failures.of("update link", linkPin, -r,
+                            "the link runs program id " + now.progId() + ", expected id " + expected);
+                }
+                Failures.check(r, "update link", linkPin);
+            }
+        }
+    }
+
+    static List<AttachedProgram> attached(AttachPoint at) {
+        int ifindex = ifindex(at);
+        Set<Integer> ids = at instanceof AttachPoint.Xdp ? xdpIds(ifindex, at) : tcxIds(ifindex, at);
+        List<AttachedProgram> out = new ArrayList<>();
+        for (int id : ids) {
+            int fd = Libbpf.progGetFdById(id);
+            if (fd == -Failures.ENOENT) {
+                continue; // detached and freed since the query
+            }
+            try (Fd prog = Fd.own(Failures.check(fd, "open program id " + id + " at", at.label()))) {
+                out.add(new AttachedProgram(id, Info.program(prog.value(), "program id " + id).name()));
+            }
+        }
+        return out;
+    }
+
+    private static Set<Integer> xdpIds(int ifindex, AttachPoint at) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment opts = Structs.opts(arena, XDP_QUERY_OPTS);
+            Failures.check(Libbpf.xdpQuery(ifindex, 0, opts), "query", at.label());
+            Set<Integer> ids = new LinkedHashSet<>();
+            for (String mode : List.of("drv_prog_id", "skb_prog_id", "hw_prog_id")) {
+                int id = Structs.getInt(opts, XDP_QUERY_OPTS, mode);
+                if (id != 0) {
+                    ids.add(id);
+                }
+            }
+            return ids;
+        }
+    }
+
+    private static Set<Integer> tcxIds(int ifindex, AttachPoint at) {
+        try (Arena arena = Arena.ofConfined()) {
+            int capacity = 16;
+            while (true) {
+                MemorySegment ids = arena.allocate(JAVA_INT, capacity);
+                MemorySegment count = arena.allocate(JAVA_INT);
+                count.set(JAVA_INT, 0, capacity);
+                int r = Libbpf.progQuery(ifindex, attachType(at), 0, arena.allocate(JAVA_INT), ids, count);
+                if (r == -Failures.ENOSPC) {
+                    capacity = Math.max(capacity * 2, count.get(JAVA_INT, 0));
+                    continue;
+                }
+                Failures.check(r, "query", at.label());
+                Set<Integer> out = new LinkedHashSet<>();
+                for (int i = 0; i < count.get(JAVA_INT, 0); i++) {
+                    out.add(ids.getAtIndex(JAVA_INT, i));
+                }
+                return out;
+            }
+        }
+    }
+
+    private static boolean kernelBefore(int major, int minor) {
+        String[] v = System.getProperty("os.version", "0.0").split("[.-]");
+        try {
+            int ma = Integer.parseInt(v[0]);
+            int mi = v.length > 1 ? Integer.parseInt(v[1]) : 0;
+            return ma < major || (ma == major && mi < minor);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,235 @@
+package dev.bpfgit.kernel.linux;
+
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.AttachedProgram;
+import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.Interface;
+import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.kernel.LinkInfo;
+import dev.bpfgit.kernel.MapInfo;
+import dev.bpfgit.kernel.MapSpec;
+import dev.bpfgit.kernel.Pin;
+import dev.bpfgit.kernel.PinType;
+import dev.bpfgit.kernel.ProgramInfo;
+import dev.bpfgit.kernel.ProgramSpec;
+import dev.bpfgit.kernel.TestRun;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+import static dev.bpfgit.kernel.linux.Structs.TEST_RUN_OPTS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
+/**
+ * The real kernel: libbpf.so.1 through the FFM API, libc through jnr-ffi. Stateless and thread-safe;
+ * device names resolve in the network namespace of the calling thread (see {@link Netns}).
+ */
+public final class LinuxKernel implements Kernel {
+    private static final int TEST_RUN_HEADROOM = 4096;
+    private final int cpus;
+
+    public LinuxKernel() {
+        LibbpfLog.install();
+        this.cpus = Failures.check(Libbpf.numPossibleCpus(), "count possible CPUs", "/sys/devices/system/cpu/possible");
+    }
+
+    // ---- observe
+
+    @Override
+    public List<Pin> pins(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        List<Path> files;
+        try (Stream<Path> walk = Files.walk(dir)) {
+            files = walk.filter(p -> !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).sorted().toList();
+        } catch (IOException e) {
+            throw Failures.io("list pins under", dir, e);
+        } catch (UncheckedIOException e) {
+            throw Failures.io("list pins under", dir, e.getCause());
+        }
+        List<Pin> pins = new ArrayList<>(files.size());
+        for (Path p : files) {
+            int r = Pins.objGet(p);
+            if (r == -Failures.ENOENT) {
+                continue; // unpinned while we walked
+            }
+            try (Fd fd = Fd.own(Failures.check(r, "open pin", p))) {
+                PinType type = Pins.kind(fd.value());
+                if (type != null) {
+                    pins.add(new Pin(p, type));
+                }
+            }
+        }
+        return pins;
+    }
+
+    @Override
+    public Optional<MapInfo> mapInfo(Path pin) {
+        return Pins.openIfPinned(pin, PinType.MAP, "open map").map(fd -> {
+            try (fd) {
+                return Info.map(fd.value(), pin);
+            }
+        });
+    }
+
+    @Override
+    public List<Entry> entries(Path pin) {
+        try (Fd fd = Pins.open(pin, PinType.MAP, "open map")) {
+            return access(fd, pin).entries();
+        }
+    }
+
+    @Override
+    public Optional<Bytes> lookup(Path pin, Bytes key) {
+        try (Fd fd = Pins.open(pin, PinType.MAP, "open map")) {
+            return access(fd, pin).lookup(key);
+        }
+    }
+
+    private MapAccess access(Fd fd, Path pin) {
+        return new MapAccess(fd.value(), pin, Info.map(fd.value(), pin), cpus);
+    }
+
+    @Override
+    public Optional<ProgramInfo> programInfo(Path pin) {
+        return Pins.openIfPinned(pin, PinType.PROG, "open program").map(fd -> {
+            try (fd) {
+                return Info.program(fd.value(), pin);
+            }
+        });
+    }
+
+    @Override
+    public Optional<LinkInfo> linkInfo(Path pin) {
+        return Pins.openIfPinned(pin, PinType.LINK, "open link").map(fd -> {
+            try (fd) {
+                return Info.link(fd.value(), pin);
+            }
+        });
+    }
+
+    @Override
+    public List<AttachedProgram> attached(AttachPoint at) {
+        return Links.attached(at);
+    }
+
+    @Override
+    public List<Interface> interfaces() {
+        return Libc.interfaces().stream().sorted(Comparator.comparingInt(Interface::ifindex)).toList();
+    }
+
+    @Override
+    public int possibleCpus() {
+        return cpus;
+    }
+
+    // ---- apply
+
+    @Override
+    public void makeDirs(Path dir) {
+        Path existing = dir.toAbsolutePath();
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        try {
+            FileStore store = Files.getFileStore(existing);
+            if (!"bpf".equals(store.type())) {
+                throw Failures.of("make directory", dir, Failures.EINVAL, existing + " is on " + store.type()
+                        + ", not on a bpf filesystem (mount it with: mount -t bpf bpf /sys/fs/bpf)");
+            }
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw Failures.io("make directory", dir, e);
+        }
+    }
+
+    @Override
+    public void createMap(Path pin, MapSpec spec) {
+        Loader.createMap(pin, spec);
+    }
+
+    @Override
+    public void update(Path pin, Collection<Entry> entries) {
+        try (Fd fd = Pins.open(pin, PinType.MAP, "open map")) {
+            access(fd, pin).update(entries);
+        }
+    }
+
+    @Override
+    public void delete(Path pin, Collection<Bytes> keys) {
+        try (Fd fd = Pins.open(pin, PinType.MAP, "open map")) {
+            access(fd, pin).delete(keys);
+        }
+    }
+
+    @Override
+    public void loadProgram(Path pin, ProgramSpec spec) {
+        Loader.loadProgram(pin, spec);
+    }
+
+    @Override
+    public void attach(Path linkPin, Path progPin, AttachPoint at) {
+        Links.attach(linkPin, progPin, at);
+    }
+
+    @Override
+    public void updateLink(Path linkPin, Path progPin, Optional<Integer> expectedProgId) {
+        Links.update(linkPin, progPin, expectedProgId);
+    }
+
+    @Override
+    public void unpin(Path pin) {
+        try {
+            Files.deleteIfExists(pin);
+        } catch (IOException e) {
+            throw Failures.io("unpin", pin, e);
+        }
+    }
+
+    @Override
+    public void rename(Path from, Path to) {
+        try {
+            // rename(2): replaces an existing target in one step
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw Failures.io("rename pin", Path.of(from + " to " + to), e);
+        }
+    }
+
+    @Override
+    public TestRun testRun(Path progPin, byte[] packet, int repeat) {
+        try (Fd prog = Pins.open(progPin, PinType.PROG, "open program");
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment in = arena.allocateFrom(JAVA_BYTE, packet);
+            // room for programs that grow the packet (bpf_xdp_adjust_head, bpf_skb_change_tail)
+            MemorySegment out = arena.allocate(packet.length + TEST_RUN_HEADROOM);
+            MemorySegment opts = Structs.opts(arena, TEST_RUN_OPTS);
+            Structs.setAddress(opts, TEST_RUN_OPTS, "data_in", in);
+            Structs.setInt(opts, TEST_RUN_OPTS, "data_size_in", packet.length);
+            Structs.setAddress(opts, TEST_RUN_OPTS, "data_out", out);
+            Structs.setInt(opts, TEST_RUN_OPTS, "data_size_out", (int) out.byteSize());
+            Structs.setInt(opts, TEST_RUN_OPTS, "repeat", repeat);
+            Failures.check(Libbpf.testRun(prog.value(), opts), "test run", progPin);
+            int outSize = Math.min(Structs.getInt(opts, TEST_RUN_OPTS, "data_size_out"), (int) out.byteSize());
+            return new TestRun(Structs.getInt(opts, TEST_RUN_OPTS, "retval"),
+                    Integer.toUnsignedLong(Structs.getInt(opts, TEST_RUN_OPTS, "duration")),
+                    out.asSlice(0, outSize).toArray(JAVA_BYTE));
+        }
+    }
+}

@@ -1,0 +1,251 @@
+package dev.bpfgit.kernel.linux;
+
+import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.MapInfo;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+
+import static dev.bpfgit.kernel.linux.Failures.ENOENT;
+import static dev.bpfgit.kernel.linux.Failures.ENOSPC;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * Reads and writes the entries of one open map, batched. The batch buffers are native and reused across
+ * chunks, so a dump costs one bpf(2) call per chunk plus two array copies per entry.
+ */
+final class MapAccess {
+    private static final int MAX_CHUNK = 16384;
+    private static final long CHUNK_BYTES = 4 << 20;
+    private static final long BPF_ANY = 0; // create or overwrite
+
+    private final int fd;
+    private final Path pin;
+    private final int keySize;
+    private final int valueSize;
+    private final int maxEntries;
+
+    MapAccess(int fd, Path pin, MapInfo info, int cpus) {
+        this.fd = fd;
+        this.pin = pin;
+        this.keySize = info.keySize();
+        this.valueSize = Info.userValueSize(info, cpus);
+        this.maxEntries = info.maxEntries();
+    }
+
+    private int chunk(int wanted) {
+        long byBytes = CHUNK_BYTES / (keySize + valueSize);
+        return (int) Math.max(1, Math.min(Math.min(byBytes, MAX_CHUNK), Math.min(wanted, maxEntries)));
+    }
+
+    /** Batch ops are missing for this map type (ENOTSUPP) or for this kernel (EINVAL before 5.6). */
+    private static boolean noBatch(int errno) {
+        return Failures.notSupported(errno) || errno == Failures.EINVAL;
+    }
+
+    List<Entry> entries() {
+        try (Arena arena = Arena.ofConfined()) {
+            int chunk = chunk(maxEntries);
+            MemorySegment keys = arena.allocate((long) chunk * keySize, 8);
+            MemorySegment values = arena.allocate((long) chunk * valueSize, 8);
+            // the resume token is a u32 bucket for hash maps and a key for the generic implementation
+            long tokenSize = Math.max(8, keySize);
+            MemorySegment inToken = arena.allocate(tokenSize, 8);
+            MemorySegment outToken = arena.allocate(tokenSize, 8);
+            MemorySegment count = arena.allocate(JAVA_INT);
+            MemorySegment in = MemorySegment.NULL;
+            List<Entry> out = new ArrayList<>();
+            while (true) {
+                count.set(JAVA_INT, 0, chunk);
+                int r = Libbpf.lookupBatch(fd, in, outToken, keys, values, count, MemorySegment.NULL);
+                int n = count.get(JAVA_INT, 0);
+                if (r < 0 && -r != ENOENT) {
+                    // a missing batch op leaves count as it was passed in: only the errno tells
+                    if (in.equals(MemorySegment.NULL) && noBatch(-r)) {
+                        return entriesOneByOne(arena);
+                    }
+                    if (-r == ENOSPC && n == 0 && chunk < maxEntries) {
+                        // a hash bucket holds more entries than fit in one chunk
+                        chunk = Math.min(maxEntries, chunk * 2);
+                        keys = arena.allocate((long) chunk * keySize, 8);
+                        values = arena.allocate((long) chunk * valueSize, 8);
+                        continue;
+                    }
+                    throw Failures.of("dump map", pin, -r, null);
+                }
+                for (int i = 0; i < n; i++) {
+                    out.add(new Entry(copy(keys, i, keySize), copy(values, i, valueSize)));
+                }
+                if (r < 0) {
+                    return out; // ENOENT: the last chunk, consumed above
+                }
+                MemorySegment.copy(outToken, 0, inToken, 0, tokenSize);
+                in = inToken;
+            }
+        }
+    }
+
+    private static Bytes copy(MemorySegment buf, int index, int size) {
+        byte[] b = new byte[size];
+        MemorySegment.copy(buf, JAVA_BYTE, (long) index * size, b, 0, size);
+        return Bytes.wrap(b);
+    }
+
+    private List<Entry> entriesOneByOne(Arena arena) {
+        MemorySegment cur = arena.allocate(keySize, 8);
+        MemorySegment next = arena.allocate(keySize, 8);
+        MemorySegment value = arena.allocate(valueSize, 8);
+        MemorySegment prev = MemorySegment.NULL;
+        List<Entry> out = new ArrayList<>();
+        while (true) {
+            int r = Libbpf.mapNextKey(fd, prev, next);
+            if (r == -ENOENT) {
+                return out;
+            }
+            Failures.check(r, "dump map", pin);
+            int l = Libbpf.mapLookup(fd, next, value);
+            if (l == 0) {
+                out.add(new Entry(copy(next, 0, keySize), copy(value, 0, valueSize)));
+            } else if (l != -ENOENT) { // empty slots of socket arrays read as ENOENT
+                throw Failures.of("dump map", pin, -l, "key " + copy(next, 0, keySize));
+            }
+            MemorySegment.copy(next, 0, cur, 0, keySize);
+            prev = cur;
+        }
+    }
+
+    Optional<Bytes> lookup(Bytes key) {
+        checkSize("look up in map", key, keySize, "key", 0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment value = arena.allocate(valueSize, 8);
+            int r = Libbpf.mapLookup(fd, arena.allocateFrom(JAVA_BYTE, key.toArray()), value);
+            if (r == -ENOENT) {
+                return Optional.empty();
+            }
+            Failures.check(r, "look up in map", pin);
+            return Optional.of(copy(value, 0, valueSize));
+        }
+    }
+
+    void update(Collection<Entry> entries) {
+        Entry[] all = entries.toArray(Entry[]::new);
+        for (int i = 0; i < all.length; i++) {
+            checkSize("update map", all[i].key(), keySize, "key", i);
+            checkSize("update map", all[i].value(), valueSize, "value", i);
+        }
+        if (all.length == 0) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            int chunk = chunk(all.length);
+            MemorySegment keys = arena.allocate((long) chunk * keySize, 8);
+            MemorySegment values = arena.allocate((long) chunk * valueSize, 8);
+            MemorySegment count = arena.allocate(JAVA_INT);
+            MemorySegment opts = Structs.opts(arena, Structs.BATCH_OPTS);
+            Structs.setLong(opts, Structs.BATCH_OPTS, "elem_flags", BPF_ANY);
+            byte[] scratchK = new byte[chunk * keySize];
+            byte[] scratchV = new byte[chunk * valueSize];
+            for (int start = 0; start < all.length; start += chunk) {
+                int n = Math.min(chunk, all.length - start);
+                for (int i = 0; i < n; i++) {
+                    all[start + i].key().copyTo(scratchK, i * keySize);
+                    all[start + i].value().copyTo(scratchV, i * valueSize);
+                }
+                MemorySegment.copy(scratchK, 0, keys, JAVA_BYTE, 0, n * keySize);
+                MemorySegment.copy(scratchV, 0, values, JAVA_BYTE, 0, n * valueSize);
+                count.set(JAVA_INT, 0, n);
+                int r = Libbpf.updateBatch(fd, keys, values, count, opts);
+                if (r < 0) {
+                    if (start == 0 && noBatch(-r)) {
+                        updateOneByOne(arena, all); // rewriting what the batch wrote is harmless
+                        return;
+                    }
+                    int done = Math.min(count.get(JAVA_INT, 0), n - 1);
+                    throw Failures.of("update map", pin, -r, "at key " + all[start + done].key());
+                }
+            }
+        }
+    }
+
+    private void updateOneByOne(Arena arena, Entry[] all) {
+        MemorySegment key = arena.allocate(keySize, 8);
+        MemorySegment value = arena.allocate(valueSize, 8);
+        for (Entry e : all) {
+            MemorySegment.copy(e.key().toArray(), 0, key, JAVA_BYTE, 0, keySize);
+            MemorySegment.copy(e.value().toArray(), 0, value, JAVA_BYTE, 0, valueSize);
+            int r = Libbpf.mapUpdate(fd, key, value, BPF_ANY);
+            if (r < 0) {
+                throw Failures.of("update map", pin, -r, "at key " + e.key());
+            }
+        }
+    }
+
+    /** Deletes keys; a key that is not in the map is skipped, as the contract asks. */
+    void delete(Collection<Bytes> toDelete) {
+        Bytes[] all = toDelete.toArray(Bytes[]::new);
+        for (int i = 0; i < all.length; i++) {
+            checkSize("delete from map", all[i], keySize, "key", i);
+        }
+        if (all.length == 0) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            int chunk = chunk(all.length);
+            MemorySegment keys = arena.allocate((long) chunk * keySize, 8);
+            MemorySegment count = arena.allocate(JAVA_INT);
+            byte[] scratch = new byte[chunk * keySize];
+            for (int start = 0; start < all.length; start += chunk) {
+                int n = Math.min(chunk, all.length - start);
+                for (int i = 0; i < n; i++) {
+                    all[start + i].copyTo(scratch, i * keySize);
+                }
+                MemorySegment.copy(scratch, 0, keys, JAVA_BYTE, 0, n * keySize);
+                // the kernel stops at the first absent key and reports how many it deleted before it:
+                // skip that key and go on with the rest of the chunk already in the buffer
+                int pos = 0;
+                while (pos < n) {
+                    count.set(JAVA_INT, 0, n - pos);
+                    int r = Libbpf.deleteBatch(fd, keys.asSlice((long) pos * keySize), count, MemorySegment.NULL);
+                    int done = count.get(JAVA_INT, 0);
+                    if (r == 0) {
+                        break;
+                    }
+                    if (-r == ENOENT) {
+                        pos += done + 1;
+                        continue;
+                    }
+                    if (start == 0 && pos == 0 && noBatch(-r)) {
+                        deleteOneByOne(arena, all);
+                        return;
+                    }
+                    throw Failures.of("delete from map", pin, -r, "at key " + all[start + Math.min(pos + done, n - 1)]);
+                }
+            }
+        }
+    }
+
+    private void deleteOneByOne(Arena arena, Bytes[] all) {
+        MemorySegment key = arena.allocate(keySize, 8);
+        for (Bytes k : all) {
+            MemorySegment.copy(k.toArray(), 0, key, JAVA_BYTE, 0, keySize);
+            int r = Libbpf.mapDelete(fd, key);
+            if (r < 0 && r != -ENOENT) {
+                throw Failures.of("delete from map", pin, -r, "at key " + k);
+            }
+        }
+    }
+
+    private void checkSize(String operation, Bytes b, int expected, String what, int index) {
+        if (b.size() != expected) {
+            throw Failures.of(operation, pin, Failures.EINVAL,
+                    what + " #" + index + " has " + b.size() + " bytes, the map's " + what + " size is " + expected);
+        }
+    }
+}
