@@ -1,0 +1,615 @@
+package dev.bpfgit.kernel.linux;
+
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.AttachedProgram;
+import dev.bpfgit.kernel.BtfTypes;
+import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.Interface;
+import dev.bpfgit.kernel.KernelException;
+import dev.bpfgit.kernel.LinkInfo;
+import dev.bpfgit.kernel.MapInfo;
+import dev.bpfgit.kernel.MapSpec;
+import dev.bpfgit.kernel.MapType;
+import dev.bpfgit.kernel.ObjectFile;
+import dev.bpfgit.kernel.Pin;
+import dev.bpfgit.kernel.PinType;
+import dev.bpfgit.kernel.ProgramInfo;
+import dev.bpfgit.kernel.ProgramSpec;
+import dev.bpfgit.kernel.TestRun;
+import dev.bpfgit.kernel.testing.BpfCompiler;
+import dev.bpfgit.kernel.testing.Commands;
+import dev.bpfgit.kernel.testing.KernelTest;
+import dev.bpfgit.kernel.testing.PinRoot;
+import dev.bpfgit.kernel.testing.TestNetns;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** LinuxKernel against the running kernel; every test has its own pin root and namespaces. */
+@KernelTest
+class LinuxKernelIT {
+    private static final int XDP_DROP = 1;
+    private static final int XDP_PASS = 2;
+    private static final int PROG_TYPE_XDP = 6;
+
+    @TempDir
+    static Path build;
+    static ObjectFile it;
+    static ObjectFile globals;
+
+    final LinuxKernel kernel = new LinuxKernel();
+    PinRoot root;
+
+    @BeforeAll
+    static void compile() {
+        it = BpfCompiler.compile("/bpf/it.bpf.c", build);
+        globals = BpfCompiler.compile("/bpf/globals.bpf.c", build);
+    }
+
+    @BeforeEach
+    void pinRoot() {
+        root = PinRoot.create();
+    }
+
+    @AfterEach
+    void cleanUp() {
+        root.close();
+    }
+
+    // ---- maps
+
+    @Test
+    void createMapPinsItAndReportsItsShape() {
+        Path pin = root.resolve("rules");
+        MapSpec spec = new MapSpec("rules", MapType.HASH, 4, 16, 1024, 0, Optional.empty());
+        kernel.createMap(pin, spec);
+
+        MapInfo info = kernel.mapInfo(pin).orElseThrow();
+        assertEquals("rules", info.name());
+        assertEquals(List.of(1, 4, 16, 1024, 0), List.of(info.type(), info.keySize(), info.valueSize(),
+                info.maxEntries(), info.flags()));
+        assertTrue(info.id() > 0);
+        assertEquals(0, info.btfId());
+        assertEquals(List.of(), spec.incompatibilities(info));
+        MapSpec bigger = new MapSpec("rules", MapType.HASH, 8, 16, 4096, 0, Optional.empty());
+        assertEquals(List.of("key_size: 4 changed to 8", "max_entries: 1024 changed to 4096"),
+                bigger.incompatibilities(info));
+
+        KernelException again = assertThrows(KernelException.AlreadyExists.class, () -> kernel.createMap(pin, spec));
+        assertEquals("pin map " + pin + ": EEXIST (File exists)", again.getMessage());
+        assertEquals(info.id(), kernel.mapInfo(pin).orElseThrow().id(), "the pinned map was not replaced");
+        assertEquals(Optional.empty(), kernel.mapInfo(root.resolve("absent")));
+    }
+
+    @Test
+    void createMapRefusedByTheKernelSaysWhat() {
+        // an LPM trie must be created with BPF_F_NO_PREALLOC
+        KernelException e = assertThrows(KernelException.class, () -> kernel.createMap(root.resolve("lpm"),
+                new MapSpec("lpm", MapType.LPM_TRIE, 8, 8, 16, 0, Optional.empty())));
+        assertEquals("EINVAL", e.errno().name());
+        assertTrue(e.getMessage().startsWith("create map " + root.resolve("lpm") + ": EINVAL (Invalid argument)"),
+                e.getMessage());
+        assertFalse(Files.exists(root.resolve("lpm")));
+    }
+
+    @Test
+    void lpmTrieWith8ByteKeysRoundTripsTenThousandEntriesInBatches() {
+        batchRoundTrip(4);
+    }
+
+    @Test
+    void lpmTrieWith20ByteKeysRoundTripsTenThousandEntriesInBatches() {
+        batchRoundTrip(16);
+    }
+
+    private void batchRoundTrip(int addrBytes) {
+        Path pin = root.resolve("lpm");
+        kernel.createMap(pin, new MapSpec("lpm", MapType.LPM_TRIE, 4 + addrBytes, 8, 20_000,
+                MapSpec.BPF_F_NO_PREALLOC, Optional.empty()));
+        List<Entry> all = new ArrayList<>();
+        for (int i = 0; i < 10_000; i++) {
+            all.add(new Entry(lpmKey(addrBytes, false, i), value(i)));
+        }
+        kernel.update(pin, all);
+        assertEquals(asMap(all), asMap(kernel.entries(pin)));
+        assertEquals(Optional.of(value(1234)), kernel.lookup(pin, lpmKey(addrBytes, false, 1234)));
+        // a lookup in an LPM trie is a longest-prefix match: the longer prefix inside finds the stored one
+        assertEquals(Optional.of(value(1234)), kernel.lookup(pin, lpmKey(addrBytes, true, 1234)));
+        assertEquals(Optional.empty(), kernel.lookup(pin, lpmKey(addrBytes, false, 20_000)));
+
+        List<Entry> rewritten = new ArrayList<>();
+        for (int i = 0; i < 10_000; i += 2) {
+            rewritten.add(new Entry(lpmKey(addrBytes, false, i), value(i + 1_000_000)));
+        }
+        kernel.update(pin, rewritten);
+
+        List<Bytes> gone = new ArrayList<>();
+        for (int i = 1; i < 10_000; i += 2) {
+            gone.add(lpmKey(addrBytes, false, i));
+            if (i % 100 == 1) {
+                gone.add(lpmKey(addrBytes, true, i)); // absent (deletes match exactly): skipped, not an error
+            }
+        }
+        kernel.delete(pin, gone);
+        assertEquals(asMap(rewritten), asMap(kernel.entries(pin)));
+    }
+
+    @Test
+    void perCpuArrayValuesCarryEveryCpusSlot() {
+        int cpus = kernel.possibleCpus();
+        assertEquals(possibleCpusFromSysfs(), cpus);
+        Path pin = root.resolve("pcpu");
+        MapSpec spec = new MapSpec("pcpu", MapType.PERCPU_ARRAY, 4, 12, 10_000, 0, Optional.empty());
+        kernel.createMap(pin, spec);
+        int slot = 16; // 12 rounded up to 8
+        assertEquals(slot * cpus, spec.userValueSize(cpus));
+
+        List<Entry> all = new ArrayList<>();
+        for (int i = 0; i < 10_000; i++) {
+            ByteBuffer v = ByteBuffer.allocate(slot * cpus).order(ByteOrder.LITTLE_ENDIAN);
+            for (int c = 0; c < cpus; c++) {
+                v.putLong(c * slot, i * 100L + c).putInt(c * slot + 8, c);
+            }
+            all.add(new Entry(u32(i), Bytes.wrap(v.array())));
+        }
+        kernel.update(pin, all);
+        assertEquals(asMap(all), asMap(kernel.entries(pin)));
+        assertEquals(Optional.of(all.get(77).value()), kernel.lookup(pin, u32(77)));
+
+        // array slots always exist: deleting one is refused, not silently ignored
+        KernelException e = assertThrows(KernelException.class, () -> kernel.delete(pin, List.of(u32(1))));
+        assertEquals("EINVAL", e.errno().name());
+        KernelException wrongSize = assertThrows(KernelException.class,
+                () -> kernel.update(pin, List.of(new Entry(u32(1), Bytes.wrap(new byte[12])))));
+        assertTrue(wrongSize.getMessage().contains("value #0 has 12 bytes, the map's value size is " + slot * cpus),
+                wrongSize.getMessage());
+    }
+
+    @Test
+    void deletingAbsentKeysIsNotAnError() {
+        Path pin = root.resolve("hash");
+        kernel.createMap(pin, new MapSpec("hash", MapType.HASH, 4, 8, 20_000, 0, Optional.empty()));
+        List<Entry> present = new ArrayList<>();
+        for (int i = 0; i < 10_000; i++) {
+            present.add(new Entry(u32(i), value(i)));
+        }
+        kernel.update(pin, present);
+        kernel.delete(pin, List.of(u32(50_000), u32(50_001)));
+        assertEquals(10_000, kernel.entries(pin).size());
+
+        List<Bytes> mixed = new ArrayList<>();
+        for (int i = 0; i < 20_000; i += 2) {
+            mixed.add(u32(i)); // half of them were never there
+        }
+        kernel.delete(pin, mixed);
+        Map<Bytes, Bytes> left = asMap(kernel.entries(pin));
+        assertEquals(5_000, left.size());
+        assertTrue(left.keySet().stream().allMatch(k -> ByteBuffer.wrap(k.toArray()).order(ByteOrder.LITTLE_ENDIAN)
+                .getInt() % 2 == 1));
+        kernel.delete(pin, List.of());
+        assertEquals(List.of(), kernel.entries(emptyMap()));
+    }
+
+    private Path emptyMap() {
+        Path pin = root.resolve("empty");
+        kernel.createMap(pin, new MapSpec("empty", MapType.HASH, 4, 8, 16, 0, Optional.empty()));
+        return pin;
+    }
+
+    @Test
+    void mapsWithoutBatchOpsAreReadOneByOne() {
+        // REUSEPORT_SOCKARRAY has no batch lookup; its empty slots read as ENOENT
+        Path pin = root.resolve("socks");
+        kernel.createMap(pin, new MapSpec("socks", MapType.REUSEPORT_SOCKARRAY, 4, 8, 4, 0, Optional.empty()));
+        assertEquals(List.of(), kernel.entries(pin));
+        kernel.delete(pin, List.of(u32(0), u32(3)));
+    }
+
+    @Test
+    void btfTypedMapsPrintTypedEntriesInBpftool() {
+        Path pin = root.resolve("typed");
+        kernel.createMap(pin, new MapSpec("typed", MapType.LPM_TRIE, 8, 8, 64, MapSpec.BPF_F_NO_PREALLOC,
+                Optional.of(new BtfTypes(it, "struct lpm_v4", "rule"))));
+        assertTrue(kernel.mapInfo(pin).orElseThrow().btfId() > 0);
+        kernel.update(pin, List.of(new Entry(Bytes.hex("180000000a010200"), Bytes.hex("0100000010000000"))));
+
+        String json = Commands.run("bpftool", "-j", "map", "dump", "pinned", pin.toString());
+        assertTrue(json.contains("\"formatted\":{\"key\":{\"prefixlen\":24,\"addr\":[10,1,2,0]},"
+                + "\"value\":{\"action\":1,\"mark\":16}}"), json);
+
+        Path counters = root.resolve("counters");
+        kernel.createMap(counters, new MapSpec("counters", MapType.PERCPU_HASH, 4, 16, 8, 0,
+                Optional.of(new BtfTypes(it, "__u32", "counter"))));
+        assertTrue(Commands.run("bpftool", "map", "show", "pinned", counters.toString()).contains("btf_id"));
+
+        KernelException unknown = assertThrows(KernelException.NotFound.class, () -> kernel.createMap(
+                root.resolve("x"), new MapSpec("x", MapType.HASH, 4, 8, 8, 0, Optional.of(new BtfTypes(it, "nope", "rule")))));
+        assertTrue(unknown.getMessage().startsWith("find BTF type nope in it.bpf.o: ENOENT"), unknown.getMessage());
+        KernelException size = assertThrows(KernelException.class, () -> kernel.createMap(root.resolve("y"),
+                new MapSpec("y", MapType.HASH, 4, 4, 8, 0, Optional.of(new BtfTypes(it, "__u32", "rule")))));
+        assertTrue(size.getMessage().contains("it is 8 bytes but the map value size is 4"), size.getMessage());
+        assertFalse(Files.exists(root.resolve("x")) || Files.exists(root.resolve("y")));
+    }
+
+    // ---- programs
+
+    private Map<String, Path> itMaps() {
+        Path rules = root.resolve("rules");
+        Path counters = root.resolve("counters");
+        if (!Files.exists(rules)) {
+            kernel.createMap(rules, new MapSpec("rules", MapType.LPM_TRIE, 8, 8, 1024, MapSpec.BPF_F_NO_PREALLOC,
+                    Optional.empty()));
+            kernel.createMap(counters, new MapSpec("counters", MapType.PERCPU_ARRAY, 4, 16, 4, 0, Optional.empty()));
+        }
+        return Map.of("rules", rules, "counters", counters);
+    }
+
+    private Path load(String program) {
+        Path pin = root.resolve(program);
+        kernel.loadProgram(pin, new ProgramSpec(it, program, itMaps()));
+        return pin;
+    }
+
+    @Test
+    void loadedProgramUsesThePinnedMaps() {
+        Path prog = load("xdp_filter");
+        ProgramInfo info = kernel.programInfo(prog).orElseThrow();
+        assertEquals("xdp_filter", info.name());
+        assertEquals(PROG_TYPE_XDP, info.type());
+        assertTrue(info.tag().matches("[0-9a-f]{16}"), info.tag());
+
+        byte[] packet = ipv4Packet(new byte[]{(byte) 192, 0, 2, 7});
+        assertEquals(XDP_PASS, kernel.testRun(prog, packet, 1).retval());
+        kernel.update(itMaps().get("rules"), List.of(new Entry(Bytes.hex("20000000c0000207"), Bytes.hex("0100000000000000"))));
+        TestRun dropped = kernel.testRun(prog, packet, 1);
+        assertEquals(XDP_DROP, dropped.retval(), "the program reads the pinned rules map");
+        // slot 1 counts drops: the program also writes the pinned counters map
+        byte[] slot1 = kernel.lookup(itMaps().get("counters"), u32(1)).orElseThrow().toArray();
+        long packets = 0;
+        for (int c = 0; c < kernel.possibleCpus(); c++) {
+            packets += ByteBuffer.wrap(slot1, c * 16, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        }
+        assertEquals(1, packets);
+
+        // loading again replaces the pin with a new program, leaving no temporary pin behind
+        kernel.loadProgram(prog, new ProgramSpec(it, "xdp_filter", itMaps()));
+        assertNotEquals(info.id(), kernel.programInfo(prog).orElseThrow().id());
+        assertEquals(info.tag(), kernel.programInfo(prog).orElseThrow().tag());
+        assertEquals(List.of(new Pin(root.resolve("counters"), PinType.MAP), new Pin(root.resolve("rules"), PinType.MAP),
+                new Pin(prog, PinType.PROG)), kernel.pins(root.path()));
+    }
+
+    @Test
+    void readOnlyGlobalsNeedNoPin() {
+        Path prog = root.resolve("verdict");
+        kernel.loadProgram(prog, new ProgramSpec(globals, "xdp_verdict", Map.of()));
+        assertEquals(XDP_PASS, kernel.testRun(prog, ipv4Packet(new byte[]{10, 0, 0, 1}), 1).retval());
+    }
+
+    @Test
+    void loadRefusesMapsThatAreNotPinnedOrDoNotFit() {
+        Map<String, Path> onlyRules = Map.of("rules", itMaps().get("rules"));
+        KernelException missing = assertThrows(KernelException.class,
+                () -> kernel.loadProgram(root.resolve("p"), new ProgramSpec(it, "xdp_filter", onlyRules)));
+        assertTrue(missing.getMessage().contains("declares map 'counters' but no pinned map is given"), missing.getMessage());
+
+        Map<String, Path> extra = new HashMap<>(itMaps());
+        extra.put("nonesuch", itMaps().get("rules"));
+        KernelException unknown = assertThrows(KernelException.class,
+                () -> kernel.loadProgram(root.resolve("p"), new ProgramSpec(it, "xdp_filter", extra)));
+        assertTrue(unknown.getMessage().contains("declares no map named nonesuch"), unknown.getMessage());
+
+        Path wide = root.resolve("wide");
+        kernel.createMap(wide, new MapSpec("wide", MapType.LPM_TRIE, 20, 8, 16, MapSpec.BPF_F_NO_PREALLOC, Optional.empty()));
+        Map<String, Path> wrongShape = Map.of("rules", wide, "counters", itMaps().get("counters"));
+        KernelException shape = assertThrows(KernelException.class,
+                () -> kernel.loadProgram(root.resolve("p"), new ProgramSpec(it, "xdp_filter", wrongShape)));
+        assertTrue(shape.getMessage().contains("declares type 11 key 8 value 8, the pinned map has type 11 key 20 value 8"),
+                shape.getMessage());
+
+        KernelException noProgram = assertThrows(KernelException.NotFound.class,
+                () -> kernel.loadProgram(root.resolve("p"), new ProgramSpec(it, "xdp_nope", itMaps())));
+        assertTrue(noProgram.getMessage().contains("xdp_filter, xdp_pass, xdp_drop"), noProgram.getMessage());
+
+        // what libbpf prints (through the print callback) ends up in the exception
+        KernelException junk = assertThrows(KernelException.class, () -> kernel.loadProgram(root.resolve("p"),
+                new ProgramSpec(new ObjectFile("junk.bpf.o", "not an ELF file".getBytes()), "x", Map.of())));
+        assertEquals("open object junk.bpf.o: LIBBPF_ERRNO__FORMAT (BPF object format invalid): "
+                + "libbpf: elf: 'junk' is not a proper ELF object", junk.getMessage());
+        assertFalse(Files.exists(root.resolve("p")));
+    }
+
+    @Test
+    void verifierRejectionCarriesTheLogTail() {
+        KernelException e = assertThrows(KernelException.class, () -> load("xdp_unsafe"));
+        assertEquals("EACCES", e.errno().name());
+        assertTrue(e.getMessage().startsWith("load program xdp_unsafe of it.bpf.o for " + root.resolve("xdp_unsafe")),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("verifier log (tail):"), e.getMessage());
+        assertTrue(e.getMessage().contains("invalid access to packet"), e.getMessage());
+    }
+
+    @Test
+    void testRunReturnsVerdictPacketAndTiming() {
+        Path pass = load("xdp_pass");
+        byte[] packet = ipv4Packet(new byte[]{10, 1, 2, 3});
+        TestRun run = kernel.testRun(pass, packet, 1000);
+        assertEquals(XDP_PASS, run.retval());
+        assertArrayEquals(packet, run.dataOut());
+        assertTrue(run.durationNs() >= 0);
+        assertEquals(XDP_DROP, kernel.testRun(load("xdp_drop"), packet, 1).retval());
+    }
+
+    // ---- links
+
+    @Test
+    void xdpLinkControlsTrafficAndIsSwappedAtomically() throws Exception {
+        Path drop = load("xdp_drop");
+        Path pass = load("xdp_pass");
+        int dropId = kernel.programInfo(drop).orElseThrow().id();
+        int passId = kernel.programInfo(pass).orElseThrow().id();
+        Path link = root.resolve("xdp_link");
+        try (TestNetns a = TestNetns.create(); TestNetns b = TestNetns.create()) {
+            TestNetns.Veth veth = TestNetns.veth(a, b);
+            assertTrue(ping(a, veth.ipv4B()), "traffic flows before anything is attached");
+            AttachPoint at = new AttachPoint.Xdp(veth.ifB());
+            b.call(() -> {
+                kernel.attach(link, drop, at);
+                return null;
+            });
+
+            LinkInfo info = kernel.linkInfo(link).orElseThrow();
+            assertEquals(List.of(LinkInfo.TYPE_XDP, dropId, b.ifindex(veth.ifB()), 37),
+                    List.of(info.type(), info.progId(), info.ifindex(), info.attachType()));
+            assertFalse(info.defunct());
+            assertEquals(List.of(new AttachedProgram(dropId, "xdp_drop")), b.call(() -> kernel.attached(at)));
+            assertFalse(ping(a, veth.ipv4B()), "xdp_drop drops the pings");
+            assertFalse(ping(a, veth.ipv6B()));
+
+            kernel.updateLink(link, pass, Optional.of(dropId));
+            assertEquals(passId, kernel.linkInfo(link).orElseThrow().progId());
+            assertTrue(ping(a, veth.ipv4B()), "xdp_pass lets them through");
+            assertTrue(ping(a, veth.ipv6B()));
+
+            KernelException stale = assertThrows(KernelException.PermissionDenied.class,
+                    () -> kernel.updateLink(link, drop, Optional.of(dropId)));
+            assertTrue(stale.getMessage().contains("the link runs program id " + passId + ", expected id " + dropId),
+                    stale.getMessage());
+            assertEquals(passId, kernel.linkInfo(link).orElseThrow().progId());
+            kernel.updateLink(link, drop, Optional.empty());
+            assertEquals(dropId, kernel.linkInfo(link).orElseThrow().progId());
+
+            KernelException busy = assertThrows(KernelException.Busy.class,
+                    () -> b.call(() -> {
+                        kernel.attach(root.resolve("second"), pass, at);
+                        return null;
+                    }));
+            assertTrue(busy.getMessage().contains("another program owns the XDP hook of veth-b (id " + dropId
+                    + " 'xdp_drop')"), busy.getMessage());
+            assertFalse(Files.exists(root.resolve("second")));
+        }
+        // the namespace and its veth are gone; the pinned link survives as a defunct object
+        assertTrue(waitForDefunct(link), "link still bound to a device");
+    }
+
+    @Test
+    void tcxLinksAttachOnBothDirectionsAlongsideOthers() throws Exception {
+        Path count = load("tc_count");
+        Path pass = load("tc_pass");
+        int countId = kernel.programInfo(count).orElseThrow().id();
+        int passId = kernel.programInfo(pass).orElseThrow().id();
+        try (TestNetns a = TestNetns.create(); TestNetns b = TestNetns.create()) {
+            TestNetns.Veth veth = TestNetns.veth(a, b);
+            AttachPoint ingress = new AttachPoint.Tcx(veth.ifB(), AttachPoint.Direction.INGRESS);
+            AttachPoint egress = new AttachPoint.Tcx(veth.ifB(), AttachPoint.Direction.EGRESS);
+            b.call(() -> {
+                kernel.attach(root.resolve("in"), count, ingress);
+                kernel.attach(root.resolve("eg"), count, egress);
+                return null;
+            });
+            LinkInfo in = kernel.linkInfo(root.resolve("in")).orElseThrow();
+            LinkInfo eg = kernel.linkInfo(root.resolve("eg")).orElseThrow();
+            int ifindex = b.ifindex(veth.ifB());
+            assertEquals(List.of(LinkInfo.TYPE_TCX, countId, ifindex, 46), List.of(in.type(), in.progId(), in.ifindex(), in.attachType()));
+            assertEquals(List.of(LinkInfo.TYPE_TCX, countId, ifindex, 47), List.of(eg.type(), eg.progId(), eg.ifindex(), eg.attachType()));
+
+            assertTrue(ping(a, veth.ipv4B()));
+            long ingressPackets = perCpuSum(itMaps().get("counters"), 2);
+            long egressPackets = perCpuSum(itMaps().get("counters"), 3);
+            assertTrue(ingressPackets >= 3 && egressPackets >= 3, ingressPackets + " in, " + egressPackets + " out");
+
+            // tcx is multi-program: a second ingress link joins the first
+            b.call(() -> {
+                kernel.attach(root.resolve("in2"), pass, ingress);
+                return null;
+            });
+            assertEquals(List.of(new AttachedProgram(countId, "tc_count"), new AttachedProgram(passId, "tc_pass")),
+                    b.call(() -> kernel.attached(ingress)));
+            assertEquals(List.of(new AttachedProgram(countId, "tc_count")), b.call(() -> kernel.attached(egress)));
+
+            kernel.updateLink(root.resolve("eg"), pass, Optional.of(countId));
+            assertEquals(List.of(new AttachedProgram(passId, "tc_pass")), b.call(() -> kernel.attached(egress)));
+            kernel.unpin(root.resolve("in2"));
+            assertEquals(List.of(new AttachedProgram(countId, "tc_count")), eventually(List.of(new AttachedProgram(countId,
+                    "tc_count")), () -> b.call(() -> kernel.attached(ingress))));
+        }
+    }
+
+    @Test
+    void attachResolvesInterfacesInTheCallersNamespace() throws Exception {
+        Path pass = load("xdp_pass");
+        try (TestNetns a = TestNetns.create(); TestNetns b = TestNetns.create()) {
+            TestNetns.Veth veth = TestNetns.veth(a, b);
+            AttachPoint at = new AttachPoint.Xdp(veth.ifB());
+            KernelException notHere = assertThrows(KernelException.NotFound.class,
+                    () -> kernel.attach(root.resolve("link"), pass, at));
+            assertEquals("resolve interface veth-b: ENODEV (No such device): no interface veth-b in the calling "
+                    + "thread's network namespace", notHere.getMessage());
+            assertEquals(List.of("lo", "veth-b"), b.call(() -> kernel.interfaces().stream().map(Interface::name).toList()));
+            assertEquals(b.ifindex(veth.ifB()), b.call(() -> kernel.interfaces()).get(1).ifindex());
+            assertFalse(kernel.interfaces().stream().anyMatch(i -> i.name().startsWith("veth-")));
+            assertEquals(List.of(), b.call(() -> kernel.attached(at)));
+        }
+    }
+
+    // ---- pins
+
+    @Test
+    void pinsAreClassifiedRenamedAndUnpinned() throws Exception {
+        Path prog = load("xdp_pass");
+        kernel.makeDirs(root.resolve("deep/er"));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(root.resolve("deep/er"))));
+        kernel.makeDirs(root.resolve("deep/er"));
+        try (TestNetns a = TestNetns.create(); TestNetns b = TestNetns.create()) {
+            TestNetns.Veth veth = TestNetns.veth(a, b);
+            b.call(() -> {
+                kernel.attach(root.resolve("deep/er/link"), prog, new AttachPoint.Xdp(veth.ifB()));
+                return null;
+            });
+            assertEquals(List.of(
+                    new Pin(root.resolve("counters"), PinType.MAP),
+                    new Pin(root.resolve("deep/er/link"), PinType.LINK),
+                    new Pin(root.resolve("rules"), PinType.MAP),
+                    new Pin(prog, PinType.PROG)), kernel.pins(root.path()));
+
+            KernelException wrongKind = assertThrows(KernelException.class, () -> kernel.mapInfo(prog));
+            assertTrue(wrongKind.getMessage().endsWith("pinned object is a program, not a map"), wrongKind.getMessage());
+            assertThrows(KernelException.class, () -> kernel.linkInfo(root.resolve("rules")));
+
+            int rulesId = kernel.mapInfo(root.resolve("rules")).orElseThrow().id();
+            kernel.rename(root.resolve("rules"), root.resolve("counters"));
+            assertEquals(rulesId, kernel.mapInfo(root.resolve("counters")).orElseThrow().id());
+            assertEquals(Optional.empty(), kernel.mapInfo(root.resolve("rules")));
+
+            KernelException notEmpty = assertThrows(KernelException.class, () -> kernel.unpin(root.resolve("deep/er")));
+            assertEquals("ENOTEMPTY", notEmpty.errno().name());
+            kernel.unpin(root.resolve("deep/er/link"));
+            assertEquals(List.of(), eventually(List.of(), () -> b.call(() -> kernel.attached(new AttachPoint.Xdp(veth.ifB())))),
+                    "unpinning the last reference detaches");
+            kernel.unpin(root.resolve("deep/er"));
+            kernel.unpin(root.resolve("deep/er"));
+            kernel.unpin(root.resolve("counters"));
+            kernel.unpin(prog);
+            assertEquals(List.of(), kernel.pins(root.path()));
+            assertEquals(Optional.empty(), kernel.programInfo(prog));
+            assertEquals(List.of(), kernel.pins(root.resolve("absent")));
+        }
+    }
+
+    @Test
+    void makeDirsRefusesDirectoriesOutsideBpffs(@TempDir Path tmp) {
+        KernelException e = assertThrows(KernelException.class, () -> kernel.makeDirs(tmp.resolve("pins")));
+        assertTrue(e.getMessage().contains("not on a bpf filesystem"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("pins")));
+    }
+
+    // ---- helpers
+
+    private static boolean ping(TestNetns from, String address) {
+        return from.exec("ping", "-c", "3", "-i", "0.2", "-W", "1", address).ok();
+    }
+
+    private boolean waitForDefunct(Path link) throws Exception {
+        // namespace teardown runs asynchronously in the kernel
+        return eventually(true, () -> kernel.linkInfo(link).orElseThrow().defunct());
+    }
+
+    /**
+     * What {@code probe} returns once it returns {@code expected}, or its last answer after 5 s. The kernel
+     * frees an object whose last pin went away from a workqueue, so detachment shows up a moment later.
+     */
+    private static <T> T eventually(T expected, java.util.concurrent.Callable<T> probe) throws Exception {
+        T last = probe.call();
+        for (int i = 0; i < 100 && !expected.equals(last); i++) {
+            Thread.sleep(50);
+            last = probe.call();
+        }
+        return last;
+    }
+
+    private long perCpuSum(Path counters, int slot) {
+        byte[] v = kernel.lookup(counters, u32(slot)).orElseThrow().toArray();
+        long sum = 0;
+        for (int c = 0; c < kernel.possibleCpus(); c++) {
+            sum += ByteBuffer.wrap(v, c * 16, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        }
+        return sum;
+    }
+
+    private static int possibleCpusFromSysfs() {
+        try {
+            String range = Files.readString(Path.of("/sys/devices/system/cpu/possible")).strip();
+            int n = 0;
+            for (String part : range.split(",")) {
+                String[] ends = part.split("-");
+                n += ends.length == 1 ? 1 : Integer.parseInt(ends[1]) - Integer.parseInt(ends[0]) + 1;
+            }
+            return n;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * An LPM key: host-order prefix length, then an address in network order whose first 24 prefix bits
+     * after a fixed head (none for IPv4, 2001:db8::/32 for IPv6) are {@code i}; {@code longer} adds one bit.
+     */
+    static Bytes lpmKey(int addrBytes, boolean longer, int i) {
+        int head = addrBytes == 4 ? 0 : 4;
+        ByteBuffer b = ByteBuffer.allocate(4 + addrBytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt((head + 3) * 8 + (longer ? 1 : 0));
+        if (head > 0) {
+            b.put(new byte[]{0x20, 0x01, 0x0d, (byte) 0xb8});
+        }
+        b.put((byte) (i >> 16)).put((byte) (i >> 8)).put((byte) i);
+        return Bytes.wrap(b.array());
+    }
+
+    static Bytes u32(int i) {
+        return Bytes.wrap(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(i).array());
+    }
+
+    static Bytes value(long v) {
+        return Bytes.wrap(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array());
+    }
+
+    static Map<Bytes, Bytes> asMap(List<Entry> entries) {
+        Map<Bytes, Bytes> m = new HashMap<>();
+        for (Entry e : entries) {
+            assertEquals(null, m.put(e.key(), e.value()), "duplicate key " + e.key());
+        }
+        return m;
+    }
+
+    /** Ethernet + IPv4 header (UDP, no payload) from {@code src} to 10.0.0.1. */
+    static byte[] ipv4Packet(byte[] src) {
+        ByteBuffer b = ByteBuffer.allocate(64);
+        b.position(12);
+        b.putShort((short) 0x0800);
+        b.put((byte) 0x45).put((byte) 0).putShort((short) 50).putInt(0).put((byte) 64).put((byte) 17).putShort((short) 0);
+        b.put(src).put(new byte[]{10, 0, 0, 1});
+        return b.array();
+    }
+}
