@@ -76,6 +76,7 @@ final class PlanCommand implements Callable<Integer> {
             throw new UsageException("-o must be text, json, markdown or github, not " + output);
         }
         Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
+        Pipeline.requireFiles(snapshot);
         Plan plan;
         try {
             plan = against.state != null ? againstState(snapshot)
@@ -83,6 +84,7 @@ final class PlanCommand implements Callable<Integer> {
         } catch (PolicyException e) {
             if (output.equals("github")) {
                 spec.commandLine().getOut().print(ErrorFormat.github(e));
+                spec.commandLine().getOut().flush();
             }
             throw e;
         }

@@ -43,6 +43,7 @@ final class ValidateCommand implements Callable<Integer> {
         } catch (PolicyException e) {
             if (output.equals("github")) {
                 spec.commandLine().getOut().print(ErrorFormat.github(e));
+                spec.commandLine().getOut().flush();
             }
             throw e;
         }

@@ -45,8 +45,20 @@ public final class Pipeline {
         return LOADER.get().load(snapshot);
     }
 
+    /**
+     * @throws dev.bpfgit.source.SourceException when the snapshot holds no policy file: an empty checkout
+     *         or a mount that failed must not read as "remove everything" ({@code destroy} does that)
+     */
     public DesiredState compile(Snapshot snapshot, HostFacts host) {
+        requireFiles(snapshot);
         return Compiler.compile(root, snapshot.revision(), validate(snapshot), host);
+    }
+
+    public static void requireFiles(Snapshot snapshot) {
+        if (snapshot.files().isEmpty()) {
+            throw new dev.bpfgit.source.SourceException("no policy files (*.yaml, *.yml) found: refusing to plan"
+                    + " the removal of everything; use 'bpfgit destroy' for that");
+        }
     }
 
     /** The host as the kernel shows it, named and labelled by configuration. */
