@@ -37,7 +37,7 @@ public final class Sidecar {
     private String lastRevision;
     private String lastGoodRevision;
     private Instant lastGoodAt;
-    private Instant nextDriftCheck;
+    private Instant nextDriftCheck = Instant.MIN;
     private Duration backoff = Duration.ZERO;
     private Instant retryAt = Instant.MIN;
 
