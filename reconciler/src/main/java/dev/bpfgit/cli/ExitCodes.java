@@ -26,24 +26,12 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
                         + "; nothing was changed.");
                 yield INVALID;
             }
-            case dev.bpfgit.source.SourceException u -> {
-                err.println("error: " + u.getMessage());
+            case dev.bpfgit.source.SourceException _, UsageException _ -> {
+                err.println("error: " + ex.getMessage());
                 yield INVALID;
             }
-            case UsageException u -> {
-                err.println("error: " + u.getMessage());
-                yield INVALID;
-            }
-            case KernelException k -> {
-                err.println("error: " + k.getMessage());
-                yield ERROR;
-            }
-            case ForeignProgramException f -> {
-                err.println("error: " + f.getMessage());
-                yield ERROR;
-            }
-            case StalePlanException s -> {
-                err.println("error: " + s.getMessage());
+            case KernelException _, ForeignProgramException _, StalePlanException _ -> {
+                err.println("error: " + ex.getMessage());
                 yield ERROR;
             }
             default -> {

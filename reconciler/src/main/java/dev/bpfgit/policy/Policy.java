@@ -23,17 +23,19 @@ public record Policy(String kind, String name, HostSelector hosts, PolicySpec sp
 
     /** Where a field of this document is, falling back to the nearest enclosing node, then the document. */
     public Location at(String pointer) {
-        String p = pointer;
-        while (true) {
+        return nearest(locations, pointer, location);
+    }
+
+    /** The location of {@code pointer} or of its nearest ancestor in {@code locations}, else {@code whole}. */
+    static Location nearest(Map<String, Location> locations, String pointer, Location whole) {
+        for (String p = pointer; ; p = p.substring(0, p.lastIndexOf('/'))) {
             Location l = locations.get(p);
             if (l != null) {
                 return l;
             }
-            int slash = p.lastIndexOf('/');
-            if (slash < 0) {
-                return location;
+            if (p.lastIndexOf('/') < 0) {
+                return whole;
             }
-            p = p.substring(0, slash);
         }
     }
 

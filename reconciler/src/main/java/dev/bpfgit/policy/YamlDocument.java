@@ -21,18 +21,7 @@ record YamlDocument(String file, JsonNode root, Map<String, Location> locations,
 
     /** Where a pointer is, falling back to the nearest enclosing node that exists (a missing field's object). */
     Location at(String pointer) {
-        String p = pointer;
-        while (true) {
-            Location l = locations.get(p);
-            if (l != null) {
-                return l;
-            }
-            int slash = p.lastIndexOf('/');
-            if (slash < 0) {
-                return start;
-            }
-            p = p.substring(0, slash);
-        }
+        return Policy.nearest(locations, pointer, start);
     }
 
     PolicyError error(String pointer, String message) {
