@@ -39,7 +39,11 @@ public final class PolicyLoader {
             for (YamlDocument doc : yaml.documents()) {
                 Set<ValidationMessage> invalid = schema.validate(doc.root());
                 if (!invalid.isEmpty()) {
-                    errors.addAll(messages.rewrite(invalid, doc));
+                    List<PolicyError> schemaErrors = messages.rewrite(invalid, doc);
+                    errors.addAll(schemaErrors);
+                    Set<String> flagged = new java.util.HashSet<>();
+                    schemaErrors.forEach(e -> flagged.add(e.pointer()));
+                    prefixErrors(doc).stream().filter(e -> !flagged.contains(e.pointer())).forEach(errors::add);
                     continue;
                 }
                 if (doc.clean()) {
@@ -54,5 +58,33 @@ public final class PolicyLoader {
             throw new PolicyException(errors.stream().distinct().sorted(ORDER).toList());
         }
         return List.copyOf(policies);
+    }
+
+    /**
+     * Prefix mistakes (host bits set, not an address) of a document that also fails the schema: the
+     * schema cannot express them, and holding them back until the schema errors are fixed would make
+     * the user run validate twice.
+     */
+    private static List<PolicyError> prefixErrors(YamlDocument doc) {
+        List<PolicyError> out = new ArrayList<>();
+        if (doc.root() == null) {
+            return out;
+        }
+        var rules = doc.root().path("spec").path("rules");
+        if (!rules.isArray()) {
+            return out;
+        }
+        for (int i = 0; i < rules.size(); i++) {
+            var prefix = rules.get(i).path("prefix");
+            if (!prefix.isTextual()) {
+                continue;
+            }
+            try {
+                Prefix.parse(prefix.asText());
+            } catch (IllegalArgumentException e) {
+                out.add(doc.error("/spec/rules/" + i + "/prefix", e.getMessage()));
+            }
+        }
+        return out;
     }
 }
