@@ -43,45 +43,13 @@ public final class Applier {
             for (Change c : u.changes()) {
                 PinGuard.check(root, c.pin());
                 LOG.debug("{} {}", c.getClass().getSimpleName(), c.pin());
-                switch (c) {
-                    case Change.CreateMap m -> {
-                        kernel.makeDirs(m.pin().getParent());
-                        kernel.createMap(m.pin(), m.spec());
-                    }
-                    case Change.ReplaceMap m -> {
-                        kernel.makeDirs(m.staging().getParent());
-                        kernel.createMap(PinGuard.check(root, m.staging()), m.spec());
-                    }
-                    case Change.PutEntries e -> {
-                        List<Entry> entries = new ArrayList<>(e.changes().size());
-                        for (EntryChange ec : e.changes()) {
-                            entries.add(new Entry(ec.rawKey(), ec.after().orElseThrow()));
-                        }
-                        kernel.update(e.pin(), entries);
-                        written += entries.size();
-                    }
-                    case Change.DeleteEntries e -> {
-                        List<Bytes> keys = new ArrayList<>(e.changes().size());
-                        for (EntryChange ec : e.changes()) {
-                            keys.add(ec.rawKey());
-                        }
-                        kernel.delete(e.pin(), keys);
-                        deleted += keys.size();
-                    }
-                    case Change.LoadProgram p -> {
-                        p.spec().maps().values().forEach(m -> PinGuard.check(root, m));
-                        kernel.makeDirs(p.pin().getParent());
-                        kernel.loadProgram(p.pin(), p.spec());
-                        // recorded at once: a crash before the end must not make the program look foreign
-                        kernel.update(metaPin, List.of(new Entry(
-                                Meta.encodeKey(Meta.programKey(root.relativize(p.pin()).toString())),
-                                Meta.encodeValue(p.spec().identity()))));
-                    }
-                    case Change.CreateLink l -> kernel.attach(l.pin(), PinGuard.check(root, l.program()), l.at());
-                    case Change.UpdateLink l -> kernel.updateLink(l.pin(), PinGuard.check(root, l.program()),
-                            l.expectedProgId());
-                    case Change.Rename r -> kernel.rename(r.pin(), PinGuard.check(root, r.to()));
-                    case Change.Unpin p -> kernel.unpin(p.pin());
+                try {
+                    int[] n = step(kernel, root, metaPin, c);
+                    written += n[0];
+                    deleted += n[1];
+                } catch (RuntimeException e) {
+                    recordFailure(kernel, metaPin, u, e);
+                    throw new ApplyException(u.label(), u.policies(), e);
                 }
                 steps++;
             }
@@ -93,10 +61,83 @@ public final class Applier {
             }
             meta.add(new Entry(Meta.encodeKey("applied"), Meta.encodeValue(clock.instant().toString())));
             kernel.update(metaPin, meta);
-            if (!plan.metaDeletes().isEmpty()) {
-                kernel.delete(metaPin, plan.metaDeletes().stream().map(Meta::encodeKey).toList());
+            List<Bytes> gone = new ArrayList<>();
+            plan.metaDeletes().forEach(k -> gone.add(Meta.encodeKey(k)));
+            // a successful apply clears the failures recorded by earlier ones
+            kernel.entries(metaPin).forEach(e -> {
+                if (Meta.decode(e.key()).startsWith(Meta.FAILED)) {
+                    gone.add(e.key());
+                }
+            });
+            if (!gone.isEmpty()) {
+                kernel.delete(metaPin, gone);
             }
         }
         return new ApplyResult(steps, written, deleted);
+    }
+
+    /** Executes one change; returns {entries written, entries deleted}. */
+    private static int[] step(Kernel kernel, Path root, Path metaPin, Change c) {
+        switch (c) {
+            case Change.CreateMap m -> {
+                kernel.makeDirs(m.pin().getParent());
+                kernel.createMap(m.pin(), m.spec());
+            }
+            case Change.ReplaceMap m -> {
+                kernel.makeDirs(m.staging().getParent());
+                kernel.createMap(PinGuard.check(root, m.staging()), m.spec());
+            }
+            case Change.PutEntries e -> {
+                List<Entry> entries = new ArrayList<>(e.changes().size());
+                for (EntryChange ec : e.changes()) {
+                    entries.add(new Entry(ec.rawKey(), ec.after().orElseThrow()));
+                }
+                kernel.update(e.pin(), entries);
+                return new int[]{entries.size(), 0};
+            }
+            case Change.DeleteEntries e -> {
+                List<Bytes> keys = new ArrayList<>(e.changes().size());
+                for (EntryChange ec : e.changes()) {
+                    keys.add(ec.rawKey());
+                }
+                kernel.delete(e.pin(), keys);
+                return new int[]{0, keys.size()};
+            }
+            case Change.LoadProgram p -> {
+                p.spec().maps().values().forEach(m -> PinGuard.check(root, m));
+                kernel.makeDirs(p.pin().getParent());
+                kernel.loadProgram(p.pin(), p.spec());
+                // recorded at once: a crash before the end must not make the program look foreign
+                kernel.update(metaPin, List.of(new Entry(
+                        Meta.encodeKey(Meta.programKey(root.relativize(p.pin()).toString())),
+                        Meta.encodeValue(p.spec().identity()))));
+            }
+            case Change.CreateLink l -> kernel.attach(l.pin(), PinGuard.check(root, l.program()), l.at());
+            case Change.UpdateLink l -> kernel.updateLink(l.pin(), PinGuard.check(root, l.program()),
+                    l.expectedProgId());
+            case Change.Rename r -> kernel.rename(r.pin(), PinGuard.check(root, r.to()));
+            case Change.Unpin p -> kernel.unpin(p.pin());
+        }
+        return new int[]{0, 0};
+    }
+
+    /** Best effort: status shows the policies of the unit as failed, with the reason. */
+    private static void recordFailure(Kernel kernel, Path metaPin, UnitPlan u, RuntimeException e) {
+        try {
+            if (kernel.mapInfo(metaPin).isEmpty()) {
+                return;
+            }
+            String reason = String.valueOf(e.getMessage());
+            if (reason.length() > Meta.VALUE_SIZE - 1) {
+                reason = reason.substring(0, Meta.VALUE_SIZE - 4) + "...";
+            }
+            List<Entry> entries = new ArrayList<>();
+            for (String p : u.policies()) {
+                entries.add(new Entry(Meta.encodeKey(Meta.FAILED + p), Meta.encodeValue(reason)));
+            }
+            kernel.update(metaPin, entries);
+        } catch (RuntimeException ignored) {
+            // the original failure is what the caller must see
+        }
     }
 }

@@ -170,6 +170,22 @@ class DifferTest {
     }
 
     @Test
+    void aFailedStepIsRecordedForItsPoliciesAndClearedByTheNextGoodApply() {
+        Snapshot s = edge("r1", "{prefix: 192.0.2.0/24, action: drop}");
+        f.converge(s);
+        f.kernel.unpin(UNIT.resolve("link"));
+        f.kernel.createMap(UNIT.resolve("link"), dev.bpfgit.observe.Meta.spec());   // something squats the pin
+        dev.bpfgit.apply.ApplyException e = assertThrows(dev.bpfgit.apply.ApplyException.class, () -> f.apply(f.plan(s)));
+        assertEquals("apply TrafficPolicy/edge-filter (eth0, xdp): pin link " + UNIT.resolve("link")
+                + ": EEXIST (File exists)", e.getMessage());
+        assertEquals(java.util.Optional.of(e.getCause().getMessage()),
+                f.live(f.desired(s)).meta().get(Meta.FAILED + "TrafficPolicy/edge-filter"));
+        f.kernel.unpin(UNIT.resolve("link"));
+        f.converge(s);
+        assertEquals(java.util.Optional.empty(), f.live(f.desired(s)).meta().get(Meta.FAILED + "TrafficPolicy/edge-filter"));
+    }
+
+    @Test
     void destroyRemovesEverythingBookkeepingLast() {
         f.converge(edge("r1", "{prefix: 192.0.2.0/24, action: drop}"));
         Plan p = Differ.destroy(f.live(f.desired(edge("r1", "{prefix: 192.0.2.0/24, action: drop}"))));
