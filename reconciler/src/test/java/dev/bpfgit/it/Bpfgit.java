@@ -1,0 +1,218 @@
+package dev.bpfgit.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bpfgit.apply.ApplyResult;
+import dev.bpfgit.compile.DesiredState;
+import dev.bpfgit.diff.Plan;
+import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.kernel.Pin;
+import dev.bpfgit.kernel.linux.LinuxKernel;
+import dev.bpfgit.kernel.linux.Netns;
+import dev.bpfgit.kernel.testing.TestNetns;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.observe.TrafficCounters;
+import dev.bpfgit.run.Pipeline;
+import dev.bpfgit.source.DirectorySource;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * bpfgit as the tests drive it: the pipeline in this JVM on a thread moved into a test namespace, and the
+ * packaged tool ({@code ./bpfgit} at the repository root) as a child process entered into one with nsenter.
+ */
+final class Bpfgit {
+    /** The repository root; failsafe passes it, a run from the IDE in reconciler/ falls back to "..". */
+    static final Path REPO = Path.of(System.getProperty("bpfgit.repo", "..")).toAbsolutePath().normalize();
+    static final ObjectMapper JSON = new ObjectMapper();
+    private static final long CLI_TIMEOUT_SECONDS = 180;
+
+    private Bpfgit() {
+    }
+
+    /** One pin root on the kernel of one namespace. */
+    record Host(TestNetns ns, Path root) {
+
+        <T> T inside(Function<Pipeline, T> body) throws Exception {
+            return Netns.call(ns.path(), () -> body.apply(new Pipeline(new LinuxKernel(), root, Clock.systemUTC())));
+        }
+
+        DesiredState desired(Pipeline p, Path... policies) {
+            return p.compile(DirectorySource.read(policies), p.host("it-host", Map.of()));
+        }
+
+        Plan plan(Path... policies) throws Exception {
+            return inside(p -> p.plan(desired(p, policies)));
+        }
+
+        /** Plans against the kernel and applies that plan. */
+        ApplyResult apply(Path... policies) throws Exception {
+            return inside(p -> p.apply(p.plan(desired(p, policies))));
+        }
+
+        /** Per-rule packet counters of a unit ("traffic/eth0/xdp"), by prefix; "default" for misses. */
+        Map<String, Long> packets(String unit) throws Exception {
+            return inside(p -> {
+                LiveState live = p.observe(List.of());
+                Map<String, Long> m = new TreeMap<>();
+                TrafficCounters.read(p.kernel(), live, root.resolve(unit)).forEach(c -> m.put(c.prefix(), c.packets()));
+                return m;
+            });
+        }
+
+        /** Entries of a map pinned under the root. */
+        List<Entry> entries(String pin) throws Exception {
+            return inside(p -> p.kernel().entries(root.resolve(pin)));
+        }
+
+        /** Every pin below the root, relative to it. */
+        List<String> pins() throws Exception {
+            return inside(p -> {
+                List<String> out = new ArrayList<>();
+                for (Pin pin : p.kernel().pins(root)) {
+                    out.add(root.relativize(pin.path()) + " " + pin.type());
+                }
+                return out;
+            });
+        }
+
+        Kernel kernel() {
+            return new LinuxKernel();
+        }
+
+        /** The packaged CLI inside this host's namespace, with {@code --root} added. */
+        Cli cli(String... args) {
+            List<String> a = new ArrayList<>(List.of(args));
+            a.add("--root");
+            a.add(root.toString());
+            return Bpfgit.cli(ns, a.toArray(String[]::new));
+        }
+    }
+
+    /** What a CLI process printed and returned. */
+    record Cli(List<String> command, int exit, String out, String err) {
+        JsonNode json() {
+            try {
+                return JSON.readTree(out);
+            } catch (IOException e) {
+                throw new AssertionError("stdout of " + this + " is not JSON: " + e.getMessage());
+            }
+        }
+
+        @Override
+        public String toString() {
+            return String.join(" ", command) + "\n  exit " + exit + "\n  stdout: " + out + "\n  stderr: " + err;
+        }
+    }
+
+    /** Runs {@code ./bpfgit ARGS} from the repository root, inside {@code ns} when it is not null. */
+    static Cli cli(TestNetns ns, String... args) {
+        Process p = start(ns, args);
+        CompletableFuture<String> out = drain(p.getInputStream());
+        CompletableFuture<String> err = drain(p.getErrorStream());
+        try {
+            if (!p.waitFor(CLI_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly().waitFor();
+                throw new AssertionError("bpfgit " + String.join(" ", args) + " did not finish in "
+                        + CLI_TIMEOUT_SECONDS + "s");
+            }
+            return new Cli(command(ns, args), p.exitValue(), out.join(), err.join());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Starts {@code ./bpfgit ARGS} in the background; the caller owns the process. */
+    static Process start(TestNetns ns, String... args) {
+        try {
+            return new ProcessBuilder(command(ns, args)).directory(REPO.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static List<String> command(TestNetns ns, String... args) {
+        List<String> c = new ArrayList<>();
+        if (ns != null) {
+            c.add("nsenter");
+            c.add("--net=" + ns.path());
+        }
+        c.add(REPO.resolve("bpfgit").toString());
+        c.addAll(List.of(args));
+        return c;
+    }
+
+    /**
+     * Makes sure the launcher's build is current before the tests time anything: {@code ./bpfgit} rebuilds
+     * with Maven when sources are newer than its last build.
+     */
+    static void warmUp() {
+        Cli v = cli(null, "--version");
+        if (v.exit() != 0) {
+            throw new AssertionError("the launcher does not run: " + v);
+        }
+    }
+
+    static CompletableFuture<String> drain(InputStream in) {
+        CompletableFuture<String> f = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try (in) {
+                f.complete(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                f.complete("<" + e + ">");
+            }
+        });
+        return f;
+    }
+
+    // ---- policies
+
+    /** Writes a policy file and returns its path. */
+    static Path write(Path dir, String file, String yaml) throws IOException {
+        Path f = dir.resolve(file);
+        Files.createDirectories(f.getParent());
+        Files.writeString(f, yaml);
+        return f;
+    }
+
+    /** A TrafficPolicy on one interface; each rule is a YAML flow mapping. */
+    static String traffic(String name, String iface, String hook, String match, String dflt, String... rules) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("apiVersion: bpfgit.dev/v1\nkind: TrafficPolicy\nmetadata:\n  name: ").append(name).append('\n');
+        sb.append("spec:\n  interfaces: [").append(iface).append("]\n  hook: ").append(hook)
+                .append("\n  match: ").append(match).append("\n  default: ").append(dflt).append("\n  rules:\n");
+        for (String r : rules) {
+            sb.append("    - ").append(r).append('\n');
+        }
+        return sb.toString();
+    }
+
+    static <T> T unchecked(Callable<T> c) {
+        try {
+            return c.call();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
