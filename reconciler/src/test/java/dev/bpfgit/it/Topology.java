@@ -86,6 +86,11 @@ final class Topology implements AutoCloseable {
     static final List<String> CLIENT_SOURCES = List.of("203.0.113.7", "203.0.113.200", "198.51.100.7",
             "192.0.2.7", "2001:db8:bad::7", "2001:db8:600d::7");
 
+    /** One more empty namespace. */
+    void add(String name) {
+        namespaces.put(name, TestNetns.create());
+    }
+
     TestNetns ns(String name) {
         TestNetns ns = namespaces.get(name);
         if (ns == null) {
@@ -156,6 +161,13 @@ final class Topology implements AutoCloseable {
             throw new AssertionError("no rx counters for " + dev + " in " + ns + ": " + json);
         }
         return Long.parseLong(m.group(1));
+    }
+
+    /** Frames an interface dropped because their destination MAC was another host's. */
+    long rxOtherhost(String ns, String dev) {
+        String json = ip(ns, "-s", "-s", "-j", "link", "show", dev);
+        Matcher m = Pattern.compile("\"otherhost\":(\\d+)").matcher(json);
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
     /** The XDP program id on an interface as iproute2 reports it, or 0 when none is attached. */
