@@ -39,6 +39,7 @@ final class StateCommand {
             LiveState live = p.observe(points);
             spec.commandLine().getOut().print(StateFile.write(live, common.facts(p.kernel()),
                     p.kernel().possibleCpus()));
+            spec.commandLine().getOut().flush();   // print() does not flush: the export was lost at exit
             return ExitCodes.OK;
         }
     }

@@ -84,6 +84,7 @@ final class StatusCommand implements Callable<Integer> {
         } else {
             text(out, meta, policies);
         }
+        out.flush();   // print() of an autoflush PrintWriter does not flush: the JSON was lost at exit
         return ExitCodes.OK;
     }
 
