@@ -206,6 +206,25 @@ final class Bpfgit {
         return sb.toString();
     }
 
+    /**
+     * A JSON value with object fields and array elements sorted: equal for two documents that hold the
+     * same things in another order.
+     */
+    static String canonical(JsonNode n) {
+        if (n.isObject()) {
+            Map<String, String> fields = new TreeMap<>();
+            n.properties().forEach(e -> fields.put(e.getKey(), canonical(e.getValue())));
+            return fields.toString();
+        }
+        if (n.isArray()) {
+            List<String> items = new ArrayList<>();
+            n.forEach(i -> items.add(canonical(i)));
+            items.sort(null);
+            return items.toString();
+        }
+        return n.toString();
+    }
+
     static <T> T unchecked(Callable<T> c) {
         try {
             return c.call();
