@@ -6,7 +6,6 @@ import dev.bpfgit.apply.ApplyResult;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.diff.Plan;
 import dev.bpfgit.kernel.Entry;
-import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.Pin;
 import dev.bpfgit.kernel.linux.LinuxKernel;
 import dev.bpfgit.kernel.linux.Netns;
@@ -90,10 +89,6 @@ final class Bpfgit {
                 }
                 return out;
             });
-        }
-
-        Kernel kernel() {
-            return new LinuxKernel();
         }
 
         /** The packaged CLI inside this host's namespace, with {@code --root} added. */

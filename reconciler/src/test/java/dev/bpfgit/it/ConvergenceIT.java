@@ -151,8 +151,8 @@ class ConvergenceIT {
             CompletableFuture<String> err = Bpfgit.drain(apply.getErrorStream());
             try {
                 // the first map appears after parse, compile and plan; the link comes after 50,000 entries
-                boolean started = Topology.waitFor(Duration.ofSeconds(120), () -> Files.exists(rulesV4)
-                        || !apply.isAlive());
+                boolean started = Topology.waitFor(Duration.ofSeconds(120), Duration.ofMillis(1),
+                        () -> Files.exists(rulesV4) || !apply.isAlive());
                 assertTrue(started && apply.isAlive(), "apply ended before creating its maps: " + err.getNow(""));
                 Commands.run("kill", "-STOP", Long.toString(apply.pid()));
                 assertFalse(Files.exists(link), "stopped too late: the apply had already attached");

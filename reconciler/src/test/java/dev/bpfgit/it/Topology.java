@@ -379,13 +379,17 @@ final class Topology implements AutoCloseable {
 
     /** Polls a condition every 10 ms until it holds or the deadline passes; returns whether it holds. */
     static boolean waitFor(Duration deadline, BooleanSupplier condition) {
+        return waitFor(deadline, Duration.ofMillis(10), condition);
+    }
+
+    static boolean waitFor(Duration deadline, Duration every, BooleanSupplier condition) {
         long end = System.nanoTime() + deadline.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > end) {
                 return false;
             }
             try {
-                Thread.sleep(10);
+                Thread.sleep(every);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(e);
