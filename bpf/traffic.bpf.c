@@ -277,14 +277,14 @@ static __always_inline int steer_by_mark(struct __sk_buff *skb, int family, __u3
 		return bpf_redirect(fib.ifindex, 0);
 	}
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		/* Next hop known, its MAC not yet: let the neighbour subsystem resolve it. */
-		struct bpf_redir_neigh nh = { .nh_family = fib.family };
-
-		if (fib.family == AF_INET)
-			nh.ipv4_nh = fib.ipv4_dst;
-		else
-			__builtin_memcpy(nh.ipv6_nh, fib.ipv6_dst, 16);
-		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+		/* Next hop known, its MAC not yet: let the neighbour subsystem
+		 * resolve it. No explicit next hop: with one, the packet keeps its
+		 * original route, and when ARP/ND answers the kernel re-resolves the
+		 * queued packet through that route's neighbour, i.e. it leaves with
+		 * the old next hop's MAC. Without one, the helper routes the packet
+		 * itself (skb->mark is set, oif = the new device) and attaches that
+		 * route, so the queued packet goes to the right neighbour. */
+		return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 	}
 	return TC_CONTINUE;
 }
