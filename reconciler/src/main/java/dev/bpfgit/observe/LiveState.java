@@ -4,6 +4,10 @@ import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.AttachedProgram;
 
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -20,12 +24,15 @@ public record LiveState(Path root, Map<Path, LiveMap> maps, Map<Path, LiveProgra
                         Map<Path, LiveLink> links, Set<Path> dirs, Meta meta,
                         Map<AttachPoint, List<AttachedProgram>> attached, Map<String, Integer> interfaces,
                         String basis) {
+    /** Collections are sorted (by path, name, attach point label), so that exports read the same every time. */
     public LiveState {
-        interfaces = Map.copyOf(interfaces);
-        maps = Map.copyOf(maps);
-        programs = Map.copyOf(programs);
-        links = Map.copyOf(links);
-        dirs = Set.copyOf(dirs);
-        attached = Map.copyOf(attached);
+        interfaces = Collections.unmodifiableSortedMap(new TreeMap<>(interfaces));
+        maps = Collections.unmodifiableSortedMap(new TreeMap<>(maps));
+        programs = Collections.unmodifiableSortedMap(new TreeMap<>(programs));
+        links = Collections.unmodifiableSortedMap(new TreeMap<>(links));
+        dirs = Collections.unmodifiableSortedSet(new TreeSet<>(dirs));
+        TreeMap<AttachPoint, List<AttachedProgram>> byLabel = new TreeMap<>(Comparator.comparing(AttachPoint::label));
+        attached.forEach((at, ps) -> byLabel.put(at, List.copyOf(ps)));
+        attached = Collections.unmodifiableSortedMap(byLabel);
     }
 }

@@ -78,6 +78,7 @@ final class Libbpf {
             JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     private static final MethodHandle LINK_UPDATE = fn("bpf_link_update", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     private static final MethodHandle PROG_FD_BY_ID = fn("bpf_prog_get_fd_by_id", JAVA_INT, JAVA_INT);
+    private static final MethodHandle LINK_FD_BY_ID = fn("bpf_link_get_fd_by_id", JAVA_INT, JAVA_INT);
     private static final MethodHandle PROG_QUERY = fn("bpf_prog_query", JAVA_INT,
             JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
     private static final MethodHandle XDP_QUERY = fn("bpf_xdp_query", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
@@ -199,6 +200,14 @@ final class Libbpf {
     static int progGetFdById(int id) {
         try {
             return (int) PROG_FD_BY_ID.invokeExact(id);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int linkGetFdById(int id) {
+        try {
+            return (int) LINK_FD_BY_ID.invokeExact(id);
         } catch (Throwable t) {
             throw rethrow(t);
         }

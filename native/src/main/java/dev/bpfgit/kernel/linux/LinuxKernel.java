@@ -195,11 +195,48 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public void unpin(Path pin) {
+        int linkId = Files.isDirectory(pin) ? 0 : linkInfoIfLink(pin);
         try {
             Files.deleteIfExists(pin);
         } catch (IOException e) {
             throw Failures.io("unpin", pin, e);
         }
+        if (linkId != 0) {
+            awaitGone(linkId);
+        }
+    }
+
+    private int linkInfoIfLink(Path pin) {
+        int r = Pins.objGet(pin);
+        if (r < 0) {
+            return 0;
+        }
+        try (Fd fd = Fd.own(r)) {
+            return Pins.kind(fd.value()) == dev.bpfgit.kernel.PinType.LINK ? Info.link(fd.value(), pin).id() : 0;
+        }
+    }
+
+    /**
+     * The kernel releases a link whose last reference was its pin from deferred work, a moment after the
+     * unlink: wait until it is gone, so that the attach point is free when unpin returns (an apply right
+     * after a destroy would otherwise see bpfgit's own old program as foreign).
+     */
+    private static void awaitGone(int linkId) {
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            int fd = Libbpf.linkGetFdById(linkId);
+            if (fd < 0) {
+                return;   // ENOENT: released
+            }
+            Fd.own(fd).close();
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        // still held: another process has the link open; it detaches when that process lets go
     }
 
     @Override
