@@ -1,0 +1,714 @@
+import dev.bpfgit.apply.Applier;
+import dev.bpfgit.apply.ApplyResult;
+import dev.bpfgit.compile.Compiler;
+import dev.bpfgit.compile.DesiredState;
+import dev.bpfgit.compile.HostFacts;
+import dev.bpfgit.diff.Change;
+import dev.bpfgit.diff.Differ;
+import dev.bpfgit.diff.Plan;
+import dev.bpfgit.diff.UnitPlan;
+import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.TestRun;
+import dev.bpfgit.kernel.linux.LinuxKernel;
+import dev.bpfgit.kernel.linux.Netns;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.policy.Policy;
+import dev.bpfgit.run.Pipeline;
+import dev.bpfgit.source.DirectorySource;
+import dev.bpfgit.source.Snapshot;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * bpfgit's side of bench/run (see bench/README.md): reconcile of a 1% change (N/100 rules added, N/100 removed,
+ * N/100 changed) of TrafficPolicies with N /32 IPv4 rules, attached with XDP to a veth inside a throwaway
+ * network namespace (this thread enters it with {@link Netns#call}), under its own pin root. The keys are
+ * mapbench's: address i * 2654435761.
+ *
+ * <p>Per N: optionally mapbench first (the C floor, right before, so that both see the same machine); then the
+ * initial state A is applied (untimed) and the policies flip between A and B, each flip a 1% change like
+ * mapbench's s0 -> s1 -> s0: warm-up reconciles; timed warm reconciles of policies compiled beforehand
+ * (observe, diff, apply); timed full-pipeline runs from the files (read, parse+validate, compile, observe,
+ * diff, apply); cold runs, a new JVM through the launcher running `bpfgit apply` under nsenter. Every timed run
+ * is checked, untimed: the counts written and deleted, a re-plan in sync, and the trie's contents read raw from
+ * the kernel. Then BPF_PROG_TEST_RUN of the attached program (hit and miss) and of an empty XDP program, and
+ * bpfgit's destroy plan. Progress on stderr, Markdown on stdout.
+ *
+ * <p>Run by bench/run; by hand: {@code java --source 25 -cp CLASSPATH bench/src/ReconcileBench.java --netns
+ * /run/netns/X --root /sys/fs/bpf/DIR --work DIR [--sizes 10000,100000] [--runs 5] [--warmup 50] [--cold-runs 5]
+ * [--launcher ./bpfgit] [--empty-prog PIN] [--mapbench PATH [--mapbench-bpftool]]}, or {@code --write DIR N}
+ * to only write the two states' policy files.
+ */
+public final class ReconcileBench {
+    static final PrintStream ERR = System.err;
+
+    // options
+    static List<Integer> sizes = List.of(10000, 100000);
+    static int runs = 5;
+    static int warmup = 50;
+    static int coldRuns = 5;
+    static Path netns;
+    static String ifname = "bench0";
+    static Path root;
+    static Path work;
+    static Path launcher;
+    static Path emptyProg;
+    static int repeat = 1_000_000;
+    static int rulesPerFile = 50000;
+    static Path mapbench;
+    static boolean mapbenchBpftool;
+    static Map<Integer, double[]> cRef = new TreeMap<>();   // N -> dump, diff, apply, total (ms)
+    static Map<Integer, double[]> cOne = new TreeMap<>();   // N -> per-entry reconcile total (ms)
+    static Map<Integer, double[]> bpftool = new TreeMap<>(); // N -> bpftool -j dump ms, batch-file ns/entry
+
+    /** One reconcile; read, parse and compile are 0 when the policies were compiled before. */
+    record Sample(double read, double parse, double compile, double observe, double diff, double apply,
+                  double gc, int written, int deleted, int planned) {
+        double warm() {
+            return observe + diff + apply;
+        }
+
+        double full() {
+            return read + parse + compile + warm();
+        }
+    }
+
+    record Cold(double wallMs, int written, int deleted, int exit) {
+    }
+
+    record Result(int n, List<Sample> warm, List<Sample> full, List<Cold> cold, double hitNs, double missNs, double emptyNs,
+                  int hitRet, int missRet, int emptyRet) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 3 && args[0].equals("--write")) {
+            // only write the policies: --write DIR N gives DIR/a and DIR/b (for profiling by hand)
+            writePolicy(Path.of(args[1], "a"), Integer.parseInt(args[2]), false);
+            writePolicy(Path.of(args[1], "b"), Integer.parseInt(args[2]), true);
+            return;
+        }
+        parse(args);
+        LinuxKernel kernel = new LinuxKernel();
+        List<Result> results = new ArrayList<>();
+        Netns.call(netns, () -> {
+            for (int n : sizes) {
+                if (mapbench != null) {
+                    runMapbench(n);   // the C floor right before bpfgit, so that both see the same machine
+                }
+                results.add(benchSize(kernel, n));
+            }
+            return null;
+        });
+        report(results);
+    }
+
+    // ------------------------------------------------------------------ one N
+
+    static Result benchSize(LinuxKernel kernel, int n) throws Exception {
+        Path pinRoot = root.resolve("n" + n);
+        Pipeline pipe = new Pipeline(kernel, pinRoot, Clock.systemUTC());
+        Path dirA = work.resolve(n + "/a");
+        Path dirB = work.resolve(n + "/b");
+        writePolicy(dirA, n, false);
+        writePolicy(dirB, n, true);
+        int changed = n / 100;
+        try {
+            progress("N=%d: initial fill (apply of A, untimed)", n);
+            Sample fill = reconcile(pipe, dirA, null, -1, -1);
+            progress("N=%d: filled, %d entries written in %.0f ms (apply)", n, fill.written, fill.apply);
+            Map<Path, DesiredState> compiled = Map.of(dirA, compile(pipe, dirA), dirB, compile(pipe, dirB));
+            requireState(kernel, pinRoot, n, false);
+            // warm-up: the JIT compiles the reconcile path; the policies are parsed once, not per warm-up
+            boolean toB = true;
+            for (int r = 0; r < warmup; r++) {
+                Path dir = toB ? dirB : dirA;
+                toB = !toB;
+                long t0 = System.nanoTime();
+                DesiredState desired = compiled.get(dir);
+                Plan plan = Differ.diff(desired, pipe.observe(desired));
+                ApplyResult a = pipe.apply(plan);
+                if (a.entriesWritten() != 2 * changed || a.entriesDeleted() != changed) {
+                    throw new IllegalStateException("warm-up apply wrote " + a.entriesWritten() + " and deleted "
+                            + a.entriesDeleted() + ", expected " + 2 * changed + " and " + changed);
+                }
+                if (r == 0 || r == warmup - 1 || (r + 1) % 10 == 0) {
+                    progress("N=%d warm-up %d/%d (observe+diff+apply of compiled policies): %.1f ms", n, r + 1,
+                            warmup, ms(System.nanoTime() - t0));
+                }
+            }
+            // warm: a 1% change of policies already compiled, as mapbench's desired state is built before it times
+            List<Sample> samples = new ArrayList<>();
+            for (int r = 0; r < runs; r++) {
+                Path dir = toB ? dirB : dirA;
+                Sample s = reconcile(pipe, dir, compiled.get(dir), 2 * changed, changed);
+                requireState(kernel, pinRoot, n, toB);
+                toB = !toB;
+                progress("N=%d warm run %d/%d: observe %.1f diff %.1f apply %.1f = %.1f ms (GC %.0f ms);"
+                                + " written %d deleted %d", n, r + 1, runs, s.observe, s.diff, s.apply, s.warm(), s.gc,
+                        s.written, s.deleted);
+                samples.add(s);
+            }
+            // the full pipeline of a new revision: read the files, parse and validate, compile, then reconcile
+            List<Sample> full = new ArrayList<>();
+            for (int r = 0; r < runs; r++) {
+                Path dir = toB ? dirB : dirA;
+                Sample s = reconcile(pipe, dir, null, 2 * changed, changed);
+                requireState(kernel, pinRoot, n, toB);
+                toB = !toB;
+                progress("N=%d full run %d/%d: read %.1f parse+validate %.1f compile %.1f | observe %.1f diff %.1f"
+                                + " apply %.1f = %.1f ms (GC in observe..apply %.0f ms)",
+                        n, r + 1, runs, s.read, s.parse, s.compile, s.observe, s.diff, s.apply, s.full(), s.gc);
+                full.add(s);
+            }
+            List<Cold> colds = new ArrayList<>();
+            if (launcher != null && coldRuns > 0) {
+                for (int r = 0; r < coldRuns + 1; r++) {
+                    Cold c = cold(pinRoot, toB ? dirB : dirA);
+                    toB = !toB;
+                    if (c.written != 2 * changed || c.deleted != changed || c.exit != 0) {
+                        throw new IllegalStateException("cold apply wrote " + c.written + " deleted " + c.deleted
+                                + " (exit " + c.exit + "), expected " + 2 * changed + " and " + changed);
+                    }
+                    requireInSync(pipe, compiled.get(toB ? dirA : dirB), "cold apply");
+                    requireState(kernel, pinRoot, n, !toB);
+                    progress("N=%d cold %s %d: %.0f ms wall, written %d deleted %d", n,
+                            r == 0 ? "warm-up" : "run", r == 0 ? 1 : r, c.wallMs, c.written, c.deleted);
+                    if (r > 0) {
+                        colds.add(c);
+                    }
+                }
+            }
+            // the state now is A when toB, else B; index 5 (i % 100 == 5) is a drop rule in both
+            Path prog = pinRoot.resolve("traffic").resolve(ifname).resolve("xdp").resolve("prog");
+            byte[] hit = packet(addr(5));
+            byte[] miss = packet(missAddress(n));
+            double[] h = testRun(kernel, prog, hit);
+            double[] m = testRun(kernel, prog, miss);
+            double[] e = emptyProg == null ? new double[]{Double.NaN, -1} : testRun(kernel, emptyProg, hit);
+            progress("N=%d test run: hit %.1f ns (ret %d), miss %.1f ns (ret %d), empty %.1f ns (ret %d)",
+                    n, h[0], (int) h[1], m[0], (int) m[1], e[0], (int) e[1]);
+            if ((int) h[1] != 1 /* XDP_DROP */ || (int) m[1] != 2 /* XDP_PASS */) {
+                throw new IllegalStateException("XDP verdicts: hit " + (int) h[1] + " (want 1 XDP_DROP), miss "
+                        + (int) m[1] + " (want 2 XDP_PASS)");
+            }
+            return new Result(n, samples, full, colds, h[0], m[0], e[0], (int) h[1], (int) m[1], (int) e[1]);
+        } finally {
+            progress("N=%d: destroy (bpfgit's own destroy plan) and remove the policy files", n);
+            try {
+                LiveState live = pipe.observe(List.of());
+                Applier.apply(kernel, Differ.destroy(live), Clock.systemUTC());
+            } catch (RuntimeException ex) {
+                progress("destroy failed: %s (bench/run removes the pin root)", ex);
+            }
+            deleteTree(work.resolve(Integer.toString(n)));
+        }
+    }
+
+    /**
+     * The pipeline on one directory, stage by stage: from the files, or from {@code compiled} policies (then
+     * read, parse and compile are 0). Checks the counts when expected >= 0, and that a re-plan is in sync.
+     */
+    static Sample reconcile(Pipeline pipe, Path dir, DesiredState compiled, int expectWritten, int expectDeleted) {
+        long t0 = System.nanoTime();
+        DesiredState desired = compiled;
+        long t1 = t0, t2 = t0;
+        if (desired == null) {
+            Snapshot snap = DirectorySource.read(dir);
+            t1 = System.nanoTime();
+            List<Policy> policies = Pipeline.validate(snap);
+            t2 = System.nanoTime();
+            HostFacts host = pipe.host("bench", Map.of());
+            desired = Compiler.compile(pipe.root(), snap.revision(), policies, host);
+        }
+        long t3 = System.nanoTime();
+        long gc0 = gcMillis();
+        LiveState live = pipe.observe(desired);
+        long t4 = System.nanoTime();
+        Plan plan = Differ.diff(desired, live);
+        long t5 = System.nanoTime();
+        ApplyResult r = pipe.apply(plan);
+        long t6 = System.nanoTime();
+        long gc = gcMillis() - gc0;
+        int planned = 0;
+        for (UnitPlan u : plan.units()) {
+            for (Change c : u.changes()) {
+                if (c instanceof Change.PutEntries p) {
+                    planned += p.changes().size();
+                } else if (c instanceof Change.DeleteEntries d) {
+                    planned += d.changes().size();
+                }
+            }
+        }
+        if (expectWritten >= 0 && (r.entriesWritten() != expectWritten || r.entriesDeleted() != expectDeleted)) {
+            throw new IllegalStateException("apply wrote " + r.entriesWritten() + " and deleted " + r.entriesDeleted()
+                    + " entries, the change is " + expectWritten + " written + " + expectDeleted + " deleted");
+        }
+        requireInSync(pipe, desired, "apply of " + dir);   // untimed
+        return new Sample(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3), ms(t5 - t4), ms(t6 - t5), gc,
+                r.entriesWritten(), r.entriesDeleted(), planned);
+    }
+
+    /** Milliseconds spent in GC pauses so far, all collectors. */
+    static long gcMillis() {
+        long t = 0;
+        for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            t += Math.max(0, gc.getCollectionTime());
+        }
+        return t;
+    }
+
+    static DesiredState compile(Pipeline pipe, Path dir) {
+        Snapshot snap = DirectorySource.read(dir);
+        return Compiler.compile(pipe.root(), snap.revision(), Pipeline.validate(snap), pipe.host("bench", Map.of()));
+    }
+
+    static void requireInSync(Pipeline pipe, DesiredState desired, String after) {
+        if (!Differ.diff(desired, pipe.observe(desired)).inSync()) {
+            throw new IllegalStateException("not in sync after " + after);
+        }
+    }
+
+    /**
+     * Untimed, independent of bpfgit's diff: the IPv4 trie holds exactly the rules of state A (or B), read
+     * raw from the kernel and decoded by hand (key: u32 prefixlen, 4 address bytes; rule.action at byte 20).
+     */
+    static void requireState(LinuxKernel kernel, Path pinRoot, int n, boolean b) {
+        Map<Integer, Integer> want = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            if (!(b && i % 100 == 0)) {
+                want.put(addr(i), b && i % 100 == 1 ? 0 /* pass */ : 1 /* drop */);
+            }
+        }
+        for (int a = 0; b && a < n / 100; a++) {
+            want.put(addr((long) n + a), 1);
+        }
+        Path trie = pinRoot.resolve("traffic").resolve(ifname).resolve("xdp").resolve("rules_v4");
+        List<Entry> live = kernel.entries(trie);
+        Map<Integer, Integer> have = new HashMap<>();
+        for (Entry e : live) {
+            byte[] k = e.key().toArray();
+            if (k[0] != 32 || k[1] != 0 || k[2] != 0 || k[3] != 0) {
+                throw new IllegalStateException("unexpected prefix length in " + e.key());
+            }
+            have.put((k[4] & 0xff) << 24 | (k[5] & 0xff) << 16 | (k[6] & 0xff) << 8 | (k[7] & 0xff),
+                    (int) e.value().get(20));
+        }
+        if (live.size() != want.size() || !have.equals(want)) {
+            throw new IllegalStateException("rules_v4 holds " + live.size() + " entries, not the " + want.size()
+                    + " of state " + (b ? "B" : "A"));
+        }
+    }
+
+    static final Pattern APPLIED = Pattern.compile("Applied revision \\S+: \\d+ steps, (\\d+) entries written, (\\d+) deleted");
+
+    /** `bpfgit apply DIR --yes` in a fresh JVM through the launcher, in the namespace. */
+    static Cold cold(Path pinRoot, Path dir) throws Exception {
+        for (int attempt = 0; ; attempt++) {
+            Path out = Files.createTempFile(work, "cold", ".out");
+            Path err = Files.createTempFile(work, "cold", ".err");
+            try {
+                ProcessBuilder pb = new ProcessBuilder("nsenter", "--net=" + netns, launcher.toString(), "apply",
+                        dir.toString(), "--root", pinRoot.toString(), "--host", "bench", "--yes")
+                        .redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+                long t0 = System.nanoTime();
+                Process p = pb.start();
+                if (!p.waitFor(300, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    throw new IllegalStateException("cold apply did not finish in 300 s");
+                }
+                long t1 = System.nanoTime();
+                String stderr = Files.readString(err);
+                if (stderr.contains("bpfgit: building") && attempt < 3) {
+                    progress("cold run rebuilt the project first (sources changed): not counted, again");
+                    continue;
+                }
+                String stdout = Files.readString(out);
+                Matcher m = APPLIED.matcher(stdout);
+                if (p.exitValue() != 0 || !m.find()) {
+                    throw new IllegalStateException("cold apply exit " + p.exitValue() + "\n" + tail(stderr) + tail(stdout));
+                }
+                return new Cold(ms(t1 - t0), Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), p.exitValue());
+            } finally {
+                Files.deleteIfExists(out);
+                Files.deleteIfExists(err);
+            }
+        }
+    }
+
+    static String tail(String s) {
+        String[] lines = s.split("\n");
+        return String.join("\n", Arrays.asList(lines).subList(Math.max(0, lines.length - 20), lines.length)) + "\n";
+    }
+
+    /** Median of 5 BPF_PROG_TEST_RUNs of `repeat` runs each: {ns per packet, retval}. */
+    static double[] testRun(LinuxKernel kernel, Path prog, byte[] packet) {
+        kernel.testRun(prog, packet, repeat); // warm-up
+        double[] ns = new double[5];
+        int ret = -1;
+        for (int i = 0; i < ns.length; i++) {
+            TestRun t = kernel.testRun(prog, packet, repeat);
+            ns[i] = t.durationNs();
+            ret = t.retval();
+        }
+        return new double[]{median(ns), ret};
+    }
+
+    // --------------------------------------------------------------- policies
+
+    /** mapbench's LPM key i: the /32 host (u32) i * 2654435761, in network order. */
+    static int addr(long i) {
+        return (int) (i * 2654435761L);
+    }
+
+    static String dotted(int a) {
+        return (a >>> 24) + "." + (a >>> 16 & 255) + "." + (a >>> 8 & 255) + "." + (a & 255);
+    }
+
+    /** An address that is none of the 1.02 N keys either state uses. */
+    static int missAddress(int n) {
+        java.util.Set<Integer> used = new java.util.HashSet<>();
+        for (long i = 0; i < n + n / 100 + 1; i++) {
+            used.add(addr(i));
+        }
+        for (long i = 10L * n; ; i++) {
+            if (!used.contains(addr(i))) {
+                return addr(i);
+            }
+        }
+    }
+
+    /**
+     * A: keys 0..N-1, all drop. B (mapbench's s1): keys i % 100 == 0 removed, i % 100 == 1 changed to pass,
+     * N/100 new keys N, N+1, ... (drop). A -> B and B -> A are both N/100 added, removed and changed.
+     * The rules are split over ceil(N / rulesPerFile) policies (files) sharing the interface; key i always
+     * belongs to policy i % P, so a flip never moves a rule between policies (its value names its policy).
+     */
+    static void writePolicy(Path dir, int n, boolean b) throws IOException {
+        Files.createDirectories(dir);
+        int files = (n + rulesPerFile - 1) / rulesPerFile;
+        StringBuilder[] sb = new StringBuilder[files];
+        for (int f = 0; f < files; f++) {
+            sb[f] = new StringBuilder(n / files * 48 + 512);
+            sb[f].append("apiVersion: bpfgit.dev/v1\nkind: TrafficPolicy\nmetadata: {name: bench-").append(f)
+                    .append("}\nspec:\n")
+                    .append("  interfaces: [").append(ifname).append("]\n")
+                    .append("  hook: xdp\n  match: source\n  default: pass\n")
+                    .append("  capacity: ").append(capacity(n)).append('\n')
+                    .append("  rules:\n");
+        }
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            if (b && i % 100 == 0) {
+                continue;
+            }
+            String action = b && i % 100 == 1 ? "pass" : "drop";
+            sb[i % files].append("    - {prefix: ").append(dotted(addr(i))).append("/32, action: ").append(action)
+                    .append("}\n");
+            count++;
+        }
+        for (int a = 0; count < n; a++, count++) {
+            sb[(n + a) % files].append("    - {prefix: ").append(dotted(addr((long) n + a)))
+                    .append("/32, action: drop}\n");
+        }
+        for (int f = 0; f < files; f++) {
+            Files.writeString(dir.resolve(String.format("policy-%02d.yaml", f)), sb[f].toString(),
+                    StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Room for the adds, which are written before the removals. */
+    static int capacity(int n) {
+        return n + n / 50 + 64;
+    }
+
+    /** Ethernet + IPv4 + UDP, 64 bytes, from {@code src}. */
+    static byte[] packet(int src) {
+        byte[] p = new byte[64];
+        for (int i = 0; i < 6; i++) {
+            p[i] = (byte) 0x02;        // dst MAC
+            p[6 + i] = (byte) 0x04;    // src MAC
+        }
+        p[12] = 0x08; // IPv4
+        p[13] = 0x00;
+        int ip = 14;
+        p[ip] = 0x45;
+        int total = 64 - 14;
+        p[ip + 2] = (byte) (total >> 8);
+        p[ip + 3] = (byte) total;
+        p[ip + 8] = 64;   // ttl
+        p[ip + 9] = 17;   // udp
+        putBe32(p, ip + 12, src);
+        putBe32(p, ip + 16, 0x0a000001);
+        int sum = 0;
+        for (int i = 0; i < 20; i += 2) {
+            sum += (p[ip + i] & 0xff) << 8 | (p[ip + i + 1] & 0xff);
+        }
+        while (sum >> 16 != 0) {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        sum = ~sum & 0xffff;
+        p[ip + 10] = (byte) (sum >> 8);
+        p[ip + 11] = (byte) sum;
+        int udp = ip + 20;
+        p[udp] = 0x30; p[udp + 1] = 0x39;       // 12345
+        p[udp + 2] = 0x00; p[udp + 3] = 0x35;   // 53
+        p[udp + 5] = (byte) (64 - udp);
+        return p;
+    }
+
+    static void putBe32(byte[] b, int off, int v) {
+        b[off] = (byte) (v >>> 24);
+        b[off + 1] = (byte) (v >>> 16);
+        b[off + 2] = (byte) (v >>> 8);
+        b[off + 3] = (byte) v;
+    }
+
+    // ----------------------------------------------------------------- report
+
+    static void report(List<Result> results) {
+        PrintStream o = System.out;
+        o.println("## Reconcile of a 1% change: bpfgit against the C batch floor");
+        o.println();
+        o.printf(Locale.ROOT, "N /32 rules; the change adds N/100 rules, removes N/100 and changes the action of N/100."
+                + " Medians of %d runs. Warm: one JVM, after %d warm-up reconciles, policies compiled beforehand (as"
+                + " mapbench builds its desired state before timing). Full pipeline: the same JVM from the policy files"
+                + " on. Cold: `bpfgit apply DIR --yes` through the launcher in the namespace, a new JVM each time"
+                + " (median of %d, after 1 more). XDP: BPF_PROG_TEST_RUN of the attached program, 64-byte IPv4/UDP"
+                + " frame, median of 5 × %d repeats.%n%n", runs, warmup, coldRuns, repeat);
+        o.println("| N | C batch floor: dump + diff + apply ms | bpfgit warm: observe + diff + apply ms | warm / C"
+                + " | bpfgit full pipeline: read + parse&validate + compile + observe + diff + apply ms"
+                + " | cold CLI apply ms | map writes per reconcile | XDP ns/packet: hit / miss / empty program |");
+        o.println("|---:|---|---|---:|---|---:|---|---|");
+        for (Result r : results) {
+            double[] c = cRef.get(r.n);
+            Sample w = medians(r.warm);
+            Sample f = medians(r.full);
+            double warmTotal = median(r.warm.stream().mapToDouble(Sample::warm).toArray());
+            double fullTotal = median(r.full.stream().mapToDouble(Sample::full).toArray());
+            String cs = c == null ? "n/a" : f("%.1f + %.1f + %.1f = **%.1f**", c[0], c[1], c[2], c[3]);
+            String ratio = c == null ? "n/a" : f("**%.2f×**", warmTotal / c[3]);
+            String cold = r.cold.isEmpty() ? "n/a" : f("%.0f", median(r.cold.stream().mapToDouble(Cold::wallMs).toArray()));
+            int n = r.n;
+            String counts = f("%d written (%d added + %d changed) + %d deleted %s", w.written, n / 100, n / 100,
+                    w.deleted, allExact(r) ? "= the " + 3 * (n / 100) + " changed entries, in every run" : "**MISMATCH**");
+            o.printf(Locale.ROOT, "| %d | %s | %.1f + %.1f + %.1f = **%.1f** | %s | %.1f + %.0f + %.1f + %.1f + %.1f + %.1f = %.0f"
+                            + " | %s | %s | %.0f / %.0f / %.0f |%n",
+                    n, cs, w.observe, w.diff, w.apply, warmTotal, ratio, f.read, f.parse, f.compile, f.observe, f.diff,
+                    f.apply, fullTotal, cold, counts, r.hitNs, r.missNs, r.emptyNs);
+        }
+        o.println();
+        o.println("Spread: median (min-max) ms over the measured runs; GC: pause time inside observe + diff + apply.");
+        o.println();
+        o.println("| N | warm observe | warm diff | warm apply | warm total | GC in warm | full: parse&validate | full: compile"
+                + " | full: observe + diff + apply | full total | cold CLI apply |");
+        o.println("|---:|---|---|---|---|---|---|---|---|---|---|");
+        for (Result r : results) {
+            o.printf(Locale.ROOT, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.n,
+                    range(r.warm, Sample::observe), range(r.warm, Sample::diff), range(r.warm, Sample::apply),
+                    range(r.warm, Sample::warm), range(r.warm, Sample::gc), range(r.full, Sample::parse),
+                    range(r.full, Sample::compile), range(r.full, Sample::warm), range(r.full, Sample::full),
+                    r.cold.isEmpty() ? "n/a" : range(r.cold.stream().mapToDouble(Cold::wallMs).toArray()));
+        }
+        if (!cOne.isEmpty() || !bpftool.isEmpty()) {
+            o.println();
+            o.println("Other references from the same mapbench runs (bpftool columns need `bench/run -B`):");
+            o.println();
+            o.println("| N | C one-by-one (get_next_key + lookup, update/delete_elem) reconcile ms | bpfgit warm / C one-by-one"
+                    + " | bpftool -j map dump ms | bpftool batch file ns/entry written | bpftool reconcile estimate ms"
+                    + " (its dump + C diff + 3% of N × its batch file) | bpftool estimate / C batch floor |");
+            o.println("|---:|---:|---:|---:|---:|---:|---:|");
+            for (Result r : results) {
+                double[] one = cOne.get(r.n);
+                double[] bt = bpftool.get(r.n);
+                double[] c = cRef.get(r.n);
+                double warmTotal = median(r.warm.stream().mapToDouble(Sample::warm).toArray());
+                String est = "n/a", estRatio = "n/a", btd = "n/a", btb = "n/a";
+                if (bt != null && c != null && bt[0] > 0 && bt[1] > 0) {
+                    double e = bt[0] + c[1] + bt[1] * (3.0 * r.n / 100) / 1e6;
+                    est = f("%.1f", e);
+                    estRatio = f("%.1f×", e / c[3]);
+                    btd = f("%.1f", bt[0]);
+                    btb = f("%.0f", bt[1]);
+                }
+                o.printf(Locale.ROOT, "| %d | %s | %s | %s | %s | %s | %s |%n", r.n,
+                        one == null ? "n/a" : f("%.1f", one[0]), one == null ? "n/a" : f("%.2f×", warmTotal / one[0]),
+                        btd, btb, est, estRatio);
+            }
+        }
+    }
+
+    static boolean allExact(Result r) {
+        int c = r.n / 100;
+        return java.util.stream.Stream.concat(r.warm.stream(), r.full.stream())
+                .allMatch(s -> s.written == 2 * c && s.deleted == c && s.planned == 3 * c)
+                && r.cold.stream().allMatch(s -> s.written == 2 * c && s.deleted == c);
+    }
+
+    static Sample medians(List<Sample> s) {
+        return new Sample(med(s, Sample::read), med(s, Sample::parse), med(s, Sample::compile), med(s, Sample::observe),
+                med(s, Sample::diff), med(s, Sample::apply), med(s, Sample::gc), s.getFirst().written,
+                s.getFirst().deleted, s.getFirst().planned);
+    }
+
+    static double med(List<Sample> s, java.util.function.ToDoubleFunction<Sample> f) {
+        return median(s.stream().mapToDouble(f).toArray());
+    }
+
+    static String range(List<Sample> s, java.util.function.ToDoubleFunction<Sample> f) {
+        return range(s.stream().mapToDouble(f).toArray());
+    }
+
+    static String range(double[] v) {
+        double[] c = v.clone();
+        Arrays.sort(c);
+        return f("%.1f (%.1f-%.1f)", median(c), c[0], c[c.length - 1]);
+    }
+
+    static double median(double[] v) {
+        double[] c = v.clone();
+        Arrays.sort(c);
+        int n = c.length;
+        return n == 0 ? Double.NaN : n % 2 == 1 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
+    }
+
+    static String f(String fmt, Object... a) {
+        return String.format(Locale.ROOT, fmt, a);
+    }
+
+    static double ms(long ns) {
+        return ns / 1e6;
+    }
+
+    static void progress(String fmt, Object... a) {
+        ERR.println("bench: " + f(fmt, a));
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var w = Files.walk(p)) {
+            for (Path x : w.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- options
+
+    static void parse(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            String v = i + 1 < args.length ? args[i + 1] : null;
+            switch (a) {
+                case "--sizes" -> sizes = Arrays.stream(v.split(",")).map(Integer::parseInt).toList();
+                case "--runs" -> runs = Integer.parseInt(v);
+                case "--warmup" -> warmup = Integer.parseInt(v);
+                case "--cold-runs" -> coldRuns = Integer.parseInt(v);
+                case "--netns" -> netns = Path.of(v);
+                case "--ifname" -> ifname = v;
+                case "--root" -> root = Path.of(v);
+                case "--work" -> work = Path.of(v);
+                case "--launcher" -> launcher = Path.of(v);
+                case "--empty-prog" -> emptyProg = Path.of(v);
+                case "--repeat" -> repeat = Integer.parseInt(v);
+                case "--rules-per-file" -> rulesPerFile = Integer.parseInt(v);
+                case "--mapbench" -> mapbench = Path.of(v).toAbsolutePath();
+                case "--mapbench-bpftool" -> {
+                    mapbenchBpftool = true;
+                    i--;   // a flag: takes no value
+                }
+                // N:dump:diff:apply:total[,...] from mapbench's reconcile breakdown (lpm_trie, batch)
+                case "--c-batch" -> parseRef(v, cRef);
+                // N:total[,...] lpm_trie per-entry reconcile
+                case "--c-one" -> parseRef(v, cOne);
+                // N:bpftool -j dump ms:bpftool batch file ns/entry[,...]
+                case "--bpftool" -> parseRef(v, bpftool);
+                default -> throw new IllegalArgumentException("unknown option " + a);
+            }
+            i++;
+        }
+        if (netns == null || root == null || work == null) {
+            throw new IllegalArgumentException("--netns, --root and --work are required");
+        }
+    }
+
+    /**
+     * Runs mapbench for the LPM trie at one size (stdout saved as {@code work/mapbench-N.md}, progress on
+     * stderr) and reads its reconcile breakdown (and, with -B, bpftool's dump and batch-file figures).
+     */
+    static void runMapbench(int n) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(mapbench.toString(), "-t", "lpm", "-n", Integer.toString(n),
+                "-r", Integer.toString(runs)));
+        if (mapbenchBpftool) {
+            cmd.addAll(List.of("-B", "-w", work.toString()));
+        }
+        progress("C reference: %s", String.join(" ", cmd));
+        Path out = work.resolve("mapbench-" + n + ".md");
+        Process p = new ProcessBuilder(cmd).directory(mapbench.getParent().toFile())
+                .redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("mapbench failed (exit " + p.exitValue() + ")");
+        }
+        for (String line : Files.readAllLines(out)) {
+            String[] c = Arrays.stream(line.split("\\|", -1)).map(String::strip).toArray(String[]::new);
+            // | lpm_trie | N | batch | dump | diff | apply | total | written | ns/change |
+            if (c.length == 11 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n))) {
+                if (c[3].equals("batch")) {
+                    cRef.put(n, new double[]{num(c[4]), num(c[5]), num(c[6]), num(c[7])});
+                } else if (c[3].equals("per-entry")) {
+                    cOne.put(n, new double[]{num(c[7])});
+                }
+            }
+            // | lpm_trie | N | C one ms | C batch ms | bpftool dump ms | bpftool -j dump ms | ratio | ratio |
+            if (c.length == 10 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n)) && isNum(c[6])) {
+                bpftool.computeIfAbsent(n, k -> new double[2])[0] = num(c[6]);
+            }
+            // | lpm_trie | N | fill: bpftool batch file | ms | ns/entry | rate | min-max |
+            if (c.length == 9 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n))
+                    && c[3].equals("fill: bpftool batch file")) {
+                bpftool.computeIfAbsent(n, k -> new double[2])[1] = num(c[5]);
+            }
+        }
+        if (!cRef.containsKey(n)) {
+            throw new IllegalStateException("no lpm_trie batch reconcile row for N=" + n + " in " + out);
+        }
+    }
+
+    static boolean isNum(String s) {
+        return s.matches("[0-9.]+");
+    }
+
+    static double num(String s) {
+        return Double.parseDouble(s);
+    }
+
+    static void parseRef(String v, Map<Integer, double[]> into) {
+        if (v == null || v.isBlank()) {
+            return;
+        }
+        for (String part : v.split(",")) {
+            String[] f = part.split(":");
+            double[] d = new double[f.length - 1];
+            for (int i = 1; i < f.length; i++) {
+                d[i - 1] = Double.parseDouble(f[i]);
+            }
+            into.put(Integer.parseInt(f[0]), d);
+        }
+    }
+}
