@@ -26,8 +26,13 @@ final class YamlReader {
     private YamlReader() {
     }
 
+    /** 64 Mi code points: a file of 1,048,576 rules of the longest form fits. */
+    static final int MAX_CODE_POINTS = 64 * 1024 * 1024;
+
     static Result read(String file, String text) {
-        LoadSettings settings = LoadSettings.builder().setLabel(file).setSchema(new CoreSchema()).build();
+        // the default limit (3 Mi code points, about 75k rules) is below what capacity allows (1Mi rules)
+        LoadSettings settings = LoadSettings.builder().setLabel(file).setSchema(new CoreSchema())
+                .setCodePointLimit(MAX_CODE_POINTS).build();
         List<YamlDocument> documents = new ArrayList<>();
         List<PolicyError> errors = new ArrayList<>();
         try {
