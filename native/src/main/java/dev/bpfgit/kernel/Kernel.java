@@ -20,10 +20,18 @@ public interface Kernel {
     /** Every pin below {@code dir} (recursively), sorted by path; empty when {@code dir} does not exist. */
     List<Pin> pins(Path dir);
 
+    /** {@code dir} and every directory below it, sorted; empty when {@code dir} does not exist. */
+    List<Path> directories(Path dir);
+
     Optional<MapInfo> mapInfo(Path pin);
 
     /** All entries (batch lookup where the map type has it). Per-CPU values are all CPUs' slots concatenated. */
     List<Entry> entries(Path pin);
+
+    /** {@link #entries} as a map sorted by key; an implementation may build it without an object per entry. */
+    default SortedEntries sortedEntries(Path pin) {
+        return SortedEntries.of(entries(pin));
+    }
 
     /** One entry, or empty. In an LPM trie the kernel answers with the longest stored prefix that matches. */
     Optional<Bytes> lookup(Path pin, Bytes key);

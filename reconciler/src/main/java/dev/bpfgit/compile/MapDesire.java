@@ -2,6 +2,7 @@ package dev.bpfgit.compile;
 
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.MapSpec;
+import dev.bpfgit.kernel.SortedEntries;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -14,7 +15,7 @@ import java.util.Optional;
 public record MapDesire(Path pin, MapSpec spec, Optional<Map<Bytes, Bytes>> entries, EntryCodec codec,
                         Optional<Slots> slots) {
     public MapDesire {
-        entries = entries.map(Map::copyOf);
+        entries = entries.map(SortedEntries::copyOf);   // immutable, and packed: see SortedEntries
     }
 
     public String name() {

@@ -13,6 +13,7 @@ import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kernel.PinType;
+import dev.bpfgit.kernel.SortedEntries;
 import dev.bpfgit.kernel.ProgramSpec;
 import dev.bpfgit.observe.Fingerprint;
 import dev.bpfgit.observe.LiveLink;
@@ -27,6 +28,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -205,8 +207,9 @@ public final class Differ {
         }
 
         private void maps() {
-            Map<MapDesire, Map<Bytes, Bytes>> liveEntries = new LinkedHashMap<>();
-            Map<MapDesire, Map<Bytes, Bytes>> keptLive = new HashMap<>();
+            // by identity: a MapDesire's record hashCode hashes all its entries
+            Map<MapDesire, Map<Bytes, Bytes>> liveEntries = new IdentityHashMap<>();
+            Map<MapDesire, Map<Bytes, Bytes>> keptLive = new IdentityHashMap<>();
             for (MapDesire m : unit.maps()) {
                 wanted.add(m.pin());
                 LiveMap lm = live.maps().get(m.pin());
@@ -245,7 +248,7 @@ public final class Differ {
         /** Desired entries with counter slots filled from the live ones. */
         private Map<MapDesire, Map<Bytes, Bytes>> withSlots(Map<MapDesire, Map<Bytes, Bytes>> liveEntries,
                                                             Map<MapDesire, Map<Bytes, Bytes>> keptLive) {
-            Map<MapDesire, Map<Bytes, Bytes>> out = new HashMap<>();
+            Map<MapDesire, Map<Bytes, Bytes>> out = new IdentityHashMap<>();
             Map<String, List<MapDesire>> spaces = new LinkedHashMap<>();
             for (MapDesire m : unit.maps()) {
                 if (m.entries().isEmpty()) {
@@ -269,41 +272,63 @@ public final class Differ {
             return out;
         }
 
-        private void entries(MapDesire m, Path target, Map<Bytes, Bytes> want, Map<Bytes, Bytes> have) {
+        private void entries(MapDesire m, Path target, Map<Bytes, Bytes> wanted, Map<Bytes, Bytes> live) {
             EntryCodec codec = m.codec();
+            // one merge of the two sorted runs (see SortedEntries); objects only for the entries that change
+            SortedEntries want = SortedEntries.copyOf(wanted);
+            SortedEntries have = SortedEntries.copyOf(live);
+            int[] at = want.indexIn(have);
+            boolean[] stays = new boolean[have.size()];
             List<EntryChange> put = new ArrayList<>();
             List<EntryChange> del = new ArrayList<>();
-            for (Map.Entry<Bytes, Bytes> e : want.entrySet()) {
-                Bytes lv = have.get(e.getKey());
-                if (lv == null) {
-                    put.add(change(codec, e.getKey(), null, e.getValue()));
-                } else if (!lv.equals(e.getValue())) {
-                    put.add(change(codec, e.getKey(), lv, e.getValue()));
+            for (int w = 0; w < want.size(); w++) {
+                int j = at[w];
+                if (j < 0) {
+                    put.add(change(codec, want.key(w), null, want.value(w)));
+                } else {
+                    stays[j] = true;
+                    if (!want.sameValue(w, have, j)) {
+                        put.add(change(codec, want.key(w), have.value(j), want.value(w)));
+                    }
                 }
             }
             boolean array = m.spec().type() == MapType.ARRAY;
-            for (Map.Entry<Bytes, Bytes> e : have.entrySet()) {
-                if (want.containsKey(e.getKey())) {
+            for (int j = 0; j < have.size(); j++) {
+                if (stays[j]) {
                     continue;
                 }
+                Bytes value = have.value(j);
                 if (array) {   // array slots cannot be deleted: zero them
-                    Bytes zero = Bytes.wrap(new byte[e.getValue().size()]);
-                    if (!e.getValue().equals(zero)) {
-                        put.add(change(codec, e.getKey(), e.getValue(), zero));
+                    Bytes zero = Bytes.wrap(new byte[value.size()]);
+                    if (!value.equals(zero)) {
+                        put.add(change(codec, have.key(j), value, zero));
                     }
                 } else {
-                    del.add(change(codec, e.getKey(), e.getValue(), null));
+                    del.add(change(codec, have.key(j), value, null));
                 }
             }
-            Comparator<EntryChange> byKey = Comparator.comparing(EntryChange::rawKey);
-            put.sort(Comparator.<EntryChange>comparingInt(c -> -codec.specificity(c.rawKey())).thenComparing(byKey));
-            del.sort(Comparator.<EntryChange>comparingInt(c -> codec.specificity(c.rawKey())).thenComparing(byKey));
+            bySpecificity(put, codec, true);
+            bySpecificity(del, codec, false);
             if (!put.isEmpty()) {
                 puts.add(new Change.PutEntries(target, have.size(), put));
             }
             if (!del.isEmpty()) {
                 deletes.add(new Change.DeleteEntries(target, have.size(), del));
             }
+        }
+
+        /** Sorts most (or least) specific first, then by key; each key's specificity is computed once. */
+        private static void bySpecificity(List<EntryChange> changes, EntryCodec codec, boolean mostFirst) {
+            record Ranked(int rank, EntryChange change) {
+            }
+            List<Ranked> ranked = new ArrayList<>(changes.size());
+            for (EntryChange c : changes) {
+                int s = codec.specificity(c.rawKey());
+                ranked.add(new Ranked(mostFirst ? -s : s, c));
+            }
+            ranked.sort(Comparator.comparingInt(Ranked::rank).thenComparing(r -> r.change().rawKey()));
+            changes.clear();
+            ranked.forEach(r -> changes.add(r.change()));
         }
 
         private EntryChange change(EntryCodec codec, Bytes key, Bytes before, Bytes after) {
@@ -314,7 +339,7 @@ public final class Differ {
             }
             int owner = codec.owner(shown);
             return new EntryChange(key, Optional.ofNullable(before), Optional.ofNullable(after),
-                    owner == 0 ? "" : owners.getOrDefault(owner, String.format("policy %08x", owner)),
+                    owner == 0 ? "" : owners.containsKey(owner) ? owners.get(owner) : String.format("policy %08x", owner),
                     codec.key(key), text);
         }
 

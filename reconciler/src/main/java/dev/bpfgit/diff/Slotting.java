@@ -3,13 +3,15 @@ package dev.bpfgit.diff;
 import dev.bpfgit.compile.MapDesire;
 import dev.bpfgit.compile.Slots;
 import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.SortedEntries;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.HashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Gives the entries of the maps of one slot space their counter slot and generation (see {@link Slots}):
@@ -27,41 +29,46 @@ final class Slotting {
      */
     static List<Map<Bytes, Bytes>> assign(Slots slots, List<MapDesire> maps, List<Map<Bytes, Bytes>> live,
                                           String revision) {
+        // one merge of the sorted desired and live entries per map, on packed arrays (see SortedEntries)
         int off = slots.offset();
         BitSet kept = new BitSet(slots.capacity() + 1);
         BitSet held = new BitSet(slots.capacity() + 1);
-        List<Map<Bytes, Bytes>> out = new ArrayList<>();
-        List<List<Bytes>> fresh = new ArrayList<>();
+        List<SortedEntries> wants = new ArrayList<>();
+        List<byte[]> values = new ArrayList<>();
+        List<int[]> fresh = new ArrayList<>();
         for (int i = 0; i < maps.size(); i++) {
-            Map<Bytes, Bytes> want = maps.get(i).entries().orElseThrow();
-            Map<Bytes, Bytes> have = live.get(i);
-            Map<Bytes, Bytes> merged = HashMap.newHashMap(want.size());
-            List<Bytes> todo = new ArrayList<>();
-            for (Bytes v : have.values()) {
-                long s = u32(v, off);
+            SortedEntries want = SortedEntries.copyOf(maps.get(i).entries().orElseThrow());
+            SortedEntries have = SortedEntries.copyOf(live.get(i));
+            for (int j = 0; j < have.size(); j++) {
+                long s = have.valueU32(j, off);
                 if (s >= 1 && s <= slots.capacity()) {
                     held.set((int) s);
                 }
             }
-            for (Map.Entry<Bytes, Bytes> e : want.entrySet()) {
-                Bytes lv = have.get(e.getKey());
-                long s = lv == null ? 0 : u32(lv, off);
+            int[] at = want.indexIn(have);
+            byte[] merged = want.copyOfValues();
+            int[] todo = new int[want.size()];
+            int todos = 0;
+            for (int w = 0; w < want.size(); w++) {   // in key order
+                int j = at[w];
+                long s = j < 0 ? 0 : have.valueU32(j, off);
                 if (s >= 1 && s <= slots.capacity() && !kept.get((int) s)) {
                     kept.set((int) s);
-                    merged.put(e.getKey(), withSlot(e.getValue(), off, s, u32(lv, off + 4)));
+                    // the desired value with the live slot and generation: for an unchanged rule, the live value
+                    setSlot(merged, want, w, off, s, have.valueU32(j, off + 4));
                 } else {
-                    todo.add(e.getKey());
+                    todo[todos++] = w;   // in key order, as sorted before
                 }
             }
-            todo.sort(null);
-            fresh.add(todo);
-            out.add(merged);
+            wants.add(want);
+            values.add(merged);
+            fresh.add(Arrays.copyOf(todo, todos));
         }
         int next = 1;
         int reuse = 1;
         for (int i = 0; i < maps.size(); i++) {
-            Map<Bytes, Bytes> want = maps.get(i).entries().orElseThrow();
-            for (Bytes key : fresh.get(i)) {
+            SortedEntries want = wants.get(i);
+            for (int w : fresh.get(i)) {
                 int s;
                 while (next <= slots.capacity() && (kept.get(next) || held.get(next))) {
                     next++;
@@ -79,10 +86,24 @@ final class Slotting {
                     s = reuse++;
                 }
                 kept.set(s);
-                out.get(i).put(key, withSlot(want.get(key), off, s, generation(key, revision)));
+                setSlot(values.get(i), want, w, off, s, generation(want.key(w), revision));
             }
         }
+        List<Map<Bytes, Bytes>> out = new ArrayList<>();
+        for (int i = 0; i < maps.size(); i++) {
+            out.add(wants.get(i).withValues(values.get(i)));
+        }
         return out;
+    }
+
+    /** Writes slot and generation into value {@code w} of {@code entries}, packed in {@code values}. */
+    private static void setSlot(byte[] values, SortedEntries entries, int w, int off, long slot, long gen) {
+        Objects.checkFromIndexSize(off, 8, entries.valueSize(w));
+        int at = entries.valueOffset(w) + off;
+        for (int i = 0; i < 4; i++) {
+            values[at + i] = (byte) (slot >>> (8 * i));
+            values[at + 4 + i] = (byte) (gen >>> (8 * i));
+        }
     }
 
     /** A non-zero generation that differs for a different key or revision, and is the same when re-planned. */
@@ -96,19 +117,5 @@ final class Slotting {
         }
         long g = (h ^ (h >>> 32)) & 0xffffffffL;
         return g == 0 ? 1 : g;
-    }
-
-    static long u32(Bytes v, int off) {
-        return (v.get(off) & 0xffL) | (v.get(off + 1) & 0xffL) << 8 | (v.get(off + 2) & 0xffL) << 16
-                | (v.get(off + 3) & 0xffL) << 24;
-    }
-
-    static Bytes withSlot(Bytes v, int off, long slot, long gen) {
-        byte[] b = v.toArray();
-        for (int i = 0; i < 4; i++) {
-            b[off + i] = (byte) (slot >>> (8 * i));
-            b[off + 4 + i] = (byte) (gen >>> (8 * i));
-        }
-        return Bytes.wrap(b);
     }
 }

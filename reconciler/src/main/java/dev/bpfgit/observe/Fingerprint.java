@@ -1,6 +1,7 @@
 package dev.bpfgit.observe;
 
 import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.SortedEntries;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -38,10 +39,7 @@ public final class Fingerprint {
         MessageDigest md = Observer.sha256();
         maps.forEach((name, entries) -> {
             md.update(("map " + name + " " + entries.size() + "\n").getBytes(StandardCharsets.UTF_8));
-            entries.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
-                md.update(e.getKey().toArray());
-                md.update(e.getValue().toArray());
-            });
+            SortedEntries.copyOf(entries).digest(md);
         });
         programs.forEach((n, id) -> md.update(("prog " + n + " " + id + "\n").getBytes(StandardCharsets.UTF_8)));
         links.forEach((n, ok) -> md.update(("link " + n + " " + ok + "\n").getBytes(StandardCharsets.UTF_8)));

@@ -3,11 +3,11 @@ package dev.bpfgit.observe;
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.Bytes;
-import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.MapInfo;
 import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kernel.Pin;
+import dev.bpfgit.kernel.SortedEntries;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,7 +43,7 @@ public final class Observer {
                         continue;   // unpinned between listing and reading
                     }
                     Optional<Map<Bytes, Bytes>> entries = statistics(info.get())
-                            ? Optional.empty() : Optional.of(toMap(kernel.entries(pin.path())));
+                            ? Optional.empty() : Optional.of(kernel.sortedEntries(pin.path()));
                     maps.put(pin.path(), new LiveMap(pin.path(), info.get(), entries));
                     if (pin.path().equals(Meta.pin(root)) && entries.isPresent()) {
                         meta = Meta.decode(entries.get());
@@ -65,7 +64,7 @@ public final class Observer {
         for (AttachPoint at : points) {
             attached.put(at, kernel.attached(at));
         }
-        Set<Path> dirs = directories(root);
+        Set<Path> dirs = new TreeSet<>(kernel.directories(root));
         Map<String, Integer> interfaces = new TreeMap<>();
         kernel.interfaces().forEach(i -> interfaces.put(i.name(), i.ifindex()));
         return new LiveState(root, maps, withIdentity, links, dirs, meta, attached, interfaces,
@@ -77,37 +76,12 @@ public final class Observer {
         return info.type() == MapType.PERCPU_ARRAY.id || info.type() == MapType.PERCPU_HASH.id;
     }
 
-    private static Map<Bytes, Bytes> toMap(List<Entry> entries) {
-        Map<Bytes, Bytes> m = HashMap.newHashMap(entries.size());
-        for (Entry e : entries) {
-            m.put(e.key(), e.value());
-        }
-        return m;
-    }
-
-    private static Set<Path> directories(Path root) {
-        Set<Path> dirs = new TreeSet<>();
-        if (!Files.isDirectory(root)) {
-            return dirs;
-        }
-        try (var walk = Files.walk(root)) {
-            walk.filter(Files::isDirectory).forEach(dirs::add);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("list " + root, e);
-        }
-        return dirs;
-    }
-
     /** A digest of object ids and map contents: any change in the kernel changes it. */
     static String basis(Map<Path, LiveMap> maps, Map<Path, LiveProgram> programs, Map<Path, LiveLink> links) {
         MessageDigest md = sha256();
         maps.values().forEach(m -> {
             md.update((m.pin() + " map " + m.info().id() + "\n").getBytes(StandardCharsets.UTF_8));
-            m.entries().ifPresent(es -> es.entrySet().stream().sorted(Map.Entry.comparingByKey())
-                    .forEach(e -> {
-                        md.update(e.getKey().toArray());
-                        md.update(e.getValue().toArray());
-                    }));
+            m.entries().ifPresent(es -> SortedEntries.copyOf(es).digest(md));
         });
         programs.values().forEach(p -> md.update((p.pin() + " prog " + p.info().id() + "\n")
                 .getBytes(StandardCharsets.UTF_8)));

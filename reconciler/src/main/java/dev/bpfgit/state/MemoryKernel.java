@@ -111,6 +111,11 @@ public final class MemoryKernel implements Kernel {
         return out;
     }
 
+    @Override
+    public List<Path> directories(Path dir) {
+        return dirs.stream().filter(d -> d.startsWith(dir)).toList();
+    }
+
     private <T extends Obj> Optional<T> get(Path pin, Class<T> type, String op) {
         Obj o = pins.get(pin);
         if (o == null) {

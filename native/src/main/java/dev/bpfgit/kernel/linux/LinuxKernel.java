@@ -13,6 +13,7 @@ import dev.bpfgit.kernel.Pin;
 import dev.bpfgit.kernel.PinType;
 import dev.bpfgit.kernel.ProgramInfo;
 import dev.bpfgit.kernel.ProgramSpec;
+import dev.bpfgit.kernel.SortedEntries;
 import dev.bpfgit.kernel.TestRun;
 
 import java.io.IOException;
@@ -80,6 +81,20 @@ public final class LinuxKernel implements Kernel {
     }
 
     @Override
+    public List<Path> directories(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            return walk.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).sorted().toList();
+        } catch (IOException e) {
+            throw Failures.io("list directories under", dir, e);
+        } catch (UncheckedIOException e) {
+            throw Failures.io("list directories under", dir, e.getCause());
+        }
+    }
+
+    @Override
     public Optional<MapInfo> mapInfo(Path pin) {
         return Pins.openIfPinned(pin, PinType.MAP, "open map").map(fd -> {
             try (fd) {
@@ -92,6 +107,13 @@ public final class LinuxKernel implements Kernel {
     public List<Entry> entries(Path pin) {
         try (Fd fd = Pins.open(pin, PinType.MAP, "open map")) {
             return access(fd, pin).entries();
+        }
+    }
+
+    @Override
+    public SortedEntries sortedEntries(Path pin) {
+        try (Fd fd = Pins.open(pin, PinType.MAP, "open map")) {
+            return access(fd, pin).sortedEntries();
         }
     }
 

@@ -3,11 +3,13 @@ package dev.bpfgit.kernel.linux;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.MapInfo;
+import dev.bpfgit.kernel.SortedEntries;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
@@ -51,8 +53,42 @@ final class MapAccess {
     }
 
     List<Entry> entries() {
+        Packed p = dump();
+        if (p == null) {
+            try (Arena arena = Arena.ofConfined()) {
+                return entriesOneByOne(arena);
+            }
+        }
+        List<Entry> out = new ArrayList<>(p.count);
+        for (int i = 0; i < p.count; i++) {
+            out.add(new Entry(Bytes.wrap(Arrays.copyOfRange(p.keys, i * keySize, (i + 1) * keySize)),
+                    Bytes.wrap(Arrays.copyOfRange(p.values, i * valueSize, (i + 1) * valueSize))));
+        }
+        return out;
+    }
+
+    /** All entries, sorted and packed: no object per entry on the way (see SortedEntries). */
+    SortedEntries sortedEntries() {
+        Packed p = dump();
+        if (p == null) {
+            try (Arena arena = Arena.ofConfined()) {
+                return SortedEntries.of(entriesOneByOne(arena));
+            }
+        }
+        return SortedEntries.ofPacked(p.keys, keySize, p.values, valueSize, p.count);
+    }
+
+    /** {@code count} entries, keys and values packed in dump order. */
+    private record Packed(byte[] keys, byte[] values, int count) {
+    }
+
+    /** The whole map with BPF_MAP_LOOKUP_BATCH, chunk by chunk; null if the map type or kernel lacks it. */
+    private Packed dump() {
         try (Arena arena = Arena.ofConfined()) {
-            int chunk = chunk(maxEntries);
+            // start small and grow while chunks come back full: a map often holds far fewer entries than
+            // max_entries, and the buffers are allocated (and zeroed) for every dump
+            int limit = chunk(maxEntries);
+            int chunk = Math.min(limit, 1024);
             MemorySegment keys = arena.allocate((long) chunk * keySize, 8);
             MemorySegment values = arena.allocate((long) chunk * valueSize, 8);
             // the resume token is a u32 bucket for hash maps and a key for the generic implementation
@@ -61,7 +97,10 @@ final class MapAccess {
             MemorySegment outToken = arena.allocate(tokenSize, 8);
             MemorySegment count = arena.allocate(JAVA_INT);
             MemorySegment in = MemorySegment.NULL;
-            List<Entry> out = new ArrayList<>();
+            int capacity = chunk;
+            byte[] allKeys = new byte[capacity * keySize];
+            byte[] allValues = new byte[capacity * valueSize];
+            int total = 0;
             while (true) {
                 count.set(JAVA_INT, 0, chunk);
                 int r = Libbpf.lookupBatch(fd, in, outToken, keys, values, count, MemorySegment.NULL);
@@ -69,7 +108,7 @@ final class MapAccess {
                 if (r < 0 && -r != ENOENT) {
                     // a missing batch op leaves count as it was passed in: only the errno tells
                     if (in.equals(MemorySegment.NULL) && noBatch(-r)) {
-                        return entriesOneByOne(arena);
+                        return null;
                     }
                     if (-r == ENOSPC && n == 0 && chunk < maxEntries) {
                         // a hash bucket holds more entries than fit in one chunk
@@ -80,14 +119,25 @@ final class MapAccess {
                     }
                     throw Failures.of("dump map", pin, -r, null);
                 }
-                for (int i = 0; i < n; i++) {
-                    out.add(new Entry(copy(keys, i, keySize), copy(values, i, valueSize)));
+                if (total + n > capacity) {
+                    capacity = Math.max(total + n, 2 * capacity);
+                    allKeys = Arrays.copyOf(allKeys, Math.multiplyExact(capacity, keySize));
+                    allValues = Arrays.copyOf(allValues, Math.multiplyExact(capacity, valueSize));
                 }
+                // one bulk copy per chunk from the native buffers
+                MemorySegment.copy(keys, JAVA_BYTE, 0, allKeys, total * keySize, n * keySize);
+                MemorySegment.copy(values, JAVA_BYTE, 0, allValues, total * valueSize, n * valueSize);
+                total += n;
                 if (r < 0) {
-                    return out; // ENOENT: the last chunk, consumed above
+                    return new Packed(allKeys, allValues, total); // ENOENT: the last chunk, consumed above
                 }
                 MemorySegment.copy(outToken, 0, inToken, 0, tokenSize);
                 in = inToken;
+                if (n == chunk && chunk < limit) {
+                    chunk = Math.min(limit, chunk * 4);
+                    keys = arena.allocate((long) chunk * keySize, 8);
+                    values = arena.allocate((long) chunk * valueSize, 8);
+                }
             }
         }
     }

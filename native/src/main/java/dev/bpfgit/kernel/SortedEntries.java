@@ -1,0 +1,440 @@
+package dev.bpfgit.kernel;
+
+import java.security.MessageDigest;
+import java.util.AbstractMap;
+import java.util.AbstractSet;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+
+/**
+ * The entries of a map, sorted by key ({@link Bytes} order, unsigned lexicographic), kept in two flat byte
+ * arrays: an immutable {@code Map<Bytes, Bytes>} whose iteration order is the key order.
+ *
+ * <p>It exists for speed. A policy map holds up to a million entries, and every reconcile reads all of them
+ * from the kernel, compares them with the desired ones and digests both. With one pair of arrays per map
+ * instead of five objects per entry, those passes are sequential reads (a merge of two sorted runs, a digest
+ * fed in large blocks) rather than a pointer chase per entry and per hash lookup, and the heap holds a few
+ * arrays instead of millions of objects. Keys of one size (every BPF map) are sorted with a radix sort.
+ *
+ * <p>{@link #get} binary-searches; the {@link Bytes} it and the iterators return are fresh copies.
+ */
+public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
+    private static final SortedEntries EMPTY = new SortedEntries(0, new byte[0], new int[]{0}, new byte[0], new int[]{0});
+    private static final int BLOCK = 64 * 1024;
+
+    private final int size;
+    private final byte[] keys;
+    private final int[] keyOff;     // size + 1 offsets into keys
+    private final byte[] values;
+    private final int[] valueOff;   // size + 1 offsets into values
+    private int hash;               // 0: not computed
+    private Set<Map.Entry<Bytes, Bytes>> entrySet;
+
+    private SortedEntries(int size, byte[] keys, int[] keyOff, byte[] values, int[] valueOff) {
+        this.size = size;
+        this.keys = keys;
+        this.keyOff = keyOff;
+        this.values = values;
+        this.valueOff = valueOff;
+    }
+
+    public static SortedEntries empty() {
+        return EMPTY;
+    }
+
+    /** The map itself if it is one already, else its entries sorted. Null keys or values: NullPointerException. */
+    public static SortedEntries copyOf(Map<Bytes, Bytes> map) {
+        if (map instanceof SortedEntries s) {
+            return s;
+        }
+        Bytes[] k = new Bytes[map.size()];
+        Bytes[] v = new Bytes[k.length];
+        int n = 0;
+        for (Map.Entry<Bytes, Bytes> e : map.entrySet()) {
+            if (n == k.length) {
+                throw new java.util.ConcurrentModificationException();
+            }
+            k[n] = java.util.Objects.requireNonNull(e.getKey());
+            v[n] = java.util.Objects.requireNonNull(e.getValue());
+            n++;
+        }
+        return build(k, v, n);
+    }
+
+    /** Entries as read from a map, in any order; of entries with one key, the last wins (as {@code Map.put}). */
+    public static SortedEntries of(List<dev.bpfgit.kernel.Entry> entries) {
+        Bytes[] k = new Bytes[entries.size()];
+        Bytes[] v = new Bytes[k.length];
+        int n = 0;
+        for (dev.bpfgit.kernel.Entry e : entries) {
+            k[n] = e.key();
+            v[n] = e.value();
+            n++;
+        }
+        return build(k, v, n);
+    }
+
+    /**
+     * {@code n} entries packed in two arrays ({@code keySize} and {@code valueSize} bytes each), in any
+     * order; of entries with one key, the last wins. Takes ownership of the arrays.
+     */
+    public static SortedEntries ofPacked(byte[] keys, int keySize, byte[] values, int valueSize, int n) {
+        if ((long) n * keySize > keys.length || (long) n * valueSize > values.length) {
+            throw new IllegalArgumentException(n + " entries do not fit the arrays");
+        }
+        return sorted(n, keys, uniform(n, keySize), values, uniform(n, valueSize));
+    }
+
+    private static SortedEntries build(Bytes[] k, Bytes[] v, int n) {
+        if (n == 0) {
+            return EMPTY;
+        }
+        int[] ko = new int[n + 1];
+        int[] vo = new int[n + 1];
+        for (int i = 0; i < n; i++) {
+            ko[i + 1] = Math.addExact(ko[i], k[i].size());
+            vo[i + 1] = Math.addExact(vo[i], v[i].size());
+        }
+        byte[] kb = new byte[ko[n]];
+        byte[] vb = new byte[vo[n]];
+        for (int i = 0; i < n; i++) {
+            k[i].copyTo(kb, ko[i]);
+            v[i].copyTo(vb, vo[i]);
+        }
+        return sorted(n, kb, ko, vb, vo);
+    }
+
+    private static int[] uniform(int n, int width) {
+        int[] off = new int[n + 1];
+        for (int i = 1; i <= n; i++) {
+            off[i] = Math.addExact(off[i - 1], width);
+        }
+        return off;
+    }
+
+    /** Sorts n unsorted entries (stable), drops all but the last of equal keys, and lays them out in order. */
+    private static SortedEntries sorted(int n, byte[] kb, int[] ko, byte[] vb, int[] vo) {
+        if (n == 0) {
+            return EMPTY;
+        }
+        int[] order = order(n, kb, ko);
+        int kept = 0;
+        int keyBytes = 0;
+        int valueBytes = 0;
+        boolean inOrder = true;
+        for (int r = 0; r < n; r++) {
+            int i = order[r];
+            if (r + 1 < n && compare(kb, ko, i, kb, ko, order[r + 1]) == 0) {
+                inOrder = false;   // a later entry with the same key replaces this one
+                continue;
+            }
+            inOrder &= i == kept;
+            order[kept++] = i;
+            keyBytes += ko[i + 1] - ko[i];
+            valueBytes += vo[i + 1] - vo[i];
+        }
+        if (inOrder && kept == n) {
+            return new SortedEntries(n, kb, ko, vb, vo);
+        }
+        byte[] k2 = new byte[keyBytes];
+        byte[] v2 = new byte[valueBytes];
+        int[] ko2 = new int[kept + 1];
+        int[] vo2 = new int[kept + 1];
+        for (int r = 0; r < kept; r++) {
+            int i = order[r];
+            int kl = ko[i + 1] - ko[i];
+            int vl = vo[i + 1] - vo[i];
+            System.arraycopy(kb, ko[i], k2, ko2[r], kl);
+            System.arraycopy(vb, vo[i], v2, vo2[r], vl);
+            ko2[r + 1] = ko2[r] + kl;
+            vo2[r + 1] = vo2[r] + vl;
+        }
+        return new SortedEntries(kept, k2, ko2, v2, vo2);
+    }
+
+    /** A stable sort of the entry indices by key: LSD radix for keys of one size, else comparisons. */
+    private static int[] order(int n, byte[] kb, int[] ko) {
+        int width = ko[1] - ko[0];
+        boolean same = true;
+        for (int i = 1; i < n && same; i++) {
+            same = ko[i + 1] - ko[i] == width;
+        }
+        if (!same) {
+            Integer[] boxed = new Integer[n];
+            for (int i = 0; i < n; i++) {
+                boxed[i] = i;
+            }
+            Arrays.sort(boxed, (a, b) -> compare(kb, ko, a, kb, ko, b));
+            int[] order = new int[n];
+            for (int i = 0; i < n; i++) {
+                order[i] = boxed[i];
+            }
+            return order;
+        }
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        int[] next = new int[n];
+        int[] count = new int[257];
+        int base = ko[0];
+        for (int p = width - 1; p >= 0; p--) {
+            Arrays.fill(count, 0);
+            for (int i = 0, at = base + p; i < n; i++, at += width) {
+                count[(kb[at] & 0xff) + 1]++;
+            }
+            if (count[(kb[base + p] & 0xff) + 1] == n) {
+                continue;   // every key has this byte here: the pass would move nothing
+            }
+            for (int b = 0; b < 256; b++) {
+                count[b + 1] += count[b];
+            }
+            for (int r = 0; r < n; r++) {
+                int i = order[r];
+                next[count[kb[base + i * width + p] & 0xff]++] = i;
+            }
+            int[] t = order;
+            order = next;
+            next = t;
+        }
+        return order;
+    }
+
+    private static int compare(byte[] a, int[] ao, int i, byte[] b, int[] bo, int j) {
+        return Arrays.compareUnsigned(a, ao[i], ao[i + 1], b, bo[j], bo[j + 1]);
+    }
+
+    // ---- by index, for passes over all entries
+
+    public Bytes key(int i) {
+        return Bytes.wrap(Arrays.copyOfRange(keys, keyOff[i], keyOff[i + 1]));
+    }
+
+    public Bytes value(int i) {
+        return Bytes.wrap(Arrays.copyOfRange(values, valueOff[i], valueOff[i + 1]));
+    }
+
+    public int keySize(int i) {
+        return keyOff[i + 1] - keyOff[i];
+    }
+
+    public int valueSize(int i) {
+        return valueOff[i + 1] - valueOff[i];
+    }
+
+    /** Byte {@code at} of value {@code i}. */
+    public byte valueByte(int i, int at) {
+        return values[valueOff[i] + java.util.Objects.checkIndex(at, valueSize(i))];
+    }
+
+    /** The little-endian u32 at {@code at} of value {@code i}. */
+    public long valueU32(int i, int at) {
+        java.util.Objects.checkFromIndexSize(at, 4, valueSize(i));
+        int o = valueOff[i] + at;
+        return (values[o] & 0xffL) | (values[o + 1] & 0xffL) << 8 | (values[o + 2] & 0xffL) << 16
+                | (values[o + 3] & 0xffL) << 24;
+    }
+
+    /** Value {@code i} of this and value {@code j} of {@code other} have the same bytes. */
+    public boolean sameValue(int i, SortedEntries other, int j) {
+        return Arrays.equals(values, valueOff[i], valueOff[i + 1], other.values, other.valueOff[j], other.valueOff[j + 1]);
+    }
+
+    /** Like {@link #sameValue}, but bytes {@code from} (inclusive) to {@code to} (exclusive) may differ. */
+    public boolean sameValueBeside(int i, SortedEntries other, int j, int from, int to) {
+        int size = valueSize(i);
+        if (size != other.valueSize(j)) {
+            return false;
+        }
+        int a = valueOff[i];
+        int b = other.valueOff[j];
+        int cut = Math.clamp(from, 0, size);
+        int resume = Math.clamp(to, cut, size);
+        return Arrays.equals(values, a, a + cut, other.values, b, b + cut)
+                && Arrays.equals(values, a + resume, a + size, other.values, b + resume, b + size);
+    }
+
+    /** The index of every key of this map in {@code other}, or -1: one merge of the two sorted runs. */
+    public int[] indexIn(SortedEntries other) {
+        int[] at = new int[size];
+        int j = 0;
+        for (int i = 0; i < size; i++) {
+            int c = -1;
+            while (j < other.size && (c = compare(keys, keyOff, i, other.keys, other.keyOff, j)) > 0) {
+                j++;
+            }
+            at[i] = j < other.size && c == 0 ? j : -1;
+        }
+        return at;
+    }
+
+    /** A copy of the packed values, to edit and pass to {@link #withValues}. */
+    public byte[] copyOfValues() {
+        return values.clone();
+    }
+
+    /** Where value {@code i} starts in the packed values. */
+    public int valueOffset(int i) {
+        return valueOff[i];
+    }
+
+    /** The same keys with other values of the same sizes (packed as by {@link #copyOfValues}). Takes ownership. */
+    public SortedEntries withValues(byte[] packed) {
+        if (packed.length != values.length) {
+            throw new IllegalArgumentException("values of " + packed.length + " bytes, not " + values.length);
+        }
+        return new SortedEntries(size, keys, keyOff, packed, valueOff);
+    }
+
+    /** Feeds every entry to the digest in key order, as key bytes then value bytes. */
+    public void digest(MessageDigest md) {
+        byte[] block = new byte[BLOCK];
+        int pos = 0;
+        for (int i = 0; i < size; i++) {
+            int kl = keySize(i);
+            int vl = valueSize(i);
+            if (pos + kl + vl > BLOCK) {
+                md.update(block, 0, pos);
+                pos = 0;
+            }
+            if (kl + vl > BLOCK) {
+                md.update(keys, keyOff[i], kl);
+                md.update(values, valueOff[i], vl);
+                continue;
+            }
+            System.arraycopy(keys, keyOff[i], block, pos, kl);
+            System.arraycopy(values, valueOff[i], block, pos + kl, vl);
+            pos += kl + vl;
+        }
+        md.update(block, 0, pos);
+    }
+
+    // ---- Map
+
+    private int find(Object o) {
+        if (!(o instanceof Bytes k)) {
+            return -1;
+        }
+        byte[] kb = k.toArray();
+        int lo = 0;
+        int hi = size - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            int c = Arrays.compareUnsigned(keys, keyOff[mid], keyOff[mid + 1], kb, 0, kb.length);
+            if (c < 0) {
+                lo = mid + 1;
+            } else if (c > 0) {
+                hi = mid - 1;
+            } else {
+                return mid;
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public int size() {
+        return size;
+    }
+
+    @Override
+    public boolean containsKey(Object key) {
+        return find(key) >= 0;
+    }
+
+    @Override
+    public Bytes get(Object key) {
+        int i = find(key);
+        return i < 0 ? null : value(i);
+    }
+
+    @Override
+    public Set<Map.Entry<Bytes, Bytes>> entrySet() {
+        if (entrySet == null) {
+            entrySet = new AbstractSet<>() {
+                @Override
+                public Iterator<Map.Entry<Bytes, Bytes>> iterator() {
+                    return new Iterator<>() {
+                        private int next;
+
+                        @Override
+                        public boolean hasNext() {
+                            return next < size;
+                        }
+
+                        @Override
+                        public Map.Entry<Bytes, Bytes> next() {
+                            if (next >= size) {
+                                throw new NoSuchElementException();
+                            }
+                            int i = next++;
+                            return Map.entry(key(i), value(i));
+                        }
+                    };
+                }
+
+                @Override
+                public int size() {
+                    return size;
+                }
+            };
+        }
+        return entrySet;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (o instanceof SortedEntries s) {
+            return s == this || size == s.size && Arrays.equals(keyOff, s.keyOff) && Arrays.equals(valueOff, s.valueOff)
+                    && Arrays.equals(keys, keyOff[0], keyOff[size], s.keys, s.keyOff[0], s.keyOff[size])
+                    && Arrays.equals(values, valueOff[0], valueOff[size], s.values, s.valueOff[0], s.valueOff[size]);
+        }
+        return super.equals(o);
+    }
+
+    /** As {@link Map#hashCode}: the sum over entries of key hash XOR value hash (each {@link Bytes#hashCode}). */
+    @Override
+    public int hashCode() {
+        int h = hash;
+        if (h == 0 && size > 0) {
+            for (int i = 0; i < size; i++) {
+                h += arrayHash(keys, keyOff[i], keyOff[i + 1]) ^ arrayHash(values, valueOff[i], valueOff[i + 1]);
+            }
+            hash = h;
+        }
+        return h;
+    }
+
+    private static int arrayHash(byte[] a, int from, int to) {
+        int h = 1;
+        for (int i = from; i < to; i++) {
+            h = 31 * h + a[i];
+        }
+        return h;
+    }
+
+    // immutable, as Map.copyOf
+    @Override
+    public Bytes put(Bytes key, Bytes value) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public Bytes remove(Object key) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public void putAll(Map<? extends Bytes, ? extends Bytes> m) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public void clear() {
+        throw new UnsupportedOperationException();
+    }
+}

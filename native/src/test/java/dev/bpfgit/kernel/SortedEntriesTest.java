@@ -1,0 +1,123 @@
+package dev.bpfgit.kernel;
+
+import org.junit.jupiter.api.Test;
+
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SortedEntriesTest {
+
+    private static Map<Bytes, Bytes> random(Random r, int n, int keySize, boolean varying) {
+        Map<Bytes, Bytes> m = new HashMap<>();
+        while (m.size() < n) {
+            byte[] k = new byte[varying ? 1 + r.nextInt(keySize) : keySize];
+            r.nextBytes(k);
+            byte[] v = new byte[varying ? r.nextInt(30) : 24];
+            r.nextBytes(v);
+            m.put(Bytes.wrap(k), Bytes.wrap(v));
+        }
+        return m;
+    }
+
+    /** The digest every caller computed before: entries sorted by key, key bytes then value bytes. */
+    private static byte[] digestBySorting(Map<Bytes, Bytes> m) throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        m.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+            md.update(e.getKey().toArray());
+            md.update(e.getValue().toArray());
+        });
+        return md.digest();
+    }
+
+    private static byte[] digest(SortedEntries s) throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        s.digest(md);
+        return md.digest();
+    }
+
+    @Test
+    void isTheSameMapInKeyOrder() throws Exception {
+        Random r = new Random(7);
+        for (boolean varying : new boolean[]{false, true}) {
+            for (int n : new int[]{0, 1, 2, 17, 5000}) {
+                Map<Bytes, Bytes> m = random(r, n, varying ? 6 : 8, varying);
+                SortedEntries s = SortedEntries.copyOf(m);
+                assertEquals(m, s);
+                assertEquals(s, m);
+                assertEquals(m.hashCode(), s.hashCode());
+                assertEquals(m.size(), s.size());
+                List<Bytes> keys = new ArrayList<>(s.keySet());
+                assertEquals(m.keySet().stream().sorted().toList(), keys);
+                m.forEach((k, v) -> assertEquals(v, s.get(k)));
+                assertNull(s.get(Bytes.hex("ffffffffffffffffff")));
+                assertFalse(s.containsKey("not bytes"));
+                assertArrayEquals(digestBySorting(m), digest(s), "digest, n=" + n + " varying=" + varying);
+                assertSame(s, SortedEntries.copyOf(s));
+            }
+        }
+    }
+
+    @Test
+    void theLastOfRepeatedKeysWins() {
+        Bytes a = Bytes.hex("0001");
+        Bytes b = Bytes.hex("0000");
+        SortedEntries s = SortedEntries.of(List.of(new dev.bpfgit.kernel.Entry(a, Bytes.hex("01")), new dev.bpfgit.kernel.Entry(b, Bytes.hex("02")),
+                new dev.bpfgit.kernel.Entry(a, Bytes.hex("03"))));
+        assertEquals(Map.of(a, Bytes.hex("03"), b, Bytes.hex("02")), s);
+        assertEquals(List.of(b, a), new ArrayList<>(s.keySet()));
+        SortedEntries packed = SortedEntries.ofPacked(new byte[]{0, 1, 0, 0, 0, 1, 9, 9}, 2, new byte[]{1, 2, 3, 9}, 1, 3);
+        assertEquals(s, packed);
+        assertEquals(packed, s);
+    }
+
+    @Test
+    void mergesAndComparesByIndex() {
+        Random r = new Random(3);
+        Map<Bytes, Bytes> have = random(r, 300, 8, false);
+        Map<Bytes, Bytes> want = new HashMap<>(random(r, 100, 8, false));
+        have.keySet().stream().limit(150).forEach(k -> want.put(k, have.get(k)));
+        SortedEntries w = SortedEntries.copyOf(want);
+        SortedEntries h = SortedEntries.copyOf(have);
+        int[] at = w.indexIn(h);
+        for (int i = 0; i < w.size(); i++) {
+            Bytes k = w.key(i);
+            if (have.containsKey(k)) {
+                assertEquals(k, h.key(at[i]));
+                assertTrue(w.sameValue(i, h, at[i]));
+            } else {
+                assertEquals(-1, at[i]);
+            }
+        }
+        SortedEntries one = SortedEntries.copyOf(Map.of(Bytes.hex("01"), Bytes.hex("0102030405060708aabb")));
+        SortedEntries other = SortedEntries.copyOf(Map.of(Bytes.hex("01"), Bytes.hex("0102ffffffff0708aabb")));
+        assertTrue(one.sameValueBeside(0, other, 0, 2, 6));
+        assertFalse(one.sameValueBeside(0, other, 0, 2, 5));
+        assertEquals(0x08070605L, one.valueU32(0, 4));
+        assertThrows(IndexOutOfBoundsException.class, () -> one.valueU32(0, 8));
+        byte[] v = one.copyOfValues();
+        v[one.valueOffset(0)] = 9;
+        assertEquals(Bytes.hex("0902030405060708aabb"), one.withValues(v).get(Bytes.hex("01")));
+        assertEquals(Bytes.hex("0102030405060708aabb"), one.value(0));
+    }
+
+    @Test
+    void isImmutable() {
+        SortedEntries s = SortedEntries.copyOf(Map.of(Bytes.hex("01"), Bytes.hex("02")));
+        assertThrows(UnsupportedOperationException.class, () -> s.put(Bytes.hex("03"), Bytes.hex("04")));
+        assertThrows(UnsupportedOperationException.class, () -> s.remove(Bytes.hex("01")));
+        assertThrows(UnsupportedOperationException.class, () -> s.entrySet().iterator().remove());
+        assertThrows(NullPointerException.class, () -> SortedEntries.copyOf(new HashMap<>(java.util.Collections.singletonMap(Bytes.hex("01"), null))));
+    }
+}
