@@ -17,9 +17,7 @@ import dev.bpfgit.source.DirectorySource;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -119,8 +117,8 @@ final class Bpfgit {
     /** Runs {@code ./bpfgit ARGS} from the repository root, inside {@code ns} when it is not null. */
     static Cli cli(TestNetns ns, String... args) {
         Process p = start(ns, args);
-        CompletableFuture<String> out = drain(p.getInputStream());
-        CompletableFuture<String> err = drain(p.getErrorStream());
+        CompletableFuture<String> out = dev.bpfgit.kernel.testing.Commands.drain(p.getInputStream());
+        CompletableFuture<String> err = dev.bpfgit.kernel.testing.Commands.drain(p.getErrorStream());
         try {
             if (!p.waitFor(CLI_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -165,18 +163,6 @@ final class Bpfgit {
         if (v.exit() != 0) {
             throw new AssertionError("the launcher does not run: " + v);
         }
-    }
-
-    static CompletableFuture<String> drain(InputStream in) {
-        CompletableFuture<String> f = new CompletableFuture<>();
-        Thread.ofVirtual().start(() -> {
-            try (in) {
-                f.complete(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                f.complete("<" + e + ">");
-            }
-        });
-        return f;
     }
 
     // ---- policies

@@ -147,8 +147,8 @@ class ConvergenceIT {
             Path link = root.resolve("traffic/eth0/xdp/link");
 
             Process apply = Bpfgit.start(t.ns("edge"), "apply", dir.toString(), "--root", root.toString(), "--yes");
-            CompletableFuture<String> out = Bpfgit.drain(apply.getInputStream());
-            CompletableFuture<String> err = Bpfgit.drain(apply.getErrorStream());
+            CompletableFuture<String> out = dev.bpfgit.kernel.testing.Commands.drain(apply.getInputStream());
+            CompletableFuture<String> err = dev.bpfgit.kernel.testing.Commands.drain(apply.getErrorStream());
             try {
                 // the first map appears after parse, compile and plan; the link comes after 50,000 entries
                 boolean started = Topology.waitFor(Duration.ofSeconds(120), Duration.ofMillis(1),

@@ -59,8 +59,11 @@ public final class Commands {
         return exec(command).orFail().stdout();
     }
 
-    // one thread per stream: a child blocked on a full stderr pipe must not wait for us to finish stdout
-    private static CompletableFuture<String> drain(InputStream in) {
+    /**
+     * Reads a child's stream to the end on its own thread: a child blocked on a full stderr pipe must not
+     * wait for us to finish its stdout.
+     */
+    public static CompletableFuture<String> drain(InputStream in) {
         CompletableFuture<String> f = new CompletableFuture<>();
         Thread.ofVirtual().start(() -> {
             try (in) {
