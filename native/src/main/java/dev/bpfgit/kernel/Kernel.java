@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * Everything observe and apply need from the kernel. Implemented by {@code LinuxKernel} (libbpf through the
@@ -31,6 +32,19 @@ public interface Kernel {
     /** {@link #entries} as a map sorted by key; an implementation may build it without an object per entry. */
     default SortedEntries sortedEntries(Path pin) {
         return SortedEntries.of(entries(pin));
+    }
+
+    /** A map's info and, when it was asked for, its entries sorted by key. */
+    record MapRead(MapInfo info, Optional<SortedEntries> entries) {
+    }
+
+    /**
+     * {@link #mapInfo} and, when {@code withEntries} accepts the info, {@link #sortedEntries} of the same map; an
+     * implementation may read both through one open of the pin. Empty when nothing is pinned.
+     */
+    default Optional<MapRead> readMap(Path pin, Predicate<MapInfo> withEntries) {
+        return mapInfo(pin).map(i -> new MapRead(i,
+                withEntries.test(i) ? Optional.of(sortedEntries(pin)) : Optional.empty()));
     }
 
     /** One entry, or empty. In an LPM trie the kernel answers with the longest stored prefix that matches. */

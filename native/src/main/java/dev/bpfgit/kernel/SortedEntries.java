@@ -1,5 +1,8 @@
 package dev.bpfgit.kernel;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.util.AbstractMap;
 import java.util.AbstractSet;
@@ -25,6 +28,7 @@ import java.util.Set;
 public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
     private static final SortedEntries EMPTY = new SortedEntries(0, new byte[0], new int[]{0}, new byte[0], new int[]{0});
     private static final int BLOCK = 64 * 1024;
+    private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
     private final int size;
     private final byte[] keys;
@@ -120,6 +124,9 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
     private static SortedEntries sorted(int n, byte[] kb, int[] ko, byte[] vb, int[] vo) {
         if (n == 0) {
             return EMPTY;
+        }
+        if (increasing(n, kb, ko)) {
+            return new SortedEntries(n, kb, ko, vb, vo);   // already in order (an LPM trie of one prefix length)
         }
         int[] order = order(n, kb, ko);
         int kept = 0;
@@ -261,6 +268,10 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
     /** The index of every key of this map in {@code other}, or -1: one merge of the two sorted runs. */
     public int[] indexIn(SortedEntries other) {
         int[] at = new int[size];
+        int k = uniformKeySize();
+        if (k >= Long.BYTES && other.uniformKeySize() == k) {
+            return indexInFixed(other, k, at);
+        }
         int j = 0;
         for (int i = 0; i < size; i++) {
             int c = -1;
@@ -270,6 +281,64 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
             at[i] = j < other.size && c == 0 ? j : -1;
         }
         return at;
+    }
+
+    /** {@link #indexIn} for keys of one size on both sides: compared as big-endian longs, same order. */
+    private int[] indexInFixed(SortedEntries other, int k, int[] at) {
+        byte[] a = keys;
+        byte[] b = other.keys;
+        int base = keyOff[0];
+        int otherBase = other.keyOff[0];
+        int j = 0;
+        int m = other.size;
+        for (int i = 0; i < size; i++) {
+            int ai = base + i * k;
+            int c = -1;
+            while (j < m && (c = compareFixed(a, ai, b, otherBase + j * k, k)) > 0) {
+                j++;
+            }
+            at[i] = j < m && c == 0 ? j : -1;
+        }
+        return at;
+    }
+
+    /** Whether every key is greater than the one before (so: sorted, no key twice); stops at the first that is not. */
+    private static boolean increasing(int n, byte[] kb, int[] ko) {
+        for (int i = 0; i + 1 < n; i++) {
+            int k = ko[i + 1] - ko[i];
+            int c = k >= Long.BYTES && ko[i + 2] - ko[i + 1] == k
+                    ? compareFixed(kb, ko[i], kb, ko[i + 1], k) : compare(kb, ko, i, kb, ko, i + 1);
+            if (c >= 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int compareFixed(byte[] a, int ai, byte[] b, int bi, int k) {
+        int o = 0;
+        for (; o + Long.BYTES <= k; o += Long.BYTES) {
+            long x = (long) LONG_BE.get(a, ai + o);
+            long y = (long) LONG_BE.get(b, bi + o);
+            if (x != y) {
+                return Long.compareUnsigned(x, y);
+            }
+        }
+        return o == k ? 0 : Arrays.compareUnsigned(a, ai + o, ai + k, b, bi + o, bi + k);
+    }
+
+    /** The size of every key when all have the same one (and are packed from keyOff[0] on), else -1. */
+    private int uniformKeySize() {
+        if (size == 0) {
+            return -1;
+        }
+        int k = keyOff[1] - keyOff[0];
+        for (int i = 1; i < size; i++) {
+            if (keyOff[i + 1] - keyOff[i] != k) {
+                return -1;
+            }
+        }
+        return k;
     }
 
     /** A copy of the packed values, to edit and pass to {@link #withValues}. */

@@ -113,6 +113,33 @@ class SortedEntriesTest {
     }
 
     @Test
+    void mergesKeysOfOneSizeAsTheGenericComparisonDoes() {
+        Random r = new Random(11);
+        for (int keySize : new int[]{8, 16, 20}) {
+            Map<Bytes, Bytes> have = random(r, 400, keySize, false);
+            Map<Bytes, Bytes> want = new HashMap<>(random(r, 200, keySize, false));
+            have.keySet().stream().limit(250).forEach(k -> want.put(k, have.get(k)));
+            SortedEntries w = SortedEntries.copyOf(want);
+            SortedEntries h = SortedEntries.copyOf(have);
+            int[] at = w.indexIn(h);
+            for (int i = 0; i < w.size(); i++) {
+                Bytes k = w.key(i);
+                assertEquals(have.containsKey(k) ? k : null, at[i] < 0 ? null : h.key(at[i]), "key size " + keySize);
+            }
+            // packed input already in key order is taken as it is, and equals the sorted copy
+            byte[] keys = new byte[h.size() * keySize];
+            byte[] values = new byte[h.size() * 24];
+            for (int i = 0; i < h.size(); i++) {
+                h.key(i).copyTo(keys, i * keySize);
+                h.value(i).copyTo(values, i * 24);
+            }
+            assertEquals(have, SortedEntries.ofPacked(keys, keySize, values, 24, h.size()));
+            assertEquals(new ArrayList<>(h.keySet()),
+                    new ArrayList<>(SortedEntries.ofPacked(keys, keySize, values, 24, h.size()).keySet()));
+        }
+    }
+
+    @Test
     void isImmutable() {
         SortedEntries s = SortedEntries.copyOf(Map.of(Bytes.hex("01"), Bytes.hex("02")));
         assertThrows(UnsupportedOperationException.class, () -> s.put(Bytes.hex("03"), Bytes.hex("04")));

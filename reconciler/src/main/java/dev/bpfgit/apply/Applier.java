@@ -62,13 +62,9 @@ public final class Applier {
             meta.add(new Entry(Meta.encodeKey("applied"), Meta.encodeValue(clock.instant().toString())));
             kernel.update(metaPin, meta);
             List<Bytes> gone = new ArrayList<>();
+            // stale keys and, since a successful apply clears them, the failures recorded by earlier ones
+            // (the plan lists those it saw live: the basis check covers the bookkeeping map)
             plan.metaDeletes().forEach(k -> gone.add(Meta.encodeKey(k)));
-            // a successful apply clears the failures recorded by earlier ones
-            kernel.entries(metaPin).forEach(e -> {
-                if (Meta.decode(e.key()).startsWith(Meta.FAILED)) {
-                    gone.add(e.key());
-                }
-            });
             if (!gone.isEmpty()) {
                 kernel.delete(metaPin, gone);
             }

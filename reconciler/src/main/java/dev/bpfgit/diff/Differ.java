@@ -75,8 +75,9 @@ public final class Differ {
             }
         }
         units.addAll(removals(live, wanted, owners));
+        // stale keys, and the failures recorded by earlier applies: a successful apply clears them
         List<String> metaDeletes = live.meta().values().keySet().stream()
-                .filter(k -> !meta.containsKey(k) && !k.equals("applied") && !k.startsWith("failed/"))
+                .filter(k -> k.startsWith(Meta.FAILED) || !meta.containsKey(k) && !k.equals("applied"))
                 .toList();
         return new Plan(root, desired.revision(), live.basis(), units, meta, metaDeletes, warnings);
     }

@@ -38,13 +38,12 @@ public final class Observer {
         for (Pin pin : kernel.pins(root)) {
             switch (pin.type()) {
                 case MAP -> {
-                    Optional<MapInfo> info = kernel.mapInfo(pin.path());
-                    if (info.isEmpty()) {
+                    Optional<Kernel.MapRead> read = kernel.readMap(pin.path(), i -> !statistics(i));
+                    if (read.isEmpty()) {
                         continue;   // unpinned between listing and reading
                     }
-                    Optional<Map<Bytes, Bytes>> entries = statistics(info.get())
-                            ? Optional.empty() : Optional.of(kernel.sortedEntries(pin.path()));
-                    maps.put(pin.path(), new LiveMap(pin.path(), info.get(), entries));
+                    Optional<Map<Bytes, Bytes>> entries = read.get().entries().map(e -> e);
+                    maps.put(pin.path(), new LiveMap(pin.path(), read.get().info(), entries));
                     if (pin.path().equals(Meta.pin(root)) && entries.isPresent()) {
                         meta = Meta.decode(entries.get());
                     }

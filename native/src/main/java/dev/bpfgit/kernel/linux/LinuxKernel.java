@@ -31,6 +31,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 import static dev.bpfgit.kernel.linux.Structs.TEST_RUN_OPTS;
@@ -115,6 +116,17 @@ public final class LinuxKernel implements Kernel {
         try (Fd fd = Pins.open(pin, PinType.MAP, "open map")) {
             return access(fd, pin).sortedEntries();
         }
+    }
+
+    @Override
+    public Optional<MapRead> readMap(Path pin, Predicate<MapInfo> withEntries) {
+        return Pins.openIfPinned(pin, PinType.MAP, "open map").map(fd -> {
+            try (fd) {
+                MapInfo info = Info.map(fd.value(), pin);
+                return new MapRead(info, withEntries.test(info)
+                        ? Optional.of(new MapAccess(fd.value(), pin, info, cpus).sortedEntries()) : Optional.empty());
+            }
+        });
     }
 
     @Override
