@@ -64,9 +64,7 @@ final class Common {
     }
 
     HostFacts facts(Kernel kernel) {
-        Map<String, Integer> ifs = new TreeMap<>();
-        kernel.interfaces().forEach(i -> ifs.put(i.name(), i.ifindex()));
-        return new HostFacts(hostName(), hostLabels(), ifs);
+        return Pipeline.host(kernel, hostName(), hostLabels());
     }
 
     /** The pipeline on the real kernel: needs root and bpffs. */

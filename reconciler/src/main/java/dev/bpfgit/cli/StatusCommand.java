@@ -62,6 +62,8 @@ final class StatusCommand implements Callable<Integer> {
             unitsOf.computeIfAbsent(rest.substring(b + 1), x -> new ArrayList<>()).add(rest.substring(0, b));
         });
         List<PolicyStatus> policies = new ArrayList<>();
+        // one dump of each unit's counters, whichever policies share the unit
+        Map<String, List<TrafficCounters.Count>> countsOf = new TreeMap<>();
         meta.policies().forEach((id, digest) -> {
             List<UnitStatus> units = new ArrayList<>();
             boolean sync = true;
@@ -70,7 +72,8 @@ final class StatusCommand implements Callable<Integer> {
                 boolean ok = meta.get(Meta.unitKey(rel)).map(f -> f.equals(Fingerprint.live(live, dir))).orElse(false);
                 sync &= ok;
                 int pid = PolicyIds.of(id);
-                List<TrafficCounters.Count> counts = TrafficCounters.read(p.kernel(), live, dir).stream()
+                List<TrafficCounters.Count> counts = countsOf
+                        .computeIfAbsent(rel, r -> TrafficCounters.read(p.kernel(), live, dir)).stream()
                         .filter(c -> c.policy() == pid || c.policy() == 0).toList();
                 units.add(new UnitStatus(rel, ok, counts));
             }

@@ -63,6 +63,10 @@ public final class Pipeline {
 
     /** The host as the kernel shows it, named and labelled by configuration. */
     public HostFacts host(String name, Map<String, String> labels) {
+        return host(kernel, name, labels);
+    }
+
+    public static HostFacts host(Kernel kernel, String name, Map<String, String> labels) {
         Map<String, Integer> ifs = new java.util.TreeMap<>();
         kernel.interfaces().forEach(i -> ifs.put(i.name(), i.ifindex()));
         return new HostFacts(name, labels, ifs);
