@@ -31,7 +31,7 @@ class SidecarTest {
     private final AtomicReference<Object> source = new AtomicReference<>();
 
     private Sidecar sidecar(boolean correctDrift) {
-        Config c = new Config(ROOT, Optional.empty(), Map.of(), Optional.empty(), Duration.ofSeconds(60), 0,
+        Config c = new Config(ROOT, Optional.empty(), Map.of(), Optional.empty(), Optional.empty(), Duration.ofSeconds(60), 0,
                 correctDrift, "127.0.0.1:0");
         return new Sidecar(new Pipeline(kernel, ROOT, clock), () -> switch (source.get()) {
             case Snapshot s -> s;
