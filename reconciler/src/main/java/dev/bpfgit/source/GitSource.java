@@ -9,7 +9,6 @@ import org.eclipse.jgit.errors.TransportException;
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.FileMode;
 import org.eclipse.jgit.lib.ObjectId;
-import org.eclipse.jgit.lib.PersonIdent;
 import org.eclipse.jgit.lib.Ref;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.lib.StoredConfig;
@@ -221,9 +220,8 @@ public final class GitSource implements PolicySource {
                 files.put(p, text(p, c, r.open(tw.getObjectId(0)).getBytes()));
             }
         }
-        PersonIdent a = c.getAuthorIdent();
-        Commit commit = new Commit(c.name(), c.getShortMessage(), a.getName() + " <" + a.getEmailAddress() + ">",
-                a.getWhenAsInstant(), signer);
+        Commit unsigned = GitRevisionSource.commit(c);
+        Commit commit = new Commit(unsigned.id(), unsigned.subject(), unsigned.author(), unsigned.authorTime(), signer);
         return new Snapshot(c.name(), files, Optional.of(commit));
     }
 

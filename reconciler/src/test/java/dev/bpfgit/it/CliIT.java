@@ -229,6 +229,8 @@ class CliIT {
         git(repo, "commit", "-q", "-m", "edge filter");
         Bpfgit.Cli same = Bpfgit.cli(null, "plan", policies.toString(), "--against", "HEAD");
         assertEquals(0, same.exit(), same.toString());
+        String head = git(repo, "rev-parse", "HEAD").strip();
+        assertEquals("No changes: the host is in sync with revision " + head + ".\n", same.out());
 
         write(policies, "edge.yaml", CHANGED);
         Bpfgit.Cli plan = Bpfgit.cli(null, "plan", policies.toString(), "--against", "HEAD");
@@ -238,6 +240,8 @@ class CliIT {
                 "      ~ 198.51.100.0/24  drop (was pass)",
                 "Plan: 0 to create, 1 to change, 0 to remove; entries +0 ~1 -0."), plan.out().lines().toList());
         assertEquals("", plan.err());
+        Bpfgit.Cli json = Bpfgit.cli(null, "plan", policies.toString(), "--against", "HEAD", "-o", "json");
+        assertTrue(json.out().contains("\"revision\" : \"" + head + "+dirty\""), json.out());
     }
 
     @Test
@@ -261,11 +265,11 @@ class CliIT {
 
     // ---- helpers
 
-    private static void git(Path repo, String... args) {
+    private static String git(Path repo, String... args) {
         List<String> c = new ArrayList<>(List.of("git", "-C", repo.toString(), "-c", "user.name=bpfgit-it",
                 "-c", "user.email=it@bpfgit.dev", "-c", "commit.gpgsign=false"));
         c.addAll(List.of(args));
-        Commands.exec(c).orFail();
+        return Commands.exec(c).orFail().stdout();
     }
 
     /**
