@@ -98,7 +98,9 @@ final class StatusCommand implements Callable<Integer> {
         }
         String age = meta.get("applied").map(a -> " at " + a + " (" + Durations.human(
                 Duration.between(Instant.parse(a), Instant.now())) + " ago)").orElse("");
-        out.println("Revision " + meta.revision().get() + " applied" + age);
+        String commit = meta.get(Meta.COMMIT_SUBJECT).map(subject -> " (" + subject
+                + meta.get(Meta.COMMIT_AUTHOR_TIME).map(t -> ", " + t).orElse("") + ")").orElse("");
+        out.println("Revision " + meta.revision().get() + commit + " applied" + age);
         for (PolicyStatus ps : policies) {
             out.println(ps.id() + "  " + ps.state() + (ps.reason().isEmpty() ? "" : ": " + ps.reason()));
             for (UnitStatus u : ps.units()) {
@@ -118,6 +120,12 @@ final class StatusCommand implements Callable<Integer> {
         ObjectNode root = m.createObjectNode();
         root.put("revision", meta.revision().orElse(null));
         root.put("applied", meta.get("applied").orElse(null));
+        if (meta.get(Meta.COMMIT_SUBJECT).isPresent()) {
+            ObjectNode c = root.putObject("commit").put("id", meta.revision().orElse(null))
+                    .put("subject", meta.get(Meta.COMMIT_SUBJECT).get())
+                    .put("authorTime", meta.get(Meta.COMMIT_AUTHOR_TIME).orElse(null));
+            meta.get(Meta.COMMIT_SIGNER).ifPresent(signer -> c.put("signer", signer));
+        }
         ArrayNode ps = root.putArray("policies");
         for (PolicyStatus p : policies) {
             ObjectNode pn = ps.addObject().put("id", p.id()).put("digest", p.digest()).put("state", p.state());
