@@ -21,8 +21,16 @@ public record GitSettings(String url, String branch, String path, Duration inter
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(20);
     public static final Path DEFAULT_CACHE = Path.of("/var/lib/bpfgit/git");
 
+    /** @throws IllegalArgumentException for a branch git would not accept or a path leaving the repository */
     public GitSettings {
-        path = path.replaceAll("^/+|/+$", "");
+        if (!org.eclipse.jgit.lib.Repository.isValidRefName("refs/heads/" + branch)) {
+            throw new IllegalArgumentException("'" + branch + "' is not a branch name");
+        }
+        String p = Path.of("/" + path).normalize().toString().substring(1);
+        if (p.startsWith("..") || Path.of(path).normalize().startsWith("..")) {
+            throw new IllegalArgumentException("path " + path + " leaves the repository");
+        }
+        path = p;
     }
 
     /** How to authenticate to the remote. */

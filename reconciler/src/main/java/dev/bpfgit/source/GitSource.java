@@ -105,13 +105,11 @@ public final class GitSource implements PolicySource {
             try {
                 RevCommit c = commit(want);
                 return snapshot(repo, c);
-            } catch (RefusedRevisionException | Unreadable e) {
-                throw e;
-            } catch (IOException | GitAPIException | JGitInternalException | SourceException
-                     | IllegalArgumentException e) {
+            } catch (IOException | GitAPIException | JGitInternalException | IllegalArgumentException e) {
+                // our own SourceExceptions (refused, not UTF-8, no such directory, token file) pass through:
+                // they say nothing about the clone
                 if (attempt > 0 || network(e)) {
-                    throw e instanceof SourceException se ? se
-                            : new SourceException("git fetch " + shown() + " " + settings.branch() + ": " + message(e), e);
+                    throw new SourceException("git fetch " + shown() + " " + settings.branch() + ": " + message(e), e);
                 }
                 LOG.warn("git cache {} is unusable ({}): cloning again", dir, message(e));
                 wipe();
@@ -170,6 +168,7 @@ public final class GitSource implements PolicySource {
     }
 
     private void fetch(Repository r) throws GitAPIException {
+        long start = System.nanoTime();
         try (Git git = new Git(r)) {
             git.fetch().setRemote(settings.url())
                     .setRefSpecs(new RefSpec("+" + ref + ":" + Constants.R_REMOTES + "origin/" + settings.branch()))
@@ -180,6 +179,9 @@ public final class GitSource implements PolicySource {
                     .setTransportConfigCallback(this::configure)
                     .call();
             fetches++;
+            ObjectId got = r.resolve(Constants.R_REMOTES + "origin/" + settings.branch());
+            LOG.info("fetched {} {} at {} in {} ms", shown(), settings.branch(), got == null ? "?" : got.name(),
+                    (System.nanoTime() - start) / 1_000_000);
             // every fetch adds a pack, and each new commit leaves the previous one unreachable: repack now and
             // then, in this thread (JGit's automatic gc runs in the background and is off in the clone)
             try (Stream<Path> packs = Files.list(dir.resolve("objects/pack"))) {
@@ -189,6 +191,8 @@ public final class GitSource implements PolicySource {
             } catch (IOException e) {
                 LOG.warn("git cache {}: cannot count packs: {}", dir, e.getMessage());
             }
+        } catch (IOException e) {
+            throw new JGitInternalException("read the fetched ref: " + e.getMessage(), e);
         }
     }
 
@@ -199,7 +203,7 @@ public final class GitSource implements PolicySource {
         if (!base.isEmpty()) {
             try (TreeWalk dirWalk = TreeWalk.forPath(r, base, c.getTree())) {
                 if (dirWalk == null || dirWalk.getFileMode(0) != FileMode.TREE) {
-                    throw new Unreadable("commit " + c.name() + " has no directory " + base);
+                    throw new SourceException("commit " + c.name() + " has no directory " + base);
                 }
             }
         }
@@ -232,7 +236,7 @@ public final class GitSource implements PolicySource {
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(bytes)).toString();
         } catch (CharacterCodingException e) {
-            throw new Unreadable("read " + name + " at " + c.name() + ": not UTF-8 text");
+            throw new SourceException("read " + name + " at " + c.name() + ": not UTF-8 text");
         }
     }
 
@@ -391,13 +395,6 @@ public final class GitSource implements PolicySource {
             return (last.isEmpty() || last.startsWith(".") ? "repo" : last) + "-" + HexFormat.of().formatHex(h, 0, 8);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** The commit is there but its content cannot be used (not a cache problem: no re-clone). */
-    private static final class Unreadable extends SourceException {
-        Unreadable(String message) {
-            super(message);
         }
     }
 }

@@ -66,6 +66,9 @@ class ConfigTest {
                 g.verify());
         GitSettings anon = load("source: {git: {url: git://127.0.0.1/p.git}}").git().orElseThrow();
         assertEquals(new GitSettings.Auth.None(), anon.auth());
+        assertEquals("hosts/edge", load("source: {git: {url: file:///r, path: ./hosts//edge/}}").git().orElseThrow()
+                .path());
+        assertEquals("", load("source: {git: {url: file:///r, path: /}}").git().orElseThrow().path());
         assertEquals(new GitSettings.Verify.Off(), anon.verify());
     }
 
@@ -94,5 +97,8 @@ class ConfigTest {
                 error("source: {git: {url: file:///r, verify: {allowedSigners: a, openpgpKeys: [b]}}}"));
         assertTrue(error("source: {git: {url: file:///r, interval: soon}}")
                 .startsWith("source.git: 'soon' is not a duration"));
+        assertEquals("source.git: 'a..b' is not a branch name", error("source: {git: {url: file:///r, branch: a..b}}"));
+        assertEquals("source.git: path ../up leaves the repository",
+                error("source: {git: {url: file:///r, path: ../up}}"));
     }
 }
