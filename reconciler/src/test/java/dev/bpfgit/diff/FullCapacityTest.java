@@ -23,8 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A TrafficPolicy at exactly its capacity: the in-memory kernel refuses an add to a full map (E2BIG, as
- * max_entries does), so every test here fails with the add-everything-then-remove order.
+ * A TrafficPolicy at exactly its capacity: the in-memory kernel refuses an add to a full map (ENOSPC for an
+ * LPM trie, as the real kernel does: FullCapacityIT), so every test here fails with the add-everything-then-remove order.
  */
 class FullCapacityTest {
     private static final Path RULES = Fixture.ROOT.resolve("traffic/eth0/xdp/rules_v4");
@@ -85,7 +85,7 @@ class FullCapacityTest {
         Plan old = new Plan(p.root(), p.revision(), p.basis(), List.of(new UnitPlan(u.dir(), u.kind(), u.label(),
                 u.policies(), naive)), p.meta(), p.metaDeletes(), p.warnings());
         Exception e = assertThrows(RuntimeException.class, () -> f.apply(old));
-        assertTrue(e.getCause() instanceof KernelException k && k.errno().name().equals("E2BIG"), e.toString());
+        assertTrue(e.getCause() instanceof KernelException k && k.errno().name().equals("ENOSPC"), e.toString());
     }
 
     @Test
