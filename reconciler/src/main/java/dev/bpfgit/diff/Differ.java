@@ -181,6 +181,7 @@ public final class Differ {
         final List<Change> first = new ArrayList<>();
         final List<Change> creates = new ArrayList<>();
         final List<Change> puts = new ArrayList<>();
+        final List<Change> roomPuts = new ArrayList<>();
         final List<Change> loads = new ArrayList<>();
         final List<Change> links = new ArrayList<>();
         final List<Change> renames = new ArrayList<>();
@@ -202,6 +203,7 @@ public final class Differ {
             List<Change> all = new ArrayList<>(first);
             all.addAll(creates);
             all.addAll(puts);
+            all.addAll(roomPuts);
             all.addAll(loads);
             all.addAll(links);
             all.addAll(renames);
@@ -318,16 +320,17 @@ public final class Differ {
                         del, codec);
                 long trades = 0;
                 for (Change c : steps) {
-                    (c instanceof Change.DeleteEntries d && !d.early() ? deletes : puts).add(c);
+                    (c instanceof Change.DeleteEntries d && !d.early() ? deletes : roomPuts).add(c);
                     if (c instanceof Change.DeleteEntries d && d.room().contains(RoomOrder.TRADES)) {
                         trades += d.changes().size();
                     }
                 }
                 if (trades > 0) {
-                    warnings.add(unit.label() + ": " + m.name() + " is full (max_entries " + m.spec().maxEntries()
-                            + "): " + trades + (trades == 1 ? " removal runs" : " removals run") + " before adds"
-                            + " that overlap it, trading safety for room (the ! notes above say which); a capacity with"
-                            + " headroom keeps every step traffic-safe");
+                    warnings.add(String.join(", ", unit.policies()) + " (" + unit.label() + "): " + m.name()
+                            + " is full (max_entries " + m.spec().maxEntries() + "): " + trades
+                            + (trades == 1 ? " removal runs" : " removals run") + " before writes that overlap it,"
+                            + " trading safety for room (the ! notes above say which); a capacity with headroom"
+                            + " keeps every step traffic-safe");
                 }
                 return;
             }

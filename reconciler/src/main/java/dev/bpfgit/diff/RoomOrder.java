@@ -15,14 +15,15 @@ import java.util.Map;
  * a rule (the kernel refuses the add: ENOSPC for an LPM trie, E2BIG for a hash). Adds keep their order
  * (most specific first); just before the add that finds the map full, removals run, as few as needed:
  * <ul>
- * <li>first those whose early removal no packet can notice: no pending add overlaps them (neither inside
- * nor around them) and no pending removal contains them, so their packets meet the new rules at once, as
- * they would at the end of the traffic-safe order;</li>
+ * <li>first those whose early removal no packet can notice: no pending write (add or change) overlaps
+ * them (neither inside nor around them) and no pending removal contains them, so their packets meet the
+ * new rules at once, as they would at the end of the traffic-safe order;</li>
  * <li>only when there is none, one removal that trades safety for room (the one with the fewest pending
- * adds overlapping it, least specific first): until those adds are written, its packets meet the rules
+ * writes overlapping it, least specific first): until those are written, its packets meet the rules
  * around it, which may be looser than both the old and the new policy. Its {@code room} says so.</li>
  * </ul>
- * The remaining removals run last, as usual. Pure.
+ * The remaining removals run last, as usual. The caller runs these steps after the unit's other writes
+ * (a changed default verdict is in place before any early removal lets packets fall through to it). Pure.
  */
 final class RoomOrder {
     static final String TRADES = "TRADES SAFETY FOR ROOM";
@@ -42,44 +43,46 @@ final class RoomOrder {
      */
     static List<Change> order(Path pin, String map, int live, int maxEntries, List<EntryChange> puts,
                               List<EntryChange> dels, EntryCodec codec) {
-        Map<Bytes, Integer> addAt = new HashMap<>();
+        // every pending write counts, changes too: the traffic-safe order has them all in place before any
+        // removal, so a removal is only as safe as that once no write inside or around it is pending
+        Map<Bytes, Integer> putAt = new HashMap<>();
+        int adds = 0;
         for (int i = 0; i < puts.size(); i++) {
-            if (puts.get(i).before().isEmpty()) {
-                addAt.put(puts.get(i).rawKey(), i);
-            }
+            putAt.put(puts.get(i).rawKey(), i);
+            adds += puts.get(i).before().isEmpty() ? 1 : 0;
         }
         Map<Bytes, Integer> delAt = new HashMap<>();
         for (int i = 0; i < dels.size(); i++) {
             delAt.put(dels.get(i).rawKey(), i);
         }
-        // overlaps: an add inside a removal (the removal is among the add's containers), or around it
-        List<List<Integer>> overlapsOfAdd = new ArrayList<>();
-        puts.forEach(p -> overlapsOfAdd.add(new ArrayList<>()));
-        List<List<Integer>> addsOfDel = new ArrayList<>();
-        int[] pendingAdds = new int[dels.size()];
+        // overlaps: a write inside a removal (the removal is among the write's containers), or around it
+        List<List<Integer>> overlapsOfPut = new ArrayList<>();
+        puts.forEach(p -> overlapsOfPut.add(new ArrayList<>()));
+        List<List<Integer>> putsOfDel = new ArrayList<>();
+        int[] pendingPuts = new int[dels.size()];
         int[] pendingContainers = new int[dels.size()];
         List<List<Integer>> containedBy = new ArrayList<>();
         dels.forEach(d -> {
-            addsOfDel.add(new ArrayList<>());
+            putsOfDel.add(new ArrayList<>());
             containedBy.add(new ArrayList<>());
         });
-        addAt.forEach((key, a) -> {
+        putAt.forEach((key, a) -> {
             for (Bytes c : codec.containers(key)) {
                 Integer d = delAt.get(c);
                 if (d != null) {
-                    overlapsOfAdd.get(a).add(d);
-                    addsOfDel.get(d).add(a);
-                    pendingAdds[d]++;
+                    overlapsOfPut.get(a).add(d);
+                    putsOfDel.get(d).add(a);
+                    pendingPuts[d]++;
                 }
             }
         });
         for (int d = 0; d < dels.size(); d++) {
             for (Bytes c : codec.containers(dels.get(d).rawKey())) {
-                Integer a = addAt.get(c);
+                Integer a = putAt.get(c);
                 if (a != null) {
-                    overlapsOfAdd.get(a).add(d);
-                    addsOfDel.get(d).add(a);
-                    pendingAdds[d]++;
+                    overlapsOfPut.get(a).add(d);
+                    putsOfDel.get(d).add(a);
+                    pendingPuts[d]++;
                 }
                 Integer outer = delAt.get(c);
                 if (outer != null) {
@@ -90,7 +93,7 @@ final class RoomOrder {
         }
         boolean[] deleted = new boolean[dels.size()];
         boolean[] written = new boolean[puts.size()];
-        int remainingAdds = addAt.size();
+        int remainingAdds = adds;
         int size = live;
         List<Change> steps = new ArrayList<>();
         List<EntryChange> batch = new ArrayList<>();
@@ -106,20 +109,20 @@ final class RoomOrder {
                 int need = size + remainingAdds - maxEntries;
                 List<EntryChange> early = new ArrayList<>();
                 for (int d = 0; d < dels.size() && early.size() < need; d++) {
-                    if (!deleted[d] && pendingAdds[d] == 0 && pendingContainers[d] == 0) {
+                    if (!deleted[d] && pendingPuts[d] == 0 && pendingContainers[d] == 0) {
                         early.add(remove(d, dels, deleted, containedBy, pendingContainers));
                     }
                 }
                 String room;
                 if (!early.isEmpty()) {
                     room = "removed before the adds to make room: " + map + " is full (" + size + " of max_entries "
-                            + maxEntries + "); no pending add overlaps these, so their packets meet the new rules"
+                            + maxEntries + "); no pending write overlaps these, so their packets meet the new rules"
                             + " at once";
                 } else {
                     int pick = -1;
                     for (int d = 0; d < dels.size(); d++) {
-                        if (!deleted[d] && (pick < 0 || pendingAdds[d] + pendingContainers[d]
-                                < pendingAdds[pick] + pendingContainers[pick])) {
+                        if (!deleted[d] && (pick < 0 || pendingPuts[d] + pendingContainers[d]
+                                < pendingPuts[pick] + pendingContainers[pick])) {
                             pick = d;
                         }
                     }
@@ -128,7 +131,7 @@ final class RoomOrder {
                                 + remainingAdds) + " for max_entries " + maxEntries + " and nothing left to remove");
                     }
                     List<String> waiting = new ArrayList<>();
-                    for (int a : addsOfDel.get(pick)) {
+                    for (int a : putsOfDel.get(pick)) {
                         if (!written[a]) {
                             waiting.add(puts.get(a).key());
                         }
@@ -150,12 +153,12 @@ final class RoomOrder {
             }
             batch.add(p);
             written[i] = true;
+            for (int d : overlapsOfPut.get(i)) {
+                pendingPuts[d]--;
+            }
             if (add) {
                 size++;
                 remainingAdds--;
-                for (int d : overlapsOfAdd.get(i)) {
-                    pendingAdds[d]--;
-                }
             }
         }
         if (!batch.isEmpty()) {

@@ -118,6 +118,34 @@ class FullCapacityTest {
     }
 
     @Test
+    void earlyRemovalsRunAfterTheOtherWritesOfTheUnitAndWaitForAChangeAroundThem() {
+        f.converge(edge("r1", 2, List.of("{prefix: 10.0.0.0/8, action: drop}", "{prefix: 10.1.0.0/16, action: pass}")));
+        // the default verdict changes too, and the /8 around the removed /16 changes its action
+        Snapshot next = snapshot("r2", "policies/edge.yaml", policy("edge-filter", "eth0", "xdp",
+                "{prefix: 10.0.0.0/8, action: pass}", "{prefix: 192.0.2.0/24, action: drop}")
+                .replace("  rules:", "  capacity: 2\n  default: drop\n  rules:"));
+        Plan p = f.plan(next);
+        List<Change> steps = p.units().getFirst().changes();
+        int config = -1;
+        int early = -1;
+        for (int i = 0; i < steps.size(); i++) {
+            if (steps.get(i) instanceof Change.PutEntries put && put.pin().endsWith("config")) {
+                config = i;
+            }
+            if (steps.get(i) instanceof Change.DeleteEntries d && d.early()) {
+                early = i;
+                assertTrue(d.room().contains(RoomOrder.TRADES + ": until 10.0.0.0/8 is written, packets in 10.1.0.0/16"),
+                        d.room());
+            }
+        }
+        assertTrue(config >= 0 && early > config, "the new default is in place first: " + steps);
+        assertTrue(p.warnings().getFirst().startsWith("TrafficPolicy/edge-filter (eth0, xdp): rules_v4 is full"),
+                p.warnings().toString());
+        f.apply(p);
+        assertTrue(f.plan(next).inSync());
+    }
+
+    @Test
     void aLargeFullMapReplacesHalfItsRulesInOneApplyWithDistinctCounterSlots() {
         int n = 1000;
         List<String> before = new ArrayList<>();
