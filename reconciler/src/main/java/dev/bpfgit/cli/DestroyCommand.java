@@ -3,6 +3,7 @@ package dev.bpfgit.cli;
 import dev.bpfgit.apply.ApplyResult;
 import dev.bpfgit.diff.Differ;
 import dev.bpfgit.diff.Plan;
+import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.kernel.linux.PinRootLock;
 import dev.bpfgit.render.PlanText;
 import dev.bpfgit.run.Pipeline;
@@ -13,6 +14,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -37,15 +39,19 @@ final class DestroyCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         Pipeline p = common.live();
-        if (!java.nio.file.Files.exists(p.root())) {
+        if (!Files.exists(p.root())) {
             out.println("Nothing to destroy under " + p.root() + ".");
             return ExitCodes.OK;
         }
-        try (PinRootLock lock = common.lock(p, lockOption, false)) {
-            return locked(p, out);
-        } catch (dev.bpfgit.kernel.KernelException.NotFound e) {
+        PinRootLock lock;
+        try {
+            lock = common.lock(p, lockOption, false);
+        } catch (KernelException.NotFound e) {
             out.println("Nothing to destroy under " + p.root() + ".");   // destroyed while we waited
             return ExitCodes.OK;
+        }
+        try (lock) {
+            return locked(p, out);
         }
     }
 
