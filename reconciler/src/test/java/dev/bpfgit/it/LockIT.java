@@ -81,6 +81,53 @@ class LockIT {
     }
 
     /**
+     * Two applies on one root, the first caught (and stopped) while it holds the lock: the second, with a
+     * short --lock-timeout, exits 3 naming the first; the first then finishes, and its state is the host's.
+     */
+    @Test
+    void anApplyThatCannotGetTheLockInTimeExitsThreeNamingTheApplyHoldingIt(@TempDir Path dir) throws Exception {
+        StringBuilder big = new StringBuilder(A.replace("  rules:\n", "  capacity: 32768\n  rules:\n"));
+        for (int i = 0; i < 20_000; i++) {
+            big.append("    - {prefix: 11.").append(i >> 8).append('.').append(i & 0xff).append(".0/24, action: drop}\n");
+        }
+        Path a = write(dir.resolve("a"), "edge.yaml", big.toString()).getParent();
+        Path b = write(dir.resolve("b"), "edge.yaml", B).getParent();
+        try (PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
+            Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
+            Process first = Bpfgit.start(t.ns("edge"), "apply", a.toString(), "--yes", "--root", root.path().toString());
+            CompletableFuture<String> firstOut = Commands.drain(first.getInputStream());
+            CompletableFuture<String> firstErr = Commands.drain(first.getErrorStream());
+            try {
+                assertTrue(Topology.waitFor(Duration.ofSeconds(120), Duration.ofMillis(2), () -> !first.isAlive()
+                        || PinRootLock.holder(root.path()).map(h -> h.pid() == first.pid()).orElse(false)),
+                        "the first apply takes the lock");
+                Commands.run("kill", "-STOP", Long.toString(first.pid()));
+                assertTrue(first.isAlive(), "caught while holding the lock: " + firstErr.getNow(""));
+
+                Bpfgit.Cli second = edge.cli("apply", b.toString(), "--yes", "--lock-timeout", "1s");
+                assertEquals(3, second.exit(), second.toString());
+                assertEquals("", second.out(), "nothing planned or applied without the lock");
+                assertTrue(second.err().startsWith("error: lock pin root " + root.path() + ": EAGAIN")
+                        && second.err().contains("another bpfgit writer holds it: pid " + first.pid()
+                        + " (bpfgit apply " + a + " --yes --root " + root.path() + ", running since ")
+                        && second.err().contains("waited 1s"), second.err());
+
+                Commands.run("kill", "-CONT", Long.toString(first.pid()));
+                assertTrue(first.waitFor(120, TimeUnit.SECONDS));
+                assertEquals(0, first.exitValue(), firstOut.get() + firstErr.get());
+                assertEquals(0, edge.cli("plan", a.toString()).exit(), "the host has the first apply's state");
+                assertEquals(1, edge.cli("plan", b.toString()).exit());
+            } finally {
+                if (first.isAlive()) {
+                    first.destroyForcibly();   // SIGKILL ends a stopped process too
+                    first.waitFor();
+                }
+            }
+            assertEquals(0, edge.cli("destroy", "--yes").exit());
+        }
+    }
+
+    /**
      * A {@code run} holds the root for its lifetime: an apply or a destroy with a short --lock-timeout
      * exits 3 naming it; a destroy with a long one waits until the sidecar stops, then destroys.
      */
