@@ -29,8 +29,8 @@ import java.util.concurrent.Callable;
 @Command(name = "apply", header = "Make the kernel match the policies.",
         description = {"Plans against the kernel and applies the plan, or applies a saved plan",
                 "('plan -o json > FILE') exactly, refusing it if the kernel changed since.",
-                "Holds the pin-root lock from reading the kernel to the last write; another writer of the",
-                "root waits up to --lock-timeout for it.",
+                "Holds the pin-root lock from reading the kernel to the last write; another",
+                "writer of the root waits up to --lock-timeout for it.",
                 "Asks for confirmation on a terminal unless --yes. Exit 0 done, 2 invalid input, 3 error."})
 final class ApplyCommand implements Callable<Integer> {
     @Mixin

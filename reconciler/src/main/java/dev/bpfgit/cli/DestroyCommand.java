@@ -20,8 +20,8 @@ import java.util.concurrent.Callable;
 
 @Command(name = "destroy", header = "Remove everything bpfgit owns on this host.",
         description = {"Shows the plan, then detaches bpfgit's links and removes its pins and the pin root.",
-                "Never touches anything outside the pin root. Holds the pin-root lock throughout; another",
-                "writer of the root waits up to --lock-timeout for it. Exit 0 done, 3 error."})
+                "Never touches anything outside the pin root. Holds the pin-root lock throughout;",
+                "another writer of the root waits up to --lock-timeout for it. Exit 0 done, 3 error."})
 final class DestroyCommand implements Callable<Integer> {
     @Mixin
     Common common;
