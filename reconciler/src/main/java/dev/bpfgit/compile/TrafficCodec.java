@@ -5,6 +5,7 @@ import dev.bpfgit.kernel.Bytes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntPredicate;
 
 /** Reads rules_v4 / rules_v6 entries for plans: {@code "198.51.100.0/24"} → {@code "redirect eth1"}. */
 final class TrafficCodec implements EntryCodec {
@@ -37,12 +38,15 @@ final class TrafficCodec implements EntryCodec {
     }
 
     @Override
-    public List<Bytes> containers(Bytes key) {
+    public List<Bytes> containers(Bytes key, IntPredicate specificity) {
         // key: u32 prefixlen (little-endian), then the address bytes
         byte[] k = key.toArray();
         int len = (int) Le.u32(k, 0);
-        List<Bytes> out = new ArrayList<>(len);
+        List<Bytes> out = new ArrayList<>();
         for (int l = 0; l < len; l++) {
+            if (!specificity.test(l)) {
+                continue;
+            }
             byte[] c = k.clone();
             Le.putU32(c, 0, l);
             for (int bit = l; bit < (c.length - 4) * 8; bit++) {

@@ -5,6 +5,7 @@ import dev.bpfgit.kernel.Bytes;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -66,8 +67,13 @@ final class RoomOrder {
             putsOfDel.add(new ArrayList<>());
             containedBy.add(new ArrayList<>());
         });
+        // containers are looked up only at the specificities present on the other side
+        BitSet putLengths = new BitSet();
+        BitSet delLengths = new BitSet();
+        puts.forEach(p -> putLengths.set(codec.specificity(p.rawKey())));
+        dels.forEach(d -> delLengths.set(codec.specificity(d.rawKey())));
         putAt.forEach((key, a) -> {
-            for (Bytes c : codec.containers(key)) {
+            for (Bytes c : codec.containers(key, delLengths::get)) {
                 Integer d = delAt.get(c);
                 if (d != null) {
                     overlapsOfPut.get(a).add(d);
@@ -77,7 +83,7 @@ final class RoomOrder {
             }
         });
         for (int d = 0; d < dels.size(); d++) {
-            for (Bytes c : codec.containers(dels.get(d).rawKey())) {
+            for (Bytes c : codec.containers(dels.get(d).rawKey(), l -> putLengths.get(l) || delLengths.get(l))) {
                 Integer a = putAt.get(c);
                 if (a != null) {
                     overlapsOfPut.get(a).add(d);

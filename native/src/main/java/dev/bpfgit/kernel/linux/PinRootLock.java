@@ -152,7 +152,7 @@ public final class PinRootLock implements AutoCloseable {
         for (String line : locks) {
             // "1: FLOCK  ADVISORY  WRITE 4242 00:1a:1234 0 EOF"; waiters carry "->" and are skipped
             String[] f = line.trim().split("\\s+");
-            if (f.length >= 6 && f[1].equals("FLOCK") && !f[1].equals("->") && f[5].equals(id)) {
+            if (f.length >= 6 && f[1].equals("FLOCK") && f[5].equals(id)) {
                 long pid = Long.parseLong(f[4]);
                 return Optional.of(new Holder(pid, command(pid), since(pid)));
             }
