@@ -5,6 +5,7 @@ import dev.bpfgit.apply.StalePlanException;
 import dev.bpfgit.diff.Change;
 import dev.bpfgit.diff.Plan;
 import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.linux.PinRootLock;
 import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.render.PlanJson;
 import dev.bpfgit.render.PlanText;
@@ -28,10 +29,15 @@ import java.util.concurrent.Callable;
 @Command(name = "apply", header = "Make the kernel match the policies.",
         description = {"Plans against the kernel and applies the plan, or applies a saved plan",
                 "('plan -o json > FILE') exactly, refusing it if the kernel changed since.",
+                "Holds the pin-root lock from reading the kernel to the last write; another",
+                "writer of the root waits up to --lock-timeout for it.",
                 "Asks for confirmation on a terminal unless --yes. Exit 0 done, 2 invalid input, 3 error."})
 final class ApplyCommand implements Callable<Integer> {
     @Mixin
     Common common;
+
+    @Mixin
+    LockOption lockOption;
 
     @Parameters(paramLabel = "PATH", arity = "0..1", description = "Policy file or directory.")
     Path path;
@@ -49,11 +55,18 @@ final class ApplyCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         Pipeline p = common.live();
+        if (planFile != null && path != null) {
+            throw new UsageException("give either PATH or --plan FILE, not both");
+        }
+        // observe, the staleness check of a saved plan and apply, atomic for every other bpfgit writer
+        try (PinRootLock lock = common.lock(p, lockOption)) {
+            return locked(p, out);
+        }
+    }
+
+    private int locked(Pipeline p, PrintWriter out) {
         Plan plan;
         if (planFile != null) {
-            if (path != null) {
-                throw new UsageException("give either PATH or --plan FILE, not both");
-            }
             plan = saved(p);
         } else {
             Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);

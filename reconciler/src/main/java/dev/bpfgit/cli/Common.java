@@ -4,6 +4,7 @@ import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.linux.Libc;
 import dev.bpfgit.kernel.linux.LinuxKernel;
+import dev.bpfgit.kernel.linux.PinRootLock;
 import dev.bpfgit.run.Config;
 import dev.bpfgit.run.Pipeline;
 import picocli.CommandLine.Option;
@@ -11,7 +12,10 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -82,7 +86,75 @@ final class Common {
             throw new IllegalStateException(root() + " is not on a bpffs mount: mount it with"
                     + " 'mount -t bpf bpf /sys/fs/bpf'");
         }
+        checkRoot(root());
         return new Pipeline(new LinuxKernel(), root(), Clock.systemUTC());
+    }
+
+    /**
+     * An existing pin root must be 0700 (or narrower) and owned by us: whoever else can write there can
+     * plant pins that bpfgit would then load, attach or report as its own.
+     */
+    static void checkRoot(Path root) {
+        PosixFileAttributes a;
+        int uid;
+        try {
+            a = Files.readAttributes(root, PosixFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            uid = ((Number) Files.getAttribute(root, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).intValue();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return;   // the first writer creates it, 0700
+        } catch (IOException e) {
+            throw new IllegalStateException("read pin root " + root + ": " + e.getMessage());
+        }
+        int me = Libc.geteuid();
+        String perms = PosixFilePermissions.toString(a.permissions());
+        boolean wide = !perms.substring(3).equals("------");
+        if (!a.isDirectory() || wide || uid != me) {
+            String mode = String.format("%04o", mode(perms));
+            throw new IllegalStateException("pin root " + root + " is not safe to use: "
+                    + (a.isDirectory() ? "" : "not a directory, ") + "mode " + mode + " (" + perms + "), owner "
+                    + a.owner().getName() + " (uid " + uid + "); bpfgit uses only a root of mode 0700 owned by uid "
+                    + me + ". If it is bpfgit's, fix it with 'chmod 0700 " + root + "'"
+                    + (uid != me ? " and 'chown " + me + " " + root + "'" : "")
+                    + "; otherwise choose another --root");
+        }
+    }
+
+    private static int mode(String perms) {
+        int m = 0;
+        for (int i = 0; i < 9; i++) {
+            m = m << 1 | (perms.charAt(i) == '-' ? 0 : 1);
+        }
+        return m;
+    }
+
+    Duration lockTimeout(LockOption option) {
+        return option != null && option.lockTimeout != null ? option.lockTimeout : config().lockTimeout();
+    }
+
+    /**
+     * The pin-root lock every writing verb holds for its whole plan and apply. Creates the root (0700) when
+     * it does not exist yet, so the first writer has something to lock; waits up to the lock timeout.
+     */
+    PinRootLock lock(Pipeline p, LockOption option) {
+        return lock(p, option, true);
+    }
+
+    /** The lock for {@code run}: the timeout from the configuration. */
+    PinRootLock lock(Pipeline p) {
+        return lock(p, null, true);
+    }
+
+    /** @param create false: a missing root is not created (the caller then has nothing to write) */
+    PinRootLock lock(Pipeline p, LockOption option, boolean create) {
+        PinRootLock lock = PinRootLock.acquire(p.root(), lockTimeout(option),
+                create ? () -> p.kernel().makeDirs(p.root()) : null);
+        try {
+            checkRoot(p.root());   // as it is now, under the lock
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+        return lock;
     }
 
     static boolean isBpffs(Path dir) {

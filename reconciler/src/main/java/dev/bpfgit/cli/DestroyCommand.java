@@ -3,6 +3,8 @@ package dev.bpfgit.cli;
 import dev.bpfgit.apply.ApplyResult;
 import dev.bpfgit.diff.Differ;
 import dev.bpfgit.diff.Plan;
+import dev.bpfgit.kernel.KernelException;
+import dev.bpfgit.kernel.linux.PinRootLock;
 import dev.bpfgit.render.PlanText;
 import dev.bpfgit.run.Pipeline;
 import picocli.CommandLine.Command;
@@ -12,15 +14,20 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "destroy", header = "Remove everything bpfgit owns on this host.",
         description = {"Shows the plan, then detaches bpfgit's links and removes its pins and the pin root.",
-                "Never touches anything outside the pin root. Exit 0 done, 3 error."})
+                "Never touches anything outside the pin root. Holds the pin-root lock throughout;",
+                "another writer of the root waits up to --lock-timeout for it. Exit 0 done, 3 error."})
 final class DestroyCommand implements Callable<Integer> {
     @Mixin
     Common common;
+
+    @Mixin
+    LockOption lockOption;
 
     @Option(names = {"-y", "--yes"}, description = "Do not ask for confirmation.")
     boolean yes;
@@ -32,6 +39,23 @@ final class DestroyCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         Pipeline p = common.live();
+        if (!Files.exists(p.root())) {
+            out.println("Nothing to destroy under " + p.root() + ".");
+            return ExitCodes.OK;
+        }
+        PinRootLock lock;
+        try {
+            lock = common.lock(p, lockOption, false);
+        } catch (KernelException.NotFound e) {
+            out.println("Nothing to destroy under " + p.root() + ".");   // destroyed while we waited
+            return ExitCodes.OK;
+        }
+        try (lock) {
+            return locked(p, out);
+        }
+    }
+
+    private int locked(Pipeline p, PrintWriter out) {
         Plan plan = Differ.destroy(p.observe(List.of()));
         if (plan.inSync()) {
             out.println("Nothing to destroy under " + p.root() + ".");

@@ -24,7 +24,9 @@ public final class Main {
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler(new ExitCodes());
-        cl.setExitCodeExceptionMapper(e -> ExitCodes.ERROR);
+        // a mapper overrides exitCodeOnInvalidInput: a bad option or value is invalid input (2), like a policy
+        cl.setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? ExitCodes.INVALID
+                : ExitCodes.ERROR);
         cl.getCommandSpec().exitCodeOnInvalidInput(ExitCodes.INVALID);
         cl.getSubcommands().values().forEach(sub -> setInvalid(sub));
         return cl.execute(args);

@@ -37,8 +37,7 @@ final class RunCommand implements Callable<Integer> {
         var path = config.sourcePath().orElseThrow(() -> new UsageException(common.configFile
                 + ": source.path is required (the directory of policy files)"));
         Pipeline pipeline = common.live();
-        pipeline.kernel().makeDirs(pipeline.root());
-        try (PinRootLock lock = PinRootLock.acquire(pipeline.root())) {
+        try (PinRootLock lock = common.lock(pipeline)) {
             Metrics metrics = new Metrics(Clock.systemUTC());
             HttpServer http = serve(config, metrics);
             Sidecar sidecar = new Sidecar(pipeline, () -> DirectorySource.read(List.of(path)),

@@ -2,6 +2,9 @@ package dev.bpfgit.compile;
 
 import dev.bpfgit.kernel.Bytes;
 
+import java.util.List;
+import java.util.function.IntPredicate;
+
 /**
  * How one kind reads the entries of one of its maps: for plans (a human description), for the
  * traffic-safe order of writes (specificity), and for grouping by owning policy.
@@ -17,6 +20,16 @@ public interface EntryCodec {
     /** How specific a key is (prefix length for LPM tries); adds go most specific first, removals last. */
     default int specificity(Bytes key) {
         return 0;
+    }
+
+    /**
+     * The keys a lookup falls back to when {@code key} is gone: for an LPM trie, the shorter prefixes that
+     * contain it, shortest first, only at the specificities {@code specificity} accepts (the caller knows
+     * which occur: a /48 need not make 48 keys when only /32s are there). Empty for exact-match maps. The diff uses it to order removals that must
+     * run before adds (a full map) so that as few packets as possible meet a rule of neither state.
+     */
+    default List<Bytes> containers(Bytes key, IntPredicate specificity) {
+        return List.of();
     }
 
     /** The policy id owning an entry ({@link PolicyIds}), or 0 when the map belongs to the whole unit. */

@@ -2,7 +2,10 @@ package dev.bpfgit.compile;
 
 import dev.bpfgit.kernel.Bytes;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.function.IntPredicate;
 
 /** Reads rules_v4 / rules_v6 entries for plans: {@code "198.51.100.0/24"} → {@code "redirect eth1"}. */
 final class TrafficCodec implements EntryCodec {
@@ -32,6 +35,26 @@ final class TrafficCodec implements EntryCodec {
     @Override
     public int specificity(Bytes key) {
         return TrafficLayout.prefix(key).length();
+    }
+
+    @Override
+    public List<Bytes> containers(Bytes key, IntPredicate specificity) {
+        // key: u32 prefixlen (little-endian), then the address bytes
+        byte[] k = key.toArray();
+        int len = (int) Le.u32(k, 0);
+        List<Bytes> out = new ArrayList<>();
+        for (int l = 0; l < len; l++) {
+            if (!specificity.test(l)) {
+                continue;
+            }
+            byte[] c = k.clone();
+            Le.putU32(c, 0, l);
+            for (int bit = l; bit < (c.length - 4) * 8; bit++) {
+                c[4 + bit / 8] &= (byte) ~(0x80 >>> (bit % 8));
+            }
+            out.add(Bytes.wrap(c));
+        }
+        return out;
     }
 
     @Override

@@ -38,10 +38,24 @@ public sealed interface Change {
         }
     }
 
-    /** Removals, in removal order (least specific first); they run after every add. */
-    record DeleteEntries(Path pin, int before, List<EntryChange> changes) implements Change {
+    /**
+     * Removals, in removal order (least specific first); they run after every add, except where the map
+     * is full: then {@code room} says why they run before the adds that need their room (and, when it is
+     * so, that some packets meet neither the old nor the new rule meanwhile). Empty for a normal removal.
+     */
+    record DeleteEntries(Path pin, int before, List<EntryChange> changes, String room) implements Change {
         public DeleteEntries {
             changes = List.copyOf(changes);
+            room = room == null ? "" : room;
+        }
+
+        public DeleteEntries(Path pin, int before, List<EntryChange> changes) {
+            this(pin, before, changes, "");
+        }
+
+        /** True when this removal runs before adds, to make room in a full map. */
+        public boolean early() {
+            return !room.isEmpty();
         }
     }
 

@@ -39,7 +39,9 @@ import java.util.TreeMap;
 /**
  * Diff: desired state × live state → plan. Pure. Per unit, the steps run in a traffic-safe order:
  * create maps, write adds and changes (most specific first), load programs, create or atomically update
- * links, swap in replaced maps, then remove entries (least specific first). Everything live under the
+ * links, swap in replaced maps, then remove entries (least specific first). A map that would overflow
+ * its max_entries in that order gets some removals just before the adds that need their room
+ * ({@link RoomOrder}). Everything live under the
  * root that the desired state does not name is removed last, links before programs before maps.
  */
 public final class Differ {
@@ -184,6 +186,7 @@ public final class Differ {
         final List<Change> first = new ArrayList<>();
         final List<Change> creates = new ArrayList<>();
         final List<Change> puts = new ArrayList<>();
+        final List<Change> roomPuts = new ArrayList<>();
         final List<Change> loads = new ArrayList<>();
         final List<Change> links = new ArrayList<>();
         final List<Change> renames = new ArrayList<>();
@@ -205,6 +208,7 @@ public final class Differ {
             List<Change> all = new ArrayList<>(first);
             all.addAll(creates);
             all.addAll(puts);
+            all.addAll(roomPuts);
             all.addAll(loads);
             all.addAll(links);
             all.addAll(renames);
@@ -315,6 +319,26 @@ public final class Differ {
             }
             bySpecificity(put, codec, true);
             bySpecificity(del, codec, false);
+            if (!array && !del.isEmpty() && RoomOrder.overflows(have.size(), m.spec().maxEntries(), put)) {
+                // a full map: some removals must run before the adds that need their room
+                List<Change> steps = RoomOrder.order(target, m.name(), have.size(), m.spec().maxEntries(), put,
+                        del, codec);
+                long trades = 0;
+                for (Change c : steps) {
+                    (c instanceof Change.DeleteEntries d && !d.early() ? deletes : roomPuts).add(c);
+                    if (c instanceof Change.DeleteEntries d && d.room().contains(RoomOrder.TRADES)) {
+                        trades += d.changes().size();
+                    }
+                }
+                if (trades > 0) {
+                    warnings.add(String.join(", ", unit.policies()) + " (" + unit.label() + "): " + m.name()
+                            + " is full (max_entries " + m.spec().maxEntries() + "): " + trades
+                            + (trades == 1 ? " removal runs" : " removals run") + " before writes that overlap it,"
+                            + " trading safety for room (the ! notes above say which); a capacity with headroom"
+                            + " keeps every step traffic-safe");
+                }
+                return;
+            }
             if (!put.isEmpty()) {
                 puts.add(new Change.PutEntries(target, have.size(), put));
             }

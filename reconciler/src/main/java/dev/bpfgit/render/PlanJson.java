@@ -86,7 +86,12 @@ public final class PlanJson {
                 m.reasons().forEach(r::add);
             }
             case Change.PutEntries e -> entries(n, e.before(), e.changes());
-            case Change.DeleteEntries e -> entries(n, e.before(), e.changes());
+            case Change.DeleteEntries e -> {
+                entries(n, e.before(), e.changes());
+                if (e.early()) {
+                    n.put("room", e.room());
+                }
+            }
             case Change.LoadProgram p -> {
                 n.put("replace", p.replace()).put("reason", p.reason());
                 ObjectNode s = n.putObject("program");
@@ -188,7 +193,8 @@ public final class PlanJson {
                 yield new Change.ReplaceMap(pin, Path.of(n.path("staging").asText()), spec(n.path("spec")), reasons);
             }
             case "PutEntries" -> new Change.PutEntries(pin, n.path("before").asInt(), entries(n));
-            case "DeleteEntries" -> new Change.DeleteEntries(pin, n.path("before").asInt(), entries(n));
+            case "DeleteEntries" -> new Change.DeleteEntries(pin, n.path("before").asInt(), entries(n),
+                    n.path("room").asText(""));
             case "LoadProgram" -> {
                 JsonNode p = n.path("program");
                 Map<String, Path> maps = new TreeMap<>();

@@ -51,13 +51,13 @@ public final class PlanText {
         String firstOwner = u.policies().isEmpty() ? "" : u.policies().getFirst();
         u.policies().forEach(p -> blocks.put(p, new ArrayList<>()));
         blocks.computeIfAbsent(firstOwner, k -> new ArrayList<>());
-        Map<Path, Change.PutEntries> puts = new LinkedHashMap<>();
-        Map<Path, Change.DeleteEntries> dels = new LinkedHashMap<>();
+        // the entry steps of each map, in execution order (several when a full map interleaves them)
+        Map<Path, List<Change>> steps = new LinkedHashMap<>();
         Map<Path, String> created = new java.util.HashMap<>();
         for (Change c : u.changes()) {
             switch (c) {
-                case Change.PutEntries e -> puts.put(e.pin(), e);
-                case Change.DeleteEntries e -> dels.put(e.pin(), e);
+                case Change.PutEntries e -> steps.computeIfAbsent(e.pin(), k -> new ArrayList<>()).add(e);
+                case Change.DeleteEntries e -> steps.computeIfAbsent(e.pin(), k -> new ArrayList<>()).add(e);
                 case Change.CreateMap m -> created.put(m.pin(), objectLine(m).substring(4));
                 case Change.ReplaceMap m -> created.put(m.staging(), "");
                 default -> {
@@ -65,7 +65,7 @@ public final class PlanText {
             }
         }
         for (Change c : u.changes()) {
-            if (c instanceof Change.CreateMap m && puts.containsKey(m.pin())) {
+            if (c instanceof Change.CreateMap m && steps.containsKey(m.pin())) {
                 continue;   // shown with its entries below
             }
             String line = objectLine(c);
@@ -73,25 +73,51 @@ public final class PlanText {
                 blocks.get(firstOwner).add(line);
             }
         }
-        java.util.LinkedHashSet<Path> mapPins = new java.util.LinkedHashSet<>(puts.keySet());
-        mapPins.addAll(dels.keySet());
-        for (Path pin : mapPins) {
-            List<EntryChange> all = new ArrayList<>();
-            if (puts.containsKey(pin)) {
-                all.addAll(puts.get(pin).changes());
+        for (Map.Entry<Path, List<Change>> pinSteps : steps.entrySet()) {
+            Path pin = pinSteps.getKey();
+            // per owner: its entries in execution order, each early removal led by a note saying why
+            Map<String, List<String>> entryLines = new LinkedHashMap<>();
+            Map<String, List<EntryChange>> byOwner = new LinkedHashMap<>();
+            int before = -1;
+            boolean full = false;
+            int width = 0;
+            for (Change c : pinSteps.getValue()) {
+                List<EntryChange> changes = c instanceof Change.PutEntries p ? p.changes()
+                        : ((Change.DeleteEntries) c).changes();
+                width = Math.max(width, changes.stream().mapToInt(e -> e.key().length()).max().orElse(0));
             }
-            if (dels.containsKey(pin)) {
-                all.addAll(dels.get(pin).changes());
+            for (Change c : pinSteps.getValue()) {
+                List<EntryChange> changes;
+                String note = null;
+                if (c instanceof Change.PutEntries p) {
+                    changes = p.changes();
+                    before = before < 0 ? p.before() : before;
+                } else {
+                    Change.DeleteEntries d = (Change.DeleteEntries) c;
+                    changes = d.changes();
+                    before = before < 0 ? d.before() : before;
+                    if (d.early()) {
+                        note = "      ! " + d.room();
+                        full = true;
+                    }
+                }
+                java.util.Set<String> noted = new java.util.HashSet<>();
+                for (EntryChange e : changes) {
+                    String owner = e.owner().isEmpty() ? firstOwner : e.owner();
+                    byOwner.computeIfAbsent(owner, k -> new ArrayList<>()).add(e);
+                    List<String> lines = entryLines.computeIfAbsent(owner, k -> new ArrayList<>());
+                    if (note != null && noted.add(owner)) {
+                        lines.add(note);
+                    }
+                    lines.add("      " + e.symbol() + " " + pad(e.key(), width) + "  " + e.text());
+                }
             }
-            int before = puts.containsKey(pin) ? puts.get(pin).before() : dels.get(pin).before();
+            List<EntryChange> all = byOwner.values().stream().flatMap(List::stream).toList();
             int after = before + (int) all.stream().filter(e -> e.symbol() == '+').count()
                     - (int) all.stream().filter(e -> e.symbol() == '-').count();
-            Map<String, List<EntryChange>> byOwner = new LinkedHashMap<>();
-            for (EntryChange e : all) {
-                String owner = e.owner().isEmpty() ? firstOwner : e.owner();
-                byOwner.computeIfAbsent(owner, k -> new ArrayList<>()).add(e);
-            }
             String name = mapName(pin);
+            String fullNote = full ? ", full: removals make room first" : "";
+            int b = before;
             byOwner.forEach((owner, changes) -> {
                 List<String> lines = blocks.computeIfAbsent(owner, k -> new ArrayList<>());
                 long add = changes.stream().filter(e -> e.symbol() == '+').count();
@@ -109,12 +135,10 @@ public final class PlanText {
                 if (chg > 0) {
                     head.append(" ~").append(chg);
                 }
-                head.append(" (").append(before).append(" -> ").append(after).append(" entries)");
+                head.append(" (").append(b).append(" -> ").append(after).append(" entries").append(fullNote)
+                        .append(")");
                 lines.add(head.toString());
-                int width = changes.stream().mapToInt(e -> e.key().length()).max().orElse(0);
-                for (EntryChange e : changes) {
-                    lines.add("      " + e.symbol() + " " + pad(e.key(), width) + "  " + e.text());
-                }
+                lines.addAll(entryLines.get(owner));
             });
         }
         blocks.forEach((owner, lines) -> {

@@ -20,13 +20,22 @@ import java.util.TreeMap;
  */
 public record Config(Path root, Optional<String> hostName, Map<String, String> labels, Optional<Path> sourcePath,
                      Optional<GitSettings> git, Duration interval, double jitter, boolean correctDrift,
-                     String listen) {
+                     String listen, Duration lockTimeout) {
 
     public static final Path DEFAULT_ROOT = Path.of("/sys/fs/bpf/bpfgit");
+    /** How long a writing verb waits for another writer of the same pin root ({@code lock.timeout}). */
+    public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(30);
+
+    /** A directory source (or none), the default lock timeout. */
+    public Config(Path root, Optional<String> hostName, Map<String, String> labels, Optional<Path> sourcePath,
+                  Duration interval, double jitter, boolean correctDrift, String listen) {
+        this(root, hostName, labels, sourcePath, Optional.empty(), interval, jitter, correctDrift, listen,
+                DEFAULT_LOCK_TIMEOUT);
+    }
 
     public static Config defaults() {
         return new Config(DEFAULT_ROOT, Optional.empty(), Map.of(), Optional.empty(), Optional.empty(),
-                Duration.ofSeconds(60), 0.1, true, "127.0.0.1:9753");
+                Duration.ofSeconds(60), 0.1, true, "127.0.0.1:9753", DEFAULT_LOCK_TIMEOUT);
     }
 
     public static Config load(Path file) {
@@ -43,6 +52,7 @@ public record Config(Path root, Optional<String> hostName, Map<String, String> l
         Map<?, ?> source = map(m.get("source"), file, "source");
         Map<?, ?> rec = map(m.get("reconcile"), file, "reconcile");
         Map<?, ?> metrics = map(m.get("metrics"), file, "metrics");
+        Map<?, ?> lock = map(m.get("lock"), file, "lock");
         Map<String, String> labels = new TreeMap<>();
         map(host.get("labels"), file, "host.labels").forEach((k, v) -> labels.put(String.valueOf(k), String.valueOf(v)));
         String drift = str(rec.get("drift"), "correct");
@@ -63,7 +73,8 @@ public record Config(Path root, Optional<String> hostName, Map<String, String> l
                 rec.get("interval") == null ? d.interval() : Durations.parse(String.valueOf(rec.get("interval"))),
                 rec.get("jitter") == null ? d.jitter() : Double.parseDouble(String.valueOf(rec.get("jitter"))),
                 drift.equals("correct"),
-                str(metrics.get("listen"), d.listen()));
+                str(metrics.get("listen"), d.listen()),
+                lock.get("timeout") == null ? d.lockTimeout() : Durations.parse(String.valueOf(lock.get("timeout"))));
     }
 
     private static GitSettings gitSettings(Map<?, ?> g, Path file) {

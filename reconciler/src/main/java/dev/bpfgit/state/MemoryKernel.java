@@ -210,7 +210,9 @@ public final class MemoryKernel implements Kernel {
                 throw KernelException.of("update map", pin.toString(), 22);
             }
             if (!m.entries().containsKey(e.key()) && m.entries().size() >= m.info().maxEntries()) {
-                throw KernelException.of("update map", pin.toString(), 7);
+                // as the kernel answers (6.18): an LPM trie ENOSPC, a hash map E2BIG
+                boolean lpm = m.info().type() == dev.bpfgit.kernel.MapType.LPM_TRIE.id;
+                throw KernelException.of("update map", pin.toString(), lpm ? 28 : 7);
             }
             m.entries().put(e.key(), e.value());
         }

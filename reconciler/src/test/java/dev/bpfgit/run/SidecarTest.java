@@ -32,7 +32,7 @@ class SidecarTest {
 
     private Sidecar sidecar(boolean correctDrift) {
         Config c = new Config(ROOT, Optional.empty(), Map.of(), Optional.empty(), Optional.empty(), Duration.ofSeconds(60), 0,
-                correctDrift, "127.0.0.1:0");
+                correctDrift, "127.0.0.1:0", Config.DEFAULT_LOCK_TIMEOUT);
         return new Sidecar(new Pipeline(kernel, ROOT, clock), () -> switch (source.get()) {
             case Snapshot s -> s;
             case RuntimeException e -> throw e;
