@@ -43,6 +43,11 @@ import java.util.TreeSet;
  * exit code and message in its section and the others are still planned; the exit code is the worst one.
  */
 final class FleetPlan {
+    /**
+     * The revision side was never applied anywhere: its "applied" time is the epoch, so that the same inputs
+     * give the same plan, byte for byte, on every CI run.
+     */
+    private static final Clock EPOCH = Clock.fixed(java.time.Instant.EPOCH, java.time.ZoneOffset.UTC);
     private final PlanCommand cmd;
     private final Path root;
     /** The --against side, null without --against. */
@@ -195,7 +200,7 @@ final class FleetPlan {
         if (base != null) {
             DesiredState before = Compiler.compile(root, base.revision(), basePolicies, host);
             Applier.apply(kernel, Differ.diff(before, Observer.observe(kernel, root, Pipeline.attachPoints(before))),
-                    Clock.systemUTC());
+                    EPOCH);
         }
         DesiredState desired = Compiler.compile(root, snapshot.revision(), head, host);
         return Differ.diff(desired, Observer.observe(kernel, root, Pipeline.attachPoints(desired)));
