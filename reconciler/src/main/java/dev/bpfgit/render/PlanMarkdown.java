@@ -30,7 +30,11 @@ public final class PlanMarkdown {
 
     static String render(Plan plan, int budget) {
         if (plan.inSync()) {
-            return "bpfgit plan for revision `" + plan.revision() + "`: no changes, the host is in sync.\n";
+            // one line; a warning (a foreign program coexisting) is still worth a reviewer's eye
+            List<String> lines = new ArrayList<>();
+            lines.add("bpfgit plan for revision `" + plan.revision() + "`: no changes, the host is in sync.");
+            plan.warnings().forEach(w -> lines.add("> **Warning:** " + w));
+            return fit(lines, budget);
         }
         List<String> lines = new ArrayList<>();
         lines.add("### bpfgit plan for revision `" + plan.revision() + "`");
@@ -44,7 +48,7 @@ public final class PlanMarkdown {
     }
 
     static String render(Fleet fleet, int budget) {
-        if (fleet.inSync()) {
+        if (fleet.inSync() && fleet.hosts().stream().allMatch(h -> h.plan().orElseThrow().warnings().isEmpty())) {
             return "bpfgit plan for revision `" + fleet.revision() + "`: no changes on " + fleet.hosts().size()
                     + (fleet.hosts().size() == 1 ? " host" : " hosts") + ", all in sync.\n";
         }
@@ -54,16 +58,28 @@ public final class PlanMarkdown {
         lines.add("");
         lines.add("**" + fleet.tally() + "; exit " + fleet.exitCode() + ".**");
         lines.add("");
-        lines.add("| " + String.join(" | ", FleetText.HEADER).toLowerCase(java.util.Locale.ROOT) + " |");
-        lines.add("|---|---|--:|--:|--:|---|--:|");
+        List<String> table = new ArrayList<>();
+        table.add("| " + String.join(" | ", FleetText.HEADER).toLowerCase(java.util.Locale.ROOT) + " |");
+        table.add("|---|---|--:|--:|--:|---|--:|");
         for (Fleet.Host h : fleet.hosts()) {
-            List<String> row = new ArrayList<>(FleetText.row(h));
-            row.set(1, "`" + row.get(1) + "`");
-            lines.add("| " + String.join(" | ", row.stream().map(c -> c.replace("|", "\\|")).toList()) + " |");
+            table.add(row(FleetText.row(h)));
         }
+        if (table.stream().mapToInt(String::length).sum() > budget / 4) {
+            // thousands of hosts in a few roles: a row per group leaves room for what the groups change
+            table.subList(2, table.size()).clear();
+            table.set(0, table.getFirst().replaceFirst("^\\| host ", "| hosts "));
+            for (Fleet.Group g : fleet.groups()) {
+                List<String> row = new ArrayList<>(FleetText.row(g.first()));
+                row.set(0, names(g.names()));
+                List<String> against = g.hosts().stream().map(Fleet.Host::against).distinct().toList();
+                row.set(1, against.size() == 1 ? against.getFirst() : against.size() + " different");
+                table.add(row(row));
+            }
+        }
+        lines.addAll(table);
         for (Fleet.Group g : fleet.groups()) {
             lines.add("");
-            lines.add("#### " + String.join(", ", g.names()));
+            lines.add("#### " + (g.names().size() > 50 ? names(g.names()) : String.join(", ", g.names())));
             lines.add("");
             Fleet.Host h = g.first();
             if (h.plan().isEmpty()) {
@@ -75,11 +91,27 @@ public final class PlanMarkdown {
                 lines.add("```");
             } else if (h.plan().get().inSync()) {
                 lines.add("No changes: in sync.");
+                h.plan().get().warnings().forEach(w -> lines.add("\n> **Warning:** " + w));
             } else {
                 plan(lines, h.plan().get());
             }
         }
         return fit(lines, budget);
+    }
+
+    private static String row(List<String> cells) {
+        List<String> row = new ArrayList<>(cells);
+        row.set(1, "`" + row.get(1) + "`");
+        return "| " + String.join(" | ", row.stream().map(c -> c.replace("|", "\\|")).toList()) + " |";
+    }
+
+    /** "a, b, c and 997 more (1000 hosts)" */
+    private static String names(List<String> names) {
+        if (names.size() <= 5) {
+            return String.join(", ", names);
+        }
+        return String.join(", ", names.subList(0, 5)) + " and " + (names.size() - 5) + " more (" + names.size()
+                + " hosts)";
     }
 
     /** The summary line, one block per policy, and the warnings. */

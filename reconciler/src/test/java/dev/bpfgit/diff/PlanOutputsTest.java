@@ -150,6 +150,21 @@ class PlanOutputsTest {
     }
 
     @Test
+    void aLargeFleetGetsARowPerGroupSoTheChangesStillFit() {
+        Plan changes = f.plan(edge("r1", "{prefix: 192.0.2.0/24, action: drop}"));
+        List<Fleet.Host> hosts = new ArrayList<>();
+        for (int i = 0; i < 3000; i++) {
+            hosts.add(Fleet.Host.planned("edge-" + i, Map.of("role", "edge"), "revision main", changes));
+        }
+        String md = PlanMarkdown.render(new Fleet("r1", hosts));
+        assertFalse(md.contains("Truncated"), md);
+        assertTrue(md.contains("| hosts | against | create | change | remove | entries | exit |\n|---|---|--:|--:|--:|---|--:|\n"
+                + "| edge-0, edge-1, edge-2, edge-3, edge-4 and 2995 more (3000 hosts) | `revision main` | 6 | 0 | 0 |"
+                + " +2 ~0 -0 | 1 |\n\n#### edge-0, edge-1, edge-2, edge-3, edge-4 and 2995 more (3000 hosts)\n"), md);
+        assertTrue(md.contains("+     + 192.0.2.0/24  drop\n"), md);
+    }
+
+    @Test
     void hostsWithTheSamePlanShareASectionAndTheWorstExitCodeWins() {
         Plan changes = f.plan(edge("r1", "{prefix: 192.0.2.0/24, action: drop}"));
         Fixture other = new Fixture();

@@ -132,6 +132,14 @@ class FleetPlanIT {
         assertEquals("TrafficPolicy/edge-filter", edge.at("/units/0/policies/0").asText());
         assertEquals(2, edge.at("/summary/entriesAdded").asInt() + edge.at("/summary/entriesChanged").asInt());
 
+        Bpfgit.Cli github = Bpfgit.cliIn(repo, with(plan, "-o", "github"));
+        assertEquals(1, github.exit(), github.toString());
+        assertTrue(github.out().startsWith(text.out()), github.out());
+        assertEquals(List.of("::notice title=bpfgit plan edge-1, edge-2::Plan: 0 to create, 2 to change, 0 to remove;"
+                        + " entries +1 ~1 -0.", "::notice title=bpfgit plan db-1::in sync",
+                "::notice title=bpfgit plan web-1::Plan: 0 to create, 1 to change, 0 to remove; entries +1 ~0 -0."),
+                github.out().substring(text.out().length()).lines().toList());
+
         // the same plan with no capabilities and no access to bpffs
         Bpfgit.Cli nobody = Bpfgit.asNobodyIn(work, repo, plan);
         assertEquals(1, nobody.exit(), nobody.toString());
