@@ -235,6 +235,17 @@ class FleetPlanIT {
     }
 
     @Test
+    void exampleFleetPlansMatchTheirExpectedOutput() throws Exception {
+        Path example = Bpfgit.REPO.resolve("examples/fleet");
+        for (String output : List.of("text", "markdown")) {
+            Bpfgit.Cli plan = Bpfgit.cli(null, "plan", "examples/fleet/policies", "--hosts", "examples/fleet/hosts.yaml",
+                    "-o", output);
+            assertEquals(1, plan.exit(), plan.toString());
+            assertEquals(Files.readString(example.resolve(output.equals("text") ? "plan.txt" : "plan.md")), plan.out());
+        }
+    }
+
+    @Test
     void withoutAgainstAHostWithoutStateIsPlannedAgainstAnEmptyHost() throws Exception {
         Path hosts = write(work, "empty.yaml", "hosts:\n  - {name: db-1, labels: {role: db}}\n");
         Bpfgit.Cli empty = Bpfgit.cli(null, "plan", policies.toString(), "--hosts", hosts.toString());
