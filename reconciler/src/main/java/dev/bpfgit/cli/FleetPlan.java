@@ -113,7 +113,7 @@ final class FleetPlan {
             }
         }
         FleetPlan f = new FleetPlan(cmd, snapshot, head, base, basePolicies, baseInvalid,
-                cmd.hosts.toAbsolutePath().getParent());
+                cmd.hosts.toAbsolutePath().normalize().getParent());
         List<Fleet.Host> hosts = new ArrayList<>();
         inventory.hosts().forEach(h -> hosts.add(f.plan(h)));
         Fleet fleet = new Fleet(snapshot.revision(), hosts);
@@ -138,19 +138,24 @@ final class FleetPlan {
                 out.print(FleetText.render(fleet));
                 for (Fleet.Group g : fleet.groups()) {
                     Fleet.Host h = g.first();
-                    String title = "bpfgit plan " + String.join(", ", g.names());
+                    // workflow command escaping: properties are split at ',' and ':'
+                    String title = data("bpfgit plan " + String.join(", ", g.names())).replace(":", "%3A")
+                            .replace(",", "%2C");
                     if (h.plan().isPresent()) {
                         out.println("::notice title=" + title + "::" + (h.plan().get().inSync() ? "in sync"
                                 : h.plan().get().summary().toString()));
                     } else {
-                        out.println("::error title=" + title + "::" + h.error().replace("%", "%25")
-                                .replace("\r", "%0D").replace("\n", "%0A"));
+                        out.println("::error title=" + title + "::" + data(h.error()));
                     }
                 }
             }
             default -> out.print(FleetText.render(fleet));
         }
         out.flush();
+    }
+
+    private static String data(String s) {
+        return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A");
     }
 
     private Fleet.Host plan(Inventory.Host h) {
