@@ -31,7 +31,9 @@ import java.util.concurrent.Callable;
                 "('plan -o json > FILE') exactly, refusing it if the kernel changed since.",
                 "Holds the pin-root lock from reading the kernel to the last write; another",
                 "writer of the root waits up to --lock-timeout for it.",
-                "Asks for confirmation on a terminal unless --yes. Exit 0 done, 2 invalid input, 3 error."})
+                "Asks for confirmation on a terminal unless --yes. Exit 0 done, 2 invalid input, 3 error.",
+                "A saved plan of a format version this bpfgit does not know (schema/plan.schema.json), or the",
+                "plan of several hosts (plan --hosts), is refused as invalid input (exit 2)."})
 final class ApplyCommand implements Callable<Integer> {
     @Mixin
     Common common;
@@ -54,20 +56,22 @@ final class ApplyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        Pipeline p = common.live();
         if (planFile != null && path != null) {
             throw new UsageException("give either PATH or --plan FILE, not both");
         }
+        // a plan of an unknown version is refused before anything needs root or the kernel
+        Plan read = planFile != null ? read() : null;
+        Pipeline p = common.live();
         // observe, the staleness check of a saved plan and apply, atomic for every other bpfgit writer
         try (PinRootLock lock = common.lock(p, lockOption)) {
-            return locked(p, out);
+            return locked(p, out, read);
         }
     }
 
-    private int locked(Pipeline p, PrintWriter out) {
+    private int locked(Pipeline p, PrintWriter out, Plan read) {
         Plan plan;
         if (planFile != null) {
-            plan = saved(p);
+            plan = saved(p, read);
         } else {
             Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
             plan = p.plan(p.compile(snapshot, common.facts(p.kernel())));
@@ -88,15 +92,17 @@ final class ApplyCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    private Plan saved(Pipeline p) {
-        Plan plan;
+    private Plan read() {
         try {
-            plan = PlanJson.parse(Files.readString(planFile));
+            return PlanJson.parse(Files.readString(planFile));
         } catch (IOException e) {
             throw new UsageException("read plan " + planFile + ": " + e.getMessage());
         } catch (IllegalArgumentException e) {
             throw new UsageException(planFile + ": " + e.getMessage());
         }
+    }
+
+    private Plan saved(Pipeline p, Plan plan) {
         if (!plan.root().equals(p.root())) {
             throw new UsageException(planFile + " was made for pin root " + plan.root() + ", not " + p.root());
         }

@@ -16,6 +16,14 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
     static final int INVALID = 2;
     static final int ERROR = 3;
 
+    /** The exit code of a failure, for a verb that reports several outcomes (plan --hosts) itself. */
+    static int of(Exception ex) {
+        return switch (ex) {
+            case PolicyException _, dev.bpfgit.source.SourceException _, UsageException _ -> INVALID;
+            default -> ERROR;
+        };
+    }
+
     @Override
     public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
         PrintWriter err = cl.getErr();

@@ -42,7 +42,14 @@ import java.util.concurrent.Callable;
 @Command(name = "plan", header = "Show the change apply would make.",
         description = {"The live side is the kernel (--live, the default; needs root), a state file from",
                 "'bpfgit state export' (--state), or another git revision of the same repository compiled",
-                "as if applied (--against). Exit 0 in sync, 1 changes pending, 2 invalid input, 3 error."})
+                "as if applied (--against). Exit 0 in sync, 1 changes pending, 2 invalid input, 3 error.",
+                "",
+                "With --hosts FILE (an inventory, schema/inventory.schema.json) every host",
+                "is planned, without root or bpffs: against its state: file when it has",
+                "one, else against the --against revision compiled for that host (its name",
+                "and labels), else against an empty host. Hosts whose plans are identical",
+                "share a section; a table of hosts by changes follows. The exit code is the",
+                "largest over the hosts (3 error > 2 invalid > 1 changes > 0 in sync)."})
 final class PlanCommand implements Callable<Integer> {
     @Mixin
     Common common;
@@ -64,6 +71,9 @@ final class PlanCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true)
     Against against = new Against();
 
+    @Option(names = "--hosts", paramLabel = "FILE", description = "Plan every host of this inventory (YAML).")
+    Path hosts;
+
     @Option(names = {"-o", "--output"}, defaultValue = "text", description = "text, json, markdown or github.")
     String output;
 
@@ -74,6 +84,9 @@ final class PlanCommand implements Callable<Integer> {
     public Integer call() {
         if (!List.of("text", "json", "markdown", "github").contains(output)) {
             throw new UsageException("-o must be text, json, markdown or github, not " + output);
+        }
+        if (hosts != null) {
+            return FleetPlan.run(this);
         }
         Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
         Pipeline.requireFiles(snapshot);

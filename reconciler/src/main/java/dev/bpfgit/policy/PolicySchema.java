@@ -29,15 +29,21 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class PolicySchema {
     static final String ROOT = "classpath:schema/policy.schema.json";
+    static final String INVENTORY = "classpath:schema/inventory.schema.json";
 
-    private static final PolicySchema INSTANCE = new PolicySchema();
+    private static final PolicySchema INSTANCE = new PolicySchema(ROOT);
+
+    /** The inventory of {@code plan --hosts}: read rarely, so compiled on first use. */
+    private static final class Inventory {
+        static final PolicySchema INSTANCE = new PolicySchema(INVENTORY);
+    }
 
     private final JsonSchema validator;
     private final JsonSchema defaulter;
     private final Map<String, JsonNode> documents = new ConcurrentHashMap<>();
     private final ObjectMapper mapper = new ObjectMapper();
 
-    private PolicySchema() {
+    private PolicySchema(String root) {
         // errorMessage and patternErrorMessage are the editors' (vscode-json-languageservice) keywords for a
         // readable failure; declared so that the validator neither warns about them nor treats them as assertions
         JsonMetaSchema meta = JsonMetaSchema.builder(JsonMetaSchema.getV202012())
@@ -47,7 +53,7 @@ final class PolicySchema {
         JsonSchemaFactory factory = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012,
                 builder -> builder.metaSchema(meta));
         SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().pathType(PathType.JSON_POINTER).build();
-        validator = factory.getSchema(SchemaLocation.of(ROOT), config);
+        validator = factory.getSchema(SchemaLocation.of(root), config);
         validator.initializeValidators();   // fail here, not on the first policy, if a schema is broken
         defaulter = validator.withConfig(SchemaValidatorsConfig.builder().pathType(PathType.JSON_POINTER)
                 .applyDefaultsStrategy(new ApplyDefaultsStrategy(true, false, false)).build());
@@ -55,6 +61,10 @@ final class PolicySchema {
 
     static PolicySchema get() {
         return INSTANCE;
+    }
+
+    static PolicySchema inventory() {
+        return Inventory.INSTANCE;
     }
 
     Set<ValidationMessage> validate(JsonNode document) {

@@ -36,14 +36,34 @@ import java.util.TreeMap;
  */
 public final class PlanJson {
     public static final String FORMAT = "bpfgit.dev/plan/v1";
+    /**
+     * The version of this format that {@code apply --plan} checks (schema/plan.schema.json). {@code format}
+     * names the kind of document and keeps its {@code /v1} for the files written before this field existed;
+     * a reader refuses any version it does not know instead of guessing at its steps.
+     */
+    public static final int VERSION = 1;
+    static final String FORMAT_PREFIX = "bpfgit.dev/plan/v";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private PlanJson() {
     }
 
     public static String render(Plan plan) {
+        return write(tree(plan));
+    }
+
+    static String write(ObjectNode root) {
+        try {
+            return JSON.writeValueAsString(root) + "\n";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static ObjectNode tree(Plan plan) {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
+        root.put("version", VERSION);
         root.put("root", plan.root().toString());
         root.put("revision", plan.revision());
         root.put("basis", plan.basis());
@@ -67,11 +87,7 @@ public final class PlanJson {
         new TreeMap<>(plan.meta()).forEach(meta::put);
         ArrayNode md = root.putArray("metaDeletes");
         plan.metaDeletes().forEach(md::add);
-        try {
-            return JSON.writeValueAsString(root) + "\n";
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return root;
     }
 
     private static void change(ObjectNode n, Change c) {
@@ -160,9 +176,7 @@ public final class PlanJson {
         } catch (IOException e) {
             throw new IllegalArgumentException("not a bpfgit plan: " + e.getMessage());
         }
-        if (!FORMAT.equals(root.path("format").asText())) {
-            throw new IllegalArgumentException("not a bpfgit plan (format is not " + FORMAT + ")");
-        }
+        checkVersion(root);
         List<UnitPlan> units = new ArrayList<>();
         for (JsonNode u : root.path("units")) {
             List<String> pols = new ArrayList<>();
@@ -180,6 +194,25 @@ public final class PlanJson {
         root.path("warnings").forEach(w -> warnings.add(w.asText()));
         return new Plan(Path.of(root.path("root").asText()), root.path("revision").asText(),
                 root.path("basis").asText(), units, meta, metaDeletes, warnings);
+    }
+
+    /** Refuses what this build cannot read exactly: another kind of document, or a version it does not know. */
+    private static void checkVersion(JsonNode root) {
+        String format = root.path("format").asText();
+        if (format.equals(FleetJson.FORMAT)) {
+            throw new IllegalArgumentException("this is the plan of several hosts (plan --hosts), which cannot be"
+                    + " applied; on the host, save its own plan with 'bpfgit plan PATH -o json'");
+        }
+        if (!format.startsWith(FORMAT_PREFIX)) {
+            throw new IllegalArgumentException("not a bpfgit plan (format is not " + FORMAT + ")");
+        }
+        String version = root.has("version") ? root.get("version").asText() : format.substring(FORMAT_PREFIX.length());
+        if (!format.equals(FORMAT) || !version.equals(String.valueOf(VERSION))
+                || (root.has("version") && !root.get("version").isInt())) {
+            throw new IllegalArgumentException("plan format version " + version + " (" + format + ") is not known"
+                    + " to this bpfgit, which reads version " + VERSION + ": make the plan with the same bpfgit"
+                    + " release that applies it");
+        }
     }
 
     private static Change change(JsonNode n) {

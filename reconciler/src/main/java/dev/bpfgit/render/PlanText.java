@@ -27,12 +27,21 @@ public final class PlanText {
     private PlanText() {
     }
 
+    /**
+     * What one policy changes in one unit: the heading line ({@code TrafficPolicy/edge-filter (eth0, xdp)}) and
+     * the indented lines under it.
+     */
+    public record Block(String heading, List<String> lines) {
+        public Block {
+            lines = List.copyOf(lines);
+        }
+    }
+
     public static String render(Plan plan) {
         StringBuilder sb = new StringBuilder();
-        for (UnitPlan u : plan.units()) {
-            if (!u.changes().isEmpty()) {
-                unit(sb, u);
-            }
+        for (Block b : blocks(plan)) {
+            sb.append(b.heading()).append('\n');
+            b.lines().forEach(l -> sb.append(l).append('\n'));
         }
         for (String w : plan.warnings()) {
             sb.append("Warning: ").append(w).append('\n');
@@ -45,8 +54,19 @@ public final class PlanText {
         return sb.toString();
     }
 
+    /** The blocks of every unit that changes, in plan order. */
+    public static List<Block> blocks(Plan plan) {
+        List<Block> out = new ArrayList<>();
+        for (UnitPlan u : plan.units()) {
+            if (!u.changes().isEmpty()) {
+                unit(out, u);
+            }
+        }
+        return out;
+    }
+
     /** One block per owning policy of the unit. */
-    private static void unit(StringBuilder sb, UnitPlan u) {
+    private static void unit(List<Block> out, UnitPlan u) {
         Map<String, List<String>> blocks = new LinkedHashMap<>();
         String firstOwner = u.policies().isEmpty() ? "" : u.policies().getFirst();
         u.policies().forEach(p -> blocks.put(p, new ArrayList<>()));
@@ -145,8 +165,7 @@ public final class PlanText {
             if (lines.isEmpty()) {
                 return;
             }
-            sb.append(owner.isEmpty() ? "" : owner + " ").append('(').append(u.label()).append(")\n");
-            lines.forEach(l -> sb.append(l).append('\n'));
+            out.add(new Block((owner.isEmpty() ? "" : owner + " ") + "(" + u.label() + ")", lines));
         });
     }
 

@@ -30,6 +30,8 @@ import java.util.TreeMap;
  */
 public final class StateFile {
     public static final String FORMAT = "bpfgit.dev/state/v1";
+    /** As in a plan (schema/plan.schema.json): the version readers check; {@code format} keeps its /v1. */
+    public static final int VERSION = 1;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** A state file read back. */
@@ -42,6 +44,7 @@ public final class StateFile {
     public static String write(LiveState live, HostFacts host, int possibleCpus) {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
+        root.put("version", VERSION);
         root.put("root", live.root().toString());
         ObjectNode h = root.putObject("host");
         h.put("name", host.name());
@@ -101,6 +104,10 @@ public final class StateFile {
         }
         if (!FORMAT.equals(root.path("format").asText())) {
             throw new IllegalArgumentException(source + ": not a bpfgit state file (format is not " + FORMAT + ")");
+        }
+        if (root.has("version") && !(root.get("version").isInt() && root.get("version").asInt() == VERSION)) {
+            throw new IllegalArgumentException(source + ": state file version " + root.get("version")
+                    + " is not known to this bpfgit, which reads version " + VERSION);
         }
         JsonNode h = root.path("host");
         Map<String, String> labels = new TreeMap<>();

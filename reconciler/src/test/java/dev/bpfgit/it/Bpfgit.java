@@ -116,7 +116,16 @@ final class Bpfgit {
 
     /** Runs {@code ./bpfgit ARGS} from the repository root, inside {@code ns} when it is not null. */
     static Cli cli(TestNetns ns, String... args) {
-        Process p = start(ns, args);
+        return cli(REPO, ns, args);
+    }
+
+    /** Runs {@code ./bpfgit ARGS} in directory {@code dir}, as CI runs it in a checkout with relative paths. */
+    static Cli cliIn(Path dir, String... args) {
+        return cli(dir, null, args);
+    }
+
+    private static Cli cli(Path dir, TestNetns ns, String... args) {
+        Process p = start(dir, ns, args);
         CompletableFuture<String> out = dev.bpfgit.kernel.testing.Commands.drain(p.getInputStream());
         CompletableFuture<String> err = dev.bpfgit.kernel.testing.Commands.drain(p.getErrorStream());
         try {
@@ -135,8 +144,12 @@ final class Bpfgit {
 
     /** Starts {@code ./bpfgit ARGS} in the background; the caller owns the process. */
     static Process start(TestNetns ns, String... args) {
+        return start(REPO, ns, args);
+    }
+
+    private static Process start(Path dir, TestNetns ns, String... args) {
         try {
-            return new ProcessBuilder(command(ns, args)).directory(REPO.toFile())
+            return new ProcessBuilder(command(ns, args)).directory(dir.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -204,6 +217,44 @@ final class Bpfgit {
             return items.toString();
         }
         return n.toString();
+    }
+
+    /**
+     * The CLI as user nobody (no capabilities, no access to bpffs). The launcher's classpath lives in root's
+     * Maven repository, which nobody cannot read, so the same classes and jars are copied into {@code work}
+     * (which nobody must be able to read) first.
+     */
+    static Cli asNobody(Path work, String... args) throws IOException {
+        return asNobodyIn(work, null, args);
+    }
+
+    /** As {@link #asNobody}, in directory {@code dir} (which nobody must be able to enter). */
+    static Cli asNobodyIn(Path work, Path dir, String... args) throws IOException {
+        Path cp = work.resolve("nobody-cp");
+        List<String> entries = new ArrayList<>();
+        entries.add(cp.resolve("classes").toString());
+        String file = System.getProperty("bpfgit.classpath.file", REPO.resolve("reconciler/target/classpath.txt").toString());
+        List<String> jars = List.of(Files.readString(Path.of(file)).trim().split(":"));
+        jars.forEach(j -> entries.add(cp.resolve(Path.of(j).getFileName()).toString()));
+        if (!Files.exists(cp)) {
+            Files.createDirectories(cp);
+            dev.bpfgit.kernel.testing.Commands.run("cp", "-a", REPO.resolve("reconciler/target/classes").toString(),
+                    cp.resolve("classes").toString());
+            for (String jar : jars) {
+                Files.copy(Path.of(jar), cp.resolve(Path.of(jar).getFileName()));
+            }
+        }
+        dev.bpfgit.kernel.testing.Commands.run("chmod", "-R", "a+rX", work.toString());
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> c = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
+        if (dir != null) {
+            c.addAll(List.of("env", "-C", dir.toString()));
+        }
+        c.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+                "-cp", String.join(":", entries), "dev.bpfgit.cli.Main"));
+        c.addAll(List.of(args));
+        dev.bpfgit.kernel.testing.Commands.Result r = dev.bpfgit.kernel.testing.Commands.exec(c);
+        return new Cli(c, r.exitCode(), r.stdout(), r.stderr());
     }
 
     static <T> T unchecked(Callable<T> c) {

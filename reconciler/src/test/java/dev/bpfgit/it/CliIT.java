@@ -91,7 +91,7 @@ class CliIT {
 
             Bpfgit.Cli json = edge.cli("plan", policies.toString(), "-o", "json");
             assertEquals(1, json.exit(), json.toString());
-            JsonNode plan = json.json();
+            JsonNode plan = dev.bpfgit.render.OutputSchema.assertValid(json.out());
             assertEquals("bpfgit.dev/plan/v1", plan.get("format").asText());
             assertEquals(root.toString(), plan.get("root").asText());
             assertFalse(plan.get("inSync").asBoolean());
@@ -170,7 +170,7 @@ class CliIT {
 
             Bpfgit.Cli export = edge.cli("state", "export");
             assertEquals(0, export.exit(), export.toString());
-            JsonNode state = export.json();
+            JsonNode state = dev.bpfgit.render.OutputSchema.assertValid(export.out());
             assertEquals("bpfgit.dev/state/v1", state.get("format").asText());
             assertEquals(root.toString(), state.get("root").asText());
             Set<String> pins = new TreeSet<>();
