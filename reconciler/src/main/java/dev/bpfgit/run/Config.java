@@ -18,13 +18,13 @@ import java.util.TreeMap;
  * default, so a missing file means defaults.
  */
 public record Config(Path root, Optional<String> hostName, Map<String, String> labels, Optional<Path> sourcePath,
-                     Duration interval, double jitter, boolean correctDrift, String listen) {
+                     Duration interval, double jitter, boolean correctDrift, String listen, int maxRuleSeries) {
 
     public static final Path DEFAULT_ROOT = Path.of("/sys/fs/bpf/bpfgit");
 
     public static Config defaults() {
         return new Config(DEFAULT_ROOT, Optional.empty(), Map.of(), Optional.empty(), Duration.ofSeconds(60), 0.1,
-                true, "127.0.0.1:9753");
+                true, "127.0.0.1:9753", 10_000);
     }
 
     public static Config load(Path file) {
@@ -56,7 +56,9 @@ public record Config(Path root, Optional<String> hostName, Map<String, String> l
                 rec.get("interval") == null ? d.interval() : Durations.parse(String.valueOf(rec.get("interval"))),
                 rec.get("jitter") == null ? d.jitter() : Double.parseDouble(String.valueOf(rec.get("jitter"))),
                 drift.equals("correct"),
-                str(metrics.get("listen"), d.listen()));
+                str(metrics.get("listen"), d.listen()),
+                metrics.get("maxRuleSeries") == null ? d.maxRuleSeries()
+                        : Integer.parseInt(String.valueOf(metrics.get("maxRuleSeries"))));
     }
 
     private static Map<?, ?> map(Object o, Path file, String what) {
