@@ -100,7 +100,7 @@ class SidecarTest {
 
     private String scrape() throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        new PrometheusTextFormatWriter(false).write(out, metrics.registry().scrape(), EscapingScheme.ALLOW_UTF8);
+        PrometheusTextFormatWriter.create().write(out, metrics.registry().scrape(), EscapingScheme.ALLOW_UTF8);
         return out.toString(StandardCharsets.UTF_8);
     }
 
