@@ -331,10 +331,23 @@ public final class Sidecar {
         }
         lastParsedRevision = snapshot.revision();
         metrics.parsed();
-        Enforced next;
+        List<Policy> policies;
         try {
             Pipeline.requireFiles(snapshot);
-            List<Policy> policies = Pipeline.validate(snapshot);
+            policies = Pipeline.validate(snapshot);
+        } catch (PolicyException e) {
+            invalid(snapshot, e.errors().stream().map(ErrorFormat::text).toList());
+            publish(head);
+            return false;
+        } catch (RuntimeException | StackOverflowError e) {
+            // no policy files at all, or a parser failure not turned into a policy error: it is about this
+            // input, so the revision is invalid and not parsed again
+            invalid(snapshot, List.of(describe(e)));
+            publish(head);
+            return false;
+        }
+        Enforced next;
+        try {
             HostFacts facts = host.get();
             DesiredState desired = Compiler.compile(pipeline.root(), snapshot.revision(), policies, facts);
             next = new Enforced(snapshot.revision(), snapshot.commit(), policies, facts, desired, Optional.empty());
@@ -342,11 +355,11 @@ public final class Sidecar {
             invalid(snapshot, e.errors().stream().map(ErrorFormat::text).toList());
             publish(head);
             return false;
-        } catch (SourceException | StackOverflowError e) {
-            // no policy files at all, or a parser failure not turned into a policy error
-            invalid(snapshot, List.of(describe(e)));
-            publish(head);
-            return false;
+        } catch (RuntimeException e) {
+            // reading the host failed, not the revision: read and compile it again at the next check
+            lastHead = null;
+            lastParsedRevision = null;
+            throw e;
         }
         enforced = next;
         state(SourceState.OK, "");

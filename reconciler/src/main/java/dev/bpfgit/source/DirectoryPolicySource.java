@@ -94,14 +94,18 @@ public final class DirectoryPolicySource implements PolicySource {
         return "directory " + dir;
     }
 
-    /** Registers {@code top} and every directory below it (symlinks not followed: they are watched where they are). */
+    /**
+     * Registers {@code top} and every directory below it that is read for policies: hidden ones are not
+     * (DirectorySource skips them; a {@code .git} would take hundreds of inotify watches). A ConfigMap's
+     * {@code ..2026_...} directories are hidden too: their swap is an event in the top directory.
+     */
     private void register(Path top) {
         synchronized (watchLock) {
             if (closed) {
                 return;
             }
             try (Stream<Path> walk = Files.walk(top)) {
-                for (Path d : (Iterable<Path>) walk.filter(Files::isDirectory)::iterator) {
+                for (Path d : (Iterable<Path>) walk.filter(p -> Files.isDirectory(p) && !hidden(p))::iterator) {
                     d.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE,
                             StandardWatchEventKinds.ENTRY_MODIFY);
                 }
@@ -113,6 +117,18 @@ public final class DirectoryPolicySource implements PolicySource {
                 LOG.debug("watch {}: {}", top, e.toString());
             }
         }
+    }
+
+    private boolean hidden(Path p) {
+        if (!p.startsWith(dir)) {
+            return false;
+        }
+        for (Path part : dir.relativize(p)) {
+            if (part.toString().startsWith(".")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void watch() {
@@ -127,7 +143,7 @@ public final class DirectoryPolicySource implements PolicySource {
             for (WatchEvent<?> ev : key.pollEvents()) {
                 if (ev.kind() == StandardWatchEventKinds.ENTRY_CREATE && ev.context() instanceof Path name) {
                     Path created = where.resolve(name);
-                    if (Files.isDirectory(created, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    if (Files.isDirectory(created, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !hidden(created)) {
                         register(created);
                     }
                 }

@@ -72,8 +72,13 @@ class SidecarTest {
     private Metrics metrics;
 
     private Sidecar sidecar(String drift) throws IOException {
+        return sidecar(drift, 10_000);
+    }
+
+    private Sidecar sidecar(String drift, int maxRuleSeries) throws IOException {
         Path file = tmp.resolve("bpfgit.yaml");
-        Files.writeString(file, "reconcile: {interval: 60s, jitter: 0, drift: " + drift + "}\n");
+        Files.writeString(file, "reconcile: {interval: 60s, jitter: 0, drift: " + drift + "}\n"
+                + "metrics: {maxRuleSeries: " + maxRuleSeries + "}\n");
         metrics = new Metrics(clock);
         return new Sidecar(new Pipeline(kernel, ROOT, clock), source, () -> HOST, Config.load(file),
                 Duration.ofSeconds(30), clock, metrics);
@@ -261,6 +266,18 @@ class SidecarTest {
         second.step();
         assertTrue(second.ready());
         assertEquals(applied, meta().get("applied"), "nothing was applied again");
+    }
+
+    @Test
+    void perRuleCountersAreReadAtScrapeTimeUpToTheSeriesCap() throws IOException {
+        Sidecar s = sidecar("correct", 2);
+        source.set("h1", revision("r1", DROP + OTHER));
+        s.step();
+        String m = scrape();
+        assertEquals(0, sample(m, "bpfgit_traffic_rule_packets_total{action=\"drop\",policy=\"TrafficPolicy/edge\","
+                + "prefix=\"192.0.2.0/24\",unit=\"traffic/eth0/xdp\"}"), m);
+        assertEquals(2, m.lines().filter(l -> l.startsWith("bpfgit_traffic_rule_packets_total{")).count(), m);
+        assertEquals(1, sample(m, "bpfgit_traffic_rule_series_omitted"), "two rules and the default slot, cap 2");
     }
 
     @Test
