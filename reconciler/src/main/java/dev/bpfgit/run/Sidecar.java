@@ -219,7 +219,10 @@ public final class Sidecar {
         lock.lock();
         try {
             if (!woken && !stopping) {
-                long ms = Math.min(Duration.between(clock.instant(), nextDue()).toMillis(), MAX_WAIT.toMillis());
+                Instant now = clock.instant();
+                Instant due = nextDue();
+                Instant capped = now.plus(MAX_WAIT);
+                long ms = due.isBefore(now) ? 0 : Duration.between(now, due.isBefore(capped) ? due : capped).toMillis();
                 if (ms > 0) {
                     wake.await(ms, TimeUnit.MILLISECONDS);
                 }
@@ -264,7 +267,9 @@ public final class Sidecar {
         Instant now = clock.instant();
         boolean checked = false;
         Instant change = changeDue();
-        if (change != null && !now.isBefore(change) || !now.isBefore(nextSourceCheck)) {
+        // while change events are settling, the periodic check waits for them: it would read a file
+        // half-written
+        if (change != null ? !now.isBefore(change) : !now.isBefore(nextSourceCheck)) {
             lock.lock();
             try {
                 firstChange = null;

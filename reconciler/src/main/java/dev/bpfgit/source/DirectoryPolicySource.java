@@ -33,6 +33,8 @@ import java.util.stream.Stream;
  */
 public final class DirectoryPolicySource implements PolicySource {
     private static final Logger LOG = LoggerFactory.getLogger(DirectoryPolicySource.class);
+    private static final Duration QUIET = Duration.ofMillis(50);
+    private static final int MAX_REREADS = 20;
 
     private final Path dir;
     private final Duration recheck;
@@ -79,9 +81,26 @@ public final class DirectoryPolicySource implements PolicySource {
         return Long.toString(events.get());
     }
 
+    /**
+     * Reads the directory, again while file-system events arrive during or just after a read: a file
+     * written in place is empty between its truncation and its write, and a snapshot of that moment must
+     * not be taken for the operator's intent (an empty file holds no policy, whose units would be removed).
+     */
     @Override
     public Snapshot read(String head) {
-        return DirectorySource.read(List.of(dir));
+        for (int attempt = 0; ; attempt++) {
+            long before = events.get();
+            Snapshot s = DirectorySource.read(List.of(dir));
+            try {
+                Thread.sleep(QUIET.toMillis());   // lets the events of a write in progress reach the watcher
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return s;
+            }
+            if (events.get() == before || attempt >= MAX_REREADS) {
+                return s;
+            }
+        }
     }
 
     @Override
