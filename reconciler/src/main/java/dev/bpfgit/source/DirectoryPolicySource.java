@@ -82,9 +82,10 @@ public final class DirectoryPolicySource implements PolicySource {
     }
 
     /**
-     * Reads the directory, again while file-system events arrive during or just after a read: a file
-     * written in place is empty between its truncation and its write, and a snapshot of that moment must
-     * not be taken for the operator's intent (an empty file holds no policy, whose units would be removed).
+     * Reads the directory, again while file-system events arrive during or just after a read, or while a
+     * file is empty (for up to a second): a file written in place is empty between its truncation and its
+     * write, and a snapshot of that moment must not be taken for the operator's intent (an empty file holds
+     * no policy, whose units would be removed).
      */
     @Override
     public Snapshot read(String head) {
@@ -97,7 +98,10 @@ public final class DirectoryPolicySource implements PolicySource {
                 Thread.currentThread().interrupt();
                 return s;
             }
-            if (events.get() == before || attempt >= MAX_REREADS) {
+            // an empty file is most likely one being written (truncated, not yet written): give the writer
+            // up to a second before taking it as meant
+            boolean settled = events.get() == before && s.files().values().stream().noneMatch(String::isEmpty);
+            if (settled || attempt >= MAX_REREADS) {
                 return s;
             }
         }

@@ -101,6 +101,27 @@ class DirectoryPolicySourceTest {
     }
 
     @Test
+    void aFileReadEmptyIsReadAgainUntilItsWriterIsDone() throws Exception {
+        Path f = dir.resolve("a.yaml");
+        Files.writeString(f, POLICY);
+        try (DirectoryPolicySource s = open()) {
+            String h = s.head();
+            Files.writeString(f, "");   // truncated: the write follows 300 ms later
+            Thread writer = Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(300);
+                    Files.writeString(f, POLICY.replace("192.0.2.0", "198.51.100.0"));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Snapshot read = s.read(h);
+            writer.join();
+            assertTrue(read.files().values().iterator().next().contains("198.51.100.0"), read.files().toString());
+        }
+    }
+
+    @Test
     void theHeadMovesEveryRecheckEvenWithoutEvents() throws Exception {
         Files.writeString(dir.resolve("a.yaml"), POLICY);
         try (DirectoryPolicySource s = new DirectoryPolicySource(dir, Duration.ofMillis(200), Clock.systemUTC())) {
