@@ -41,10 +41,11 @@ public final class Metrics {
     private final Info revision = Info.builder().name("bpfgit_revision_info")
             .help("The revision enforced (last good): its full id and the short form logs and status show.")
             .labelNames("revision", "short").register(registry);
+    // no label for the head token: a directory's is an event counter, a new series at every event
     private final Info source = Info.builder().name("bpfgit_source_info")
-            .help("The source, its head when last checked, the revision last read from it and its state"
-                    + " (ok, invalid, refused, unreachable).")
-            .labelNames("source", "head", "revision", "state").register(registry);
+            .help("The source, the revision last read from it (for git the commit at the branch head) and its"
+                    + " state (ok, invalid, refused, unreachable).")
+            .labelNames("source", "revision", "state").register(registry);
     private final Gauge lastFetch = Gauge.builder().name("bpfgit_source_last_fetch_timestamp_seconds")
             .help("When the source was last reached (its head checked).").register(registry);
     private final Gauge lastSuccess = Gauge.builder().name("bpfgit_last_success_timestamp_seconds")
@@ -110,8 +111,8 @@ public final class Metrics {
         appliedSince = since;
     }
 
-    void source(String describe, String head, String revisionSeen, String state) {
-        source.setLabelValues(describe, head, revisionSeen, state);
+    void source(String describe, String revisionSeen, String state) {
+        source.setLabelValues(describe, revisionSeen, state);
     }
 
     void fetched(Instant at) {

@@ -415,7 +415,7 @@ public final class Sidecar {
 
     /** The source's state to metrics and to the bookkeeping map (for status); the map only on change. */
     private void publish(String head) {
-        metrics.source(source.describe(), head, lastSeenRevision, state.label());
+        metrics.source(source.describe(), lastSeenRevision, state.label());
         Map<String, String> m = new LinkedHashMap<>();
         m.put(SidecarRecord.SOURCE, source.describe());
         m.put(SidecarRecord.HEAD, head);

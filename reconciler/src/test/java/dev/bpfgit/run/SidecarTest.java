@@ -134,6 +134,7 @@ class SidecarTest {
         assertEquals("invalid", meta().get("sidecar/state"));
         assertEquals("r2", meta().get("sidecar/revision"));
         assertTrue(meta().get("sidecar/error").startsWith("p.yaml:8:"), meta().toString());
+        assertEquals(1, sample(scrape(), "bpfgit_source_info{revision=\"r2\",source=\"fake\",state=\"invalid\"}"));
 
         Map<String, Object> troubles = new java.util.LinkedHashMap<>();
         troubles.put("h2", revision("r2", BAD));   // unchanged head: nothing read
@@ -164,6 +165,7 @@ class SidecarTest {
         assertEquals(1, sample(m, "bpfgit_reconcile_total{result=\"source_error\"}"), m);
         assertEquals(1, sample(m, "bpfgit_refused_commits_total"), m);
         assertEquals(1, sample(m, "bpfgit_revision_info{revision=\"r4\",short=\"r4\"}"), m);
+        assertEquals(1, sample(m, "bpfgit_source_info{revision=\"r4\",source=\"fake\",state=\"ok\"}"), m);
         assertEquals(1, sample(m, "bpfgit_policy_state{policy=\"TrafficPolicy/edge\",state=\"in_sync\"}"), m);
     }
 
