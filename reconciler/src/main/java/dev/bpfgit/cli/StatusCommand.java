@@ -102,6 +102,7 @@ final class StatusCommand implements Callable<Integer> {
         }
         String age = meta.get("applied").map(a -> " at " + a + " (" + ago(a) + ")").orElse("");
         out.println("Revision " + meta.revision().get() + " applied" + age);
+        meta.get(SIDECAR + "commit").filter(c -> !c.isEmpty()).ifPresent(c -> out.println("Commit: " + c));
         sidecar(meta).ifPresent(out::println);
         for (PolicyStatus ps : policies) {
             out.println(ps.id() + "  " + ps.state() + (ps.reason().isEmpty() ? "" : ": " + ps.reason()));
@@ -155,7 +156,7 @@ final class StatusCommand implements Callable<Integer> {
         root.put("applied", meta.get("applied").orElse(null));
         if (meta.get(SIDECAR + "state").isPresent()) {
             ObjectNode sc = root.putObject("sidecar");
-            for (String k : List.of("source", "head", "revision", "state", "error", "since", "fetched")) {
+            for (String k : List.of("source", "head", "revision", "state", "error", "since", "fetched", "commit")) {
                 meta.get(SIDECAR + k).ifPresent(v -> sc.put(k, v));
             }
         }

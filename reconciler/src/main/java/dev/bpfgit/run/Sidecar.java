@@ -492,6 +492,8 @@ public final class Sidecar {
             metrics.result(Metrics.Result.OK);
             metrics.success(now);
             metrics.policyStates(states(e, inSync ? Set.of() : drifted, Set.of()));
+            record.write(Map.of(SidecarRecord.COMMIT, e.commit()
+                    .map(c -> c.subject() + " (" + c.author() + ", " + c.authorTime() + ")").orElse("")));
         } catch (RuntimeException x) {
             // apply (ApplyException names the policies), observe, or a foreign program in the way
             failed(e, x, x instanceof ApplyException a ? a.policies() : List.of());

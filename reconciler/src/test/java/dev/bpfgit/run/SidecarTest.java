@@ -283,6 +283,20 @@ class SidecarTest {
     }
 
     @Test
+    void aGitRevisionIsShownByItsShortIdAndItsCommitRecordedForStatus() throws IOException {
+        Sidecar s = sidecar("correct");
+        String id = "0123456789abcdef0123456789abcdef01234567";
+        Snapshot r = revision(id, DROP);
+        source.set(id, new Snapshot(id, r.files(), Optional.of(new dev.bpfgit.source.Commit(id, "drop the bad net",
+                "Ops <ops@example.com>", Instant.parse("2026-11-20T10:00:00Z"), Optional.empty()))));
+        s.step();
+        String m = scrape();
+        assertEquals(1, sample(m, "bpfgit_revision_info{revision=\"" + id + "\",short=\"0123456789ab\"}"), m);
+        assertEquals("drop the bad net (Ops <ops@example.com>, 2026-11-20T10:00:00Z)", meta().get("sidecar/commit"));
+        assertEquals(id, meta().get("revision"));
+    }
+
+    @Test
     void sidecarValuesAreCutToTheBookkeepingSizes() {
         assertEquals("abc", SidecarRecord.fit("abc", 10));
         String cut = SidecarRecord.fit("é".repeat(100), Meta.VALUE_SIZE - 1);
