@@ -125,7 +125,8 @@ final class PlanCommand implements Callable<Integer> {
         HostFacts host = new HostFacts(common.host != null ? common.host : fileHost.name(),
                 common.labels.isEmpty() ? fileHost.labels() : common.hostLabels(), fileHost.interfaces());
         Path root = common.root != null ? common.root() : loaded.root();
-        DesiredState desired = Compiler.compile(root, snapshot.revision(), Pipeline.validate(snapshot), host);
+        DesiredState desired = Compiler.compile(root, snapshot.revision(), Pipeline.validate(snapshot), host)
+                .withCommit(snapshot.commit());
         return Differ.diff(desired, Observer.observe(loaded.kernel(), root, Pipeline.attachPoints(desired)));
     }
 
@@ -152,7 +153,7 @@ final class PlanCommand implements Callable<Integer> {
         DesiredState before = Compiler.compile(root, base.revision(), basePolicies, host);
         Applier.apply(kernel, Differ.diff(before, Observer.observe(kernel, root, Pipeline.attachPoints(before))),
                 Clock.systemUTC());
-        DesiredState desired = Compiler.compile(root, snapshot.revision(), head, host);
+        DesiredState desired = Compiler.compile(root, snapshot.revision(), head, host).withCommit(snapshot.commit());
         LiveState live = Observer.observe(kernel, root, Pipeline.attachPoints(desired));
         return Differ.diff(desired, live);
     }

@@ -5,9 +5,9 @@ import dev.bpfgit.kernel.linux.PinRootLock;
 import dev.bpfgit.run.Config;
 import dev.bpfgit.run.Metrics;
 import dev.bpfgit.run.Pipeline;
-import dev.bpfgit.run.PolicySources;
 import dev.bpfgit.run.Sidecar;
 import dev.bpfgit.source.PolicySource;
+import dev.bpfgit.source.PolicySources;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,10 +53,10 @@ final class RunCommand implements Callable<Integer> {
         pipeline.kernel().makeDirs(pipeline.root());
         Clock clock = Clock.systemUTC();
         try (PinRootLock lock = PinRootLock.acquire(pipeline.root());
-             PolicySource source = PolicySources.open(config, clock)) {
+             PolicySource source = PolicySources.open(config.sourcePath(), config.git(), config.interval(), clock)) {
             Metrics metrics = new Metrics(clock);
             Sidecar sidecar = new Sidecar(pipeline, source, () -> common.facts(pipeline.kernel()), config,
-                    PolicySources.checkInterval(config), clock, metrics);
+                    PolicySources.checkInterval(config.git(), config.interval()), clock, metrics);
             try (HTTPServer http = serve(address, port, metrics, sidecar)) {
                 // the handler only asks the loop to stop: the step in progress finishes, then call() returns
                 Signal.handle(new Signal("TERM"), s -> sidecar.stop());

@@ -1,6 +1,7 @@
 package dev.bpfgit.cli;
 
 import dev.bpfgit.source.DirectorySource;
+import dev.bpfgit.source.GitRevisionSource;
 import dev.bpfgit.source.Snapshot;
 
 import java.nio.file.Files;
@@ -23,6 +24,8 @@ final class Sources {
                 throw new UsageException(p + ": no such file or directory");
             }
         }
-        return DirectorySource.read(ps);
+        Snapshot onDisk = DirectorySource.read(ps);
+        // a path in a git working tree is named by its commit (and "+dirty") rather than a digest
+        return ps.size() == 1 ? GitRevisionSource.named(ps.get(0), onDisk) : onDisk;
     }
 }

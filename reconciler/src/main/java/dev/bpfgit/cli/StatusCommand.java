@@ -101,8 +101,9 @@ final class StatusCommand implements Callable<Integer> {
             return;
         }
         String age = meta.get("applied").map(a -> " at " + a + " (" + ago(a) + ")").orElse("");
-        out.println("Revision " + meta.revision().get() + " applied" + age);
-        meta.get(SIDECAR + "commit").filter(c -> !c.isEmpty()).ifPresent(c -> out.println("Commit: " + c));
+        String commit = meta.get(Meta.COMMIT_SUBJECT).map(subject -> " (" + subject
+                + meta.get(Meta.COMMIT_AUTHOR_TIME).map(t -> ", " + t).orElse("") + ")").orElse("");
+        out.println("Revision " + meta.revision().get() + commit + " applied" + age);
         sidecar(meta).ifPresent(out::println);
         for (PolicyStatus ps : policies) {
             out.println(ps.id() + "  " + ps.state() + (ps.reason().isEmpty() ? "" : ": " + ps.reason()));
@@ -154,9 +155,15 @@ final class StatusCommand implements Callable<Integer> {
         ObjectNode root = m.createObjectNode();
         root.put("revision", meta.revision().orElse(null));
         root.put("applied", meta.get("applied").orElse(null));
+        if (meta.get(Meta.COMMIT_SUBJECT).isPresent()) {
+            ObjectNode c = root.putObject("commit").put("id", meta.revision().orElse(null))
+                    .put("subject", meta.get(Meta.COMMIT_SUBJECT).get())
+                    .put("authorTime", meta.get(Meta.COMMIT_AUTHOR_TIME).orElse(null));
+            meta.get(Meta.COMMIT_SIGNER).ifPresent(signer -> c.put("signer", signer));
+        }
         if (meta.get(SIDECAR + "state").isPresent()) {
             ObjectNode sc = root.putObject("sidecar");
-            for (String k : List.of("source", "head", "revision", "state", "error", "since", "fetched", "commit")) {
+            for (String k : List.of("source", "head", "revision", "state", "error", "since", "fetched")) {
                 meta.get(SIDECAR + k).ifPresent(v -> sc.put(k, v));
             }
         }

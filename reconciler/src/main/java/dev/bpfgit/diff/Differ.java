@@ -58,6 +58,11 @@ public final class Differ {
         wanted.add(Meta.pin(root));
         Map<String, String> meta = new TreeMap<>();
         meta.put("revision", desired.revision());
+        desired.commit().ifPresent(c -> {
+            meta.put(Meta.COMMIT_SUBJECT, Meta.fit(c.subject()));
+            meta.put(Meta.COMMIT_AUTHOR_TIME, c.authorTime().toString());
+            c.signer().ifPresent(s -> meta.put(Meta.COMMIT_SIGNER, Meta.fit(s)));
+        });
         for (Policy p : desired.policies()) {
             meta.put(Meta.policyKey(p.id()), p.digest());
         }

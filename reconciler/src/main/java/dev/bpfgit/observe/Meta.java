@@ -27,6 +27,10 @@ public record Meta(Map<String, String> values) {
     public static final int KEY_SIZE = 96;
     public static final int VALUE_SIZE = 160;
     public static final Meta EMPTY = new Meta(Map.of());
+    /** The applied git commit's first message line, author time (ISO-8601) and verified signer. */
+    public static final String COMMIT_SUBJECT = "commit/subject";
+    public static final String COMMIT_AUTHOR_TIME = "commit/author-time";
+    public static final String COMMIT_SIGNER = "commit/signer";
 
     public Meta {
         values = Map.copyOf(new TreeMap<>(values));
@@ -74,6 +78,29 @@ public record Meta(Map<String, String> values) {
             }
         });
         return r;
+    }
+
+    /** {@code text} cut to what a value holds, at a character boundary, with an ellipsis when cut. */
+    public static String fit(String text) {
+        int max = VALUE_SIZE - 1;
+        if (text.getBytes(StandardCharsets.UTF_8).length <= max) {
+            return text;
+        }
+        String ellipsis = "\u2026";
+        int budget = max - ellipsis.getBytes(StandardCharsets.UTF_8).length;
+        StringBuilder sb = new StringBuilder();
+        int used = 0;
+        for (int i = 0; i < text.length(); ) {
+            int cp = text.codePointAt(i);
+            int n = new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8).length;
+            if (used + n > budget) {
+                break;
+            }
+            sb.appendCodePoint(cp);
+            used += n;
+            i += Character.charCount(cp);
+        }
+        return sb.append(ellipsis).toString();
     }
 
     public static Bytes encodeKey(String key) {

@@ -1,5 +1,6 @@
 package dev.bpfgit.run;
 
+import dev.bpfgit.source.GitSettings;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 
@@ -18,13 +19,14 @@ import java.util.TreeMap;
  * default, so a missing file means defaults.
  */
 public record Config(Path root, Optional<String> hostName, Map<String, String> labels, Optional<Path> sourcePath,
-                     Duration interval, double jitter, boolean correctDrift, String listen, int maxRuleSeries) {
+                     Optional<GitSettings> git, Duration interval, double jitter, boolean correctDrift,
+                     String listen, int maxRuleSeries) {
 
     public static final Path DEFAULT_ROOT = Path.of("/sys/fs/bpf/bpfgit");
 
     public static Config defaults() {
-        return new Config(DEFAULT_ROOT, Optional.empty(), Map.of(), Optional.empty(), Duration.ofSeconds(60), 0.1,
-                true, "127.0.0.1:9753", 10_000);
+        return new Config(DEFAULT_ROOT, Optional.empty(), Map.of(), Optional.empty(), Optional.empty(),
+                Duration.ofSeconds(60), 0.1, true, "127.0.0.1:9753", 10_000);
     }
 
     public static Config load(Path file) {
@@ -47,18 +49,105 @@ public record Config(Path root, Optional<String> hostName, Map<String, String> l
         if (!List.of("correct", "report").contains(drift)) {
             throw new IllegalArgumentException(file + ": reconcile.drift must be correct or report, not " + drift);
         }
+        if (m.get("source") != null && (source.get("path") == null) == (source.get("git") == null)) {
+            throw new IllegalArgumentException(file + ": source needs exactly one of path (a directory) and git"
+                    + " (a repository)");
+        }
         return new Config(
                 m.get("root") == null ? d.root() : Path.of(String.valueOf(m.get("root"))),
                 Optional.ofNullable(host.get("name")).map(String::valueOf).filter(s -> !s.isBlank()),
                 labels,
-                Optional.ofNullable(source.get("path")).map(p -> file.toAbsolutePath().getParent()
-                        .resolve(String.valueOf(p)).normalize()),
+                Optional.ofNullable(source.get("path")).map(p -> relative(file, p)),
+                source.get("git") == null ? Optional.empty() : Optional.of(gitSettings(map(source.get("git"), file,
+                        "source.git"), file)),
                 rec.get("interval") == null ? d.interval() : Durations.parse(String.valueOf(rec.get("interval"))),
                 rec.get("jitter") == null ? d.jitter() : Double.parseDouble(String.valueOf(rec.get("jitter"))),
                 drift.equals("correct"),
                 str(metrics.get("listen"), d.listen()),
                 metrics.get("maxRuleSeries") == null ? d.maxRuleSeries()
                         : Integer.parseInt(String.valueOf(metrics.get("maxRuleSeries"))));
+    }
+
+    private static GitSettings gitSettings(Map<?, ?> g, Path file) {
+        known(g, file, "source.git", "url", "branch", "path", "interval", "timeout", "auth", "verify", "cache");
+        String url = str(g.get("url"), "");
+        if (url.isBlank()) {
+            throw new IllegalArgumentException(file + ": source.git.url is required");
+        }
+        if (!url.matches("(https|ssh|git|file)://.+")) {
+            throw new IllegalArgumentException(file + ": source.git.url must start with https://, ssh://, git://"
+                    + " or file://, not " + url);
+        }
+        Map<?, ?> auth = map(g.get("auth"), file, "source.git.auth");
+        known(auth, file, "source.git.auth", "sshKey", "knownHosts", "tokenFile");
+        GitSettings.Auth a;
+        if (auth.get("tokenFile") != null) {
+            if (auth.get("sshKey") != null || auth.get("knownHosts") != null) {
+                throw new IllegalArgumentException(file + ": source.git.auth is either {sshKey, knownHosts} or"
+                        + " {tokenFile}, not both");
+            }
+            a = new GitSettings.Auth.Token(relative(file, auth.get("tokenFile")));
+        } else if (auth.get("sshKey") != null || auth.get("knownHosts") != null) {
+            if (auth.get("sshKey") == null || auth.get("knownHosts") == null) {
+                throw new IllegalArgumentException(file + ": source.git.auth needs both sshKey and knownHosts"
+                        + " (an unknown host key is refused)");
+            }
+            a = new GitSettings.Auth.SshKey(relative(file, auth.get("sshKey")), relative(file, auth.get("knownHosts")));
+        } else {
+            a = new GitSettings.Auth.None();
+        }
+        if (url.startsWith("ssh://") && !(a instanceof GitSettings.Auth.SshKey)) {
+            throw new IllegalArgumentException(file + ": source.git.url is ssh:// but source.git.auth has no"
+                    + " {sshKey, knownHosts}");
+        }
+        Map<?, ?> verify = map(g.get("verify"), file, "source.git.verify");
+        known(verify, file, "source.git.verify", "allowedSigners", "openpgpKeys");
+        GitSettings.Verify v;
+        if (verify.get("allowedSigners") != null && verify.get("openpgpKeys") != null) {
+            throw new IllegalArgumentException(file + ": source.git.verify is either {allowedSigners} or"
+                    + " {openpgpKeys}, not both");
+        } else if (verify.get("allowedSigners") != null) {
+            v = new GitSettings.Verify.AllowedSigners(relative(file, verify.get("allowedSigners")));
+        } else if (verify.get("openpgpKeys") != null) {
+            Object keys = verify.get("openpgpKeys");
+            List<?> list = keys instanceof List<?> l ? l : List.of(keys);
+            if (list.isEmpty()) {
+                throw new IllegalArgumentException(file + ": source.git.verify.openpgpKeys lists no key file");
+            }
+            v = new GitSettings.Verify.OpenPgpKeys(list.stream().map(k -> relative(file, k)).toList());
+        } else {
+            v = new GitSettings.Verify.Off();
+        }
+        try {
+            return new GitSettings(url, str(g.get("branch"), GitSettings.DEFAULT_BRANCH), str(g.get("path"), ""),
+                    g.get("interval") == null ? GitSettings.DEFAULT_INTERVAL : positive(g.get("interval")),
+                    g.get("timeout") == null ? GitSettings.DEFAULT_TIMEOUT : positive(g.get("timeout")),
+                    a, v, g.get("cache") == null ? GitSettings.DEFAULT_CACHE : relative(file, g.get("cache")));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": source.git: " + e.getMessage());
+        }
+    }
+
+    private static Duration positive(Object o) {
+        Duration d = Durations.parse(String.valueOf(o));
+        if (d.isZero()) {
+            throw new IllegalArgumentException("'" + o + "' must be more than zero");
+        }
+        return d;
+    }
+
+    private static void known(Map<?, ?> m, Path file, String where, String... keys) {
+        for (Object k : m.keySet()) {
+            if (!List.of(keys).contains(String.valueOf(k))) {
+                throw new IllegalArgumentException(file + ": " + where + "." + k + " is not a setting (" + String.join(
+                        ", ", keys) + ")");
+            }
+        }
+    }
+
+    /** Paths in the file are relative to the file, like {@code source.path}. */
+    private static Path relative(Path file, Object p) {
+        return file.toAbsolutePath().getParent().resolve(String.valueOf(p)).normalize();
     }
 
     private static Map<?, ?> map(Object o, Path file, String what) {

@@ -51,7 +51,7 @@ public final class Pipeline {
      */
     public DesiredState compile(Snapshot snapshot, HostFacts host) {
         requireFiles(snapshot);
-        return Compiler.compile(root, snapshot.revision(), validate(snapshot), host);
+        return Compiler.compile(root, snapshot.revision(), validate(snapshot), host).withCommit(snapshot.commit());
     }
 
     public static void requireFiles(Snapshot snapshot) {

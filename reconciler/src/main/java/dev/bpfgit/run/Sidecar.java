@@ -354,7 +354,8 @@ public final class Sidecar {
         Enforced next;
         try {
             HostFacts facts = host.get();
-            DesiredState desired = Compiler.compile(pipeline.root(), snapshot.revision(), policies, facts);
+            DesiredState desired = Compiler.compile(pipeline.root(), snapshot.revision(), policies, facts)
+                    .withCommit(snapshot.commit());
             next = new Enforced(snapshot.revision(), snapshot.commit(), policies, facts, desired, Optional.empty());
         } catch (PolicyException e) {
             invalid(snapshot, e.errors().stream().map(ErrorFormat::text).toList());
@@ -492,8 +493,6 @@ public final class Sidecar {
             metrics.result(Metrics.Result.OK);
             metrics.success(now);
             metrics.policyStates(states(e, inSync ? Set.of() : drifted, Set.of()));
-            record.write(Map.of(SidecarRecord.COMMIT, e.commit()
-                    .map(c -> c.subject() + " (" + c.author() + ", " + c.authorTime() + ")").orElse("")));
         } catch (RuntimeException x) {
             // apply (ApplyException names the policies), observe, or a foreign program in the way
             failed(e, x, x instanceof ApplyException a ? a.policies() : List.of());
@@ -521,7 +520,8 @@ public final class Sidecar {
             return e;
         }
         try {
-            DesiredState d = Compiler.compile(pipeline.root(), e.revision(), e.policies(), facts);
+            DesiredState d = Compiler.compile(pipeline.root(), e.revision(), e.policies(), facts)
+                    .withCommit(e.commit());
             LOG.info("host changed (interfaces {}): revision {} recompiled for it", facts.interfaces().keySet(),
                     e.revision());
             Enforced r = new Enforced(e.revision(), e.commit(), e.policies(), facts, d, e.applied());

@@ -31,8 +31,6 @@ final class SidecarRecord {
     static final String ERROR = PREFIX + "error";
     /** When the state began (ISO-8601). */
     static final String SINCE = PREFIX + "since";
-    /** The enforced revision's commit, for a git source: {@code subject (author, author time)}. */
-    static final String COMMIT = PREFIX + "commit";
     /** When the source was last reached. */
     static final String FETCHED = PREFIX + "fetched";
 

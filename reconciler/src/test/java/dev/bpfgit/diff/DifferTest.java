@@ -11,13 +11,16 @@ import dev.bpfgit.policy.Prefix;
 import dev.bpfgit.render.PlanJson;
 import dev.bpfgit.render.PlanMarkdown;
 import dev.bpfgit.render.PlanText;
+import dev.bpfgit.source.Commit;
 import dev.bpfgit.source.Snapshot;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import static dev.bpfgit.diff.Fixture.policy;
 import static dev.bpfgit.diff.Fixture.snapshot;
@@ -39,6 +42,42 @@ class DifferTest {
         Path dir = Path.of("../examples/edge-filter");
         Snapshot s = snapshot("example", "examples/edge-filter/policy.yaml", Files.readString(dir.resolve("policy.yaml")));
         assertEquals(Files.readString(dir.resolve("plan.txt")), PlanText.render(f.plan(s)));
+    }
+
+    @Test
+    void aGitCommitIsRecordedForStatusAndForgottenByALaterDirectoryRevision() {
+        String subject = "r\u00e9gle ".repeat(40).strip();
+        Commit c = new Commit("0123456789abcdef0123456789abcdef01234567", subject, "Ada <ada@example.com>",
+                Instant.parse("2026-11-20T08:00:00Z"), Optional.of("ada@example.com SHA256:abc"));
+        Snapshot files = edge("unused", "{prefix: 203.0.113.0/24, action: drop}");
+        Plan p = f.plan(new Snapshot(c.id(), files.files(), Optional.of(c)));
+        assertEquals(c.id(), p.meta().get("revision"));
+        String shown = p.meta().get(Meta.COMMIT_SUBJECT);
+        assertTrue(shown.endsWith("\u2026") && subject.startsWith(shown.substring(0, shown.length() - 1)), shown);
+        int bytes = shown.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        assertTrue(bytes <= Meta.VALUE_SIZE - 1 && bytes > Meta.VALUE_SIZE - 5, bytes + " bytes");
+        assertEquals("2026-11-20T08:00:00Z", p.meta().get(Meta.COMMIT_AUTHOR_TIME));
+        assertEquals("ada@example.com SHA256:abc", p.meta().get(Meta.COMMIT_SIGNER));
+        f.apply(p);
+
+        Plan dir = f.plan(edge("dir:0a", "{prefix: 203.0.113.0/24, action: drop}"));
+        assertTrue(dir.inSync());
+        assertFalse(dir.meta().containsKey(Meta.COMMIT_SUBJECT));
+        assertTrue(dir.metaDeletes().containsAll(List.of(Meta.COMMIT_SUBJECT, Meta.COMMIT_AUTHOR_TIME,
+                Meta.COMMIT_SIGNER)), dir.metaDeletes().toString());
+    }
+
+    @Test
+    void metaValuesAreCutAtACharacterBoundary() {
+        assertEquals("short", Meta.fit("short"));
+        String exact = "x".repeat(Meta.VALUE_SIZE - 1);
+        assertEquals(exact, Meta.fit(exact));
+        assertEquals("x".repeat(Meta.VALUE_SIZE - 4) + "\u2026", Meta.fit(exact + "y"));
+        String emoji = "\uD83D\uDE80".repeat(60);
+        String cut = Meta.fit(emoji);
+        assertEquals(Meta.VALUE_SIZE - 4 - (Meta.VALUE_SIZE - 4) % 4 + 3,
+                cut.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        assertTrue(cut.endsWith("\uD83D\uDE80\u2026"), cut);
     }
 
     @Test

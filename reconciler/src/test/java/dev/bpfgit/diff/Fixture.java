@@ -42,7 +42,7 @@ final class Fixture {
     }
 
     DesiredState desired(Snapshot s) {
-        return Compiler.compile(ROOT, s.revision(), new PolicyLoader().load(s), HOST);
+        return Compiler.compile(ROOT, s.revision(), new PolicyLoader().load(s), HOST).withCommit(s.commit());
     }
 
     LiveState live(DesiredState d) {

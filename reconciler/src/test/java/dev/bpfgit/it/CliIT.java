@@ -222,6 +222,40 @@ class CliIT {
     }
 
     @Test
+    void statusNamesTheGitCommitAppliedFromAWorkingTree(@TempDir Path repo) throws Exception {
+        Path policies = write(repo.resolve("policies"), "edge.yaml", POLICY).getParent();
+        git(repo, "init", "-q", "-b", "main");
+        git(repo, "add", "policies");
+        git(repo, "commit", "-q", "-m", "edge filter for the fleet");
+        String head = git(repo, "rev-parse", "HEAD").strip();
+        String authorTime = java.time.Instant.ofEpochSecond(Long.parseLong(
+                git(repo, "log", "-1", "--format=%at").strip())).toString();
+        try (PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
+            Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
+            Bpfgit.Cli apply = edge.cli("apply", policies.toString(), "--yes");
+            assertEquals(0, apply.exit(), apply.toString());
+            assertTrue(apply.out().contains("Applied revision " + head + ": "), apply.out());
+            Bpfgit.Cli status = edge.cli("status");
+            assertEquals(0, status.exit(), status.toString());
+            assertTrue(status.out().startsWith("Revision " + head + " (edge filter for the fleet, " + authorTime
+                    + ") applied at "), status.out());
+            JsonNode json = edge.cli("status", "-o", "json").json();
+            assertEquals(head, json.at("/revision").asText());
+            assertEquals(head, json.at("/commit/id").asText());
+            assertEquals("edge filter for the fleet", json.at("/commit/subject").asText());
+            assertEquals(authorTime, json.at("/commit/authorTime").asText());
+
+            write(policies, "edge.yaml", CHANGED);
+            Bpfgit.Cli dirty = edge.cli("apply", policies.toString(), "--yes");
+            assertEquals(0, dirty.exit(), dirty.toString());
+            Bpfgit.Cli after = edge.cli("status");
+            assertTrue(after.out().startsWith("Revision " + head + "+dirty applied at "), after.out());
+            assertTrue(edge.cli("status", "-o", "json").json().path("commit").isMissingNode());
+            assertEquals(0, edge.cli("destroy", "--yes").exit());
+        }
+    }
+
+    @Test
     void planAgainstAGitRevisionShowsExactlyTheChange(@TempDir Path repo) throws Exception {
         Path policies = write(repo.resolve("policies"), "edge.yaml", POLICY).getParent();
         git(repo, "init", "-q", "-b", "main");
@@ -229,6 +263,8 @@ class CliIT {
         git(repo, "commit", "-q", "-m", "edge filter");
         Bpfgit.Cli same = Bpfgit.cli(null, "plan", policies.toString(), "--against", "HEAD");
         assertEquals(0, same.exit(), same.toString());
+        String head = git(repo, "rev-parse", "HEAD").strip();
+        assertEquals("No changes: the host is in sync with revision " + head + ".\n", same.out());
 
         write(policies, "edge.yaml", CHANGED);
         Bpfgit.Cli plan = Bpfgit.cli(null, "plan", policies.toString(), "--against", "HEAD");
@@ -238,6 +274,8 @@ class CliIT {
                 "      ~ 198.51.100.0/24  drop (was pass)",
                 "Plan: 0 to create, 1 to change, 0 to remove; entries +0 ~1 -0."), plan.out().lines().toList());
         assertEquals("", plan.err());
+        Bpfgit.Cli json = Bpfgit.cli(null, "plan", policies.toString(), "--against", "HEAD", "-o", "json");
+        assertTrue(json.out().contains("\"revision\" : \"" + head + "+dirty\""), json.out());
     }
 
     @Test
@@ -261,11 +299,11 @@ class CliIT {
 
     // ---- helpers
 
-    private static void git(Path repo, String... args) {
+    private static String git(Path repo, String... args) {
         List<String> c = new ArrayList<>(List.of("git", "-C", repo.toString(), "-c", "user.name=bpfgit-it",
                 "-c", "user.email=it@bpfgit.dev", "-c", "commit.gpgsign=false"));
         c.addAll(List.of(args));
-        Commands.exec(c).orFail();
+        return Commands.exec(c).orFail().stdout();
     }
 
     /**

@@ -292,7 +292,7 @@ class SidecarTest {
         s.step();
         String m = scrape();
         assertEquals(1, sample(m, "bpfgit_revision_info{revision=\"" + id + "\",short=\"0123456789ab\"}"), m);
-        assertEquals("drop the bad net (Ops <ops@example.com>, 2026-11-20T10:00:00Z)", meta().get("sidecar/commit"));
+        assertEquals("drop the bad net", meta().get("commit/subject"), "the commit reaches the bookkeeping");
         assertEquals(id, meta().get("revision"));
     }
 

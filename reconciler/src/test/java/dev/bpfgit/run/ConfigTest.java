@@ -1,0 +1,104 @@
+package dev.bpfgit.run;
+
+import dev.bpfgit.source.GitSettings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ConfigTest {
+    @TempDir
+    Path tmp;
+
+    private Config load(String yaml) throws IOException {
+        Path f = tmp.resolve("bpfgit.yaml");
+        Files.writeString(f, yaml);
+        return Config.load(f);
+    }
+
+    private String error(String yaml) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> load(yaml));
+        assertTrue(e.getMessage().startsWith(tmp.resolve("bpfgit.yaml") + ": "), e.getMessage());
+        return e.getMessage().substring((tmp.resolve("bpfgit.yaml") + ": ").length());
+    }
+
+    @Test
+    void gitAsDesignSection6SpellsIt() throws IOException {
+        Config c = load("""
+                source:
+                  git:
+                    url: ssh://git@git.example.com/net/policies.git
+                    branch: prod
+                    path: hosts/edge/
+                    interval: 1m
+                    timeout: 5s
+                    auth: {sshKey: keys/id_ed25519, knownHosts: /etc/bpfgit/known_hosts}
+                    verify: {allowedSigners: allowed_signers}
+                    cache: cache
+                """);
+        GitSettings g = c.git().orElseThrow();
+        assertTrue(c.sourcePath().isEmpty());
+        assertEquals(new GitSettings("ssh://git@git.example.com/net/policies.git", "prod", "hosts/edge",
+                Duration.ofMinutes(1), Duration.ofSeconds(5),
+                new GitSettings.Auth.SshKey(tmp.resolve("keys/id_ed25519"), Path.of("/etc/bpfgit/known_hosts")),
+                new GitSettings.Verify.AllowedSigners(tmp.resolve("allowed_signers")), tmp.resolve("cache")), g);
+    }
+
+    @Test
+    void gitDefaults() throws IOException {
+        GitSettings g = load("source:\n  git:\n    url: https://git.example.com/p.git\n"
+                + "    auth: {tokenFile: token}\n    verify: {openpgpKeys: [a.asc, /k/b.asc]}\n").git().orElseThrow();
+        assertEquals("main", g.branch());
+        assertEquals("", g.path());
+        assertEquals(Duration.ofSeconds(30), g.interval());
+        assertEquals(Duration.ofSeconds(20), g.timeout());
+        assertEquals(Path.of("/var/lib/bpfgit/git"), g.cache());
+        assertEquals(new GitSettings.Auth.Token(tmp.resolve("token")), g.auth());
+        assertEquals(new GitSettings.Verify.OpenPgpKeys(List.of(tmp.resolve("a.asc"), Path.of("/k/b.asc"))),
+                g.verify());
+        GitSettings anon = load("source: {git: {url: git://127.0.0.1/p.git}}").git().orElseThrow();
+        assertEquals(new GitSettings.Auth.None(), anon.auth());
+        assertEquals("hosts/edge", load("source: {git: {url: file:///r, path: ./hosts//edge/}}").git().orElseThrow()
+                .path());
+        assertEquals("", load("source: {git: {url: file:///r, path: /}}").git().orElseThrow().path());
+        assertEquals(new GitSettings.Verify.Off(), anon.verify());
+    }
+
+    @Test
+    void exactlyOneSource() throws IOException {
+        assertEquals("source needs exactly one of path (a directory) and git (a repository)",
+                error("source:\n  path: p\n  git: {url: file:///r}\n"));
+        assertEquals("source needs exactly one of path (a directory) and git (a repository)", error("source: {}\n"));
+        Config dir = load("source: {path: policies}\n");
+        assertEquals(tmp.resolve("policies"), dir.sourcePath().orElseThrow());
+        assertTrue(dir.git().isEmpty());
+        assertTrue(load("root: /sys/fs/bpf/x\n").git().isEmpty());
+    }
+
+    @Test
+    void mistakesNameTheSetting() {
+        assertEquals("source.git.url is required", error("source: {git: {branch: main}}"));
+        assertEquals("source.git.url must start with https://, ssh://, git:// or file://, not git@h:p.git",
+                error("source: {git: {url: 'git@h:p.git'}}"));
+        assertTrue(error("source: {git: {url: file:///r, brnach: x}}").startsWith("source.git.brnach is not a setting"));
+        assertEquals("source.git.url is ssh:// but source.git.auth has no {sshKey, knownHosts}",
+                error("source: {git: {url: 'ssh://h/p.git'}}"));
+        assertEquals("source.git.auth needs both sshKey and knownHosts (an unknown host key is refused)",
+                error("source: {git: {url: 'ssh://h/p.git', auth: {sshKey: k}}}"));
+        assertEquals("source.git.verify is either {allowedSigners} or {openpgpKeys}, not both",
+                error("source: {git: {url: file:///r, verify: {allowedSigners: a, openpgpKeys: [b]}}}"));
+        assertTrue(error("source: {git: {url: file:///r, interval: soon}}")
+                .startsWith("source.git: 'soon' is not a duration"));
+        assertEquals("source.git: 'a..b' is not a branch name", error("source: {git: {url: file:///r, branch: a..b}}"));
+        assertEquals("source.git: path ../up leaves the repository",
+                error("source: {git: {url: file:///r, path: ../up}}"));
+    }
+}
