@@ -276,6 +276,79 @@ class RunIT {
         }
     }
 
+    /** {@code git ARGS} in {@code repo} with a private HOME, so that no user or system configuration takes part. */
+    private static String git(Path repo, Path home, String... args) {
+        List<String> c = new ArrayList<>(List.of("env", "HOME=" + home, "GIT_CONFIG_NOSYSTEM=1",
+                "GIT_AUTHOR_NAME=Ada Operator", "GIT_AUTHOR_EMAIL=ada@example.com",
+                "GIT_COMMITTER_NAME=Ada Operator", "GIT_COMMITTER_EMAIL=ada@example.com", "git", "-C", repo.toString()));
+        c.addAll(List.of(args));
+        return Commands.run(c.toArray(String[]::new)).strip();
+    }
+
+    private static String commit(Path repo, Path home, String message) {
+        git(repo, home, "add", "-A");
+        git(repo, home, "commit", "-q", "-m", message);
+        return git(repo, home, "rev-parse", "HEAD");
+    }
+
+    @Test
+    void followsAGitBranchCommitByCommit(@TempDir Path dir) throws Exception {
+        Path repo = dir.resolve("repo");
+        Path home = Files.createDirectories(dir.resolve("home"));
+        write(repo.resolve("hosts/edge"), "edge.yaml", POLICY);
+        write(repo, "README.md", "not a policy\n");
+        git(repo, home, "init", "-q", "-b", "main");
+        String first = commit(repo, home, "edge filter");
+        try (PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
+            Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
+            int port = port();
+            Path cfg = dir.resolve("bpfgit.yaml");
+            Files.writeString(cfg, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  git:\n"
+                    + "    url: file://" + repo + "\n    branch: main\n    path: hosts/edge\n    interval: 1s\n"
+                    + "    cache: " + dir.resolve("cache") + "\nreconcile: {interval: 30s, jitter: 0}\n"
+                    + "metrics: {listen: 127.0.0.1:" + port + "}\n");
+            try (Daemon d = new Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run.log"))) {
+                d.awaitReady();
+                String m = d.get("/metrics").body();
+                assertEquals(1, sample(m, "bpfgit_revision_info\\{revision=\"" + first + "\",short=\""
+                        + first.substring(0, 12) + "\"}"), m);
+                JsonNode status = edge.cli("status", "-o", "json").json();
+                assertEquals(first, status.get("revision").asText(), status.toString());
+                assertEquals("edge filter", status.at("/commit/subject").asText(), status.toString());
+
+                Thread.sleep(3000);   // three checks of an unchanged remote
+                assertEquals(1, sample(d.get("/metrics").body(), "bpfgit_parses_total"), "no parse:\n" + d);
+
+                write(repo.resolve("hosts/edge"), "edge.yaml", CHANGED);
+                long t0 = System.nanoTime();
+                String second = commit(repo, home, "drop 198.51.100.0/24 too");
+                assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(20),
+                        () -> Bpfgit.unchecked(() -> action(edge, "198.51.100.0/24")).equals("drop")), d.toString());
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                assertTrue(ms < 3000, "commit applied after " + ms + " ms (interval 1s):\n" + d);
+                m = d.get("/metrics").body();
+                assertEquals(2, sample(m, "bpfgit_parses_total"), m);
+                assertEquals(1, sample(m, "bpfgit_revision_info\\{revision=\"" + second + "\",short=\""
+                        + second.substring(0, 12) + "\"}"), m);
+
+                write(repo.resolve("hosts/edge"), "broken.yaml", BROKEN);
+                String third = commit(repo, home, "a typo");
+                assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(100), () ->
+                        edge.cli("status", "-o", "json").json().at("/sidecar/state").asText().equals("invalid")),
+                        d.toString());
+                Bpfgit.Cli text = edge.cli("status");
+                assertTrue(Pattern.compile("(?m)^Source: git file://" + Pattern.quote(repo.toString())
+                        + " main:hosts/edge: revision " + third + " is invalid since .*broken\\.yaml:11:\\d+: error: ")
+                        .matcher(text.out()).find(), text.out());
+                assertEquals(second, edge.cli("status", "-o", "json").json().get("revision").asText());
+                assertEquals("drop", action(edge, "198.51.100.0/24"));
+                assertEquals(200, d.get("/readyz").code());
+                assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
+            }
+            assertTrue(edge.pins().contains(UNIT + "/link LINK"), edge.pins().toString());
+        }
+    }
+
     @Test
     void hostileFilesKeepTheProcessAliveAndTheKernelUnchanged(@TempDir Path dir) throws Exception {
         Path policies = write(dir.resolve("policies"), "edge.yaml", POLICY).getParent();
