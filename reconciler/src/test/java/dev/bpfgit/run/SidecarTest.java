@@ -297,6 +297,47 @@ class SidecarTest {
     }
 
     @Test
+    void theLoopWakesOnAChangeEventAndStopsPromptly() throws Exception {
+        Path file = tmp.resolve("loop.yaml");
+        Files.writeString(file, "reconcile: {interval: 60s, jitter: 0}\n");
+        metrics = new Metrics(Clock.systemUTC());
+        Sidecar s = new Sidecar(new Pipeline(kernel, ROOT, Clock.systemUTC()), source, () -> HOST, Config.load(file),
+                Duration.ofMinutes(10), Clock.systemUTC(), metrics);
+        assertFalse(s.alive(), "not running yet");
+        source.set("h1", revision("r1", DROP));
+        Thread loop = Thread.ofPlatform().start(s::run);
+        try {
+            assertTrue(waitFor(() -> s.ready(), 5000), "the first revision applied at start");
+            assertTrue(s.alive());
+            source.set("h2", revision("r2", OTHER));
+            long t0 = System.nanoTime();
+            s.changed();   // what the directory's watcher calls; the next periodic check is 10 minutes away
+            assertTrue(waitFor(() -> s.enforcedRevision().equals(Optional.of("r2")) && s.ready(), 2000),
+                    "a change event is acted on at once");
+            assertTrue((System.nanoTime() - t0) / 1_000_000 < 1500);
+        } finally {
+            long t0 = System.nanoTime();
+            s.stop();
+            loop.join(2000);
+            assertFalse(loop.isAlive(), "stop() ends a waiting loop");
+            assertTrue((System.nanoTime() - t0) / 1_000_000 < 1000, "promptly, not at its next wake-up");
+        }
+        assertFalse(s.alive());
+        assertTrue(has("198.51.100.0/24"));
+    }
+
+    private static boolean waitFor(java.util.function.BooleanSupplier c, long ms) throws InterruptedException {
+        long end = System.nanoTime() + ms * 1_000_000;
+        while (!c.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                return false;
+            }
+            Thread.sleep(10);
+        }
+        return true;
+    }
+
+    @Test
     void sidecarValuesAreCutToTheBookkeepingSizes() {
         assertEquals("abc", SidecarRecord.fit("abc", 10));
         String cut = SidecarRecord.fit("é".repeat(100), Meta.VALUE_SIZE - 1);
