@@ -26,6 +26,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
@@ -33,6 +34,8 @@ import java.util.concurrent.Callable;
         description = {"A policy is 'in sync' when every unit it acts in is as bpfgit applied it, 'drifted' when",
                 "something changed it since, 'failed' when the last apply of it failed. Exit 0, 3 on error."})
 final class StatusCommand implements Callable<Integer> {
+    private static final String SIDECAR = Meta.SIDECAR;
+
     @Mixin
     Common common;
 
@@ -94,13 +97,14 @@ final class StatusCommand implements Callable<Integer> {
     private static void text(PrintWriter out, Meta meta, List<PolicyStatus> policies) {
         if (meta.revision().isEmpty()) {
             out.println("Nothing applied under this pin root.");
+            sidecar(meta).ifPresent(out::println);
             return;
         }
-        String age = meta.get("applied").map(a -> " at " + a + " (" + Durations.human(
-                Duration.between(Instant.parse(a), Instant.now())) + " ago)").orElse("");
+        String age = meta.get("applied").map(a -> " at " + a + " (" + ago(a) + ")").orElse("");
         String commit = meta.get(Meta.COMMIT_SUBJECT).map(subject -> " (" + subject
                 + meta.get(Meta.COMMIT_AUTHOR_TIME).map(t -> ", " + t).orElse("") + ")").orElse("");
         out.println("Revision " + meta.revision().get() + commit + " applied" + age);
+        sidecar(meta).ifPresent(out::println);
         for (PolicyStatus ps : policies) {
             out.println(ps.id() + "  " + ps.state() + (ps.reason().isEmpty() ? "" : ": " + ps.reason()));
             for (UnitStatus u : ps.units()) {
@@ -115,6 +119,37 @@ final class StatusCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * What a running (or the last) sidecar recorded about its source, e.g. {@code Source: directory /p:
+     * revision dir:ab12 is invalid since 2026-... (4m ago): p.yaml:3:5: error: ...; last fetch 3s ago}.
+     */
+    private static Optional<String> sidecar(Meta meta) {
+        Optional<String> state = meta.get(SIDECAR + "state");
+        if (state.isEmpty()) {
+            return Optional.empty();
+        }
+        StringBuilder sb = new StringBuilder("Source: ").append(meta.get(SIDECAR + "source").orElse("?"));
+        String rev = meta.get(SIDECAR + "revision").filter(r -> !r.isEmpty()).orElse(null);
+        String since = meta.get(SIDECAR + "since").map(t -> " since " + t + " (" + ago(t) + ")").orElse("");
+        String error = meta.get(SIDECAR + "error").filter(e -> !e.isEmpty()).map(e -> ": " + e).orElse("");
+        switch (state.get()) {
+            case "ok" -> sb.append(rev == null ? "" : ": revision " + rev).append(" ok");
+            case "unreachable" -> sb.append(" unreachable").append(since).append(error);
+            default -> sb.append(": revision ").append(rev).append(" is ").append(state.get()).append(since)
+                    .append(error);
+        }
+        meta.get(SIDECAR + "fetched").ifPresent(f -> sb.append("; last fetch ").append(ago(f)));
+        return Optional.of(sb.toString());
+    }
+
+    private static String ago(String instant) {
+        try {
+            return Durations.human(Duration.between(Instant.parse(instant), Instant.now())) + " ago";
+        } catch (java.time.format.DateTimeParseException e) {
+            return instant;
+        }
+    }
+
     private static String json(Meta meta, List<PolicyStatus> policies) {
         ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = m.createObjectNode();
@@ -125,6 +160,12 @@ final class StatusCommand implements Callable<Integer> {
                     .put("subject", meta.get(Meta.COMMIT_SUBJECT).get())
                     .put("authorTime", meta.get(Meta.COMMIT_AUTHOR_TIME).orElse(null));
             meta.get(Meta.COMMIT_SIGNER).ifPresent(signer -> c.put("signer", signer));
+        }
+        if (meta.get(SIDECAR + "state").isPresent()) {
+            ObjectNode sc = root.putObject("sidecar");
+            for (String k : List.of("source", "head", "revision", "state", "error", "since", "fetched")) {
+                meta.get(SIDECAR + k).ifPresent(v -> sc.put(k, v));
+            }
         }
         ArrayNode ps = root.putArray("policies");
         for (PolicyStatus p : policies) {

@@ -82,9 +82,11 @@ public final class Differ {
             }
         }
         units.addAll(removals(live, wanted, owners));
-        // stale keys, and the failures recorded by earlier applies: a successful apply clears them
+        // stale keys, and the failures recorded by earlier applies: a successful apply clears them; the
+        // sidecar's view of its source (sidecar/...) is not the plan's to remove
         List<String> metaDeletes = live.meta().values().keySet().stream()
-                .filter(k -> k.startsWith(Meta.FAILED) || !meta.containsKey(k) && !k.equals("applied"))
+                .filter(k -> k.startsWith(Meta.FAILED) || !meta.containsKey(k) && !k.equals("applied")
+                        && !k.startsWith(Meta.SIDECAR))
                 .toList();
         return new Plan(root, desired.revision(), live.basis(), units, meta, metaDeletes, warnings);
     }

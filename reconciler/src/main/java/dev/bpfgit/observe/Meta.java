@@ -22,6 +22,8 @@ public record Meta(Map<String, String> values) {
     public static final String PIN = "meta";
     /** Prefix of the keys recording why the last apply of a policy failed. */
     public static final String FAILED = "failed/";
+    /** Prefix of the keys where the sidecar records its view of its source, for status. */
+    public static final String SIDECAR = "sidecar/";
     public static final int KEY_SIZE = 96;
     public static final int VALUE_SIZE = 160;
     public static final Meta EMPTY = new Meta(Map.of());

@@ -20,22 +20,24 @@ import java.util.TreeMap;
  */
 public record Config(Path root, Optional<String> hostName, Map<String, String> labels, Optional<Path> sourcePath,
                      Optional<GitSettings> git, Duration interval, double jitter, boolean correctDrift,
-                     String listen, Duration lockTimeout) {
+                     String listen, int maxRuleSeries, Duration lockTimeout) {
 
     public static final Path DEFAULT_ROOT = Path.of("/sys/fs/bpf/bpfgit");
     /** How long a writing verb waits for another writer of the same pin root ({@code lock.timeout}). */
     public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(30);
+    /** TrafficPolicy rule series exported per scrape ({@code metrics.maxRuleSeries}). */
+    public static final int DEFAULT_MAX_RULE_SERIES = 10_000;
 
     /** A directory source (or none), the default lock timeout. */
     public Config(Path root, Optional<String> hostName, Map<String, String> labels, Optional<Path> sourcePath,
                   Duration interval, double jitter, boolean correctDrift, String listen) {
         this(root, hostName, labels, sourcePath, Optional.empty(), interval, jitter, correctDrift, listen,
-                DEFAULT_LOCK_TIMEOUT);
+                DEFAULT_MAX_RULE_SERIES, DEFAULT_LOCK_TIMEOUT);
     }
 
     public static Config defaults() {
         return new Config(DEFAULT_ROOT, Optional.empty(), Map.of(), Optional.empty(), Optional.empty(),
-                Duration.ofSeconds(60), 0.1, true, "127.0.0.1:9753", DEFAULT_LOCK_TIMEOUT);
+                Duration.ofSeconds(60), 0.1, true, "127.0.0.1:9753", DEFAULT_MAX_RULE_SERIES, DEFAULT_LOCK_TIMEOUT);
     }
 
     public static Config load(Path file) {
@@ -74,6 +76,8 @@ public record Config(Path root, Optional<String> hostName, Map<String, String> l
                 rec.get("jitter") == null ? d.jitter() : Double.parseDouble(String.valueOf(rec.get("jitter"))),
                 drift.equals("correct"),
                 str(metrics.get("listen"), d.listen()),
+                metrics.get("maxRuleSeries") == null ? d.maxRuleSeries()
+                        : Integer.parseInt(String.valueOf(metrics.get("maxRuleSeries"))),
                 lock.get("timeout") == null ? d.lockTimeout() : Durations.parse(String.valueOf(lock.get("timeout"))));
     }
 

@@ -1,94 +1,181 @@
 package dev.bpfgit.run;
 
 import dev.bpfgit.apply.ApplyResult;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.core.metrics.Info;
+import io.prometheus.metrics.model.registry.MultiCollector;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
-/** The sidecar's Prometheus metrics (text exposition format). */
+/**
+ * The sidecar's Prometheus metrics, in a registry of its own (served by {@code run} on {@code metrics.listen}).
+ * The loop reports into it; nothing here decides anything.
+ */
 public final class Metrics {
+    /** Results of {@code bpfgit_reconcile_total}. */
+    public enum Result {
+        OK("ok"), ERROR("error"), INVALID("invalid"), REFUSED("refused"), SOURCE_ERROR("source_error");
+
+        final String label;
+
+        Result(String label) {
+            this.label = label;
+        }
+    }
+
+    /** States of {@code bpfgit_policy_state}. */
+    public static final List<String> POLICY_STATES = List.of("in_sync", "drifted", "failed");
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Clock clock;
-    private final AtomicLong ok = new AtomicLong();
-    private final AtomicLong failed = new AtomicLong();
-    private final AtomicLong invalid = new AtomicLong();
-    private final AtomicLong sourceErrors = new AtomicLong();
-    private final AtomicLong drifts = new AtomicLong();
-    private final AtomicLong entriesWritten = new AtomicLong();
-    private final AtomicLong entriesDeleted = new AtomicLong();
-    private volatile String revision = "";
-    private volatile Instant lastSuccess;
-    private volatile double lastSeconds;
+    private final Info revision = Info.builder().name("bpfgit_revision_info")
+            .help("The revision enforced (last good): its full id and the short form logs and status show.")
+            .labelNames("revision", "short").register(registry);
+    // no label for the head token: a directory's is an event counter, a new series at every event
+    private final Info source = Info.builder().name("bpfgit_source_info")
+            .help("The source, the revision last read from it (for git the commit at the branch head) and its"
+                    + " state (ok, invalid, refused, unreachable).")
+            .labelNames("source", "revision", "state").register(registry);
+    private final Gauge lastFetch = Gauge.builder().name("bpfgit_source_last_fetch_timestamp_seconds")
+            .help("When the source was last reached (its head checked).").register(registry);
+    private final Gauge lastSuccess = Gauge.builder().name("bpfgit_last_success_timestamp_seconds")
+            .help("When a reconcile last ended with the kernel equal to the enforced revision.").register(registry);
+    private final Gauge ready = Gauge.builder().name("bpfgit_ready")
+            .help("1 when the enforced revision is applied and in sync (what /readyz answers).").register(registry);
+    private final Histogram duration = Histogram.builder().name("bpfgit_reconcile_duration_seconds")
+            .help("Duration of reconciles (read, parse, compile, observe, diff, apply as needed).")
+            .classicOnly().classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+            .register(registry);
+    private final Counter reconciles = Counter.builder().name("bpfgit_reconcile_total")
+            .help("Reconciles and source checks by result: ok, error (apply failed), invalid (revision has"
+                    + " policy errors), refused (commit verification), source_error (source unreachable).")
+            .labelNames("result").register(registry);
+    private final Counter driftDetected = Counter.builder().name("bpfgit_drift_detected_total")
+            .help("Reconciles that found the kernel different from the enforced revision.").register(registry);
+    private final Counter driftCorrected = Counter.builder().name("bpfgit_drift_corrected_total")
+            .help("Drift put back (reconcile.drift: correct).").register(registry);
+    private final Counter refused = Counter.builder().name("bpfgit_refused_commits_total")
+            .help("Revisions refused by verification (unsigned, untrusted key).").register(registry);
+    private final Counter parses = Counter.builder().name("bpfgit_parses_total")
+            .help("Revisions parsed and validated: an unchanged source costs none.").register(registry);
+    private final Counter written = Counter.builder().name("bpfgit_map_entries_written_total")
+            .help("Map entries written by apply.").register(registry);
+    private final Counter deleted = Counter.builder().name("bpfgit_map_entries_deleted_total")
+            .help("Map entries deleted by apply.").register(registry);
+    private final Counter stepFailures = Counter.builder().name("bpfgit_loop_step_failures_total")
+            .help("Loop steps that ended with an unexpected exception (logged with revision and cause).")
+            .register(registry);
+    private final Gauge policyState = Gauge.builder().name("bpfgit_policy_state")
+            .help("1 for the state each policy of the enforced revision is in: in_sync, drifted, failed.")
+            .labelNames("policy", "state").register(registry);
+    private final Set<String> policies = new HashSet<>();
+    private volatile Instant appliedSince;
 
     public Metrics(Clock clock) {
         this.clock = clock;
+        for (Result r : Result.values()) {
+            reconciles.labelValues(r.label);   // every result visible from the start, at 0
+        }
+        GaugeWithCallback.builder().name("bpfgit_revision_age_seconds")
+                .help("How long the enforced revision has been applied here (it keeps being enforced while"
+                        + " newer ones are invalid, refused or unreachable).")
+                .callback(cb -> {
+                    Instant since = appliedSince;
+                    if (since != null) {
+                        cb.call(Duration.between(since, clock.instant()).toMillis() / 1000.0);
+                    }
+                }).register(registry);
     }
 
-    void success(String rev, Duration took) {
-        ok.incrementAndGet();
-        revision = rev;
-        lastSuccess = clock.instant();
-        lastSeconds = took.toNanos() / 1e9;
+    public PrometheusRegistry registry() {
+        return registry;
     }
 
-    void failure() {
-        failed.incrementAndGet();
+    /** Adds a collector read at scrape time (the per-rule counters). */
+    public void register(MultiCollector collector) {
+        registry.register(collector);
     }
 
-    void invalid() {
-        invalid.incrementAndGet();
+    void revision(String id, String shortId, Instant since) {
+        revision.setLabelValues(id, shortId);
+        appliedSince = since;
     }
 
-    void sourceError() {
-        sourceErrors.incrementAndGet();
+    void source(String describe, String revisionSeen, String state) {
+        source.setLabelValues(describe, revisionSeen, state);
     }
 
-    void drift() {
-        drifts.incrementAndGet();
+    void fetched(Instant at) {
+        lastFetch.set(at.toEpochMilli() / 1000.0);
+    }
+
+    void success(Instant at) {
+        lastSuccess.set(at.toEpochMilli() / 1000.0);
+    }
+
+    void ready(boolean r) {
+        ready.set(r ? 1 : 0);
+    }
+
+    void result(Result r) {
+        reconciles.labelValues(r.label).inc();
+    }
+
+    void duration(Duration d) {
+        duration.observe(d.toNanos() / 1e9);
+    }
+
+    void driftDetected() {
+        driftDetected.inc();
+    }
+
+    void driftCorrected() {
+        driftCorrected.inc();
+    }
+
+    void refused() {
+        refused.inc();
+    }
+
+    void parsed() {
+        parses.inc();
+    }
+
+    void stepFailed() {
+        stepFailures.inc();
     }
 
     void applied(ApplyResult r) {
-        entriesWritten.addAndGet(r.entriesWritten());
-        entriesDeleted.addAndGet(r.entriesDeleted());
+        written.inc(r.entriesWritten());
+        deleted.inc(r.entriesDeleted());
     }
 
-    /** Healthy when the last good reconcile is younger than {@code maxAge}. */
-    public boolean healthy(Duration maxAge) {
-        Instant l = lastSuccess;
-        return l != null && Duration.between(l, clock.instant()).compareTo(maxAge) < 0;
-    }
-
-    public String render() {
-        StringBuilder sb = new StringBuilder();
-        sb.append("# HELP bpfgit_reconcile_total Reconciles by result.\n# TYPE bpfgit_reconcile_total counter\n");
-        sb.append("bpfgit_reconcile_total{result=\"ok\"} ").append(ok.get()).append('\n');
-        sb.append("bpfgit_reconcile_total{result=\"error\"} ").append(failed.get()).append('\n');
-        sb.append("bpfgit_reconcile_total{result=\"invalid\"} ").append(invalid.get()).append('\n');
-        sb.append("bpfgit_reconcile_total{result=\"source_error\"} ").append(sourceErrors.get()).append('\n');
-        sb.append("# HELP bpfgit_drift_detected_total Reconciles that found drift and only reported it.\n")
-                .append("# TYPE bpfgit_drift_detected_total counter\nbpfgit_drift_detected_total ")
-                .append(drifts.get()).append('\n');
-        sb.append("# HELP bpfgit_map_entries_written_total Map entries written by apply.\n")
-                .append("# TYPE bpfgit_map_entries_written_total counter\nbpfgit_map_entries_written_total ")
-                .append(entriesWritten.get()).append('\n');
-        sb.append("# HELP bpfgit_map_entries_deleted_total Map entries deleted by apply.\n")
-                .append("# TYPE bpfgit_map_entries_deleted_total counter\nbpfgit_map_entries_deleted_total ")
-                .append(entriesDeleted.get()).append('\n');
-        sb.append("# HELP bpfgit_revision_info The revision enforced.\n# TYPE bpfgit_revision_info gauge\n")
-                .append("bpfgit_revision_info{revision=\"").append(revision).append("\"} 1\n");
-        Instant l = lastSuccess;
-        if (l != null) {
-            sb.append("# HELP bpfgit_last_success_timestamp_seconds When the last reconcile succeeded.\n")
-                    .append("# TYPE bpfgit_last_success_timestamp_seconds gauge\n")
-                    .append("bpfgit_last_success_timestamp_seconds ").append(l.getEpochSecond()).append('\n');
-            sb.append("# HELP bpfgit_revision_age_seconds Age of the enforced revision's last good reconcile.\n")
-                    .append("# TYPE bpfgit_revision_age_seconds gauge\nbpfgit_revision_age_seconds ")
-                    .append(Duration.between(l, clock.instant()).toSeconds()).append('\n');
-            sb.append("# HELP bpfgit_reconcile_duration_seconds Duration of the last good reconcile.\n")
-                    .append("# TYPE bpfgit_reconcile_duration_seconds gauge\nbpfgit_reconcile_duration_seconds ")
-                    .append(lastSeconds).append('\n');
+    /** Sets each policy's state; policies no longer listed lose their series. */
+    synchronized void policyStates(Map<String, String> states) {
+        for (String gone : Set.copyOf(policies)) {
+            if (!states.containsKey(gone)) {
+                POLICY_STATES.forEach(s -> policyState.remove(gone, s));
+                policies.remove(gone);
+            }
         }
-        return sb.toString();
+        states.forEach((policy, state) -> {
+            policies.add(policy);
+            POLICY_STATES.forEach(s -> policyState.labelValues(policy, s).set(s.equals(state) ? 1 : 0));
+        });
+    }
+
+    /** For tests and logs: the count of parses so far. */
+    public long parses() {
+        return (long) parses.get();
     }
 }

@@ -1,139 +1,633 @@
 package dev.bpfgit.run;
 
+import dev.bpfgit.apply.ApplyException;
 import dev.bpfgit.apply.ApplyResult;
+import dev.bpfgit.compile.Compiler;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.HostFacts;
+import dev.bpfgit.diff.Differ;
 import dev.bpfgit.diff.Plan;
+import dev.bpfgit.diff.UnitPlan;
+import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.observe.Meta;
+import dev.bpfgit.policy.ErrorFormat;
+import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
+import dev.bpfgit.source.Commit;
+import dev.bpfgit.source.PolicySource;
+import dev.bpfgit.source.RefusedRevisionException;
 import dev.bpfgit.source.Snapshot;
+import dev.bpfgit.source.SourceException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 /**
- * The reconcile loop of design §6 for one host: reconcile on every new revision and every drift interval
- * (with jitter), correct drift or only report it, retry failures with exponential backoff, and keep
- * enforcing the last good revision while the source is unreadable or a revision is invalid.
+ * The reconcile loop of design §6 for one host.
+ *
+ * <p>Two kinds of work, on one thread:
+ * <ul>
+ * <li><b>source checks</b>: {@link PolicySource#head} on every change event (after a short settle) and
+ * every {@code sourceInterval}; only a new head is read, only a new revision is parsed and compiled. A
+ * valid revision becomes the <em>enforced</em> one and is applied at once.</li>
+ * <li><b>reconciles</b> of the enforced revision every {@code reconcile.interval} (with jitter) and on
+ * retries: observe and diff against its kept {@link DesiredState}, never the source, so drift is corrected
+ * (or only reported, {@code reconcile.drift: report}) while the source is unreachable, a newer revision is
+ * invalid or a commit is refused. It is recompiled, from its kept policies, only when the host changed.</li>
+ * </ul>
+ * An invalid or refused revision is not read again until the source moves; a failed apply is retried with
+ * exponential backoff (1 s to 5 min).
+ *
+ * <p>Each step is guarded: an {@link Exception} or a {@link StackOverflowError} fails the step (logged,
+ * counted) and the loop goes on; any other {@link Error} ends {@link #run} and the process (exit 3).
  */
 public final class Sidecar {
     private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
-    private static final Duration POLL = Duration.ofMillis(500);
-    private static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
+    /** The longest the loop sleeps, so that /healthz sees it turn even when nothing is due. */
+    static final Duration MAX_WAIT = Duration.ofSeconds(2);
+    /** Change events come in bursts (an editor's save, a ConfigMap swap): read once they pause... */
+    static final Duration SETTLE = Duration.ofMillis(150);
+    /** ...or at the latest this long after the first one. */
+    static final Duration SETTLE_MAX = Duration.ofMillis(800);
+    static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
+    static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
+    /** A step running longer than this means the loop is stuck: /healthz fails and the pod is restarted. */
+    static final Duration STUCK = Duration.ofMinutes(10);
+    private static final int MAX_ERROR_LINES = 20;
+
+    /** Source states recorded for status and metrics. */
+    public enum SourceState { OK, INVALID, REFUSED, UNREACHABLE;
+
+        String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * The revision being enforced, as it was validated and compiled: what drift is diffed against.
+     *
+     * @param applied when this process first saw it applied and in sync; empty until then
+     */
+    record Enforced(String revision, Optional<Commit> commit, List<Policy> policies, HostFacts facts,
+                    DesiredState desired, Optional<Instant> applied) {
+        String shortId() {
+            return commit.map(Commit::shortId).orElse(revision);
+        }
+    }
 
     private final Pipeline pipeline;
-    private final Supplier<Snapshot> source;
+    private final PolicySource source;
     private final Supplier<HostFacts> host;
     private final Config config;
+    private final Duration sourceInterval;
     private final Clock clock;
     private final Metrics metrics;
+    private final SidecarRecord record;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition wake = lock.newCondition();
+    private boolean woken;            // guarded by lock
+    private Instant firstChange;      // guarded by lock: change events not yet acted on
+    private Instant lastChange;       // guarded by lock
+
     private volatile boolean stopping;
+    private volatile Thread loopThread;
+    private volatile long stepStartedNanos;
+    private volatile boolean ready;
+    private volatile Enforced enforced;
 
-    private String lastRevision;
-    private String lastGoodRevision;
-    private Instant lastGoodAt;
-    private Instant nextDriftCheck = Instant.MIN;
+    // loop thread only
+    private String lastHead;
+    private String lastSeenRevision = "";
+    private String lastParsedRevision;
+    private SourceState state = SourceState.OK;
+    private String stateError = "";
+    private Instant stateSince;
+    private Instant lastFetch;
+    private String lastUnreachable;
+    private Instant nextSourceCheck = Instant.MIN;
+    private Instant nextReconcile = Instant.MAX;
+    private Instant retryAt;
     private Duration backoff = Duration.ZERO;
-    private Instant retryAt = Instant.MIN;
+    private String appliedRevision;
+    private Instant appliedAt;
 
-    public Sidecar(Pipeline pipeline, Supplier<Snapshot> source, Supplier<HostFacts> host, Config config,
-                   Clock clock, Metrics metrics) {
+    public Sidecar(Pipeline pipeline, PolicySource source, Supplier<HostFacts> host, Config config,
+                   Duration sourceInterval, Clock clock, Metrics metrics) {
         this.pipeline = pipeline;
         this.source = source;
         this.host = host;
         this.config = config;
+        this.sourceInterval = sourceInterval;
         this.clock = clock;
         this.metrics = metrics;
+        this.record = new SidecarRecord(pipeline.kernel(), pipeline.root());
+        this.stateSince = clock.instant();
+        metrics.register(new RuleCounters(pipeline.kernel(), () -> {
+            Enforced e = enforced;
+            return e == null ? null : e.desired();
+        }, config.maxRuleSeries()));
+        metrics.ready(false);
     }
 
-    /** Asks the loop to stop after the current step; the datapath stays attached. */
+    // ---- the loop
+
+    /**
+     * Runs until {@link #stop}; returns after the step in progress finished. The datapath stays attached.
+     *
+     * @throws Error a fatal error (other than a stack overflow): the process must end
+     */
+    public void run() {
+        loopThread = Thread.currentThread();
+        source.onChange(this::changed);
+        try {
+            Meta meta = Meta.decode(pipeline.kernel().entries(Meta.pin(pipeline.root())).stream()
+                    .collect(java.util.stream.Collectors.toMap(Entry::key, Entry::value)));
+            appliedRevision = meta.revision().orElse(null);
+            appliedAt = meta.get("applied").map(Sidecar::instant).orElse(null);
+        } catch (RuntimeException e) {
+            LOG.debug("no bookkeeping map yet: {}", e.toString());   // nothing applied under this root
+        }
+        LOG.info("watching {} (checked every {}, reconciled every {}, drift: {})", source.describe(),
+                Durations.human(sourceInterval), Durations.human(config.interval()),
+                config.correctDrift() ? "correct" : "report");
+        while (!stopping) {
+            stepStartedNanos = System.nanoTime();
+            try {
+                step();
+            } catch (Exception | StackOverflowError e) {
+                metrics.stepFailed();
+                LOG.error("step failed (enforcing revision {}): {}", shown(enforced), describe(e));
+            } finally {
+                stepStartedNanos = 0;
+            }
+            awaitNext();
+        }
+        LOG.info("stopping; the datapath stays attached (revision {})", appliedRevision == null
+                ? "none applied" : appliedRevision);
+    }
+
+    /** Asks the loop to stop after the current step (SIGTERM); safe from any thread. */
     public void stop() {
         stopping = true;
+        signal();
     }
 
-    public void loop() throws InterruptedException {
-        nextDriftCheck = clock.instant();
-        while (!stopping) {
-            tick();
-            Thread.sleep(POLL.toMillis());
+    /** The source may have changed (called from its watcher thread). */
+    void changed() {
+        lock.lock();
+        try {
+            Instant now = clock.instant();
+            if (firstChange == null) {
+                firstChange = now;
+            }
+            lastChange = now;
+            woken = true;
+            wake.signalAll();
+        } finally {
+            lock.unlock();
         }
-        LOG.info("stopping; the datapath stays attached (revision {})", lastGoodRevision);
     }
 
-    /** One look at the source; reconciles when the revision moved, the drift timer fired or a retry is due. */
-    void tick() {
+    private void signal() {
+        lock.lock();
+        try {
+            woken = true;
+            wake.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void awaitNext() {
+        lock.lock();
+        try {
+            if (!woken && !stopping) {
+                Instant now = clock.instant();
+                Instant due = nextDue();
+                Instant capped = now.plus(MAX_WAIT);
+                long ms = due.isBefore(now) ? 0 : Duration.between(now, due.isBefore(capped) ? due : capped).toMillis();
+                if (ms > 0) {
+                    wake.await(ms, TimeUnit.MILLISECONDS);
+                }
+            }
+            woken = false;
+        } catch (InterruptedException e) {
+            stopping = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Instant nextDue() {
+        Instant due = nextSourceCheck;
+        if (enforced != null && nextReconcile.isBefore(due)) {
+            due = nextReconcile;
+        }
+        if (retryAt != null && retryAt.isBefore(due)) {
+            due = retryAt;
+        }
+        Instant change = changeDue();
+        return change != null && change.isBefore(due) ? change : due;
+    }
+
+    /** When pending change events should be acted on; null when there are none. Caller holds the lock or is the loop. */
+    private Instant changeDue() {
+        lock.lock();
+        try {
+            if (firstChange == null) {
+                return null;
+            }
+            Instant settled = lastChange.plus(SETTLE);
+            Instant latest = firstChange.plus(SETTLE_MAX);
+            return settled.isBefore(latest) ? settled : latest;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Does what is due: a source check, a reconcile of the enforced revision, or nothing. */
+    void step() {
         Instant now = clock.instant();
+        boolean checked = false;
+        Instant change = changeDue();
+        // while change events are settling, the periodic check waits for them: it would read a file
+        // half-written
+        if (change != null ? !now.isBefore(change) : !now.isBefore(nextSourceCheck)) {
+            lock.lock();
+            try {
+                firstChange = null;
+            } finally {
+                lock.unlock();
+            }
+            nextSourceCheck = now.plus(sourceInterval);
+            checked = checkSource();
+        }
+        now = clock.instant();
+        boolean retry = retryAt != null && !now.isBefore(retryAt);
+        if (!checked && enforced != null && (retry || !now.isBefore(nextReconcile))) {
+            reconcile();
+        }
+    }
+
+    // ---- the source
+
+    /** @return true when it reconciled (a new valid revision) */
+    private boolean checkSource() {
+        String head;
+        try {
+            head = source.head();
+        } catch (SourceException e) {
+            unreachable(e);
+            return false;
+        }
+        lastFetch = clock.instant();
+        metrics.fetched(lastFetch);
+        if (head.equals(lastHead)) {
+            if (state == SourceState.UNREACHABLE) {
+                state(SourceState.OK, "");   // reachable again, and nothing new
+            }
+            publish(head);
+            return false;
+        }
         Snapshot snapshot;
         try {
-            snapshot = source.get();
+            snapshot = source.read(head);
+        } catch (RefusedRevisionException e) {
+            lastHead = head;
+            lastSeenRevision = e.revision();
+            metrics.refused();
+            metrics.result(Metrics.Result.REFUSED);
+            state(SourceState.REFUSED, e.reason());
+            LOG.warn("revision {} refused: {}; {}", e.revision(), e.reason(), keeping());
+            publish(head);
+            return false;
+        } catch (SourceException e) {
+            unreachable(e);   // lastHead unchanged: read again at the next check
+            return false;
+        }
+        lastHead = head;
+        lastSeenRevision = snapshot.revision();
+        Enforced current = enforced;
+        if (current != null && current.revision().equals(snapshot.revision())
+                || snapshot.revision().equals(lastParsedRevision)) {
+            // the same files again (a touched file, a safety re-read): no parse, no compile
+            if (current != null && current.revision().equals(snapshot.revision())) {
+                state(SourceState.OK, "");
+            }
+            publish(head);
+            return false;
+        }
+        lastParsedRevision = snapshot.revision();
+        metrics.parsed();
+        List<Policy> policies;
+        try {
+            Pipeline.requireFiles(snapshot);
+            policies = Pipeline.validate(snapshot);
+        } catch (PolicyException e) {
+            invalid(snapshot, e.errors().stream().map(ErrorFormat::text).toList());
+            publish(head);
+            return false;
+        } catch (RuntimeException | StackOverflowError e) {
+            // no policy files at all, or a parser failure not turned into a policy error: it is about this
+            // input, so the revision is invalid and not parsed again
+            invalid(snapshot, List.of(describe(e)));
+            publish(head);
+            return false;
+        }
+        Enforced next;
+        try {
+            HostFacts facts = host.get();
+            DesiredState desired = Compiler.compile(pipeline.root(), snapshot.revision(), policies, facts)
+                    .withCommit(snapshot.commit());
+            next = new Enforced(snapshot.revision(), snapshot.commit(), policies, facts, desired, Optional.empty());
+        } catch (PolicyException e) {
+            invalid(snapshot, e.errors().stream().map(ErrorFormat::text).toList());
+            publish(head);
+            return false;
         } catch (RuntimeException e) {
-            metrics.sourceError();
-            LOG.warn("source unreadable: {}; keeping revision {} applied {} ago", e.getMessage(), lastGoodRevision,
-                    age(now));
-            return;
+            // reading the host failed, not the revision: read and compile it again at the next check
+            lastHead = null;
+            lastParsedRevision = null;
+            throw e;
         }
-        boolean newRevision = !snapshot.revision().equals(lastRevision);
-        boolean driftDue = !now.isBefore(nextDriftCheck);
-        boolean retryDue = !backoff.isZero() && !now.isBefore(retryAt);
-        if (!newRevision && !driftDue && !retryDue) {
-            return;
-        }
-        lastRevision = snapshot.revision();
-        nextDriftCheck = now.plus(jittered(config.interval()));
-        reconcile(snapshot, newRevision);
+        enforced = next;
+        state(SourceState.OK, "");
+        publish(head);
+        LOG.info("revision {}{}: {} {} valid", next.revision(),
+                next.commit().map(c -> " (" + c.subject() + ", " + c.author() + ")").orElse(""),
+                next.policies().size(), next.policies().size() == 1 ? "policy" : "policies");
+        backoff = Duration.ZERO;
+        retryAt = null;
+        reconcile();
+        return true;
     }
 
-    private void reconcile(Snapshot snapshot, boolean newRevision) {
+    private void unreachable(SourceException e) {
+        metrics.result(Metrics.Result.SOURCE_ERROR);
+        state(SourceState.UNREACHABLE, e.getMessage());
+        if (!e.getMessage().equals(lastUnreachable)) {
+            LOG.warn("source {} unreachable: {}; {}", source.describe(), e.getMessage(), keeping());
+        }
+        lastUnreachable = e.getMessage();
+        publish(lastHead == null ? "" : lastHead);
+    }
+
+    private void invalid(Snapshot snapshot, List<String> errors) {
+        metrics.result(Metrics.Result.INVALID);
+        String first = errors.isEmpty() ? "invalid" : errors.getFirst();
+        state(SourceState.INVALID, first + (errors.size() > 1 ? " (and " + (errors.size() - 1) + " more)" : ""));
+        LOG.error("revision {} is invalid ({} {}), nothing applied; {}", snapshot.revision(), errors.size(),
+                errors.size() == 1 ? "error" : "errors", keeping());
+        errors.stream().limit(MAX_ERROR_LINES).forEach(e -> LOG.error("revision {}: {}", snapshot.revision(), e));
+        if (errors.size() > MAX_ERROR_LINES) {
+            LOG.error("revision {}: ... and {} more", snapshot.revision(), errors.size() - MAX_ERROR_LINES);
+        }
+    }
+
+    private void state(SourceState s, String error) {
+        if (s != state || !error.equals(stateError)) {
+            if (s != state) {
+                stateSince = clock.instant();
+            }
+            state = s;
+            stateError = error;
+        }
+        if (s != SourceState.UNREACHABLE) {
+            lastUnreachable = null;
+        }
+    }
+
+    /** The source's state to metrics and to the bookkeeping map (for status); the map only on change. */
+    private void publish(String head) {
+        metrics.source(source.describe(), lastSeenRevision, state.label());
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(SidecarRecord.SOURCE, source.describe());
+        m.put(SidecarRecord.HEAD, head);
+        m.put(SidecarRecord.REVISION, lastSeenRevision);
+        m.put(SidecarRecord.STATE, state.label());
+        m.put(SidecarRecord.ERROR, stateError);
+        m.put(SidecarRecord.SINCE, stateSince.toString());
+        if (lastFetch != null) {
+            m.put(SidecarRecord.FETCHED, lastFetch.toString());
+        }
+        record.write(m);
+    }
+
+    // ---- reconcile the enforced revision
+
+    private void reconcile() {
+        Enforced e = enforced;
         Instant start = clock.instant();
+        long t0 = System.nanoTime();
+        nextReconcile = start.plus(jittered(config.interval()));
+        retryAt = null;
         try {
-            DesiredState desired = pipeline.compile(snapshot, host.get());
-            Plan plan = pipeline.plan(desired);
+            e = recompileIfHostChanged(e);
+            LiveState live = pipeline.observe(e.desired());
+            if (appliedRevision == null) {
+                appliedRevision = live.meta().revision().orElse(null);
+                appliedAt = live.meta().get("applied").map(Sidecar::instant).orElse(null);
+            }
+            Plan plan = Differ.diff(e.desired(), live);
+            boolean recorded = live.meta().revision().equals(Optional.of(e.revision()));
+            boolean first = e.applied().isEmpty() && !recorded;
+            Set<String> drifted = policiesChanged(plan);
+            boolean inSync = true;
             if (plan.inSync()) {
-                if (newRevision || !snapshot.revision().equals(lastGoodRevision)) {
-                    pipeline.apply(plan);   // records the revision
+                if (!recorded) {
+                    pipeline.apply(plan);   // nothing to change in the datapath: records the revision
                 }
-                LOG.info("revision {} in sync", snapshot.revision());
-            } else if (newRevision || config.correctDrift() || !snapshot.revision().equals(lastGoodRevision)) {
-                LOG.info("revision {}: {}", snapshot.revision(), plan.summary());
+                if (first) {
+                    LOG.info("revision {} in sync", e.revision());
+                }
+            } else if (first || config.correctDrift()) {
+                if (first) {
+                    LOG.info("revision {}: {}", e.revision(), plan.summary());
+                } else {
+                    metrics.driftDetected();
+                    LOG.warn("revision {} drifted in {}, correcting: {}", e.revision(), drifted, plan.summary());
+                }
                 ApplyResult r = pipeline.apply(plan);
                 metrics.applied(r);
-                LOG.info("revision {} applied: {} steps, {} entries written, {} deleted", snapshot.revision(),
-                        r.steps(), r.entriesWritten(), r.entriesDeleted());
+                if (!first) {
+                    metrics.driftCorrected();
+                }
+                LOG.info("revision {} applied: {} steps, {} entries written, {} deleted", e.revision(), r.steps(),
+                        r.entriesWritten(), r.entriesDeleted());
             } else {
-                metrics.drift();
-                LOG.warn("revision {} drifted: {} (reconcile.drift: report, not correcting)", snapshot.revision(),
-                        plan.summary());
+                metrics.driftDetected();
+                inSync = false;
+                LOG.warn("revision {} drifted in {}, not correcting (reconcile.drift: report): {}", e.revision(),
+                        drifted, plan.summary());
             }
-            lastGoodRevision = snapshot.revision();
-            lastGoodAt = clock.instant();
+            Instant now = clock.instant();
+            if (e.applied().isEmpty()) {
+                e = new Enforced(e.revision(), e.commit(), e.policies(), e.facts(), e.desired(), Optional.of(now));
+            }
+            enforced = e;
+            if (!e.revision().equals(appliedRevision) || appliedAt == null) {
+                appliedRevision = e.revision();
+                appliedAt = now;
+            }
             backoff = Duration.ZERO;
-            metrics.success(snapshot.revision(), Duration.between(start, clock.instant()));
-        } catch (PolicyException e) {
-            metrics.invalid();
-            LOG.error("revision {} is invalid, nothing applied; keeping revision {} applied {} ago:\n{}",
-                    snapshot.revision(), lastGoodRevision, age(clock.instant()), e.getMessage());
-            lastGoodRevisionKept();
-        } catch (RuntimeException e) {
-            metrics.failure();
-            backoff = backoff.isZero() ? Duration.ofSeconds(1) : min(backoff.multipliedBy(2), MAX_BACKOFF);
-            retryAt = clock.instant().plus(backoff);
-            LOG.error("revision {} failed: {}; retrying in {}", snapshot.revision(), e.getMessage(),
-                    Durations.human(backoff));
+            ready = inSync;
+            metrics.ready(inSync);
+            metrics.revision(e.revision(), e.shortId(), e.applied().get());
+            metrics.result(Metrics.Result.OK);
+            metrics.success(now);
+            metrics.policyStates(states(e, inSync ? Set.of() : drifted, Set.of()));
+        } catch (RuntimeException x) {
+            // apply (ApplyException names the policies), observe, or a foreign program in the way
+            failed(e, x, x instanceof ApplyException a ? a.policies() : List.of());
+        } finally {
+            metrics.duration(Duration.ofNanos(System.nanoTime() - t0));
         }
     }
 
-    private void lastGoodRevisionKept() {
-        // an invalid revision is not retried until the source moves again: nothing would change
-        backoff = Duration.ZERO;
+    private void failed(Enforced e, RuntimeException x, List<String> policies) {
+        enforced = e;
+        backoff = backoff.isZero() ? MIN_BACKOFF : min(backoff.multipliedBy(2), MAX_BACKOFF);
+        retryAt = clock.instant().plus(backoff);
+        ready = false;
+        metrics.ready(false);
+        metrics.result(Metrics.Result.ERROR);
+        Set<String> failed = new TreeSet<>(policies);
+        metrics.policyStates(states(e, Set.of(), failed));
+        LOG.error("revision {}{} failed: {}; retrying in {}", e.revision(), failed.isEmpty() ? "" : " " + failed,
+                x.getMessage(), Durations.human(backoff));
     }
 
-    private String age(Instant now) {
-        return lastGoodAt == null ? "never" : Durations.human(Duration.between(lastGoodAt, now));
+    private Enforced recompileIfHostChanged(Enforced e) {
+        HostFacts facts = host.get();
+        if (facts.equals(e.facts())) {
+            return e;
+        }
+        try {
+            DesiredState d = Compiler.compile(pipeline.root(), e.revision(), e.policies(), facts)
+                    .withCommit(e.commit());
+            LOG.info("host changed (interfaces {}): revision {} recompiled for it", facts.interfaces().keySet(),
+                    e.revision());
+            Enforced r = new Enforced(e.revision(), e.commit(), e.policies(), facts, d, e.applied());
+            enforced = r;
+            return r;
+        } catch (PolicyException x) {
+            LOG.error("host changed (interfaces {}): revision {} does not compile for it, enforcing it as compiled"
+                    + " before: {}", facts.interfaces().keySet(), e.revision(), x.getMessage().lines().findFirst()
+                    .orElse(""));
+            return e;
+        }
+    }
+
+    private static Set<String> policiesChanged(Plan plan) {
+        Set<String> s = new TreeSet<>();
+        for (UnitPlan u : plan.units()) {
+            if (!u.changes().isEmpty()) {
+                s.addAll(u.policies());
+            }
+        }
+        return s;
+    }
+
+    private static Map<String, String> states(Enforced e, Set<String> drifted, Set<String> failed) {
+        Map<String, String> m = new TreeMap<>();
+        for (Policy p : e.desired().policies()) {
+            m.put(p.id(), failed.contains(p.id()) ? "failed" : drifted.contains(p.id()) ? "drifted" : "in_sync");
+        }
+        return m;
+    }
+
+    // ---- health
+
+    /** /healthz: the loop thread runs and no step has been running for longer than {@link #STUCK}. */
+    public boolean alive() {
+        Thread t = loopThread;
+        long started = stepStartedNanos;
+        return t != null && t.isAlive()
+                && (started == 0 || System.nanoTime() - started < STUCK.toNanos());
+    }
+
+    /** /readyz: the enforced revision is applied and in sync, with no apply failure pending. */
+    public boolean ready() {
+        return ready;
+    }
+
+    /** Why not ready, for the /readyz body. */
+    public String readiness() {
+        Enforced e = enforced;
+        if (ready) {
+            return "revision " + e.revision() + " applied and in sync";
+        }
+        if (e == null) {
+            return "no valid revision yet (source " + state.label() + ")";
+        }
+        return "revision " + e.revision() + (retryAt != null ? " failed to apply, retrying" : " not in sync");
+    }
+
+    public Optional<String> enforcedRevision() {
+        return Optional.ofNullable(enforced).map(Enforced::revision);
+    }
+
+    SourceState sourceState() {
+        return state;
+    }
+
+    String sourceError() {
+        return stateError;
+    }
+
+    Optional<Instant> retryAt() {
+        return Optional.ofNullable(retryAt);
+    }
+
+    // ---- helpers
+
+    /** "keeping revision X applied 4m ago", or that nothing is applied yet. */
+    private String keeping() {
+        if (appliedRevision == null) {
+            return "nothing applied yet";
+        }
+        return "keeping revision " + appliedRevision
+                + (appliedAt == null ? "" : " applied " + Durations.human(Duration.between(appliedAt, clock.instant()))
+                + " ago");
+    }
+
+    private static String shown(Enforced e) {
+        return e == null ? "none" : e.revision();
+    }
+
+    private static String describe(Throwable t) {
+        if (t instanceof StackOverflowError) {
+            return "stack overflow (input nested too deeply?)";
+        }
+        if (t instanceof SourceException && t.getMessage() != null) {
+            return t.getMessage();
+        }
+        return t.getMessage() == null ? t.toString() : t.getClass().getSimpleName() + ": " + t.getMessage();
+    }
+
+    private static Instant instant(String s) {
+        try {
+            return Instant.parse(s);
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
     }
 
     private Duration jittered(Duration d) {
@@ -143,9 +637,5 @@ public final class Sidecar {
 
     private static Duration min(Duration a, Duration b) {
         return a.compareTo(b) < 0 ? a : b;
-    }
-
-    public Optional<String> lastGoodRevision() {
-        return Optional.ofNullable(lastGoodRevision);
     }
 }

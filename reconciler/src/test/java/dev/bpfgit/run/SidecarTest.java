@@ -2,42 +2,86 @@ package dev.bpfgit.run;
 
 import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.compile.TrafficLayout;
-import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.Errno;
+import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.kernel.KernelException;
+import dev.bpfgit.observe.Meta;
 import dev.bpfgit.policy.Prefix;
+import dev.bpfgit.source.PolicySource;
+import dev.bpfgit.source.RefusedRevisionException;
 import dev.bpfgit.source.Snapshot;
 import dev.bpfgit.source.SourceException;
 import dev.bpfgit.state.MemoryKernel;
+import io.prometheus.metrics.config.EscapingScheme;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+/** The loop's decisions, step by step, on a fake source, an in-memory kernel and a clock the test moves. */
 class SidecarTest {
     private static final Path ROOT = Path.of("/sys/fs/bpf/bpfgit");
     private static final Path RULES = ROOT.resolve("traffic/eth0/xdp/rules_v4");
     private static final HostFacts HOST = new HostFacts("edge-1", Map.of(), Map.of("eth0", 2, "eth1", 3));
+    private static final String DROP = "    - {prefix: 192.0.2.0/24, action: drop}\n";
+    private static final String OTHER = "    - {prefix: 198.51.100.0/24, action: drop}\n";
+    private static final String BAD = "    - {prefix: 192.0.2.0/24, action: explode}\n";
 
-    private final MemoryKernel kernel = new MemoryKernel(HOST.interfaces(), 2);
+    @TempDir
+    Path tmp;
+
+    private final MemoryKernel memory = new MemoryKernel(HOST.interfaces(), 2);
+    /** When set, every map update fails with ENOSPC (a failing apply). */
+    private final AtomicBoolean failWrites = new AtomicBoolean();
+    private final Kernel kernel = (Kernel) Proxy.newProxyInstance(Kernel.class.getClassLoader(),
+            new Class<?>[]{Kernel.class}, (proxy, method, args) -> {
+                if (failWrites.get() && method.getName().equals("update")) {
+                    throw KernelException.of("update map", String.valueOf(args[0]), Errno.of(28), null);
+                }
+                try {
+                    return method.invoke(memory, args);
+                } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                }
+            });
     private final MutableClock clock = new MutableClock();
-    private final AtomicReference<Object> source = new AtomicReference<>();
+    private final FakeSource source = new FakeSource();
+    private Metrics metrics;
 
-    private Sidecar sidecar(boolean correctDrift) {
-        Config c = new Config(ROOT, Optional.empty(), Map.of(), Optional.empty(), Optional.empty(), Duration.ofSeconds(60), 0,
-                correctDrift, "127.0.0.1:0", Config.DEFAULT_LOCK_TIMEOUT);
-        return new Sidecar(new Pipeline(kernel, ROOT, clock), () -> switch (source.get()) {
-            case Snapshot s -> s;
-            case RuntimeException e -> throw e;
-            default -> throw new IllegalStateException();
-        }, () -> HOST, c, clock, new Metrics(clock));
+    private Sidecar sidecar(String drift) throws IOException {
+        return sidecar(drift, 10_000);
+    }
+
+    private Sidecar sidecar(String drift, int maxRuleSeries) throws IOException {
+        Path file = tmp.resolve("bpfgit.yaml");
+        Files.writeString(file, "reconcile: {interval: 60s, jitter: 0, drift: " + drift + "}\n"
+                + "metrics: {maxRuleSeries: " + maxRuleSeries + "}\n");
+        metrics = new Metrics(clock);
+        return new Sidecar(new Pipeline(kernel, ROOT, clock), source, () -> HOST, Config.load(file),
+                Duration.ofSeconds(30), clock, metrics);
     }
 
     private static Snapshot revision(String rev, String rules) {
@@ -46,51 +90,297 @@ class SidecarTest {
     }
 
     private boolean has(String prefix) {
-        return kernel.lookup(RULES, TrafficLayout.key(Prefix.parse(prefix))).isPresent();
+        return memory.lookup(RULES, TrafficLayout.key(Prefix.parse(prefix))).isPresent();
+    }
+
+    private void drop(String prefix) {
+        memory.delete(RULES, List.of(TrafficLayout.key(Prefix.parse(prefix))));
+    }
+
+    private Map<String, String> meta() {
+        Map<String, String> m = new java.util.TreeMap<>();
+        memory.entries(Meta.pin(ROOT)).forEach(e -> m.put(Meta.decode(e.key()), Meta.decode(e.value())));
+        return m;
+    }
+
+    private String scrape() throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrometheusTextFormatWriter.create().write(out, metrics.registry().scrape(), EscapingScheme.ALLOW_UTF8);
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private static double sample(String text, String series) {
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)$").matcher(text);
+        if (!m.find()) {
+            throw new AssertionError("no sample " + series + " in\n" + text);
+        }
+        return Double.parseDouble(m.group(1));
     }
 
     @Test
-    void anInvalidRevisionOrAnUnreadableSourceKeepsTheLastGoodOne() {
-        Sidecar s = sidecar(true);
-        source.set(revision("r1", "    - {prefix: 192.0.2.0/24, action: drop}\n"));
-        s.tick();
+    void driftOfTheLastGoodRevisionIsCorrectedWhileTheSourceIsInvalidUnreachableOrRefused() throws IOException {
+        Sidecar s = sidecar("correct");
+        source.set("h1", revision("r1", DROP));
+        s.step();
         assertTrue(has("192.0.2.0/24"));
-        assertEquals(Optional.of("r1"), s.lastGoodRevision());
+        assertEquals(Optional.of("r1"), s.enforcedRevision());
 
-        source.set(revision("r2", "    - {prefix: 192.0.2.0/24, action: explode}\n"));
-        s.tick();
-        assertTrue(has("192.0.2.0/24"), "an invalid revision removes nothing");
-        assertEquals(Optional.of("r1"), s.lastGoodRevision());
+        source.set("h2", revision("r2", BAD));
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertEquals(Sidecar.SourceState.INVALID, s.sourceState());
+        assertTrue(s.sourceError().startsWith("p.yaml:8:"), s.sourceError());
+        assertEquals(Optional.of("r1"), s.enforcedRevision());
+        assertEquals("invalid", meta().get("sidecar/state"));
+        assertEquals("r2", meta().get("sidecar/revision"));
+        assertTrue(meta().get("sidecar/error").startsWith("p.yaml:8:"), meta().toString());
+        assertEquals(1, sample(scrape(), "bpfgit_source_info{revision=\"r2\",source=\"fake\",state=\"invalid\"}"));
 
-        source.set(new SourceException("git unreachable"));
-        clock.advance(Duration.ofMinutes(5));
-        s.tick();
-        assertTrue(has("192.0.2.0/24"));
-
-        source.set(revision("r3", "    - {prefix: 198.51.100.0/24, action: drop}\n"));
-        s.tick();
-        assertTrue(has("198.51.100.0/24") && !has("192.0.2.0/24"));
-        assertEquals(Optional.of("r3"), s.lastGoodRevision());
-    }
-
-    @Test
-    void driftIsCorrectedAtTheIntervalOrOnlyReported() {
-        for (boolean correct : new boolean[]{true, false}) {
-            MemoryKernel k = kernel;
-            Sidecar s = sidecar(correct);
-            source.set(revision("r1", "    - {prefix: 192.0.2.0/24, action: drop}\n"));
-            s.tick();
-            k.delete(RULES, java.util.List.of(TrafficLayout.key(Prefix.parse("192.0.2.0/24"))));
-            s.tick();
-            assertTrue(!has("192.0.2.0/24"), "no reconcile before the interval");
+        Map<String, Object> troubles = new java.util.LinkedHashMap<>();
+        troubles.put("h2", revision("r2", BAD));   // unchanged head: nothing read
+        troubles.put("h3", new SourceException("git unreachable"));
+        troubles.put("h4", new RefusedRevisionException("r3", "no signature"));
+        for (Map.Entry<String, Object> trouble : troubles.entrySet()) {
+            source.set(trouble.getKey(), trouble.getValue());
+            drop("192.0.2.0/24");
             clock.advance(Duration.ofSeconds(61));
-            s.tick();
-            assertEquals(correct, has("192.0.2.0/24"), "drift corrected only with drift: correct");
-            if (!correct) {
-                return;
+            s.step();
+            assertTrue(has("192.0.2.0/24"), "drift corrected while the source is " + s.sourceState());
+            assertTrue(s.ready());
+        }
+        assertEquals(Sidecar.SourceState.REFUSED, s.sourceState());
+        assertEquals("r1", meta().get("revision"));
+        assertEquals("refused", meta().get("sidecar/state"));
+
+        source.set("h5", revision("r4", OTHER));
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertTrue(has("198.51.100.0/24") && !has("192.0.2.0/24"));
+        assertEquals(Sidecar.SourceState.OK, s.sourceState());
+        assertEquals("ok", meta().get("sidecar/state"), "the sidecar's keys survive an apply");
+        String m = scrape();
+        assertEquals(3, sample(m, "bpfgit_drift_corrected_total"), m);
+        assertEquals(1, sample(m, "bpfgit_reconcile_total{result=\"invalid\"}"), m);
+        assertEquals(1, sample(m, "bpfgit_reconcile_total{result=\"refused\"}"), m);
+        assertEquals(1, sample(m, "bpfgit_reconcile_total{result=\"source_error\"}"), m);
+        assertEquals(1, sample(m, "bpfgit_refused_commits_total"), m);
+        assertEquals(1, sample(m, "bpfgit_revision_info{revision=\"r4\",short=\"r4\"}"), m);
+        assertEquals(1, sample(m, "bpfgit_source_info{revision=\"r4\",source=\"fake\",state=\"ok\"}"), m);
+        assertEquals(1, sample(m, "bpfgit_policy_state{policy=\"TrafficPolicy/edge\",state=\"in_sync\"}"), m);
+    }
+
+    @Test
+    void anUnchangedHeadIsNotReadAndAnUnchangedRevisionNotParsed() throws IOException {
+        Sidecar s = sidecar("correct");
+        source.set("h1", revision("r1", DROP));
+        s.step();
+        assertEquals(1, metrics.parses());
+        assertEquals(1, source.reads);
+        for (int i = 0; i < 5; i++) {
+            clock.advance(Duration.ofSeconds(31));
+            s.step();
+        }
+        assertEquals(1, source.reads, "head unchanged: no read");
+        assertEquals(1, metrics.parses());
+
+        source.set("h2", revision("r1", DROP));   // a touched file: new head, same files
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertEquals(2, source.reads);
+        assertEquals(1, metrics.parses(), "same revision: no parse");
+
+        source.set("h3", revision("r2", BAD));
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        source.set("h4", revision("r2", BAD));   // the invalid revision read again is not parsed again
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertEquals(2, metrics.parses());
+    }
+
+    @Test
+    void aFailedApplyIsRetriedWithExponentialBackoffAndReadinessFollows() throws IOException {
+        Sidecar s = sidecar("correct");
+        assertFalse(s.ready(), "nothing applied yet");
+        source.set("h1", revision("r1", DROP));
+        s.step();
+        assertTrue(s.ready());
+
+        failWrites.set(true);
+        source.set("h2", revision("r2", DROP + OTHER));
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertFalse(s.ready(), "an apply failure is pending");
+        List<Long> delays = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Instant retry = s.retryAt().orElseThrow();
+            delays.add(Duration.between(clock.instant(), retry).toSeconds());
+            clock.advance(Duration.between(clock.instant(), retry).minusMillis(1));
+            int reads = source.reads;
+            s.step();
+            assertEquals(Optional.of(retry), s.retryAt(), "not retried before it is due");
+            clock.advance(Duration.ofMillis(1));
+            s.step();
+            assertEquals(reads, source.reads, "a retry applies the kept revision; it does not read the source");
+        }
+        assertEquals(List.of(1L, 2L, 4L, 8L), delays);
+        failWrites.set(false);
+        clock.advance(Duration.between(clock.instant(), s.retryAt().orElseThrow()));
+        s.step();
+        assertTrue(s.ready());
+        assertTrue(has("198.51.100.0/24"));
+        assertEquals(Optional.empty(), s.retryAt());
+        assertEquals(4 + 1, (int) sample(scrape(), "bpfgit_reconcile_total{result=\"error\"}"));
+    }
+
+    @Test
+    void reportModeReportsDriftWithoutCorrectingItButAppliesNewRevisions() throws IOException {
+        Sidecar s = sidecar("report");
+        source.set("h1", revision("r1", DROP));
+        s.step();
+        assertTrue(has("192.0.2.0/24"), "a new revision is applied in report mode too");
+        drop("192.0.2.0/24");
+        clock.advance(Duration.ofSeconds(61));
+        s.step();
+        assertFalse(has("192.0.2.0/24"), "drift only reported");
+        assertFalse(s.ready(), "not in sync");
+        String m = scrape();
+        assertEquals(1, sample(m, "bpfgit_drift_detected_total"), m);
+        assertEquals(0, sample(m, "bpfgit_drift_corrected_total"), m);
+        assertEquals(1, sample(m, "bpfgit_policy_state{policy=\"TrafficPolicy/edge\",state=\"drifted\"}"), m);
+
+        source.set("h2", revision("r2", OTHER));
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertTrue(has("198.51.100.0/24"));
+        assertTrue(s.ready());
+    }
+
+    @Test
+    void aRestartWithTheAppliedRevisionChangesNothingAndIsReady() throws IOException {
+        Sidecar first = sidecar("report");
+        source.set("h1", revision("r1", DROP));
+        first.step();
+        String applied = meta().get("applied");
+        clock.advance(Duration.ofSeconds(5));
+        Sidecar second = sidecar("report");
+        source.reads = 0;
+        second.step();
+        assertTrue(second.ready());
+        assertEquals(applied, meta().get("applied"), "nothing was applied again");
+    }
+
+    @Test
+    void perRuleCountersAreReadAtScrapeTimeUpToTheSeriesCap() throws IOException {
+        Sidecar s = sidecar("correct", 2);
+        source.set("h1", revision("r1", DROP + OTHER));
+        s.step();
+        String m = scrape();
+        assertEquals(0, sample(m, "bpfgit_traffic_rule_packets_total{action=\"drop\",policy=\"TrafficPolicy/edge\","
+                + "prefix=\"192.0.2.0/24\",unit=\"traffic/eth0/xdp\"}"), m);
+        assertEquals(2, m.lines().filter(l -> l.startsWith("bpfgit_traffic_rule_packets_total{")).count(), m);
+        assertEquals(1, sample(m, "bpfgit_traffic_rule_series_omitted"), "two rules and the default slot, cap 2");
+    }
+
+    @Test
+    void aGitRevisionIsShownByItsShortIdAndItsCommitRecordedForStatus() throws IOException {
+        Sidecar s = sidecar("correct");
+        String id = "0123456789abcdef0123456789abcdef01234567";
+        Snapshot r = revision(id, DROP);
+        source.set(id, new Snapshot(id, r.files(), Optional.of(new dev.bpfgit.source.Commit(id, "drop the bad net",
+                "Ops <ops@example.com>", Instant.parse("2026-11-20T10:00:00Z"), Optional.empty()))));
+        s.step();
+        String m = scrape();
+        assertEquals(1, sample(m, "bpfgit_revision_info{revision=\"" + id + "\",short=\"0123456789ab\"}"), m);
+        assertEquals("drop the bad net", meta().get("commit/subject"), "the commit reaches the bookkeeping");
+        assertEquals(id, meta().get("revision"));
+    }
+
+    @Test
+    void theLoopWakesOnAChangeEventAndStopsPromptly() throws Exception {
+        Path file = tmp.resolve("loop.yaml");
+        Files.writeString(file, "reconcile: {interval: 60s, jitter: 0}\n");
+        metrics = new Metrics(Clock.systemUTC());
+        Sidecar s = new Sidecar(new Pipeline(kernel, ROOT, Clock.systemUTC()), source, () -> HOST, Config.load(file),
+                Duration.ofMinutes(10), Clock.systemUTC(), metrics);
+        assertFalse(s.alive(), "not running yet");
+        source.set("h1", revision("r1", DROP));
+        Thread loop = Thread.ofPlatform().start(s::run);
+        try {
+            assertTrue(waitFor(() -> s.ready(), 5000), "the first revision applied at start");
+            assertTrue(s.alive());
+            source.set("h2", revision("r2", OTHER));
+            long t0 = System.nanoTime();
+            s.changed();   // what the directory's watcher calls; the next periodic check is 10 minutes away
+            assertTrue(waitFor(() -> s.enforcedRevision().equals(Optional.of("r2")) && s.ready(), 2000),
+                    "a change event is acted on at once");
+            assertTrue((System.nanoTime() - t0) / 1_000_000 < 1500);
+        } finally {
+            long t0 = System.nanoTime();
+            s.stop();
+            loop.join(2000);
+            assertFalse(loop.isAlive(), "stop() ends a waiting loop");
+            assertTrue((System.nanoTime() - t0) / 1_000_000 < 1000, "promptly, not at its next wake-up");
+        }
+        assertFalse(s.alive());
+        assertTrue(has("198.51.100.0/24"));
+    }
+
+    private static boolean waitFor(java.util.function.BooleanSupplier c, long ms) throws InterruptedException {
+        long end = System.nanoTime() + ms * 1_000_000;
+        while (!c.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                return false;
             }
-            k.update(RULES, java.util.List.of(new dev.bpfgit.kernel.Entry(
-                    TrafficLayout.key(Prefix.parse("192.0.2.0/24")), Bytes.wrap(new byte[24]))));
+            Thread.sleep(10);
+        }
+        return true;
+    }
+
+    @Test
+    void sidecarValuesAreCutToTheBookkeepingSizes() {
+        assertEquals("abc", SidecarRecord.fit("abc", 10));
+        String cut = SidecarRecord.fit("é".repeat(100), Meta.VALUE_SIZE - 1);
+        assertTrue(cut.endsWith("...") && cut.getBytes(StandardCharsets.UTF_8).length <= Meta.VALUE_SIZE - 1, cut);
+        Meta.encodeValue(cut);
+    }
+
+    /** A source whose head and content the test sets: a snapshot, or an exception to throw on read. */
+    static final class FakeSource implements PolicySource {
+        private String head = "none";
+        Object snapshot;
+        int reads;
+
+        void set(String head, Object content) {
+            this.head = head;
+            this.snapshot = content;
+        }
+
+        @Override
+        public String head() {
+            if (snapshot instanceof SourceException e && !(e instanceof RefusedRevisionException)) {
+                throw e;
+            }
+            return head;
+        }
+
+        @Override
+        public Snapshot read(String h) {
+            reads++;
+            return switch (snapshot) {
+                case Snapshot s -> s;
+                case RuntimeException e -> throw e;
+                default -> throw new UncheckedIOException(new IOException("no content"));
+            };
+        }
+
+        @Override
+        public String describe() {
+            return "fake";
+        }
+
+        @Override
+        public void close() {
         }
     }
 

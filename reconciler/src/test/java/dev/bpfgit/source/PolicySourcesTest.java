@@ -30,6 +30,17 @@ class PolicySourcesTest {
     }
 
     @Test
+    void aPathOpensAWatchedDirectoryCheckedEveryInterval() {
+        try (PolicySource s = PolicySources.open(Optional.of(tmp), Optional.empty(), Duration.ofSeconds(7),
+                java.time.Clock.systemUTC())) {
+            assertInstanceOf(DirectoryPolicySource.class, s);
+            assertEquals("directory " + tmp, s.describe());
+        }
+        assertEquals(Duration.ofSeconds(7), PolicySources.checkInterval(Optional.empty(), Duration.ofSeconds(7)));
+        assertEquals(Duration.ofSeconds(30), PolicySources.checkInterval(Optional.of(git()), Duration.ofSeconds(7)));
+    }
+
+    @Test
     void exactlyOneSource() {
         assertThrows(IllegalArgumentException.class, () -> PolicySources.open(Optional.empty(), Optional.empty()));
         assertThrows(IllegalArgumentException.class,

@@ -1,0 +1,194 @@
+package dev.bpfgit.source;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * A directory as the sidecar's source: file-system events (inotify through {@link WatchService}) on the
+ * directory and every directory below it, so a change is seen within a second. A Kubernetes ConfigMap
+ * volume swaps its {@code ..data} symlink in the top directory, and git-sync its worktree link: both are
+ * events there.
+ *
+ * <p>{@link #head} is a counter of events, bumped also by an overflow (events were lost) and once every
+ * {@code recheck}, a safety re-read in case events never come (network file systems). Reading is
+ * {@link DirectorySource#read}; a re-read whose files are unchanged yields the same revision, which the
+ * sidecar does not parse again.
+ */
+public final class DirectoryPolicySource implements PolicySource {
+    private static final Logger LOG = LoggerFactory.getLogger(DirectoryPolicySource.class);
+    private static final Duration QUIET = Duration.ofMillis(50);
+    private static final int MAX_REREADS = 20;
+
+    private final Path dir;
+    private final Duration recheck;
+    private final Clock clock;
+    private final AtomicLong events = new AtomicLong();
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final Object watchLock = new Object();
+    private WatchService watcher;
+    private Thread thread;
+    private volatile boolean watching;
+    private volatile boolean closed;
+    private Instant lastRecheck;
+
+    public DirectoryPolicySource(Path dir, Duration recheck, Clock clock) {
+        this.dir = dir.toAbsolutePath().normalize();
+        this.recheck = recheck;
+        this.clock = clock;
+        this.lastRecheck = clock.instant();
+        try {
+            watcher = FileSystems.getDefault().newWatchService();
+        } catch (IOException e) {
+            throw new SourceException("watch " + dir + ": " + e.getMessage(), e);
+        }
+        thread = Thread.ofPlatform().daemon().name("bpfgit-watch").unstarted(this::watch);
+        thread.start();
+    }
+
+    @Override
+    public String head() {
+        if (!Files.isDirectory(dir)) {
+            watching = false;
+            throw new SourceException("read " + dir + ": no such directory");
+        }
+        if (!watching) {
+            // first call, or the directory itself was replaced: watch it (again) and read it anew
+            register(dir);
+            events.incrementAndGet();
+        }
+        Instant now = clock.instant();
+        if (!now.isBefore(lastRecheck.plus(recheck))) {
+            lastRecheck = now;
+            events.incrementAndGet();
+        }
+        return Long.toString(events.get());
+    }
+
+    /**
+     * Reads the directory, again while file-system events arrive during or just after a read, or while a
+     * file is empty (for up to a second): a file written in place is empty between its truncation and its
+     * write, and a snapshot of that moment must not be taken for the operator's intent (an empty file holds
+     * no policy, whose units would be removed).
+     */
+    @Override
+    public Snapshot read(String head) {
+        for (int attempt = 0; ; attempt++) {
+            long before = events.get();
+            Snapshot s = DirectorySource.read(List.of(dir));
+            try {
+                Thread.sleep(QUIET.toMillis());   // lets the events of a write in progress reach the watcher
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return s;
+            }
+            // an empty file is most likely one being written (truncated, not yet written): give the writer
+            // up to a second before taking it as meant
+            boolean settled = events.get() == before && s.files().values().stream().noneMatch(String::isEmpty);
+            if (settled || attempt >= MAX_REREADS) {
+                return s;
+            }
+        }
+    }
+
+    @Override
+    public void onChange(Runnable listener) {
+        listeners.add(listener);
+    }
+
+    @Override
+    public String describe() {
+        return "directory " + dir;
+    }
+
+    /**
+     * Registers {@code top} and every directory below it that is read for policies: hidden ones are not
+     * (DirectorySource skips them; a {@code .git} would take hundreds of inotify watches). A ConfigMap's
+     * {@code ..2026_...} directories are hidden too: their swap is an event in the top directory.
+     */
+    private void register(Path top) {
+        synchronized (watchLock) {
+            if (closed) {
+                return;
+            }
+            try (Stream<Path> walk = Files.walk(top)) {
+                for (Path d : (Iterable<Path>) walk.filter(p -> Files.isDirectory(p) && !hidden(p))::iterator) {
+                    d.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE,
+                            StandardWatchEventKinds.ENTRY_MODIFY);
+                }
+                if (top.equals(dir)) {
+                    watching = true;
+                }
+            } catch (IOException | java.io.UncheckedIOException | ClosedWatchServiceException e) {
+                // a directory vanished while walking, or we are closing: the next event or recheck catches up
+                LOG.debug("watch {}: {}", top, e.toString());
+            }
+        }
+    }
+
+    private boolean hidden(Path p) {
+        if (!p.startsWith(dir)) {
+            return false;
+        }
+        for (Path part : dir.relativize(p)) {
+            if (part.toString().startsWith(".")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void watch() {
+        while (!closed) {
+            WatchKey key;
+            try {
+                key = watcher.take();
+            } catch (InterruptedException | ClosedWatchServiceException e) {
+                return;
+            }
+            Path where = (Path) key.watchable();
+            for (WatchEvent<?> ev : key.pollEvents()) {
+                if (ev.kind() == StandardWatchEventKinds.ENTRY_CREATE && ev.context() instanceof Path name) {
+                    Path created = where.resolve(name);
+                    if (Files.isDirectory(created, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !hidden(created)) {
+                        register(created);
+                    }
+                }
+            }
+            if (!key.reset() && where.equals(dir)) {
+                watching = false;   // the directory itself went away; head() re-registers when it is back
+            }
+            events.incrementAndGet();
+            listeners.forEach(Runnable::run);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        synchronized (watchLock) {
+            try {
+                watcher.close();
+            } catch (IOException e) {
+                LOG.debug("close watcher: {}", e.toString());
+            }
+        }
+        thread.interrupt();
+    }
+}

@@ -1,0 +1,133 @@
+package dev.bpfgit.source;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** File-system events reach the sidecar within a second, in subdirectories and through a ConfigMap's symlink swap. */
+class DirectoryPolicySourceTest {
+    private static final String POLICY = "apiVersion: bpfgit.dev/v1\nkind: TrafficPolicy\nmetadata: {name: a}\n"
+            + "spec: {interfaces: [eth0], hook: xdp, rules: [{prefix: 192.0.2.0/24, action: drop}]}\n";
+
+    @TempDir
+    Path dir;
+
+    private final Semaphore events = new Semaphore(0);
+
+    private DirectoryPolicySource open() {
+        DirectoryPolicySource s = new DirectoryPolicySource(dir, Duration.ofHours(1), Clock.systemUTC());
+        s.onChange(events::release);
+        return s;
+    }
+
+    /** Waits for the first event, then lets a burst finish. */
+    private void awaitEvent() throws InterruptedException {
+        assertTrue(events.tryAcquire(1, TimeUnit.SECONDS), "a change event within a second");
+        Thread.sleep(100);
+        events.drainPermits();
+    }
+
+    @Test
+    void aChangedFileAnewSubdirectoryAndAfileInItMoveTheHead() throws Exception {
+        Files.writeString(dir.resolve("a.yaml"), POLICY);
+        try (DirectoryPolicySource s = open()) {
+            String h1 = s.head();
+            Snapshot first = s.read(h1);
+            assertEquals(1, first.files().size());
+
+            Files.writeString(dir.resolve("a.yaml"), POLICY.replace("192.0.2.0", "198.51.100.0"));
+            awaitEvent();
+            String h2 = s.head();
+            assertNotEquals(h1, h2);
+            assertNotEquals(first.revision(), s.read(h2).revision());
+
+            Files.createDirectories(dir.resolve("nested/deeper"));
+            awaitEvent();
+            Files.writeString(dir.resolve("nested/deeper/b.yaml"), POLICY.replace("name: a", "name: b"));
+            awaitEvent();
+            String h3 = s.head();
+            assertNotEquals(h2, h3);
+            assertEquals(2, s.read(h3).files().size());
+            assertEquals(h3, s.head(), "no event, no recheck due: the same head");
+        }
+    }
+
+    @Test
+    void aConfigMapSwapOfItsDataSymlinkIsAnEvent() throws Exception {
+        // the layout kubelet writes: ..<timestamp>/files, ..data -> ..<timestamp>, file -> ..data/file
+        Path v1 = Files.createDirectories(dir.resolve("..2026_01"));
+        Files.writeString(v1.resolve("a.yaml"), POLICY);
+        Files.createSymbolicLink(dir.resolve("..data"), Path.of("..2026_01"));
+        Files.createSymbolicLink(dir.resolve("a.yaml"), Path.of("..data/a.yaml"));
+        try (DirectoryPolicySource s = open()) {
+            String h1 = s.head();
+            String r1 = s.read(h1).revision();
+            Path v2 = Files.createDirectories(dir.resolve("..2026_02"));
+            Files.writeString(v2.resolve("a.yaml"), POLICY.replace("192.0.2.0", "198.51.100.0"));
+            Files.createSymbolicLink(dir.resolve("..data_tmp"), Path.of("..2026_02"));
+            awaitEvent();
+            Files.move(dir.resolve("..data_tmp"), dir.resolve("..data"), StandardCopyOption.ATOMIC_MOVE);
+            awaitEvent();
+            String h2 = s.head();
+            assertNotEquals(h1, h2);
+            assertNotEquals(r1, s.read(h2).revision());
+        }
+    }
+
+    @Test
+    void aMissingDirectoryIsUnreachableUntilItExists() throws Exception {
+        Path later = dir.resolve("later");
+        try (DirectoryPolicySource s = new DirectoryPolicySource(later, Duration.ofHours(1), Clock.systemUTC())) {
+            s.onChange(events::release);
+            assertThrows(SourceException.class, s::head);
+            Files.createDirectories(later);
+            String h = s.head();
+            Files.writeString(later.resolve("a.yaml"), POLICY);
+            awaitEvent();
+            assertNotEquals(h, s.head());
+        }
+    }
+
+    @Test
+    void aFileReadEmptyIsReadAgainUntilItsWriterIsDone() throws Exception {
+        Path f = dir.resolve("a.yaml");
+        Files.writeString(f, POLICY);
+        try (DirectoryPolicySource s = open()) {
+            String h = s.head();
+            Files.writeString(f, "");   // truncated: the write follows 300 ms later
+            Thread writer = Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(300);
+                    Files.writeString(f, POLICY.replace("192.0.2.0", "198.51.100.0"));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Snapshot read = s.read(h);
+            writer.join();
+            assertTrue(read.files().values().iterator().next().contains("198.51.100.0"), read.files().toString());
+        }
+    }
+
+    @Test
+    void theHeadMovesEveryRecheckEvenWithoutEvents() throws Exception {
+        Files.writeString(dir.resolve("a.yaml"), POLICY);
+        try (DirectoryPolicySource s = new DirectoryPolicySource(dir, Duration.ofMillis(200), Clock.systemUTC())) {
+            String h1 = s.head();
+            Thread.sleep(250);
+            assertNotEquals(h1, s.head());
+        }
+    }
+}
