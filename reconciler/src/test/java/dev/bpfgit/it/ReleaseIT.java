@@ -238,6 +238,9 @@ class ReleaseIT {
             assertEquals('-', mode.charAt(8), "not world-writable: " + line);
         }
         assertTrue(Files.isExecutable(home.resolve("bin/bpfgit")));
+        String launcher = Files.readString(home.resolve("bin/bpfgit"));
+        assertFalse(launcher.contains("mvn") || launcher.contains(".m2") || launcher.contains("classpath.txt"),
+                "the installed launcher never builds and never reads a Maven repository");
         for (String dir : List.of("config", "examples/edge-filter", "schema")) {
             assertTrue(Files.isDirectory(home.resolve(dir)), dir);
         }
