@@ -210,6 +210,41 @@ class ReleaseIT {
         }
     }
 
+    /**
+     * The JVM flags of ./bpfgit in the repository: native access, C1 for one-shot verbs and C2 for the
+     * long-lived sidecar, the classpath from lib/ only, and jffi's stub from lib/jni. A stand-in java
+     * prints what it was given; JAVA_HOME_25 is taken when BPFGIT_JAVA_HOME is unset.
+     */
+    @Test
+    void launcherRunsJavaWithTheFlagsOfTheRepositoryLauncher() throws IOException {
+        Path jdk = work.resolve("fake-jdk");
+        write(jdk.resolve("bin/java"), "#!/bin/sh\nprintf '%s\\n' \"$@\"\n");
+        Commands.run("chmod", "a+rx", jdk.resolve("bin/java").toString());
+        Map<String, String> env = env();
+        env.remove("BPFGIT_JAVA_HOME");
+        env.put("JAVA_HOME_25", jdk.toString());
+        List<String> common = List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                "-XX:+UseSerialGC");
+        String arch = Commands.run("uname", "-m").trim();
+        List<String> tail = List.of("-Xshare:auto", "-Djffi.boot.library.path=" + home + "/lib/jni/" + arch + "-Linux",
+                "-cp", home + "/lib/*", "dev.bpfgit.cli.Main");
+
+        Run validate = run(true, env, home.resolve("bin/bpfgit").toString(), "validate", "x.yaml");
+        assertEquals(0, validate.exit(), validate.toString());
+        List<String> expected = new ArrayList<>(common);
+        expected.add("-XX:TieredStopAtLevel=1");
+        expected.addAll(tail);
+        expected.addAll(List.of("validate", "x.yaml"));
+        assertEquals(expected, validate.out().lines().toList());
+
+        Run sidecar = run(true, env, home.resolve("bin/bpfgit").toString(), "run", "--config", "c.yaml");
+        expected = new ArrayList<>(common);
+        expected.add("-XX:+TieredCompilation");
+        expected.addAll(tail);
+        expected.addAll(List.of("run", "--config", "c.yaml"));
+        assertEquals(expected, sidecar.out().lines().toList());
+    }
+
     @Test
     void launcherNamesTheMissingJava() {
         Map<String, String> env = env();
