@@ -1,5 +1,6 @@
 package dev.bpfgit.cli;
 
+import dev.bpfgit.source.JGitProcess;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -17,6 +18,7 @@ import picocli.CommandLine.Command;
 public final class Main {
 
     public static void main(String[] args) {
+        JGitProcess.configure();
         System.exit(execute(args));
     }
 
