@@ -1,6 +1,10 @@
 package dev.bpfgit.cli;
 
+import dev.bpfgit.policy.Location;
+import dev.bpfgit.policy.PolicyError;
+import dev.bpfgit.policy.PolicyException;
 import dev.bpfgit.source.DirectorySource;
+import dev.bpfgit.source.InvalidFilesException;
 import dev.bpfgit.source.Snapshot;
 
 import java.nio.file.Files;
@@ -23,6 +27,16 @@ final class Sources {
                 throw new UsageException(p + ": no such file or directory");
             }
         }
-        return DirectorySource.read(ps);
+        try {
+            return DirectorySource.read(ps);
+        } catch (InvalidFilesException e) {
+            throw asPolicyErrors(e);
+        }
+    }
+
+    /** Refused files are mistakes in the policy files: printed, annotated and exited on like policy errors. */
+    static PolicyException asPolicyErrors(InvalidFilesException e) {
+        return new PolicyException(e.problems().stream().map(p -> new PolicyError(
+                new Location(p.file(), p.line(), p.column()), "", p.message())).toList());
     }
 }
