@@ -18,7 +18,9 @@ import java.util.Optional;
  * {@link YamlReader}. The checks sit here, before any node exists: the composer recurses once per nesting
  * level, and an alias costs nothing to compose but its whole subtree to convert, so counting events is the
  * only place where both are cheap. The size of an alias is the size of its anchor's subtree with the
- * aliases inside expanded, so nested aliases ("billion laughs") are counted as what they become.
+ * aliases inside expanded, so nested aliases ("billion laughs") are counted as what they become. Aliases may
+ * add as many nodes as the file writes out, or {@code maxAliasNodes} if that is more: a file costs at most
+ * twice what it would cost without aliases, and a small file with a bomb is refused at the bomb.
  */
 final class BoundedParser implements Parser {
 
@@ -45,8 +47,9 @@ final class BoundedParser implements Parser {
     private final Map<Anchor, Long> sizes = new HashMap<>();
     /** Nodes of the current document, aliases counted as what they expand to. */
     private long count;
-    /** Nodes of the whole file that only exist because of aliases. */
+    /** Nodes of the whole file that only exist because of aliases, and those written out. */
     private long aliasNodes;
+    private long writtenNodes;
     private int documents;
 
     BoundedParser(Parser parser, int maxDepth, int maxDocuments, long maxAliasNodes) {
@@ -86,6 +89,7 @@ final class BoundedParser implements Parser {
             }
             case Scalar -> {
                 count++;
+                writtenNodes++;
                 anchor(e).ifPresent(a -> sizes.put(a, 1L));
             }
             case SequenceStart, MappingStart -> {
@@ -98,6 +102,7 @@ final class BoundedParser implements Parser {
                 anchor.ifPresent(sizes::remove);
                 open.push(new Open(anchor, count));
                 count++;
+                writtenNodes++;
             }
             case SequenceEnd, MappingEnd -> {
                 Open o = open.pop();
@@ -108,9 +113,10 @@ final class BoundedParser implements Parser {
                 long size = sizes.getOrDefault(((AliasEvent) e).getAlias(), 1L);
                 count += size;
                 aliasNodes += size;
-                if (aliasNodes > maxAliasNodes) {
-                    throw new LimitExceeded(e.getStartMark(), "aliases expand to more than " + maxAliasNodes
-                            + " nodes in this file; write the values out or use fewer nested aliases");
+                if (aliasNodes > Math.max(maxAliasNodes, writtenNodes)) {
+                    throw new LimitExceeded(e.getStartMark(), "aliases expand to more than "
+                            + Math.max(maxAliasNodes, writtenNodes) + " nodes in this file (" + maxAliasNodes
+                            + ", or as many as the file writes out); write the values out or use fewer nested aliases");
                 }
             }
             default -> {

@@ -34,11 +34,15 @@ public final class PolicyLoader {
         List<PolicyError> errors = new ArrayList<>();
         List<Policy> policies = new ArrayList<>();
         new TreeMap<>(snapshot.files()).forEach((file, text) -> {
+            List<PolicyError> fileErrors = new ArrayList<>();
+            List<PolicyError> stop = new ArrayList<>(1);
             try {
-                load(file, text, policies, errors);
+                load(file, text, policies, fileErrors, stop);
             } catch (Throwable t) {
-                errors.add(unreadable(file, t));
+                stop.add(unreadable(file, t));
             }
+            errors.addAll(firstOf(fileErrors));
+            errors.addAll(stop);   // why the rest of the file was not read: always shown
         });
         // across documents, among those that are valid on their own: an invalid one would only add noise
         errors.addAll(UniqueNames.check(policies));
@@ -49,9 +53,11 @@ public final class PolicyLoader {
         return List.copyOf(policies);
     }
 
-    private void load(String file, String text, List<Policy> policies, List<PolicyError> errors) {
+    private void load(String file, String text, List<Policy> policies, List<PolicyError> errors,
+                      List<PolicyError> stop) {
         YamlReader.Result yaml = YamlReader.read(file, text);
-        errors.addAll(yaml.errors());
+        yaml.stop().ifPresent(stop::add);
+        yaml.errors().stream().filter(e -> yaml.stop().map(s -> s != e).orElse(true)).forEach(errors::add);
         for (YamlDocument doc : yaml.documents()) {
             Set<ValidationMessage> invalid = schema.validate(doc.root());
             if (!invalid.isEmpty()) {
@@ -68,6 +74,23 @@ public final class PolicyLoader {
         }
     }
 
+    /** Errors shown per file: a file of 100,000 unknown keys makes one screen of errors, not 100,000 lines. */
+    static final int MAX_ERRORS_PER_FILE = 100;
+
+    private static List<PolicyError> firstOf(List<PolicyError> fileErrors) {
+        if (fileErrors.size() <= MAX_ERRORS_PER_FILE) {
+            return fileErrors;
+        }
+        List<PolicyError> sorted = fileErrors.stream().distinct().sorted(ORDER).toList();
+        if (sorted.size() <= MAX_ERRORS_PER_FILE) {
+            return sorted;
+        }
+        List<PolicyError> shown = new ArrayList<>(sorted.subList(0, MAX_ERRORS_PER_FILE));
+        shown.add(new PolicyError(sorted.get(MAX_ERRORS_PER_FILE).location(), "", (sorted.size() - MAX_ERRORS_PER_FILE)
+                + " more errors in this file from here on, not shown; fix those above first"));
+        return shown;
+    }
+
     /**
      * Whatever a file makes the parser, the schema validator or a reader throw is that file's error, not a
      * trace: the limits of {@link YamlReader} should leave nothing to catch, but one missed case must cost
@@ -77,7 +100,9 @@ public final class PolicyLoader {
         String why = switch (t) {
             case StackOverflowError _ -> "nested too deeply to read";
             case OutOfMemoryError _ -> "too large to read in the memory available";
-            default -> "could not be read (" + t.getClass().getSimpleName() + ")";
+            // the class names the bug for a report; "Exception" would read as a crash, which this is not
+            default -> "could not be read: the parser failed ("
+                    + t.getClass().getSimpleName().replaceAll("(Exception|Error)$", "") + "); please report it";
         };
         return new PolicyError(new Location(file, 1, 1), "", why + "; it was not applied");
     }

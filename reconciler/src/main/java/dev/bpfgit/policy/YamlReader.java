@@ -13,6 +13,7 @@ import org.snakeyaml.engine.v2.parser.ParserImpl;
 import org.snakeyaml.engine.v2.scanner.StreamReader;
 import org.snakeyaml.engine.v2.schema.CoreSchema;
 
+import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +29,11 @@ import java.util.Optional;
  */
 final class YamlReader {
 
-    record Result(List<YamlDocument> documents, List<PolicyError> errors) {
+    /**
+     * @param stop the error that ended reading early (a syntax error, a limit), also in {@code errors}: shown
+     *             even when the file has more errors than are shown
+     */
+    record Result(List<YamlDocument> documents, List<PolicyError> errors, Optional<PolicyError> stop) {
     }
 
     private YamlReader() {
@@ -36,33 +41,39 @@ final class YamlReader {
 
     /** 64 Mi code points: a file of 1,048,576 rules of the longest form fits. */
     static final int MAX_CODE_POINTS = 64 * 1024 * 1024;
-    /** Documents per file: one policy each; a generated file of every customer's policy still fits. */
-    static final int MAX_DOCUMENTS = 10_000;
+    /**
+     * Documents per file: one policy each. More belong in more files; the limit keeps the cost of one file
+     * (every document converted and validated before the first error is shown) near a second.
+     */
+    static final int MAX_DOCUMENTS = 1_000;
     /** Nested mappings and lists, aliases expanded; a policy needs 6 (spec, rules, a rule, prefixes...). */
     static final int MAX_DEPTH = 64;
     /**
-     * Nodes that aliases add to a file, counted after expansion: a shared list of 100,000 prefixes may be
-     * reused ten times, and the 20-level "billion laughs" (2^21 nodes from 644 bytes) is refused at its
-     * 19th level, before anything is built.
+     * Nodes that aliases add to a file, counted after expansion: 100,000, or as many as the file writes out
+     * if that is more (a shared list of prefixes reused once more, whatever its size). The 20-level
+     * "billion laughs" (3 x 2^20 nodes from 644 bytes) is refused at its 15th level, before anything is built.
      */
-    static final long MAX_ALIAS_NODES = 1_000_000;
+    static final long MAX_ALIAS_NODES = 100_000;
+    /** Digits of a number: 2^64 has 20; parsing a 100,000-digit one takes a second (BigInteger is quadratic). */
+    static final int MAX_NUMBER_LENGTH = 100;
 
     static Result read(String file, String text) {
         List<YamlDocument> documents = new ArrayList<>();
         List<PolicyError> errors = new ArrayList<>();
         long bytes = utf8Length(text);
         if (bytes > PolicyFiles.MAX_BYTES) {
-            errors.add(new PolicyError(new Location(file, 1, 1), "", "file is " + bytes + " bytes, more than the "
-                    + PolicyFiles.MAX_BYTES + " a policy file may have; split it into several files"));
-            return new Result(documents, errors);
+            PolicyError tooLarge = new PolicyError(new Location(file, 1, 1), "", "file is " + bytes + " bytes, more"
+                    + " than the " + PolicyFiles.MAX_BYTES + " a policy file may have; split it into several files");
+            return new Result(documents, List.of(tooLarge), Optional.of(tooLarge));
         }
         // the default limit (3 Mi code points, about 75k rules) is below what capacity allows (1Mi rules);
         // snakeyaml's own alias count is superseded by the expanded size that BoundedParser counts
         LoadSettings settings = LoadSettings.builder().setLabel(file).setSchema(new CoreSchema())
                 .setCodePointLimit(MAX_CODE_POINTS).setMaxAliasesForCollections(Integer.MAX_VALUE)
                 .setAllowRecursiveKeys(false).setAllowNonScalarKeys(true).build();
+        PolicyError stop = null;
         try {
-            BoundedParser events = new BoundedParser(new ParserImpl(settings, new StreamReader(settings, text)),
+            BoundedParser events = new BoundedParser(new ParserImpl(settings, new StreamReader(settings, new SurrogateSafeReader(text))),
                     MAX_DEPTH, MAX_DOCUMENTS, MAX_ALIAS_NODES);
             Composer composer = new Composer(settings, events);
             // lazy: documents before a syntax error are still returned and validated
@@ -77,13 +88,48 @@ final class YamlReader {
             }
         } catch (BoundedParser.LimitExceeded e) {
             Location at = e.mark.map(m -> YamlToJson.location(file, m)).orElse(new Location(file, 1, 1));
-            errors.add(new PolicyError(at, "", e.getMessage()));
+            stop = new PolicyError(at, "", e.getMessage());
         } catch (MarkedYamlEngineException e) {
-            errors.add(syntaxError(file, e));
+            stop = syntaxError(file, e);
         } catch (YamlEngineException e) {
-            errors.add(new PolicyError(new Location(file, 1, 1), "", "invalid YAML: " + oneLine(e.getMessage())));
+            stop = new PolicyError(new Location(file, 1, 1), "", "invalid YAML: " + oneLine(e.getMessage()));
         }
-        return new Result(documents, errors);
+        if (stop != null) {
+            errors.add(stop);
+        }
+        return new Result(documents, errors, Optional.ofNullable(stop));
+    }
+
+    /**
+     * The text in chunks that never end between the two halves of a surrogate pair. snakeyaml-engine (2.10
+     * and 3.0.1) reads the low half of a pair cut at its buffer's end past the end of that buffer: an emoji
+     * at an unlucky offset (1023, 2047...) of a valid file threw IndexOutOfBoundsException.
+     */
+    static final class SurrogateSafeReader extends Reader {
+        private final String text;
+        private int position;
+
+        SurrogateSafeReader(String text) {
+            this.text = text;
+        }
+
+        @Override
+        public int read(char[] buffer, int offset, int length) {
+            int n = Math.min(length, text.length() - position);
+            if (n <= 0) {
+                return length == 0 ? 0 : -1;
+            }
+            if (n > 1 && Character.isHighSurrogate(text.charAt(position + n - 1))) {
+                n--;
+            }
+            text.getChars(position, position + n, buffer, offset);
+            position += n;
+            return n;
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     private static long utf8Length(String text) {

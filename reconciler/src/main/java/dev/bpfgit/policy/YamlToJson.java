@@ -136,10 +136,22 @@ final class YamlToJson {
                     + "; remove it (quote the value to make it a string)"));
             return JSON.textNode(scalar.getValue());
         }
+        if ((tag.equals(Tag.INT) || tag.equals(Tag.FLOAT)) && scalar.getValue().length() > YamlReader.MAX_NUMBER_LENGTH) {
+            errors.add(new PolicyError(start(scalar), pointer, "a number of " + scalar.getValue().length()
+                    + " characters; no field takes more than " + YamlReader.MAX_NUMBER_LENGTH));
+            return JSON.nullNode();
+        }
+        // an explicit tag on a value that is not one ("!!bool maybe", "!!float abc") is not constructed: the
+        // constructors return null or throw NumberFormatException; "!!float 1" is a float all the same
+        Tag plain = settings.getSchema().getScalarResolver().resolve(scalar.getValue(), true);
+        boolean fits = plain.equals(tag) || (tag.equals(Tag.FLOAT) && plain.equals(Tag.INT));
         Object value;
         try {
+            if (!fits) {
+                throw new IllegalArgumentException();
+            }
             value = constructor.construct(scalar);
-        } catch (YamlEngineException e) {
+        } catch (YamlEngineException | IllegalArgumentException e) {
             errors.add(new PolicyError(start(scalar), pointer, "invalid " + shortTag(tag) + " '"
                     + Shown.value(scalar.getValue()) + "'"));
             return JSON.nullNode();

@@ -116,7 +116,12 @@ final class Bpfgit {
 
     /** Runs {@code ./bpfgit ARGS} from the repository root, inside {@code ns} when it is not null. */
     static Cli cli(TestNetns ns, String... args) {
-        Process p = start(ns, args);
+        return cli(Map.of(), ns, args);
+    }
+
+    /** As {@link #cli(TestNetns, String...)}, with variables added to the environment. */
+    static Cli cli(Map<String, String> env, TestNetns ns, String... args) {
+        Process p = start(env, ns, args);
         CompletableFuture<String> out = dev.bpfgit.kernel.testing.Commands.drain(p.getInputStream());
         CompletableFuture<String> err = dev.bpfgit.kernel.testing.Commands.drain(p.getErrorStream());
         try {
@@ -135,9 +140,15 @@ final class Bpfgit {
 
     /** Starts {@code ./bpfgit ARGS} in the background; the caller owns the process. */
     static Process start(TestNetns ns, String... args) {
+        return start(Map.of(), ns, args);
+    }
+
+    static Process start(Map<String, String> env, TestNetns ns, String... args) {
         try {
-            return new ProcessBuilder(command(ns, args)).directory(REPO.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            ProcessBuilder b = new ProcessBuilder(command(ns, args)).directory(REPO.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            b.environment().putAll(env);
+            return b.start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

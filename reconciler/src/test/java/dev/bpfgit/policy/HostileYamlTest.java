@@ -53,9 +53,9 @@ class HostileYamlTest {
         long start = System.nanoTime();
         List<String> errors = errors(bomb);
         long ms = (System.nanoTime() - start) / 1_000_000;
-        // level k expands to 3 * 2^k nodes: the aliases of level 18 go over 1,000,000, before any node is converted
-        assertEquals(List.of("f.yaml:19:12: error: aliases expand to more than 1000000 nodes in this file;"
-                + " write the values out or use fewer nested aliases"), errors);
+        // level k expands to 3 * 2^k nodes: the aliases of level 15 go over 100,000, before any node is converted
+        assertEquals(List.of("f.yaml:16:12: error: aliases expand to more than 100000 nodes in this file (100000, or"
+                + " as many as the file writes out); write the values out or use fewer nested aliases"), errors);
         assertTrue(ms < 1000, ms + " ms");
         // wide instead of deep: 9 aliases of 9 aliases of 9 aliases...
         assertEquals(1, errors(billionLaughs(8, 9)).stream().filter(e -> e.contains("aliases expand")).count());
@@ -108,9 +108,9 @@ class HostileYamlTest {
 
     @Test
     void theNumberOfDocumentsPerFileIsBounded() {
-        String many = ("---\n" + POLICY).repeat(YamlReader.MAX_DOCUMENTS + 1);
+        String many = ("---\n" + POLICY).repeat(YamlReader.MAX_DOCUMENTS + 1);   // 1,001 invalid names too
         List<String> errors = errors(many);
-        assertEquals(List.of("f.yaml:" + (YamlReader.MAX_DOCUMENTS * 9 + 1) + ":1: error: more than 10000 YAML"
+        assertEquals(List.of("f.yaml:" + (YamlReader.MAX_DOCUMENTS * 9 + 1) + ":1: error: more than 1000 YAML"
                 + " documents in one file; split it into several files"), errors.stream()
                 .filter(e -> e.contains("documents")).toList());
         assertEquals(List.of(), errors(("---\n" + "x: 1\n").repeat(2)).stream().filter(e -> e.contains("documents")).toList());
@@ -145,5 +145,96 @@ class HostileYamlTest {
         assertEquals(1, errors.size(), errors.toString());
         assertTrue(errors.get(0).startsWith("f.yaml:"), errors.get(0));
         assertFalse(errors.get(0).contains("hunter2"), errors.get(0));
+    }
+
+    @Test
+    void aSurrogatePairAcrossSnakeyamlsBufferBoundaryParses() {
+        // snakeyaml-engine reads past its 1024-char buffer when a pair straddles its end; every offset is tried
+        for (int k = 990; k < 1060; k++) {
+            String text = POLICY.replace("NAME", "a") + "# " + "x".repeat(k) + "\uD83D\uDCA3\uD83D\uDCA3 comment\n";
+            assertEquals(1, loader.load(new Snapshot("r", Map.of("f.yaml", text))).size(), "offset " + k);
+        }
+    }
+
+    @Test
+    void whateverTheParserThrowsBecomesThatFilesErrorNotATrace() {
+        // a lone high surrogate cannot come from a UTF-8 file, but a Snapshot is a Java string: the last resort
+        // must hold for anything, and name only the file
+        PolicyException e = assertThrows(PolicyException.class, () -> loader.load(new Snapshot("r",
+                Map.of("f.yaml", "a: \uD800", "g.yaml", POLICY.replace("NAME", "ok")))));
+        assertEquals(1, e.errors().size(), e.getMessage());
+        assertTrue(e.errors().getFirst().location().file().equals("f.yaml"), e.getMessage());
+        assertFalse(e.getMessage().contains("Exception"), e.getMessage());
+    }
+
+    @Test
+    void aStackOverflowWhileReadingAFileIsThatFilesError() throws Exception {
+        // on a thread with a tiny stack an ordinary policy overflows it somewhere in snakeyaml or the validator:
+        // the error names the file, the other file is still reported, and nothing escapes as a trace
+        String nested = POLICY.replace("NAME", "deep").replace("interfaces: [eth0]", "interfaces: " + "[".repeat(60)
+                + "eth0" + "]".repeat(60));
+        Throwable[] escaped = new Throwable[1];
+        PolicyException[] caught = new PolicyException[1];
+        Thread small = new Thread(null, () -> {
+            try {
+                loader.load(new Snapshot("r", Map.of("f.yaml", nested, "g.yaml", "a: [")));
+            } catch (PolicyException e) {
+                caught[0] = e;
+            } catch (Throwable t) {
+                escaped[0] = t;
+            }
+        }, "small-stack", 96 * 1024);
+        small.start();
+        small.join();
+        assertEquals(null, escaped[0]);
+        List<String> errors = caught[0].errors().stream().map(ErrorFormat::text).toList();
+        assertTrue(errors.contains("f.yaml:1:1: error: nested too deeply to read; it was not applied"), errors.toString());
+        assertTrue(errors.stream().anyMatch(e -> e.startsWith("g.yaml:")), errors.toString());
+    }
+
+    @Test
+    void anExplicitTagOnAValueThatIsNotOneIsAnInvalidValue() {
+        assertEquals(List.of("f.yaml:1:4: error: /a: invalid !!float '.nan[x'", "f.yaml:2:4: error: /b: invalid !!int 'ten'",
+                "f.yaml:3:4: error: /c: invalid !!bool 'maybe'"), errors("a: !!float .nan[x\nb: !!int ten\nc: !!bool maybe\n")
+                .stream().filter(e -> e.contains("invalid !!")).toList());
+    }
+
+    @Test
+    void aliasesMayAddAsManyNodesAsTheFileWritesOut() {
+        // 110,000 values written once, aliased once: over 100,000 but no more than the file itself
+        StringBuilder b = new StringBuilder("list: &list\n");
+        for (int i = 0; i < 110_000; i++) {
+            b.append("  - ").append(i).append('\n');
+        }
+        b.append("again: *list\n");
+        Snapshot twice = new Snapshot("r", Map.of("f.yaml", b.toString()));
+        assertTrue(assertThrows(PolicyException.class, () -> loader.load(twice)).errors().stream()
+                .noneMatch(e -> e.message().contains("aliases")));
+        Snapshot thrice = new Snapshot("r", Map.of("f.yaml", b + "thrice: *list\n"));
+        assertTrue(assertThrows(PolicyException.class, () -> loader.load(thrice)).errors().stream()
+                .anyMatch(e -> e.message().contains("aliases expand to more than 110")));
+    }
+
+    @Test
+    void hugeNumbersAreRefusedUnparsed() {
+        assertEquals(List.of("f.yaml:1:4: error: /a: a number of 100000 characters; no field takes more than 100"),
+                errors("a: " + "9".repeat(100_000) + "\n").stream().filter(e -> e.contains("number")).toList());
+    }
+
+    @Test
+    void errorsPerFileAreCappedWithACountOfTheRest() {
+        StringBuilder b = new StringBuilder(POLICY.replace("NAME", "keys").replace("metadata: {name: keys}",
+                "metadata:\n  name: keys"));
+        b.setLength(b.indexOf("spec:"));
+        b.insert(b.indexOf("  name: keys"), "");
+        StringBuilder keys = new StringBuilder();
+        for (int i = 0; i < 5_000; i++) {
+            keys.append("  k").append(i).append(": 1\n");
+        }
+        String text = b.toString().replace("  name: keys\n", "  name: keys\n" + keys) + "spec: {}\n";
+        List<String> errors = errors(text);
+        assertEquals(PolicyLoader.MAX_ERRORS_PER_FILE + 1, errors.size());
+        assertTrue(errors.getLast().matches("f\\.yaml:\\d+:\\d+: error: \\d+ more errors in this file from here on, not"
+                + " shown; fix those above first"), errors.getLast());
     }
 }
