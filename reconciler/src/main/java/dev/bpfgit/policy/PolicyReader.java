@@ -65,7 +65,8 @@ final class PolicyReader {
             } catch (PatternSyntaxException e) {
                 // the JDK says "Missing '}" without the closing quote
                 String why = e.getDescription().replaceFirst("^Missing '(.)$", "missing '$1'");
-                errors.accept(doc.error("/spec/hosts/names/" + i, "invalid glob \"" + Shown.value(glob) + "\": " + why));
+                errors.accept(doc.error("/spec/hosts/names/" + i, "invalid glob \"" + Shown.value(glob) + "\": "
+                        + why));
             } catch (IllegalArgumentException e) {
                 errors.accept(doc.error("/spec/hosts/names/" + i, "invalid glob \"" + Shown.value(glob) + "\": "
                         + e.getMessage()));

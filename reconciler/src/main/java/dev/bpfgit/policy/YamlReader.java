@@ -73,8 +73,9 @@ final class YamlReader {
                 .setAllowRecursiveKeys(false).setAllowNonScalarKeys(true).build();
         PolicyError stop = null;
         try {
-            BoundedParser events = new BoundedParser(new ParserImpl(settings, new StreamReader(settings, new SurrogateSafeReader(text))),
-                    MAX_DEPTH, MAX_DOCUMENTS, MAX_ALIAS_NODES);
+            StreamReader reader = new StreamReader(settings, new SurrogateSafeReader(text));
+            BoundedParser events = new BoundedParser(new ParserImpl(settings, reader), MAX_DEPTH, MAX_DOCUMENTS,
+                    MAX_ALIAS_NODES);
             Composer composer = new Composer(settings, events);
             // lazy: documents before a syntax error are still returned and validated
             while (composer.hasNext()) {

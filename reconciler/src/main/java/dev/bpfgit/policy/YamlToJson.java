@@ -136,7 +136,8 @@ final class YamlToJson {
                     + "; remove it (quote the value to make it a string)"));
             return JSON.textNode(scalar.getValue());
         }
-        if ((tag.equals(Tag.INT) || tag.equals(Tag.FLOAT)) && scalar.getValue().length() > YamlReader.MAX_NUMBER_LENGTH) {
+        boolean number = tag.equals(Tag.INT) || tag.equals(Tag.FLOAT);
+        if (number && scalar.getValue().length() > YamlReader.MAX_NUMBER_LENGTH) {
             errors.add(new PolicyError(start(scalar), pointer, "a number of " + scalar.getValue().length()
                     + " characters; no field takes more than " + YamlReader.MAX_NUMBER_LENGTH));
             return JSON.nullNode();

@@ -114,7 +114,8 @@ public final class StateFile {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             // the original message only: the full one may quote the file
             var at = e.getLocation();
-            throw new IllegalArgumentException(source + (at == null ? "" : ":" + at.getLineNr() + ":" + at.getColumnNr())
+            String where = at == null ? "" : ":" + at.getLineNr() + ":" + at.getColumnNr();
+            throw new IllegalArgumentException(source + where
                     + ": not JSON: " + clip(e.getOriginalMessage()));
         } catch (IOException e) {
             throw new IllegalArgumentException(source + ": not JSON");

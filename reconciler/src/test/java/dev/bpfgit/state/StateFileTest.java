@@ -163,6 +163,20 @@ class StateFileTest {
     }
 
     @Test
+    void notJsonIsLocatedWithoutQuotingTheFile() {
+        String secret = "hunter2-SECRET";
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StateFile.read("{\"format\": \"" + secret + "\", \n  oops", "host.json"));
+        assertTrue(e.getMessage().startsWith("host.json:2:") && e.getMessage().contains("not JSON"), e.getMessage());
+        assertTrue(!e.getMessage().contains(secret), e.getMessage());
+        IllegalArgumentException deep = assertThrows(IllegalArgumentException.class,
+                () -> StateFile.read("[".repeat(40_000), "host.json"));
+        assertTrue(deep.getMessage().contains("not JSON"), deep.getMessage());
+        assertEquals("host.json: must be a JSON object (a file from 'bpfgit state export')",
+                assertThrows(IllegalArgumentException.class, () -> StateFile.read("[]", "host.json")).getMessage());
+    }
+
+    @Test
     void planAgainstABrokenStateFileExitsTwoNamingTheField(@TempDir Path dir) throws Exception {
         Path state = dir.resolve("host.json");
         Files.writeString(state, exported().replaceFirst("\"attachType\" : 46", "\"attachType\" : 44"));
