@@ -95,10 +95,10 @@ public class ValidateFuzzTest {
         long[] sorted = nanos.clone();
         Arrays.sort(sorted);
         String figures = String.format("validate fuzz (in-process): %d inputs, seed %d: %d exit 0, %d exit 2;"
-                        + " total %.1f s, median %.2f ms, p99 %.1f ms, max %.1f ms (%s); peak heap <= %d MiB (max heap %d MiB)%n",
+                        + " total %.1f s, median %.2f ms, p99 %.1f ms, max %.1f ms (%s); heap limited to %d MiB (pool peaks summed: %d MiB)%n",
                 inputs.size(), SEED, exits[0], exits[2], total / 1e9, sorted[sorted.length / 2] / 1e6,
-                sorted[sorted.length * 99 / 100] / 1e6, sorted[sorted.length - 1] / 1e6, slowest, peak >> 20,
-                Runtime.getRuntime().maxMemory() >> 20);
+                sorted[sorted.length * 99 / 100] / 1e6, sorted[sorted.length - 1] / 1e6, slowest,
+                Runtime.getRuntime().maxMemory() >> 20, peak >> 20);
         System.out.print(figures);
         Integer[] order = new Integer[nanos.length];
         Arrays.setAll(order, i -> i);
