@@ -4,6 +4,8 @@ import dev.bpfgit.source.JGitProcess;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.io.PrintWriter;
+
 /** The bpfgit command line. */
 @Command(name = "bpfgit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         header = "Keeps this host's eBPF networking policy equal to YAML files, the GitOps way.",
@@ -24,7 +26,18 @@ public final class Main {
 
     /** Runs a command line and returns its exit code; never exits the JVM. */
     public static int execute(String... args) {
+        return execute(null, null, args);
+    }
+
+    /** As {@link #execute(String...)}, printing to {@code out} and {@code err} (null: stdout and stderr). */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new Main());
+        if (out != null) {
+            cl.setOut(out);
+        }
+        if (err != null) {
+            cl.setErr(err);
+        }
         cl.setExecutionExceptionHandler(new ExitCodes());
         // a mapper overrides exitCodeOnInvalidInput: a bad option or value is invalid input (2), like a policy
         cl.setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? ExitCodes.INVALID

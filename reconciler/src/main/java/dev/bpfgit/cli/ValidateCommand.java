@@ -33,8 +33,8 @@ final class ValidateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Snapshot snapshot = Sources.read(paths, common);
         try {
+            Snapshot snapshot = Sources.read(paths, common);
             List<Policy> policies = Pipeline.validate(snapshot);
             spec.commandLine().getOut().printf("valid: %d %s in %d %s (revision %s)%n", policies.size(),
                     policies.size() == 1 ? "policy" : "policies", snapshot.files().size(),
