@@ -9,6 +9,7 @@ import dev.bpfgit.compile.ProgramDesire;
 import dev.bpfgit.compile.Slots;
 import dev.bpfgit.compile.Unit;
 import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kind.UnitNames;
 import dev.bpfgit.kernel.BtfTypes;
 import dev.bpfgit.compile.EntryCodec;
 import dev.bpfgit.compile.Le;
@@ -82,7 +83,7 @@ public final class TrafficCompiler {
     }
 
     private static Unit unit(Path root, Key k, List<Policy> ps, HostFacts host, TrafficCodec codec) {
-        Path dir = root.resolve("traffic").resolve(k.ifname).resolve(k.hook.yaml);
+        Path dir = root.resolve("traffic").resolve(UnitNames.segment(k.ifname)).resolve(k.hook.yaml);
         ObjectFile obj = Objects.get(OBJECT);
         TrafficPolicySpec first = (TrafficPolicySpec) ps.getFirst().spec();
         int capacity = ps.stream().map(p -> ((TrafficPolicySpec) p.spec()).capacity())
