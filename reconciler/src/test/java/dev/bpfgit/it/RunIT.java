@@ -349,6 +349,128 @@ class RunIT {
         }
     }
 
+    private static String signedCommit(Path repo, Path home, String message, Path key) {
+        git(repo, home, "add", "-A");
+        git(repo, home, "-c", "gpg.format=ssh", "-c", "user.signingkey=" + key, "commit", "-q", "-S", "-m", message);
+        return git(repo, home, "rev-parse", "HEAD");
+    }
+
+    private static Path sshKey(Path dir, String name) throws IOException {
+        Path key = Files.createDirectories(dir.resolve("keys")).resolve(name);
+        Commands.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key.toString());
+        return key;
+    }
+
+    private static String sidecarState(Bpfgit.Host edge) {
+        return edge.cli("status", "-o", "json").json().at("/sidecar/state").asText();
+    }
+
+    /**
+     * Design §6 over a network transport: a git daemon on 127.0.0.1 inside the sidecar's namespace, a branch
+     * whose commits must be signed by an allowed key. Unsigned and stranger-signed heads are refused and
+     * change nothing; a signed one is applied; an invalid signed commit is reported and the next good one
+     * recovers; with the server stopped the datapath stays and status gives the age of the last fetch;
+     * SIGTERM leaves the programs attached and a restart at the same commit changes nothing.
+     */
+    @Test
+    void followsASignedBranchOverAGitDaemon(@TempDir Path dir) throws Exception {
+        Path repo = dir.resolve("repo");
+        Path home = Files.createDirectories(dir.resolve("home"));
+        Path trusted = sshKey(dir, "trusted");
+        Path stranger = sshKey(dir, "stranger");
+        Path allowed = dir.resolve("allowed_signers");
+        Files.writeString(allowed, "ada@example.com namespaces=\"git\" " + Files.readString(Path.of(trusted + ".pub")));
+        write(repo.resolve("hosts/edge"), "edge.yaml", POLICY);
+        git(repo, home, "init", "-q", "-b", "main");
+        String first = signedCommit(repo, home, "edge filter", trusted);
+        try (PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
+            TestNetns ns = t.ns("edge");
+            Bpfgit.Host edge = new Bpfgit.Host(ns, root.path());
+            int gitPort = port();
+            String[] daemonCommand = {"/usr/lib/git-core/git-daemon", "--listen=127.0.0.1", "--port=" + gitPort,
+                    "--export-all", "--reuseaddr", "--base-path=" + dir, dir.toString()};
+            Process gitd = ns.start(daemonCommand);
+            assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(100), () ->
+                    ns.exec("git", "ls-remote", "git://127.0.0.1:" + gitPort + "/repo").exitCode() == 0), "git daemon");
+            int port = port();
+            Path cfg = dir.resolve("bpfgit.yaml");
+            Files.writeString(cfg, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  git:\n"
+                    + "    url: git://127.0.0.1:" + gitPort + "/repo\n    branch: main\n    path: hosts/edge\n"
+                    + "    interval: 1s\n    timeout: 3s\n    verify: {allowedSigners: " + allowed + "}\n"
+                    + "    cache: " + dir.resolve("cache") + "\nreconcile: {interval: 2s, jitter: 0}\n"
+                    + "metrics: {listen: 127.0.0.1:" + port + "}\n");
+            try (Daemon d = new Daemon(ns, root.path(), cfg, port, dir.resolve("run.log"))) {
+                d.awaitReady();
+                assertEquals(first, edge.cli("status", "-o", "json").json().get("revision").asText());
+
+                write(repo.resolve("hosts/edge"), "edge.yaml", CHANGED);
+                String unsigned = commit(repo, home, "drop 198.51.100.0/24 (unsigned)");
+                assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(200), () ->
+                        sidecarState(edge).equals("refused")), "unsigned head not refused:\n" + d);
+                Bpfgit.Cli text = edge.cli("status");
+                assertTrue(text.out().contains(unsigned) && text.out().contains("not signed"), text.out());
+                assertEquals("pass", action(edge, "198.51.100.0/24"), "a refused commit changes nothing");
+
+                Files.writeString(repo.resolve("hosts/edge/README.md"), "stranger\n");
+                String strangers = signedCommit(repo, home, "signed by a stranger", stranger);
+                assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(200), () ->
+                        edge.cli("status").out().contains(strangers)), "stranger's head not seen:\n" + d);
+                assertEquals("refused", sidecarState(edge));
+                assertEquals("pass", action(edge, "198.51.100.0/24"));
+                assertTrue(sample(d.get("/metrics").body(), "bpfgit_refused_commits_total") >= 2, d.get("/metrics").body());
+
+                Files.writeString(repo.resolve("hosts/edge/README.md"), "trusted\n");
+                String signed = signedCommit(repo, home, "drop 198.51.100.0/24, signed", trusted);
+                assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(50), () ->
+                        Bpfgit.unchecked(() -> action(edge, "198.51.100.0/24")).equals("drop")), d.toString());
+                assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(100), () ->
+                        sidecarState(edge).equals("ok")), d.toString());
+                assertEquals(signed, edge.cli("status", "-o", "json").json().get("revision").asText());
+
+                write(repo.resolve("hosts/edge"), "broken.yaml", BROKEN);
+                String broken = signedCommit(repo, home, "a typo, signed", trusted);
+                assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(200), () ->
+                        sidecarState(edge).equals("invalid")), d.toString());
+                assertTrue(edge.cli("status").out().contains("revision " + broken + " is invalid"), d.toString());
+                Files.delete(repo.resolve("hosts/edge/broken.yaml"));
+                String fixed = signedCommit(repo, home, "fix the typo", trusted);
+                assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(200), () ->
+                        sidecarState(edge).equals("ok")), "the next good commit did not recover:\n" + d);
+                assertEquals(fixed, edge.cli("status", "-o", "json").json().get("revision").asText());
+
+                Map<String, String> applied = rules(edge);
+                gitd.destroy();
+                assertTrue(gitd.waitFor(5, TimeUnit.SECONDS));
+                assertTrue(Topology.waitFor(Duration.ofSeconds(15), Duration.ofMillis(250), () ->
+                        sidecarState(edge).equals("unreachable")), "server stopped, not reported:\n" + d);
+                Thread.sleep(2500);
+                Bpfgit.Cli down = edge.cli("status");
+                assertTrue(Pattern.compile("last fetch ([3-9]|[1-9]\\d+)s ago").matcher(down.out()).find(), down.out());
+                assertEquals(applied, rules(edge), "the datapath stays while the server is down");
+                assertEquals(200, d.get("/healthz").code());
+                assertEquals(0, d.terminate(Duration.ofSeconds(10)), d.toString());
+            }
+            assertTrue(edge.pins().contains(UNIT + "/link LINK"), edge.pins().toString());
+
+            Process again = ns.start(daemonCommand);
+            try {
+                assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(100), () ->
+                        ns.exec("git", "ls-remote", "git://127.0.0.1:" + gitPort + "/repo").exitCode() == 0));
+                int port2 = port();
+                Files.writeString(cfg, Files.readString(cfg).replace(":" + port + "}", ":" + port2 + "}"));
+                try (Daemon d = new Daemon(ns, root.path(), cfg, port2, dir.resolve("run2.log"))) {
+                    d.awaitReady();
+                    String m = d.get("/metrics").body();
+                    assertEquals(0, sample(m, "bpfgit_map_entries_written_total"), "a restart at the same commit wrote:\n" + m);
+                    assertEquals(0, sample(m, "bpfgit_map_entries_deleted_total"), m);
+                    assertEquals(0, d.terminate(Duration.ofSeconds(10)), d.toString());
+                }
+            } finally {
+                again.destroy();
+            }
+        }
+    }
+
     @Test
     void hostileFilesKeepTheProcessAliveAndTheKernelUnchanged(@TempDir Path dir) throws Exception {
         Path policies = write(dir.resolve("policies"), "edge.yaml", POLICY).getParent();
