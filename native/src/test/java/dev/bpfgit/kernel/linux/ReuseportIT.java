@@ -221,6 +221,20 @@ class ReuseportIT {
     // ---- tests
 
     @Test
+    void bothProgramsLoadThroughLoadProgramAsSkReuseport() {
+        // BPF_PROG_TYPE_SK_REUSEPORT; the migrate variant's expected attach type (SELECT_OR_MIGRATE, from the
+        // SEC name) is not in bpf_prog_info: the migration test below shows it, since only that type migrates
+        // with net.ipv4.tcp_migrate_req=0
+        assertEquals(21, kernel.programInfo(root.resolve("select")).orElseThrow().type());
+        assertEquals(21, kernel.programInfo(root.resolve("migrate")).orElseThrow().type());
+        assertEquals("reuseport_migra", kernel.programInfo(root.resolve("migrate")).orElseThrow().name());
+        // a SOCKMAP refuses BTF, so bpfgit creates it without; the config and counters carry theirs
+        assertEquals(0, kernel.mapInfo(root.resolve("rp_sockets")).orElseThrow().btfId());
+        assertNotEquals(0, kernel.mapInfo(root.resolve("rp_config")).orElseThrow().btfId());
+        assertEquals(Map.of(), kernel.sockets(root.resolve("rp_sockets")));
+    }
+
+    @Test
     void hotStandbySendsAllToTheFirstLiveMemberFailsOverAndReturns() throws Exception {
         Process blue = member("blue", "tcp", "127.0.0.1", 18080);
         Process green = member("green", "tcp", "127.0.0.1", 18080);
