@@ -1,9 +1,11 @@
 package dev.bpfgit.kernel;
 
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.function.Predicate;
 
 /**
@@ -102,4 +104,39 @@ public interface Kernel {
 
     /** BPF_PROG_TEST_RUN of a pinned program on one packet. */
     TestRun testRun(Path progPin, byte[] packet, int repeat);
+
+    // ---- sockets of other processes (ReusePortGroup)
+
+    /** The pid a pid file names. NotFound when the file is missing; EINVAL when it holds no pid. */
+    int readPidFile(Path pidFile);
+
+    /**
+     * The sockets of process {@code pid} bound to {@code port}: TCP in LISTEN, UDP bound and unconnected; with
+     * {@code address} present only those bound to exactly that address (a wildcard matches only a wildcard).
+     * Read from the process's own network namespace. Sorted by fd. NotFound when the process does not exist or
+     * has no such socket.
+     */
+    List<Listener> listeners(int pid, SocketProtocol protocol, int port, Optional<InetAddress> address);
+
+    /**
+     * Takes a duplicate of the listener's socket (pidfd_getfd), checking it is still that socket and that it
+     * has SO_REUSEPORT. PermissionDenied without CAP_SYS_PTRACE; NotFound when the process or fd is gone;
+     * EINVAL when the socket lacks SO_REUSEPORT.
+     */
+    AdoptedSocket adopt(Listener listener);
+
+    /** Puts the socket into the pinned SOCKMAP at {@code key}, replacing what was there. */
+    void putSocket(Path sockmap, int key, AdoptedSocket socket);
+
+    /** The keys of a pinned SOCKMAP that hold a socket, each with the socket's cookie. */
+    SortedMap<Integer, Long> sockets(Path sockmap);
+
+    /**
+     * Attaches the pinned sk_reuseport program to the socket's reuseport group (SO_ATTACH_REUSEPORT_EBPF),
+     * replacing the group's program. There is no bpf_link: the attachment lives as long as the group.
+     */
+    void attachReuseport(Path progPin, AdoptedSocket socket);
+
+    /** Detaches the group's sk_reuseport program (SO_DETACH_REUSEPORT_BPF); NotFound when none is attached. */
+    void detachReuseport(AdoptedSocket socket);
 }

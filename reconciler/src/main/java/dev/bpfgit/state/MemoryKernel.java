@@ -1,5 +1,6 @@
 package dev.bpfgit.state;
 
+import dev.bpfgit.kernel.AdoptedSocket;
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.Bytes;
@@ -9,14 +10,19 @@ import dev.bpfgit.kernel.Interface;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.kernel.LinkInfo;
+import dev.bpfgit.kernel.Listener;
 import dev.bpfgit.kernel.MapInfo;
 import dev.bpfgit.kernel.MapSpec;
 import dev.bpfgit.kernel.Pin;
 import dev.bpfgit.kernel.PinType;
 import dev.bpfgit.kernel.ProgramInfo;
 import dev.bpfgit.kernel.ProgramSpec;
+import dev.bpfgit.kernel.SocketProtocol;
 import dev.bpfgit.kernel.TestRun;
 
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -25,6 +31,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -54,6 +61,12 @@ public final class MemoryKernel implements Kernel {
     private final Map<AttachPoint, List<AttachedProgram>> attached = new HashMap<>();
     private final int cpus;
     private int nextId = 100;
+    // other processes and their sockets, as tests declare them; the inode doubles as the socket cookie
+    private final Map<Path, Integer> pidFiles = new HashMap<>();
+    private final Map<Integer, List<Listener>> processes = new HashMap<>();
+    private final Map<Long, Boolean> reusePort = new HashMap<>();
+    private final Map<Long, Path> reuseportPrograms = new HashMap<>();
+    private boolean ptrace = true;
 
     public MemoryKernel(Map<String, Integer> interfaces, int possibleCpus) {
         this.interfaces.putAll(interfaces);
@@ -317,5 +330,140 @@ public final class MemoryKernel implements Kernel {
     /** For tests: change a map entry behind bpfgit's back. */
     public void tamper(Path pin, Bytes key, Bytes value) {
         need(pin, MapObj.class, "tamper").entries().put(key, value);
+    }
+
+    // ---- sockets of other processes: a table the test fills, with the kernel's refusals
+
+    /** For tests: a process with a pid file and the sockets it holds. */
+    public void process(Path pidFile, int pid, List<Listener> sockets, boolean soReusePort) {
+        if (pidFile != null) {
+            pidFiles.put(pidFile, pid);
+        }
+        processes.put(pid, List.copyOf(sockets));
+        sockets.forEach(l -> reusePort.put(l.inode(), soReusePort));
+    }
+
+    /** For tests: the process exits; its sockets leave every map and group. */
+    public void exit(int pid) {
+        List<Listener> gone = processes.remove(pid);
+        if (gone == null) {
+            return;
+        }
+        for (Listener l : gone) {
+            reuseportPrograms.remove(l.inode());
+            for (Obj o : pins.values()) {
+                if (o instanceof MapObj m && m.info().type() == dev.bpfgit.kernel.MapType.SOCKMAP.id) {
+                    m.entries().values().removeIf(v -> v.equals(cookieValue(l.inode())));
+                }
+            }
+        }
+    }
+
+    /** For tests: as if bpfgit ran without CAP_SYS_PTRACE. */
+    public void ptrace(boolean allowed) {
+        this.ptrace = allowed;
+    }
+
+    /** The program attached to the group of the socket with this cookie, if any. */
+    public Optional<Path> reuseportProgram(long cookie) {
+        return Optional.ofNullable(reuseportPrograms.get(cookie));
+    }
+
+    @Override
+    public int readPidFile(Path pidFile) {
+        Integer pid = pidFiles.get(pidFile);
+        if (pid == null) {
+            throw KernelException.of("read pid file", pidFile.toString(), 2);
+        }
+        return pid;
+    }
+
+    @Override
+    public List<Listener> listeners(int pid, SocketProtocol protocol, int port, Optional<InetAddress> address) {
+        List<Listener> all = processes.get(pid);
+        String what = protocol.name().toLowerCase() + " port " + port + " of pid " + pid;
+        if (all == null) {
+            throw KernelException.of("find sockets", what, Errno.of(2), "no process " + pid);
+        }
+        List<Listener> out = all.stream().filter(l -> l.protocol() == protocol && l.local().getPort() == port
+                && address.map(a -> a.equals(l.local().getAddress())).orElse(true)).toList();
+        if (out.isEmpty()) {
+            throw KernelException.of("find sockets", what, Errno.of(2), "process " + pid + " has no such socket");
+        }
+        return out;
+    }
+
+    @Override
+    public AdoptedSocket adopt(Listener listener) {
+        if (!ptrace) {
+            throw new KernelException.PermissionDenied("take a duplicate of socket (pidfd_getfd)", listener.label(),
+                    Errno.of(1), "bpfgit needs CAP_SYS_PTRACE to take another process's sockets");
+        }
+        if (!processes.getOrDefault(listener.pid(), List.of()).contains(listener)) {
+            throw KernelException.of("take a duplicate of socket (pidfd_getfd)", listener.label(), Errno.of(2),
+                    "the process or socket is gone");
+        }
+        if (!reusePort.getOrDefault(listener.inode(), false)) {
+            throw KernelException.of("adopt socket", listener.label(), Errno.of(22),
+                    "the socket was bound without SO_REUSEPORT: the server must set it before bind()");
+        }
+        return new MemorySocket(listener);
+    }
+
+    private record MemorySocket(Listener listener) implements AdoptedSocket {
+        @Override
+        public long cookie() {
+            return listener.inode();
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    private static Bytes cookieValue(long cookie) {
+        return Bytes.wrap(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(cookie).array());
+    }
+
+    @Override
+    public void putSocket(Path sockmap, int key, AdoptedSocket socket) {
+        MapObj m = need(sockmap, MapObj.class, "put socket into map");
+        if (key < 0 || key >= m.info().maxEntries()) {
+            throw KernelException.of("put socket into map", sockmap.toString(), 7);
+        }
+        m.entries().put(Bytes.wrap(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(key).array()),
+                cookieValue(socket.cookie()));
+    }
+
+    @Override
+    public SortedMap<Integer, Long> sockets(Path sockmap) {
+        SortedMap<Integer, Long> out = new java.util.TreeMap<>();
+        need(sockmap, MapObj.class, "look up socket in map").entries().forEach((k, v) ->
+                out.put(ByteBuffer.wrap(k.toArray()).order(ByteOrder.LITTLE_ENDIAN).getInt(),
+                        ByteBuffer.wrap(v.toArray()).order(ByteOrder.LITTLE_ENDIAN).getLong()));
+        return out;
+    }
+
+    @Override
+    public void attachReuseport(Path progPin, AdoptedSocket socket) {
+        need(progPin, ProgObj.class, "open program");
+        // one program per group: every member of the socket's process group on that port shares it
+        groupOf(socket).forEach(inode -> reuseportPrograms.put(inode, progPin));
+    }
+
+    @Override
+    public void detachReuseport(AdoptedSocket socket) {
+        if (!reuseportPrograms.containsKey(socket.cookie())) {
+            throw KernelException.of("detach the program of the reuseport group of", socket.listener().label(), 2);
+        }
+        groupOf(socket).forEach(reuseportPrograms::remove);
+    }
+
+    /** The inodes of every live socket bound where this one is. */
+    private List<Long> groupOf(AdoptedSocket socket) {
+        Listener s = socket.listener();
+        return processes.values().stream().flatMap(List::stream)
+                .filter(l -> l.protocol() == s.protocol() && l.local().equals(s.local()))
+                .map(Listener::inode).toList();
     }
 }

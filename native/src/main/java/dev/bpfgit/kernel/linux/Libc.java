@@ -5,6 +5,8 @@ import dev.bpfgit.kernel.KernelException;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -40,6 +42,10 @@ public final class Libc {
         // syscall(2) is variadic; every argument here is an integer in a register, which is how x86-64
         // passes variadic integers too, so a fixed three-argument prototype is call-compatible
         long syscall(long number, long a, long b, long c);
+
+        int setsockopt(int fd, int level, int optname, @In int[] optval, int optlen);
+
+        int getsockopt(int fd, int level, int optname, @Out long[] optval, @In @Out int[] optlen);
     }
 
     private static final C C = LibraryLoader.create(C.class).load("c");
@@ -122,5 +128,28 @@ public final class Libc {
             throw KernelException.of("pidfd_getfd", "fd " + targetFd, errno());
         }
         return (int) r;
+    }
+
+    static final int SOL_SOCKET = 1;
+    static final int SO_REUSEPORT = 15;
+    static final int SO_ATTACH_REUSEPORT_EBPF = 52;
+    static final int SO_COOKIE = 57;
+    static final int SO_DETACH_REUSEPORT_BPF = 68;
+
+    /** setsockopt(2) with an int option value. */
+    static void setsockopt(int fd, int level, int option, int value, String operation, String what) {
+        if (C.setsockopt(fd, level, option, new int[] {value}, 4) != 0) {
+            throw KernelException.of(operation, what, errno());
+        }
+    }
+
+    /** getsockopt(2) of an option of at most 8 bytes, read as a little-endian integer. */
+    static long getsockopt(int fd, int level, int option, String operation, String what) {
+        long[] value = new long[1];
+        int[] len = {8};
+        if (C.getsockopt(fd, level, option, value, len) != 0) {
+            throw KernelException.of(operation, what, errno());
+        }
+        return len[0] == 4 ? value[0] & 0xffffffffL : value[0];
     }
 }

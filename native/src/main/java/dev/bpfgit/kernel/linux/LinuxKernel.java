@@ -1,11 +1,14 @@
 package dev.bpfgit.kernel.linux;
 
+import dev.bpfgit.kernel.AdoptedSocket;
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.Interface;
 import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.kernel.Listener;
+import dev.bpfgit.kernel.SocketProtocol;
 import dev.bpfgit.kernel.LinkInfo;
 import dev.bpfgit.kernel.MapInfo;
 import dev.bpfgit.kernel.MapSpec;
@@ -20,6 +23,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -31,6 +35,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 
@@ -302,5 +307,42 @@ public final class LinuxKernel implements Kernel {
                     Integer.toUnsignedLong(Structs.getInt(opts, TEST_RUN_OPTS, "duration")),
                     out.asSlice(0, outSize).toArray(JAVA_BYTE));
         }
+    }
+
+    // ---- sockets of other processes
+
+    @Override
+    public int readPidFile(Path pidFile) {
+        return Sockets.readPidFile(pidFile);
+    }
+
+    @Override
+    public List<Listener> listeners(int pid, SocketProtocol protocol, int port, Optional<InetAddress> address) {
+        return Sockets.listeners(pid, protocol, port, address);
+    }
+
+    @Override
+    public AdoptedSocket adopt(Listener listener) {
+        return Sockets.adopt(listener);
+    }
+
+    @Override
+    public void putSocket(Path sockmap, int key, AdoptedSocket socket) {
+        Sockets.put(sockmap, key, socket);
+    }
+
+    @Override
+    public SortedMap<Integer, Long> sockets(Path sockmap) {
+        return Sockets.sockets(sockmap);
+    }
+
+    @Override
+    public void attachReuseport(Path progPin, AdoptedSocket socket) {
+        Sockets.attach(progPin, socket);
+    }
+
+    @Override
+    public void detachReuseport(AdoptedSocket socket) {
+        Sockets.detach(socket);
     }
 }
