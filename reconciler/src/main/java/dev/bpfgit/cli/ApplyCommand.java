@@ -70,16 +70,21 @@ final class ApplyCommand implements Callable<Integer> {
 
     private int locked(Pipeline p, PrintWriter out, Plan read) {
         Plan plan;
+        // a saved plan has no desired state: its kinds' runtime (e.g. adopting a group's member sockets) waits
+        // for the next apply of the policies or for `run`
+        dev.bpfgit.compile.DesiredState desired = null;
         if (planFile != null) {
             plan = saved(p, read);
         } else {
             Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
-            plan = p.plan(p.compile(snapshot, common.facts(p.kernel())));
+            desired = p.compile(snapshot, common.facts(p.kernel()));
+            plan = p.plan(desired);
         }
         out.print(PlanText.render(plan));
         out.flush();
         if (plan.inSync() && planFile == null) {
             p.apply(plan);   // records the revision; writes no datapath state
+            runtimes(p, desired);
             return ExitCodes.OK;
         }
         if (!Confirm.ask(yes, "Apply these changes?", out)) {
@@ -89,7 +94,15 @@ final class ApplyCommand implements Callable<Integer> {
         ApplyResult r = p.apply(plan);
         out.printf("Applied revision %s: %d steps, %d entries written, %d deleted.%n", plan.revision(), r.steps(),
                 r.entriesWritten(), r.entriesDeleted());
+        runtimes(p, desired);
         return ExitCodes.OK;
+    }
+
+    /** Once, after the plan: what the kinds keep up to date beyond it (a restarted member's socket, say). */
+    private static void runtimes(Pipeline p, dev.bpfgit.compile.DesiredState desired) {
+        if (desired != null) {
+            p.runtimes(desired).forEach(dev.bpfgit.kind.PolicyKind.Runtime::reconcile);
+        }
     }
 
     private Plan read() {

@@ -57,6 +57,15 @@ public final class Differ {
         return diff(Kinds.BUILT_IN, desired, live);
     }
 
+    private static boolean runtimeOfDesired(String key, Set<String> desiredRels) {
+        if (!key.startsWith(Meta.RUNTIME)) {
+            return false;
+        }
+        String rest = key.substring(Meta.RUNTIME.length());
+        int slash = rest.lastIndexOf('/');
+        return slash > 0 && desiredRels.contains(rest.substring(0, slash));
+    }
+
     public static Plan diff(Kinds kinds, DesiredState desired, LiveState live) {
         Path root = desired.root();
         Map<Integer, String> owners = owners(desired.policies(), live.meta());
@@ -89,10 +98,13 @@ public final class Differ {
         }
         units.addAll(removals(kinds, live, wanted, owners));
         // stale keys, and the failures recorded by earlier applies: a successful apply clears them; the
-        // sidecar's view of its source (sidecar/...) is not the plan's to remove
+        // sidecar's view of its source (sidecar/...) is not the plan's to remove, nor a kind's runtime state
+        // (runtime/<unit>/...) of a unit still desired
+        Set<String> desiredRels = new HashSet<>();
+        desired.units().forEach(u -> desiredRels.add(root.relativize(u.dir()).toString()));
         List<String> metaDeletes = live.meta().values().keySet().stream()
                 .filter(k -> k.startsWith(Meta.FAILED) || !meta.containsKey(k) && !k.equals("applied")
-                        && !k.startsWith(Meta.SIDECAR))
+                        && !k.startsWith(Meta.SIDECAR) && !runtimeOfDesired(k, desiredRels))
                 .toList();
         return new Plan(root, desired.revision(), live.basis(), units, meta, metaDeletes, warnings);
     }

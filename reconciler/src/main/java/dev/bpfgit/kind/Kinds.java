@@ -1,5 +1,6 @@
 package dev.bpfgit.kind;
 
+import dev.bpfgit.kind.reuseport.ReusePortKind;
 import dev.bpfgit.kind.traffic.TrafficKind;
 
 import java.nio.file.Path;
@@ -18,7 +19,8 @@ public record Kinds(String schema, List<PolicyKind> all) {
 
     /** The kinds bpfgit ships: one line per kind. */
     public static final Kinds BUILT_IN = new Kinds("classpath:schema/policy.schema.json", List.of(
-            new TrafficKind()
+            new TrafficKind(),
+            new ReusePortKind()
     ));
 
     public Kinds {

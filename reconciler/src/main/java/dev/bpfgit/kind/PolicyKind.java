@@ -96,4 +96,23 @@ public interface PolicyKind {
      * @param maxSeries the most series one scrape may export ({@code metrics.maxRuleSeries})
      */
     Optional<MultiCollector> metrics(Kernel kernel, Supplier<DesiredState> enforced, int maxSeries);
+
+    /**
+     * Work of the kind that a diff cannot do: state that changes without a new revision (another process's
+     * sockets, say). {@code apply} runs it once after its plan; {@code run} every {@link Runtime#INTERVAL}
+     * for the units of the enforced revision.
+     *
+     * @param enforced the desired state applied; its units of other kinds are to be ignored
+     */
+    default Optional<Runtime> runtime(Kernel kernel, DesiredState enforced) {
+        return Optional.empty();
+    }
+
+    /** A kind's runtime for one desired state; may keep what it learnt between passes. */
+    interface Runtime {
+        java.time.Duration INTERVAL = java.time.Duration.ofMillis(500);
+
+        /** One pass. A failure of one part is recorded (status, logs) and does not stop the rest. */
+        void reconcile();
+    }
 }

@@ -34,6 +34,8 @@ public record Meta(Map<String, String> values) {
     public static final String FAILED = "failed/";
     /** Prefix of the keys where the sidecar records its view of its source, for status. */
     public static final String SIDECAR = "sidecar/";
+    /** Keys a kind's {@link dev.bpfgit.kind.PolicyKind.Runtime} writes (e.g. a member's state): not the diff's. */
+    public static final String RUNTIME = "runtime/";
     public static final int KEY_SIZE = 96;
     public static final int VALUE_SIZE = 160;
     /** Bytes of a long key kept readable before its hash. */

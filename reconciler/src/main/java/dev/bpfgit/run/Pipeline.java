@@ -88,6 +88,18 @@ public final class Pipeline {
         return Applier.apply(kernel, plan, clock);
     }
 
+    /**
+     * The kinds' runtimes for {@code desired} (state that changes without a new revision, such as another
+     * process's sockets); empty when no kind has one for it.
+     */
+    public List<dev.bpfgit.kind.PolicyKind.Runtime> runtimes(DesiredState desired) {
+        List<dev.bpfgit.kind.PolicyKind.Runtime> out = new ArrayList<>();
+        for (dev.bpfgit.kind.PolicyKind k : dev.bpfgit.kind.Kinds.BUILT_IN.all()) {
+            k.runtime(kernel, desired).ifPresent(out::add);
+        }
+        return out;
+    }
+
     public Kernel kernel() {
         return kernel;
     }

@@ -131,6 +131,9 @@ public final class Sidecar {
     private Duration backoff = Duration.ZERO;
     private String appliedRevision;
     private Instant appliedAt;
+    private DesiredState runtimesOf;
+    private List<PolicyKind.Runtime> runtimes = List.of();
+    private Instant nextRuntime = Instant.MIN;
 
     public Sidecar(Pipeline pipeline, PolicySource source, Supplier<HostFacts> host, Config config,
                    Duration sourceInterval, Clock clock, Metrics metrics) {
@@ -249,6 +252,9 @@ public final class Sidecar {
         if (retryAt != null && retryAt.isBefore(due)) {
             due = retryAt;
         }
+        if (!runtimes.isEmpty() && nextRuntime.isBefore(due)) {
+            due = nextRuntime;
+        }
         Instant change = changeDue();
         return change != null && change.isBefore(due) ? change : due;
     }
@@ -289,6 +295,36 @@ public final class Sidecar {
         boolean retry = retryAt != null && !now.isBefore(retryAt);
         if (!checked && enforced != null && (retry || !now.isBefore(nextReconcile))) {
             reconcile();
+        }
+        runtimes();
+    }
+
+    /**
+     * The kinds' runtimes of the enforced revision once it is applied, every {@link PolicyKind.Runtime#INTERVAL}
+     * (a restarted member of a ReusePortGroup is adopted again well within a second).
+     */
+    private void runtimes() {
+        Enforced e = enforced;
+        if (e == null || e.applied().isEmpty()) {
+            runtimes = List.of();
+            return;
+        }
+        if (runtimesOf != e.desired()) {
+            runtimesOf = e.desired();
+            runtimes = pipeline.runtimes(e.desired());
+            nextRuntime = Instant.MIN;
+        }
+        Instant now = clock.instant();
+        if (runtimes.isEmpty() || now.isBefore(nextRuntime)) {
+            return;
+        }
+        nextRuntime = now.plus(PolicyKind.Runtime.INTERVAL);
+        for (PolicyKind.Runtime r : runtimes) {
+            try {
+                r.reconcile();
+            } catch (RuntimeException x) {
+                LOG.warn("runtime pass failed: {}", x.toString());
+            }
         }
     }
 

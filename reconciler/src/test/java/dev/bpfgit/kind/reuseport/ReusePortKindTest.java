@@ -1,0 +1,177 @@
+package dev.bpfgit.kind.reuseport;
+
+import dev.bpfgit.apply.Applier;
+import dev.bpfgit.compile.Compiler;
+import dev.bpfgit.compile.DesiredState;
+import dev.bpfgit.compile.HostFacts;
+import dev.bpfgit.compile.Le;
+import dev.bpfgit.compile.MapDesire;
+import dev.bpfgit.compile.Unit;
+import dev.bpfgit.diff.Differ;
+import dev.bpfgit.diff.Plan;
+import dev.bpfgit.kernel.Listener;
+import dev.bpfgit.kernel.SocketProtocol;
+import dev.bpfgit.kind.Kinds;
+import dev.bpfgit.kind.PolicyKind;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.observe.Meta;
+import dev.bpfgit.observe.Observer;
+import dev.bpfgit.policy.Policy;
+import dev.bpfgit.policy.PolicyLoader;
+import dev.bpfgit.run.Pipeline;
+import dev.bpfgit.source.Snapshot;
+import dev.bpfgit.state.MemoryKernel;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** ReusePortGroup through load, compile, diff, apply and its runtime, on the in-memory kernel. */
+class ReusePortKindTest {
+    static final Path ROOT = Path.of("/sys/fs/bpf/bpfgit");
+    static final HostFacts HOST = new HostFacts("web-1", Map.of(), Map.of("lo", 1));
+    static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
+
+    final MemoryKernel kernel = new MemoryKernel(HOST.interfaces(), 2);
+
+    static Snapshot snapshot(String revision, String strategy, boolean migrate, boolean drainGreen) {
+        return new Snapshot(revision, Map.of("web.yaml", """
+                apiVersion: bpfgit.dev/v1
+                kind: ReusePortGroup
+                metadata: {name: web}
+                spec:
+                  port: 8080
+                  address: 127.0.0.1
+                  strategy: %s
+                  migrate: %s
+                  members:
+                    - {name: blue, weight: 90, process: {pidFile: /run/blue.pid}}
+                    - {name: green, weight: 10, drain: %s, process: {pidFile: /run/green.pid}}
+                """.formatted(strategy, migrate, drainGreen)));
+    }
+
+    static DesiredState desired(Snapshot s) {
+        List<Policy> policies = new PolicyLoader().load(s);
+        return Compiler.compile(Kinds.BUILT_IN, ROOT, s.revision(), policies, HOST);
+    }
+
+    static byte[] config(Unit u) {
+        MapDesire m = u.maps().stream().filter(x -> x.name().equals("rp_config")).findFirst().orElseThrow();
+        return m.entries().orElseThrow().values().iterator().next().toArray();
+    }
+
+    @Test
+    void aGroupIsOneUnitWithItsMapsAndProgramAndNoLink() {
+        DesiredState d = desired(snapshot("r1", "weighted", false, false));
+        assertEquals(1, d.units().size());
+        Unit u = d.units().getFirst();
+        assertEquals(ROOT.resolve("reuseport/web"), u.dir());
+        assertEquals(List.of("ReusePortGroup/web"), u.policies());
+        assertEquals("tcp 127.0.0.1:8080, weighted", u.label());
+        assertEquals(List.of("rp_sockets", "rp_config", "rp_counters"), u.maps().stream().map(MapDesire::name).toList());
+        // the sockets and counters are not policy entries: nothing for the diff to own
+        assertTrue(u.maps().get(0).entries().isEmpty());
+        assertTrue(u.maps().get(2).entries().isEmpty());
+        assertEquals("reuseport_select", u.programs().getFirst().spec().program());
+        assertTrue(u.links().isEmpty());
+        byte[] c = config(u);
+        assertEquals(1, Le.u32(c, 0));     // weighted
+        assertEquals(2, Le.u32(c, 4));     // members
+        assertEquals(100, Le.u32(c, 8));   // total weight
+        assertEquals(90, Le.u32(c, 16));
+        assertEquals(100, Le.u32(c, 20));
+        assertEquals(0, c[16 + 4 * 32 + 1]);
+
+        Unit drained = desired(snapshot("r2", "hot-standby", true, true)).units().getFirst();
+        byte[] dc = config(drained);
+        assertEquals(0, Le.u32(dc, 0));
+        assertEquals(90, Le.u32(dc, 8));
+        assertEquals(90, Le.u32(dc, 20));  // green adds nothing
+        assertEquals(1, dc[16 + 4 * 32 + 1]);
+        assertEquals("reuseport_migrate", drained.programs().getFirst().spec().program());
+    }
+
+    Plan plan(DesiredState d) {
+        LiveState live = Observer.observe(kernel, ROOT, Pipeline.attachPoints(d));
+        return Differ.diff(d, live);
+    }
+
+    static Listener listener(int pid, long inode) {
+        return new Listener(pid, 3, inode, SocketProtocol.TCP,
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 8080));
+    }
+
+    @Test
+    void theRuntimeAdoptsLiveMembersRecordsDegradedOnesAndReadoptsARestartedMember() {
+        DesiredState d = desired(snapshot("r1", "hot-standby", false, false));
+        Applier.apply(kernel, plan(d), CLOCK);
+        Path sockmap = ROOT.resolve("reuseport/web/rp_sockets");
+        assertEquals(Map.of(), kernel.sockets(sockmap));
+
+        kernel.process(Path.of("/run/blue.pid"), 100, List.of(listener(100, 5000)), true);
+        PolicyKind.Runtime r = Kinds.BUILT_IN.named("ReusePortGroup").runtime(kernel, d).orElseThrow();
+        r.reconcile();
+        assertEquals(Map.of(0, 5000L), kernel.sockets(sockmap));
+        assertEquals(ROOT.resolve("reuseport/web/prog"), kernel.reuseportProgram(5000).orElseThrow());
+
+        LiveState live = Observer.observe(kernel, ROOT, List.of());
+        assertTrue(live.meta().get("runtime/reuseport/web/0").orElseThrow().startsWith("blue ok tcp 127.0.0.1:8080 (pid 100"),
+                live.meta().values().toString());
+        assertEquals("green degraded pidFile /run/green.pid is missing",
+                live.meta().get("runtime/reuseport/web/1").orElseThrow());
+
+        // the runtime's records are not the plan's to remove, and the sockets are not drift
+        Plan again = plan(d);
+        assertTrue(again.inSync(), again.units().toString());
+        assertEquals(List.of(), again.metaDeletes());
+
+        // the status of the unit: per member, its listener or why it is degraded
+        List<ReusePortStatus.MemberStatus> status = ReusePortStatus.read(kernel, live, ROOT.resolve("reuseport/web"));
+        assertEquals(List.of("blue", "green", "none"), status.stream().map(ReusePortStatus.MemberStatus::name).toList());
+        assertFalse(status.get(0).degraded());
+        assertTrue(status.get(1).degraded());
+        assertEquals("pidFile /run/green.pid is missing", status.get(1).detail());
+
+        // blue restarts: a new process, a new socket; green comes up
+        kernel.exit(100);
+        kernel.process(Path.of("/run/blue.pid"), 200, List.of(listener(200, 6000)), true);
+        kernel.process(Path.of("/run/green.pid"), 300, List.of(listener(300, 7000)), true);
+        r.reconcile();
+        assertEquals(Map.of(0, 6000L, 1, 7000L), kernel.sockets(sockmap));
+        assertTrue(kernel.reuseportProgram(6000).isPresent());
+        live = Observer.observe(kernel, ROOT, List.of());
+        assertTrue(live.meta().get("runtime/reuseport/web/1").orElseThrow().startsWith("green ok "));
+
+        // a socket without SO_REUSEPORT cannot join: degraded with the kernel's reason, blue unaffected
+        kernel.exit(300);
+        kernel.process(Path.of("/run/green.pid"), 301, List.of(listener(301, 7001)), false);
+        r.reconcile();
+        assertEquals(Map.of(0, 6000L), kernel.sockets(sockmap));
+        live = Observer.observe(kernel, ROOT, List.of());
+        assertTrue(live.meta().get("runtime/reuseport/web/1").orElseThrow().contains("SO_REUSEPORT"),
+                live.meta().values().toString());
+
+        // the group removed: its runtime records go with it
+        Plan gone = Differ.diff(desired(new Snapshot("r3", Map.of("other.yaml", """
+                apiVersion: bpfgit.dev/v1
+                kind: ReusePortGroup
+                metadata: {name: api}
+                spec:
+                  port: 9090
+                  members:
+                    - {name: one, process: {command: "api-server"}}
+                """))), Observer.observe(kernel, ROOT, List.of()));
+        assertTrue(gone.metaDeletes().containsAll(List.of("runtime/reuseport/web/0", "runtime/reuseport/web/1")),
+                gone.metaDeletes().toString());
+    }
+}
