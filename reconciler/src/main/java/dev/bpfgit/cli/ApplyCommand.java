@@ -81,6 +81,9 @@ final class ApplyCommand implements Callable<Integer> {
             plan = p.plan(desired);
         }
         out.print(PlanText.render(plan));
+        if (desired != null) {
+            p.runtimeLines(desired).forEach(out::println);
+        }
         out.flush();
         if (plan.inSync() && planFile == null) {
             p.apply(plan);   // records the revision; writes no datapath state

@@ -111,14 +111,22 @@ final class PlanCommand implements Callable<Integer> {
             }
             default -> out.print(PlanText.render(plan));
         }
+        if (output.equals("text") || output.equals("github")) {
+            runtimeLines.forEach(out::println);
+        }
         out.flush();
         return plan.inSync() ? ExitCodes.OK : ExitCodes.CHANGES;
     }
 
+    /** Against the kernel, what the kinds' runtimes see beyond the plan (members and their live sockets). */
+    private List<String> runtimeLines = List.of();
+
     private Plan againstKernel(Snapshot snapshot) {
         Pipeline p = common.live();
         DesiredState desired = p.compile(snapshot, common.facts(p.kernel()));
-        return p.plan(desired);
+        Plan plan = p.plan(desired);
+        runtimeLines = p.runtimeLines(desired);
+        return plan;
     }
 
     private Plan againstState(Snapshot snapshot) {

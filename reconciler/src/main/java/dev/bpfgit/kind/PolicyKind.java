@@ -114,5 +114,13 @@ public interface PolicyKind {
 
         /** One pass. A failure of one part is recorded (status, logs) and does not stop the rest. */
         void reconcile();
+
+        /**
+         * What a pass would find and do now, changing nothing: lines that {@code plan} and {@code apply} print
+         * after the plan (e.g. each member of a group and its live socket).
+         */
+        default List<String> describe() {
+            return List.of();
+        }
     }
 }

@@ -100,6 +100,13 @@ public final class Pipeline {
         return out;
     }
 
+    /** The lines the kinds' runtimes print under a plan of {@code desired} ({@link dev.bpfgit.kind.PolicyKind.Runtime#describe}). */
+    public List<String> runtimeLines(DesiredState desired) {
+        List<String> out = new ArrayList<>();
+        runtimes(desired).forEach(r -> out.addAll(r.describe()));
+        return out;
+    }
+
     public Kernel kernel() {
         return kernel;
     }

@@ -48,6 +48,7 @@ class ReusePortGroupIT {
     TestNetns ns;
     Bpfgit.Host host;
     final Map<String, Process> members = new TreeMap<>();
+    final List<Path> cgroups = new ArrayList<>();
 
     @BeforeAll
     static void files() throws IOException {
@@ -72,6 +73,13 @@ class ReusePortGroupIT {
             p.waitFor(5, TimeUnit.SECONDS);
         }
         host.cli("destroy", "--yes");
+        for (Path cg : cgroups) {
+            try {
+                Files.delete(cg);   // empty once its processes ended
+            } catch (IOException e) {
+                throw new AssertionError("cgroup " + cg + " not removed: " + e);
+            }
+        }
         ns.close();
         root.close();
     }
@@ -155,9 +163,21 @@ class ReusePortGroupIT {
         member("blue");
         member("green");
         Path policies = write(dir.resolve("p"), "web.yaml", group("hot-standby", pidMember("blue", ""),
-                pidMember("gone", ""), pidMember("green", ""))).getParent();
-        apply(policies);
+                pidMember("gone", ""), "{name: green, process: {command: 'member\\.py green tcp'}}")).getParent();
+        Bpfgit.Cli applied = apply(policies);
+        assertTrue(applied.out().contains("ReusePortGroup/web (tcp 127.0.0.1:" + PORT + ", hot-standby) members:"),
+                applied.out());
         assertEquals(Map.of("blue", 100), connect(100));
+
+        // plan: each member, its listener and whether the map holds it
+        Bpfgit.Cli plan = host.cli("plan", policies.toString());
+        assertEquals(0, plan.exit(), plan.toString());
+        assertTrue(plan.out().contains("  0 blue, pidFile " + pidFile("blue") + ": tcp 127.0.0.1:" + PORT + " (pid "
+                + members.get("blue").pid() + ", fd "), plan.out());
+        assertTrue(plan.out().contains("  1 gone, pidFile " + pidFile("gone") + ": degraded: pidFile "
+                + pidFile("gone") + " is missing"), plan.out());
+        assertTrue(plan.out().lines().anyMatch(l -> l.startsWith("  2 green, command /member\\.py green tcp/: tcp")
+                && l.endsWith(": in the map")), plan.out());
 
         Bpfgit.Cli status = host.cli("status");
         assertEquals(0, status.exit(), status.toString());
@@ -174,22 +194,31 @@ class ReusePortGroupIT {
         assertTrue(web.path(1).path("degraded").asBoolean(), json.toString());
         assertEquals(0, web.path(2).path("selected").asLong(), json.toString());
 
-        // the first member dies: the kernel empties its slot, the next live member takes everything
+        // the first member dies: the kernel empties its slot, the next live member (found by its command)
+        // takes everything
         kill("blue");
         assertEquals(Map.of("green", 50), connect(50));
 
-        // applying the same revision again changes no policy entry (the sockets are not the diff's)
+        // the sockets are not the diff's: still in sync
         Bpfgit.Cli again = host.cli("plan", policies.toString());
         assertEquals(0, again.exit(), again.toString());
+        assertTrue(again.out().contains("  0 blue, pidFile " + pidFile("blue") + ": degraded: no tcp listener on"
+                + " 127.0.0.1:" + PORT + " in pid "), again.out());
     }
 
     @Test
     void weightedSplitsNinetyTenWithinThreePointsAndADrainedMemberGetsNothingNew(@TempDir Path dir)
             throws Exception {
         member("blue");
-        member("green");
+        Process green = member("green");
+        String cg = "/bpfgit-it-" + Long.toHexString(System.nanoTime());
+        Path cgDir = Path.of("/sys/fs/cgroup/unified" + cg);
+        Files.createDirectory(cgDir);
+        cgroups.add(cgDir);
+        Files.writeString(cgDir.resolve("cgroup.procs"), green.pid() + "\n");
+        String greenByCgroup = "{name: green, weight: 10, process: {cgroup: " + cg + "}}";
         Path policies = write(dir.resolve("p"), "web.yaml", group("weighted", pidMember("blue", ", weight: 90"),
-                pidMember("green", ", weight: 10"))).getParent();
+                greenByCgroup)).getParent();
         apply(policies);
         Map<String, Integer> who = connect(2000);
         assertEquals(2000, who.getOrDefault("blue", 0) + who.getOrDefault("green", 0), who.toString());
@@ -197,7 +226,7 @@ class ReusePortGroupIT {
         assertTrue(Math.abs(blue - 90) <= 3, "blue got " + blue + "% " + who);
 
         write(dir.resolve("p"), "web.yaml", group("weighted", pidMember("blue", ", weight: 90"),
-                pidMember("green", ", weight: 10, drain: true")));
+                greenByCgroup.replace("weight: 10", "weight: 10, drain: true")));
         apply(policies);
         assertEquals(Map.of("blue", 300), connect(300));
     }

@@ -77,6 +77,40 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
         }
     }
 
+    /**
+     * Per group a heading and per member its process and listener, and whether the map holds that socket
+     * (taking a duplicate to read its cookie, as a pass would) or a pass would put it there.
+     */
+    @Override
+    public List<String> describe() {
+        List<String> out = new ArrayList<>();
+        for (Group g : groups) {
+            ReusePortSpec s = (ReusePortSpec) g.policy().spec();
+            Path sockmap = g.unit().dir().resolve("rp_sockets");
+            boolean exists = kernel.mapInfo(sockmap).isPresent();
+            SortedMap<Integer, Long> live = exists ? kernel.sockets(sockmap) : new java.util.TreeMap<>();
+            out.add(g.policy().id() + " (" + g.unit().label() + ") members:");
+            for (Member m : s.members()) {
+                String line;
+                try {
+                    List<Listener> found = listeners(s, m);
+                    String where;
+                    try (AdoptedSocket a = kernel.adopt(found.getFirst())) {
+                        Long have = live.get(m.index());
+                        where = have != null && have == a.cookie() ? "in the map" : "to be put in the map";
+                    }
+                    line = found.stream().map(Listener::label).collect(Collectors.joining(", ")) + ": " + where;
+                } catch (Degraded | KernelException e) {
+                    line = "degraded: " + e.getMessage();
+                }
+                out.add("  " + m.index() + " " + m.name() + (m.drain() ? " (drain)" : "")
+                        + (s.strategy() == ReusePortSpec.Strategy.WEIGHTED ? " weight " + m.weight() : "")
+                        + ", " + m.process().describe() + ": " + line);
+            }
+        }
+        return out;
+    }
+
     static String metaKey(String unitRel, int member) {
         return Meta.RUNTIME + unitRel + "/" + member;
     }
