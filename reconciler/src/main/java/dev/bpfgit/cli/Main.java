@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "bpfgit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         header = "Keeps this host's eBPF networking policy equal to YAML files, the GitOps way.",
         subcommands = {ValidateCommand.class, PlanCommand.class, ApplyCommand.class, RunCommand.class,
-                StatusCommand.class, StateCommand.class, DestroyCommand.class, DemoCommand.class,
+                StatusCommand.class, StateCommand.class, DestroyCommand.class, DemoCommand.class, ExplainCommand.class,
                 CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success; plan: in sync",
