@@ -1,6 +1,7 @@
 package dev.bpfgit.cli;
 
 import dev.bpfgit.apply.ApplyResult;
+import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.apply.StalePlanException;
 import dev.bpfgit.diff.Change;
 import dev.bpfgit.diff.Plan;
@@ -70,11 +71,16 @@ final class ApplyCommand implements Callable<Integer> {
 
     private int locked(Pipeline p, PrintWriter out, Plan read) {
         Plan plan;
-        if (planFile != null) {
-            plan = saved(p, read);
-        } else {
-            Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
-            plan = p.plan(p.compile(snapshot, common.facts(p.kernel())));
+        try (Progress progress = Progress.start(spec.commandLine().getErr(), "reading the kernel")) {
+            if (planFile != null) {
+                plan = saved(p, read);
+            } else {
+                Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
+                DesiredState desired = p.compile(snapshot, common.facts(p.kernel()),
+                        progress.files(snapshot.files().size()));
+                progress.show("reading the kernel and planning");
+                plan = p.plan(desired);
+            }
         }
         out.print(PlanText.render(plan));
         out.flush();
@@ -86,7 +92,10 @@ final class ApplyCommand implements Callable<Integer> {
             out.println("Nothing applied.");
             return ExitCodes.ERROR;
         }
-        ApplyResult r = p.apply(plan);
+        ApplyResult r;
+        try (Progress progress = Progress.start(spec.commandLine().getErr(), "applying")) {
+            r = p.apply(plan, progress.applying(plan));
+        }
         out.printf("Applied revision %s: %d steps, %d entries written, %d deleted.%n", plan.revision(), r.steps(),
                 r.entriesWritten(), r.entriesDeleted());
         return ExitCodes.OK;

@@ -63,7 +63,9 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer> {
         }
         boolean ok = false;
         try {
-            topology();
+            try (Progress progress = Progress.start(spec.commandLine().getErr(), "creating namespaces and veth pairs")) {
+                topology();
+            }
             Path ns = Path.of("/run/netns", edge);
             int code = Netns.call(ns, () -> story(policyDir));
             ok = code == 0;

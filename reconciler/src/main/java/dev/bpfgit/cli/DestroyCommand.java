@@ -56,7 +56,10 @@ final class DestroyCommand implements Callable<Integer> {
     }
 
     private int locked(Pipeline p, PrintWriter out) {
-        Plan plan = Differ.destroy(p.observe(List.of()));
+        Plan plan;
+        try (Progress progress = Progress.start(spec.commandLine().getErr(), "reading the kernel")) {
+            plan = Differ.destroy(p.observe(List.of()));
+        }
         if (plan.inSync()) {
             out.println("Nothing to destroy under " + p.root() + ".");
             return ExitCodes.OK;
@@ -66,7 +69,10 @@ final class DestroyCommand implements Callable<Integer> {
             out.println("Nothing destroyed.");
             return ExitCodes.ERROR;
         }
-        ApplyResult r = p.apply(plan);
+        ApplyResult r;
+        try (Progress progress = Progress.start(spec.commandLine().getErr(), "destroying")) {
+            r = p.apply(plan, progress.applying(plan));
+        }
         out.printf("Destroyed: %d steps; %s is gone.%n", r.steps(), p.root());
         return ExitCodes.OK;
     }

@@ -35,7 +35,10 @@ final class ValidateCommand implements Callable<Integer> {
     public Integer call() {
         Snapshot snapshot = Sources.read(paths, common);
         try {
-            List<Policy> policies = Pipeline.validate(snapshot);
+            List<Policy> policies;
+            try (Progress progress = Progress.start(spec.commandLine().getErr(), "parsing policies")) {
+                policies = Pipeline.validate(snapshot, progress.files(snapshot.files().size()));
+            }
             spec.commandLine().getOut().printf("valid: %d %s in %d %s (revision %s)%n", policies.size(),
                     policies.size() == 1 ? "policy" : "policies", snapshot.files().size(),
                     snapshot.files().size() == 1 ? "file" : "files", snapshot.revision());

@@ -31,8 +31,14 @@ public final class PolicyLoader {
      * @throws PolicyException with every error, sorted by file, line and column
      */
     public List<Policy> load(Snapshot snapshot) {
+        return load(snapshot, n -> { });
+    }
+
+    /** @param filesDone told the number of files parsed and checked so far, after each file */
+    public List<Policy> load(Snapshot snapshot, java.util.function.IntConsumer filesDone) {
         List<PolicyError> errors = new ArrayList<>();
         List<Policy> policies = new ArrayList<>();
+        int[] done = {0};
         new TreeMap<>(snapshot.files()).forEach((file, text) -> {
             YamlReader.Result yaml = YamlReader.read(file, text);
             errors.addAll(yaml.errors());
@@ -50,6 +56,7 @@ public final class PolicyLoader {
                     policies.add(reader.read(doc, errors::add));
                 }
             }
+            filesDone.accept(++done[0]);
         });
         // across documents, among those that are valid on their own: an invalid one would only add noise
         errors.addAll(UniqueNames.check(policies));
