@@ -27,7 +27,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "apply", header = "Make the kernel match the policies.",
+@Command(name = "apply", mixinStandardHelpOptions = true, header = "Make the kernel match the policies.",
+        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
+        exitCodeList = {"0:applied, or nothing to do", "2:invalid input", "3:error, stale plan, lock not obtained, not confirmed"},
+        footer = {"  bpfgit apply policies/ --yes", "  bpfgit plan policies/ -o json > plan.json && bpfgit apply --plan plan.json --yes"},
         description = {"Plans against the kernel and applies the plan, or applies a saved plan",
                 "('plan -o json > FILE') exactly, refusing it if the kernel changed since.",
                 "Holds the pin-root lock from reading the kernel to the last write; another",

@@ -21,7 +21,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-@Command(name = "demo", header = "A guided run in throwaway network namespaces; touches nothing of the host's.",
+@Command(name = "demo", mixinStandardHelpOptions = true, header = "A guided run in throwaway network namespaces; touches nothing of the host's.",
+        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
+        exitCodeList = {"0:the demo ran and cleaned up", "3:error"},
+        footer = {"  sudo bpfgit demo"},
         description = {"Creates three network namespaces (client, edge, scrubber) joined by veth pairs, applies",
                 "examples/edge-filter on the edge's eth0 with its own pin root, sends IPv4 and IPv6 UDP from",
                 "allowed, blocked and redirected sources, shows status with per-rule counters, the plan of a",

@@ -18,7 +18,10 @@ import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "destroy", header = "Remove everything bpfgit owns on this host.",
+@Command(name = "destroy", mixinStandardHelpOptions = true, header = "Remove everything bpfgit owns on this host.",
+        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
+        exitCodeList = {"0:destroyed, or nothing to destroy", "3:error, or not confirmed"},
+        footer = {"  bpfgit destroy --yes"},
         description = {"Shows the plan, then detaches bpfgit's links and removes its pins and the pin root.",
                 "Never touches anything outside the pin root. Holds the pin-root lock throughout;",
                 "another writer of the root waits up to --lock-timeout for it. Exit 0 done, 3 error."})

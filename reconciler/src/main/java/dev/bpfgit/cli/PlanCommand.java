@@ -39,7 +39,10 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
-@Command(name = "plan", header = "Show the change apply would make.",
+@Command(name = "plan", mixinStandardHelpOptions = true, header = "Show the change apply would make.",
+        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
+        exitCodeList = {"0:in sync", "1:changes pending", "2:invalid input (policy errors name file:line:column)", "3:error (kernel, no root, bpffs)"},
+        footer = {"  bpfgit plan policies/", "  bpfgit plan policies/ --state edge-1.json -o markdown", "  bpfgit plan policies/ --against origin/main", "  bpfgit plan policies/ --hosts hosts.yaml"},
         description = {"The live side is the kernel (--live, the default; needs root), a state file from",
                 "'bpfgit state export' (--state), or another git revision of the same repository compiled",
                 "as if applied (--against). Exit 0 in sync, 1 changes pending, 2 invalid input, 3 error.",

@@ -16,7 +16,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "validate", header = "Check policy files (YAML, schema, semantics) and report every error.",
+@Command(name = "validate", mixinStandardHelpOptions = true, header = "Check policy files (YAML, schema, semantics) and report every error.",
+        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
+        exitCodeList = {"0:valid", "2:invalid: every error as file:line:column, or no such path"},
+        footer = {"  bpfgit validate policies/", "  bpfgit validate -o github policies/   # GitHub Actions annotations"},
         description = "Needs no root and no kernel. Exit 0 when valid, 2 when not.")
 final class ValidateCommand implements Callable<Integer> {
     @Mixin
