@@ -116,6 +116,37 @@ class UxIT {
         assertTrue(explain.contains("--interface=IF"), explain);
     }
 
+    /** explain --against: the committed revision as if applied, against the working tree's files. */
+    @Test
+    void explainAgainstARevisionNeedsNoKernel(@TempDir Path repo) throws Exception {
+        Path file = Bpfgit.write(repo.resolve("policies"), "edge.yaml", Bpfgit.traffic("edge-filter", "eth0", "xdp",
+                "source", "pass", "{prefix: 198.51.100.0/24, action: drop}",
+                "{prefix: 198.51.100.7/32, action: redirect, to: eth1}"));
+        Commands.run("git", "-C", repo.toString(), "init", "-q", "-b", "main");
+        Commands.run("git", "-C", repo.toString(), "add", ".");
+        Commands.run("git", "-C", repo.toString(), "-c", "user.name=t", "-c", "user.email=t@example.com", "commit",
+                "-qm", "edge");
+        Files.writeString(file, Files.readString(file).replace("action: drop}", "action: pass}"));
+        Path policies = file.getParent();
+
+        Bpfgit.Cli redirect = Bpfgit.cli(null, "explain", "198.51.100.7", policies.toString(), "--against", "HEAD",
+                "-o", "json");
+        assertEquals(0, redirect.exit(), redirect.toString());
+        var u = redirect.json().at("/units/0");
+        assertEquals("revision HEAD", redirect.json().get("source").asText());
+        assertEquals("redirect eth1", u.get("verdict").asText());
+        assertEquals("eth1", u.get("target").asText());
+        assertEquals(file + ":12:16", u.get("declared").asText());
+        assertEquals("in sync", u.get("files").asText());
+
+        Bpfgit.Cli changed = Bpfgit.cli(null, "explain", "198.51.100.8", policies.toString(), "--against", "HEAD");
+        assertEquals(0, changed.exit(), changed.toString());
+        assertTrue(changed.out().startsWith("198.51.100.8 (from the revision HEAD)\nTrafficPolicy eth0, xdp: drop\n"),
+                changed.out());
+        assertTrue(changed.out().contains("  files     drifted: kernel 198.51.100.0/24 drop (TrafficPolicy/edge-filter);"
+                + " files 198.51.100.0/24 pass (TrafficPolicy/edge-filter)\n"), changed.out());
+    }
+
     @Test
     void everyVerbsHelpHasAnExampleAndItsExitCodes() {
         for (String verb : VERBS) {
