@@ -8,6 +8,8 @@ import dev.bpfgit.explain.Explanation.Verdict;
 /** {@code explain -o json}: one object per unit; absent facts are null, never left out. */
 public final class ExplainJson {
     public static final String FORMAT = "bpfgit.dev/explain/v1";
+    /** As in plans: a reader checks it and refuses a version it does not know. */
+    public static final int VERSION = 1;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private ExplainJson() {
@@ -16,6 +18,7 @@ public final class ExplainJson {
     public static String render(Explanation e) {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
+        root.put("version", VERSION);
         root.put("address", e.address());
         root.put("source", e.source());
         var units = root.putArray("units");

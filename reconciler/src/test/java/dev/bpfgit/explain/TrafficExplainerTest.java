@@ -108,7 +108,7 @@ class TrafficExplainerTest {
                   policies  TrafficPolicy/edge
                 """, ExplainText.render(e));
         String json = ExplainJson.render(e);
-        assertTrue(json.contains("\"format\" : \"bpfgit.dev/explain/v1\""), json);
+        assertTrue(json.contains("\"format\" : \"bpfgit.dev/explain/v1\",\n  \"version\" : 1,"), json);
         assertTrue(json.contains("\"target\" : \"eth1\""), json);
         assertTrue(json.contains("\"packets\" : null"), json);
         assertTrue(json.contains("\"prefix\" : null"), json);
