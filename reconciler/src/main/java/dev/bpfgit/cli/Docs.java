@@ -43,7 +43,6 @@ public final class Docs {
         return "#compdef bpfgit\n"
                 + "# bpfgit completion for zsh: picocli's bash completion through zsh's bashcompinit.\n"
                 + "autoload -U +X bashcompinit && bashcompinit\n"
-                + "autoload -U +X compinit && compinit\n"
                 + bash + "\n"
                 + "_bash_complete -F _complete_bpfgit \"$@\"\n";
     }

@@ -1,7 +1,10 @@
 package dev.bpfgit.cli;
 
+import dev.bpfgit.source.JGitProcess;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
 
 /** The bpfgit command line. */
 @Command(name = "bpfgit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -23,12 +26,24 @@ import picocli.CommandLine.Command;
 public final class Main {
 
     public static void main(String[] args) {
+        JGitProcess.configure();
         System.exit(execute(args));
     }
 
     /** Runs a command line and returns its exit code; never exits the JVM. */
     public static int execute(String... args) {
+        return execute(null, null, args);
+    }
+
+    /** As {@link #execute(String...)}, printing to {@code out} and {@code err} (null: stdout and stderr). */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new Main());
+        if (out != null) {
+            cl.setOut(out);
+        }
+        if (err != null) {
+            cl.setErr(err);
+        }
         cl.setExecutionExceptionHandler(new ExitCodes());
         // a mapper overrides exitCodeOnInvalidInput: a bad option or value is invalid input (2), like a policy
         cl.setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? ExitCodes.INVALID

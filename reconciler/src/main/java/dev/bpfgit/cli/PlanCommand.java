@@ -159,6 +159,9 @@ final class PlanCommand implements Callable<Integer> {
                     against.against);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
+        } catch (dev.bpfgit.source.InvalidFilesException e) {
+            throw new UsageException("the policies at " + against.against + " are themselves invalid:\n"
+                    + e.getMessage());
         }
         List<Policy> basePolicies;
         try {

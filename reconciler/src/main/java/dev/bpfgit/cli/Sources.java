@@ -1,7 +1,11 @@
 package dev.bpfgit.cli;
 
+import dev.bpfgit.policy.Location;
+import dev.bpfgit.policy.PolicyError;
+import dev.bpfgit.policy.PolicyException;
 import dev.bpfgit.source.DirectorySource;
 import dev.bpfgit.source.GitRevisionSource;
+import dev.bpfgit.source.InvalidFilesException;
 import dev.bpfgit.source.Snapshot;
 
 import java.nio.file.Files;
@@ -24,8 +28,19 @@ final class Sources {
                 throw new UsageException(p + ": no such file or directory");
             }
         }
-        Snapshot onDisk = DirectorySource.read(ps);
+        Snapshot onDisk;
+        try {
+            onDisk = DirectorySource.read(ps);
+        } catch (InvalidFilesException e) {
+            throw asPolicyErrors(e);
+        }
         // a path in a git working tree is named by its commit (and "+dirty") rather than a digest
         return ps.size() == 1 ? GitRevisionSource.named(ps.get(0), onDisk) : onDisk;
+    }
+
+    /** Refused files are mistakes in the policy files: printed, annotated and exited on like policy errors. */
+    static PolicyException asPolicyErrors(InvalidFilesException e) {
+        return new PolicyException(e.problems().stream().map(p -> new PolicyError(
+                new Location(p.file(), p.line(), p.column()), "", p.message())).toList());
     }
 }

@@ -36,8 +36,8 @@ final class ValidateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Snapshot snapshot = Sources.read(paths, common);
         try {
+            Snapshot snapshot = Sources.read(paths, common);
             List<Policy> policies;
             try (Progress progress = Progress.start(spec.commandLine().getErr(), "parsing policies")) {
                 policies = Pipeline.validate(snapshot, progress.files(snapshot.files().size()));

@@ -1,7 +1,5 @@
 package dev.bpfgit.policy;
 
-import java.nio.file.FileSystems;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -15,8 +13,7 @@ public record HostSelector(List<String> names, Map<String, String> labels) {
     }
 
     public boolean selects(String hostname, Map<String, String> hostLabels) {
-        boolean nameOk = names.isEmpty() || names.stream().anyMatch(g ->
-                FileSystems.getDefault().getPathMatcher("glob:" + g).matches(Path.of(hostname)));
+        boolean nameOk = names.isEmpty() || names.stream().anyMatch(g -> matches(g, hostname));
         return nameOk && labels.entrySet().stream().allMatch(e -> e.getValue().equals(hostLabels.get(e.getKey())));
     }
 
@@ -48,7 +45,12 @@ public record HostSelector(List<String> names, Map<String, String> labels) {
         return glob.chars().noneMatch(c -> "*?[{\\".indexOf(c) >= 0);
     }
 
+    /** A glob that does not compile (validation reports it) selects nothing. */
     private static boolean matches(String glob, String name) {
-        return FileSystems.getDefault().getPathMatcher("glob:" + glob).matches(Path.of(name));
+        try {
+            return Glob.compile(glob).matches(name);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 }

@@ -40,31 +40,85 @@ public final class PolicyLoader {
         List<Policy> policies = new ArrayList<>();
         int[] done = {0};
         new TreeMap<>(snapshot.files()).forEach((file, text) -> {
-            YamlReader.Result yaml = YamlReader.read(file, text);
-            errors.addAll(yaml.errors());
-            for (YamlDocument doc : yaml.documents()) {
-                Set<ValidationMessage> invalid = schema.validate(doc.root());
-                if (!invalid.isEmpty()) {
-                    List<PolicyError> schemaErrors = messages.rewrite(invalid, doc);
-                    errors.addAll(schemaErrors);
-                    Set<String> flagged = new java.util.HashSet<>();
-                    schemaErrors.forEach(e -> flagged.add(e.pointer()));
-                    prefixErrors(doc).stream().filter(e -> !flagged.contains(e.pointer())).forEach(errors::add);
-                    continue;
-                }
-                if (doc.clean()) {
-                    policies.add(reader.read(doc, errors::add));
-                }
+            List<PolicyError> fileErrors = new ArrayList<>();
+            List<PolicyError> stop = new ArrayList<>(1);
+            try {
+                load(file, text, policies, fileErrors, stop);
+            } catch (Throwable t) {
+                stop.add(unreadable(file, t));
             }
+            errors.addAll(firstOf(fileErrors));
+            errors.addAll(stop);   // why the rest of the file was not read: always shown
             filesDone.accept(++done[0]);
         });
         // across documents, among those that are valid on their own: an invalid one would only add noise
         errors.addAll(UniqueNames.check(policies));
         errors.addAll(TrafficPolicyChecks.check(policies));
         if (!errors.isEmpty()) {
-            throw new PolicyException(errors.stream().distinct().sorted(ORDER).toList());
+            throw new PolicyException(errors.stream().map(PolicyLoader::clipped).distinct().sorted(ORDER).toList());
         }
         return List.copyOf(policies);
+    }
+
+    private void load(String file, String text, List<Policy> policies, List<PolicyError> errors,
+                      List<PolicyError> stop) {
+        YamlReader.Result yaml = YamlReader.read(file, text);
+        yaml.stop().ifPresent(stop::add);
+        yaml.errors().stream().filter(e -> yaml.stop().map(s -> s != e).orElse(true)).forEach(errors::add);
+        for (YamlDocument doc : yaml.documents()) {
+            Set<ValidationMessage> invalid = schema.validate(doc.root());
+            if (!invalid.isEmpty()) {
+                List<PolicyError> schemaErrors = messages.rewrite(invalid, doc);
+                errors.addAll(schemaErrors);
+                Set<String> flagged = new java.util.HashSet<>();
+                schemaErrors.forEach(e -> flagged.add(e.pointer()));
+                prefixErrors(doc).stream().filter(e -> !flagged.contains(e.pointer())).forEach(errors::add);
+                continue;
+            }
+            if (doc.clean()) {
+                policies.add(reader.read(doc, errors::add));
+            }
+        }
+    }
+
+    /** Errors shown per file: a file of 100,000 unknown keys makes one screen of errors, not 100,000 lines. */
+    static final int MAX_ERRORS_PER_FILE = 100;
+
+    private static List<PolicyError> firstOf(List<PolicyError> fileErrors) {
+        if (fileErrors.size() <= MAX_ERRORS_PER_FILE) {
+            return fileErrors;
+        }
+        List<PolicyError> sorted = fileErrors.stream().distinct().sorted(ORDER).toList();
+        if (sorted.size() <= MAX_ERRORS_PER_FILE) {
+            return sorted;
+        }
+        List<PolicyError> shown = new ArrayList<>(sorted.subList(0, MAX_ERRORS_PER_FILE));
+        shown.add(new PolicyError(sorted.get(MAX_ERRORS_PER_FILE).location(), "", (sorted.size() - MAX_ERRORS_PER_FILE)
+                + " more errors in this file from here on, not shown; fix those above first"));
+        return shown;
+    }
+
+    /**
+     * Whatever a file makes the parser, the schema validator or a reader throw is that file's error, not a
+     * trace: the limits of {@link YamlReader} should leave nothing to catch, but one missed case must cost
+     * one file, not the process. The exception's message is not shown: it may quote the file.
+     */
+    private static PolicyError unreadable(String file, Throwable t) {
+        String why = switch (t) {
+            case StackOverflowError _ -> "nested too deeply to read";
+            case OutOfMemoryError _ -> "too large to read in the memory available";
+            // the class names the bug for a report; "Exception" would read as a crash, which this is not
+            default -> "could not be read: the parser failed ("
+                    + t.getClass().getSimpleName().replaceAll("(Exception|Error)$", "") + "); please report it";
+        };
+        return new PolicyError(new Location(file, 1, 1), "", why + "; it was not applied");
+    }
+
+    /** Keys and values of the file appear in pointers and messages; none may flood or rewrite the output. */
+    private static PolicyError clipped(PolicyError e) {
+        String pointer = Shown.clip(e.pointer(), 200), message = Shown.message(e.message());
+        return pointer.equals(e.pointer()) && message.equals(e.message()) ? e
+                : new PolicyError(e.location(), pointer, message);
     }
 
     /**

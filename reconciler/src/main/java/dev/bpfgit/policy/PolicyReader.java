@@ -58,12 +58,18 @@ final class PolicyReader {
         for (int i = 0; i < globs.size(); i++) {
             String glob = globs.get(i).asText();
             try {
+                // the JDK's words for a syntax error; Glob for the matching, and its own limits
                 FileSystems.getDefault().getPathMatcher("glob:" + glob);
+                Glob.compile(glob);
                 names.add(glob);
             } catch (PatternSyntaxException e) {
                 // the JDK says "Missing '}" without the closing quote
                 String why = e.getDescription().replaceFirst("^Missing '(.)$", "missing '$1'");
-                errors.accept(doc.error("/spec/hosts/names/" + i, "invalid glob \"" + glob + "\": " + why));
+                errors.accept(doc.error("/spec/hosts/names/" + i, "invalid glob \"" + Shown.value(glob) + "\": "
+                        + why));
+            } catch (IllegalArgumentException e) {
+                errors.accept(doc.error("/spec/hosts/names/" + i, "invalid glob \"" + Shown.value(glob) + "\": "
+                        + e.getMessage()));
             }
         }
         Map<String, String> labels = new LinkedHashMap<>();

@@ -39,21 +39,21 @@ public record Prefix(byte[] address, int length) implements Comparable<Prefix> {
         int slash = s.indexOf('/');
         String addr = slash < 0 ? s : s.substring(0, slash);
         if (addr.isEmpty() || !(addr.contains(":") || addr.matches("[0-9.]+"))) {
-            throw new IllegalArgumentException("'" + text + "' is not an IPv4 or IPv6 prefix");
+            throw new IllegalArgumentException("'" + Shown.value(text) + "' is not an IPv4 or IPv6 prefix");
         }
         if (!addr.contains(":") && !addr.matches("(\\d{1,3}\\.){3}\\d{1,3}")) {
-            throw new IllegalArgumentException("'" + text + "' is not an IPv4 or IPv6 prefix");
+            throw new IllegalArgumentException("'" + Shown.value(text) + "' is not an IPv4 or IPv6 prefix");
         }
         byte[] bytes;
         try {
             InetAddress ia = InetAddress.getByName(addr);   // literal only: the checks above exclude names
             bytes = ia.getAddress();
             if (addr.contains(":") && ia instanceof Inet4Address) {
-                throw new IllegalArgumentException("'" + text + "': IPv4-mapped IPv6 is not accepted; write "
+                throw new IllegalArgumentException("'" + Shown.value(text) + "': IPv4-mapped IPv6 is not accepted; write "
                         + ia.getHostAddress());
             }
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("'" + text + "' is not an IPv4 or IPv6 prefix");
+            throw new IllegalArgumentException("'" + Shown.value(text) + "' is not an IPv4 or IPv6 prefix");
         }
         int max = bytes.length * 8;
         int len;
@@ -62,13 +62,13 @@ public record Prefix(byte[] address, int length) implements Comparable<Prefix> {
         } else {
             String l = s.substring(slash + 1);
             if (!l.matches("\\d{1,3}") || Integer.parseInt(l) > max) {
-                throw new IllegalArgumentException("'" + text + "': prefix length must be 0.." + max);
+                throw new IllegalArgumentException("'" + Shown.value(text) + "': prefix length must be 0.." + max);
             }
             len = Integer.parseInt(l);
         }
         byte[] net = mask(bytes, len);
         if (!Arrays.equals(net, bytes)) {
-            throw new IllegalArgumentException("'" + text + "' has host bits set; did you mean "
+            throw new IllegalArgumentException("'" + Shown.value(text) + "' has host bits set; did you mean "
                     + new Prefix(net, len) + "?");
         }
         return new Prefix(net, len);

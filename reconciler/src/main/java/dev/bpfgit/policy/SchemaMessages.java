@@ -85,7 +85,7 @@ final class SchemaMessages {
             }
             case "required" -> "'" + m.getProperty() + "' is required"
                     + branch.map(b -> " when " + b.condition()).orElse("");
-            case "false" -> "'" + lastSegment(pointer) + "' is "
+            case "false" -> "'" + Shown.value(lastSegment(pointer)) + "' is "
                     + branch.map(b -> b.then() ? "not allowed when " + b.condition()
                     : "only allowed when " + b.condition()).orElse("not allowed here");
             case "enum" -> "must be one of " + StreamSupport.stream(keyword.spliterator(), false)
@@ -95,10 +95,10 @@ final class SchemaMessages {
             case "pattern" -> schema.node(m.getSchemaLocation(), 1)
                     .map(s -> s.path("patternErrorMessage").asText(null))
                     .orElse("must match the pattern " + keyword.asText()) + " (got " + shown(value) + ")";
-            case "minimum" -> "must be at least " + keyword + " (got " + value + ")";
-            case "maximum" -> "must be at most " + keyword + " (got " + value + ")";
-            case "exclusiveMinimum" -> "must be greater than " + keyword + " (got " + value + ")";
-            case "exclusiveMaximum" -> "must be less than " + keyword + " (got " + value + ")";
+            case "minimum" -> "must be at least " + keyword + " (got " + shown(value) + ")";
+            case "maximum" -> "must be at most " + keyword + " (got " + shown(value) + ")";
+            case "exclusiveMinimum" -> "must be greater than " + keyword + " (got " + shown(value) + ")";
+            case "exclusiveMaximum" -> "must be less than " + keyword + " (got " + shown(value) + ")";
             case "minItems" -> keyword.asInt() == 1 ? "must not be empty"
                     : "must have at least " + keyword + " items (got " + value.size() + ")";
             case "maxItems" -> "must have at most " + keyword + " items (got " + value.size() + ")";
@@ -221,7 +221,7 @@ final class SchemaMessages {
             return "an empty value";
         }
         if (v.isTextual()) {
-            return "\"" + v.asText() + "\"";
+            return "\"" + Shown.value(v.asText()) + "\"";
         }
         if (v.isObject()) {
             return "a mapping";
@@ -229,7 +229,7 @@ final class SchemaMessages {
         if (v.isArray()) {
             return "a list";
         }
-        return v.toString();
+        return Shown.value(v.toString());
     }
 
     private static String typeNames(JsonNode type) {
@@ -259,6 +259,6 @@ final class SchemaMessages {
     private static String quoteHint(JsonNode type, JsonNode value) {
         boolean onlyString = type.isTextual() && type.asText().equals("string");
         boolean scalar = value != null && (value.isNumber() || value.isBoolean());
-        return onlyString && scalar ? "; write \"" + value.asText() + "\"" : "";
+        return onlyString && scalar ? "; write \"" + Shown.value(value.asText()) + "\"" : "";
     }
 }

@@ -1,15 +1,20 @@
 package dev.bpfgit.policy;
 
+import dev.bpfgit.source.PolicyFiles;
 import org.snakeyaml.engine.v2.api.LoadSettings;
-import org.snakeyaml.engine.v2.api.lowlevel.Compose;
+import org.snakeyaml.engine.v2.composer.Composer;
 import org.snakeyaml.engine.v2.exceptions.Mark;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 import org.snakeyaml.engine.v2.nodes.Node;
 import org.snakeyaml.engine.v2.nodes.ScalarNode;
 import org.snakeyaml.engine.v2.nodes.Tag;
+import org.snakeyaml.engine.v2.parser.ParserImpl;
+import org.snakeyaml.engine.v2.scanner.StreamReader;
 import org.snakeyaml.engine.v2.schema.CoreSchema;
 
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -17,10 +22,18 @@ import java.util.Optional;
 /**
  * Splits a policy file into its YAML documents. Composing (not loading) keeps every node's position; the
  * YAML 1.2 core schema makes {@code 0x10} an integer and {@code yes} a string, as yaml-language-server reads it.
+ * <p>
+ * A policy repository takes pull requests from many people, so a file is bounded before it costs memory
+ * or stack (README "Limits"): its size, its number of documents, its nesting, and what its aliases expand
+ * to. Each limit is far above what a real policy needs, and a 1,048,576-rule file stays within all of them.
  */
 final class YamlReader {
 
-    record Result(List<YamlDocument> documents, List<PolicyError> errors) {
+    /**
+     * @param stop the error that ended reading early (a syntax error, a limit), also in {@code errors}: shown
+     *             even when the file has more errors than are shown
+     */
+    record Result(List<YamlDocument> documents, List<PolicyError> errors, Optional<PolicyError> stop) {
     }
 
     private YamlReader() {
@@ -28,29 +41,102 @@ final class YamlReader {
 
     /** 64 Mi code points: a file of 1,048,576 rules of the longest form fits. */
     static final int MAX_CODE_POINTS = 64 * 1024 * 1024;
+    /**
+     * Documents per file: one policy each. More belong in more files; the limit keeps the cost of one file
+     * (every document converted and validated before the first error is shown) near a second.
+     */
+    static final int MAX_DOCUMENTS = 1_000;
+    /** Nested mappings and lists, aliases expanded; a policy needs 6 (spec, rules, a rule, prefixes...). */
+    static final int MAX_DEPTH = 64;
+    /**
+     * Nodes that aliases add to a file, counted after expansion: 100,000, or as many as the file writes out
+     * if that is more (a shared list of prefixes reused once more, whatever its size). The 20-level
+     * "billion laughs" (3 x 2^20 nodes from 644 bytes) is refused at its 15th level, before anything is built.
+     */
+    static final long MAX_ALIAS_NODES = 100_000;
+    /** Digits of a number: 2^64 has 20; parsing a 100,000-digit one takes a second (BigInteger is quadratic). */
+    static final int MAX_NUMBER_LENGTH = 100;
 
     static Result read(String file, String text) {
-        // the default limit (3 Mi code points, about 75k rules) is below what capacity allows (1Mi rules)
-        LoadSettings settings = LoadSettings.builder().setLabel(file).setSchema(new CoreSchema())
-                .setCodePointLimit(MAX_CODE_POINTS).build();
         List<YamlDocument> documents = new ArrayList<>();
         List<PolicyError> errors = new ArrayList<>();
+        long bytes = utf8Length(text);
+        if (bytes > PolicyFiles.MAX_BYTES) {
+            PolicyError tooLarge = new PolicyError(new Location(file, 1, 1), "", "file is " + bytes + " bytes, more"
+                    + " than the " + PolicyFiles.MAX_BYTES + " a policy file may have; split it into several files");
+            return new Result(documents, List.of(tooLarge), Optional.of(tooLarge));
+        }
+        // the default limit (3 Mi code points, about 75k rules) is below what capacity allows (1Mi rules);
+        // snakeyaml's own alias count is superseded by the expanded size that BoundedParser counts
+        LoadSettings settings = LoadSettings.builder().setLabel(file).setSchema(new CoreSchema())
+                .setCodePointLimit(MAX_CODE_POINTS).setMaxAliasesForCollections(Integer.MAX_VALUE)
+                .setAllowRecursiveKeys(false).setAllowNonScalarKeys(true).build();
+        PolicyError stop = null;
         try {
+            StreamReader reader = new StreamReader(settings, new SurrogateSafeReader(text));
+            BoundedParser events = new BoundedParser(new ParserImpl(settings, reader), MAX_DEPTH, MAX_DOCUMENTS,
+                    MAX_ALIAS_NODES);
+            Composer composer = new Composer(settings, events);
             // lazy: documents before a syntax error are still returned and validated
-            for (Node node : new Compose(settings).composeAllFromString(text)) {
+            while (composer.hasNext()) {
+                Node node = composer.next();
                 if (isEmpty(node)) {
                     continue;   // a bare "---" or a document of comments only
                 }
-                YamlToJson converter = new YamlToJson(file, settings);
+                YamlToJson converter = new YamlToJson(file, settings, MAX_DEPTH);
                 documents.add(converter.document(node));
                 errors.addAll(converter.errors());
             }
+        } catch (BoundedParser.LimitExceeded e) {
+            Location at = e.mark.map(m -> YamlToJson.location(file, m)).orElse(new Location(file, 1, 1));
+            stop = new PolicyError(at, "", e.getMessage());
         } catch (MarkedYamlEngineException e) {
-            errors.add(syntaxError(file, e));
+            stop = syntaxError(file, e);
         } catch (YamlEngineException e) {
-            errors.add(new PolicyError(new Location(file, 1, 1), "", "invalid YAML: " + e.getMessage()));
+            stop = new PolicyError(new Location(file, 1, 1), "", "invalid YAML: " + oneLine(e.getMessage()));
         }
-        return new Result(documents, errors);
+        if (stop != null) {
+            errors.add(stop);
+        }
+        return new Result(documents, errors, Optional.ofNullable(stop));
+    }
+
+    /**
+     * The text in chunks that never end between the two halves of a surrogate pair. snakeyaml-engine (2.10
+     * and 3.0.1) reads the low half of a pair cut at its buffer's end past the end of that buffer: an emoji
+     * at an unlucky offset (1023, 2047...) of a valid file threw IndexOutOfBoundsException.
+     */
+    static final class SurrogateSafeReader extends Reader {
+        private final String text;
+        private int position;
+
+        SurrogateSafeReader(String text) {
+            this.text = text;
+        }
+
+        @Override
+        public int read(char[] buffer, int offset, int length) {
+            int n = Math.min(length, text.length() - position);
+            if (n <= 0) {
+                return length == 0 ? 0 : -1;
+            }
+            if (n > 1 && Character.isHighSurrogate(text.charAt(position + n - 1))) {
+                n--;
+            }
+            text.getChars(position, position + n, buffer, offset);
+            position += n;
+            return n;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    private static long utf8Length(String text) {
+        // a string cannot be more than 3 bytes per char in UTF-8: only count when that could pass the limit
+        return (long) text.length() * 3 <= PolicyFiles.MAX_BYTES ? 0
+                : text.getBytes(StandardCharsets.UTF_8).length;
     }
 
     private static boolean isEmpty(Node node) {
@@ -74,7 +160,11 @@ final class YamlReader {
         return new PolicyError(at, "", message.toString());
     }
 
+    /**
+     * snakeyaml's problem and context texts quote at most a token; its snippet of the file (the message
+     * of {@code toString}) is never used. Still clipped: a token can be a long scalar.
+     */
     private static String oneLine(String s) {
-        return s == null ? "" : s.strip().replaceAll("\\s*\\n\\s*", " ");
+        return s == null ? "" : Shown.clip(s.strip().replaceAll("\\s*\\n\\s*", " "), 160);
     }
 }

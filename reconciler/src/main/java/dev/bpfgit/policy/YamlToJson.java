@@ -34,14 +34,18 @@ final class YamlToJson {
 
     private final String file;
     private final LoadSettings settings;
+    private final int maxDepth;
     private final Map<String, Location> locations = new HashMap<>();
     private final List<PolicyError> errors = new ArrayList<>();
     /** Nodes being converted, to stop an alias that refers to its own ancestor. */
     private final Set<Node> path = Collections.newSetFromMap(new IdentityHashMap<>());
+    private boolean tooDeep;
 
-    YamlToJson(String file, LoadSettings settings) {
+    /** @param maxDepth nesting as converted, aliases expanded: also what bounds this class's recursion */
+    YamlToJson(String file, LoadSettings settings, int maxDepth) {
         this.file = file;
         this.settings = settings;
+        this.maxDepth = maxDepth;
     }
 
     static Location location(String file, Mark mark) {
@@ -49,7 +53,7 @@ final class YamlToJson {
     }
 
     YamlDocument document(Node root) {
-        JsonNode json = convert(root, "");
+        JsonNode json = convert(root, "", 0);
         return new YamlDocument(file, json, locations, locations.get(""), errors.isEmpty());
     }
 
@@ -61,16 +65,24 @@ final class YamlToJson {
         return node.getStartMark().map(m -> location(file, m)).orElse(new Location(file, 1, 1));
     }
 
-    private JsonNode convert(Node node, String pointer) {
+    private JsonNode convert(Node node, String pointer, int depth) {
         locations.put(pointer, start(node));
+        if (depth >= maxDepth && !(node instanceof ScalarNode)) {
+            if (!tooDeep) {   // once: every alias of a deep node would say it again
+                tooDeep = true;
+                errors.add(new PolicyError(start(node), "", "nested more than " + maxDepth
+                        + " levels deep (counting what aliases expand to); a policy needs far fewer"));
+            }
+            return JSON.nullNode();
+        }
         if (!path.add(node)) {
             errors.add(new PolicyError(start(node), pointer, "an alias may not refer to a node that contains it"));
             return JSON.nullNode();
         }
         try {
             return switch (node) {
-                case MappingNode m -> mapping(m, pointer);
-                case SequenceNode s -> sequence(s, pointer);
+                case MappingNode m -> mapping(m, pointer, depth);
+                case SequenceNode s -> sequence(s, pointer, depth);
                 case ScalarNode s -> scalar(s, pointer);
                 default -> throw new IllegalStateException("unknown YAML node " + node.getNodeType());
             };
@@ -79,7 +91,7 @@ final class YamlToJson {
         }
     }
 
-    private ObjectNode mapping(MappingNode mapping, String pointer) {
+    private ObjectNode mapping(MappingNode mapping, String pointer, int depth) {
         ObjectNode object = JSON.objectNode();
         Map<String, Node> seen = new HashMap<>();
         for (NodeTuple entry : mapping.getValue()) {
@@ -94,20 +106,20 @@ final class YamlToJson {
             Node first = seen.putIfAbsent(name, keyNode);
             if (first != null) {
                 Location a = start(first), b = start(keyNode);
-                errors.add(new PolicyError(b, child, "duplicate key '" + name + "' (first at "
+                errors.add(new PolicyError(b, child, "duplicate key '" + Shown.value(name) + "' (first at "
                         + (a.line() == b.line() ? "column " + a.column() : "line " + a.line()) + ")"));
                 continue;
             }
-            object.set(name, convert(entry.getValueNode(), child));
+            object.set(name, convert(entry.getValueNode(), child, depth + 1));
         }
         return object;
     }
 
-    private ArrayNode sequence(SequenceNode sequence, String pointer) {
+    private ArrayNode sequence(SequenceNode sequence, String pointer, int depth) {
         ArrayNode array = JSON.arrayNode();
         List<Node> items = sequence.getValue();
         for (int i = 0; i < items.size(); i++) {
-            array.add(convert(items.get(i), JsonPointers.child(pointer, i)));
+            array.add(convert(items.get(i), JsonPointers.child(pointer, i), depth + 1));
         }
         return array;
     }
@@ -124,12 +136,25 @@ final class YamlToJson {
                     + "; remove it (quote the value to make it a string)"));
             return JSON.textNode(scalar.getValue());
         }
+        boolean number = tag.equals(Tag.INT) || tag.equals(Tag.FLOAT);
+        if (number && scalar.getValue().length() > YamlReader.MAX_NUMBER_LENGTH) {
+            errors.add(new PolicyError(start(scalar), pointer, "a number of " + scalar.getValue().length()
+                    + " characters; no field takes more than " + YamlReader.MAX_NUMBER_LENGTH));
+            return JSON.nullNode();
+        }
+        // an explicit tag on a value that is not one ("!!bool maybe", "!!float abc") is not constructed: the
+        // constructors return null or throw NumberFormatException; "!!float 1" is a float all the same
+        Tag plain = settings.getSchema().getScalarResolver().resolve(scalar.getValue(), true);
+        boolean fits = plain.equals(tag) || (tag.equals(Tag.FLOAT) && plain.equals(Tag.INT));
         Object value;
         try {
+            if (!fits) {
+                throw new IllegalArgumentException();
+            }
             value = constructor.construct(scalar);
-        } catch (YamlEngineException e) {
-            errors.add(new PolicyError(start(scalar), pointer, "invalid " + shortTag(tag) + " '" + scalar.getValue()
-                    + "'"));
+        } catch (YamlEngineException | IllegalArgumentException e) {
+            errors.add(new PolicyError(start(scalar), pointer, "invalid " + shortTag(tag) + " '"
+                    + Shown.value(scalar.getValue()) + "'"));
             return JSON.nullNode();
         }
         return switch (value) {
@@ -145,6 +170,6 @@ final class YamlToJson {
 
     private static String shortTag(Tag tag) {
         String v = tag.getValue();
-        return v.startsWith(Tag.PREFIX) ? "!!" + v.substring(Tag.PREFIX.length()) : v;
+        return Shown.value(v.startsWith(Tag.PREFIX) ? "!!" + v.substring(Tag.PREFIX.length()) : v);
     }
 }

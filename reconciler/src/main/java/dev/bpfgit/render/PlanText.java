@@ -100,11 +100,14 @@ public final class PlanText {
             Map<String, List<EntryChange>> byOwner = new LinkedHashMap<>();
             int before = -1;
             boolean full = false;
-            int width = 0;
+            // keys line up within each owner's block, as it is shown
+            Map<String, Integer> widths = new java.util.HashMap<>();
             for (Change c : pinSteps.getValue()) {
                 List<EntryChange> changes = c instanceof Change.PutEntries p ? p.changes()
                         : ((Change.DeleteEntries) c).changes();
-                width = Math.max(width, changes.stream().mapToInt(e -> e.key().length()).max().orElse(0));
+                for (EntryChange e : changes) {
+                    widths.merge(e.owner().isEmpty() ? firstOwner : e.owner(), e.key().length(), Math::max);
+                }
             }
             for (Change c : pinSteps.getValue()) {
                 List<EntryChange> changes;
@@ -129,7 +132,7 @@ public final class PlanText {
                     if (note != null && noted.add(owner)) {
                         lines.add(note);
                     }
-                    lines.add("      " + e.symbol() + " " + pad(e.key(), width) + "  " + e.text());
+                    lines.add("      " + e.symbol() + " " + pad(e.key(), widths.get(owner)) + "  " + e.text());
                 }
             }
             List<EntryChange> all = byOwner.values().stream().flatMap(List::stream).toList();

@@ -15,6 +15,8 @@ import dev.bpfgit.policy.ErrorFormat;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
 import dev.bpfgit.source.Commit;
+import dev.bpfgit.source.FileProblem;
+import dev.bpfgit.source.InvalidFilesException;
 import dev.bpfgit.source.PolicySource;
 import dev.bpfgit.source.RefusedRevisionException;
 import dev.bpfgit.source.Snapshot;
@@ -318,6 +320,15 @@ public final class Sidecar {
             LOG.warn("revision {} refused: {}; {}", e.revision(), e.reason(), keeping());
             publish(head);
             return false;
+        } catch (InvalidFilesException e) {
+            // files no policy can come from (not UTF-8, a link out of the source, a fifo): a mistake in this
+            // revision, like an invalid policy, not an unreachable source; read again when the source moves
+            lastHead = head;
+            // a git head is the commit; a directory's is an event counter, so name the directory instead
+            invalid(head.matches("[0-9a-f]{40}") ? head : "at " + source.describe(),
+                    e.problems().stream().map(FileProblem::toString).toList());
+            publish(head);
+            return false;
         } catch (SourceException e) {
             unreachable(e);   // lastHead unchanged: read again at the next check
             return false;
@@ -341,13 +352,13 @@ public final class Sidecar {
             Pipeline.requireFiles(snapshot);
             policies = Pipeline.validate(snapshot);
         } catch (PolicyException e) {
-            invalid(snapshot, e.errors().stream().map(ErrorFormat::text).toList());
+            invalid(snapshot.revision(), e.errors().stream().map(ErrorFormat::text).toList());
             publish(head);
             return false;
         } catch (RuntimeException | StackOverflowError e) {
             // no policy files at all, or a parser failure not turned into a policy error: it is about this
             // input, so the revision is invalid and not parsed again
-            invalid(snapshot, List.of(describe(e)));
+            invalid(snapshot.revision(), List.of(describe(e)));
             publish(head);
             return false;
         }
@@ -358,7 +369,7 @@ public final class Sidecar {
                     .withCommit(snapshot.commit());
             next = new Enforced(snapshot.revision(), snapshot.commit(), policies, facts, desired, Optional.empty());
         } catch (PolicyException e) {
-            invalid(snapshot, e.errors().stream().map(ErrorFormat::text).toList());
+            invalid(snapshot.revision(), e.errors().stream().map(ErrorFormat::text).toList());
             publish(head);
             return false;
         } catch (RuntimeException e) {
@@ -389,15 +400,15 @@ public final class Sidecar {
         publish(lastHead == null ? "" : lastHead);
     }
 
-    private void invalid(Snapshot snapshot, List<String> errors) {
+    private void invalid(String revision, List<String> errors) {
         metrics.result(Metrics.Result.INVALID);
         String first = errors.isEmpty() ? "invalid" : errors.getFirst();
         state(SourceState.INVALID, first + (errors.size() > 1 ? " (and " + (errors.size() - 1) + " more)" : ""));
-        LOG.error("revision {} is invalid ({} {}), nothing applied; {}", snapshot.revision(), errors.size(),
+        LOG.error("revision {} is invalid ({} {}), nothing applied; {}", revision, errors.size(),
                 errors.size() == 1 ? "error" : "errors", keeping());
-        errors.stream().limit(MAX_ERROR_LINES).forEach(e -> LOG.error("revision {}: {}", snapshot.revision(), e));
+        errors.stream().limit(MAX_ERROR_LINES).forEach(e -> LOG.error("revision {}: {}", revision, e));
         if (errors.size() > MAX_ERROR_LINES) {
-            LOG.error("revision {}: ... and {} more", snapshot.revision(), errors.size() - MAX_ERROR_LINES);
+            LOG.error("revision {}: ... and {} more", revision, errors.size() - MAX_ERROR_LINES);
         }
     }
 

@@ -1,20 +1,23 @@
 package dev.bpfgit.source;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
@@ -25,6 +28,12 @@ import java.util.stream.Stream;
  * skipped, files and directories alike, which also skips the {@code ..data} machinery of a mounted Kubernetes
  * ConfigMap while its symlinked files are read. A file given by name is read whatever its extension.
  * Files are named as the user would find them: the path given joined with the path inside it.
+ * <p>
+ * A directory is a repository that others write to, so what it holds is not trusted: a symbolic link is
+ * followed only to a file inside the directory (a link to {@code /etc/shadow} is refused by its own name,
+ * and the target is never opened), a FIFO, device or socket with a policy name is refused without being
+ * opened (opening a FIFO blocks), and no file larger than {@link PolicyFiles#MAX_BYTES} is read.
+ * Symbolic links to directories are not entered. Every such file is reported, not only the first.
  */
 public final class DirectorySource {
     private DirectorySource() {
@@ -34,23 +43,114 @@ public final class DirectorySource {
         return read(List.of(paths));
     }
 
-    /** @throws SourceException if a path is missing or a file cannot be read or is not UTF-8 */
+    /**
+     * @throws InvalidFilesException if files are refused (not UTF-8, too large, a link out of the directory,
+     *                               not a regular file)
+     * @throws SourceException       if a path is missing or a file cannot be read
+     */
     public static Snapshot read(List<Path> paths) {
         Map<String, String> files = new TreeMap<>();
+        List<FileProblem> problems = new ArrayList<>();
         for (Path given : paths) {
             Path base = given.normalize();
             if (!Files.exists(given)) {
                 throw new SourceException("read " + given + ": no such file or directory");
             }
             if (Files.isDirectory(given)) {
+                Path root = realPath(given, given);
                 for (Path file : list(given)) {
-                    files.put(name(base.resolve(given.relativize(file))), text(file));
+                    String name = name(base.resolve(given.relativize(file)));
+                    read(root, file, name, files, problems);
                 }
             } else {
-                files.put(name(base), text(given));
+                // named by the user, so a link is theirs to follow; what kind of file it is still matters
+                read(null, given, name(base), files, problems);
             }
         }
+        if (!problems.isEmpty()) {
+            throw new InvalidFilesException(problems.stream().sorted(Comparator.comparing(FileProblem::file)).toList());
+        }
         return new Snapshot("dir:" + revision(files), files);
+    }
+
+    /** @param root the real path a link must stay inside, or null for a file named on the command line */
+    private static void read(Path root, Path file, String name, Map<String, String> files, List<FileProblem> problems) {
+        BasicFileAttributes attrs = attributes(file, LinkOption.NOFOLLOW_LINKS);
+        Path target = file;
+        if (attrs.isSymbolicLink()) {
+            if (!Files.exists(file)) {
+                problems.add(new FileProblem(name, "symbolic link to a file that does not exist; not read"));
+                return;
+            }
+            target = realPath(file, file);
+            if (root != null && !target.startsWith(root)) {
+                // neither the target's name nor its content: either may be what the link was made to reveal
+                problems.add(new FileProblem(name, "symbolic link to a file outside the source directory; not read"));
+                return;
+            }
+            attrs = attributes(target, LinkOption.NOFOLLOW_LINKS);
+        }
+        if (attrs.isDirectory()) {
+            return;   // a directory named like a policy: walked into, or not entered when linked
+        }
+        if (!attrs.isRegularFile()) {
+            problems.add(new FileProblem(name, "not a regular file (" + kind(target) + "); not read"));
+            return;
+        }
+        Optional<FileProblem> large = PolicyFiles.tooLarge(name, attrs.size());
+        if (large.isPresent()) {
+            problems.add(large.get());
+            return;
+        }
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(target, LinkOption.NOFOLLOW_LINKS)) {
+            bytes = in.readNBytes((int) PolicyFiles.MAX_BYTES + 1);   // it may have grown since
+        } catch (IOException e) {
+            throw new SourceException("read " + name + ": " + reason(e), e);
+        }
+        large = PolicyFiles.tooLarge(name, bytes.length);
+        if (large.isPresent()) {
+            problems.add(large.get());
+            return;
+        }
+        PolicyFiles.Decoded decoded = PolicyFiles.decode(name, bytes);
+        if (decoded.problem() != null) {
+            problems.add(decoded.problem());
+        } else {
+            files.put(name, decoded.text());
+        }
+    }
+
+    private static BasicFileAttributes attributes(Path p, LinkOption... options) {
+        try {
+            return Files.readAttributes(p, BasicFileAttributes.class, options);
+        } catch (IOException e) {
+            throw new SourceException("read " + p + ": " + reason(e), e);
+        }
+    }
+
+    private static Path realPath(Path p, Path shown) {
+        try {
+            return p.toRealPath();
+        } catch (IOException e) {
+            throw new SourceException("read " + shown + ": " + reason(e), e);
+        }
+    }
+
+    /** The kind of a special file, from the type bits of its mode. */
+    private static String kind(Path p) {
+        try {
+            int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            return switch (mode & 0170000) {
+                case 0010000 -> "a FIFO";
+                case 0020000 -> "a character device";
+                case 0060000 -> "a block device";
+                case 0140000 -> "a socket";
+                default -> "a special file";
+            };
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return "a special file";
+        }
     }
 
     private static List<Path> list(Path dir) {
@@ -58,8 +158,7 @@ public final class DirectorySource {
         try (Stream<Path> walk = Files.walk(dir)) {
             walk.filter(p -> !p.equals(dir))
                     .filter(p -> !hidden(dir.relativize(p)))
-                    .filter(p -> p.getFileName().toString().matches(".*\\.ya?ml"))
-                    .filter(Files::isRegularFile)
+                    .filter(p -> PolicyFiles.isPolicyName(p.getFileName().toString()))
                     .forEach(found::add);
         } catch (IOException | java.io.UncheckedIOException e) {
             throw new SourceException("read " + dir + ": " + reason(e), e);
@@ -79,20 +178,6 @@ public final class DirectorySource {
 
     private static String name(Path p) {
         return p.toString().isEmpty() ? "." : p.toString();
-    }
-
-    private static String text(Path file) {
-        try {
-            byte[] bytes = Files.readAllBytes(file);
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            throw new SourceException("read " + file + ": not UTF-8 text", e);
-        } catch (IOException e) {
-            throw new SourceException("read " + file + ": " + reason(e), e);
-        }
     }
 
     private static String reason(Exception e) {

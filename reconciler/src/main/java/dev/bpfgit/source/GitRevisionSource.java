@@ -4,6 +4,7 @@ import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.FileMode;
 import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.PersonIdent;
+import org.eclipse.jgit.lib.ObjectLoader;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.revwalk.RevCommit;
 import org.eclipse.jgit.revwalk.RevWalk;
@@ -15,14 +16,22 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * The policy files under a path as they were at a git revision of the repository that contains the path
  * (for {@code plan --against origin/main}), and the git name of what is on disk there (for {@code plan} of a
- * working tree): the files are named as {@link DirectorySource} names them, so both sides of a plan read alike.
+ * working tree): the files are named as {@link DirectorySource} names them, so both sides of a plan read alike,
+ * and the same files are refused with the same words: not UTF-8, larger than {@link PolicyFiles#MAX_BYTES}, a
+ * submodule, or a symbolic link that leaves the source path (links are resolved inside the commit, never on
+ * the disk).
  */
 public final class GitRevisionSource {
     /** Appended to the HEAD commit id when the files on disk are not those of HEAD. */
@@ -67,7 +76,13 @@ public final class GitRevisionSource {
                 return onDisk;
             }
             RevCommit commit = walk.parseCommit(head);
-            if (files(repo, commit, path).equals(onDisk.files())) {
+            boolean same;
+            try {
+                same = files(repo, commit, path).equals(onDisk.files());
+            } catch (InvalidFilesException e) {
+                same = false;   // HEAD holds a file the disk no longer has as it was
+            }
+            if (same) {
                 return new Snapshot(commit.getName(), onDisk.files(), Optional.of(commit(commit)));
             }
             return new Snapshot(commit.getName() + DIRTY, onDisk.files());
@@ -88,7 +103,22 @@ public final class GitRevisionSource {
         Path real = abs.toFile().exists() ? abs.toRealPath() : abs;
         String rel = top.relativize(real).toString();
         Path shownBase = path.normalize();
+        return treeFiles(repo, commit, rel,
+                inside -> inside.isEmpty() ? shownBase.toString() : shownBase.resolve(inside).toString());
+    }
+
+    /**
+     * The policy files of a commit under {@code rel} (a directory or a file of the tree, {@code ""} for the
+     * whole tree), as {@link DirectorySource} would read them from a checkout: hidden names below {@code rel}
+     * skipped, links followed only within it, and every file no policy can come from refused by name.
+     *
+     * @param shown the name shown to users for a path inside {@code rel} ({@code ""}: {@code rel} itself)
+     * @throws InvalidFilesException naming every refused file
+     */
+    static Map<String, String> treeFiles(Repository repo, RevCommit commit, String rel,
+                                         Function<String, String> shown) throws IOException {
         Map<String, String> files = new TreeMap<>();
+        List<FileProblem> problems = new ArrayList<>();
         try (TreeWalk tw = new TreeWalk(repo)) {
             tw.addTree(commit.getTree());
             tw.setRecursive(true);
@@ -98,18 +128,102 @@ public final class GitRevisionSource {
             while (tw.next()) {
                 String p = tw.getPathString();
                 String inside = rel.isEmpty() ? p : p.equals(rel) ? "" : p.substring(rel.length() + 1);
-                FileMode mode = tw.getFileMode(0);
-                boolean regular = mode == FileMode.REGULAR_FILE || mode == FileMode.EXECUTABLE_FILE;
                 // a file named on the command line counts whatever its name, as DirectorySource reads it
-                if (!regular || !inside.isEmpty() && (!inside.matches(".*\\.ya?ml") || hidden(inside))) {
+                if (!inside.isEmpty() && (!PolicyFiles.isPolicyName(inside.substring(inside.lastIndexOf('/') + 1))
+                        || hidden(inside))) {
                     continue;
                 }
-                String shown = inside.isEmpty() ? shownBase.toString() : shownBase.resolve(inside).toString();
-                byte[] content = repo.open(tw.getObjectId(0)).getBytes();
-                files.put(shown, new String(content, StandardCharsets.UTF_8));
+                String name = shown.apply(inside);
+                // links resolve inside the commit, never on the disk, and only within the source path
+                String root = p.equals(rel) ? parent(rel) : rel;
+                blob(repo, commit, root, p, tw.getFileMode(0), tw.getObjectId(0), name, problems)
+                        .ifPresent(text -> files.put(name, text));
             }
         }
+        if (!problems.isEmpty()) {
+            throw new InvalidFilesException(problems);
+        }
         return files;
+    }
+
+    private static final int MAX_LINKS = 8;
+
+    /** The text of a tree entry with a policy name, following links within {@code root}; else a problem. */
+    private static Optional<String> blob(Repository repo, RevCommit commit, String root, String path, FileMode mode,
+                                         ObjectId id, String shown, List<FileProblem> problems) throws IOException {
+        for (int links = 0; mode == FileMode.SYMLINK; links++) {
+            if (links == MAX_LINKS) {
+                problems.add(new FileProblem(shown, "more than " + MAX_LINKS + " symbolic links in a row; not read"));
+                return Optional.empty();
+            }
+            ObjectLoader link = repo.open(id);
+            String target = link.getSize() > 4096 ? "/" : new String(link.getCachedBytes(4096), StandardCharsets.UTF_8);
+            Optional<String> resolved = resolve(parent(path), target).filter(r -> within(root, r));
+            if (resolved.isEmpty()) {
+                problems.add(new FileProblem(shown, "symbolic link to a file outside the source directory; not read"));
+                return Optional.empty();
+            }
+            try (TreeWalk at = TreeWalk.forPath(repo, resolved.get(), commit.getTree())) {
+                if (at == null) {
+                    problems.add(new FileProblem(shown, "symbolic link to a file that does not exist; not read"));
+                    return Optional.empty();
+                }
+                path = resolved.get();
+                mode = at.getFileMode(0);
+                id = at.getObjectId(0);
+            }
+        }
+        if (mode == FileMode.TREE) {
+            return Optional.empty();   // a linked directory is not entered, as on disk
+        }
+        if (mode != FileMode.REGULAR_FILE && mode != FileMode.EXECUTABLE_FILE) {
+            problems.add(new FileProblem(shown, "not a regular file (" + (mode == FileMode.GITLINK
+                    ? "a git submodule" : "git mode " + mode) + "); not read"));
+            return Optional.empty();
+        }
+        ObjectLoader loader = repo.open(id);
+        Optional<FileProblem> large = PolicyFiles.tooLarge(shown, loader.getSize());
+        if (large.isPresent()) {
+            problems.add(large.get());
+            return Optional.empty();
+        }
+        PolicyFiles.Decoded decoded = PolicyFiles.decode(shown, loader.getCachedBytes((int) PolicyFiles.MAX_BYTES));
+        if (decoded.problem() != null) {
+            problems.add(decoded.problem());
+            return Optional.empty();
+        }
+        return Optional.of(decoded.text());
+    }
+
+    private static String parent(String p) {
+        int slash = p.lastIndexOf('/');
+        return slash < 0 ? "" : p.substring(0, slash);
+    }
+
+    /** A link target relative to the link's directory, as a path from the top of the tree; empty if it leaves it. */
+    private static Optional<String> resolve(String dir, String target) {
+        if (target.startsWith("/") || target.indexOf('\0') >= 0) {
+            return Optional.empty();
+        }
+        Deque<String> parts = new ArrayDeque<>();
+        for (String seg : (dir.isEmpty() ? target : dir + "/" + target).split("/")) {
+            if (seg.isEmpty() || seg.equals(".")) {
+                continue;
+            }
+            if (seg.equals("..")) {
+                if (parts.isEmpty()) {
+                    return Optional.empty();
+                }
+                parts.removeLast();
+            } else {
+                parts.addLast(seg);
+            }
+        }
+        return parts.isEmpty() ? Optional.empty() : Optional.of(String.join("/", parts));
+    }
+
+    private static boolean within(String root, String p) {
+        return root.isEmpty() || p.startsWith(root + "/");
     }
 
     static Commit commit(RevCommit c) {

@@ -26,15 +26,11 @@ import org.eclipse.jgit.transport.UsernamePasswordCredentialsProvider;
 import org.eclipse.jgit.transport.sshd.SshdSessionFactory;
 import org.eclipse.jgit.transport.sshd.SshdSessionFactoryBuilder;
 import org.eclipse.jgit.treewalk.TreeWalk;
-import org.eclipse.jgit.treewalk.filter.PathFilter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.URISyntaxException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,7 +41,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
@@ -199,7 +194,6 @@ public final class GitSource implements PolicySource {
     private Snapshot snapshot(Repository r, RevCommit c) throws IOException {
         Optional<String> signer = verifier.check(r, c);
         String base = settings.path();
-        Map<String, String> files = new TreeMap<>();
         if (!base.isEmpty()) {
             try (TreeWalk dirWalk = TreeWalk.forPath(r, base, c.getTree())) {
                 if (dirWalk == null || dirWalk.getFileMode(0) != FileMode.TREE) {
@@ -207,46 +201,13 @@ public final class GitSource implements PolicySource {
                 }
             }
         }
-        try (TreeWalk tw = new TreeWalk(r)) {
-            tw.addTree(c.getTree());
-            tw.setRecursive(true);
-            if (!base.isEmpty()) {
-                tw.setFilter(PathFilter.create(base));
-            }
-            while (tw.next()) {
-                String p = tw.getPathString();
-                String inside = base.isEmpty() ? p : p.substring(base.length() + 1);
-                FileMode mode = tw.getFileMode(0);
-                if (!inside.matches(".*\\.ya?ml") || hidden(inside)
-                        || mode != FileMode.REGULAR_FILE && mode != FileMode.EXECUTABLE_FILE) {
-                    continue;
-                }
-                files.put(p, text(p, c, r.open(tw.getObjectId(0)).getBytes()));
-            }
-        }
+        // named by their path in the repository; refused files (not UTF-8, too large, links out of the
+        // path, submodules) are an InvalidFilesException, with the same words as from a directory
+        Map<String, String> files = GitRevisionSource.treeFiles(r, c, base,
+                inside -> base.isEmpty() ? inside : base + "/" + inside);
         Commit unsigned = GitRevisionSource.commit(c);
         Commit commit = new Commit(unsigned.id(), unsigned.subject(), unsigned.author(), unsigned.authorTime(), signer);
         return new Snapshot(c.name(), files, Optional.of(commit));
-    }
-
-    private static String text(String name, RevCommit c, byte[] bytes) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            throw new SourceException("read " + name + " at " + c.name() + ": not UTF-8 text");
-        }
-    }
-
-    private static boolean hidden(String relative) {
-        for (String part : relative.split("/")) {
-            if (part.startsWith(".")) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** The clone, opened once; made (bare) when missing, re-made when it was made for another remote. */

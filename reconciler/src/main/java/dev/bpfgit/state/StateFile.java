@@ -11,6 +11,7 @@ import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.LinkInfo;
 import dev.bpfgit.kernel.MapInfo;
+import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kernel.ProgramInfo;
 import dev.bpfgit.observe.LiveState;
 
@@ -95,54 +96,260 @@ public final class StateFile {
         }
     }
 
+    /** Attach types that {@code state export} writes (enum bpf_attach_type): BPF_XDP, BPF_TCX_INGRESS/EGRESS. */
+    private static final Map<Integer, String> ATTACH_TYPES = Map.of(37, "xdp", 46, "tcx-ingress", 47, "tcx-egress");
+    /** Link types it writes (enum bpf_link_type). */
+    private static final Map<Integer, String> LINK_TYPES = Map.of(LinkInfo.TYPE_XDP, "xdp", LinkInfo.TYPE_TCX, "tcx");
+    /** The kernel's NR_CPUS ceiling: possibleCpus sizes per-CPU values, so a huge one must not be believed. */
+    private static final int MAX_CPUS = 8192;
+
+    /**
+     * Reads a state file strictly: a missing or ill-typed field, an unknown map, link or attach type is an
+     * error naming the field ({@code maps[2].keySize: missing}), never a default, since a plan against a
+     * guessed state is a wrong plan that looks right.
+     *
+     * @throws IllegalArgumentException naming the source and the field
+     */
     public static Loaded read(String text, String source) {
         JsonNode root;
         try {
             root = JSON.readTree(text);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // the original message only: the full one may quote the file
+            var at = e.getLocation();
+            String where = at == null ? "" : ":" + at.getLineNr() + ":" + at.getColumnNr();
+            throw new IllegalArgumentException(source + where
+                    + ": not JSON: " + clip(e.getOriginalMessage()));
         } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": not JSON: " + e.getMessage());
+            throw new IllegalArgumentException(source + ": not JSON");
         }
-        if (!FORMAT.equals(root.path("format").asText())) {
+        Reader r = new Reader(source);
+        if (root == null || !root.isObject()) {
+            throw r.error("", "must be a JSON object (a file from 'bpfgit state export')");
+        }
+        if (!FORMAT.equals(root.path("format").asText(null))) {
             throw new IllegalArgumentException(source + ": not a bpfgit state file (format is not " + FORMAT + ")");
         }
-        if (root.has("version") && !(root.get("version").isInt() && root.get("version").asInt() == VERSION)) {
+        // absent: version 1, as written before versions were numbered (schema/README.md)
+        if (root.has("version") && r.integer(root, "", "version", 1) != VERSION) {
             throw new IllegalArgumentException(source + ": state file version " + root.get("version")
                     + " is not known to this bpfgit, which reads version " + VERSION);
         }
-        JsonNode h = root.path("host");
+        JsonNode h = r.object(root, "", "host");
         Map<String, String> labels = new TreeMap<>();
-        h.path("labels").properties().forEach(e -> labels.put(e.getKey(), e.getValue().asText()));
+        r.object(h, "host", "labels").properties().forEach(e -> labels.put(e.getKey(),
+                r.text(h.get("labels"), "host.labels", e.getKey())));
         Map<String, Integer> ifs = new TreeMap<>();
-        h.path("interfaces").properties().forEach(e -> ifs.put(e.getKey(), e.getValue().asInt()));
-        MemoryKernel k = new MemoryKernel(ifs, h.path("possibleCpus").asInt(1));
-        Path pinRoot = Path.of(root.path("root").asText());
-        root.path("dirs").forEach(d -> k.restoreDir(Path.of(d.asText())));
-        for (JsonNode m : root.path("maps")) {
+        r.object(h, "host", "interfaces").properties().forEach(e -> ifs.put(e.getKey(),
+                r.integer(h.get("interfaces"), "host.interfaces", e.getKey(), 1)));
+        int cpus = r.integer(h, "host", "possibleCpus", 1);
+        if (cpus > MAX_CPUS) {
+            throw r.error("host.possibleCpus", "must be at most " + MAX_CPUS + " (got " + cpus + ")");
+        }
+        MemoryKernel k = new MemoryKernel(ifs, cpus);
+        Path pinRoot = r.path(root, "", "root");
+        JsonNode dirs = r.array(root, "", "dirs");
+        for (int i = 0; i < dirs.size(); i++) {
+            k.restoreDir(r.path(dirs, "dirs", i));
+        }
+        JsonNode maps = r.array(root, "", "maps");
+        for (int i = 0; i < maps.size(); i++) {
+            String at = "maps[" + i + "]";
+            JsonNode m = r.element(maps, "maps", i);
+            int type = r.integer(m, at, "type", 0);
+            try {
+                MapType.of(type);
+            } catch (IllegalArgumentException e) {
+                throw r.error(at + ".type", "unknown map type " + type + " (bpfgit manages "
+                        + java.util.Arrays.stream(MapType.values()).map(t -> t.id + " " + t.name().toLowerCase())
+                        .collect(java.util.stream.Collectors.joining(", ")) + ")");
+            }
+            MapInfo info = new MapInfo(r.integer(m, at, "id", 1), r.text(m, at, "name"), type,
+                    r.integer(m, at, "keySize", 1), r.integer(m, at, "valueSize", 0), r.integer(m, at, "maxEntries", 1),
+                    r.integer(m, at, "flags", 0), r.integer(m, at, "btfId", 0));
             Map<Bytes, Bytes> entries = new HashMap<>();
-            m.path("entries").forEach(e -> entries.put(Bytes.hex(e.get(0).asText()), Bytes.hex(e.get(1).asText())));
-            k.restoreMap(Path.of(m.path("pin").asText()), new MapInfo(m.path("id").asInt(), m.path("name").asText(),
-                    m.path("type").asInt(), m.path("keySize").asInt(), m.path("valueSize").asInt(),
-                    m.path("maxEntries").asInt(), m.path("flags").asInt(), m.path("btfId").asInt()), entries);
+            if (m.has("entries")) {   // absent: a map whose entries bpfgit does not read back
+                JsonNode es = r.array(m, at, "entries");
+                for (int j = 0; j < es.size(); j++) {
+                    String e = at + ".entries[" + j + "]";
+                    JsonNode pair = r.element(es, at + ".entries", j);
+                    if (!pair.isArray() || pair.size() != 2) {
+                        throw r.error(e, "must be a [key, value] pair of hex strings");
+                    }
+                    Bytes key = r.hex(pair, e, 0), value = r.hex(pair, e, 1);
+                    if (key.size() != info.keySize()) {
+                        throw r.error(e + "[0]", "key of " + key.size() + " bytes in a map whose keySize is "
+                                + info.keySize());
+                    }
+                    entries.put(key, value);
+                }
+            }
+            k.restoreMap(r.path(m, at, "pin"), info, entries);
         }
-        for (JsonNode p : root.path("programs")) {
-            k.restoreProgram(Path.of(p.path("pin").asText()), new ProgramInfo(p.path("id").asInt(),
-                    p.path("name").asText(), p.path("type").asInt(), p.path("tag").asText()));
+        JsonNode progs = r.array(root, "", "programs");
+        for (int i = 0; i < progs.size(); i++) {
+            String at = "programs[" + i + "]";
+            JsonNode p = r.element(progs, "programs", i);
+            k.restoreProgram(r.path(p, at, "pin"), new ProgramInfo(r.integer(p, at, "id", 1), r.text(p, at, "name"),
+                    r.integer(p, at, "type", 0), r.text(p, at, "tag")));
         }
-        for (JsonNode l : root.path("links")) {
-            k.restoreLink(Path.of(l.path("pin").asText()), new LinkInfo(l.path("id").asInt(), l.path("type").asInt(),
-                    l.path("progId").asInt(), l.path("ifindex").asInt(), l.path("attachType").asInt()));
+        JsonNode links = r.array(root, "", "links");
+        for (int i = 0; i < links.size(); i++) {
+            String at = "links[" + i + "]";
+            JsonNode l = r.element(links, "links", i);
+            int type = r.known(l, at, "type", LINK_TYPES, "link type");
+            int attachType = r.known(l, at, "attachType", ATTACH_TYPES, "attach type");
+            k.restoreLink(r.path(l, at, "pin"), new LinkInfo(r.integer(l, at, "id", 1), type,
+                    r.integer(l, at, "progId", 1), r.integer(l, at, "ifindex", 0), attachType));
         }
-        for (JsonNode a : root.path("attached")) {
-            String ifname = a.path("interface").asText();
-            AttachPoint at = switch (a.path("type").asText()) {
+        JsonNode attached = r.array(root, "", "attached");
+        for (int i = 0; i < attached.size(); i++) {
+            String at = "attached[" + i + "]";
+            JsonNode a = r.element(attached, "attached", i);
+            String ifname = r.text(a, at, "interface");
+            String type = r.text(a, at, "type");
+            AttachPoint point = switch (type) {
                 case "xdp" -> new AttachPoint.Xdp(ifname);
                 case "tcx-ingress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.INGRESS);
-                default -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.EGRESS);
+                case "tcx-egress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.EGRESS);
+                default -> throw r.error(at + ".type", "unknown attach type \"" + clip(type)
+                        + "\" (expected xdp, tcx-ingress or tcx-egress)");
             };
             List<AttachedProgram> ps = new ArrayList<>();
-            a.path("programs").forEach(p -> ps.add(new AttachedProgram(p.path("id").asInt(), p.path("name").asText())));
-            k.restoreAttached(at, ps);
+            JsonNode programs = r.array(a, at, "programs");
+            for (int j = 0; j < programs.size(); j++) {
+                String pa = at + ".programs[" + j + "]";
+                JsonNode p = r.element(programs, at + ".programs", j);
+                ps.add(new AttachedProgram(r.integer(p, pa, "id", 1), r.text(p, pa, "name")));
+            }
+            k.restoreAttached(point, ps);
         }
-        return new Loaded(pinRoot, new HostFacts(h.path("name").asText(), labels, ifs), k);
+        return new Loaded(pinRoot, new HostFacts(r.text(h, "host", "name"), labels, ifs), k);
+    }
+
+    private static String clip(String s) {
+        if (s == null) {
+            return "";
+        }
+        String one = s.replaceAll("\\p{Cntrl}", "?");
+        return one.length() <= 64 ? one : one.substring(0, 64) + "…";
+    }
+
+    /** Field access that names what is wrong: {@code host.json: links[0].attachType: missing}. */
+    private record Reader(String source) {
+        IllegalArgumentException error(String field, String problem) {
+            return new IllegalArgumentException(source + ": " + (field.isEmpty() ? "" : field + ": ") + problem);
+        }
+
+        private static String join(String at, String field) {
+            return at.isEmpty() ? field : at + "." + field;
+        }
+
+        private JsonNode need(JsonNode parent, String at, String field) {
+            JsonNode v = parent.get(field);
+            if (v == null || v.isNull()) {
+                throw error(join(at, field), "missing");
+            }
+            return v;
+        }
+
+        JsonNode object(JsonNode parent, String at, String field) {
+            JsonNode v = need(parent, at, field);
+            if (!v.isObject()) {
+                throw error(join(at, field), "must be an object (got " + kind(v) + ")");
+            }
+            return v;
+        }
+
+        JsonNode array(JsonNode parent, String at, String field) {
+            JsonNode v = need(parent, at, field);
+            if (!v.isArray()) {
+                throw error(join(at, field), "must be an array (got " + kind(v) + ")");
+            }
+            return v;
+        }
+
+        JsonNode element(JsonNode array, String at, int i) {
+            JsonNode v = array.get(i);
+            if (v == null || v.isNull()) {
+                throw error(at + "[" + i + "]", "missing");
+            }
+            if (!v.isObject() && !v.isArray()) {
+                throw error(at + "[" + i + "]", "must be an object (got " + kind(v) + ")");
+            }
+            return v;
+        }
+
+        String text(JsonNode parent, String at, String field) {
+            JsonNode v = need(parent, at, field);
+            if (!v.isTextual()) {
+                throw error(join(at, field), "must be a string (got " + kind(v) + ")");
+            }
+            return v.asText();
+        }
+
+        Path path(JsonNode parent, String at, String field) {
+            return path(text(parent, at, field), join(at, field));
+        }
+
+        Path path(JsonNode array, String at, int i) {
+            JsonNode v = array.get(i);
+            if (v == null || !v.isTextual()) {
+                throw error(at + "[" + i + "]", "must be a string (got " + kind(v) + ")");
+            }
+            return path(v.asText(), at + "[" + i + "]");
+        }
+
+        private Path path(String p, String field) {
+            if (!p.startsWith("/") || p.indexOf('\0') >= 0) {
+                throw error(field, "must be an absolute path (got \"" + clip(p) + "\")");
+            }
+            return Path.of(p).normalize();
+        }
+
+        int integer(JsonNode parent, String at, String field, int min) {
+            JsonNode v = need(parent, at, field);
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                throw error(join(at, field), "must be an integer (got " + kind(v) + ")");
+            }
+            if (v.intValue() < min) {
+                throw error(join(at, field), "must be at least " + min + " (got " + v.intValue() + ")");
+            }
+            return v.intValue();
+        }
+
+        int known(JsonNode parent, String at, String field, Map<Integer, String> known, String what) {
+            int v = integer(parent, at, field, 0);
+            if (!known.containsKey(v)) {
+                throw error(join(at, field), "unknown " + what + " " + v + " (expected " + new TreeMap<>(known)
+                        .entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
+                        .collect(java.util.stream.Collectors.joining(", ")) + ")");
+            }
+            return v;
+        }
+
+        Bytes hex(JsonNode pair, String at, int i) {
+            JsonNode v = pair.get(i);
+            if (v == null || !v.isTextual() || !v.asText().matches("([0-9a-fA-F]{2})*")) {
+                throw error(at + "[" + i + "]", "must be a string of hex digit pairs");
+            }
+            return Bytes.hex(v.asText());
+        }
+
+        private static String kind(JsonNode v) {
+            if (v == null || v.isNull()) {
+                return "null";
+            }
+            if (v.isTextual()) {
+                return "\"" + clip(v.asText()) + "\"";
+            }
+            if (v.isObject()) {
+                return "an object";
+            }
+            if (v.isArray()) {
+                return "an array";
+            }
+            return clip(v.toString());
+        }
     }
 }

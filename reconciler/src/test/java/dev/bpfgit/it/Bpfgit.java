@@ -116,16 +116,21 @@ final class Bpfgit {
 
     /** Runs {@code ./bpfgit ARGS} from the repository root, inside {@code ns} when it is not null. */
     static Cli cli(TestNetns ns, String... args) {
-        return cli(REPO, ns, args);
+        return cli(REPO, Map.of(), ns, args);
     }
 
     /** Runs {@code ./bpfgit ARGS} in directory {@code dir}, as CI runs it in a checkout with relative paths. */
     static Cli cliIn(Path dir, String... args) {
-        return cli(dir, null, args);
+        return cli(dir, Map.of(), null, args);
     }
 
-    private static Cli cli(Path dir, TestNetns ns, String... args) {
-        Process p = start(dir, ns, args);
+    /** As {@link #cli(TestNetns, String...)}, with variables added to the environment. */
+    static Cli cli(Map<String, String> env, TestNetns ns, String... args) {
+        return cli(REPO, env, ns, args);
+    }
+
+    private static Cli cli(Path dir, Map<String, String> env, TestNetns ns, String... args) {
+        Process p = start(dir, env, ns, args);
         CompletableFuture<String> out = dev.bpfgit.kernel.testing.Commands.drain(p.getInputStream());
         CompletableFuture<String> err = dev.bpfgit.kernel.testing.Commands.drain(p.getErrorStream());
         try {
@@ -144,13 +149,19 @@ final class Bpfgit {
 
     /** Starts {@code ./bpfgit ARGS} in the background; the caller owns the process. */
     static Process start(TestNetns ns, String... args) {
-        return start(REPO, ns, args);
+        return start(REPO, Map.of(), ns, args);
     }
 
-    private static Process start(Path dir, TestNetns ns, String... args) {
+    static Process start(Map<String, String> env, TestNetns ns, String... args) {
+        return start(REPO, env, ns, args);
+    }
+
+    private static Process start(Path dir, Map<String, String> env, TestNetns ns, String... args) {
         try {
-            return new ProcessBuilder(command(ns, args)).directory(dir.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            ProcessBuilder b = new ProcessBuilder(command(ns, args)).directory(dir.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            b.environment().putAll(env);
+            return b.start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

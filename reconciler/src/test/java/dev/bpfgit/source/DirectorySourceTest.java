@@ -4,12 +4,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.time.Duration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -87,10 +91,83 @@ class DirectorySourceTest {
     }
 
     @Test
-    void aFileThatIsNotUtf8IsAClearError(@TempDir Path dir) throws IOException {
-        Files.write(dir.resolve("latin1.yaml"), new byte[]{'a', ':', ' ', (byte) 0xe9, '\n'});
-        SourceException e = assertThrows(SourceException.class, () -> DirectorySource.read(dir));
-        assertEquals("read " + dir + "/latin1.yaml: not UTF-8 text", e.getMessage());
+    void aFileThatIsNotUtf8IsRefusedAtItsFirstBadByte(@TempDir Path dir) throws IOException {
+        Files.write(dir.resolve("latin1.yaml"), new byte[]{'a', ':', ' ', '1', '\n', 'b', ':', ' ', (byte) 0xe9, '\n'});
+        InvalidFilesException e = assertThrows(InvalidFilesException.class, () -> DirectorySource.read(dir));
+        assertEquals(dir + "/latin1.yaml:2:4: error: not UTF-8 text: byte 0xe9 at offset 8; policy files must be UTF-8",
+                e.getMessage());
+    }
+
+    @Test
+    void aLinkOutOfTheDirectoryIsRefusedByItsNameAndItsTargetNeverRead(@TempDir Path tmp) throws IOException {
+        Path secret = tmp.resolve("secret");
+        write(secret, "password: hunter2-SECRET\n");
+        Path dir = tmp.resolve("policies");
+        write(dir.resolve("ok.yaml"), "a: 1\n");
+        Files.createSymbolicLink(dir.resolve("leak.yaml"), secret);
+        Files.createSymbolicLink(dir.resolve("up.yaml"), Path.of("../secret"));
+        Files.createDirectories(dir.resolve("sub"));
+        Files.createSymbolicLink(dir.resolve("sub/inside.yaml"), Path.of("../ok.yaml"));
+
+        InvalidFilesException e = assertThrows(InvalidFilesException.class, () -> DirectorySource.read(dir));
+
+        assertEquals(List.of(
+                new FileProblem(dir + "/leak.yaml", "symbolic link to a file outside the source directory; not read"),
+                new FileProblem(dir + "/up.yaml", "symbolic link to a file outside the source directory; not read")),
+                e.problems());
+        assertFalse(e.getMessage().contains("hunter2") || e.getMessage().contains(secret.toString()), e.getMessage());
+    }
+
+    @Test
+    void aLinkInsideTheDirectoryIsRead(@TempDir Path dir) throws IOException {
+        write(dir.resolve("a/real.yaml"), "a: 1\n");
+        Files.createSymbolicLink(dir.resolve("link.yaml"), Path.of("a/real.yaml"));
+        assertEquals(Map.of(dir + "/a/real.yaml", "a: 1\n", dir + "/link.yaml", "a: 1\n"), DirectorySource.read(dir).files());
+    }
+
+    @Test
+    void aBrokenLinkIsAnErrorNotAMissingPolicy(@TempDir Path dir) throws IOException {
+        // silently skipping it would read as "this policy was deleted" and remove it from the kernel
+        Files.createSymbolicLink(dir.resolve("gone.yaml"), Path.of("nowhere.yaml"));
+        InvalidFilesException e = assertThrows(InvalidFilesException.class, () -> DirectorySource.read(dir));
+        assertEquals(dir + "/gone.yaml:1:1: error: symbolic link to a file that does not exist; not read", e.getMessage());
+    }
+
+    @Test
+    void aFifoWithAPolicyNameIsRefusedWithoutOpeningIt(@TempDir Path dir) throws Exception {
+        Path fifo = dir.resolve("x.yaml");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        write(dir.resolve("ok.yaml"), "a: 1\n");
+        // opening a FIFO with no writer blocks forever: a hang here is the failure
+        InvalidFilesException e = assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> assertThrows(InvalidFilesException.class, () -> DirectorySource.read(dir)));
+        assertEquals(dir + "/x.yaml:1:1: error: not a regular file (a FIFO); not read", e.getMessage());
+        InvalidFilesException named = assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> assertThrows(InvalidFilesException.class, () -> DirectorySource.read(fifo)));
+        assertEquals(fifo + ":1:1: error: not a regular file (a FIFO); not read", named.getMessage());
+    }
+
+    @Test
+    void aDeviceLinkedFromTheDirectoryIsRefusedByName(@TempDir Path dir) throws IOException {
+        Files.createSymbolicLink(dir.resolve("zero.yaml"), Path.of("/dev/zero"));
+        Files.createSymbolicLink(dir.resolve("null.yaml"), Path.of("/dev/null"));
+        // given by name, a link is followed, so the kind of file is what stops /dev/zero filling the memory
+        InvalidFilesException e = assertThrows(InvalidFilesException.class, () -> DirectorySource.read(dir.resolve("zero.yaml")));
+        assertEquals(dir + "/zero.yaml:1:1: error: not a regular file (a character device); not read", e.getMessage());
+        assertEquals(2, assertThrows(InvalidFilesException.class, () -> DirectorySource.read(dir)).problems().size());
+    }
+
+    @Test
+    void aFileOverTheSizeLimitIsRefusedWithoutReadingIt(@TempDir Path dir) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve("huge.yaml").toFile(), "rw")) {
+            f.setLength(PolicyFiles.MAX_BYTES + 1);   // sparse: no disk used
+        }
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve("limit.yaml").toFile(), "rw")) {
+            f.setLength(PolicyFiles.MAX_BYTES);
+        }
+        InvalidFilesException e = assertThrows(InvalidFilesException.class, () -> DirectorySource.read(dir));
+        assertEquals(List.of(new FileProblem(dir + "/huge.yaml", "file is 67108865 bytes, more than the 67108864 a"
+                + " policy file may have; split it into several files")), e.problems());
     }
 
     private static List<String> names(Snapshot s) {

@@ -174,10 +174,13 @@ class GitSourceIT {
     void aFileThatIsNotUtf8IsRefusedByName() {
         GitRepo r = repo();
         r.write("hosts/edge/bad.yaml", new byte[]{'a', ':', ' ', (byte) 0xff, '\n'});
-        String id = r.commit("bad bytes");
+        r.commit("bad bytes");
         try (GitSource s = new GitSource(settings(r.url(), "hosts/edge"))) {
-            SourceException e = assertThrows(SourceException.class, () -> s.read(s.head()));
-            assertEquals("read hosts/edge/bad.yaml at " + id + ": not UTF-8 text", e.getMessage());
+            // a mistake in the revision, which the sidecar reports as invalid, not as an unreachable source
+            InvalidFilesException e = assertThrows(InvalidFilesException.class, () -> s.read(s.head()));
+            // the same words as a directory's refusal (PolicyFiles), placed at the first bad byte
+            assertEquals("hosts/edge/bad.yaml:1:4: error: not UTF-8 text: byte 0xff at offset 3; policy files must be"
+                    + " UTF-8", e.getMessage());
         }
     }
 

@@ -14,12 +14,23 @@ import dev.bpfgit.run.Pipeline;
 import dev.bpfgit.source.Snapshot;
 import org.junit.jupiter.api.Test;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class StateFileTest {
     private static final Path ROOT = Path.of("/sys/fs/bpf/bpfgit");
@@ -56,5 +67,162 @@ class StateFileTest {
         String fromFile = PlanText.render(Differ.diff(r2, Observer.observe(loaded.kernel(), ROOT, Pipeline.attachPoints(r2))));
         assertEquals(fromKernel, fromFile);
         assertEquals(true, fromFile.matches("(?s).*~ 192\\.0\\.2\\.0/24 +pass \\(was drop\\).*"), fromFile);
+    }
+
+    /** A state file of a host with one xdp and one tc-ingress policy applied. */
+    private static String exported() {
+        MemoryKernel host = new MemoryKernel(HOST.interfaces(), 4);
+        Snapshot s = new Snapshot("r1", Map.of("p.yaml", """
+                apiVersion: bpfgit.dev/v1
+                kind: TrafficPolicy
+                metadata: {name: edge}
+                spec:
+                  interfaces: [eth0]
+                  hook: xdp
+                  rules: [{prefix: 192.0.2.0/24, action: drop}]
+                ---
+                apiVersion: bpfgit.dev/v1
+                kind: TrafficPolicy
+                metadata: {name: in}
+                spec:
+                  interfaces: [eth1]
+                  hook: tc-ingress
+                  rules: [{prefix: 10.0.0.0/8, action: drop}]
+                """));
+        DesiredState d = desired(s);
+        Applier.apply(host, Differ.diff(d, Observer.observe(host, ROOT, Pipeline.attachPoints(d))), Clock.systemUTC());
+        return StateFile.write(Observer.observe(host, ROOT, Pipeline.attachPoints(d)), HOST, 4);
+    }
+
+    @Test
+    void everyMissingFieldIsAnErrorNamingIt() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        String text = exported();
+        StateFile.read(text, "host.json");
+        JsonNode tree = json.readTree(text);
+        List<String> checked = new ArrayList<>();
+        forEachField(tree, "", (parent, field, path) -> {
+            if (field.equals("entries") || field.equals("format") || field.equals("version")
+                    || path.startsWith("host.labels.")
+                    || path.startsWith("host.interfaces.")) {
+                return;   // optional: entries (maps not read back), labels, interfaces and version (absent: 1);
+                          // format has its own message
+            }
+            JsonNode copy = tree.deepCopy();
+            ((ObjectNode) at(copy, parent)).remove(field);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> StateFile.read(copy.toString(), "host.json"), path);
+            String last = path.substring(path.lastIndexOf('.') + 1);
+            assertTrue(e.getMessage().startsWith("host.json: ") && e.getMessage().contains(last), path + " -> " + e.getMessage());
+            checked.add(path);
+        });
+        assertTrue(checked.containsAll(List.of("host.possibleCpus", "maps[0].type", "maps[0].keySize",
+                "links[0].attachType", "attached[0].type", "attached[0].programs[0].id")), checked.toString());
+    }
+
+    @Test
+    void everyIllTypedScalarIsAnErrorNamingIt() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        JsonNode tree = json.readTree(exported());
+        int[] count = {0};
+        forEachField(tree, "", (parent, field, path) -> {
+            JsonNode v = at(tree, parent).get(field);
+            if (!v.isValueNode() || field.equals("format")) {
+                return;
+            }
+            JsonNode copy = tree.deepCopy();
+            ObjectNode o = (ObjectNode) at(copy, parent);
+            if (v.isTextual()) {
+                o.put(field, 7);
+            } else {
+                o.put(field, "7");
+            }
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> StateFile.read(copy.toString(), "host.json"), path);
+            assertTrue(e.getMessage().contains(field + ": must be"), path + " -> " + e.getMessage());
+            count[0]++;
+        });
+        assertTrue(count[0] > 30, count[0] + " fields");
+    }
+
+    @Test
+    void unknownTypesAreRefusedNotReadAsADefault() throws Exception {
+        String text = exported();
+        assertEquals("host.json: attached[1].type: unknown attach type \"tcx-sideways\" (expected xdp, tcx-ingress"
+                + " or tcx-egress)", assertThrows(IllegalArgumentException.class, () -> StateFile.read(
+                text.replaceFirst("\"type\" : \"tcx-ingress\"", "\"type\" : \"tcx-sideways\""), "host.json")).getMessage());
+        String badAttach = text.replaceFirst("\"attachType\" : 46", "\"attachType\" : 44");
+        assertEquals("host.json: links[1].attachType: unknown attach type 44 (expected 37 xdp, 46 tcx-ingress, 47"
+                + " tcx-egress)", assertThrows(IllegalArgumentException.class,
+                () -> StateFile.read(badAttach, "host.json")).getMessage());
+        String badMap = text.replaceFirst("\"type\" : 11,", "\"type\" : 99,");
+        String mapError = assertThrows(IllegalArgumentException.class, () -> StateFile.read(badMap, "host.json")).getMessage();
+        assertTrue(mapError.matches("host\\.json: maps\\[\\d+]\\.type: unknown map type 99 \\(bpfgit manages 1 hash, .*"),
+                mapError);
+        String cpus = text.replaceFirst("\"possibleCpus\" : 4", "\"possibleCpus\" : 2000000000");
+        assertEquals("host.json: host.possibleCpus: must be at most 8192 (got 2000000000)",
+                assertThrows(IllegalArgumentException.class, () -> StateFile.read(cpus, "host.json")).getMessage());
+    }
+
+    @Test
+    void notJsonIsLocatedWithoutQuotingTheFile() {
+        String secret = "hunter2-SECRET";
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StateFile.read("{\"format\": \"" + secret + "\", \n  oops", "host.json"));
+        assertTrue(e.getMessage().startsWith("host.json:2:") && e.getMessage().contains("not JSON"), e.getMessage());
+        assertTrue(!e.getMessage().contains(secret), e.getMessage());
+        IllegalArgumentException deep = assertThrows(IllegalArgumentException.class,
+                () -> StateFile.read("[".repeat(40_000), "host.json"));
+        assertTrue(deep.getMessage().contains("not JSON"), deep.getMessage());
+        assertEquals("host.json: must be a JSON object (a file from 'bpfgit state export')",
+                assertThrows(IllegalArgumentException.class, () -> StateFile.read("[]", "host.json")).getMessage());
+    }
+
+    @Test
+    void planAgainstABrokenStateFileExitsTwoNamingTheField(@TempDir Path dir) throws Exception {
+        Path state = dir.resolve("host.json");
+        Files.writeString(state, exported().replaceFirst("\"attachType\" : 46", "\"attachType\" : 44"));
+        Path policy = dir.resolve("p.yaml");
+        Files.writeString(policy, "apiVersion: bpfgit.dev/v1\nkind: TrafficPolicy\nmetadata: {name: edge}\n"
+                + "spec:\n  interfaces: [eth0]\n  hook: xdp\n  rules: [{prefix: 192.0.2.0/24, action: drop}]\n");
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = dev.bpfgit.cli.Main.execute(new PrintWriter(out), new PrintWriter(err),
+                "plan", policy.toString(), "--state", state.toString());
+        assertEquals(2, code, err.toString());
+        assertEquals("error: " + state + ": links[1].attachType: unknown attach type 44 (expected 37 xdp, 46"
+                + " tcx-ingress, 47 tcx-egress)\n", err.toString());
+    }
+
+    private interface FieldVisitor {
+        void visit(String parentPointer, String field, String path);
+    }
+
+    /** Every object property of the tree, with a JSON pointer to its object and a dotted path for messages. */
+    private static void forEachField(JsonNode node, String pointer, FieldVisitor v) {
+        forEachField(node, pointer, "", v);
+    }
+
+    private static void forEachField(JsonNode node, String pointer, String path, FieldVisitor v) {
+        if (node.isObject()) {
+            for (String f : iterable(node.fieldNames())) {
+                String p = path.isEmpty() ? f : path + "." + f;
+                v.visit(pointer, f, p);
+                forEachField(node.get(f), pointer + "/" + f, p, v);
+            }
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                forEachField(node.get(i), pointer + "/" + i, path + "[" + i + "]", v);
+            }
+        }
+    }
+
+    private static <T> Iterable<T> iterable(java.util.Iterator<T> it) {
+        List<T> l = new ArrayList<>();
+        it.forEachRemaining(l::add);
+        return l;
+    }
+
+    private static JsonNode at(JsonNode root, String pointer) {
+        return pointer.isEmpty() ? root : root.at(pointer);
     }
 }
