@@ -108,6 +108,10 @@ class TrafficExplainerTest {
                   policies  TrafficPolicy/edge
                 """, ExplainText.render(e));
         String json = ExplainJson.render(e);
+        dev.bpfgit.render.OutputSchema.assertValid(json);
+        Explanation withFiles = new Explanation("10.1.9.9", "kernel", List.of(one(k, "10.1.9.9",
+                Optional.of(desired(RULES.replace("redirect, to: eth1", "mark, mark: 7"))))));
+        dev.bpfgit.render.OutputSchema.assertValid(ExplainJson.render(withFiles));
         assertTrue(json.contains("\"format\" : \"bpfgit.dev/explain/v1\",\n  \"version\" : 1,"), json);
         assertTrue(json.contains("\"target\" : \"eth1\""), json);
         assertTrue(json.contains("\"packets\" : null"), json);

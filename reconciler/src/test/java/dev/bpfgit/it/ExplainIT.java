@@ -124,7 +124,7 @@ class ExplainIT {
             Bpfgit.Cli nobody = Bpfgit.asNobody(work, "explain", "198.51.100.8", policies.toString(), "--state",
                     state.toString(), "-o", "json");
             assertEquals(0, nobody.exit(), nobody.toString());
-            JsonNode fromState = nobody.json();
+            JsonNode fromState = dev.bpfgit.render.OutputSchema.assertValid(nobody.out());
             assertEquals("state " + state, fromState.get("source").asText());
             JsonNode s = fromState.at("/units/0");
             assertEquals("198.51.100.0/24", s.get("prefix").asText());
@@ -166,7 +166,7 @@ class ExplainIT {
     private static JsonNode unit(Bpfgit.Cli c) {
         assertEquals(0, c.exit(), c.toString());
         assertEquals("", c.err());
-        JsonNode j = c.json();
+        JsonNode j = dev.bpfgit.render.OutputSchema.assertValid(c.out());
         assertEquals("bpfgit.dev/explain/v1", j.get("format").asText());
         assertEquals(1, j.get("units").size(), c.out());
         return j.at("/units/0");
