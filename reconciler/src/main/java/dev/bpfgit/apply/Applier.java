@@ -76,14 +76,14 @@ public final class Applier {
         if (keepMeta) {
             List<Entry> meta = new ArrayList<>();
             for (Map.Entry<String, String> e : plan.meta().entrySet()) {
-                meta.add(new Entry(Meta.encodeKey(e.getKey()), Meta.encodeValue(e.getValue())));
+                meta.addAll(Meta.encode(e.getKey(), e.getValue()));
             }
             meta.add(new Entry(Meta.encodeKey("applied"), Meta.encodeValue(clock.instant().toString())));
             kernel.update(metaPin, meta);
             List<Bytes> gone = new ArrayList<>();
             // stale keys and, since a successful apply clears them, the failures recorded by earlier ones
             // (the plan lists those it saw live: the basis check covers the bookkeeping map)
-            plan.metaDeletes().forEach(k -> gone.add(Meta.encodeKey(k)));
+            plan.metaDeletes().forEach(k -> gone.addAll(Meta.encodeDelete(k)));
             if (!gone.isEmpty()) {
                 kernel.delete(metaPin, gone);
             }
@@ -130,9 +130,8 @@ public final class Applier {
                 kernel.makeDirs(p.pin().getParent());
                 kernel.loadProgram(p.pin(), p.spec());
                 // recorded at once: a crash before the end must not make the program look foreign
-                kernel.update(metaPin, List.of(new Entry(
-                        Meta.encodeKey(Meta.programKey(root.relativize(p.pin()).toString())),
-                        Meta.encodeValue(p.spec().identity()))));
+                kernel.update(metaPin, Meta.encode(Meta.programKey(root.relativize(p.pin()).toString()),
+                        p.spec().identity()));
             }
             case Change.CreateLink l -> kernel.attach(l.pin(), PinGuard.check(root, l.program()), l.at());
             case Change.UpdateLink l -> kernel.updateLink(l.pin(), PinGuard.check(root, l.program()),
@@ -155,7 +154,7 @@ public final class Applier {
             }
             List<Entry> entries = new ArrayList<>();
             for (String p : u.policies()) {
-                entries.add(new Entry(Meta.encodeKey(Meta.FAILED + p), Meta.encodeValue(reason)));
+                entries.addAll(Meta.encode(Meta.FAILED + p, reason));
             }
             kernel.update(metaPin, entries);
         } catch (RuntimeException ignored) {

@@ -101,7 +101,7 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer> {
         step("5. UDP from the client namespace to an echo server on the edge (10.200.0.2, fd00:200::2)", null);
         long scrubBefore = rxPackets(scrub, "eth0");
         out.printf("  %-18s %6s %7s%n", "from", "sent", "echoed");
-        try (DemoTraffic echo = new DemoTraffic(Path.of("/run/netns", edge))) {
+        try (DemoEcho echo = new DemoEcho(Path.of("/run/netns", edge))) {
             udp("10.200.0.1", "10.200.0.2", "allowed (no rule: default pass)");
             udp("203.0.113.7", "10.200.0.2", "blocked (203.0.113.0/24 drop)");
             udp("198.51.100.7", "10.200.0.2", "redirected to eth1 (198.51.100.0/24)");
@@ -166,7 +166,7 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     private void udp(String from, String to, String label) throws Exception {
-        int echoed = DemoTraffic.exchange(Path.of("/run/netns", client), from, to, 5);
+        int echoed = DemoEcho.exchange(Path.of("/run/netns", client), from, to, 5);
         out.printf("  %-18s %6d %7d   %s%n", from, 5, echoed, label);
         out.flush();
     }

@@ -13,7 +13,7 @@ import dev.bpfgit.policy.ErrorFormat;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
 import dev.bpfgit.policy.Prefix;
-import dev.bpfgit.policy.TrafficPolicySpec;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec;
 import dev.bpfgit.render.ExplainJson;
 import dev.bpfgit.render.ExplainText;
 import dev.bpfgit.run.Pipeline;

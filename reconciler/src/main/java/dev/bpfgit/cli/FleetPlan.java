@@ -11,7 +11,7 @@ import dev.bpfgit.policy.ErrorFormat;
 import dev.bpfgit.policy.Inventory;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
-import dev.bpfgit.policy.TrafficPolicySpec;
+import dev.bpfgit.kind.Kinds;
 import dev.bpfgit.render.Fleet;
 import dev.bpfgit.render.FleetJson;
 import dev.bpfgit.render.FleetText;
@@ -243,10 +243,7 @@ final class FleetPlan {
         TreeSet<String> names = new TreeSet<>();
         for (List<Policy> ps : List.of(basePolicies, head)) {
             for (Policy p : ps) {
-                if (p.spec() instanceof TrafficPolicySpec t) {
-                    names.addAll(t.interfaces());
-                    t.rules().forEach(r -> r.to().ifPresent(names::add));
-                }
+                names.addAll(Kinds.BUILT_IN.named(p.kind()).assumedInterfaces(p));
             }
         }
         Map<String, Integer> ifs = new TreeMap<>();

@@ -11,7 +11,7 @@ import dev.bpfgit.observe.Observer;
 import dev.bpfgit.policy.ErrorFormat;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
-import dev.bpfgit.policy.TrafficPolicySpec;
+import dev.bpfgit.kind.Kinds;
 import dev.bpfgit.render.PlanJson;
 import dev.bpfgit.render.PlanMarkdown;
 import dev.bpfgit.render.PlanText;
@@ -188,10 +188,7 @@ final class PlanCommand implements Callable<Integer> {
         TreeSet<String> names = new TreeSet<>();
         for (List<Policy> ps : List.of(a, b)) {
             for (Policy p : ps) {
-                if (p.spec() instanceof TrafficPolicySpec t) {
-                    names.addAll(t.interfaces());
-                    t.rules().forEach(r -> r.to().ifPresent(names::add));
-                }
+                names.addAll(Kinds.BUILT_IN.named(p.kind()).assumedInterfaces(p));
             }
         }
         Map<String, Integer> ifs = new TreeMap<>();

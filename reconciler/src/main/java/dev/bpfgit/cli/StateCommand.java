@@ -1,6 +1,8 @@
 package dev.bpfgit.cli;
 
 import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kind.Kinds;
+import dev.bpfgit.kind.PolicyKind;
 import dev.bpfgit.kernel.Interface;
 import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.run.Pipeline;
@@ -11,7 +13,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "state", mixinStandardHelpOptions = true, header = "Work with snapshots of the live state.",
@@ -36,13 +40,13 @@ final class StateCommand {
         @Override
         public Integer call() {
             Pipeline p = common.live();
-            List<AttachPoint> points = new ArrayList<>();
-            for (Interface i : p.kernel().interfaces()) {
-                points.add(new AttachPoint.Xdp(i.name()));
-                points.add(new AttachPoint.Tcx(i.name(), AttachPoint.Direction.INGRESS));
-                points.add(new AttachPoint.Tcx(i.name(), AttachPoint.Direction.EGRESS));
+            // each kind names the attach points of its own on this host's interfaces
+            List<String> names = p.kernel().interfaces().stream().map(Interface::name).toList();
+            Set<AttachPoint> points = new LinkedHashSet<>();
+            for (PolicyKind kind : Kinds.BUILT_IN.all()) {
+                points.addAll(kind.exportedAttachPoints(names));
             }
-            LiveState live = p.observe(points);
+            LiveState live = p.observe(new ArrayList<>(points));
             spec.commandLine().getOut().print(StateFile.write(live, common.facts(p.kernel()),
                     p.kernel().possibleCpus()));
             spec.commandLine().getOut().flush();   // print() does not flush: the export was lost at exit

@@ -4,13 +4,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.bpfgit.compile.PolicyIds;
-import dev.bpfgit.compile.TrafficLayout;
+import dev.bpfgit.kind.Kinds;
+import dev.bpfgit.kind.UnitReport;
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.observe.Fingerprint;
 import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.observe.Meta;
-import dev.bpfgit.observe.TrafficCounters;
 import dev.bpfgit.run.Durations;
 import dev.bpfgit.run.Pipeline;
 import picocli.CommandLine.Command;
@@ -29,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 
 @Command(name = "status", mixinStandardHelpOptions = true, header = "Show the applied revision, each policy's state and its counters.",
         exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
@@ -48,7 +48,7 @@ final class StatusCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    record UnitStatus(String unit, boolean inSync, List<TrafficCounters.Count> counts) {
+    record UnitStatus(String unit, boolean inSync, UnitReport report) {
     }
 
     record PolicyStatus(String id, String digest, String state, String reason, List<UnitStatus> units) {
@@ -68,8 +68,8 @@ final class StatusCommand implements Callable<Integer> {
             unitsOf.computeIfAbsent(rest.substring(b + 1), x -> new ArrayList<>()).add(rest.substring(0, b));
         });
         List<PolicyStatus> policies = new ArrayList<>();
-        // one dump of each unit's counters, whichever policies share the unit
-        Map<String, List<TrafficCounters.Count>> countsOf = new TreeMap<>();
+        // one read of each unit (its counters, say), whichever policies share the unit
+        Map<String, Function<String, UnitReport>> reportOf = new TreeMap<>();
         meta.policies().forEach((id, digest) -> {
             List<UnitStatus> units = new ArrayList<>();
             boolean sync = true;
@@ -77,11 +77,10 @@ final class StatusCommand implements Callable<Integer> {
                 Path dir = root.resolve(rel);
                 boolean ok = meta.get(Meta.unitKey(rel)).map(f -> f.equals(Fingerprint.live(live, dir))).orElse(false);
                 sync &= ok;
-                int pid = PolicyIds.of(id);
-                List<TrafficCounters.Count> counts = countsOf
-                        .computeIfAbsent(rel, r -> TrafficCounters.read(p.kernel(), live, dir)).stream()
-                        .filter(c -> c.policy() == pid || c.policy() == 0).toList();
-                units.add(new UnitStatus(rel, ok, counts));
+                UnitReport report = reportOf.computeIfAbsent(rel, r -> Kinds.BUILT_IN.owning(Path.of(r))
+                        .map(k -> k.report(p.kernel(), live, dir))
+                        .orElse(x -> UnitReport.NONE)).apply(id);
+                units.add(new UnitStatus(rel, ok, report));
             }
             String failed = meta.get("failed/" + id).orElse("");
             String state = !failed.isEmpty() ? "failed" : sync ? "in sync" : "drifted";
@@ -112,12 +111,7 @@ final class StatusCommand implements Callable<Integer> {
             out.println(ps.id() + "  " + ps.state() + (ps.reason().isEmpty() ? "" : ": " + ps.reason()));
             for (UnitStatus u : ps.units()) {
                 out.println("  " + u.unit() + (u.inSync() ? "" : "  (drifted)"));
-                int width = u.counts().stream().mapToInt(c -> c.prefix().length()).max().orElse(7);
-                for (TrafficCounters.Count c : u.counts()) {
-                    String action = c.rule() == null ? "" : TrafficLayout.rule(c.rule()).action().yaml;
-                    out.printf("    %-" + width + "s  %-8s %12d packets %14d bytes%n", c.prefix(), action,
-                            c.packets(), c.bytes());
-                }
+                u.report().lines().forEach(l -> out.println("    " + l));
             }
         }
     }
@@ -179,14 +173,7 @@ final class StatusCommand implements Callable<Integer> {
             ArrayNode us = pn.putArray("units");
             for (UnitStatus u : p.units()) {
                 ObjectNode un = us.addObject().put("unit", u.unit()).put("inSync", u.inSync());
-                ArrayNode rules = un.putArray("rules");
-                for (TrafficCounters.Count c : u.counts()) {
-                    ObjectNode r = rules.addObject().put("prefix", c.prefix());
-                    if (c.rule() != null) {
-                        r.put("action", TrafficLayout.rule(c.rule()).action().yaml);
-                    }
-                    r.put("packets", c.packets()).put("bytes", c.bytes());
-                }
+                u.report().json().accept(un);
             }
         }
         try {

@@ -1,9 +1,10 @@
 package dev.bpfgit.compile;
 
+import dev.bpfgit.kind.Kinds;
+import dev.bpfgit.kind.PolicyKind;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyError;
 import dev.bpfgit.policy.PolicyException;
-import dev.bpfgit.policy.TrafficPolicySpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,17 +20,22 @@ public final class Compiler {
     }
 
     public static DesiredState compile(Path root, String revision, List<Policy> all, HostFacts host) {
+        return compile(Kinds.BUILT_IN, root, revision, all, host);
+    }
+
+    /** Each kind compiles its own policies, in the order the kinds are registered. */
+    public static DesiredState compile(Kinds kinds, Path root, String revision, List<Policy> all, HostFacts host) {
         List<Policy> selected = all.stream()
                 .filter(p -> p.hosts().selects(host.name(), host.labels()))
                 .toList();
         List<PolicyError> errors = new ArrayList<>();
-        List<Policy> traffic = new ArrayList<>();
-        for (Policy p : selected) {
-            switch (p.spec()) {
-                case TrafficPolicySpec s -> traffic.add(p);
+        List<Unit> units = new ArrayList<>();
+        for (PolicyKind kind : kinds.all()) {
+            List<Policy> mine = selected.stream().filter(p -> p.kind().equals(kind.name())).toList();
+            if (!mine.isEmpty()) {
+                units.addAll(kind.compile(root, mine, host, errors));
             }
         }
-        List<Unit> units = new ArrayList<>(TrafficCompiler.compile(root, traffic, host, errors));
         if (!errors.isEmpty()) {
             throw new PolicyException(errors);
         }

@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * Everything pinned in one directory that lives and dies together: e.g. the program, link and maps of
- * one (interface, hook) for TrafficPolicy. Several policies may share a unit.
+ * one (interface, hook) of a kind that acts on interfaces. Several policies may share a unit.
  *
  * @param label    where it acts, for plans: {@code "eth0, xdp"}
  * @param policies ids ({@code Kind/name}) of the policies compiled into it, sorted

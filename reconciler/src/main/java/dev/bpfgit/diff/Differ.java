@@ -9,6 +9,8 @@ import dev.bpfgit.compile.ProgramDesire;
 import dev.bpfgit.compile.Slots;
 import dev.bpfgit.compile.Unit;
 import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kind.Kinds;
+import dev.bpfgit.kind.PolicyKind;
 import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.MapType;
@@ -52,6 +54,10 @@ public final class Differ {
     }
 
     public static Plan diff(DesiredState desired, LiveState live) {
+        return diff(Kinds.BUILT_IN, desired, live);
+    }
+
+    public static Plan diff(Kinds kinds, DesiredState desired, LiveState live) {
         Path root = desired.root();
         Map<Integer, String> owners = owners(desired.policies(), live.meta());
         List<UnitPlan> units = new ArrayList<>();
@@ -69,7 +75,7 @@ public final class Differ {
             meta.put(Meta.policyKey(p.id()), p.digest());
         }
         for (Unit u : desired.units()) {
-            UnitDiff d = new UnitDiff(u, live, owners, desired.revision(), warnings);
+            UnitDiff d = new UnitDiff(u, kinds.named(u.kind()), live, owners, desired.revision(), warnings);
             units.add(d.plan());
             wanted.addAll(d.wanted);
             String rel = root.relativize(u.dir()).toString();
@@ -81,7 +87,7 @@ public final class Differ {
                 meta.put(Meta.programKey(root.relativize(p.pin()).toString()), p.spec().identity());
             }
         }
-        units.addAll(removals(live, wanted, owners));
+        units.addAll(removals(kinds, live, wanted, owners));
         // stale keys, and the failures recorded by earlier applies: a successful apply clears them; the
         // sidecar's view of its source (sidecar/...) is not the plan's to remove
         List<String> metaDeletes = live.meta().values().keySet().stream()
@@ -93,8 +99,12 @@ public final class Differ {
 
     /** The plan that removes everything bpfgit owns under the root, the root included. */
     public static Plan destroy(LiveState live) {
+        return destroy(Kinds.BUILT_IN, live);
+    }
+
+    public static Plan destroy(Kinds kinds, LiveState live) {
         Map<Integer, String> owners = owners(List.of(), live.meta());
-        List<UnitPlan> units = new ArrayList<>(removals(live, Set.of(), owners));
+        List<UnitPlan> units = new ArrayList<>(removals(kinds, live, Set.of(), owners));
         return new Plan(live.root(), live.meta().revision().orElse(""), live.basis(), units, Map.of(),
                 List.of(), List.of());
     }
@@ -107,7 +117,8 @@ public final class Differ {
     }
 
     /** Live pins nobody wants, grouped by directory; then directories left empty. */
-    private static List<UnitPlan> removals(LiveState live, Set<Path> wanted, Map<Integer, String> owners) {
+    private static List<UnitPlan> removals(Kinds kinds, LiveState live, Set<Path> wanted,
+                                           Map<Integer, String> owners) {
         Path root = live.root();
         Map<Path, List<Change>> byDir = new TreeMap<>();
         Comparator<Path> order = Comparator.comparing(Path::toString);
@@ -145,7 +156,7 @@ public final class Differ {
             List<String> pols = live.meta().values().keySet().stream()
                     .filter(k -> k.startsWith(Meta.ownerKey(rel, "")))
                     .map(k -> k.substring(Meta.ownerKey(rel, "").length())).sorted().toList();
-            plans.add(new UnitPlan(dir, kindOf(rel), rel.isEmpty() ? "pin root" : rel, pols, changes));
+            plans.add(new UnitPlan(dir, kindOf(kinds, rel), rel.isEmpty() ? "pin root" : rel, pols, changes));
         });
         if (!emptyDirs.isEmpty()) {
             List<Change> dirs = emptyDirs.stream().map(d -> (Change) new Change.Unpin(d, Optional.empty(),
@@ -172,8 +183,9 @@ public final class Differ {
                 : " on ifindex " + l.info().ifindex()) + ")";
     }
 
-    private static String kindOf(String rel) {
-        return rel.startsWith("traffic") ? "TrafficPolicy" : "";
+    /** The kind whose directory a unit found in the kernel is in, "" for none (the root's own files). */
+    private static String kindOf(Kinds kinds, String rel) {
+        return kinds.owning(Path.of(rel)).map(PolicyKind::name).orElse("");
     }
 
     /** The diff of one desired unit against the kernel. */
@@ -195,8 +207,12 @@ public final class Differ {
         final List<Change> deletes = new ArrayList<>();
         final Map<Path, Path> staged = new HashMap<>();
 
-        UnitDiff(Unit unit, LiveState live, Map<Integer, String> owners, String revision, List<String> warnings) {
+        final PolicyKind kind;
+
+        UnitDiff(Unit unit, PolicyKind kind, LiveState live, Map<Integer, String> owners, String revision,
+                 List<String> warnings) {
             this.unit = unit;
+            this.kind = kind;
             this.live = live;
             this.owners = owners;
             this.revision = revision;
@@ -441,12 +457,11 @@ public final class Differ {
                             .reduce((a, b) -> a + ", " + b).orElseThrow();
                     String msg = l.at().label() + ": program " + who + " is attached and was not attached by"
                             + " bpfgit; for " + String.join(", ", unit.policies());
-                    if (l.at() instanceof AttachPoint.Xdp) {
-                        throw new ForeignProgramException(msg + ": bpfgit does not replace it. Detach it"
-                                + " (ip link set dev " + ifname(l.at()) + " xdp off) or remove the interface"
-                                + " from the policy.");
+                    PolicyKind.Foreign foreign = kind.foreign(l.at());
+                    if (foreign.refuse()) {
+                        throw new ForeignProgramException(msg + ": " + foreign.advice());
                     }
-                    warnings.add(msg + ": tcx runs several programs, bpfgit's runs after it.");
+                    warnings.add(msg + ": " + foreign.advice());
                 }
                 links.add(new Change.CreateLink(l.pin(), l.program(), l.at()));
             }

@@ -5,9 +5,9 @@ import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.MapInfo;
-import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kernel.Pin;
 import dev.bpfgit.kernel.SortedEntries;
+import dev.bpfgit.kind.Kinds;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +31,10 @@ public final class Observer {
     }
 
     public static LiveState observe(Kernel kernel, Path root, Collection<AttachPoint> points) {
+        return observe(Kinds.BUILT_IN, kernel, root, points);
+    }
+
+    public static LiveState observe(Kinds kinds, Kernel kernel, Path root, Collection<AttachPoint> points) {
         Map<Path, LiveMap> maps = new TreeMap<>();
         Map<Path, LiveProgram> programs = new TreeMap<>();
         Map<Path, LiveLink> links = new TreeMap<>();
@@ -38,7 +42,8 @@ public final class Observer {
         for (Pin pin : kernel.pins(root)) {
             switch (pin.type()) {
                 case MAP -> {
-                    Optional<Kernel.MapRead> read = kernel.readMap(pin.path(), i -> !statistics(i));
+                    Optional<Kernel.MapRead> read = kernel.readMap(pin.path(),
+                            i -> !statistics(kinds, root.relativize(pin.path()), i));
                     if (read.isEmpty()) {
                         continue;   // unpinned between listing and reading
                     }
@@ -70,9 +75,14 @@ public final class Observer {
                 basis(maps, withIdentity, links));
     }
 
-    /** Per-CPU maps are where the datapath counts; their contents are never policy. */
-    static boolean statistics(MapInfo info) {
-        return info.type() == MapType.PERCPU_ARRAY.id || info.type() == MapType.PERCPU_HASH.id;
+    /**
+     * Whether the kind whose unit holds the map says its contents are the datapath's, never policy. A map in
+     * no kind's directory (a stray pin) is skipped when any kind would skip it: it is only removed, and
+     * reading a large per-CPU map would slow every plan.
+     */
+    static boolean statistics(Kinds kinds, Path rel, MapInfo info) {
+        return kinds.owning(rel).map(k -> k.statistics(info))
+                .orElseGet(() -> kinds.all().stream().anyMatch(k -> k.statistics(info)));
     }
 
     /** A digest of object ids and map contents: any change in the kernel changes it. */

@@ -1,6 +1,8 @@
 package dev.bpfgit.policy;
 
 import com.networknt.schema.ValidationMessage;
+import dev.bpfgit.kind.Kinds;
+import dev.bpfgit.kind.PolicyKind;
 import dev.bpfgit.source.Snapshot;
 
 import java.util.ArrayList;
@@ -22,9 +24,22 @@ public final class PolicyLoader {
             .thenComparing(PolicyError::pointer)
             .thenComparing(PolicyError::message);
 
-    private final PolicySchema schema = PolicySchema.get();
-    private final SchemaMessages messages = new SchemaMessages(schema);
-    private final PolicyReader reader = new PolicyReader(schema);
+    private final Kinds kinds;
+    private final PolicySchema schema;
+    private final SchemaMessages messages;
+    private final PolicyReader reader;
+
+    public PolicyLoader() {
+        this(Kinds.BUILT_IN);
+    }
+
+    /** @param kinds the kinds it reads, and their root schema */
+    public PolicyLoader(Kinds kinds) {
+        this.kinds = kinds;
+        this.schema = PolicySchema.of(kinds.schema());
+        this.messages = new SchemaMessages(schema);
+        this.reader = new PolicyReader(schema, kinds);
+    }
 
     /**
      * @return the policies in file order, then document order
@@ -53,7 +68,9 @@ public final class PolicyLoader {
         });
         // across documents, among those that are valid on their own: an invalid one would only add noise
         errors.addAll(UniqueNames.check(policies));
-        errors.addAll(TrafficPolicyChecks.check(policies));
+        for (PolicyKind kind : kinds.all()) {
+            errors.addAll(kind.check(policies.stream().filter(p -> p.kind().equals(kind.name())).toList()));
+        }
         if (!errors.isEmpty()) {
             throw new PolicyException(errors.stream().map(PolicyLoader::clipped).distinct().sorted(ORDER).toList());
         }

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.bpfgit.kind.Kinds;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.security.MessageDigest;
@@ -27,9 +29,11 @@ final class PolicyReader {
             .build();
 
     private final PolicySchema schema;
+    private final Kinds kinds;
 
-    PolicyReader(PolicySchema schema) {
+    PolicyReader(PolicySchema schema, Kinds kinds) {
         this.schema = schema;
+        this.kinds = kinds;
     }
 
     /**
@@ -42,10 +46,7 @@ final class PolicyReader {
         String name = canonical.get("metadata").get("name").asText();
         ObjectNode spec = (ObjectNode) canonical.get("spec");
         HostSelector hosts = hosts(spec.get("hosts"), doc, errors);
-        PolicySpec parsed = switch (kind) {
-            case "TrafficPolicy" -> TrafficPolicyReader.read(spec, "/spec", doc, errors);
-            default -> throw new IllegalStateException("the schema accepted kind " + kind + " that has no reader");
-        };
+        PolicySpec parsed = kinds.named(kind).read(spec, "/spec", doc::error, errors);
         return new Policy(kind, name, hosts, parsed, doc.start(), doc.locations(), digest(canonical));
     }
 

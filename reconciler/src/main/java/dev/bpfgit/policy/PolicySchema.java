@@ -63,6 +63,13 @@ final class PolicySchema {
         return INSTANCE;
     }
 
+    private static final Map<String, PolicySchema> OTHERS = new ConcurrentHashMap<>();
+
+    /** The policy schema rooted at {@code root} (e.g. a test's registry of kinds), compiled once. */
+    static PolicySchema of(String root) {
+        return root.equals(ROOT) ? INSTANCE : OTHERS.computeIfAbsent(root, PolicySchema::new);
+    }
+
     static PolicySchema inventory() {
         return Inventory.INSTANCE;
     }

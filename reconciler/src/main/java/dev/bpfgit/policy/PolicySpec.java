@@ -1,5 +1,5 @@
 package dev.bpfgit.policy;
 
-/** The {@code spec} of one kind. A new kind adds a record here, a schema and a compiler. */
-public sealed interface PolicySpec permits TrafficPolicySpec {
+/** The {@code spec} of one kind. Each kind (see dev.bpfgit.kind.PolicyKind) has its own record. */
+public interface PolicySpec {
 }

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 /** {@code metadata.name} is unique per kind: it names the pins, the plan entries and the metrics. */
-final class UniqueNames {
+public final class UniqueNames {
     private UniqueNames() {
     }
 
@@ -25,7 +25,7 @@ final class UniqueNames {
     }
 
     /** {@code file:line}, how one error message points at another place. */
-    static String where(Location l) {
+    public static String where(Location l) {
         return l.file() + ":" + l.line();
     }
 }

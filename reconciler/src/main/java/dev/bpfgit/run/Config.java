@@ -25,7 +25,7 @@ public record Config(Path root, Optional<String> hostName, Map<String, String> l
     public static final Path DEFAULT_ROOT = Path.of("/sys/fs/bpf/bpfgit");
     /** How long a writing verb waits for another writer of the same pin root ({@code lock.timeout}). */
     public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(30);
-    /** TrafficPolicy rule series exported per scrape ({@code metrics.maxRuleSeries}). */
+    /** Series of per-rule counters a kind exports per scrape ({@code metrics.maxRuleSeries}). */
     public static final int DEFAULT_MAX_RULE_SERIES = 10_000;
 
     /** A directory source (or none), the default lock timeout. */

@@ -1,5 +1,7 @@
 package dev.bpfgit.run;
 
+import dev.bpfgit.kind.Kinds;
+import dev.bpfgit.kind.PolicyKind;
 import dev.bpfgit.apply.ApplyException;
 import dev.bpfgit.apply.ApplyResult;
 import dev.bpfgit.compile.Compiler;
@@ -141,10 +143,12 @@ public final class Sidecar {
         this.metrics = metrics;
         this.record = new SidecarRecord(pipeline.kernel(), pipeline.root());
         this.stateSince = clock.instant();
-        metrics.register(new RuleCounters(pipeline.kernel(), () -> {
-            Enforced e = enforced;
-            return e == null ? null : e.desired();
-        }, config.maxRuleSeries()));
+        for (PolicyKind kind : Kinds.BUILT_IN.all()) {
+            kind.metrics(pipeline.kernel(), () -> {
+                Enforced e = enforced;
+                return e == null ? null : e.desired();
+            }, config.maxRuleSeries()).ifPresent(metrics::register);
+        }
         metrics.ready(false);
     }
 

@@ -2,7 +2,7 @@ package dev.bpfgit.diff;
 
 import dev.bpfgit.apply.ApplyResult;
 import dev.bpfgit.compile.Le;
-import dev.bpfgit.compile.TrafficLayout;
+import dev.bpfgit.kind.traffic.TrafficLayout;
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.KernelException;

@@ -1,7 +1,7 @@
 package dev.bpfgit.diff;
 
 import dev.bpfgit.apply.ApplyResult;
-import dev.bpfgit.compile.TrafficLayout;
+import dev.bpfgit.kind.traffic.TrafficLayout;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.render.PlanJson;

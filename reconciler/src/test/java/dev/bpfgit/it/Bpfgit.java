@@ -11,7 +11,7 @@ import dev.bpfgit.kernel.linux.LinuxKernel;
 import dev.bpfgit.kernel.linux.Netns;
 import dev.bpfgit.kernel.testing.TestNetns;
 import dev.bpfgit.observe.LiveState;
-import dev.bpfgit.observe.TrafficCounters;
+import dev.bpfgit.kind.traffic.TrafficCounters;
 import dev.bpfgit.run.Pipeline;
 import dev.bpfgit.source.DirectorySource;
 

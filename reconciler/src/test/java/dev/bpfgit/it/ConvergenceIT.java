@@ -1,6 +1,6 @@
 package dev.bpfgit.it;
 
-import dev.bpfgit.compile.TrafficLayout;
+import dev.bpfgit.kind.traffic.TrafficLayout;
 import dev.bpfgit.diff.Plan;
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.AttachedProgram;

@@ -1,7 +1,7 @@
 package dev.bpfgit.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.bpfgit.compile.TrafficLayout;
+import dev.bpfgit.kind.traffic.TrafficLayout;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.testing.Commands;

@@ -1,5 +1,6 @@
 package dev.bpfgit.policy;
 
+import dev.bpfgit.kind.traffic.TrafficPolicySpec;
 import dev.bpfgit.source.PolicyFiles;
 import dev.bpfgit.source.Snapshot;
 import org.junit.jupiter.api.Test;

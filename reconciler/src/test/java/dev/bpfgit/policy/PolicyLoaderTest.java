@@ -1,10 +1,11 @@
 package dev.bpfgit.policy;
 
-import dev.bpfgit.policy.TrafficPolicySpec.Action;
-import dev.bpfgit.policy.TrafficPolicySpec.Hook;
-import dev.bpfgit.policy.TrafficPolicySpec.Match;
-import dev.bpfgit.policy.TrafficPolicySpec.Rule;
-import dev.bpfgit.policy.TrafficPolicySpec.Verdict;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Action;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Hook;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Match;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Rule;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Verdict;
 import dev.bpfgit.source.DirectorySource;
 import dev.bpfgit.source.Snapshot;
 import org.junit.jupiter.api.Test;

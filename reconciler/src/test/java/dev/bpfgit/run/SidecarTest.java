@@ -1,7 +1,7 @@
 package dev.bpfgit.run;
 
 import dev.bpfgit.compile.HostFacts;
-import dev.bpfgit.compile.TrafficLayout;
+import dev.bpfgit.kind.traffic.TrafficLayout;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.Errno;
 import dev.bpfgit.kernel.Kernel;

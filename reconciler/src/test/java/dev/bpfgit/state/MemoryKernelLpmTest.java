@@ -1,6 +1,6 @@
 package dev.bpfgit.state;
 
-import dev.bpfgit.compile.TrafficLayout;
+import dev.bpfgit.kind.traffic.TrafficLayout;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.KernelException;

@@ -1,7 +1,11 @@
-package dev.bpfgit.policy;
+package dev.bpfgit.kind.traffic;
 
-import dev.bpfgit.policy.TrafficPolicySpec.Hook;
-import dev.bpfgit.policy.TrafficPolicySpec.Rule;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Hook;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Rule;
+
+import dev.bpfgit.policy.Policy;
+import dev.bpfgit.policy.PolicyError;
+import dev.bpfgit.policy.Prefix;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,7 +23,7 @@ import static dev.bpfgit.policy.UniqueNames.where;
  * compile into one program and one rules map. Policies whose {@code hosts} can never select the same host do
  * not conflict.
  */
-final class TrafficPolicyChecks {
+public final class TrafficPolicyChecks {
     private TrafficPolicyChecks() {
     }
 
@@ -34,7 +38,7 @@ final class TrafficPolicyChecks {
     }
 
     /** @param policies in file order; of two conflicting policies the later one is reported */
-    static List<PolicyError> check(List<Policy> policies) {
+    public static List<PolicyError> check(List<Policy> policies) {
         List<Member> members = policies.stream()
                 .filter(p -> p.spec() instanceof TrafficPolicySpec)
                 .map(p -> new Member(p, (TrafficPolicySpec) p.spec()))

@@ -1,5 +1,7 @@
-package dev.bpfgit.compile;
+package dev.bpfgit.kind.traffic;
 
+import dev.bpfgit.compile.EntryCodec;
+import dev.bpfgit.compile.Le;
 import dev.bpfgit.kernel.Bytes;
 
 import java.util.ArrayList;

@@ -1,4 +1,7 @@
-package dev.bpfgit.policy;
+package dev.bpfgit.kind.traffic;
+
+import dev.bpfgit.policy.PolicySpec;
+import dev.bpfgit.policy.Prefix;
 
 import java.util.List;
 import java.util.Optional;

@@ -1,14 +1,14 @@
-package dev.bpfgit.run;
+package dev.bpfgit.kind.traffic;
 
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.PolicyIds;
-import dev.bpfgit.compile.TrafficLayout;
+import dev.bpfgit.kind.traffic.TrafficLayout;
 import dev.bpfgit.compile.Unit;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.observe.LiveMap;
 import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.observe.Meta;
-import dev.bpfgit.observe.TrafficCounters;
+import dev.bpfgit.kind.traffic.TrafficCounters;
 import dev.bpfgit.policy.Policy;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
@@ -36,15 +36,18 @@ import java.util.function.Supplier;
  * units' rule and counter maps, never the whole root. At most {@code maxSeries} rules are exported per
  * scrape ({@code metrics.maxRuleSeries}); {@code bpfgit_traffic_rule_series_omitted} says how many were not.
  */
-final class RuleCounters implements MultiCollector {
-    private static final Logger LOG = LoggerFactory.getLogger(RuleCounters.class);
+final class TrafficMetrics implements MultiCollector {
+    private static final Logger LOG = LoggerFactory.getLogger(TrafficMetrics.class);
     private static final String[] LABELS = {"policy", "unit", "prefix", "action"};
 
     private final Kernel kernel;
     private final Supplier<DesiredState> enforced;
     private final int maxSeries;
 
-    RuleCounters(Kernel kernel, Supplier<DesiredState> enforced, int maxSeries) {
+    private final String kind;
+
+    TrafficMetrics(Kernel kernel, Supplier<DesiredState> enforced, int maxSeries, String kind) {
+        this.kind = kind;
         this.kernel = kernel;
         this.enforced = enforced;
         this.maxSeries = maxSeries;
@@ -62,6 +65,9 @@ final class RuleCounters implements MultiCollector {
                 names.put(PolicyIds.of(p.id()), p.id());
             }
             for (Unit u : desired.units()) {
+                if (!u.kind().equals(kind)) {
+                    continue;
+                }
                 List<TrafficCounters.Count> counts;
                 try {
                     counts = TrafficCounters.read(kernel, live(desired.root(), u.dir()), u.dir());

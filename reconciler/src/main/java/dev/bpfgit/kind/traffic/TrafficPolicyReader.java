@@ -1,17 +1,21 @@
-package dev.bpfgit.policy;
+package dev.bpfgit.kind.traffic;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.bpfgit.policy.TrafficPolicySpec.Action;
-import dev.bpfgit.policy.TrafficPolicySpec.Hook;
-import dev.bpfgit.policy.TrafficPolicySpec.Match;
-import dev.bpfgit.policy.TrafficPolicySpec.Rule;
-import dev.bpfgit.policy.TrafficPolicySpec.Verdict;
+import dev.bpfgit.policy.JsonPointers;
+import dev.bpfgit.policy.PolicyError;
+import dev.bpfgit.policy.Prefix;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Action;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Hook;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Match;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Rule;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Verdict;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 
 /**
@@ -19,7 +23,7 @@ import java.util.function.Consumer;
  * schema cannot say is checked here: that each prefix is a real network prefix. A rule with a bad prefix is
  * reported and left out, so that the checks across policies still see the rest of the policy.
  */
-final class TrafficPolicyReader {
+public final class TrafficPolicyReader {
     private TrafficPolicyReader() {
     }
 
@@ -28,8 +32,9 @@ final class TrafficPolicyReader {
      *                canonical form (so {@code 0x10} and {@code "16"}, or upper and lower case IPv6, digest alike)
      * @param pointer the spec's JSON pointer, {@code /spec}
      */
-    static TrafficPolicySpec read(ObjectNode spec, String pointer, YamlDocument doc,
-                                            Consumer<PolicyError> errors) {
+    public static TrafficPolicySpec read(ObjectNode spec, String pointer,
+                                         BiFunction<String, String, PolicyError> error,
+                                         Consumer<PolicyError> errors) {
         List<String> interfaces = new ArrayList<>();
         spec.get("interfaces").forEach(i -> interfaces.add(i.asText()));
         List<Rule> rules = new ArrayList<>();
@@ -41,7 +46,7 @@ final class TrafficPolicyReader {
             try {
                 prefix = Prefix.parse(r.get("prefix").asText());
             } catch (IllegalArgumentException e) {
-                errors.accept(doc.error(at + "/prefix", e.getMessage()));
+                errors.accept(error.apply(at + "/prefix", e.getMessage()));
                 continue;
             }
             r.put("prefix", prefix.toString());

@@ -1,10 +1,12 @@
-package dev.bpfgit.observe;
+package dev.bpfgit.kind.traffic;
 
+import dev.bpfgit.compile.EntryCodec;
 import dev.bpfgit.compile.Le;
-import dev.bpfgit.compile.TrafficLayout;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.observe.LiveMap;
+import dev.bpfgit.observe.LiveState;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,8 +1,10 @@
-package dev.bpfgit.compile;
+package dev.bpfgit.kind.traffic;
 
+import dev.bpfgit.compile.EntryCodec;
+import dev.bpfgit.compile.Le;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.policy.Prefix;
-import dev.bpfgit.policy.TrafficPolicySpec.Action;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Action;
 
 /**
  * The byte layouts of bpf/include/traffic.h. Keys: {@code struct lpm_v4 {u32 prefixlen; u8 addr[4]}} and

@@ -14,13 +14,13 @@ import java.nio.file.Path;
  * The demo's traffic, in Java so the demo needs no ping: a UDP echo server in one namespace and clients
  * bound to chosen source addresses in another. A socket belongs to the namespace of the thread that made it.
  */
-final class DemoTraffic implements AutoCloseable {
+final class DemoEcho implements AutoCloseable {
     static final int PORT = 7777;
     private final DatagramSocket server;
     private final Thread thread;
 
     /** Starts an echo server on every address of the namespace {@code ns}. */
-    DemoTraffic(Path ns) throws Exception {
+    DemoEcho(Path ns) throws Exception {
         server = Netns.call(ns, () -> new DatagramSocket(new InetSocketAddress(InetAddress.getByName("::"), PORT)));
         thread = Thread.ofPlatform().daemon().name("demo-echo").start(() -> {
             byte[] buf = new byte[1500];

@@ -1,7 +1,18 @@
-package dev.bpfgit.compile;
+package dev.bpfgit.kind.traffic;
 
+import dev.bpfgit.compile.HostFacts;
+import dev.bpfgit.compile.LinkDesire;
+import dev.bpfgit.compile.MapDesire;
+import dev.bpfgit.compile.Objects;
+import dev.bpfgit.compile.PolicyIds;
+import dev.bpfgit.compile.ProgramDesire;
+import dev.bpfgit.compile.Slots;
+import dev.bpfgit.compile.Unit;
 import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kind.UnitNames;
 import dev.bpfgit.kernel.BtfTypes;
+import dev.bpfgit.compile.EntryCodec;
+import dev.bpfgit.compile.Le;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.MapSpec;
 import dev.bpfgit.kernel.MapType;
@@ -9,10 +20,10 @@ import dev.bpfgit.kernel.ObjectFile;
 import dev.bpfgit.kernel.ProgramSpec;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyError;
-import dev.bpfgit.policy.TrafficPolicySpec;
-import dev.bpfgit.policy.TrafficPolicySpec.Action;
-import dev.bpfgit.policy.TrafficPolicySpec.Hook;
-import dev.bpfgit.policy.TrafficPolicySpec.Rule;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Action;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Hook;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Rule;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,7 +39,7 @@ import java.util.TreeMap;
  * counters and a config entry. Validation has already guaranteed that policies sharing a unit agree on
  * match and default and never claim the same prefix.
  */
-final class TrafficCompiler {
+public final class TrafficCompiler {
     static final String OBJECT = "traffic.bpf.o";
     static final int DEFAULT_CAPACITY = 16384;
 
@@ -38,7 +49,7 @@ final class TrafficCompiler {
     private record Key(String ifname, Hook hook) {
     }
 
-    static List<Unit> compile(Path root, List<Policy> policies, HostFacts host, List<PolicyError> errors) {
+    public static List<Unit> compile(Path root, List<Policy> policies, HostFacts host, List<PolicyError> errors) {
         Map<Key, List<Policy>> byUnit = new TreeMap<>((a, b) -> a.ifname.equals(b.ifname)
                 ? a.hook.compareTo(b.hook) : a.ifname.compareTo(b.ifname));
         for (Policy p : policies) {
@@ -72,7 +83,7 @@ final class TrafficCompiler {
     }
 
     private static Unit unit(Path root, Key k, List<Policy> ps, HostFacts host, TrafficCodec codec) {
-        Path dir = root.resolve("traffic").resolve(k.ifname).resolve(k.hook.yaml);
+        Path dir = root.resolve("traffic").resolve(UnitNames.segment(k.ifname)).resolve(k.hook.yaml);
         ObjectFile obj = Objects.get(OBJECT);
         TrafficPolicySpec first = (TrafficPolicySpec) ps.getFirst().spec();
         int capacity = ps.stream().map(p -> ((TrafficPolicySpec) p.spec()).capacity())

@@ -1,0 +1,99 @@
+package dev.bpfgit.kind;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bpfgit.compile.DesiredState;
+import dev.bpfgit.compile.HostFacts;
+import dev.bpfgit.compile.Unit;
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.kernel.MapInfo;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.policy.Policy;
+import dev.bpfgit.policy.PolicyError;
+import dev.bpfgit.policy.PolicySpec;
+import io.prometheus.metrics.model.registry.MultiCollector;
+
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * Everything the generic stages need from one kind of policy. The stages (load, compile, observe, diff,
+ * apply, status, metrics) hold a {@link Kinds} and never name a kind; a kind is its package, its schema
+ * ({@code schema/<file>}, dispatched by {@code schema/policy.schema.json}), its BPF source and one line in
+ * {@link Kinds#BUILT_IN}.
+ */
+public interface PolicyKind {
+
+    /** The {@code kind} of its documents, e.g. {@code TrafficPolicy}. */
+    String name();
+
+    /**
+     * The first path segment of its units under the pin root, e.g. {@code traffic}: how a unit found in the
+     * kernel, and no longer desired, is attributed to its kind. Unique among the registered kinds.
+     */
+    String directory();
+
+    /** Its schema file in {@code schema/}, e.g. {@code trafficpolicy.schema.json}. */
+    String schema();
+
+    /**
+     * The kind's spec from a spec the schema accepted, defaults filled in. Check here only what the schema
+     * cannot say; report each mistake and leave the bad part out, so that {@link #check} still sees the rest.
+     *
+     * @param spec    may be rewritten in place to a canonical form: the policy's digest is taken after
+     * @param pointer the spec's JSON pointer ({@code /spec})
+     * @param error   a {@link PolicyError} at a JSON pointer of the document, with a message
+     */
+    PolicySpec read(ObjectNode spec, String pointer, BiFunction<String, String, PolicyError> error,
+                    Consumer<PolicyError> errors);
+
+    /** Checks across the documents of this kind, each valid on its own, in file order. */
+    List<PolicyError> check(List<Policy> policies);
+
+    /**
+     * The units the policies of this kind selected for {@code host} compile into, under {@code root}. Host
+     * mistakes are added to {@code errors} (then the result is ignored). Unit directories must follow
+     * {@link UnitNames}.
+     */
+    List<Unit> compile(Path root, List<Policy> policies, HostFacts host, List<PolicyError> errors);
+
+    /** The interfaces a plan without a kernel or state file must assume the host has, for this policy. */
+    Set<String> assumedInterfaces(Policy policy);
+
+    /** The attach points {@code state export} records for a host with these interfaces. */
+    List<AttachPoint> exportedAttachPoints(Collection<String> interfaces);
+
+    /**
+     * True when observe must not read the entries of this map of one of the kind's units: contents the
+     * datapath writes (counters) that are never policy, and too big to read on every plan.
+     */
+    boolean statistics(MapInfo map);
+
+    /** What bpfgit does when a program it did not attach runs at one of the kind's attach points. */
+    Foreign foreign(AttachPoint at);
+
+    /** @param refuse an error (nothing is applied) rather than a warning; {@code advice} ends either */
+    record Foreign(boolean refuse, String advice) {
+    }
+
+    /**
+     * The kind's part of {@code status} for one of its units (counters, say), read from the kernel once:
+     * then asked per policy id ({@code Kind/name}) acting in the unit. {@code live} has the unit's maps.
+     */
+    Function<String, UnitReport> report(Kernel kernel, LiveState live, Path unitDir);
+
+    /**
+     * The kind's metrics for the units of the enforced revision, read at scrape time, if it has any.
+     *
+     * @param enforced the desired state last applied, null before the first apply
+     * @param maxSeries the most series one scrape may export ({@code metrics.maxRuleSeries})
+     */
+    Optional<MultiCollector> metrics(Kernel kernel, Supplier<DesiredState> enforced, int maxSeries);
+}

@@ -1,0 +1,134 @@
+package dev.bpfgit.kind.traffic;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bpfgit.compile.DesiredState;
+import dev.bpfgit.compile.HostFacts;
+import dev.bpfgit.compile.PolicyIds;
+import dev.bpfgit.compile.Unit;
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.kernel.MapInfo;
+import dev.bpfgit.kernel.MapType;
+import dev.bpfgit.kind.PolicyKind;
+import dev.bpfgit.kind.UnitReport;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.policy.Policy;
+import dev.bpfgit.policy.PolicyError;
+import dev.bpfgit.policy.PolicySpec;
+import io.prometheus.metrics.model.registry.MultiCollector;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/** {@code kind: TrafficPolicy}: filter and steer packets by prefix at XDP or tc. Units: traffic/<if>/<hook>. */
+public final class TrafficKind implements PolicyKind {
+    @Override
+    public String name() {
+        return "TrafficPolicy";
+    }
+
+    @Override
+    public String directory() {
+        return "traffic";
+    }
+
+    @Override
+    public String schema() {
+        return "trafficpolicy.schema.json";
+    }
+
+    @Override
+    public PolicySpec read(ObjectNode spec, String pointer, BiFunction<String, String, PolicyError> error,
+                           Consumer<PolicyError> errors) {
+        return TrafficPolicyReader.read(spec, pointer, error, errors);
+    }
+
+    @Override
+    public List<PolicyError> check(List<Policy> policies) {
+        return TrafficPolicyChecks.check(policies);
+    }
+
+    @Override
+    public List<Unit> compile(Path root, List<Policy> policies, HostFacts host, List<PolicyError> errors) {
+        return TrafficCompiler.compile(root, policies, host, errors);
+    }
+
+    /** The interfaces it acts on and those it redirects to. */
+    @Override
+    public Set<String> assumedInterfaces(Policy policy) {
+        TrafficPolicySpec t = (TrafficPolicySpec) policy.spec();
+        Set<String> names = new TreeSet<>(t.interfaces());
+        t.rules().forEach(r -> r.to().ifPresent(names::add));
+        return names;
+    }
+
+    @Override
+    public List<AttachPoint> exportedAttachPoints(Collection<String> interfaces) {
+        List<AttachPoint> points = new ArrayList<>();
+        for (String i : interfaces) {
+            points.add(new AttachPoint.Xdp(i));
+            points.add(new AttachPoint.Tcx(i, AttachPoint.Direction.INGRESS));
+            points.add(new AttachPoint.Tcx(i, AttachPoint.Direction.EGRESS));
+        }
+        return points;
+    }
+
+    /** Per-CPU maps are where the datapath counts; their contents are never policy. */
+    @Override
+    public boolean statistics(MapInfo map) {
+        return map.type() == MapType.PERCPU_ARRAY.id || map.type() == MapType.PERCPU_HASH.id;
+    }
+
+    /** XDP runs one program per interface: bpfgit never takes it over. tcx runs several. */
+    @Override
+    public Foreign foreign(AttachPoint at) {
+        return switch (at) {
+            case AttachPoint.Xdp x -> new Foreign(true, "bpfgit does not replace it. Detach it (ip link set dev "
+                    + x.ifname() + " xdp off) or remove the interface from the policy.");
+            case AttachPoint.Tcx t -> new Foreign(false, "tcx runs several programs, bpfgit's runs after it.");
+        };
+    }
+
+    /** Per rule of the policy, and the unit's default verdict: packets and bytes. */
+    @Override
+    public Function<String, UnitReport> report(Kernel kernel, LiveState live, Path unitDir) {
+        List<TrafficCounters.Count> all = TrafficCounters.read(kernel, live, unitDir);
+        return id -> {
+            int pid = PolicyIds.of(id);
+            List<TrafficCounters.Count> counts = all.stream()
+                    .filter(c -> c.policy() == pid || c.policy() == 0).toList();
+            List<String> lines = new ArrayList<>();
+            int width = counts.stream().mapToInt(c -> c.prefix().length()).max().orElse(7);
+            for (TrafficCounters.Count c : counts) {
+                String action = c.rule() == null ? "" : TrafficLayout.rule(c.rule()).action().yaml;
+                lines.add(String.format("%-" + width + "s  %-8s %12d packets %14d bytes", c.prefix(), action,
+                        c.packets(), c.bytes()));
+            }
+            return new UnitReport(lines, un -> {
+                ArrayNode rules = un.putArray("rules");
+                for (TrafficCounters.Count c : counts) {
+                    ObjectNode r = rules.addObject().put("prefix", c.prefix());
+                    if (c.rule() != null) {
+                        r.put("action", TrafficLayout.rule(c.rule()).action().yaml);
+                    }
+                    r.put("packets", c.packets()).put("bytes", c.bytes());
+                }
+            });
+        };
+    }
+
+    @Override
+    public Optional<MultiCollector> metrics(Kernel kernel, Supplier<DesiredState> enforced, int maxSeries) {
+        return Optional.of(new TrafficMetrics(kernel, enforced, maxSeries, name()));
+    }
+}
