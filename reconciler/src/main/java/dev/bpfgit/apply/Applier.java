@@ -28,7 +28,22 @@ public final class Applier {
     private Applier() {
     }
 
+    /** Entries go to the kernel in batches of this many, so that progress can be told between them. */
+    static final int BATCH = 16384;
+
+    /** Told after each step and each batch of entries: steps done, entries written or deleted so far. */
+    @FunctionalInterface
+    public interface Progress {
+        Progress NONE = (steps, entries) -> { };
+
+        void done(int steps, long entries);
+    }
+
     public static ApplyResult apply(Kernel kernel, Plan plan, Clock clock) {
+        return apply(kernel, plan, clock, Progress.NONE);
+    }
+
+    public static ApplyResult apply(Kernel kernel, Plan plan, Clock clock, Progress progress) {
         Path root = plan.root();
         Path metaPin = Meta.pin(root);
         boolean keepMeta = !plan.meta().isEmpty();
@@ -44,7 +59,10 @@ public final class Applier {
                 PinGuard.check(root, c.pin());
                 LOG.debug("{} {}", c.getClass().getSimpleName(), c.pin());
                 try {
-                    int[] n = step(kernel, root, metaPin, c);
+                    int stepsSoFar = steps;
+                    long entriesSoFar = (long) written + deleted;
+                    int[] n = step(kernel, root, metaPin, c,
+                            batch -> progress.done(stepsSoFar, entriesSoFar + batch));
                     written += n[0];
                     deleted += n[1];
                 } catch (RuntimeException e) {
@@ -52,6 +70,7 @@ public final class Applier {
                     throw new ApplyException(u.label(), u.policies(), e);
                 }
                 steps++;
+                progress.done(steps, (long) written + deleted);
             }
         }
         if (keepMeta) {
@@ -73,7 +92,8 @@ public final class Applier {
     }
 
     /** Executes one change; returns {entries written, entries deleted}. */
-    private static int[] step(Kernel kernel, Path root, Path metaPin, Change c) {
+    private static int[] step(Kernel kernel, Path root, Path metaPin, Change c,
+                              java.util.function.LongConsumer batchDone) {
         switch (c) {
             case Change.CreateMap m -> {
                 kernel.makeDirs(m.pin().getParent());
@@ -88,7 +108,10 @@ public final class Applier {
                 for (EntryChange ec : e.changes()) {
                     entries.add(new Entry(ec.rawKey(), ec.after().orElseThrow()));
                 }
-                kernel.update(e.pin(), entries);
+                for (int from = 0; from < entries.size(); from += BATCH) {
+                    kernel.update(e.pin(), entries.subList(from, Math.min(entries.size(), from + BATCH)));
+                    batchDone.accept(Math.min(entries.size(), from + BATCH));
+                }
                 return new int[]{entries.size(), 0};
             }
             case Change.DeleteEntries e -> {
@@ -96,7 +119,10 @@ public final class Applier {
                 for (EntryChange ec : e.changes()) {
                     keys.add(ec.rawKey());
                 }
-                kernel.delete(e.pin(), keys);
+                for (int from = 0; from < keys.size(); from += BATCH) {
+                    kernel.delete(e.pin(), keys.subList(from, Math.min(keys.size(), from + BATCH)));
+                    batchDone.accept(Math.min(keys.size(), from + BATCH));
+                }
                 return new int[]{0, keys.size()};
             }
             case Change.LoadProgram p -> {

@@ -1,6 +1,7 @@
 package dev.bpfgit.cli;
 
 import dev.bpfgit.apply.ApplyResult;
+import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.apply.StalePlanException;
 import dev.bpfgit.diff.Change;
 import dev.bpfgit.diff.Plan;
@@ -26,7 +27,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "apply", header = "Make the kernel match the policies.",
+@Command(name = "apply", mixinStandardHelpOptions = true, header = "Make the kernel match the policies.",
+        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
+        exitCodeList = {"0:applied, or nothing to do", "2:invalid input", "3:error, stale plan, lock not obtained, not confirmed"},
+        footer = {"  bpfgit apply policies/ --yes", "  bpfgit plan policies/ -o json > plan.json && bpfgit apply --plan plan.json --yes"},
         description = {"Plans against the kernel and applies the plan, or applies a saved plan",
                 "('plan -o json > FILE') exactly, refusing it if the kernel changed since.",
                 "Holds the pin-root lock from reading the kernel to the last write; another",
@@ -72,13 +76,17 @@ final class ApplyCommand implements Callable<Integer> {
         Plan plan;
         // a saved plan has no desired state: its kinds' runtime (e.g. adopting a group's member sockets) waits
         // for the next apply of the policies or for `run`
-        dev.bpfgit.compile.DesiredState desired = null;
-        if (planFile != null) {
-            plan = saved(p, read);
-        } else {
-            Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
-            desired = p.compile(snapshot, common.facts(p.kernel()));
-            plan = p.plan(desired);
+        DesiredState desired = null;
+        try (Progress progress = Progress.start(spec.commandLine().getErr(), "reading the kernel")) {
+            if (planFile != null) {
+                plan = saved(p, read);
+            } else {
+                Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
+                desired = p.compile(snapshot, common.facts(p.kernel()),
+                        progress.files(snapshot.files().size()));
+                progress.show("reading the kernel and planning");
+                plan = p.plan(desired);
+            }
         }
         out.print(PlanText.render(plan));
         if (desired != null) {
@@ -94,7 +102,10 @@ final class ApplyCommand implements Callable<Integer> {
             out.println("Nothing applied.");
             return ExitCodes.ERROR;
         }
-        ApplyResult r = p.apply(plan);
+        ApplyResult r;
+        try (Progress progress = Progress.start(spec.commandLine().getErr(), "applying")) {
+            r = p.apply(plan, progress.applying(plan));
+        }
         out.printf("Applied revision %s: %d steps, %d entries written, %d deleted.%n", plan.revision(), r.steps(),
                 r.entriesWritten(), r.entriesDeleted());
         runtimes(p, desired);
@@ -102,7 +113,7 @@ final class ApplyCommand implements Callable<Integer> {
     }
 
     /** Once, after the plan: what the kinds keep up to date beyond it (a restarted member's socket, say). */
-    private static void runtimes(Pipeline p, dev.bpfgit.compile.DesiredState desired) {
+    private static void runtimes(Pipeline p, DesiredState desired) {
         if (desired != null) {
             p.runtimes(desired).forEach(dev.bpfgit.kind.PolicyKind.Runtime::reconcile);
         }

@@ -21,7 +21,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-@Command(name = "demo", header = "A guided run in throwaway network namespaces; touches nothing of the host's.",
+@Command(name = "demo", mixinStandardHelpOptions = true, header = "A guided run in throwaway network namespaces; touches nothing of the host's.",
+        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
+        exitCodeList = {"0:the demo ran and cleaned up", "3:error"},
+        footer = {"  sudo bpfgit demo"},
         description = {"Creates three network namespaces (client, edge, scrubber) joined by veth pairs, applies",
                 "examples/edge-filter on the edge's eth0 with its own pin root, sends IPv4 and IPv6 UDP from",
                 "allowed, blocked and redirected sources, shows status with per-rule counters, the plan of a",
@@ -63,7 +66,9 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer> {
         }
         boolean ok = false;
         try {
-            topology();
+            try (Progress progress = Progress.start(spec.commandLine().getErr(), "creating namespaces and veth pairs")) {
+                topology();
+            }
             Path ns = Path.of("/run/netns", edge);
             int code = Netns.call(ns, () -> story(policyDir));
             ok = code == 0;

@@ -18,7 +18,10 @@ import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "destroy", header = "Remove everything bpfgit owns on this host.",
+@Command(name = "destroy", mixinStandardHelpOptions = true, header = "Remove everything bpfgit owns on this host.",
+        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
+        exitCodeList = {"0:destroyed, or nothing to destroy", "3:error, or not confirmed"},
+        footer = {"  bpfgit destroy --yes"},
         description = {"Shows the plan, then detaches bpfgit's links and removes its pins and the pin root.",
                 "Never touches anything outside the pin root. Holds the pin-root lock throughout;",
                 "another writer of the root waits up to --lock-timeout for it. Exit 0 done, 3 error."})
@@ -56,7 +59,10 @@ final class DestroyCommand implements Callable<Integer> {
     }
 
     private int locked(Pipeline p, PrintWriter out) {
-        Plan plan = Differ.destroy(p.observe(List.of()));
+        Plan plan;
+        try (Progress progress = Progress.start(spec.commandLine().getErr(), "reading the kernel")) {
+            plan = Differ.destroy(p.observe(List.of()));
+        }
         if (plan.inSync()) {
             out.println("Nothing to destroy under " + p.root() + ".");
             return ExitCodes.OK;
@@ -66,7 +72,10 @@ final class DestroyCommand implements Callable<Integer> {
             out.println("Nothing destroyed.");
             return ExitCodes.ERROR;
         }
-        ApplyResult r = p.apply(plan);
+        ApplyResult r;
+        try (Progress progress = Progress.start(spec.commandLine().getErr(), "destroying")) {
+            r = p.apply(plan, progress.applying(plan));
+        }
         out.printf("Destroyed: %d steps; %s is gone.%n", r.steps(), p.root());
         return ExitCodes.OK;
     }

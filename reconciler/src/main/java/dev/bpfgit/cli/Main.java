@@ -10,13 +10,19 @@ import java.io.PrintWriter;
 @Command(name = "bpfgit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         header = "Keeps this host's eBPF networking policy equal to YAML files, the GitOps way.",
         subcommands = {ValidateCommand.class, PlanCommand.class, ApplyCommand.class, RunCommand.class,
-                StatusCommand.class, StateCommand.class, DestroyCommand.class, DemoCommand.class,
+                StatusCommand.class, StateCommand.class, DestroyCommand.class, DemoCommand.class, ExplainCommand.class,
                 CommandLine.HelpCommand.class},
-        footerHeading = "%nExit codes:%n",
-        footer = {"  0  success; plan: in sync",
-                "  1  plan: changes pending",
-                "  2  invalid input (policy errors name file:line:column)",
-                "  3  error (kernel operation with path and errno, foreign program, stale plan)"})
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success; plan: in sync",
+                "1:plan: changes pending",
+                "2:invalid input (policy errors name file:line:column)",
+                "3:error (kernel operation with path and errno, foreign program, stale plan)"},
+        footerHeading = "%nExamples:%n",
+        footer = {"  bpfgit validate policies/",
+                "  bpfgit plan policies/",
+                "  sudo bpfgit apply policies/",
+                "  bpfgit explain 198.51.100.7 policies/",
+                "  bpfgit help plan"})
 public final class Main {
 
     public static void main(String[] args) {

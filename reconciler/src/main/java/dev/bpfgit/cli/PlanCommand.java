@@ -39,7 +39,10 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
-@Command(name = "plan", header = "Show the change apply would make.",
+@Command(name = "plan", mixinStandardHelpOptions = true, header = "Show the change apply would make.",
+        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
+        exitCodeList = {"0:in sync", "1:changes pending", "2:invalid input (policy errors name file:line:column)", "3:error (kernel, no root, bpffs)"},
+        footer = {"  bpfgit plan policies/", "  bpfgit plan policies/ --state edge-1.json -o markdown", "  bpfgit plan policies/ --against origin/main", "  bpfgit plan policies/ --hosts hosts.yaml"},
         description = {"The live side is the kernel (--live, the default; needs root), a state file from",
                 "'bpfgit state export' (--state), or another git revision of the same repository compiled",
                 "as if applied (--against). Exit 0 in sync, 1 changes pending, 2 invalid input, 3 error.",
@@ -92,8 +95,11 @@ final class PlanCommand implements Callable<Integer> {
         Pipeline.requireFiles(snapshot);
         Plan plan;
         try {
-            plan = against.state != null ? againstState(snapshot)
-                    : against.against != null ? againstRevision(snapshot) : againstKernel(snapshot);
+            try (Progress progress = Progress.start(spec.commandLine().getErr(), "planning")) {
+                plan = against.state != null ? againstState(snapshot, progress)
+                        : against.against != null ? againstRevision(snapshot, progress)
+                        : againstKernel(snapshot, progress);
+            }
         } catch (PolicyException e) {
             if (output.equals("github")) {
                 spec.commandLine().getOut().print(ErrorFormat.github(e));
@@ -121,15 +127,16 @@ final class PlanCommand implements Callable<Integer> {
     /** Against the kernel, what the kinds' runtimes see beyond the plan (members and their live sockets). */
     private List<String> runtimeLines = List.of();
 
-    private Plan againstKernel(Snapshot snapshot) {
+    private Plan againstKernel(Snapshot snapshot, Progress progress) {
         Pipeline p = common.live();
-        DesiredState desired = p.compile(snapshot, common.facts(p.kernel()));
+        DesiredState desired = p.compile(snapshot, common.facts(p.kernel()), progress.files(snapshot.files().size()));
+        progress.show("reading the kernel and planning");
         Plan plan = p.plan(desired);
         runtimeLines = p.runtimeLines(desired);
         return plan;
     }
 
-    private Plan againstState(Snapshot snapshot) {
+    private Plan againstState(Snapshot snapshot, Progress progress) {
         String text;
         try {
             text = Files.readString(against.state);
@@ -146,13 +153,14 @@ final class PlanCommand implements Callable<Integer> {
         HostFacts host = new HostFacts(common.host != null ? common.host : fileHost.name(),
                 common.labels.isEmpty() ? fileHost.labels() : common.hostLabels(), fileHost.interfaces());
         Path root = common.root != null ? common.root() : loaded.root();
-        DesiredState desired = Compiler.compile(root, snapshot.revision(), Pipeline.validate(snapshot), host)
-                .withCommit(snapshot.commit());
+        DesiredState desired = Compiler.compile(root, snapshot.revision(),
+                Pipeline.validate(snapshot, progress.files(snapshot.files().size())), host).withCommit(snapshot.commit());
+        progress.show("planning against " + against.state);
         return Differ.diff(desired, Observer.observe(loaded.kernel(), root, Pipeline.attachPoints(desired)));
     }
 
     /** The other revision compiled and applied to an in-memory kernel is the "live" side. */
-    private Plan againstRevision(Snapshot snapshot) {
+    private Plan againstRevision(Snapshot snapshot, Progress progress) {
         Snapshot base;
         try {
             base = GitRevisionSource.read(path != null ? path : common.config().sourcePath().orElseThrow(),
@@ -170,7 +178,8 @@ final class PlanCommand implements Callable<Integer> {
             throw new UsageException("the policies at " + against.against + " are themselves invalid:\n"
                     + ErrorFormat.text(e).stripTrailing());
         }
-        List<Policy> head = Pipeline.validate(snapshot);
+        List<Policy> head = Pipeline.validate(snapshot, progress.files(snapshot.files().size()));
+        progress.show("planning against " + against.against);
         HostFacts host = assumedHost(basePolicies, head);
         Path root = common.root();
         MemoryKernel kernel = new MemoryKernel(host.interfaces(), 1);

@@ -22,7 +22,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 
-@Command(name = "run", header = "The sidecar: keep this host equal to the policies, continuously.",
+@Command(name = "run", mixinStandardHelpOptions = true, header = "The sidecar: keep this host equal to the policies, continuously.",
+        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
+        exitCodeList = {"0:stopped by SIGTERM or SIGINT", "3:fatal error (configuration, pin root locked, port in use)"},
+        footer = {"  bpfgit run --config /etc/bpfgit/bpfgit.yaml"},
         description = {"Reconciles on every change of the source and every reconcile.interval (with jitter),",
                 "keeps enforcing the last good revision while a newer one is invalid or the source is",
                 "unreachable, serves /metrics, /healthz (the loop is alive) and /readyz (the last good",

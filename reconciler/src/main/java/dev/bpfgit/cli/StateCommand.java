@@ -18,12 +18,18 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
-@Command(name = "state", header = "Work with snapshots of the live state.",
+@Command(name = "state", mixinStandardHelpOptions = true, header = "Work with snapshots of the live state.",
+        exitCodeListHeading = "%nExit codes:%n", exitCodeList = {"0:exported", "2:invalid input",
+                "3:error (no root, bpffs)"},
+        footerHeading = "%nExamples:%n", footer = "  bpfgit state export > edge-1.json",
         subcommands = StateCommand.Export.class)
 final class StateCommand {
 
-    @Command(name = "export", header = "Print a JSON snapshot of the live managed state, for 'plan --state' in CI.",
-            description = "Exit 0, 3 on error.")
+    @Command(name = "export", mixinStandardHelpOptions = true, header = "Print a JSON snapshot of the live managed state, for 'plan --state' in CI.",
+            description = "Exit 0, 3 on error.",
+            exitCodeListHeading = "%nExit codes:%n", exitCodeList = {"0:exported", "3:error (no root, bpffs)"},
+            footerHeading = "%nExamples:%n",
+            footer = {"  bpfgit state export > edge-1.json", "  bpfgit plan policies/ --state edge-1.json"})
     static final class Export implements Callable<Integer> {
         @Mixin
         Common common;

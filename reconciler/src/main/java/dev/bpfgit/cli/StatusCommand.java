@@ -30,7 +30,10 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
 
-@Command(name = "status", header = "Show the applied revision, each policy's state and its counters.",
+@Command(name = "status", mixinStandardHelpOptions = true, header = "Show the applied revision, each policy's state and its counters.",
+        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
+        exitCodeList = {"0:shown", "3:error"},
+        footer = {"  bpfgit status", "  bpfgit status -o json"},
         description = {"A policy is 'in sync' when every unit it acts in is as bpfgit applied it, 'drifted' when",
                 "something changed it since, 'failed' when the last apply of it failed. Exit 0, 3 on error."})
 final class StatusCommand implements Callable<Integer> {

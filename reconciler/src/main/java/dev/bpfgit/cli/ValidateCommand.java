@@ -16,7 +16,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "validate", header = "Check policy files (YAML, schema, semantics) and report every error.",
+@Command(name = "validate", mixinStandardHelpOptions = true, header = "Check policy files (YAML, schema, semantics) and report every error.",
+        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
+        exitCodeList = {"0:valid", "2:invalid: every error as file:line:column, or no such path"},
+        footer = {"  bpfgit validate policies/", "  bpfgit validate -o github policies/   # GitHub Actions annotations"},
         description = "Needs no root and no kernel. Exit 0 when valid, 2 when not.")
 final class ValidateCommand implements Callable<Integer> {
     @Mixin
@@ -35,7 +38,10 @@ final class ValidateCommand implements Callable<Integer> {
     public Integer call() {
         try {
             Snapshot snapshot = Sources.read(paths, common);
-            List<Policy> policies = Pipeline.validate(snapshot);
+            List<Policy> policies;
+            try (Progress progress = Progress.start(spec.commandLine().getErr(), "parsing policies")) {
+                policies = Pipeline.validate(snapshot, progress.files(snapshot.files().size()));
+            }
             spec.commandLine().getOut().printf("valid: %d %s in %d %s (revision %s)%n", policies.size(),
                     policies.size() == 1 ? "policy" : "policies", snapshot.files().size(),
                     snapshot.files().size() == 1 ? "file" : "files", snapshot.revision());

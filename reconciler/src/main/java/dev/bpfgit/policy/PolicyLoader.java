@@ -46,8 +46,14 @@ public final class PolicyLoader {
      * @throws PolicyException with every error, sorted by file, line and column
      */
     public List<Policy> load(Snapshot snapshot) {
+        return load(snapshot, n -> { });
+    }
+
+    /** @param filesDone told the number of files parsed and checked so far, after each file */
+    public List<Policy> load(Snapshot snapshot, java.util.function.IntConsumer filesDone) {
         List<PolicyError> errors = new ArrayList<>();
         List<Policy> policies = new ArrayList<>();
+        int[] done = {0};
         new TreeMap<>(snapshot.files()).forEach((file, text) -> {
             List<PolicyError> fileErrors = new ArrayList<>();
             List<PolicyError> stop = new ArrayList<>(1);
@@ -58,6 +64,7 @@ public final class PolicyLoader {
             }
             errors.addAll(firstOf(fileErrors));
             errors.addAll(stop);   // why the rest of the file was not read: always shown
+            filesDone.accept(++done[0]);
         });
         // across documents, among those that are valid on their own: an invalid one would only add noise
         errors.addAll(UniqueNames.check(policies));

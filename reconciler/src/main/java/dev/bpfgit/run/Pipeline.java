@@ -45,13 +45,23 @@ public final class Pipeline {
         return LOADER.get().load(snapshot);
     }
 
+    /** As {@link #validate(Snapshot)}, telling {@code filesDone} the files parsed so far. */
+    public static List<Policy> validate(Snapshot snapshot, java.util.function.IntConsumer filesDone) {
+        return LOADER.get().load(snapshot, filesDone);
+    }
+
     /**
      * @throws dev.bpfgit.source.SourceException when the snapshot holds no policy file: an empty checkout
      *         or a mount that failed must not read as "remove everything" ({@code destroy} does that)
      */
     public DesiredState compile(Snapshot snapshot, HostFacts host) {
+        return compile(snapshot, host, n -> { });
+    }
+
+    public DesiredState compile(Snapshot snapshot, HostFacts host, java.util.function.IntConsumer filesDone) {
         requireFiles(snapshot);
-        return Compiler.compile(root, snapshot.revision(), validate(snapshot), host).withCommit(snapshot.commit());
+        return Compiler.compile(root, snapshot.revision(), validate(snapshot, filesDone), host)
+                .withCommit(snapshot.commit());
     }
 
     public static void requireFiles(Snapshot snapshot) {
@@ -105,6 +115,10 @@ public final class Pipeline {
         List<String> out = new ArrayList<>();
         runtimes(desired).forEach(r -> out.addAll(r.describe()));
         return out;
+    }
+
+    public ApplyResult apply(Plan plan, Applier.Progress progress) {
+        return Applier.apply(kernel, plan, clock, progress);
     }
 
     public Kernel kernel() {

@@ -159,7 +159,45 @@ public final class MemoryKernel implements Kernel {
 
     @Override
     public Optional<Bytes> lookup(Path pin, Bytes key) {
-        return Optional.ofNullable(need(pin, MapObj.class, "lookup").entries().get(key));
+        MapObj m = need(pin, MapObj.class, "lookup");
+        if (m.info().type() != dev.bpfgit.kernel.MapType.LPM_TRIE.id) {
+            return Optional.ofNullable(m.entries().get(key));
+        }
+        return longestPrefix(m, pin, key);
+    }
+
+    /**
+     * As the kernel's trie answers a lookup: of the stored prefixes no longer than the key's prefix length
+     * whose bits match the key's address, the longest; bits past a prefix's length are not compared.
+     */
+    private static Optional<Bytes> longestPrefix(MapObj m, Path pin, Bytes key) {
+        byte[] k = key.toArray();
+        int maxBits = (k.length - 4) * 8;
+        long keyLen = dev.bpfgit.compile.Le.u32(k, 0);
+        if (k.length != m.info().keySize() || keyLen > maxBits) {
+            throw KernelException.of("lookup", pin.toString(), 22);
+        }
+        Bytes best = null;
+        long bestLen = -1;
+        for (Map.Entry<Bytes, Bytes> e : m.entries().entrySet()) {
+            byte[] s = e.getKey().toArray();
+            long len = dev.bpfgit.compile.Le.u32(s, 0);
+            if (len <= keyLen && len > bestLen && samePrefix(s, k, (int) len)) {
+                best = e.getValue();
+                bestLen = len;
+            }
+        }
+        return Optional.ofNullable(best);
+    }
+
+    private static boolean samePrefix(byte[] a, byte[] b, int bits) {
+        for (int i = 0; i < bits; i++) {
+            int mask = 0x80 >>> (i % 8);
+            if ((a[4 + i / 8] & mask) != (b[4 + i / 8] & mask)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

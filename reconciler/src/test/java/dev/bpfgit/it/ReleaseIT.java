@@ -283,6 +283,13 @@ class ReleaseIT {
                 "config/Containerfile", "examples/edge-filter/policy.yaml")) {
             assertTrue(Files.isRegularFile(home.resolve(file)), file);
         }
+        // completion and man pages (cli/Docs), where README "Install" copies them from
+        for (String file : List.of("share/bash-completion/completions/bpfgit", "share/zsh/site-functions/_bpfgit",
+                "share/man/man1/bpfgit.1", "share/man/man1/bpfgit-explain.1", "share/man/man1/bpfgit-plan.1")) {
+            assertTrue(Files.isRegularFile(home.resolve(file)), file);
+        }
+        assertEquals("complete -o default -F _complete_bpfgit bpfgit", Commands.run("bash", "-c",
+                "source " + home.resolve("share/bash-completion/completions/bpfgit") + " && complete -p bpfgit").strip());
 
         Set<String> jars = new TreeSet<>();
         try (Stream<Path> s = Files.list(home.resolve("lib"))) {

@@ -33,6 +33,8 @@ public final class Libc {
 
         int geteuid();
 
+        int isatty(int fd);
+
         int if_nametoindex(String name);
 
         Pointer if_nameindex();
@@ -83,6 +85,11 @@ public final class Libc {
 
     public static int geteuid() {
         return C.geteuid();
+    }
+
+    /** Whether {@code fd} is a terminal; System.console() answers for stdin and stdout, not for stderr. */
+    public static boolean isatty(int fd) {
+        return C.isatty(fd) == 1;
     }
 
     /** The ifindex of an interface in the calling thread's network namespace, or 0 when there is none. */

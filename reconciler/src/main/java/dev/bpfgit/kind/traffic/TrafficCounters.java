@@ -54,6 +54,19 @@ public final class TrafficCounters {
         return out;
     }
 
+    /**
+     * The packets and bytes counted in one slot of the unit at {@code dir} (one lookup, not a dump); for a
+     * rule, only CPUs whose slot generation is {@code gen}. Empty when the unit has no counters map.
+     */
+    public static java.util.Optional<long[]> slot(Kernel kernel, Path dir, long slot, long gen, boolean rule) {
+        Path counters = dir.resolve("counters");
+        if (kernel.mapInfo(counters).isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        byte[] value = kernel.lookup(counters, Bytes.wrap(Le.u32(slot))).map(Bytes::toArray).orElse(null);
+        return java.util.Optional.of(sum(value, kernel.possibleCpus(), gen, rule));
+    }
+
     private static long[] sum(byte[] value, int cpus, long gen, boolean checkGen) {
         long packets = 0, bytes = 0;
         if (value == null) {

@@ -1,0 +1,221 @@
+package dev.bpfgit.cli;
+
+import dev.bpfgit.apply.Applier;
+import dev.bpfgit.compile.Compiler;
+import dev.bpfgit.compile.DesiredState;
+import dev.bpfgit.compile.HostFacts;
+import dev.bpfgit.diff.Differ;
+import dev.bpfgit.explain.Explanation;
+import dev.bpfgit.explain.TrafficExplainer;
+import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.observe.Observer;
+import dev.bpfgit.policy.ErrorFormat;
+import dev.bpfgit.policy.Policy;
+import dev.bpfgit.policy.PolicyException;
+import dev.bpfgit.policy.Prefix;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec;
+import dev.bpfgit.render.ExplainJson;
+import dev.bpfgit.render.ExplainText;
+import dev.bpfgit.run.Pipeline;
+import dev.bpfgit.source.GitRevisionSource;
+import dev.bpfgit.source.Snapshot;
+import dev.bpfgit.state.MemoryKernel;
+import dev.bpfgit.state.StateFile;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+
+@Command(name = "explain", mixinStandardHelpOptions = true, header = "Show what happens to traffic from or to an address, and why.",
+        description = {"For every TrafficPolicy unit (interface, hook): the verdict the kernel",
+                "gives the address, found by the longest-prefix match in the pinned trie",
+                "itself; the matched prefix, action, redirect target or mark, the owning",
+                "policy and the rule's counters; the unit's default when no prefix",
+                "matches. 'match' says whether the prefixes apply to a packet's source",
+                "or destination address.",
+                "",
+                "With PATH, also the file:line that declares the matched prefix, and",
+                "whether the kernel and the files agree for this address ('in sync', or",
+                "'drifted' and what differs).",
+                "",
+                "Reading the kernel needs root. Without it, answer from a state file",
+                "('bpfgit state export', --state) or from a git revision as if applied",
+                "(--against; PATH or source.path names the repository); neither has",
+                "counters."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:answered (also when a unit drifted)",
+                "2:invalid input: a malformed address, an unknown interface or hook, invalid policies",
+                "3:error (kernel operation with path and errno, no root)"},
+        footerHeading = "%nExamples:%n",
+        footer = {"  bpfgit explain 198.51.100.7",
+                "  bpfgit explain 2001:db8::1 policies/ --interface eth0 -o json",
+                "  bpfgit explain 10.1.2.3 --state edge-1.json"})
+final class ExplainCommand implements Callable<Integer> {
+    @Mixin
+    Common common;
+
+    @Parameters(index = "0", paramLabel = "ADDRESS", description = "An IPv4 or IPv6 address.")
+    String address;
+
+    @Parameters(index = "1", paramLabel = "PATH", arity = "0..1",
+            description = "Policy file or directory: adds file:line and in sync or drifted.")
+    Path path;
+
+    @Option(names = "--interface", paramLabel = "IF", description = "Only units on this interface.")
+    String iface;
+
+    @Option(names = "--hook", paramLabel = "H", description = "Only units at this hook: xdp, tc-ingress, tc-egress.")
+    String hook;
+
+    static final class From {
+        @Option(names = "--live", description = "Ask the kernel (default; needs root).")
+        boolean live;
+
+        @Option(names = "--state", paramLabel = "FILE", description = "Answer from a state file.")
+        Path state;
+
+        @Option(names = "--against", paramLabel = "REV", description = "Answer from a git revision, as if applied.")
+        String against;
+    }
+
+    @ArgGroup(exclusive = true)
+    From from = new From();
+
+    @Option(names = {"-o", "--output"}, defaultValue = "text", description = "text or json.")
+    String output;
+
+    @Spec
+    CommandSpec spec;
+
+    /** A kernel to ask, its pin root and the host it stands for. */
+    private record Answerer(Kernel kernel, Path root, HostFacts host, String source, boolean counters) {
+    }
+
+    @Override
+    public Integer call() {
+        if (!List.of("text", "json").contains(output)) {
+            throw new UsageException("-o must be text or json, not " + output);
+        }
+        Prefix host = parseAddress(address);
+        if (hook != null) {
+            try {
+                TrafficExplainer.checkHook(hook);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
+        Answerer a = from.state != null ? fromState() : from.against != null ? fromRevision() : fromKernel();
+        Optional<DesiredState> files = Optional.empty();
+        if (path != null) {
+            Snapshot snapshot = Sources.read(List.of(path), common);
+            Pipeline.requireFiles(snapshot);
+            files = Optional.of(Compiler.compile(a.root(), snapshot.revision(), Pipeline.validate(snapshot), a.host()));
+        }
+        if (iface != null && !a.host().interfaces().containsKey(iface)
+                && !TrafficExplainer.interfaces(a.kernel(), a.root(), files).contains(iface)) {
+            throw new UsageException("unknown interface '" + iface + "': this host has "
+                    + String.join(", ", new TreeSet<>(a.host().interfaces().keySet())));
+        }
+        Map<Integer, String> ifnames = new HashMap<>();
+        a.host().interfaces().forEach((n, i) -> ifnames.put(i, n));
+        Explanation e = new Explanation(host.toString().replaceFirst("/\\d+$", ""), a.source(),
+                TrafficExplainer.explain(a.kernel(), a.root(), host, Optional.ofNullable(iface),
+                        Optional.ofNullable(hook), ifnames, a.counters(), files));
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(output.equals("json") ? ExplainJson.render(e) : ExplainText.render(e));
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    /** An address, not a prefix: a host prefix (/32, /128) is what a packet carries. */
+    static Prefix parseAddress(String text) {
+        if (text.contains("/")) {
+            throw new UsageException("'" + text + "' is a prefix; explain takes one address, e.g. "
+                    + text.substring(0, text.indexOf('/')));
+        }
+        try {
+            return Prefix.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage().replace("prefix", "address"));
+        }
+    }
+
+    private Answerer fromKernel() {
+        Pipeline p = common.live();
+        return new Answerer(p.kernel(), p.root(), common.facts(p.kernel()), "kernel", true);
+    }
+
+    private Answerer fromState() {
+        String text;
+        try {
+            text = Files.readString(from.state);
+        } catch (IOException e) {
+            throw new UsageException("read state file " + from.state + ": " + e.getMessage());
+        }
+        StateFile.Loaded loaded;
+        try {
+            loaded = StateFile.read(text, from.state.toString());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        HostFacts h = loaded.host();
+        HostFacts host = new HostFacts(common.host != null ? common.host : h.name(),
+                common.labels.isEmpty() ? h.labels() : common.hostLabels(), h.interfaces());
+        Path root = common.root != null ? common.root() : loaded.root();
+        return new Answerer(loaded.kernel(), root, host, "state " + from.state, false);
+    }
+
+    /** The revision compiled for a host that has every interface its policies name, applied in memory. */
+    private Answerer fromRevision() {
+        Path repo = path != null ? path : common.config().sourcePath().orElseThrow(() ->
+                new UsageException("--against needs PATH or source.path in --config to find the repository"));
+        Snapshot base;
+        try {
+            base = GitRevisionSource.read(repo, from.against);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        List<Policy> policies;
+        try {
+            policies = Pipeline.validate(base);
+        } catch (PolicyException e) {
+            throw new UsageException("the policies at " + from.against + " are themselves invalid:\n"
+                    + ErrorFormat.text(e).stripTrailing());
+        }
+        TreeSet<String> names = new TreeSet<>();
+        for (Policy p : policies) {
+            if (p.spec() instanceof TrafficPolicySpec t) {
+                names.addAll(t.interfaces());
+                t.rules().forEach(r -> r.to().ifPresent(names::add));
+            }
+        }
+        Map<String, Integer> ifs = new TreeMap<>();
+        int i = 2;
+        for (String n : names) {
+            ifs.put(n, i++);
+        }
+        HostFacts host = new HostFacts(common.hostName(), common.hostLabels(), ifs);
+        Path root = common.root();
+        MemoryKernel kernel = new MemoryKernel(ifs, 1);
+        DesiredState desired = Compiler.compile(root, base.revision(), policies, host);
+        Applier.apply(kernel, Differ.diff(desired, Observer.observe(kernel, root, Pipeline.attachPoints(desired))),
+                Clock.systemUTC());
+        return new Answerer(kernel, root, host, "revision " + from.against, false);
+    }
+}
