@@ -28,6 +28,22 @@ final class ReusePortReader {
 
     static ReusePortSpec read(ObjectNode spec, String pointer, BiFunction<String, String, PolicyError> error,
                               Consumer<PolicyError> errors) {
+        // the defaults are filled in here, not by the schema: the validator's walk applies the defaults of
+        // every kind's branch of policy.schema.json to every document, which would change other kinds' digests
+        putIfAbsent(spec, "protocol", "tcp");
+        putIfAbsent(spec, "strategy", "hot-standby");
+        if (!spec.has("migrate")) {
+            spec.put("migrate", false);
+        }
+        spec.get("members").forEach(m -> {
+            ObjectNode o = (ObjectNode) m;
+            if (!o.has("weight")) {
+                o.put("weight", 1);
+            }
+            if (!o.has("drain")) {
+                o.put("drain", false);
+            }
+        });
         Optional<InetAddress> address = Optional.empty();
         if (spec.has("address")) {
             try {
@@ -66,5 +82,11 @@ final class ReusePortReader {
                 SocketProtocol.valueOf(spec.path("protocol").asText("tcp").toUpperCase()),
                 Optional.ofNullable(spec.get("netns")).map(JsonNode::asText),
                 Strategy.of(spec.path("strategy").asText("hot-standby")), spec.path("migrate").asBoolean(false), members);
+    }
+
+    private static void putIfAbsent(ObjectNode spec, String field, String value) {
+        if (!spec.has(field)) {
+            spec.put(field, value);
+        }
     }
 }
