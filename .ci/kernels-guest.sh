@@ -6,8 +6,9 @@
 # JVM's CPU work is 15-18x slower):
 #   - LinuxKernelIT: the native layer (maps, batches, loading, verifier, test runs, XDP links with traffic,
 #     pins), minus the tests tagged "tcx" (tcx links need 6.6);
-#   - TrafficPolicyIT: TrafficPolicy through the CLI with real traffic in netns/veth, XDP only (the tc
-#     hooks need tcx until the legacy-tc fallback exists: tagged "tcx");
+#   - TrafficPolicyIT, RedirectAndMarkIT: TrafficPolicy through the CLI with real traffic in netns/veth,
+#     XDP only (drop, pass, redirect; the tc hooks need tcx until the legacy-tc fallback exists: tagged
+#     "tcx");
 #   - KernelFactsIT: the known facts of the kernel under test (tcx, bpf_sock_destroy, XDP links).
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
@@ -50,10 +51,12 @@ cd "$repo"
     --select-class dev.bpfgit.kernel.linux.KernelFactsIT \
     --select-class dev.bpfgit.kernel.linux.LinuxKernelIT \
     --select-class dev.bpfgit.it.TrafficPolicyIT \
+    --select-class dev.bpfgit.it.RedirectAndMarkIT \
     --exclude-tag tcx
   rc=$?
   echo "guest: tests took $(( $(date +%s) - start ))s, exit $rc"
-  echo "guest: left in bpffs: $(ls /sys/fs/bpf | tr '\n' ' ')netns: $(ip netns list | tr '\n' ' ')"
+  # what the tests left behind: they must clean up on 6.1 as on the host
+  { ls /sys/fs/bpf; ip netns list; } | tr '\n' ' ' > "$out/left"
 } > "$out/test.log" 2>&1
 trap - EXIT
 finish "$rc"
