@@ -26,7 +26,8 @@ trap 'finish 97' EXIT
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs -o size=600m tmpfs /tmp
+# a clean /tmp, unless the checkout itself lives there
+case $repo in /tmp/*) ;; *) mount -t tmpfs -o size=600m tmpfs /tmp ;; esac
 mount -t bpf bpf /sys/fs/bpf
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 # the guest's modules (veth, sch_ingress, cls_bpf autoload from here), over the host's tree
