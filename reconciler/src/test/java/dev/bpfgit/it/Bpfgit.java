@@ -38,7 +38,7 @@ final class Bpfgit {
     /** The repository root; failsafe passes it, a run from the IDE in reconciler/ falls back to "..". */
     static final Path REPO = Path.of(System.getProperty("bpfgit.repo", "..")).toAbsolutePath().normalize();
     static final ObjectMapper JSON = new ObjectMapper();
-    private static final long CLI_TIMEOUT_SECONDS = 180;
+    private static final long CLI_TIMEOUT_SECONDS = dev.bpfgit.kernel.testing.TimeScale.seconds(180);
 
     private Bpfgit() {
     }

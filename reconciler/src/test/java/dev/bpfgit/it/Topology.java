@@ -377,13 +377,16 @@ final class Topology implements AutoCloseable {
         throw new AssertionError("no " + group + " " + field + " in /proc/net/snmp of " + ns);
     }
 
-    /** Polls a condition every 10 ms until it holds or the deadline passes; returns whether it holds. */
+    /**
+     * Polls a condition every 10 ms until it holds or the deadline (stretched by {@code bpfgit.test.timeScale})
+     * passes; returns whether it holds.
+     */
     static boolean waitFor(Duration deadline, BooleanSupplier condition) {
         return waitFor(deadline, Duration.ofMillis(10), condition);
     }
 
     static boolean waitFor(Duration deadline, Duration every, BooleanSupplier condition) {
-        long end = System.nanoTime() + deadline.toNanos();
+        long end = System.nanoTime() + dev.bpfgit.kernel.testing.TimeScale.of(deadline).toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > end) {
                 return false;

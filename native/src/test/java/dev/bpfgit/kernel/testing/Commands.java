@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 /** Runs host commands (ip, nsenter, clang, bpftool) for kernel tests. */
 public final class Commands {
-    private static final long TIMEOUT_SECONDS = 60;
+    private static final long TIMEOUT_SECONDS = TimeScale.seconds(60);
 
     private Commands() {
     }

@@ -1,0 +1,63 @@
+#!/bin/bash
+# Runs inside the .ci/kernels guest as its init (pid 1), on the host's / (read-only, tmpfs overlay).
+# /run/ci is the host's writable share: env in, uname, rc, test.log and reports out.
+#
+# The subset, and why (the full kernel tier does not fit: every CLI test starts JVMs, and under TCG a
+# JVM's CPU work is 15-18x slower):
+#   - LinuxKernelIT: the native layer (maps, batches, loading, verifier, test runs, XDP links with traffic,
+#     pins), minus the tests tagged "tcx" (tcx links need 6.6);
+#   - TrafficPolicyIT, RedirectAndMarkIT: TrafficPolicy through the CLI with real traffic in netns/veth,
+#     XDP only (drop, pass, redirect; the tc hooks need tcx until the legacy-tc fallback exists: tagged
+#     "tcx");
+#   - KernelFactsIT: the known facts of the kernel under test (tcx, bpf_sock_destroy, XDP links).
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+. /run/ci/env
+out=/run/ci
+busybox=/run/busybox
+cp /bin/busybox "$busybox" # poweroff must not need the 9p root, which is going away
+finish() {
+  echo "${1:-99}" > "$out/rc"
+  sync
+  "$busybox" poweroff -f
+}
+trap 'finish 97' EXIT
+
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+# a clean /tmp, unless the checkout itself lives there
+case $repo in /tmp/*) ;; *) mount -t tmpfs -o size=600m tmpfs /tmp ;; esac
+mount -t bpf bpf /sys/fs/bpf
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# the guest's modules (veth, sch_ingress, cls_bpf autoload from here), over the host's tree
+mkdir -p "/lib/modules/$kver"
+mount --bind "$moddir" "/lib/modules/$kver"
+ip link set lo up
+hostname bpfgit-guest
+uname -r > "$out/uname"
+
+cd "$repo"
+{
+  echo "guest: $(uname -r), $(nproc) cpus, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo)"
+  share=()
+  [ -f "$out/junit.jsa" ] && share=(-XX:SharedArchiveFile="$out/junit.jsa")
+  start=$(date +%s)
+  "$java" "${share[@]}" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED \
+    --sun-misc-unsafe-memory-access=allow \
+    -Dbpfgit.kernel=required -Dbpfgit.repo="$repo" -Dbpfgit.test.timeScale="${timescale:-16}" \
+    -Dbpfgit.classpath.file="$repo/reconciler/target/classpath.txt" \
+    -jar "$launcher" execute --disable-banner --details=tree --disable-ansi-colors \
+    --class-path "$cp" --reports-dir "$out/reports" \
+    --select-class dev.bpfgit.kernel.linux.KernelFactsIT \
+    --select-class dev.bpfgit.kernel.linux.LinuxKernelIT \
+    --select-class dev.bpfgit.it.TrafficPolicyIT \
+    --select-class dev.bpfgit.it.RedirectAndMarkIT \
+    --exclude-tag tcx
+  rc=$?
+  echo "guest: tests took $(( $(date +%s) - start ))s, exit $rc"
+  # what the tests left behind: they must clean up on 6.1 as on the host
+  { ls /sys/fs/bpf; ip netns list; } | tr '\n' ' ' > "$out/left"
+} > "$out/test.log" 2>&1
+trap - EXIT
+finish "$rc"
