@@ -1,19 +1,15 @@
 package dev.bpfgit.cli;
 
-import dev.bpfgit.apply.Applier;
 import dev.bpfgit.compile.Compiler;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.HostFacts;
-import dev.bpfgit.diff.Differ;
 import dev.bpfgit.explain.Explanation;
 import dev.bpfgit.explain.TrafficExplainer;
 import dev.bpfgit.kernel.Kernel;
-import dev.bpfgit.observe.Observer;
 import dev.bpfgit.policy.ErrorFormat;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
 import dev.bpfgit.policy.Prefix;
-import dev.bpfgit.kind.traffic.TrafficPolicySpec;
 import dev.bpfgit.render.ExplainJson;
 import dev.bpfgit.render.ExplainText;
 import dev.bpfgit.run.Pipeline;
@@ -38,7 +34,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
@@ -198,24 +193,10 @@ final class ExplainCommand implements Callable<Integer> {
             throw new UsageException("the policies at " + from.against + " are themselves invalid:\n"
                     + ErrorFormat.text(e).stripTrailing());
         }
-        TreeSet<String> names = new TreeSet<>();
-        for (Policy p : policies) {
-            if (p.spec() instanceof TrafficPolicySpec t) {
-                names.addAll(t.interfaces());
-                t.rules().forEach(r -> r.to().ifPresent(names::add));
-            }
-        }
-        Map<String, Integer> ifs = new TreeMap<>();
-        int i = 2;
-        for (String n : names) {
-            ifs.put(n, i++);
-        }
-        HostFacts host = new HostFacts(common.hostName(), common.hostLabels(), ifs);
+        HostFacts host = new HostFacts(common.hostName(), common.hostLabels(), InMemoryHost.interfaces(policies));
         Path root = common.root();
-        MemoryKernel kernel = new MemoryKernel(ifs, 1);
-        DesiredState desired = Compiler.compile(root, base.revision(), policies, host);
-        Applier.apply(kernel, Differ.diff(desired, Observer.observe(kernel, root, Pipeline.attachPoints(desired))),
-                Clock.systemUTC());
+        MemoryKernel kernel = InMemoryHost.applied(new MemoryKernel(host.interfaces(), 1),
+                Compiler.compile(root, base.revision(), policies, host), Clock.systemUTC());
         return new Answerer(kernel, root, host, "revision " + from.against, false);
     }
 }

@@ -1,6 +1,5 @@
 package dev.bpfgit.cli;
 
-import dev.bpfgit.apply.Applier;
 import dev.bpfgit.compile.Compiler;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.HostFacts;
@@ -11,12 +10,10 @@ import dev.bpfgit.policy.ErrorFormat;
 import dev.bpfgit.policy.Inventory;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
-import dev.bpfgit.kind.Kinds;
 import dev.bpfgit.render.Fleet;
 import dev.bpfgit.render.FleetJson;
 import dev.bpfgit.render.FleetText;
 import dev.bpfgit.render.PlanMarkdown;
-import dev.bpfgit.render.PlanText;
 import dev.bpfgit.run.Pipeline;
 import dev.bpfgit.source.GitRevisionSource;
 import dev.bpfgit.source.Snapshot;
@@ -31,8 +28,6 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * {@code plan PATH --hosts FILE}: the plan of every host of an inventory, for a pull request's reviewers.
@@ -227,31 +222,13 @@ final class FleetPlan {
     }
 
     private Plan compiledAgainstRevision(Inventory.Host h) {
-        HostFacts host = new HostFacts(h.name(), h.labels(), interfaces());
+        HostFacts host = new HostFacts(h.name(), h.labels(), InMemoryHost.interfaces(basePolicies, head));
         MemoryKernel kernel = new MemoryKernel(host.interfaces(), 1);
         if (base != null) {
-            DesiredState before = Compiler.compile(root, base.revision(), basePolicies, host);
-            Applier.apply(kernel, Differ.diff(before, Observer.observe(kernel, root, Pipeline.attachPoints(before))),
-                    EPOCH);
+            InMemoryHost.applied(kernel, Compiler.compile(root, base.revision(), basePolicies, host), EPOCH);
         }
         DesiredState desired = Compiler.compile(root, snapshot.revision(), head, host);
         return Differ.diff(desired, Observer.observe(kernel, root, Pipeline.attachPoints(desired)));
-    }
-
-    /** Without a state file the host's interfaces are not known: every interface either side names exists. */
-    private Map<String, Integer> interfaces() {
-        TreeSet<String> names = new TreeSet<>();
-        for (List<Policy> ps : List.of(basePolicies, head)) {
-            for (Policy p : ps) {
-                names.addAll(Kinds.BUILT_IN.named(p.kind()).assumedInterfaces(p));
-            }
-        }
-        Map<String, Integer> ifs = new TreeMap<>();
-        int i = 2;
-        for (String n : names) {
-            ifs.put(n, i++);
-        }
-        return ifs;
     }
 
     /** A state file as the inventory names it: relative to the inventory's directory. */

@@ -1,6 +1,5 @@
 package dev.bpfgit.cli;
 
-import dev.bpfgit.apply.Applier;
 import dev.bpfgit.compile.Compiler;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.HostFacts;
@@ -11,7 +10,6 @@ import dev.bpfgit.observe.Observer;
 import dev.bpfgit.policy.ErrorFormat;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
-import dev.bpfgit.kind.Kinds;
 import dev.bpfgit.render.PlanJson;
 import dev.bpfgit.render.PlanMarkdown;
 import dev.bpfgit.render.PlanText;
@@ -34,9 +32,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
 @Command(name = "plan", mixinStandardHelpOptions = true, header = "Show the change apply would make.",
@@ -180,30 +175,13 @@ final class PlanCommand implements Callable<Integer> {
         }
         List<Policy> head = Pipeline.validate(snapshot, progress.files(snapshot.files().size()));
         progress.show("planning against " + against.against);
-        HostFacts host = assumedHost(basePolicies, head);
+        HostFacts host = new HostFacts(common.hostName(), common.hostLabels(),
+                InMemoryHost.interfaces(basePolicies, head));
         Path root = common.root();
-        MemoryKernel kernel = new MemoryKernel(host.interfaces(), 1);
-        DesiredState before = Compiler.compile(root, base.revision(), basePolicies, host);
-        Applier.apply(kernel, Differ.diff(before, Observer.observe(kernel, root, Pipeline.attachPoints(before))),
-                Clock.systemUTC());
+        MemoryKernel kernel = InMemoryHost.applied(new MemoryKernel(host.interfaces(), 1),
+                Compiler.compile(root, base.revision(), basePolicies, host), Clock.systemUTC());
         DesiredState desired = Compiler.compile(root, snapshot.revision(), head, host).withCommit(snapshot.commit());
         LiveState live = Observer.observe(kernel, root, Pipeline.attachPoints(desired));
         return Differ.diff(desired, live);
-    }
-
-    /** In CI the host is not known: assume every interface the policies name exists. */
-    private HostFacts assumedHost(List<Policy> a, List<Policy> b) {
-        TreeSet<String> names = new TreeSet<>();
-        for (List<Policy> ps : List.of(a, b)) {
-            for (Policy p : ps) {
-                names.addAll(Kinds.BUILT_IN.named(p.kind()).assumedInterfaces(p));
-            }
-        }
-        Map<String, Integer> ifs = new TreeMap<>();
-        int i = 2;
-        for (String n : names) {
-            ifs.put(n, i++);
-        }
-        return new HostFacts(common.hostName(), common.hostLabels(), ifs);
     }
 }
