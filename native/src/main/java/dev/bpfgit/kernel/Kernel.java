@@ -139,4 +139,23 @@ public interface Kernel {
 
     /** Detaches the group's sk_reuseport program (SO_DETACH_REUSEPORT_BPF); NotFound when none is attached. */
     void detachReuseport(AdoptedSocket socket);
+
+    // ---- BPF iterators (SocketTermination, EgressTimeout)
+
+    /**
+     * Creates a bpf_link running the pinned iterator program (a {@code SEC("iter/...")} program whose target
+     * takes no parameter, e.g. iter/tcp, iter/udp, iter/task) and pins it. Nothing runs until
+     * {@link #runIterator}.
+     */
+    void attachIterator(Path linkPin, Path progPin);
+
+    /**
+     * Runs a BPF iterator once: BPF_ITER_CREATE, then read(2) to end of file; the program runs during the
+     * reads. {@code iterPin} is a pinned iter link, or a pinned iterator program (then a link is made for this
+     * run only and released after). Network iterators (tcp, udp) walk the network namespace the iterator is
+     * created in: {@code netns} (e.g. {@code /run/netns/app}) when present, else the calling thread's.
+     *
+     * @return what the program wrote (bpf_seq_write, bpf_seq_printf), in order
+     */
+    byte[] runIterator(Path iterPin, Optional<Path> netns);
 }

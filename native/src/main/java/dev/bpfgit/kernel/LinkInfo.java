@@ -8,6 +8,8 @@ package dev.bpfgit.kernel;
 public record LinkInfo(int id, int type, int progId, int ifindex, int attachType) {
     public static final int TYPE_XDP = 6;
     public static final int TYPE_TCX = 11;
+    /** BPF_LINK_TYPE_ITER; its attach type is BPF_TRACE_ITER (28). */
+    public static final int TYPE_ITER = 4;
 
     public boolean defunct() {
         return (type == TYPE_XDP || type == TYPE_TCX) && ifindex == 0;

@@ -504,4 +504,22 @@ public final class MemoryKernel implements Kernel {
                 .filter(l -> l.protocol() == s.protocol() && l.local().equals(s.local()))
                 .map(Listener::inode).toList();
     }
+
+    // ---- BPF iterators: links are recorded; running one walks nothing, since this kernel has no sockets or tasks
+
+    @Override
+    public void attachIterator(Path linkPin, Path progPin) {
+        ProgObj p = need(progPin, ProgObj.class, "attach iterator");
+        checkFree(linkPin, "pin link");
+        pins.put(linkPin, new LinkObj(new LinkInfo(nextId++, LinkInfo.TYPE_ITER, p.info().id(), 0, 28), null));
+    }
+
+    @Override
+    public byte[] runIterator(Path iterPin, Optional<Path> netns) {
+        Obj o = pins.get(iterPin);
+        if (!(o instanceof LinkObj) && !(o instanceof ProgObj)) {
+            throw KernelException.of("open iterator", iterPin.toString(), 2);
+        }
+        return new byte[0];
+    }
 }

@@ -76,6 +76,7 @@ final class Libbpf {
             JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
     private static final MethodHandle LINK_CREATE = fn("bpf_link_create", JAVA_INT,
             JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle ITER_CREATE = fn("bpf_iter_create", JAVA_INT, JAVA_INT);
     private static final MethodHandle LINK_UPDATE = fn("bpf_link_update", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     private static final MethodHandle PROG_FD_BY_ID = fn("bpf_prog_get_fd_by_id", JAVA_INT, JAVA_INT);
     private static final MethodHandle LINK_FD_BY_ID = fn("bpf_link_get_fd_by_id", JAVA_INT, JAVA_INT);
@@ -184,6 +185,14 @@ final class Libbpf {
     static int linkCreate(int progFd, int targetFd, int attachType, MemorySegment opts) {
         try {
             return (int) LINK_CREATE.invokeExact(progFd, targetFd, attachType, opts);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int iterCreate(int linkFd) {
+        try {
+            return (int) ITER_CREATE.invokeExact(linkFd);
         } catch (Throwable t) {
             throw rethrow(t);
         }

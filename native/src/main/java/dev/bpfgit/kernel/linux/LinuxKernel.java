@@ -345,4 +345,16 @@ public final class LinuxKernel implements Kernel {
     public void detachReuseport(AdoptedSocket socket) {
         Sockets.detach(socket);
     }
+
+    // ---- BPF iterators
+
+    @Override
+    public void attachIterator(Path linkPin, Path progPin) {
+        Iterators.attach(linkPin, progPin);
+    }
+
+    @Override
+    public byte[] runIterator(Path iterPin, Optional<Path> netns) {
+        return Iterators.run(iterPin, netns);
+    }
 }

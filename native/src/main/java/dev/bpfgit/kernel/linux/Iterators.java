@@ -1,0 +1,127 @@
+package dev.bpfgit.kernel.linux;
+
+import dev.bpfgit.kernel.PinType;
+
+import java.io.ByteArrayOutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/** BPF iterators: an iter link for a pinned program, and one run of it (BPF_ITER_CREATE + read to EOF). */
+final class Iterators {
+    /** enum bpf_attach_type BPF_TRACE_ITER. */
+    static final int BPF_TRACE_ITER = 28;
+    private static final int EINTR = 4;
+    private static final int EAGAIN = 11;
+    private static final int CHUNK = 64 * 1024;
+
+    private static final MethodHandle READ = Libbpf.LINKER.downcallHandle(
+            Libbpf.LINKER.defaultLookup().findOrThrow("read"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG),
+            Linker.Option.captureCallState("errno"));
+
+    private Iterators() {
+    }
+
+    static void attach(Path linkPin, Path progPin) {
+        try (Fd prog = Pins.open(progPin, PinType.PROG, "open program");
+             Fd link = Fd.own(Failures.check(Libbpf.linkCreate(prog.value(), 0, BPF_TRACE_ITER, MemorySegment.NULL),
+                     "attach iterator link", linkPin))) {
+            Pins.pin(link.value(), linkPin, "pin link");
+        }
+    }
+
+    static byte[] run(Path iterPin, Optional<Path> netns) {
+        if (netns.isEmpty()) {
+            return runHere(iterPin);
+        }
+        if (!Thread.currentThread().isVirtual()) {
+            return inNetns(netns.get(), iterPin);
+        }
+        // setns(2) moves one kernel thread: a virtual thread may change carriers, so use a platform thread
+        AtomicReference<byte[]> out = new AtomicReference<>();
+        AtomicReference<RuntimeException> failure = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().name("bpfgit-iter").start(() -> {
+            try {
+                out.set(inNetns(netns.get(), iterPin));
+            } catch (RuntimeException e) {
+                failure.set(e);
+            }
+        });
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running iterator " + iterPin, e);
+        }
+        if (failure.get() != null) {
+            throw failure.get();
+        }
+        return out.get();
+    }
+
+    private static byte[] runHere(Path iterPin) {
+        int r = Pins.objGet(iterPin);
+        try (Fd pinned = Fd.own(Failures.check(r, "open iterator", iterPin))) {
+            PinType type = Pins.kind(pinned.value());
+            if (type == PinType.LINK) {
+                return drain(pinned.value(), iterPin);
+            }
+            if (type != PinType.PROG) {
+                throw Failures.of("open iterator", iterPin, Failures.EINVAL, "pinned object is neither a link nor a program");
+            }
+            try (Fd link = Fd.own(Failures.check(
+                    Libbpf.linkCreate(pinned.value(), 0, BPF_TRACE_ITER, MemorySegment.NULL),
+                    "attach iterator link", iterPin))) {
+                return drain(link.value(), iterPin);
+            }
+        }
+    }
+
+    private static byte[] drain(int linkFd, Path what) {
+        try (Fd iter = Fd.own(Failures.check(Libbpf.iterCreate(linkFd), "create iterator", what));
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(CHUNK);
+            MemorySegment state = arena.allocate(Libbpf.ERRNO_STATE);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            while (true) {
+                long n;
+                try {
+                    n = (long) READ.invokeExact(state, iter.value(), buf, (long) CHUNK);
+                } catch (Throwable t) {
+                    throw Libbpf.rethrow(t);
+                }
+                if (n == 0) {
+                    return out.toByteArray();
+                }
+                if (n < 0) {
+                    int errno = Libbpf.errno(state);
+                    if (errno == EINTR || errno == EAGAIN) {
+                        continue;
+                    }
+                    throw Failures.of("read iterator", what, errno, null);
+                }
+                out.write(buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), 0, (int) n);
+            }
+        }
+    }
+
+    private static byte[] inNetns(Path netns, Path iterPin) {
+        try {
+            return Netns.call(netns, () -> runHere(iterPin));
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e); // runHere throws nothing checked
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package dev.bpfgit.kernel.linux;
+
+import dev.bpfgit.kernel.LinkInfo;
+import dev.bpfgit.kernel.ObjectFile;
+import dev.bpfgit.kernel.ProgramSpec;
+import dev.bpfgit.kernel.testing.BpfCompiler;
+import dev.bpfgit.kernel.testing.KernelTest;
+import dev.bpfgit.kernel.testing.PinRoot;
+import dev.bpfgit.kernel.testing.TestNetns;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Kernel.runIterator on an iter/tcp program: it walks the namespace it is created in, pinned link or program. */
+@KernelTest
+class IteratorIT {
+    @TempDir
+    static Path tmp;
+    static ObjectFile object;
+
+    final LinuxKernel kernel = new LinuxKernel();
+    PinRoot root;
+    TestNetns ns;
+
+    @BeforeAll
+    static void compile() {
+        object = BpfCompiler.compile("/bpf/iter.bpf.c", tmp);
+    }
+
+    @BeforeEach
+    void setUp() {
+        root = PinRoot.create();
+        ns = TestNetns.create();
+    }
+
+    @AfterEach
+    void tearDown() {
+        ns.close();
+        root.close();
+    }
+
+    /** Local ports of the LISTEN (state 10) sockets in the iterator's output. */
+    static Set<Integer> listening(byte[] out) {
+        assertEquals(0, out.length % 3, "records of 3 bytes");
+        Set<Integer> ports = new HashSet<>();
+        for (int i = 0; i < out.length; i += 3) {
+            if ((out[i + 2] & 0xff) == 10) {
+                ports.add((out[i] & 0xff) | (out[i + 1] & 0xff) << 8);
+            }
+        }
+        return ports;
+    }
+
+    @Test
+    void walksTheNamespaceItIsCreatedIn() throws Exception {
+        Path prog = root.resolve("it_tcp");
+        kernel.loadProgram(prog, new ProgramSpec(object, "it_tcp_ports", Map.of()));
+        Path link = root.resolve("it_tcp_link");
+        kernel.attachIterator(link, prog);
+        LinkInfo info = kernel.linkInfo(link).orElseThrow();
+        assertEquals(LinkInfo.TYPE_ITER, info.type());
+
+        ns.start("python3", "-c", "import socket,time\n"
+                + "s=socket.socket(); s.bind(('127.0.0.1', 47311)); s.listen(); print('up', flush=True); time.sleep(60)");
+        waitForListener();
+
+        assertTrue(listening(kernel.runIterator(link, Optional.of(ns.path()))).contains(47311));
+        // the program pin works too: a link for this run only
+        assertTrue(listening(kernel.runIterator(prog, Optional.of(ns.path()))).contains(47311));
+        // from a virtual thread the run moves to a platform thread and still sees the namespace
+        Set<Integer>[] seen = new Set[1];
+        Thread.ofVirtual().start(() -> seen[0] = listening(kernel.runIterator(link, Optional.of(ns.path())))).join();
+        assertTrue(seen[0].contains(47311));
+        // a fresh namespace has no such listener
+        try (TestNetns other = TestNetns.create()) {
+            assertFalse(listening(kernel.runIterator(link, Optional.of(other.path()))).contains(47311));
+        }
+    }
+
+    private void waitForListener() throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (ns.exec("ss", "-Hltn", "sport = :47311").stdout().contains("47311")) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("listener did not come up");
+    }
+}
