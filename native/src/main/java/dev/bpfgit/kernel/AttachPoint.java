@@ -22,4 +22,38 @@ public sealed interface AttachPoint {
     }
 
     enum Direction { INGRESS, EGRESS }
+
+    /**
+     * A cgroup v2 hook. The programs run for the sockets of the cgroup and of every cgroup below it; a
+     * cgroup runs several programs at one hook (bpf_link attachments are multi).
+     *
+     * @param path the cgroup below the cgroup v2 root ({@link CgroupRoot}), starting with {@code /}
+     */
+    record Cgroup(String path, CgroupHook hook) implements AttachPoint {
+        public String label() {
+            return "cgroup " + path + " " + hook.label;
+        }
+    }
+
+    /** The cgroup attach types bpfgit uses, with their kernel numbers (enum bpf_attach_type). */
+    enum CgroupHook {
+        INET_INGRESS(0, "ingress"), INET_EGRESS(1, "egress"), SOCK_OPS(3, "sock_ops");
+
+        public final int attachType;
+        public final String label;
+
+        CgroupHook(int attachType, String label) {
+            this.attachType = attachType;
+            this.label = label;
+        }
+
+        public static CgroupHook of(String label) {
+            for (CgroupHook h : values()) {
+                if (h.label.equals(label)) {
+                    return h;
+                }
+            }
+            throw new IllegalArgumentException("unknown cgroup hook " + label);
+        }
+    }
 }

@@ -62,6 +62,14 @@ public interface Kernel {
     /** The interfaces of the caller's network namespace. */
     List<Interface> interfaces();
 
+    /**
+     * The cgroups of the cgroup v2 hierarchy ({@link CgroupRoot}), each named as policies name it ({@code /},
+     * {@code /a/b}) with its id (the directory's inode, which bpf_link_info and BPF programs report).
+     */
+    default java.util.SortedMap<String, Long> cgroups() {
+        return new java.util.TreeMap<>();
+    }
+
     /** Number of possible CPUs: the multiplier of per-CPU values. */
     int possibleCpus();
 

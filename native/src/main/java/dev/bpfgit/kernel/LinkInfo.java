@@ -2,7 +2,8 @@ package dev.bpfgit.kernel;
 
 /**
  * A live bpf_link. {@code ifindex} is 0 for a device link whose device is gone (a defunct link that only
- * its pin keeps alive) and for links that are not device-bound. {@code attachType} is the kernel's
+ * its pin keeps alive) and for links that are not device-bound; for a cgroup link it holds the low 32 bits of
+ * the cgroup's id (its inode in cgroup2fs), which identifies the cgroup the same way. {@code attachType} is the kernel's
  * enum bpf_attach_type (BPF_XDP = 37, BPF_TCX_INGRESS = 46, BPF_TCX_EGRESS = 47).
  */
 public record LinkInfo(int id, int type, int progId, int ifindex, int attachType) {

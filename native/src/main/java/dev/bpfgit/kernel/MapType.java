@@ -9,7 +9,9 @@ public enum MapType {
     LPM_TRIE(11),
     SOCKMAP(15),
     REUSEPORT_SOCKARRAY(20),
-    SOCKHASH(18);
+    SOCKHASH(18),
+    /** Per-socket storage: no keys to list, its entries live and die with their sockets. */
+    SK_STORAGE(24);
 
     public final int id;
 

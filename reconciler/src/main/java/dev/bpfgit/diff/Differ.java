@@ -445,8 +445,13 @@ public final class Differ {
                 LiveLink ll = live.links().get(l.pin());
                 LiveProgram lp = live.programs().get(l.program());
                 Integer wantIfindex = live.interfaces().get(ifname(l.at()));
-                if (ll != null && !ll.info().defunct() && wantIfindex != null
-                        && ll.info().ifindex() == wantIfindex) {
+                boolean sameTarget = wantIfindex != null && ll != null && ll.info().ifindex() == wantIfindex;
+                if (l.at() instanceof AttachPoint.Cgroup c) {
+                    // a cgroup link holds the low half of the cgroup's id; unknown cgroups (no kernel): keep it
+                    Long id = live.cgroups().get(c.path());
+                    sameTarget = ll != null && (id == null || ll.info().ifindex() == id.intValue());
+                }
+                if (ll != null && !ll.info().defunct() && sameTarget) {
                     if (reloaded.contains(l.program())) {
                         links.add(new Change.UpdateLink(l.pin(), l.program(), Optional.of(ll.info().progId()),
                                 "program reloaded"));
@@ -483,6 +488,7 @@ public final class Differ {
             return switch (at) {
                 case AttachPoint.Xdp x -> x.ifname();
                 case AttachPoint.Tcx t -> t.ifname();
+                case AttachPoint.Cgroup c -> "cgroup " + c.path();
             };
         }
     }

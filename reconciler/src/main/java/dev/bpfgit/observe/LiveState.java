@@ -19,14 +19,16 @@ import java.util.Set;
  * @param attached programs at each attach point asked about, whoever attached them
  * @param interfaces the host's interfaces (name to ifindex): a link whose ifindex differs is stale
  * @param basis    a digest of everything above: a saved plan is applied only if it is unchanged
+ * @param cgroups  the ids of the cgroups of the cgroup attach points asked about (a link to another id is stale)
  */
 public record LiveState(Path root, Map<Path, LiveMap> maps, Map<Path, LiveProgram> programs,
                         Map<Path, LiveLink> links, Set<Path> dirs, Meta meta,
                         Map<AttachPoint, List<AttachedProgram>> attached, Map<String, Integer> interfaces,
-                        String basis) {
+                        String basis, Map<String, Long> cgroups) {
     /** Collections are sorted (by path, name, attach point label), so that exports read the same every time. */
     public LiveState {
         interfaces = Collections.unmodifiableSortedMap(new TreeMap<>(interfaces));
+        cgroups = Collections.unmodifiableSortedMap(new TreeMap<>(cgroups));
         maps = Collections.unmodifiableSortedMap(new TreeMap<>(maps));
         programs = Collections.unmodifiableSortedMap(new TreeMap<>(programs));
         links = Collections.unmodifiableSortedMap(new TreeMap<>(links));
@@ -34,5 +36,12 @@ public record LiveState(Path root, Map<Path, LiveMap> maps, Map<Path, LiveProgra
         TreeMap<AttachPoint, List<AttachedProgram>> byLabel = new TreeMap<>(Comparator.comparing(AttachPoint::label));
         attached.forEach((at, ps) -> byLabel.put(at, List.copyOf(ps)));
         attached = Collections.unmodifiableSortedMap(byLabel);
+    }
+
+    /** No cgroup attach point asked about. */
+    public LiveState(Path root, Map<Path, LiveMap> maps, Map<Path, LiveProgram> programs,
+                     Map<Path, LiveLink> links, Set<Path> dirs, Meta meta,
+                     Map<AttachPoint, List<AttachedProgram>> attached, Map<String, Integer> interfaces, String basis) {
+        this(root, maps, programs, links, dirs, meta, attached, interfaces, basis, Map.of());
     }
 }

@@ -65,14 +65,25 @@ public final class Observer {
                     meta.get(Meta.programKey(root.relativize(p.pin()).toString()))));
         }
         Map<AttachPoint, List<AttachedProgram>> attached = new LinkedHashMap<>();
+        Map<String, Long> cgroups = new TreeMap<>();
         for (AttachPoint at : points) {
             attached.put(at, kernel.attached(at));
+            if (at instanceof AttachPoint.Cgroup c && cgroups.isEmpty()) {
+                cgroups.putAll(kernel.cgroups());
+            }
         }
         Set<Path> dirs = new TreeSet<>(kernel.directories(root));
         Map<String, Integer> interfaces = new TreeMap<>();
         kernel.interfaces().forEach(i -> interfaces.put(i.name(), i.ifindex()));
+        Set<String> asked = new TreeSet<>();
+        points.forEach(at -> {
+            if (at instanceof AttachPoint.Cgroup c) {
+                asked.add(c.path());
+            }
+        });
+        cgroups.keySet().retainAll(asked);
         return new LiveState(root, maps, withIdentity, links, dirs, meta, attached, interfaces,
-                basis(maps, withIdentity, links));
+                basis(maps, withIdentity, links), cgroups);
     }
 
     /**

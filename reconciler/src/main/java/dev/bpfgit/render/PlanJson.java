@@ -163,6 +163,7 @@ public final class PlanJson {
             case AttachPoint.Xdp x -> n.put("type", "xdp").put("interface", x.ifname());
             case AttachPoint.Tcx t -> n.put("type", "tcx-" + t.direction().name().toLowerCase())
                     .put("interface", t.ifname());
+            case AttachPoint.Cgroup c -> n.put("type", "cgroup-" + c.hook().label).put("cgroup", c.path());
         }
     }
 
@@ -282,6 +283,8 @@ public final class PlanJson {
             case "xdp" -> new AttachPoint.Xdp(ifname);
             case "tcx-ingress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.INGRESS);
             case "tcx-egress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.EGRESS);
+            case "cgroup-sock_ops", "cgroup-ingress", "cgroup-egress" -> new AttachPoint.Cgroup(
+                    n.path("cgroup").asText(), AttachPoint.CgroupHook.of(type.substring("cgroup-".length())));
             default -> throw new IllegalArgumentException("unknown attach point " + type);
         };
     }

@@ -96,6 +96,18 @@ public final class MemoryKernel implements Kernel {
         dirs.add(dir);
     }
 
+    private final java.util.SortedMap<String, Long> cgroups = new TreeMap<>();
+
+    /** Cgroups of the host (path to id), as a state file or a test declares them. */
+    public void restoreCgroups(Map<String, Long> cgroups) {
+        this.cgroups.putAll(cgroups);
+    }
+
+    @Override
+    public java.util.SortedMap<String, Long> cgroups() {
+        return new TreeMap<>(cgroups);
+    }
+
     void restoreAttached(AttachPoint at, List<AttachedProgram> progs) {
         attached.put(at, new ArrayList<>(progs));
     }
@@ -291,9 +303,22 @@ public final class MemoryKernel implements Kernel {
     @Override
     public void attach(Path linkPin, Path progPin, AttachPoint at) {
         ProgObj p = need(progPin, ProgObj.class, "attach");
+        if (at instanceof AttachPoint.Cgroup c) {
+            // a kernel with unknown cgroups (a plan without a state file) has every cgroup a policy names
+            Long id = cgroups.isEmpty() ? Long.valueOf(c.path().hashCode() & 0x7fffffff) : cgroups.get(c.path());
+            if (id == null) {
+                throw KernelException.of("attach " + at.label(), linkPin.toString(), Errno.of(2), "no cgroup " + c.path());
+            }
+            checkFree(linkPin, "pin link");
+            pins.put(linkPin, new LinkObj(new LinkInfo(nextId++, 3, p.info().id(), id.intValue(),
+                    c.hook().attachType), at));
+            attached.computeIfAbsent(at, k -> new ArrayList<>()).add(new AttachedProgram(p.info().id(), p.info().name()));
+            return;
+        }
         String ifname = switch (at) {
             case AttachPoint.Xdp x -> x.ifname();
             case AttachPoint.Tcx t -> t.ifname();
+            case AttachPoint.Cgroup c -> throw new IllegalStateException();
         };
         Integer ifindex = interfaces.get(ifname);
         if (ifindex == null) {
@@ -308,6 +333,7 @@ public final class MemoryKernel implements Kernel {
         int attachType = switch (at) {
             case AttachPoint.Xdp x -> 37;
             case AttachPoint.Tcx t -> t.direction() == AttachPoint.Direction.INGRESS ? 46 : 47;
+            case AttachPoint.Cgroup c -> c.hook().attachType;
         };
         pins.put(linkPin, new LinkObj(new LinkInfo(nextId++, type, p.info().id(), ifindex, attachType), at));
         there.add(new AttachedProgram(p.info().id(), p.info().name()));

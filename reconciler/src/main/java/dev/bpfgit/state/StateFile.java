@@ -54,6 +54,10 @@ public final class StateFile {
         ObjectNode ifs = h.putObject("interfaces");
         live.interfaces().forEach(ifs::put);
         h.put("possibleCpus", possibleCpus);
+        host.cgroups().ifPresent(cgs -> {
+            ObjectNode c = h.putObject("cgroups");
+            new TreeMap<>(cgs).forEach(c::put);
+        });
         ArrayNode dirs = root.putArray("dirs");
         live.dirs().forEach(d -> dirs.add(d.toString()));
         ArrayNode maps = root.putArray("maps");
@@ -85,6 +89,7 @@ public final class StateFile {
                 case AttachPoint.Xdp x -> n.put("type", "xdp").put("interface", x.ifname());
                 case AttachPoint.Tcx t -> n.put("type", "tcx-" + t.direction().name().toLowerCase())
                         .put("interface", t.ifname());
+                case AttachPoint.Cgroup c -> n.put("type", "cgroup-" + c.hook().label).put("cgroup", c.path());
             }
             ArrayNode pa = n.putArray("programs");
             ps.forEach(p -> pa.addObject().put("id", p.progId()).put("name", p.name()));
@@ -97,9 +102,11 @@ public final class StateFile {
     }
 
     /** Attach types that {@code state export} writes (enum bpf_attach_type): BPF_XDP, BPF_TCX_INGRESS/EGRESS. */
-    private static final Map<Integer, String> ATTACH_TYPES = Map.of(37, "xdp", 46, "tcx-ingress", 47, "tcx-egress");
+    private static final Map<Integer, String> ATTACH_TYPES = Map.of(37, "xdp", 46, "tcx-ingress", 47, "tcx-egress",
+            0, "cgroup-ingress", 1, "cgroup-egress", 3, "cgroup-sock_ops");
     /** Link types it writes (enum bpf_link_type). */
-    private static final Map<Integer, String> LINK_TYPES = Map.of(LinkInfo.TYPE_XDP, "xdp", LinkInfo.TYPE_TCX, "tcx");
+    private static final Map<Integer, String> LINK_TYPES = Map.of(LinkInfo.TYPE_XDP, "xdp", LinkInfo.TYPE_TCX, "tcx",
+            3, "cgroup");
     /** The kernel's NR_CPUS ceiling: possibleCpus sizes per-CPU values, so a huge one must not be believed. */
     private static final int MAX_CPUS = 8192;
 
@@ -206,9 +213,11 @@ public final class StateFile {
         for (int i = 0; i < attached.size(); i++) {
             String at = "attached[" + i + "]";
             JsonNode a = r.element(attached, "attached", i);
-            String ifname = r.text(a, at, "interface");
             String type = r.text(a, at, "type");
+            String ifname = type.startsWith("cgroup-") ? "" : r.text(a, at, "interface");
             AttachPoint point = switch (type) {
+                case "cgroup-sock_ops", "cgroup-ingress", "cgroup-egress" -> new AttachPoint.Cgroup(
+                        r.text(a, at, "cgroup"), AttachPoint.CgroupHook.of(type.substring("cgroup-".length())));
                 case "xdp" -> new AttachPoint.Xdp(ifname);
                 case "tcx-ingress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.INGRESS);
                 case "tcx-egress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.EGRESS);
@@ -224,7 +233,14 @@ public final class StateFile {
             }
             k.restoreAttached(point, ps);
         }
-        return new Loaded(pinRoot, new HostFacts(r.text(h, "host", "name"), labels, ifs), k);
+        java.util.Optional<Map<String, Long>> cgroups = java.util.Optional.empty();
+        if (h.has("cgroups")) {
+            Map<String, Long> cgs = new TreeMap<>();
+            r.object(h, "host", "cgroups").properties().forEach(e -> cgs.put(e.getKey(), e.getValue().asLong()));
+            cgroups = java.util.Optional.of(cgs);
+            k.restoreCgroups(cgs);
+        }
+        return new Loaded(pinRoot, new HostFacts(r.text(h, "host", "name"), labels, ifs, cgroups), k);
     }
 
     private static String clip(String s) {

@@ -67,7 +67,10 @@ final class Info {
                     attachType = u1;
                 }
                 case LINK_NETNS -> attachType = u1;
-                case LINK_CGROUP -> attachType = u2;
+                case LINK_CGROUP -> {
+                    ifindex = u0;   // the low half of the cgroup id: see LinkInfo
+                    attachType = u2;
+                }
                 default -> {
                 }
             }

@@ -2,6 +2,7 @@ package dev.bpfgit.kernel.linux;
 
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.AttachedProgram;
+import dev.bpfgit.kernel.CgroupRoot;
 import dev.bpfgit.kernel.Errno;
 import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.kernel.LinkInfo;
@@ -34,6 +35,7 @@ final class Links {
         return switch (at) {
             case AttachPoint.Xdp x -> Info.BPF_XDP;
             case AttachPoint.Tcx t -> t.direction() == AttachPoint.Direction.INGRESS ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
+            case AttachPoint.Cgroup c -> c.hook().attachType;
         };
     }
 
@@ -41,7 +43,18 @@ final class Links {
         return switch (at) {
             case AttachPoint.Xdp x -> x.ifname();
             case AttachPoint.Tcx t -> t.ifname();
+            case AttachPoint.Cgroup c -> throw new IllegalArgumentException(c.label() + " has no interface");
         };
+    }
+
+    /** An fd of the cgroup's directory: the target of cgroup attachments and queries. */
+    private static Fd cgroup(AttachPoint.Cgroup c) {
+        Path dir = CgroupRoot.resolve(c.path());
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            throw new KernelException.NotFound("open cgroup", dir.toString(), Errno.of(Failures.ENOENT),
+                    "no cgroup " + c.path() + " under " + CgroupRoot.path());
+        }
+        return Fd.own(Libc.open(dir.toString()));
     }
 
     /** The ifindex in the calling thread's network namespace. */
@@ -56,6 +69,18 @@ final class Links {
     }
 
     static void attach(Path linkPin, Path progPin, AttachPoint at) {
+        if (at instanceof AttachPoint.Cgroup c) {
+            try (Fd cg = cgroup(c); Fd prog = Pins.open(progPin, PinType.PROG, "open program")) {
+                int r = Libbpf.linkCreate(prog.value(), cg.value(), attachType(at), MemorySegment.NULL);
+                if (r < 0) {
+                    throw Failures.of("attach " + at.label() + " link", linkPin, -r, null);
+                }
+                try (Fd link = Fd.own(r)) {
+                    Pins.pin(link.value(), linkPin, "pin link");
+                }
+            }
+            return;
+        }
         int ifindex = ifindex(at);
         try (Fd prog = Pins.open(progPin, PinType.PROG, "open program")) {
             int r = Libbpf.linkCreate(prog.value(), ifindex, attachType(at), MemorySegment.NULL);
@@ -115,8 +140,18 @@ final class Links {
     }
 
     static List<AttachedProgram> attached(AttachPoint at) {
-        int ifindex = ifindex(at);
-        Set<Integer> ids = at instanceof AttachPoint.Xdp ? xdpIds(ifindex, at) : tcxIds(ifindex, at);
+        Set<Integer> ids;
+        if (at instanceof AttachPoint.Cgroup c) {
+            if (!java.nio.file.Files.isDirectory(CgroupRoot.resolve(c.path()))) {
+                return List.of();
+            }
+            try (Fd cg = cgroup(c)) {
+                ids = tcxIds(cg.value(), at);
+            }
+        } else {
+            int ifindex = ifindex(at);
+            ids = at instanceof AttachPoint.Xdp ? xdpIds(ifindex, at) : tcxIds(ifindex, at);
+        }
         List<AttachedProgram> out = new ArrayList<>();
         for (int id : ids) {
             int fd = Libbpf.progGetFdById(id);

@@ -174,6 +174,28 @@ public final class LinuxKernel implements Kernel {
     }
 
     @Override
+    public java.util.SortedMap<String, Long> cgroups() {
+        Path root = dev.bpfgit.kernel.CgroupRoot.path();
+        java.util.SortedMap<String, Long> out = new java.util.TreeMap<>();
+        if (!java.nio.file.Files.isDirectory(root)) {
+            return out;
+        }
+        try (java.util.stream.Stream<Path> dirs = java.nio.file.Files.walk(root)) {
+            dirs.filter(java.nio.file.Files::isDirectory).forEach(d -> {
+                try {
+                    out.put("/" + root.relativize(d).toString(), (Long) java.nio.file.Files.getAttribute(d, "unix:ino"));
+                } catch (java.io.IOException | RuntimeException e) {
+                    // removed while walking
+                }
+            });
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            throw Failures.io("list cgroups under", root, e instanceof java.io.UncheckedIOException u ? u.getCause()
+                    : (java.io.IOException) e);
+        }
+        return out;
+    }
+
+    @Override
     public int possibleCpus() {
         return cpus;
     }

@@ -96,6 +96,7 @@ public final class TrafficKind implements PolicyKind {
             case AttachPoint.Xdp x -> new Foreign(true, "bpfgit does not replace it. Detach it (ip link set dev "
                     + x.ifname() + " xdp off) or remove the interface from the policy.");
             case AttachPoint.Tcx t -> new Foreign(false, "tcx runs several programs, bpfgit's runs after it.");
+            case AttachPoint.Cgroup c -> new Foreign(false, "a cgroup runs several programs.");
         };
     }
 
