@@ -374,11 +374,11 @@ static __always_inline struct et_timeouts *remote(struct sock_common *skc)
  * policy and limit_ms are 0 when no prefix matches (listing only) or no limit applies. idle_ms of a socket
  * whose activity is not known yet (listing, before the reaper first saw it) is 0.
  */
+/* sport: read before a destroy, which unhashes the socket and clears its local port */
 static __always_inline void line(struct seq_file *seq, const char *proto, __u32 state, __u32 policy,
-				 __u64 idle, __u32 limit, long verdict, struct sock_common *skc)
+				 __u64 idle, __u32 limit, long verdict, struct sock_common *skc, __u16 sport)
 {
 	__u16 dport = __builtin_bswap16(skc->skc_dport);
-	__u16 sport = skc->skc_num;
 
 	if (skc->skc_family == AF_INET) {
 		__u32 d = skc->skc_daddr;
@@ -403,10 +403,12 @@ static __always_inline int walk_tcp(struct bpf_iter__tcp *ctx, int destroy)
 	__u32 state, limit;
 	long verdict = 0;
 	int closing;
+	__u16 sport;
 
 	if (!skc)
 		return 0;
 	state = skc->skc_state;
+	sport = skc->skc_num;
 	if (state == ST_LISTEN || state == ST_TIME_WAIT || state == ST_NEW_SYN_RECV || state == ST_CLOSE
 	    || state == ST_SYN_SENT || state == ST_SYN_RECV)
 		return 0;
@@ -445,7 +447,7 @@ static __always_inline int walk_tcp(struct bpf_iter__tcp *ctx, int destroy)
 			count(t->policy, err ? C_FAILED : closing ? C_CLOSING : C_IDLE_TCP);
 		}
 	}
-	line(ctx->meta->seq, "tcp", state, t ? t->policy : 0, idle_ms, limit, verdict, skc);
+	line(ctx->meta->seq, "tcp", state, t ? t->policy : 0, idle_ms, limit, verdict, skc, sport);
 	return 0;
 }
 
@@ -457,10 +459,12 @@ static __always_inline int walk_udp(struct bpf_iter__udp *ctx, int destroy)
 	struct et_sock *s;
 	__u64 now, idle_ms;
 	long verdict = 0;
+	__u16 sport;
 
 	if (!us)
 		return 0;
 	skc = &us->inet.sk.__sk_common;
+	sport = skc->skc_num;
 	if (skc->skc_state != ST_ESTABLISHED || !skc->skc_dport)
 		return 0;   /* only connected sockets */
 	if (!in_cgroup(&us->inet.sk))
@@ -482,7 +486,7 @@ static __always_inline int walk_udp(struct bpf_iter__udp *ctx, int destroy)
 			count(t->policy, err ? C_FAILED : C_IDLE_UDP);
 		}
 	}
-	line(ctx->meta->seq, "udp", ST_ESTABLISHED, t ? t->policy : 0, idle_ms, t ? t->any_ms : 0, verdict, skc);
+	line(ctx->meta->seq, "udp", ST_ESTABLISHED, t ? t->policy : 0, idle_ms, t ? t->any_ms : 0, verdict, skc, sport);
 	return 0;
 }
 

@@ -1,0 +1,310 @@
+package dev.bpfgit.it;
+
+import dev.bpfgit.kernel.testing.KernelTest;
+import dev.bpfgit.kernel.testing.PinRoot;
+import dev.bpfgit.kernel.testing.TestNetns;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import static dev.bpfgit.it.Bpfgit.write;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * EgressTimeout end to end: real client processes (python) in a real cgroup v2 made for the test, in a client
+ * namespace joined by a veth to a server namespace; the policy applied through the packaged CLI ({@code apply},
+ * {@code plan}, {@code status}, {@code run}). Destinations: the server's IPv4 address (matched), its IPv6
+ * address (unmatched), and a subnet routed to the server namespace, which drops it (SYNs unanswered).
+ */
+@KernelTest
+class EgressTimeoutIT {
+    private static final int PORT = 8080;
+
+    @TempDir
+    static Path tmp;
+    static Path clientScript;
+    static Path serverScript;
+
+    PinRoot root;
+    TestNetns client;
+    TestNetns server;
+    TestNetns.Veth veth;
+    Bpfgit.Host host;
+    Path cgroup;
+    String cgroupName;
+    String dropped;
+    final List<Process> processes = new ArrayList<>();
+
+    @BeforeAll
+    static void files() throws IOException {
+        Bpfgit.warmUp();
+        clientScript = copy("client.py");
+        serverScript = copy("server.py");
+    }
+
+    private static Path copy(String name) throws IOException {
+        Path p = tmp.resolve(name);
+        try (InputStream in = EgressTimeoutIT.class.getResourceAsStream("/egress/" + name)) {
+            Files.copy(in, p);
+        }
+        return p;
+    }
+
+    @BeforeEach
+    void setUp() throws IOException {
+        root = PinRoot.create();
+        client = TestNetns.create();
+        server = TestNetns.create();
+        veth = TestNetns.veth(client, server);
+        int n = ThreadLocalRandom.current().nextInt(1, 250);
+        dropped = "10.253." + n + ".9";
+        // the server namespace does not forward, and drops the subnet outright: SYNs to it go unanswered
+        server.run("ip", "route", "add", "blackhole", "10.253." + n + ".0/24");
+        client.run("ip", "route", "add", "10.253." + n + ".0/24", "via", veth.ipv4B());
+        byte[] r = new byte[4];
+        ThreadLocalRandom.current().nextBytes(r);
+        cgroupName = "bpfgit-t-" + HexFormat.of().formatHex(r);
+        cgroup = Path.of("/sys/fs/cgroup/unified", cgroupName);
+        Files.createDirectory(cgroup);
+        host = new Bpfgit.Host(client, root.path());
+        Process s = server.start("python3", serverScript.toString(), Integer.toString(PORT), veth.ipv4B(), veth.ipv6B());
+        String line = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        assertEquals("ready", line, "server did not start");
+    }
+
+    @AfterEach
+    void tearDown() throws InterruptedException, IOException {
+        for (Process p : processes) {
+            p.destroyForcibly();
+            p.waitFor(5, TimeUnit.SECONDS);
+        }
+        Bpfgit.Cli d = host.cli("destroy", "--yes");
+        server.close();
+        client.close();
+        root.close();
+        // empty once its processes ended; the kernel may take a moment to see them gone
+        for (int i = 0; ; i++) {
+            try {
+                Files.delete(cgroup);
+                break;
+            } catch (IOException e) {
+                if (i == 50) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
+        assertEquals(0, d.exit(), d.toString());
+    }
+
+    String policy(String destinations, String timeouts) {
+        return """
+                apiVersion: bpfgit.dev/v1
+                kind: EgressTimeout
+                metadata: {name: crawler}
+                spec:
+                  cgroup: /%s
+                  destinations: [%s]
+                  timeouts: {%s}
+                """.formatted(cgroupName, destinations, timeouts);
+    }
+
+    String matched() {
+        return "{prefix: " + veth.ipv4B() + "/32}, {prefix: " + dropped.replaceFirst("\\.9$", ".0") + "/24}";
+    }
+
+    /** A client process; its lines go to the returned queue. */
+    record Client(Process process, BlockingQueue<String> lines) {
+        String next(Duration within) throws InterruptedException {
+            return lines.poll(within.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        /** The next line starting with {@code prefix}, failing when none comes in time. */
+        String expect(String prefix, Duration within) throws InterruptedException {
+            long end = System.nanoTime() + within.toNanos();
+            List<String> seen = new ArrayList<>();
+            while (System.nanoTime() < end) {
+                String l = lines.poll(Math.max(1, (end - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+                if (l == null) {
+                    break;
+                }
+                if (l.startsWith(prefix)) {
+                    return l;
+                }
+                seen.add(l);
+            }
+            throw new AssertionError("no line starting with '" + prefix + "' within " + within + "; saw " + seen);
+        }
+    }
+
+    Client start(boolean inCgroup, String... targets) {
+        List<String> c = new ArrayList<>();
+        if (inCgroup) {
+            c.addAll(List.of("sh", "-c", "echo $$ > " + cgroup.resolve("cgroup.procs") + " && exec python3 "
+                    + clientScript + " " + String.join(" ", targets)));
+        } else {
+            c.add("python3");
+            c.add(clientScript.toString());
+            c.addAll(List.of(targets));
+        }
+        Process p = client.start(c.toArray(String[]::new));
+        processes.add(p);
+        BlockingQueue<String> q = new LinkedBlockingQueue<>();
+        Thread t = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String l; (l = r.readLine()) != null; ) {
+                    q.add(l);
+                }
+            } catch (IOException e) {
+                q.add("io " + e);
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return new Client(p, q);
+    }
+
+    String tcp(String address) {
+        return "tcp:" + (address.contains(":") ? "[" + address + "]" : address) + ":" + PORT;
+    }
+
+    String udp(String address) {
+        return "udp:" + address + ":" + PORT;
+    }
+
+    static double field(String line, int i) {
+        return Double.parseDouble(line.split(" ")[i]);
+    }
+
+    @Test
+    void runTerminatesIdleMatchedConnectionsOfTheCgroupWithinTimeoutPlusPeriod(@TempDir Path dir) throws Exception {
+        Path policies = write(dir.resolve("p"), "egress.yaml", policy(matched(),
+                "tcpEstablished: 3s, any: 3s, tcpUser: 7s")).getParent();
+        int port = ThreadLocalRandom.current().nextInt(20000, 40000);
+        Path config = dir.resolve("bpfgit.yaml");
+        Files.writeString(config, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies
+                + "\nreconcile: {interval: 30s, jitter: 0, drift: correct}\nmetrics:\n  listen: 127.0.0.1:" + port
+                + "\n");
+        try (RunIT.Daemon d = new RunIT.Daemon(client, root.path(), config, port, dir.resolve("run.log"))) {
+            d.awaitReady();
+            Client in = start(true, tcp(veth.ipv4B()), udp(veth.ipv4B()), tcp(veth.ipv6B()));
+            Client out = start(false, tcp(veth.ipv4B()), udp(veth.ipv4B()));
+            Duration t = Duration.ofSeconds(15);
+            assertEquals("ut " + tcp(veth.ipv4B()) + " 7000", in.expect("ut ", t), "tcpUser on a matched connection");
+            assertEquals("ut " + tcp(veth.ipv6B()) + " 0", in.expect("ut ", t), "an unmatched destination keeps the default");
+            assertEquals("ut " + tcp(veth.ipv4B()) + " 0", out.expect("ut ", t), "a process outside the cgroup keeps the default");
+            in.expect("connected", t);
+            out.expect("connected", t);
+
+            // idle 3s + the reaper's period (1s) + one walk and scheduling slack
+            List<String> closed = List.of(in.expect("closed ", Duration.ofSeconds(8)), in.expect("closed ", Duration.ofSeconds(3)));
+            for (String c : closed) {
+                String[] f = c.split(" ");
+                assertTrue(f[1].equals(tcp(veth.ipv4B())) || f[1].equals(udp(veth.ipv4B())), c);
+                assertEquals("103", f[3], "ECONNABORTED from bpf_sock_destroy: " + c + "\n" + d.log());
+                assertTrue(field(c, 2) >= 2.8 && field(c, 2) <= 5.5, "terminated " + field(c, 2) + "s after the last"
+                        + " activity, timeout 3s, period 1s: " + c);
+            }
+            assertTrue(!closed.get(0).split(" ")[1].equals(closed.get(1).split(" ")[1]), closed.toString());
+            // the unmatched connection and the outsider's stay open, idle, well past the timeout
+            assertNull(in.next(Duration.ofSeconds(4)), "unmatched connection of the cgroup ended");
+            assertNull(out.next(Duration.ofMillis(100)), "a connection of a process outside the cgroup ended");
+            assertTrue(in.process().isAlive() && out.process().isAlive());
+
+            Bpfgit.Cli status = host.cli("status");
+            assertTrue(status.out().contains("terminated for idleness: 1 tcp, 1 udp")
+                    && status.out().contains("idle timeouts enforced by bpfgit run"), status.toString());
+            String metrics = d.get("/metrics").body();
+            assertTrue(metrics.lines().anyMatch(l -> l.startsWith("bpfgit_egress_terminated_sockets_total{")
+                    && l.contains("policy=\"EgressTimeout/crawler\"") && l.contains("reason=\"idle_tcp\"")
+                    && l.endsWith(" 1.0")), metrics);
+            assertTrue(metrics.lines().anyMatch(l -> l.startsWith("bpfgit_egress_terminated_sockets_total{")
+                    && l.contains("reason=\"idle_udp\"") && l.endsWith(" 1.0")), metrics);
+            assertEquals(0, d.terminate(Duration.ofSeconds(30)), d.log());
+        }
+    }
+
+    @Test
+    void applyAloneBoundsTheConnectAttemptAndSetsUserTimeoutAndRemovalRestoresDefaults(@TempDir Path dir) throws Exception {
+        Path file = write(dir.resolve("p"), "egress.yaml", policy(matched(), "tcpSyn: 2s, tcpUser: 7s, tcpEstablished: 1h"));
+        Bpfgit.Cli apply = host.cli("apply", file.getParent().toString(), "--yes");
+        assertEquals(0, apply.exit(), apply.toString());
+        assertTrue(apply.out().contains("hold only while 'bpfgit run' runs"), apply.toString());
+
+        Client syn = start(true, "syn:" + dropped + ":80");
+        String line = syn.expect("syn ", Duration.ofSeconds(20));
+        assertEquals("110", line.split(" ")[3], "ETIMEDOUT: " + line);
+        assertTrue(field(line, 2) >= 1.9 && field(line, 2) <= 2.6, "the attempt took " + field(line, 2)
+                + "s with tcpSyn 2s (the default would be over two minutes)");
+
+        Client in = start(true, tcp(veth.ipv4B()));
+        assertEquals("ut " + tcp(veth.ipv4B()) + " 7000", in.expect("ut ", Duration.ofSeconds(10)));
+        Bpfgit.Cli status = host.cli("status");
+        assertTrue(status.out().contains("no bpfgit run reaper: only the socket-layer timeouts hold")
+                && status.out().contains("1 connections given timeouts"), status.toString());
+
+        // the policy no longer covers the destination: new connections get the defaults again
+        write(dir.resolve("p"), "egress.yaml", policy("{prefix: 10.254.0.0/16}", "tcpSyn: 2s, tcpUser: 7s"));
+        apply = host.cli("apply", file.getParent().toString(), "--yes");
+        assertEquals(0, apply.exit(), apply.toString());
+        Client again = start(true, tcp(veth.ipv4B()));
+        assertEquals("ut " + tcp(veth.ipv4B()) + " 0", again.expect("ut ", Duration.ofSeconds(10)));
+
+        // and with the policy gone altogether
+        Bpfgit.Cli destroy = host.cli("destroy", "--yes");
+        assertEquals(0, destroy.exit(), destroy.toString());
+        assertEquals(List.of(), host.pins());
+        Client last = start(true, tcp(veth.ipv4B()));
+        assertEquals("ut " + tcp(veth.ipv4B()) + " 0", last.expect("ut ", Duration.ofSeconds(10)));
+        String cg = dev.bpfgit.kernel.testing.Commands.run("bpftool", "cgroup", "show", cgroup.toString());
+        assertTrue(!cg.contains("et_"), "programs left on the cgroup: " + cg);
+    }
+
+    @Test
+    void planListsTheSocketsNewTimeoutsWouldTerminateAndAMissingCgroupIsAnError(@TempDir Path dir) throws Exception {
+        Path file = write(dir.resolve("p"), "egress.yaml", policy(matched(), "tcpEstablished: 1h"));
+        Bpfgit.Cli apply = host.cli("apply", file.getParent().toString(), "--yes");
+        assertEquals(0, apply.exit(), apply.toString());
+        Client in = start(true, tcp(veth.ipv4B()), tcp(veth.ipv6B()));
+        in.expect("connected", Duration.ofSeconds(10));
+        Thread.sleep(2500);
+
+        write(dir.resolve("p"), "egress.yaml", policy(matched(), "tcpEstablished: 2s"));
+        Bpfgit.Cli plan = host.cli("plan", file.getParent().toString());
+        assertEquals(1, plan.exit(), plan.toString());
+        List<String> once = plan.out().lines().filter(l -> l.contains("terminated at once")).toList();
+        assertEquals(1, once.size(), plan.toString());
+        assertTrue(once.getFirst().contains("-> " + veth.ipv4B() + ":" + PORT)
+                && once.getFirst().contains("tcpEstablished 2s"), once.toString());
+        // a plan changes nothing: the connection is still open
+        assertNull(in.next(Duration.ofMillis(500)));
+
+        Path missing = write(dir.resolve("q"), "egress.yaml", policy(matched(), "tcpUser: 1s")
+                .replace("cgroup: /" + cgroupName, "cgroup: /" + cgroupName + "-missing"));
+        Bpfgit.Cli bad = host.cli("plan", missing.getParent().toString());
+        assertEquals(2, bad.exit(), bad.toString());
+        assertTrue(bad.err().contains(missing + ":5:") && bad.err().contains("does not exist"), bad.toString());
+        assertNotNull(in.process());
+    }
+}
