@@ -172,7 +172,7 @@ public final class StateFile {
                         .collect(java.util.stream.Collectors.joining(", ")) + ")");
             }
             MapInfo info = new MapInfo(r.integer(m, at, "id", 1), r.text(m, at, "name"), type,
-                    r.integer(m, at, "keySize", 1), r.integer(m, at, "valueSize", 0), r.integer(m, at, "maxEntries", 1),
+                    r.integer(m, at, "keySize", 1), r.integer(m, at, "valueSize", 0), r.integer(m, at, "maxEntries", 0),
                     r.integer(m, at, "flags", 0), r.integer(m, at, "btfId", 0));
             Map<Bytes, Bytes> entries = new HashMap<>();
             if (m.has("entries")) {   // absent: a map whose entries bpfgit does not read back

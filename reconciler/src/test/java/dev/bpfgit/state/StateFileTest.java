@@ -152,7 +152,7 @@ class StateFileTest {
                 + " or tcx-egress)", assertThrows(IllegalArgumentException.class, () -> StateFile.read(
                 text.replaceFirst("\"type\" : \"tcx-ingress\"", "\"type\" : \"tcx-sideways\""), "host.json")).getMessage());
         String badAttach = text.replaceFirst("\"attachType\" : 46", "\"attachType\" : 44");
-        assertEquals("host.json: links[1].attachType: unknown attach type 44 (expected 37 xdp, 46 tcx-ingress, 47"
+        assertEquals("host.json: links[1].attachType: unknown attach type 44 (expected 0 cgroup-ingress, 1 cgroup-egress, 3 cgroup-sock_ops, 37 xdp, 46 tcx-ingress, 47"
                 + " tcx-egress)", assertThrows(IllegalArgumentException.class,
                 () -> StateFile.read(badAttach, "host.json")).getMessage());
         String badMap = text.replaceFirst("\"type\" : 11,", "\"type\" : 99,");
@@ -189,7 +189,7 @@ class StateFileTest {
         int code = dev.bpfgit.cli.Main.execute(new PrintWriter(out), new PrintWriter(err),
                 "plan", policy.toString(), "--state", state.toString());
         assertEquals(2, code, err.toString());
-        assertEquals("error: " + state + ": links[1].attachType: unknown attach type 44 (expected 37 xdp, 46"
+        assertEquals("error: " + state + ": links[1].attachType: unknown attach type 44 (expected 0 cgroup-ingress, 1 cgroup-egress, 3 cgroup-sock_ops, 37 xdp, 46"
                 + " tcx-ingress, 47 tcx-egress)\n", err.toString());
     }
 

@@ -27,7 +27,8 @@ final class EgressSockets {
         }
 
         String label() {
-            String a = destination.getHostAddress();
+            String a = destination instanceof java.net.Inet6Address
+                    ? new Prefix(destination.getAddress(), 128).toString().replace("/128", "") : destination.getHostAddress();
             return protocol + " :" + localPort + " -> " + (a.contains(":") ? "[" + a + "]" : a) + ":" + port
                     + (closing() ? " (closing)" : "");
         }

@@ -1,0 +1,163 @@
+package dev.bpfgit.kind.egress;
+
+import dev.bpfgit.apply.Applier;
+import dev.bpfgit.compile.Compiler;
+import dev.bpfgit.compile.DesiredState;
+import dev.bpfgit.compile.HostFacts;
+import dev.bpfgit.compile.Le;
+import dev.bpfgit.compile.MapDesire;
+import dev.bpfgit.compile.PolicyIds;
+import dev.bpfgit.compile.Unit;
+import dev.bpfgit.diff.Differ;
+import dev.bpfgit.diff.Plan;
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kind.Kinds;
+import dev.bpfgit.observe.Observer;
+import dev.bpfgit.policy.Policy;
+import dev.bpfgit.policy.PolicyError;
+import dev.bpfgit.policy.PolicyException;
+import dev.bpfgit.policy.PolicyLoader;
+import dev.bpfgit.run.Pipeline;
+import dev.bpfgit.source.Snapshot;
+import dev.bpfgit.state.MemoryKernel;
+import dev.bpfgit.state.StateFile;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** EgressTimeout through load, compile, diff and apply on the in-memory kernel. */
+class EgressKindTest {
+    static final Path ROOT = Path.of("/sys/fs/bpf/bpfgit");
+    static final HostFacts HOST = new HostFacts("web-1", Map.of(), Map.of("lo", 1),
+            Optional.of(Map.of("/", 1L, "/system.slice/crawler.service", 4242L, "/other", 77L)));
+
+    static String policy(String name, String cgroup, String prefixes, String timeouts) {
+        return """
+                apiVersion: bpfgit.dev/v1
+                kind: EgressTimeout
+                metadata: {name: %s}
+                spec:
+                  cgroup: %s
+                  destinations: [%s]
+                  timeouts: {%s}
+                """.formatted(name, cgroup, prefixes, timeouts);
+    }
+
+    static List<Policy> load(Map<String, String> files) {
+        return new PolicyLoader().load(new Snapshot("r1", files));
+    }
+
+    static DesiredState desired(Map<String, String> files, HostFacts host) {
+        return Compiler.compile(Kinds.BUILT_IN, ROOT, "r1", load(files), host);
+    }
+
+    static Map<Bytes, Bytes> entries(Unit u, String map) {
+        MapDesire m = u.maps().stream().filter(x -> x.name().equals(map)).findFirst().orElseThrow();
+        return m.entries().orElseThrow();
+    }
+
+    @Test
+    void policiesOnOneCgroupMergeIntoOneUnitWithBothFamilies() {
+        DesiredState d = desired(Map.of(
+                "a.yaml", policy("wide", "/system.slice/crawler.service", "{prefix: 0.0.0.0/0}, {prefix: '::/0'}",
+                        "tcpSyn: 5s, tcpEstablished: 300s, tcpFin: 10s, tcpUser: 30s, any: 60s"),
+                "b.yaml", policy("narrow", "/system.slice/crawler.service", "{prefix: 10.1.0.0/16}", "tcpUser: 0"),
+                "c.yaml", policy("else", "/other", "{prefix: 192.0.2.0/24}", "tcpUser: 500ms")), HOST);
+        assertEquals(2, d.units().size());
+        Unit u = d.units().stream().filter(x -> x.label().equals("cgroup /system.slice/crawler.service"))
+                .findFirst().orElseThrow();
+        assertEquals(List.of("EgressTimeout/narrow", "EgressTimeout/wide"), u.policies());
+        assertEquals(ROOT.resolve("egress/_system_slice_crawler_service~" + u.dir().getFileName().toString()
+                .replaceFirst(".*~", "")), u.dir());
+        Map<Bytes, Bytes> v4 = entries(u, "et_dest_v4");
+        assertEquals(2, v4.size());
+        byte[] wide = v4.get(EgressLayout.key(dev.bpfgit.policy.Prefix.parse("0.0.0.0/0"))).toArray();
+        assertEquals(PolicyIds.of("EgressTimeout/wide") & 0xffffffffL, Le.u32(wide, 0));
+        assertEquals(List.of(5000L, 300000L, 10000L, 30000L, 60000L),
+                List.of(Le.u32(wide, 4), Le.u32(wide, 8), Le.u32(wide, 12), Le.u32(wide, 16), Le.u32(wide, 20)));
+        byte[] narrow = v4.get(EgressLayout.key(dev.bpfgit.policy.Prefix.parse("10.1.0.0/16"))).toArray();
+        assertEquals(List.of(0L, 0L, 0L, 0L, 0L),
+                List.of(Le.u32(narrow, 4), Le.u32(narrow, 8), Le.u32(narrow, 12), Le.u32(narrow, 16), Le.u32(narrow, 20)));
+        assertEquals(1, entries(u, "et_dest_v6").size());
+        assertEquals(4242L, Le.u32(entries(u, "et_config").values().iterator().next().toArray(), 0));
+        // a policy with `any` needs the UDP activity stamps: three links, all on the cgroup
+        assertEquals(List.of(AttachPoint.CgroupHook.SOCK_OPS, AttachPoint.CgroupHook.INET_EGRESS,
+                AttachPoint.CgroupHook.INET_INGRESS), u.links().stream()
+                .map(l -> ((AttachPoint.Cgroup) l.at()).hook()).toList());
+        Unit other = d.units().stream().filter(x -> x != u).findFirst().orElseThrow();
+        assertEquals(1, other.links().size(), "no `any`: only the sock_ops link");
+    }
+
+    @Test
+    void theSamePrefixTwiceOnACgroupIsAnErrorNamingBothFiles() {
+        PolicyException e = assertThrows(PolicyException.class, () -> load(Map.of(
+                "a.yaml", policy("one", "/x", "{prefix: 10.0.0.0/8}", "tcpUser: 1s"),
+                "b.yaml", policy("two", "/x", "{prefix: 10.0.0.0/8}, {prefix: 10.2.0.0/16}", "tcpUser: 2s"),
+                "c.yaml", policy("three", "/y", "{prefix: 10.0.0.0/8}", "tcpUser: 2s"))));
+        assertEquals(1, e.errors().size(), e.errors().toString());
+        PolicyError err = e.errors().getFirst();
+        assertTrue(err.location().toString().contains("b.yaml") && err.message().contains("a.yaml")
+                && err.message().contains("EgressTimeout/one") && err.message().contains("10.0.0.0/8"), err.toString());
+    }
+
+    @Test
+    void aCgroupMissingOnTheHostIsACompileError() {
+        PolicyException e = assertThrows(PolicyException.class, () -> desired(Map.of(
+                "a.yaml", policy("one", "/nope", "{prefix: 10.0.0.0/8}", "tcpUser: 1s")), HOST));
+        assertEquals(1, e.errors().size());
+        assertTrue(e.errors().getFirst().message().contains("cgroup /nope does not exist on host web-1"),
+                e.errors().toString());
+        // cgroups not known (a plan without kernel or state file): assumed to exist
+        assertEquals(1, desired(Map.of("a.yaml", policy("one", "/nope", "{prefix: 10.0.0.0/8}", "tcpUser: 1s")),
+                new HostFacts("web-1", Map.of(), Map.of())).units().size());
+    }
+
+    @Test
+    void appliedOnTheMemoryKernelItPlansNoChangeAndSurvivesAStateFile() {
+        Map<String, String> files = Map.of("a.yaml", policy("one", "/system.slice/crawler.service",
+                "{prefix: 10.0.0.0/8}, {prefix: '2001:db8::/32'}", "tcpSyn: 2s, any: 30s"));
+        MemoryKernel kernel = new MemoryKernel(HOST.interfaces(), 2);
+        kernel.restoreCgroups(HOST.cgroups().orElseThrow());
+        DesiredState d = desired(files, HOST);
+        Plan first = Differ.diff(d, Observer.observe(kernel, ROOT, Pipeline.attachPoints(d)));
+        Applier.apply(kernel, first, Clock.systemUTC());
+        Plan again = Differ.diff(d, Observer.observe(kernel, ROOT, Pipeline.attachPoints(d)));
+        assertTrue(again.inSync(), again.toString());
+
+        var live = Observer.observe(kernel, ROOT, Pipeline.attachPoints(d));
+        StateFile.Loaded loaded = StateFile.read(StateFile.write(live, HOST, 2), "state.json");
+        assertEquals(HOST.cgroups(), loaded.host().cgroups());
+        DesiredState fromFile = Compiler.compile(Kinds.BUILT_IN, ROOT, "r1", load(files), loaded.host());
+        Plan viaState = Differ.diff(fromFile, Observer.observe(loaded.kernel(), ROOT, Pipeline.attachPoints(fromFile)));
+        assertTrue(viaState.inSync(), viaState.toString());
+    }
+
+    @Test
+    void longestPrefixWinsWhenPlansMatchListedSockets() throws Exception {
+        List<Policy> ps = load(Map.of(
+                "a.yaml", policy("wide", "/x", "{prefix: 10.0.0.0/8}", "tcpEstablished: 300s"),
+                "b.yaml", policy("narrow", "/x", "{prefix: 10.1.0.0/16}", "tcpEstablished: 5s")));
+        var m = EgressSockets.match(ps, InetAddress.getByName("10.1.2.3")).orElseThrow();
+        assertEquals("EgressTimeout/narrow", m.policy().id());
+        assertEquals(300_000L, EgressSockets.match(ps, InetAddress.getByName("10.2.0.1")).orElseThrow()
+                .timeouts().establishedMs());
+        assertTrue(EgressSockets.match(ps, InetAddress.getByName("192.0.2.1")).isEmpty());
+        List<EgressSockets.Socket> lines = EgressSockets.parse(
+                "tcp 1 7 6232 5000 2 4 10.77.0.2 8080 35736\nudp 1 0 12 0 0 6 2001:db8::1 53 4000\ngarbage\n"
+                        .getBytes());
+        assertEquals(2, lines.size());
+        assertEquals("tcp :35736 -> 10.77.0.2:8080", lines.get(0).label());
+        assertEquals(2, lines.get(0).verdict());
+        assertEquals("udp :4000 -> [2001:db8::1]:53", lines.get(1).label());
+    }
+}
