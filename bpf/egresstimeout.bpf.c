@@ -28,8 +28,10 @@
  *   - a closing state: tcpFin after entering it;
  *   - connected UDP: `any` after the last packet (or since first seen).
  * Connections the sock_ops program saw accepted are not egress: never reaped.
- * Each line written is one socket the walk considered: see ET_LINE below.
- * et_list_tcp / et_list_udp write the same lines and destroy nothing (plans).
+ * They write one line per socket destroyed or failed (ET_LINE below), so that
+ * a walk over many idle sockets stays cheap for user space too.
+ * et_list_tcp / et_list_udp write a line for every socket of the cgroup and
+ * destroy nothing (plans).
  *
  * Layouts: include/egresstimeout.h. max_entries below are placeholders: user
  * space creates the maps and binds them before loading.
@@ -447,7 +449,8 @@ static __always_inline int walk_tcp(struct bpf_iter__tcp *ctx, int destroy)
 			count(t->policy, err ? C_FAILED : closing ? C_CLOSING : C_IDLE_TCP);
 		}
 	}
-	line(ctx->meta->seq, "tcp", state, t ? t->policy : 0, idle_ms, limit, verdict, skc, sport);
+	if (!destroy || verdict)
+		line(ctx->meta->seq, "tcp", state, t ? t->policy : 0, idle_ms, limit, verdict, skc, sport);
 	return 0;
 }
 
@@ -486,7 +489,8 @@ static __always_inline int walk_udp(struct bpf_iter__udp *ctx, int destroy)
 			count(t->policy, err ? C_FAILED : C_IDLE_UDP);
 		}
 	}
-	line(ctx->meta->seq, "udp", ST_ESTABLISHED, t ? t->policy : 0, idle_ms, t ? t->any_ms : 0, verdict, skc, sport);
+	if (!destroy || verdict)
+		line(ctx->meta->seq, "udp", ST_ESTABLISHED, t ? t->policy : 0, idle_ms, t ? t->any_ms : 0, verdict, skc, sport);
 	return 0;
 }
 

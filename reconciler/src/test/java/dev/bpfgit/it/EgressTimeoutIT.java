@@ -262,8 +262,9 @@ class EgressTimeoutIT {
         assertEquals("ut " + tcp(veth.ipv4B()) + " 7000", in.expect("ut ", Duration.ofSeconds(10)));
         Bpfgit.Cli status = host.cli("status");
         assertTrue(status.out().contains("no bpfgit run reaper: only the socket-layer timeouts hold")
-                && status.out().contains("1 connections given timeouts"), status.toString());
+                && status.out().contains("2 connections given timeouts"), status.toString());
 
+        // (the refused attempt and this connection)
         // the policy no longer covers the destination: new connections get the defaults again
         write(dir.resolve("p"), "egress.yaml", policy("{prefix: 10.254.0.0/16}", "tcpSyn: 2s, tcpUser: 7s"));
         apply = host.cli("apply", file.getParent().toString(), "--yes");
