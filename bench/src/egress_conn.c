@@ -3,7 +3,8 @@
 //   egress_conn rate HOST PORT N     N connections one after another (connect, close); prints "conn/s ELAPSED_S"
 //   egress_conn hold HOST PORT N     opens N connections, prints "held N", then sleeps until killed
 //   egress_conn walk PROG_PIN R      runs the pinned iterator program R times (a link, BPF_ITER_CREATE, read to
-//                                    EOF: one reaper pass); prints per run "ms lines" (lines: sockets written)
+//                                    EOF: one reaper pass); prints per run "ms lines" (lines: sockets written);
+//                                    R = 0: one run, printing what the program wrote
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -88,6 +89,13 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		static char buf[1 << 16];
+		if (atoi(argv[3]) == 0) {   /* once, printing what the program wrote */
+			int it = bpf_iter_create(link);
+			ssize_t k;
+			while (it >= 0 && (k = read(it, buf, sizeof(buf))) > 0)
+				fwrite(buf, 1, k, stdout);
+			return it < 0;
+		}
 		for (int r = 0; r < atoi(argv[3]); r++) {
 			double t = now();
 			long lines = 0;
