@@ -3,7 +3,8 @@
 //   egress_conn rate HOST PORT N     N connections one after another (connect, close); prints "conn/s ELAPSED_S"
 //   egress_conn hold HOST PORT N     opens N connections, prints "held N", then sleeps until killed
 //   egress_conn walk PROG_PIN R      runs the pinned iterator program R times (a link, BPF_ITER_CREATE, read to
-//                                    EOF: one reaper pass); prints per run "ms lines" (lines: sockets written);
+//                                    EOF: one reaper pass); prints per run "cpu_ms lines wall_ms" (CPU: this
+//                                    process's user + system time, where the program runs; lines: sockets written);
 //                                    R = 0: one run, printing what the program wrote
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +25,13 @@ static double now(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static double cpu(void)
+{
+	struct rusage u;
+	getrusage(RUSAGE_SELF, &u);
+	return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec + u.ru_stime.tv_usec / 1e6;
 }
 
 static void raise_nofile(void)
@@ -97,7 +105,7 @@ int main(int argc, char **argv)
 			return it < 0;
 		}
 		for (int r = 0; r < atoi(argv[3]); r++) {
-			double t = now();
+			double t = now(), c = cpu();
 			long lines = 0;
 			int it = bpf_iter_create(link);
 			if (it < 0) {
@@ -109,7 +117,7 @@ int main(int argc, char **argv)
 				for (ssize_t i = 0; i < k; i++)
 					lines += buf[i] == '\n';
 			close(it);
-			printf("%.3f %ld\n", (now() - t) * 1e3, lines);
+			printf("%.3f %ld %.3f\n", (cpu() - c) * 1e3, lines, (now() - t) * 1e3);
 		}
 		return 0;
 	}

@@ -14,6 +14,8 @@ import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kind.Kinds;
 import dev.bpfgit.observe.Observer;
+import dev.bpfgit.render.OutputSchema;
+import dev.bpfgit.render.PlanJson;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyError;
 import dev.bpfgit.policy.PolicyException;
@@ -130,12 +132,19 @@ class EgressKindTest {
         kernel.restoreCgroups(HOST.cgroups().orElseThrow());
         DesiredState d = desired(files, HOST);
         Plan first = Differ.diff(d, Observer.observe(kernel, ROOT, Pipeline.attachPoints(d)));
+        // a saved plan (plan -o json) is valid against the published schema and reads back with its cgroup links
+        String json = PlanJson.render(first);
+        OutputSchema.assertValid(json);
+        assertEquals(PlanJson.render(PlanJson.parse(json)), json);
+        assertTrue(json.contains("\"type\" : \"cgroup-sock_ops\"") || json.contains("\"type\":\"cgroup-sock_ops\""), json);
         Applier.apply(kernel, first, Clock.systemUTC());
         Plan again = Differ.diff(d, Observer.observe(kernel, ROOT, Pipeline.attachPoints(d)));
         assertTrue(again.inSync(), again.toString());
 
         var live = Observer.observe(kernel, ROOT, Pipeline.attachPoints(d));
-        StateFile.Loaded loaded = StateFile.read(StateFile.write(live, HOST, 2), "state.json");
+        String state = StateFile.write(live, HOST, 2);
+        OutputSchema.assertValid(state);
+        StateFile.Loaded loaded = StateFile.read(state, "state.json");
         assertEquals(HOST.cgroups(), loaded.host().cgroups());
         DesiredState fromFile = Compiler.compile(Kinds.BUILT_IN, ROOT, "r1", load(files), loaded.host());
         Plan viaState = Differ.diff(fromFile, Observer.observe(loaded.kernel(), ROOT, Pipeline.attachPoints(fromFile)));
