@@ -220,6 +220,7 @@ class EgressTimeoutIT {
             // idle 3s + the reaper's period (1s) + one walk and scheduling slack
             List<String> closed = List.of(in.expect("closed ", Duration.ofSeconds(8)), in.expect("closed ", Duration.ofSeconds(3)));
             for (String c : closed) {
+                System.out.println("EgressTimeoutIT: " + c);
                 String[] f = c.split(" ");
                 assertTrue(f[1].equals(tcp(veth.ipv4B())) || f[1].equals(udp(veth.ipv4B())), c);
                 assertEquals("103", f[3], "ECONNABORTED from bpf_sock_destroy: " + c + "\n" + d.log());
@@ -255,6 +256,7 @@ class EgressTimeoutIT {
         Client syn = start(true, "syn:" + dropped + ":80");
         String line = syn.expect("syn ", Duration.ofSeconds(20));
         assertEquals("110", line.split(" ")[3], "ETIMEDOUT: " + line);
+        System.out.println("EgressTimeoutIT: " + line);
         assertTrue(field(line, 2) >= 1.9 && field(line, 2) <= 2.6, "the attempt took " + field(line, 2)
                 + "s with tcpSyn 2s (the default would be over two minutes)");
 
