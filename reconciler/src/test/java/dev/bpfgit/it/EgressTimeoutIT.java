@@ -198,9 +198,9 @@ class EgressTimeoutIT {
     }
 
     @Test
-    void runTerminatesIdleMatchedConnectionsOfTheCgroupWithinTimeoutPlusPeriod(@TempDir Path dir) throws Exception {
+    void runTerminatesIdleAndClosingMatchedConnectionsOfTheCgroupWithinTimeoutPlusPeriod(@TempDir Path dir) throws Exception {
         Path policies = write(dir.resolve("p"), "egress.yaml", policy(matched(),
-                "tcpEstablished: 3s, any: 3s, tcpUser: 7s")).getParent();
+                "tcpEstablished: 3s, any: 3s, tcpUser: 7s, tcpFin: 2s")).getParent();
         int port = ThreadLocalRandom.current().nextInt(20000, 40000);
         Path config = dir.resolve("bpfgit.yaml");
         Files.writeString(config, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies
@@ -242,6 +242,19 @@ class EgressTimeoutIT {
                     && l.endsWith(" 1.0")), metrics);
             assertTrue(metrics.lines().anyMatch(l -> l.startsWith("bpfgit_egress_terminated_sockets_total{")
                     && l.contains("reason=\"idle_udp\"") && l.endsWith(" 1.0")), metrics);
+
+            // a closing connection: TCP_USER_TIMEOUT becomes tcpFin when the FIN goes out, and the reaper ends
+            // it tcpFin after it entered the closing states (the server never closes its side)
+            Client fin = start(true, "fin:" + veth.ipv4B() + ":" + PORT);
+            assertEquals("ut fin:" + veth.ipv4B() + ":" + PORT + " 7000", fin.expect("ut ", t));
+            assertEquals("fin fin:" + veth.ipv4B() + ":" + PORT + " 2000", fin.expect("fin ", t));
+            fin.expect("connected", t);
+            String ended = fin.expect("closed ", Duration.ofSeconds(6));
+            System.out.println("EgressTimeoutIT: " + ended);
+            assertEquals("103", ended.split(" ")[3], ended + "\n" + d.log());
+            assertTrue(field(ended, 2) >= 1.5 && field(ended, 2) <= 4.5, ended);
+            Bpfgit.Cli after = host.cli("status");
+            assertTrue(after.out().contains("1 closing"), after.toString());
             assertEquals(0, d.terminate(Duration.ofSeconds(30)), d.log());
         }
     }
