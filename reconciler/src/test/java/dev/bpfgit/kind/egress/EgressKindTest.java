@@ -151,6 +151,22 @@ class EgressKindTest {
         assertTrue(viaState.inSync(), viaState.toString());
     }
 
+    /** The example's expected plan; -Dgolden.update=true rewrites it. */
+    @Test
+    void examplePlanMatchesItsExpectedOutput() throws Exception {
+        Path dir = Path.of("../examples/egress-timeout");
+        DesiredState d = desired(Map.of("examples/egress-timeout/policy.yaml",
+                java.nio.file.Files.readString(dir.resolve("policy.yaml"))), HOST);
+        MemoryKernel kernel = new MemoryKernel(HOST.interfaces(), 2);
+        kernel.restoreCgroups(HOST.cgroups().orElseThrow());
+        String text = dev.bpfgit.render.PlanText.render(
+                Differ.diff(d, Observer.observe(kernel, ROOT, Pipeline.attachPoints(d))));
+        if (Boolean.getBoolean("golden.update")) {
+            java.nio.file.Files.writeString(dir.resolve("plan.txt"), text);
+        }
+        assertEquals(java.nio.file.Files.readString(dir.resolve("plan.txt")), text);
+    }
+
     @Test
     void longestPrefixWinsWhenPlansMatchListedSockets() throws Exception {
         List<Policy> ps = load(Map.of(
