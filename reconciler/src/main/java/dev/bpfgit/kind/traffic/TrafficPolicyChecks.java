@@ -162,12 +162,25 @@ public final class TrafficPolicyChecks {
         Member blame = worst.stream().filter(p -> p.spec().capacity().orElse(-1) == capacity).findFirst()
                 .orElse(worst.getLast());
         String pointer = blame.spec().capacity().isPresent() ? "/spec/capacity" : "/spec/rules";
-        String counts = worst.stream().map(p -> p.policy().id() + ": " + p.spec().rules().size())
+        // the largest few: a table of hundreds of policies (one per country) would make a line of kilobytes
+        List<Member> largest = worst.stream()
+                .sorted(java.util.Comparator.comparingInt((Member p) -> p.spec().rules().size()).reversed())
+                .limit(SHOWN_POLICIES).toList();
+        String counts = largest.stream().map(p -> p.policy().id() + ": " + p.spec().rules().size())
                 .collect(Collectors.joining(", "));
+        if (worst.size() > largest.size()) {
+            int rest = worst.size() - largest.size();
+            counts += "; " + rest + " more polic" + (rest == 1 ? "y" : "ies") + " with "
+                    + worst.stream().filter(p -> !largest.contains(p)).mapToInt(p -> p.spec().rules().size()).sum()
+                    + " rules";
+        }
         return List.of(blame.policy().error(pointer, attach + " would hold " + worstTotal + " rules (" + counts
                 + "), more than its capacity of " + capacity
                 + (blame.spec().capacity().isPresent() ? "" : " (the default; set spec.capacity to raise it)")));
     }
+
+    /** Policies named in a capacity error; the others are counted. */
+    static final int SHOWN_POLICIES = 5;
 
     private static boolean overlap(Member a, Member b) {
         return a.policy().hosts().mayOverlap(b.policy().hosts());
