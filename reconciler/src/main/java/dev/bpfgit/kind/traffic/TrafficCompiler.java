@@ -63,10 +63,12 @@ public final class TrafficCompiler {
                 }
                 byUnit.computeIfAbsent(new Key(ifname, s.hook()), k -> new ArrayList<>()).add(p);
             }
+            int reported = -1;   // once per rule, not once per item of its prefixes
             for (Rule r : s.rules()) {
-                if (r.action() == Action.REDIRECT && r.to().isPresent()
+                if (r.action() == Action.REDIRECT && r.to().isPresent() && r.index() != reported
                         && !host.interfaces().containsKey(r.to().get())) {
-                    errors.add(p.error("/spec/rules/" + r.index() + "/to", "redirect target " + r.to().get()
+                    reported = r.index();
+                    errors.add(p.error(r.pointer() + "/to", "redirect target " + r.to().get()
                             + " does not exist on host " + host.name()));
                 }
             }

@@ -63,11 +63,10 @@ public final class TrafficPolicyChecks {
         List<PolicyError> errors = new ArrayList<>();
         Map<Prefix, Rule> seen = new HashMap<>();
         for (Rule r : m.spec().rules()) {
-            String at = "/spec/rules/" + r.index();
             Rule earlier = seen.putIfAbsent(r.prefix(), r);
             if (earlier != null) {
-                errors.add(m.policy().error(at + "/prefix", r.prefix() + " is already used by rule " + earlier.index()
-                        + " (line " + m.policy().at("/spec/rules/" + earlier.index()).line() + ")"));
+                errors.add(m.policy().error(r.prefixPointer(), r.prefix() + " is already used by " + earlier.describe()
+                        + " (line " + m.policy().at(earlier.prefixPointer()).line() + ")"));
             }
         }
         return errors;
@@ -128,8 +127,8 @@ public final class TrafficPolicyChecks {
         conflicts.forEach((claim, attaches) -> {
             Policy later = claim.later().member().policy();
             Policy earlier = claim.earlier().member().policy();
-            String earlierAt = where(earlier.at("/spec/rules/" + claim.earlier().rule().index() + "/prefix"));
-            errors.add(later.error("/spec/rules/" + claim.later().rule().index() + "/prefix", later.id() + " and "
+            String earlierAt = where(earlier.at(claim.earlier().rule().prefixPointer()));
+            errors.add(later.error(claim.later().rule().prefixPointer(), later.id() + " and "
                     + earlier.id() + " (" + earlierAt + ") both claim " + claim.later().rule().prefix() + " on "
                     + join(attaches)));
         });
