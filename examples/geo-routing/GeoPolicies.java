@@ -12,6 +12,8 @@
 //                                 interface clients are on)
 //   --match M                     default destination
 //   --capacity N                  default: every generated prefix plus 5%, rounded up to 64k
+//   --form list|rules             one rule with a list of prefixes per policy (default: the cheapest to read),
+//                                 or one rule per prefix
 //
 // Prints one line per policy (name, mark, IPv4 and IPv6 prefix counts) and the routing table numbers.
 // A range is split into the fewest CIDR prefixes that cover it exactly; ranges are never merged, so a
@@ -59,6 +61,7 @@ class GeoPolicies {
         String group = "region", iface = "eth0", hook = "tc-egress", match = "destination";
         Set<String> only = null;
         long capacity = 0;
+        boolean lists = true;
         Path out = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -70,10 +73,11 @@ class GeoPolicies {
                 case "--hook" -> hook = args[++i];
                 case "--match" -> match = args[++i];
                 case "--capacity" -> capacity = Long.parseLong(args[++i]);
+                case "--form" -> lists = !args[++i].equals("rules");
                 default -> {
                     if (args[i].startsWith("-") || out != null) {
                         System.err.println("usage: GeoPolicies.java [--geoip F] [--geoip6 F] [--group region|country]"
-                                + " [--only a,b] [--interface IF] [--hook H] [--match M] [--capacity N] OUTDIR");
+                                + " [--only a,b] [--interface IF] [--hook H] [--match M] [--capacity N] [--form list|rules] OUTDIR");
                         System.exit(2);
                     }
                     out = Path.of(args[i]);
@@ -109,12 +113,17 @@ class GeoPolicies {
                 w.write("apiVersion: bpfgit.dev/v1\nkind: TrafficPolicy\nmetadata:\n  name: geo-" + n + "\nspec:\n");
                 w.write("  interfaces: [" + iface + "]\n  hook: " + hook + "\n  match: " + match
                         + "\n  default: pass\n  capacity: " + capacity + "\n  rules:\n");
-                String tail = ", action: mark, mark: " + mark + "}\n";
-                for (String p : v4.getOrDefault(n, List.of())) {
-                    w.write("    - {prefix: " + p + tail);
-                }
-                for (String p : v6.getOrDefault(n, List.of())) {
-                    w.write("    - {prefix: " + p + tail);
+                List<String> all = new ArrayList<>(v4.getOrDefault(n, List.of()));
+                all.addAll(v6.getOrDefault(n, List.of()));
+                if (lists) {
+                    w.write("    - action: mark\n      mark: " + mark + "\n      prefixes:\n");
+                    for (String p : all) {
+                        w.write("        - " + p + "\n");
+                    }
+                } else {
+                    for (String p : all) {
+                        w.write("    - {prefix: " + p + ", action: mark, mark: " + mark + "}\n");
+                    }
                 }
             }
             System.out.printf("geo-%s mark %d table %d: %d IPv4 + %d IPv6 prefixes%n", n, mark, 100 + mark,

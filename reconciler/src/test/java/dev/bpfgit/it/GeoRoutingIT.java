@@ -272,18 +272,22 @@ class GeoRoutingIT {
         return java.net.InetAddress.getByAddress(b).getHostAddress();
     }
 
-    private static final Pattern RULE = Pattern.compile("prefix: ([^,]+), action: mark, mark: (\\d+)");
+    private static final Pattern MARK = Pattern.compile("^ +mark: (\\d+)$");
+    private static final Pattern ITEM = Pattern.compile("^ +- ([0-9a-f.:]+/\\d+)$");
 
-    /** prefix -> mark of every generated rule, read from the YAML as text. */
+    /** prefix -> mark of every generated rule, read from the YAML (one list rule per policy) as text. */
     private static Map<String, String> marks(Path dir) throws IOException {
         Map<String, String> m = new HashMap<>(2_000_000);
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.toList()) {
+                String[] mark = {null};
                 try (Stream<String> lines = Files.lines(f)) {
                     lines.forEach(l -> {
-                        Matcher x = RULE.matcher(l);
-                        if (x.find()) {
-                            m.put(x.group(1), x.group(2));
+                        Matcher x = MARK.matcher(l);
+                        if (x.matches()) {
+                            mark[0] = x.group(1);
+                        } else if ((x = ITEM.matcher(l)).matches()) {
+                            m.put(x.group(1), mark[0]);
                         }
                     });
                 }
