@@ -74,7 +74,7 @@ class GeoRoutingIT {
 
         try (PinRoot root = PinRoot.create(); Topology t = paths(samples)) {
             Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
-            Bpfgit.Cli apply = edge.cli("apply", before.toString(), "--yes");
+            Bpfgit.Cli apply = slow(edge, "apply", before.toString(), "--yes");
             assertEquals(0, apply.exit(), apply.toString());
             Sinks sinks = new Sinks(t, samples);
             sinks.sendAll(t);
@@ -82,12 +82,12 @@ class GeoRoutingIT {
                 sinks.assertLeftBy(s, s.path());
             }
 
-            Bpfgit.Cli plan = edge.cli("plan", after.toString());
+            Bpfgit.Cli plan = slow(edge, "plan", after.toString());
             assertEquals(1, plan.exit(), plan.err());
             assertTrue(plan.out().contains("entries +0 ~" + moved + " -0.\n"), tail(plan.out()));
-            Bpfgit.Cli update = edge.cli("apply", after.toString(), "--yes");
+            Bpfgit.Cli update = slow(edge, "apply", after.toString(), "--yes");
             assertEquals(0, update.exit(), update.toString());
-            Bpfgit.Cli replan = edge.cli("plan", after.toString());
+            Bpfgit.Cli replan = slow(edge, "plan", after.toString());
             assertEquals(0, replan.exit(), "in sync after the update: " + tail(replan.out()));
 
             sinks.reset();
@@ -96,7 +96,7 @@ class GeoRoutingIT {
                 sinks.assertLeftBy(s, s.country().equals("DE") ? "pna" : s.path());
             }
 
-            Bpfgit.Cli destroy = edge.cli("destroy", "--yes");
+            Bpfgit.Cli destroy = slow(edge, "destroy", "--yes");
             assertEquals(0, destroy.exit(), destroy.toString());
             assertFalse(Files.exists(root.path()), "nothing left under the pin root");
             assertEquals("", t.ns("edge").run("bpftool", "net", "show", "dev", "eth0").replaceAll("(?m)^(xdp|tc|flow_dissector|netfilter):\\s*$", "").strip(),
@@ -107,6 +107,25 @@ class GeoRoutingIT {
                 sinks.assertLeftBy(s, "pmain");
             }
         }
+    }
+
+    /** A verb on the whole table: a minute or two on a quiet 2-CPU machine, several on a loaded one. */
+    private static final long CLI_TIMEOUT_SECONDS = dev.bpfgit.kernel.testing.TimeScale.seconds(900);
+
+    /** {@code edge.cli(args)} with a timeout for a million-prefix table. */
+    private static Bpfgit.Cli slow(Bpfgit.Host edge, String... args) throws InterruptedException {
+        List<String> a = new ArrayList<>(List.of(args));
+        a.add("--root");
+        a.add(edge.root().toString());
+        Process p = Bpfgit.start(edge.ns(), a.toArray(String[]::new));
+        var out = dev.bpfgit.kernel.testing.Commands.drain(p.getInputStream());
+        var err = dev.bpfgit.kernel.testing.Commands.drain(p.getErrorStream());
+        if (!p.waitFor(CLI_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly().waitFor();
+            throw new AssertionError("bpfgit " + a + " did not finish in " + CLI_TIMEOUT_SECONDS + "s");
+        }
+        return new Bpfgit.Cli(a, p.exitValue(), out.join(), err.join());
     }
 
     /** The edge with eth0 to pmain (its main table) and one more interface to the path of each region table. */
