@@ -54,9 +54,9 @@ class GeoRoutingIT {
         for (String[] s : new String[][]{{"DE", "peu"}, {"FR", "peu"}, {"US", "pna"}, {"JP", "pas"}, {"BR", "pmain"}}) {
             samples.put(s[0], new Sample(s[0], sample(v4, s[0], false), sample(v6, s[0], true), s[1]));
         }
-        // the update: 1% of the ranges to a country of another continent, Germany's sample range among them
+        // the update: 1% of the ranges to a country of another continent, and Germany's sample ranges to the US
         List<String> v4moved = move(v4, samples.get("DE").v4(), samples.values().stream().map(Sample::v4).toList(), false);
-        List<String> v6moved = move(v6, null, samples.values().stream().map(Sample::v6).toList(), true);
+        List<String> v6moved = move(v6, samples.get("DE").v6(), samples.values().stream().map(Sample::v6).toList(), true);
         Files.write(db.resolve("geoip"), v4);
         Files.write(db.resolve("geoip6"), v6);
         Path before = work.resolve("before"), after = work.resolve("after");
