@@ -216,6 +216,9 @@ public final class Differ {
         final List<Change> loads = new ArrayList<>();
         final List<Change> links = new ArrayList<>();
         final List<Change> renames = new ArrayList<>();
+        // a table of a million entries has a handful of distinct values as people read them ("mark 0x3"): one
+        // String each, not one per entry change (tens of MB at the first plan of the geo-routing table)
+        final Map<String, String> texts = new HashMap<>();
         final List<Change> deletes = new ArrayList<>();
         final Map<Path, Path> staged = new HashMap<>();
 
@@ -400,7 +403,7 @@ public final class Differ {
             int owner = codec.owner(shown);
             return new EntryChange(key, Optional.ofNullable(before), Optional.ofNullable(after),
                     owner == 0 ? "" : owners.containsKey(owner) ? owners.get(owner) : String.format("policy %08x", owner),
-                    codec.key(key), text);
+                    codec.key(key), texts.computeIfAbsent(text, t -> t));
         }
 
         /** @return pins of programs (re)loaded by this plan */

@@ -245,7 +245,7 @@ public final class TrafficExplainer {
             for (Policy p : ps) {
                 for (TrafficPolicySpec.Rule r : ((TrafficPolicySpec) p.spec()).rules()) {
                     if (r.prefix().equals(prefix.get())) {
-                        return Optional.of(p.at("/spec/rules/" + r.index() + "/prefix"));
+                        return Optional.of(p.at(r.prefixPointer()));
                     }
                 }
             }

@@ -153,16 +153,24 @@ public final class PolicyLoader {
             return out;
         }
         for (int i = 0; i < rules.size(); i++) {
-            var prefix = rules.get(i).path("prefix");
-            if (!prefix.isTextual()) {
-                continue;
-            }
-            try {
-                Prefix.parse(prefix.asText());
-            } catch (IllegalArgumentException e) {
-                out.add(doc.error("/spec/rules/" + i + "/prefix", e.getMessage()));
+            prefixError(doc, rules.get(i).path("prefix"), "/spec/rules/" + i + "/prefix", out);
+            var list = rules.get(i).path("prefixes");
+            for (int j = 0; j < list.size() && list.isArray(); j++) {
+                prefixError(doc, list.get(j), "/spec/rules/" + i + "/prefixes/" + j, out);
             }
         }
         return out;
+    }
+
+    private static void prefixError(YamlDocument doc, com.fasterxml.jackson.databind.JsonNode prefix, String pointer,
+                                    List<PolicyError> out) {
+        if (!prefix.isTextual()) {
+            return;
+        }
+        try {
+            Prefix.parse(prefix.asText());
+        } catch (IllegalArgumentException e) {
+            out.add(doc.error(pointer, e.getMessage()));
+        }
     }
 }

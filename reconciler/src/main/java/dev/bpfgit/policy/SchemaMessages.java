@@ -35,6 +35,12 @@ final class SchemaMessages {
             if (m.getType().equals("required") && misspelt.contains(required(m))) {
                 continue;   // "prefx: did you mean prefix?" already says it; "prefix is required" is noise
             }
+            if (insideWorded(m)) {
+                continue;   // a oneOf with its own errorMessage says it once, not once per alternative
+            }
+            if (m.getType().equals("oneOf") && alternatives(m).stream().anyMatch(misspelt::contains)) {
+                continue;   // the same for "one of prefix or prefixes"
+            }
             errors.addAll(rewrite(m, doc));
         }
         return List.copyOf(errors);
@@ -50,6 +56,29 @@ final class SchemaMessages {
             }
         }
         return pointers;
+    }
+
+    /** Whether the failing keyword sits inside an alternative of a {@code oneOf}/{@code anyOf} that has an errorMessage. */
+    private boolean insideWorded(ValidationMessage m) {
+        JsonNodePath fragment = m.getSchemaLocation().getFragment();
+        int n = fragment.getNameCount();
+        for (int i = 0; i < n - 1; i++) {
+            String name = fragment.getName(i);
+            if ((name.equals("oneOf") || name.equals("anyOf"))
+                    && schema.node(m.getSchemaLocation(), n - i).map(s -> s.has("errorMessage")).orElse(false)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The pointers of the properties a {@code oneOf} of {@code required} alternatives asks for. */
+    private List<String> alternatives(ValidationMessage m) {
+        List<String> out = new ArrayList<>();
+        String object = m.getInstanceLocation().toString();
+        schema.node(m.getSchemaLocation(), 0).ifPresent(alternatives -> alternatives.forEach(a ->
+                a.path("required").forEach(r -> out.add(JsonPointers.child(object, r.asText())))));
+        return out;
     }
 
     private static String required(ValidationMessage m) {

@@ -1,6 +1,7 @@
 package dev.bpfgit.render;
 
 import dev.bpfgit.diff.Change;
+import dev.bpfgit.diff.KernelMemory;
 import dev.bpfgit.diff.EntryChange;
 import dev.bpfgit.diff.Plan;
 import dev.bpfgit.diff.UnitPlan;
@@ -74,12 +75,19 @@ public final class PlanText {
         // the entry steps of each map, in execution order (several when a full map interleaves them)
         Map<Path, List<Change>> steps = new LinkedHashMap<>();
         Map<Path, String> created = new java.util.HashMap<>();
+        Map<Path, dev.bpfgit.kernel.MapSpec> createdSpecs = new java.util.HashMap<>();
         for (Change c : u.changes()) {
             switch (c) {
                 case Change.PutEntries e -> steps.computeIfAbsent(e.pin(), k -> new ArrayList<>()).add(e);
                 case Change.DeleteEntries e -> steps.computeIfAbsent(e.pin(), k -> new ArrayList<>()).add(e);
-                case Change.CreateMap m -> created.put(m.pin(), objectLine(m).substring(4));
-                case Change.ReplaceMap m -> created.put(m.staging(), "");
+                case Change.CreateMap m -> {
+                    created.put(m.pin(), objectLine(m).substring(4));
+                    createdSpecs.put(m.pin(), m.spec());
+                }
+                case Change.ReplaceMap m -> {
+                    created.put(m.staging(), "");
+                    createdSpecs.put(m.staging(), m.spec());
+                }
                 default -> {
                 }
             }
@@ -158,8 +166,12 @@ public final class PlanText {
                 if (chg > 0) {
                     head.append(" ~").append(chg);
                 }
-                head.append(" (").append(b).append(" -> ").append(after).append(" entries").append(fullNote)
-                        .append(")");
+                head.append(" (").append(b).append(" -> ").append(after).append(" entries").append(fullNote);
+                // a map made now: what it will hold costs kernel memory the operator should see before apply
+                if (createdSpecs.containsKey(pin)) {
+                    KernelMemory.note(createdSpecs.get(pin), after).ifPresent(n -> head.append(", ").append(n));
+                }
+                head.append(")");
                 lines.add(head.toString());
                 lines.addAll(entryLines.get(owner));
             });
@@ -176,9 +188,12 @@ public final class PlanText {
     static String objectLine(Change c) {
         return switch (c) {
             case Change.CreateMap m -> "  + map " + mapName(m.pin()) + " (" + m.spec().type().name()
-                    .toLowerCase(Locale.ROOT) + ", max_entries " + m.spec().maxEntries() + ")";
+                    .toLowerCase(Locale.ROOT) + ", max_entries " + m.spec().maxEntries()
+                    + (m.spec().type().perCpu() ? KernelMemory.note(m.spec(), m.spec().maxEntries())
+                            .map(n -> ", " + n).orElse("") : "") + ")";
             case Change.ReplaceMap m -> "  -/+ map " + mapName(m.pin()) + ": replace (" + String.join(", ",
-                    m.reasons()) + ")";
+                    m.reasons()) + (m.spec().type().perCpu() ? KernelMemory.note(m.spec(), m.spec().maxEntries())
+                            .map(n -> "; " + n).orElse("") : "") + ")";
             case Change.LoadProgram p -> p.replace()
                     ? "  ~ program " + p.spec().program() + ": reload (" + p.reason() + ")"
                     : "  + program " + p.spec().program() + " (" + p.spec().object() + ")";

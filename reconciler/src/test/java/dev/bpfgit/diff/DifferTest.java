@@ -45,6 +45,34 @@ class DifferTest {
     }
 
     @Test
+    void blocklistExamplePlanMatchesItsExpectedOutput() throws Exception {
+        Path dir = Path.of("../examples/blocklist");
+        Snapshot s = snapshot("example", "examples/blocklist/policy.yaml", Files.readString(dir.resolve("policy.yaml")));
+        String plan = PlanText.render(f.plan(s));
+        assertEquals(Fixture.expected(dir.resolve("plan.txt"), plan), plan);
+    }
+
+    @Test
+    void aListOfPrefixesPlansAndAppliesAsOneRulePerPrefix() {
+        Snapshot list = edge("r1", "{prefix: 10.0.0.0/8, action: pass}",
+                "{prefixes: [203.0.113.0/24, 2001:DB8:bad::/48, 198.51.100.0/24], action: redirect, to: eth1}");
+        Snapshot single = edge("r1", "{prefix: 10.0.0.0/8, action: pass}",
+                "{prefix: 203.0.113.0/24, action: redirect, to: eth1}",
+                "{prefix: 2001:db8:bad::/48, action: redirect, to: eth1}",
+                "{prefix: 198.51.100.0/24, action: redirect, to: eth1}");
+        Plan p = f.plan(list);
+        assertEquals(PlanText.render(new Fixture().plan(single)), PlanText.render(p));
+        assertEquals(new Summary(6, 0, 0, 5, 0, 0), p.summary());
+        assertEquals(5, f.converge(list).entriesWritten());
+        assertTrue(f.plan(list).inSync());
+        assertTrue(f.plan(single).inSync(), "the same entries, whichever form");
+        Plan drop = f.plan(edge("r2", "{prefix: 10.0.0.0/8, action: pass}",
+                "{prefixes: [203.0.113.0/24, 198.51.100.0/24], action: redirect, to: eth1}"));
+        assertEquals(new Summary(0, 1, 0, 0, 0, 1), drop.summary());
+        assertTrue(PlanText.render(drop).contains("- 2001:db8:bad::/48  redirect eth1"), PlanText.render(drop));
+    }
+
+    @Test
     void aGitCommitIsRecordedForStatusAndForgottenByALaterDirectoryRevision() {
         String subject = "r\u00e9gle ".repeat(40).strip();
         Commit c = new Commit("0123456789abcdef0123456789abcdef01234567", subject, "Ada <ada@example.com>",

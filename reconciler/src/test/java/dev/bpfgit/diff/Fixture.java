@@ -75,6 +75,18 @@ final class Fixture {
         return sb.toString();
     }
 
+    /** The content of an expected-output file; -Dgolden.update=true rewrites it from {@code actual} first. */
+    static String expected(Path p, String actual) {
+        try {
+            if (Boolean.getBoolean("golden.update")) {
+                Files.writeString(p, actual);
+            }
+            return Files.readString(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Compares with a golden file under src/test/resources/golden; -Dgolden.update=true rewrites them. */
     static void golden(String name, String actual) {
         Path p = Path.of("src/test/resources/golden", name);

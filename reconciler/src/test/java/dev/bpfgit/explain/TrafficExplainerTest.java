@@ -94,6 +94,19 @@ class TrafficExplainerTest {
     }
 
     @Test
+    void aPrefixInAListIsFoundAtItsItem() {
+        DesiredState d = desired(RULES + "    - prefixes:\n        - 192.0.2.0/24\n        - 198.18.0.0/15\n"
+                + "      action: pass\n    - {prefixes: [203.0.113.0/24, 2001:DB8:1::/48], action: pass}\n");
+        MemoryKernel k = applied(d);
+        Verdict listed = one(k, "198.19.1.1", Optional.of(d));
+        assertEquals(Optional.of("198.18.0.0/15"), listed.prefix());
+        assertEquals("p.yaml:16:11", listed.declared().orElseThrow().toString().substring(0, 12));
+        assertTrue(listed.files().orElseThrow().inSync(), listed.toString());
+        Verdict flow = one(k, "2001:db8:1::5", Optional.of(d));
+        assertEquals("p.yaml:18:35", flow.declared().orElseThrow().toString().substring(0, 12));
+    }
+
+    @Test
     void rendersTextAndJson() {
         MemoryKernel k = applied(desired(RULES));
         Explanation e = new Explanation("10.1.9.9", "revision HEAD~1", List.of(one(k, "10.1.9.9", Optional.empty()),

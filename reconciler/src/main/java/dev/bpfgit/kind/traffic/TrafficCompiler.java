@@ -63,10 +63,12 @@ public final class TrafficCompiler {
                 }
                 byUnit.computeIfAbsent(new Key(ifname, s.hook()), k -> new ArrayList<>()).add(p);
             }
+            int reported = -1;   // once per rule, not once per item of its prefixes
             for (Rule r : s.rules()) {
-                if (r.action() == Action.REDIRECT && r.to().isPresent()
+                if (r.action() == Action.REDIRECT && r.to().isPresent() && r.index() != reported
                         && !host.interfaces().containsKey(r.to().get())) {
-                    errors.add(p.error("/spec/rules/" + r.index() + "/to", "redirect target " + r.to().get()
+                    reported = r.index();
+                    errors.add(p.error(r.pointer() + "/to", "redirect target " + r.to().get()
                             + " does not exist on host " + host.name()));
                 }
             }
@@ -89,13 +91,18 @@ public final class TrafficCompiler {
         int capacity = ps.stream().map(p -> ((TrafficPolicySpec) p.spec()).capacity())
                 .filter(c -> c.isPresent()).mapToInt(c -> c.getAsInt()).max().orElse(DEFAULT_CAPACITY);
 
-        Map<Bytes, Bytes> v4 = new HashMap<>();
-        Map<Bytes, Bytes> v6 = new HashMap<>();
+        int rules = ps.stream().mapToInt(p -> ((TrafficPolicySpec) p.spec()).rules().size()).sum();
+        Map<Bytes, Bytes> v4 = HashMap.newHashMap(rules);
+        Map<Bytes, Bytes> v6 = HashMap.newHashMap(rules / 2);
         for (Policy p : ps) {
             int owner = PolicyIds.of(p.id());
+            // a policy's rules share a handful of values (one per action, target and mark): one object each,
+            // not one per rule, keeps a million-rule table from holding a million identical arrays
+            Map<List<Object>, Bytes> values = new HashMap<>();
             for (Rule r : ((TrafficPolicySpec) p.spec()).rules()) {
                 int ifindex = r.to().map(host.interfaces()::get).orElse(0);
-                Bytes value = TrafficLayout.rule(owner, r.action(), ifindex, r.mark().orElse(0L));
+                Bytes value = values.computeIfAbsent(List.of(r.action(), ifindex, r.mark().orElse(0L)),
+                        v -> TrafficLayout.rule(owner, r.action(), ifindex, r.mark().orElse(0L)));
                 (r.prefix().ipv6() ? v6 : v4).put(TrafficLayout.key(r.prefix()), value);
             }
         }

@@ -63,11 +63,10 @@ public final class TrafficPolicyChecks {
         List<PolicyError> errors = new ArrayList<>();
         Map<Prefix, Rule> seen = new HashMap<>();
         for (Rule r : m.spec().rules()) {
-            String at = "/spec/rules/" + r.index();
             Rule earlier = seen.putIfAbsent(r.prefix(), r);
             if (earlier != null) {
-                errors.add(m.policy().error(at + "/prefix", r.prefix() + " is already used by rule " + earlier.index()
-                        + " (line " + m.policy().at("/spec/rules/" + earlier.index()).line() + ")"));
+                errors.add(m.policy().error(r.prefixPointer(), r.prefix() + " is already used by " + earlier.describe()
+                        + " (line " + m.policy().at(earlier.prefixPointer()).line() + ")"));
             }
         }
         return errors;
@@ -128,8 +127,8 @@ public final class TrafficPolicyChecks {
         conflicts.forEach((claim, attaches) -> {
             Policy later = claim.later().member().policy();
             Policy earlier = claim.earlier().member().policy();
-            String earlierAt = where(earlier.at("/spec/rules/" + claim.earlier().rule().index() + "/prefix"));
-            errors.add(later.error("/spec/rules/" + claim.later().rule().index() + "/prefix", later.id() + " and "
+            String earlierAt = where(earlier.at(claim.earlier().rule().prefixPointer()));
+            errors.add(later.error(claim.later().rule().prefixPointer(), later.id() + " and "
                     + earlier.id() + " (" + earlierAt + ") both claim " + claim.later().rule().prefix() + " on "
                     + join(attaches)));
         });
@@ -162,12 +161,25 @@ public final class TrafficPolicyChecks {
         Member blame = worst.stream().filter(p -> p.spec().capacity().orElse(-1) == capacity).findFirst()
                 .orElse(worst.getLast());
         String pointer = blame.spec().capacity().isPresent() ? "/spec/capacity" : "/spec/rules";
-        String counts = worst.stream().map(p -> p.policy().id() + ": " + p.spec().rules().size())
+        // the largest few: a table of hundreds of policies (one per country) would make a line of kilobytes
+        List<Member> largest = worst.stream()
+                .sorted(java.util.Comparator.comparingInt((Member p) -> p.spec().rules().size()).reversed())
+                .limit(SHOWN_POLICIES).toList();
+        String counts = largest.stream().map(p -> p.policy().id() + ": " + p.spec().rules().size())
                 .collect(Collectors.joining(", "));
+        if (worst.size() > largest.size()) {
+            int rest = worst.size() - largest.size();
+            counts += "; " + rest + " more polic" + (rest == 1 ? "y" : "ies") + " with "
+                    + worst.stream().filter(p -> !largest.contains(p)).mapToInt(p -> p.spec().rules().size()).sum()
+                    + " rules";
+        }
         return List.of(blame.policy().error(pointer, attach + " would hold " + worstTotal + " rules (" + counts
                 + "), more than its capacity of " + capacity
                 + (blame.spec().capacity().isPresent() ? "" : " (the default; set spec.capacity to raise it)")));
     }
+
+    /** Policies named in a capacity error; the others are counted. */
+    static final int SHOWN_POLICIES = 5;
 
     private static boolean overlap(Member a, Member b) {
         return a.policy().hosts().mayOverlap(b.policy().hosts());

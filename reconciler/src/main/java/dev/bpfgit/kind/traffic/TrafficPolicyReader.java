@@ -1,7 +1,9 @@
 package dev.bpfgit.kind.traffic;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.bpfgit.policy.JsonPointers;
 import dev.bpfgit.policy.PolicyError;
 import dev.bpfgit.policy.Prefix;
@@ -20,8 +22,9 @@ import java.util.function.Consumer;
 
 /**
  * Builds a {@link TrafficPolicySpec} from a spec the schema accepted (defaults filled in), so only what the
- * schema cannot say is checked here: that each prefix is a real network prefix. A rule with a bad prefix is
- * reported and left out, so that the checks across policies still see the rest of the policy.
+ * schema cannot say is checked here: that each prefix is a real network prefix. A rule's {@code prefixes} become
+ * one {@link Rule} per item. A prefix that is not one is reported and left out, so that the checks across
+ * policies still see the rest of the policy.
  */
 public final class TrafficPolicyReader {
     private TrafficPolicyReader() {
@@ -42,22 +45,40 @@ public final class TrafficPolicyReader {
         for (int i = 0; i < ruleNodes.size(); i++) {
             ObjectNode r = (ObjectNode) ruleNodes.get(i);
             String at = JsonPointers.child(JsonPointers.child(pointer, "rules"), i);
-            Prefix prefix;
-            try {
-                prefix = Prefix.parse(r.get("prefix").asText());
-            } catch (IllegalArgumentException e) {
-                errors.accept(error.apply(at + "/prefix", e.getMessage()));
-                continue;
-            }
-            r.put("prefix", prefix.toString());
+            Action action = Action.of(r.get("action").asText());
+            Optional<String> to = Optional.ofNullable(r.get("to")).map(JsonNode::asText);
             Optional<Long> mark = Optional.ofNullable(r.get("mark")).map(TrafficPolicyReader::mark);
             mark.ifPresent(m -> r.put("mark", m));
-            rules.add(new Rule(i, prefix, Action.of(r.get("action").asText()),
-                    Optional.ofNullable(r.get("to")).map(JsonNode::asText), mark));
+            if (r.get("prefixes") instanceof ArrayNode list) {
+                for (int j = 0; j < list.size(); j++) {
+                    Prefix prefix = prefix(list.get(j).asText(), at + "/prefixes/" + j, error, errors);
+                    if (prefix != null) {
+                        list.set(j, TextNode.valueOf(prefix.toString()));
+                        rules.add(new Rule(i, prefix, action, to, mark, j));
+                    }
+                }
+            } else {
+                Prefix prefix = prefix(r.get("prefix").asText(), at + "/prefix", error, errors);
+                if (prefix != null) {
+                    r.put("prefix", prefix.toString());
+                    rules.add(new Rule(i, prefix, action, to, mark));
+                }
+            }
         }
         OptionalInt capacity = spec.has("capacity") ? OptionalInt.of(spec.get("capacity").asInt()) : OptionalInt.empty();
         return new TrafficPolicySpec(interfaces, Hook.of(spec.get("hook").asText()),
                 Match.of(spec.get("match").asText()), Verdict.of(spec.get("default").asText()), rules, capacity);
+    }
+
+    /** The prefix, or null once its error is reported: the rule is left out. */
+    private static Prefix prefix(String text, String at, BiFunction<String, String, PolicyError> error,
+                                 Consumer<PolicyError> errors) {
+        try {
+            return Prefix.parse(text);
+        } catch (IllegalArgumentException e) {
+            errors.accept(error.apply(at, e.getMessage()));
+            return null;
+        }
     }
 
     /** The schema allows 1..0xffffffff as a YAML integer (16, 0x10) or a hex string ("0x10"). */

@@ -95,9 +95,33 @@ public record TrafficPolicySpec(List<String> interfaces, Hook hook, Match match,
     }
 
     /**
-     * One rule. {@code index} is its position in {@code spec.rules}, for error locations
-     * ({@code /spec/rules/<index>/...}).
+     * One prefix of a rule: a rule with {@code prefixes: [...]} becomes one of these per item, so everything
+     * after reading (checks, compile, explain) sees one prefix, one action. {@code index} is the rule's position
+     * in {@code spec.rules}, {@code element} the item's position in its {@code prefixes} ({@link #SINGLE} for
+     * {@code prefix:}), for error locations.
      */
-    public record Rule(int index, Prefix prefix, Action action, Optional<String> to, Optional<Long> mark) {
+    public record Rule(int index, Prefix prefix, Action action, Optional<String> to, Optional<Long> mark,
+                       int element) {
+        /** {@code element} of a rule written with {@code prefix:}. */
+        public static final int SINGLE = -1;
+
+        public Rule(int index, Prefix prefix, Action action, Optional<String> to, Optional<Long> mark) {
+            this(index, prefix, action, to, mark, SINGLE);
+        }
+
+        /** {@code /spec/rules/<index>}: the rule, for what it says besides its prefix. */
+        public String pointer() {
+            return "/spec/rules/" + index;
+        }
+
+        /** {@code /spec/rules/<index>/prefix} or {@code /spec/rules/<index>/prefixes/<element>}. */
+        public String prefixPointer() {
+            return element == SINGLE ? pointer() + "/prefix" : pointer() + "/prefixes/" + element;
+        }
+
+        /** "rule 3", or "rule 3, item 7 of its prefixes": how a message names it. */
+        public String describe() {
+            return element == SINGLE ? "rule " + index : "rule " + index + ", item " + element + " of its prefixes";
+        }
     }
 }
