@@ -3,6 +3,7 @@ package dev.bpfgit.kernel.linux;
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.Errno;
+import dev.bpfgit.kernel.Feature;
 import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.kernel.LinkInfo;
 import dev.bpfgit.kernel.PinType;
@@ -34,14 +35,12 @@ final class Links {
         return switch (at) {
             case AttachPoint.Xdp x -> Info.BPF_XDP;
             case AttachPoint.Tcx t -> t.direction() == AttachPoint.Direction.INGRESS ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
+            case AttachPoint.LegacyTc t -> t.direction() == AttachPoint.Direction.INGRESS ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
         };
     }
 
     static String ifname(AttachPoint at) {
-        return switch (at) {
-            case AttachPoint.Xdp x -> x.ifname();
-            case AttachPoint.Tcx t -> t.ifname();
-        };
+        return at.ifname();
     }
 
     /** The ifindex in the calling thread's network namespace. */
@@ -56,6 +55,10 @@ final class Links {
     }
 
     static void attach(Path linkPin, Path progPin, AttachPoint at) {
+        if (at instanceof AttachPoint.LegacyTc legacy) {
+            LegacyTc.attach(linkPin, progPin, legacy);
+            return;
+        }
         int ifindex = ifindex(at);
         try (Fd prog = Pins.open(progPin, PinType.PROG, "open program")) {
             int r = Libbpf.linkCreate(prog.value(), ifindex, attachType(at), MemorySegment.NULL);
@@ -77,14 +80,18 @@ final class Links {
             return Failures.of(op, linkPin, errno,
                     "another program owns the XDP hook of " + ifname(at) + owner);
         }
-        if (errno == Failures.EINVAL && at instanceof AttachPoint.Tcx && kernelBefore(6, 6)) {
+        if (errno == Failures.EINVAL && at instanceof AttachPoint.Tcx && !Probes.features().has(Feature.TCX_LINK)) {
             return new KernelException.NotSupported(op, linkPin.toString(), Errno.of(errno), null,
-                    "tcx attachment", "6.6");
+                    Feature.TCX_LINK.description(), Feature.TCX_LINK.minKernel());
         }
         return Failures.of(op, linkPin, errno, null);
     }
 
     static void update(Path linkPin, Path progPin, Optional<Integer> expectedProgId) {
+        if (LegacyTc.record(linkPin).isPresent()) {
+            LegacyTc.update(linkPin, progPin, expectedProgId);
+            return;
+        }
         try (Fd link = Pins.open(linkPin, PinType.LINK, "open link");
              Fd prog = Pins.open(progPin, PinType.PROG, "open program");
              Arena arena = Arena.ofConfined()) {
@@ -114,9 +121,18 @@ final class Links {
         }
     }
 
+    /**
+     * What runs at an attach point. At tc, both tcx programs and legacy cls_bpf filters of that direction:
+     * they all see the same packets, whichever of the two bpfgit attaches through.
+     */
     static List<AttachedProgram> attached(AttachPoint at) {
         int ifindex = ifindex(at);
-        Set<Integer> ids = at instanceof AttachPoint.Xdp ? xdpIds(ifindex, at) : tcxIds(ifindex, at);
+        Set<Integer> ids = switch (at) {
+            case AttachPoint.Xdp x -> xdpIds(ifindex, at);
+            case AttachPoint.Tcx t -> tcxIds(ifindex, at);
+            // a kernel without tcx refuses the query (EINVAL)
+            case AttachPoint.LegacyTc t -> Probes.kernelHas(Feature.TCX_LINK) ? tcxIds(ifindex, at) : Set.of();
+        };
         List<AttachedProgram> out = new ArrayList<>();
         for (int id : ids) {
             int fd = Libbpf.progGetFdById(id);
@@ -125,6 +141,12 @@ final class Links {
             }
             try (Fd prog = Fd.own(Failures.check(fd, "open program id " + id + " at", at.label()))) {
                 out.add(new AttachedProgram(id, Info.program(prog.value(), "program id " + id).name()));
+            }
+        }
+        switch (at) {
+            case AttachPoint.Tcx t -> out.addAll(LegacyTc.attached(ifindex, t.direction()));
+            case AttachPoint.LegacyTc t -> out.addAll(LegacyTc.attached(ifindex, t.direction()));
+            case AttachPoint.Xdp x -> {
             }
         }
         return out;
@@ -164,17 +186,6 @@ final class Links {
                 }
                 return out;
             }
-        }
-    }
-
-    private static boolean kernelBefore(int major, int minor) {
-        String[] v = System.getProperty("os.version", "0.0").split("[.-]");
-        try {
-            int ma = Integer.parseInt(v[0]);
-            int mi = v.length > 1 ? Integer.parseInt(v[1]) : 0;
-            return ma < major || (ma == major && mi < minor);
-        } catch (NumberFormatException e) {
-            return false;
         }
     }
 }
