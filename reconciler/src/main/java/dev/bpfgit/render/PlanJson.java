@@ -161,6 +161,8 @@ public final class PlanJson {
     private static void at(ObjectNode n, AttachPoint at) {
         switch (at) {
             case AttachPoint.Xdp x -> n.put("type", "xdp").put("interface", x.ifname());
+            case AttachPoint.LegacyTc t -> n.put("type", "legacy-tc-" + t.direction().name().toLowerCase())
+                    .put("interface", t.ifname());
             case AttachPoint.Tcx t -> n.put("type", "tcx-" + t.direction().name().toLowerCase())
                     .put("interface", t.ifname());
         }
@@ -282,6 +284,8 @@ public final class PlanJson {
             case "xdp" -> new AttachPoint.Xdp(ifname);
             case "tcx-ingress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.INGRESS);
             case "tcx-egress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.EGRESS);
+            case "legacy-tc-ingress" -> new AttachPoint.LegacyTc(ifname, AttachPoint.Direction.INGRESS);
+            case "legacy-tc-egress" -> new AttachPoint.LegacyTc(ifname, AttachPoint.Direction.EGRESS);
             default -> throw new IllegalArgumentException("unknown attach point " + type);
         };
     }
