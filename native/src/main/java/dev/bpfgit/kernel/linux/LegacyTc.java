@@ -44,7 +44,7 @@ final class LegacyTc {
     private static final int TCX_INGRESS = 46;
     private static final int TCX_EGRESS = 47;
     private static final int MAP_ARRAY = 2;
-    private static final int RECORD_SIZE = 16;
+    private static final int RECORD_SIZE = 24;
 
     /** struct bpf_tc_hook (libbpf, 24 bytes). */
     private static final StructLayout HOOK = MemoryLayout.structLayout(
@@ -61,8 +61,16 @@ final class LegacyTc {
     private static final MethodHandle TC_DETACH = Libbpf.fn("bpf_tc_detach", JAVA_INT, ADDRESS, ADDRESS);
     private static final MethodHandle TC_QUERY = Libbpf.fn("bpf_tc_query", JAVA_INT, ADDRESS, ADDRESS);
 
-    /** The ownership record: where bpfgit's filter is. */
-    record Record(int ifindex, AttachPoint.Direction direction) {
+    /**
+     * The ownership record: where bpfgit's filter is. An ifindex means something only in its network
+     * namespace (every namespace has an ifindex 1), so the record carries the namespace's inode too, and from
+     * any other namespace the filter reads as out of reach and is never touched.
+     */
+    record Record(int ifindex, AttachPoint.Direction direction, long netns) {
+        boolean here() {
+            return netns == currentNetns();
+        }
+
         int attachType() {
             return direction == AttachPoint.Direction.INGRESS ? TCX_INGRESS : TCX_EGRESS;
         }
@@ -94,11 +102,12 @@ final class LegacyTc {
     private static Record read(Fd fd, Path pin) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment key = arena.allocate(JAVA_INT);
-            MemorySegment value = arena.allocate(RECORD_SIZE);
+            MemorySegment value = arena.allocate(RECORD_SIZE, 8);
             Failures.check(Libbpf.mapLookup(fd.value(), key, value), "read tc filter record", pin);
             int type = value.get(JAVA_INT, 4);
             return new Record(value.get(JAVA_INT, 0),
-                    type == TCX_INGRESS ? AttachPoint.Direction.INGRESS : AttachPoint.Direction.EGRESS);
+                    type == TCX_INGRESS ? AttachPoint.Direction.INGRESS : AttachPoint.Direction.EGRESS,
+                    value.get(JAVA_LONG, 16));
         }
     }
 
@@ -111,11 +120,21 @@ final class LegacyTc {
         try (Fd fd = Fd.own(Failures.check(r, "open tc filter record", pin))) {
             Record rec = read(fd, pin);
             int id = Info.map(fd.value(), pin).id();
-            if (!deviceExists(rec.ifindex())) {
+            if (!rec.here() || !deviceExists(rec.ifindex())) {
                 return new LinkInfo(id, LinkInfo.TYPE_LEGACY_TC, 0, 0, rec.attachType());
             }
             return new LinkInfo(id, LinkInfo.TYPE_LEGACY_TC, query(rec.ifindex(), rec.direction()).orElse(0),
                     rec.ifindex(), rec.attachType());
+        }
+    }
+
+    /** The inode of the calling thread's network namespace (setns is per thread). */
+    static long currentNetns() {
+        try {
+            String link = java.nio.file.Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString();
+            return Long.parseLong(link.substring(link.indexOf('[') + 1, link.indexOf(']')));
+        } catch (java.io.IOException e) {
+            throw Failures.io("read network namespace of", Path.of("/proc/thread-self/ns/net"), e);
         }
     }
 
@@ -134,7 +153,7 @@ final class LegacyTc {
             }
             replace(arena, hook, progPin, at.label());
             try {
-                pinRecord(arena, recordPin, new Record(ifindex, at.direction()));
+                pinRecord(arena, recordPin, new Record(ifindex, at.direction(), currentNetns()));
             } catch (RuntimeException e) {
                 detach(arena, hook);   // unrecorded, the filter would be nobody's
                 throw e;
@@ -150,6 +169,10 @@ final class LegacyTc {
         Record rec = record(recordPin).orElseThrow(() -> Failures.of("update tc filter", recordPin,
                 Failures.ENOENT, "no tc filter record"));
         String where = "ifindex " + rec.ifindex() + " tc-" + rec.direction().name().toLowerCase();
+        if (!rec.here()) {
+            throw Failures.of("update tc filter", recordPin, Failures.ENODEV,
+                    "the filter is in another network namespace (inode " + rec.netns() + ")");
+        }
         int now = query(rec.ifindex(), rec.direction()).orElse(0);
         if (expectedProgId.isPresent() && expectedProgId.get() != now) {
             throw Failures.of("update tc filter", recordPin, Failures.EPERM,
@@ -163,7 +186,7 @@ final class LegacyTc {
     /** Removes bpfgit's filter named by the record (if it and its device still exist), not the record. */
     static void detach(Path recordPin) {
         Optional<Record> rec = record(recordPin);
-        if (rec.isEmpty() || !deviceExists(rec.get().ifindex())) {
+        if (rec.isEmpty() || !rec.get().here() || !deviceExists(rec.get().ifindex())) {
             return;
         }
         try (Arena arena = Arena.ofConfined()) {
@@ -212,11 +235,12 @@ final class LegacyTc {
         int r = Libbpf.mapCreate(MAP_ARRAY, arena.allocateFrom(RECORD_NAME), 4, RECORD_SIZE, 1, MemorySegment.NULL);
         try (Fd map = Fd.own(Failures.check(r, "create tc filter record", pin))) {
             MemorySegment key = arena.allocate(JAVA_INT);
-            MemorySegment value = arena.allocate(RECORD_SIZE);
+            MemorySegment value = arena.allocate(RECORD_SIZE, 8);
             value.set(JAVA_INT, 0, rec.ifindex());
             value.set(JAVA_INT, 4, rec.attachType());
             value.set(JAVA_INT, 8, HANDLE);
             value.set(JAVA_INT, 12, PRIORITY);
+            value.set(JAVA_LONG, 16, rec.netns());
             Failures.check(Libbpf.mapUpdate(map.value(), key, value, 0), "write tc filter record", pin);
             Pins.pin(map.value(), pin, "pin tc filter record");
         }

@@ -129,8 +129,8 @@ final class Links {
         int ifindex = ifindex(at);
         Set<Integer> ids = switch (at) {
             case AttachPoint.Xdp x -> xdpIds(ifindex, at);
-            case AttachPoint.Tcx t -> tcxIds(ifindex, at);
-            // a kernel without tcx refuses the query (EINVAL)
+            // a kernel without tcx refuses the query (EINVAL), and has no tcx programs to list
+            case AttachPoint.Tcx t -> Probes.kernelHas(Feature.TCX_LINK) ? tcxIds(ifindex, at) : Set.of();
             case AttachPoint.LegacyTc t -> Probes.kernelHas(Feature.TCX_LINK) ? tcxIds(ifindex, at) : Set.of();
         };
         List<AttachedProgram> out = new ArrayList<>();
