@@ -2,7 +2,6 @@ package dev.bpfgit.it;
 
 import dev.bpfgit.kernel.testing.KernelTest;
 import dev.bpfgit.kernel.testing.PinRoot;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,9 +30,8 @@ class RedirectAndMarkIT {
         redirectDeliversOnTheOtherInterface("xdp", dir);
     }
 
-    /** Tagged tcx, as is every tc test here: tc hooks need tcx (6.6) until the legacy-tc fallback exists. */
+    /** The tc tests here run on tcx (6.6+) or, where it is missing, on bpfgit's legacy tc filter. */
     @Test
-    @Tag("tcx")
     void redirectDeliversOnTheOtherInterfaceAtTcIngress(@TempDir Path dir) throws Exception {
         redirectDeliversOnTheOtherInterface("tc-ingress", dir);
     }
@@ -120,7 +118,6 @@ class RedirectAndMarkIT {
     }
 
     @Test
-    @Tag("tcx")
     void tcEgressMarkSteersThroughFwmarkRouting(@TempDir Path dir) throws Exception {
         write(dir, "mark.yaml", steer());
         try (PinRoot root = PinRoot.create(); Topology t = twoPaths()) {
@@ -155,7 +152,6 @@ class RedirectAndMarkIT {
      * path2 drops them as "otherhost".
      */
     @Test
-    @Tag("tcx")
     void tcEgressMarkDeliversTheFirstPacketsToANextHopNotYetResolved(@TempDir Path dir) throws Exception {
         write(dir, "mark.yaml", steer());
         try (PinRoot root = PinRoot.create(); Topology t = twoPaths()) {
@@ -173,7 +169,6 @@ class RedirectAndMarkIT {
      * by path1, or by path2 for packets marked 0x10; its tc-ingress program marks those from 203.0.113.0/24.
      */
     @Test
-    @Tag("tcx")
     void tcIngressMarkIsHonouredByForwarding(@TempDir Path dir) throws Exception {
         write(dir, "mark.yaml", traffic("by-source", "eth0", "tc-ingress", "source", "pass",
                 "{prefix: 203.0.113.0/24, action: mark, mark: 0x10}"));
