@@ -12,6 +12,7 @@ public enum Feature {
     TCX_LINK("tcx links", "6.6", "legacy tc: a clsact qdisc and a cls_bpf direct-action filter"),
     LEGACY_TC("clsact qdisc with cls_bpf direct-action filters", "4.5", ""),
     XDP_LINK("XDP links", "5.9", ""),
+    FIB_LOOKUP_MARK("bpf_fib_lookup with BPF_FIB_LOOKUP_MARK (re-routing by mark at tc-egress)", "6.10", ""),
     SOCK_DESTROY("the bpf_sock_destroy kfunc", "6.5", "netlink SOCK_DESTROY (sock_diag)"),
     ITER_TCP("BPF iterators over TCP sockets (iter/tcp)", "5.9", ""),
     ITER_UDP("BPF iterators over UDP sockets (iter/udp)", "5.9", ""),

@@ -1,5 +1,7 @@
 package dev.bpfgit.it;
 
+import dev.bpfgit.compile.NotSupportedException;
+import dev.bpfgit.diff.Differ;
 import dev.bpfgit.diff.Plan;
 import dev.bpfgit.kernel.Feature;
 import dev.bpfgit.kernel.linux.LinuxKernel;
@@ -101,11 +103,7 @@ class LegacyTcPolicyIT {
             // each plan is a new process's view (a new kernel object, the records read back): nothing to do
             Plan again = edge.plan(dir);
             assertTrue(again.inSync(), dev.bpfgit.render.PlanText.render(again));
-            Bpfgit.Cli cli = edge.cliWith(LEGACY, "plan", dir.toString());
-            assertEquals(0, cli.exit(), cli.toString());
-
-            Bpfgit.Cli destroy = edge.cli("destroy", "--yes");
-            assertEquals(0, destroy.exit(), destroy.toString());
+            edge.inside(p -> p.apply(Differ.destroy(p.observe(List.of()))));
             assertFalse(filters(t, "ingress").contains("0xb9f"), "bpfgit's filter went with its record");
             assertFalse(filters(t, "egress").contains("0xb9f"));
             assertEquals(3, t.ping("client", "203.0.113.7", "10.0.0.2", 3));
@@ -180,16 +178,44 @@ class LegacyTcPolicyIT {
                 assertTrue(plan.out().contains("Warning: " + label + ": program id " + id.group(1))
                         && plan.out().contains("legacy tc filter, pref 10 handle 0x7")
                         && plan.out().contains("was not attached by bpfgit"), plan.out());
-                Bpfgit.Cli apply = edge.cliWith(env, "apply", dir.toString(), "--yes");
-                assertEquals(0, apply.exit(), apply.toString());
+                if (env.isEmpty()) {
+                    System.clearProperty("bpfgit.tc");
+                } else {
+                    System.setProperty("bpfgit.tc", "legacy");
+                }
+                edge.apply(dir);
                 assertTrue(filters(t, "ingress").contains("pref 10 bpf chain 0 handle 0x7"), filters(t, "ingress"));
                 assertEquals(0, t.ping("client", "203.0.113.7", "10.0.0.2", 3),
                         "bpfgit's rule still decides after the foreign filter that decides nothing");
                 assertEquals(3, t.ping("client", "10.0.0.1", "10.0.0.2", 3));
-                Bpfgit.Cli destroy = edge.cli("destroy", "--yes");
-                assertEquals(0, destroy.exit(), destroy.toString());
+                edge.inside(p -> p.apply(Differ.destroy(p.observe(List.of()))));
                 assertTrue(filters(t, "ingress").contains("handle 0x7"), "the foreign filter is kept");
+                assertFalse(filters(t, "ingress").contains("0xb9f"), "bpfgit's own filter is gone");
             }
+        }
+    }
+
+    /**
+     * A tc-egress mark re-routes through bpf_fib_lookup with the mark (6.10): where the probes find it missing
+     * (6.1) the plan names the feature and the policy; where it is there the same policy plans.
+     */
+    @Test
+    void aTcEgressMarkNeedsTheFibLookupMarkAndOlderKernelsRefuseItAtPlan(@TempDir Path dir) throws Exception {
+        write(dir, "mark.yaml", traffic("steer", "eth0", "tc-egress", "destination", "pass",
+                "{prefix: 198.51.100.0/24, action: mark, mark: 0x10}"));
+        boolean has = new LinuxKernel().features().has(Feature.FIB_LOOKUP_MARK);
+        try (PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
+            Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
+            if (has) {
+                assertFalse(edge.plan(dir).inSync(), "plans on " + System.getProperty("os.version"));
+            } else {
+                NotSupportedException e = org.junit.jupiter.api.Assertions.assertThrows(NotSupportedException.class,
+                        () -> edge.plan(dir));
+                assertTrue(e.getMessage().startsWith("NotSupported(bpf_fib_lookup with BPF_FIB_LOOKUP_MARK"
+                        + " (re-routing by mark at tc-egress), Linux 6.10): kernel " + System.getProperty("os.version")
+                        + " does not have it; needed by TrafficPolicy/steer ("), e.getMessage());
+            }
+            assertEquals(List.of(), edge.pins(), "nothing applied");
         }
     }
 }

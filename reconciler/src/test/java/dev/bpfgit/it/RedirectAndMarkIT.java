@@ -2,6 +2,7 @@ package dev.bpfgit.it;
 
 import dev.bpfgit.kernel.testing.KernelTest;
 import dev.bpfgit.kernel.testing.PinRoot;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -117,7 +118,9 @@ class RedirectAndMarkIT {
                 "{prefix: '2001:db8:5:1::/64', action: mark, mark: 0x10}");
     }
 
+    /** Tagged fib-mark: re-routing by mark needs bpf_fib_lookup's mark (6.10); older kernels refuse the plan. */
     @Test
+    @Tag("fib-mark")
     void tcEgressMarkSteersThroughFwmarkRouting(@TempDir Path dir) throws Exception {
         write(dir, "mark.yaml", steer());
         try (PinRoot root = PinRoot.create(); Topology t = twoPaths()) {
@@ -151,7 +154,9 @@ class RedirectAndMarkIT {
      * the neighbour of the packets' original route (path1's), so they reach path2 with path1's MAC and
      * path2 drops them as "otherhost".
      */
+    /** Tagged fib-mark: re-routing by mark needs bpf_fib_lookup's mark (6.10); older kernels refuse the plan. */
     @Test
+    @Tag("fib-mark")
     void tcEgressMarkDeliversTheFirstPacketsToANextHopNotYetResolved(@TempDir Path dir) throws Exception {
         write(dir, "mark.yaml", steer());
         try (PinRoot root = PinRoot.create(); Topology t = twoPaths()) {

@@ -40,10 +40,11 @@ class KernelFeaturesTest {
     private static final Path ROOT = Path.of("/sys/fs/bpf/bpfgit");
     /** Debian 12's kernel as the probes see it (KernelFactsIT checks these on the real one). */
     static final Features DEBIAN_6_1 = new Features("6.1.0-27-amd64",
-            EnumSet.complementOf(EnumSet.of(Feature.TCX_LINK, Feature.SOCK_DESTROY)), Set.of());
+            EnumSet.complementOf(EnumSet.of(Feature.TCX_LINK, Feature.SOCK_DESTROY, Feature.FIB_LOOKUP_MARK)), Set.of());
     /** A 5.10 LTS kernel: no tcx, no sk_reuseport migrate, no LPM trie batches. */
     static final Features LTS_5_10 = new Features("5.10.0-30-amd64", EnumSet.complementOf(EnumSet.of(
-            Feature.TCX_LINK, Feature.SOCK_DESTROY, Feature.REUSEPORT_MIGRATE, Feature.BATCH_LPM_TRIE)), Set.of());
+            Feature.TCX_LINK, Feature.SOCK_DESTROY, Feature.FIB_LOOKUP_MARK, Feature.REUSEPORT_MIGRATE,
+            Feature.BATCH_LPM_TRIE)), Set.of());
     private static final HostFacts HOST = new HostFacts("edge-1", Map.of(), Map.of("eth0", 2, "eth1", 3));
 
     private static final String TC = """
@@ -145,7 +146,7 @@ class KernelFeaturesTest {
         Applier.apply(k, plan(d, k), Clock.systemUTC());
         List<AttachPoint> points = Pipeline.attachPoints(d);
         String json = StateFile.write(Observer.observe(k, ROOT, points), HOST.withFeatures(DEBIAN_6_1), 2);
-        assertTrue(json.contains("\"missing\" : [ \"tcx-link\", \"sock-destroy\" ]"), json);
+        assertTrue(json.contains("\"missing\" : [ \"tcx-link\", \"fib-lookup-mark\", \"sock-destroy\" ]"), json);
         assertTrue(json.contains("\"type\" : \"legacy-tc-ingress\""), json);
         StateFile.Loaded loaded = StateFile.read(json, "host.json");
         assertEquals(DEBIAN_6_1, loaded.host().features());

@@ -30,6 +30,8 @@ final class Probes {
     private static final int ATTACH_TCX_INGRESS = 46;
     private static final int ATTACH_SK_REUSEPORT_SELECT_OR_MIGRATE = 40;
     private static final int FUNC_SETSOCKOPT = 49;
+    private static final int FUNC_FIB_LOOKUP = 69;
+    private static final int FIB_LOOKUP_MARK = 32;
     private static final int BTF_KIND_STRUCT = 4;
     private static final int BTF_KIND_FUNC = 12;
     private static final int SK_REUSEPORT_MD_MIGRATING_SK = 48;
@@ -76,6 +78,9 @@ final class Probes {
             }
             if (helper(PROG_SOCK_OPS, FUNC_SETSOCKOPT)) {
                 present.add(Feature.SOCK_OPS_SETSOCKOPT);
+            }
+            if (fibLookupMark(arena)) {
+                present.add(Feature.FIB_LOOKUP_MARK);
             }
             if (reuseportMigrate(arena)) {
                 present.add(Feature.REUSEPORT_MIGRATE);
@@ -157,6 +162,44 @@ final class Probes {
         }
         Fd.own(fd).close();
         return true;
+    }
+
+    /**
+     * bpf_fib_lookup with the mark flag, run once on a dummy packet: kernels before 6.10 refuse the unknown
+     * flag (EINVAL) before anything else; later ones get as far as the family, 0 here (EAFNOSUPPORT).
+     */
+    private static boolean fibLookupMark(Arena arena) throws Throwable {
+        ByteBuffer insns = ByteBuffer.allocate(17 * 8).order(ByteOrder.LITTLE_ENDIAN);
+        insn(insns, 0xbf, 6, 1, 0, 0);                  // r6 = ctx
+        insn(insns, 0xb7, 1, 0, 0, 0);                  // r1 = 0
+        for (int off = -8; off >= -64; off -= 8) {
+            insn(insns, 0x7b, 10, 1, off, 0);           // struct bpf_fib_lookup on the stack, zeroed
+        }
+        insn(insns, 0xbf, 1, 6, 0, 0);                  // r1 = ctx
+        insn(insns, 0xbf, 2, 10, 0, 0);                 // r2 = fp
+        insn(insns, 0x07, 2, 0, 0, -64);                // r2 -= 64
+        insn(insns, 0xb7, 3, 0, 0, 64);                 // r3 = sizeof(struct bpf_fib_lookup)
+        insn(insns, 0xb7, 4, 0, 0, FIB_LOOKUP_MARK);    // r4 = BPF_FIB_LOOKUP_MARK
+        insn(insns, 0x85, 0, 0, 0, FUNC_FIB_LOOKUP);    // r0 = bpf_fib_lookup(...)
+        insn(insns, 0x95, 0, 0, 0, 0);                  // exit
+        MemorySegment opts = arena.allocate(PROG_LOAD_OPTS_SIZE, 8);
+        opts.set(JAVA_LONG, 0, PROG_LOAD_OPTS_SIZE);
+        int fd = (int) PROG_LOAD.invokeExact(PROG_SCHED_CLS, arena.allocateFrom("bpfgit_probe"),
+                arena.allocateFrom("GPL"), arena.allocateFrom(JAVA_BYTE, insns.array()), 17L, opts);
+        if (fd < 0) {
+            return false;
+        }
+        try (Fd prog = Fd.own(fd)) {
+            MemorySegment packet = arena.allocate(64);   // an Ethernet header and zeros
+            MemorySegment run = Structs.opts(arena, Structs.TEST_RUN_OPTS);
+            Structs.setAddress(run, Structs.TEST_RUN_OPTS, "data_in", packet);
+            Structs.setInt(run, Structs.TEST_RUN_OPTS, "data_size_in", 64);
+            Structs.setInt(run, Structs.TEST_RUN_OPTS, "repeat", 1);
+            if (Libbpf.testRun(prog.value(), run) < 0) {
+                return false;
+            }
+            return Structs.getInt(run, Structs.TEST_RUN_OPTS, "retval") != -Failures.EINVAL;
+        }
     }
 
     private static void insn(ByteBuffer b, int code, int dst, int src, int off, int imm) {

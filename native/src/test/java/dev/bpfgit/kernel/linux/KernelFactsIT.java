@@ -118,8 +118,9 @@ class KernelFactsIT {
     }
 
     /**
-     * The feature probes agree with what this kernel is known to have: every feature on 6.6 and later;
-     * on 6.1 everything except tcx links and bpf_sock_destroy (Debian 12's 6.1 has kernel BTF, XDP links,
+     * The feature probes agree with what this kernel is known to have: every feature on 6.10 and later;
+     * on 6.1 everything except tcx links, bpf_sock_destroy and the mark in bpf_fib_lookup (Debian 12's 6.1
+     * has kernel BTF, XDP links,
      * iter/tcp and iter/udp, sk_reuseport migrate and batch operations on LPM tries).
      */
     @Test
@@ -131,6 +132,9 @@ class KernelFactsIT {
         }
         if (!atLeast(6, 5)) {
             expected.remove(Feature.SOCK_DESTROY);
+        }
+        if (!atLeast(6, 10)) {
+            expected.remove(Feature.FIB_LOOKUP_MARK);
         }
         assertTrue(atLeast(6, 1), "the probes' expectations are known for 6.1 and later, not " + release());
         assertEquals(expected, EnumSet.copyOf(probed.present()), "features probed on " + release());

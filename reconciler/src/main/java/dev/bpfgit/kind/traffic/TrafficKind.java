@@ -85,13 +85,20 @@ public final class TrafficKind implements PolicyKind {
         return points;
     }
 
-    /** XDP needs XDP links; tc needs tcx links, or where the kernel has none, legacy tc. */
+    /**
+     * XDP needs XDP links; tc needs tcx links, or where the kernel has none, legacy tc. A {@code mark} at
+     * tc-egress re-routes through a FIB lookup with the mark, which older kernels refuse: there the policy
+     * would set a mark nothing routes by.
+     */
     @Override
     public Set<Feature> features(Policy policy, Features kernel) {
         TrafficPolicySpec t = (TrafficPolicySpec) policy.spec();
+        Feature tc = kernel.has(Feature.TCX_LINK) ? Feature.TCX_LINK : Feature.LEGACY_TC;
         return switch (t.hook()) {
             case XDP -> Set.of(Feature.XDP_LINK);
-            case TC_INGRESS, TC_EGRESS -> Set.of(kernel.has(Feature.TCX_LINK) ? Feature.TCX_LINK : Feature.LEGACY_TC);
+            case TC_INGRESS -> Set.of(tc);
+            case TC_EGRESS -> t.rules().stream().anyMatch(r -> r.action() == TrafficPolicySpec.Action.MARK)
+                    ? Set.of(tc, Feature.FIB_LOOKUP_MARK) : Set.of(tc);
         };
     }
 
