@@ -21,6 +21,26 @@ public sealed interface AttachPoint {
         }
     }
 
+    /**
+     * Legacy tc, where the kernel has no tcx (before 6.6): a clsact qdisc and one cls_bpf direct-action filter
+     * at bpfgit's own handle and priority; replacing its program is an atomic {@code tc filter replace}.
+     */
+    record LegacyTc(String ifname, Direction direction) implements AttachPoint {
+        public String label() {
+            return ifname + " tc-" + direction.name().toLowerCase() + " (legacy tc)";
+        }
+    }
+
+    /** The interface of a device-bound attach point. */
+    default String ifname() {
+        return switch (this) {
+            case Xdp x -> x.ifname();
+            case Tcx t -> t.ifname();
+            case LegacyTc t -> t.ifname();
+            case Cgroup c -> throw new IllegalArgumentException(c.label() + " has no interface");
+        };
+    }
+
     enum Direction { INGRESS, EGRESS }
 
     /**

@@ -73,6 +73,14 @@ public interface Kernel {
     /** Number of possible CPUs: the multiplier of per-CPU values. */
     int possibleCpus();
 
+    /**
+     * What this kernel can do ({@link Feature}), probed once per process. The default, for kernels that are
+     * not probed (an in-memory one), assumes a current kernel.
+     */
+    default Features features() {
+        return Features.ALL;
+    }
+
     // ---- apply
 
     /** Creates the directory and its parents in bpffs (mode 0700); no error if it exists. */

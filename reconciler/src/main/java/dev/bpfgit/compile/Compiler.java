@@ -1,5 +1,6 @@
 package dev.bpfgit.compile;
 
+import dev.bpfgit.kernel.Feature;
 import dev.bpfgit.kind.Kinds;
 import dev.bpfgit.kind.PolicyKind;
 import dev.bpfgit.policy.Policy;
@@ -9,6 +10,8 @@ import dev.bpfgit.policy.PolicyException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Compile: validated policies + host facts → the desired state. Pure: no kernel, no files but the BPF
@@ -39,6 +42,24 @@ public final class Compiler {
         if (!errors.isEmpty()) {
             throw new PolicyException(errors);
         }
+        requireFeatures(kinds, selected, host);
         return new DesiredState(root, revision, selected, units);
+    }
+
+    /** Every feature a selected policy needs is on the host, or a {@link NotSupportedException} names them all. */
+    static void requireFeatures(Kinds kinds, List<Policy> selected, HostFacts host) {
+        Map<Feature, List<String>> missing = new TreeMap<>();
+        for (Policy p : selected) {
+            for (Feature f : kinds.named(p.kind()).features(p, host.features())) {
+                if (!host.features().has(f)) {
+                    missing.computeIfAbsent(f, k -> new ArrayList<>()).add(p.id() + " (" + p.location() + ")");
+                }
+            }
+        }
+        if (!missing.isEmpty()) {
+            List<NotSupportedException.Missing> list = new ArrayList<>();
+            missing.forEach((f, ps) -> list.add(new NotSupportedException.Missing(f, ps)));
+            throw new NotSupportedException(host.features().kernel(), list);
+        }
     }
 }

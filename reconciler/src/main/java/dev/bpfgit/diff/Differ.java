@@ -189,6 +189,8 @@ public final class Differ {
         String type = switch (l.info().type()) {
             case dev.bpfgit.kernel.LinkInfo.TYPE_XDP -> "xdp";
             case dev.bpfgit.kernel.LinkInfo.TYPE_TCX -> l.info().attachType() == 46 ? "tcx-ingress" : "tcx-egress";
+            case dev.bpfgit.kernel.LinkInfo.TYPE_LEGACY_TC -> "legacy tc filter "
+                    + (l.info().attachType() == 46 ? "ingress" : "egress");
             default -> "type " + l.info().type();
         };
         return l.pin().getFileName() + " (" + type + (l.info().defunct() ? ", device gone"
@@ -488,11 +490,7 @@ public final class Differ {
         }
 
         private static String ifname(AttachPoint at) {
-            return switch (at) {
-                case AttachPoint.Xdp x -> x.ifname();
-                case AttachPoint.Tcx t -> t.ifname();
-                case AttachPoint.Cgroup c -> "cgroup " + c.path();
-            };
+            return at instanceof AttachPoint.Cgroup c ? "cgroup " + c.path() : at.ifname();
         }
     }
 }

@@ -5,6 +5,8 @@ import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.compile.Unit;
 import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.Feature;
+import dev.bpfgit.kernel.Features;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.MapInfo;
 import dev.bpfgit.observe.LiveState;
@@ -75,6 +77,17 @@ public interface PolicyKind {
      * datapath writes (counters) that are never policy, and too big to read on every plan.
      */
     boolean statistics(MapInfo map);
+
+    /**
+     * The kernel features the policy cannot work without on a host whose kernel has {@code kernel}. A kind with
+     * a fallback for a missing feature names the fallback's own feature instead (TrafficPolicy on tc: tcx
+     * links, else legacy tc), and its compiler picks the same way from {@link HostFacts#features()}. Compile
+     * refuses the policies whose features the host lacks, naming feature, minimum kernel and policies
+     * ({@link dev.bpfgit.compile.NotSupportedException}), so plan shows it before apply.
+     */
+    default Set<Feature> features(Policy policy, Features kernel) {
+        return Set.of();
+    }
 
     /** What bpfgit does when a program it did not attach runs at one of the kind's attach points. */
     Foreign foreign(AttachPoint at);

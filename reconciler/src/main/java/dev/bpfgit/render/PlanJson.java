@@ -161,6 +161,8 @@ public final class PlanJson {
     private static void at(ObjectNode n, AttachPoint at) {
         switch (at) {
             case AttachPoint.Xdp x -> n.put("type", "xdp").put("interface", x.ifname());
+            case AttachPoint.LegacyTc t -> n.put("type", "legacy-tc-" + t.direction().name().toLowerCase())
+                    .put("interface", t.ifname());
             case AttachPoint.Tcx t -> n.put("type", "tcx-" + t.direction().name().toLowerCase())
                     .put("interface", t.ifname());
             case AttachPoint.Cgroup c -> n.put("type", "cgroup-" + c.hook().label).put("cgroup", c.path());
@@ -285,6 +287,8 @@ public final class PlanJson {
             case "tcx-egress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.EGRESS);
             case "cgroup-sock_ops", "cgroup-ingress", "cgroup-egress" -> new AttachPoint.Cgroup(
                     n.path("cgroup").asText(), AttachPoint.CgroupHook.of(type.substring("cgroup-".length())));
+            case "legacy-tc-ingress" -> new AttachPoint.LegacyTc(ifname, AttachPoint.Direction.INGRESS);
+            case "legacy-tc-egress" -> new AttachPoint.LegacyTc(ifname, AttachPoint.Direction.EGRESS);
             default -> throw new IllegalArgumentException("unknown attach point " + type);
         };
     }

@@ -79,7 +79,7 @@ public final class Pipeline {
     public static HostFacts host(Kernel kernel, String name, Map<String, String> labels) {
         Map<String, Integer> ifs = new java.util.TreeMap<>();
         kernel.interfaces().forEach(i -> ifs.put(i.name(), i.ifindex()));
-        return new HostFacts(name, labels, ifs, java.util.Optional.of(kernel.cgroups()));
+        return new HostFacts(name, labels, ifs, java.util.Optional.of(kernel.cgroups()), kernel.features());
     }
 
     public LiveState observe(DesiredState desired) {

@@ -2,6 +2,8 @@ package dev.bpfgit.state;
 
 import dev.bpfgit.kernel.AdoptedSocket;
 import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.Feature;
+import dev.bpfgit.kernel.Features;
 import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
@@ -67,6 +69,7 @@ public final class MemoryKernel implements Kernel {
     private final Map<Long, Boolean> reusePort = new HashMap<>();
     private final Map<Long, Path> reuseportPrograms = new HashMap<>();
     private boolean ptrace = true;
+    private Features features = Features.ALL;
 
     public MemoryKernel(Map<String, Integer> interfaces, int possibleCpus) {
         this.interfaces.putAll(interfaces);
@@ -90,6 +93,16 @@ public final class MemoryKernel implements Kernel {
         pins.put(pin, new LinkObj(info, null));
         nextId = Math.max(nextId, info.id() + 1);
         addParents(pin);
+    }
+
+    /** The kernel's features as a state file recorded them; tests set them to plan for an older kernel. */
+    public void restoreFeatures(Features f) {
+        this.features = f;
+    }
+
+    @Override
+    public Features features() {
+        return features;
     }
 
     void restoreDir(Path dir) {
@@ -224,7 +237,17 @@ public final class MemoryKernel implements Kernel {
 
     @Override
     public List<AttachedProgram> attached(AttachPoint at) {
-        return List.copyOf(attached.getOrDefault(at, List.of()));
+        // tcx programs and legacy tc filters of a direction see the same packets: each lists both, as on Linux
+        List<AttachedProgram> out = new ArrayList<>(attached.getOrDefault(at, List.of()));
+        switch (at) {
+            case AttachPoint.Tcx t -> out.addAll(attached.getOrDefault(new AttachPoint.LegacyTc(t.ifname(), t.direction()), List.of()));
+            case AttachPoint.LegacyTc t -> out.addAll(attached.getOrDefault(new AttachPoint.Tcx(t.ifname(), t.direction()), List.of()));
+            case AttachPoint.Xdp x -> {
+            }
+            case AttachPoint.Cgroup c -> {
+            }
+        }
+        return List.copyOf(out);
     }
 
     @Override
@@ -315,11 +338,10 @@ public final class MemoryKernel implements Kernel {
             attached.computeIfAbsent(at, k -> new ArrayList<>()).add(new AttachedProgram(p.info().id(), p.info().name()));
             return;
         }
-        String ifname = switch (at) {
-            case AttachPoint.Xdp x -> x.ifname();
-            case AttachPoint.Tcx t -> t.ifname();
-            case AttachPoint.Cgroup c -> throw new IllegalStateException();
-        };
+        String ifname = at.ifname();
+        if (at instanceof AttachPoint.Tcx && !features.has(Feature.TCX_LINK)) {
+            throw Feature.TCX_LINK.notSupported("attach " + at.label() + " link", linkPin.toString());
+        }
         Integer ifindex = interfaces.get(ifname);
         if (ifindex == null) {
             throw KernelException.of("attach " + at.label(), linkPin.toString(), Errno.of(19), "no interface " + ifname);
@@ -329,11 +351,17 @@ public final class MemoryKernel implements Kernel {
             throw KernelException.of("attach " + at.label(), linkPin.toString(), 16);
         }
         checkFree(linkPin, "pin link");
-        int type = at instanceof AttachPoint.Xdp ? LinkInfo.TYPE_XDP : LinkInfo.TYPE_TCX;
+        int type = switch (at) {
+            case AttachPoint.Xdp x -> LinkInfo.TYPE_XDP;
+            case AttachPoint.Tcx t -> LinkInfo.TYPE_TCX;
+            case AttachPoint.LegacyTc t -> LinkInfo.TYPE_LEGACY_TC;
+            case AttachPoint.Cgroup c -> throw new IllegalStateException("cgroup links are made above");
+        };
         int attachType = switch (at) {
             case AttachPoint.Xdp x -> 37;
             case AttachPoint.Tcx t -> t.direction() == AttachPoint.Direction.INGRESS ? 46 : 47;
             case AttachPoint.Cgroup c -> c.hook().attachType;
+            case AttachPoint.LegacyTc t -> t.direction() == AttachPoint.Direction.INGRESS ? 46 : 47;
         };
         pins.put(linkPin, new LinkObj(new LinkInfo(nextId++, type, p.info().id(), ifindex, attachType), at));
         there.add(new AttachedProgram(p.info().id(), p.info().name()));

@@ -9,6 +9,8 @@ import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.Feature;
+import dev.bpfgit.kernel.Features;
 import dev.bpfgit.kernel.LinkInfo;
 import dev.bpfgit.kernel.MapInfo;
 import dev.bpfgit.kernel.MapType;
@@ -58,6 +60,13 @@ public final class StateFile {
             ObjectNode c = h.putObject("cgroups");
             new TreeMap<>(cgs).forEach(c::put);
         });
+        ObjectNode f = h.putObject("features");
+        f.put("kernel", host.features().kernel());
+        ArrayNode present = f.putArray("present");
+        ArrayNode missing = f.putArray("missing");
+        ArrayNode forced = f.putArray("forced");
+        host.features().table().forEach((feature, has) -> (has ? present : missing).add(feature.key()));
+        host.features().forced().stream().sorted().forEach(x -> forced.add(x.key()));
         ArrayNode dirs = root.putArray("dirs");
         live.dirs().forEach(d -> dirs.add(d.toString()));
         ArrayNode maps = root.putArray("maps");
@@ -90,6 +99,8 @@ public final class StateFile {
                 case AttachPoint.Tcx t -> n.put("type", "tcx-" + t.direction().name().toLowerCase())
                         .put("interface", t.ifname());
                 case AttachPoint.Cgroup c -> n.put("type", "cgroup-" + c.hook().label).put("cgroup", c.path());
+                case AttachPoint.LegacyTc t -> n.put("type", "legacy-tc-" + t.direction().name().toLowerCase())
+                        .put("interface", t.ifname());
             }
             ArrayNode pa = n.putArray("programs");
             ps.forEach(p -> pa.addObject().put("id", p.progId()).put("name", p.name()));
@@ -106,7 +117,7 @@ public final class StateFile {
             0, "cgroup-ingress", 1, "cgroup-egress", 3, "cgroup-sock_ops");
     /** Link types it writes (enum bpf_link_type). */
     private static final Map<Integer, String> LINK_TYPES = Map.of(LinkInfo.TYPE_XDP, "xdp", LinkInfo.TYPE_TCX, "tcx",
-            3, "cgroup");
+            3, "cgroup", LinkInfo.TYPE_LEGACY_TC, "legacy tc filter");
     /** The kernel's NR_CPUS ceiling: possibleCpus sizes per-CPU values, so a huge one must not be believed. */
     private static final int MAX_CPUS = 8192;
 
@@ -221,8 +232,10 @@ public final class StateFile {
                 case "xdp" -> new AttachPoint.Xdp(ifname);
                 case "tcx-ingress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.INGRESS);
                 case "tcx-egress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.EGRESS);
+                case "legacy-tc-ingress" -> new AttachPoint.LegacyTc(ifname, AttachPoint.Direction.INGRESS);
+                case "legacy-tc-egress" -> new AttachPoint.LegacyTc(ifname, AttachPoint.Direction.EGRESS);
                 default -> throw r.error(at + ".type", "unknown attach type \"" + clip(type)
-                        + "\" (expected xdp, tcx-ingress or tcx-egress)");
+                        + "\" (expected xdp, tcx-ingress, tcx-egress, legacy-tc-ingress or legacy-tc-egress)");
             };
             List<AttachedProgram> ps = new ArrayList<>();
             JsonNode programs = r.array(a, at, "programs");
@@ -240,7 +253,46 @@ public final class StateFile {
             cgroups = java.util.Optional.of(cgs);
             k.restoreCgroups(cgs);
         }
-        return new Loaded(pinRoot, new HostFacts(r.text(h, "host", "name"), labels, ifs, cgroups), k);
+        Features features = features(r, h);
+        k.restoreFeatures(features);
+        return new Loaded(pinRoot, new HostFacts(r.text(h, "host", "name"), labels, ifs, cgroups, features), k);
+    }
+
+    /**
+     * The kernel's probed features. Absent (an export older than the probes): a current kernel, as plans
+     * assumed then. A feature the file does not name as missing (or forced off) is taken as present, so an
+     * export from an older bpfgit, which did not probe a newer feature, plans as it did; names this bpfgit
+     * does not know (a newer one's) are skipped.
+     */
+    private static Features features(Reader r, JsonNode h) {
+        if (!h.has("features")) {
+            return Features.ALL;
+        }
+        JsonNode f = r.object(h, "host", "features");
+        java.util.EnumSet<Feature> present = java.util.EnumSet.allOf(Feature.class);
+        java.util.EnumSet<Feature> forced = java.util.EnumSet.noneOf(Feature.class);
+        for (String list : List.of("present", "missing", "forced")) {
+            JsonNode a = r.array(f, "host.features", list);
+            if (list.equals("present")) {
+                for (int i = 0; i < a.size(); i++) {
+                    r.text(a, "host.features.present", i);
+                }
+                continue;
+            }
+            for (int i = 0; i < a.size(); i++) {
+                String key = r.text(a, "host.features." + list, i);
+                try {
+                    Feature x = Feature.ofKey(key);
+                    present.remove(x);
+                    if (list.equals("forced")) {
+                        forced.add(x);
+                    }
+                } catch (IllegalArgumentException e) {
+                    // a feature of a newer bpfgit
+                }
+            }
+        }
+        return new Features(r.text(f, "host.features", "kernel"), present, forced);
     }
 
     private static String clip(String s) {
@@ -300,6 +352,14 @@ public final class StateFile {
             JsonNode v = need(parent, at, field);
             if (!v.isTextual()) {
                 throw error(join(at, field), "must be a string (got " + kind(v) + ")");
+            }
+            return v.asText();
+        }
+
+        String text(JsonNode array, String at, int i) {
+            JsonNode v = array.get(i);
+            if (v == null || !v.isTextual()) {
+                throw error(at + "[" + i + "]", "must be a string (got " + kind(v) + ")");
             }
             return v.asText();
         }

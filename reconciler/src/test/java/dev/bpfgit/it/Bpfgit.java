@@ -96,6 +96,14 @@ final class Bpfgit {
             a.add(root.toString());
             return Bpfgit.cli(ns, a.toArray(String[]::new));
         }
+
+        /** As {@link #cli(String...)}, with variables added to the environment (e.g. BPFGIT_TC=legacy). */
+        Cli cliWith(Map<String, String> env, String... args) {
+            List<String> a = new ArrayList<>(List.of(args));
+            a.add("--root");
+            a.add(root.toString());
+            return Bpfgit.cli(env, ns, a.toArray(String[]::new));
+        }
     }
 
     /** What a CLI process printed and returned. */

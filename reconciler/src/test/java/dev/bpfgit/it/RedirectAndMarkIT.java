@@ -31,9 +31,8 @@ class RedirectAndMarkIT {
         redirectDeliversOnTheOtherInterface("xdp", dir);
     }
 
-    /** Tagged tcx, as is every tc test here: tc hooks need tcx (6.6) until the legacy-tc fallback exists. */
+    /** The tc tests here run on tcx (6.6+) or, where it is missing, on bpfgit's legacy tc filter. */
     @Test
-    @Tag("tcx")
     void redirectDeliversOnTheOtherInterfaceAtTcIngress(@TempDir Path dir) throws Exception {
         redirectDeliversOnTheOtherInterface("tc-ingress", dir);
     }
@@ -119,8 +118,9 @@ class RedirectAndMarkIT {
                 "{prefix: '2001:db8:5:1::/64', action: mark, mark: 0x10}");
     }
 
+    /** Tagged fib-mark: re-routing by mark needs bpf_fib_lookup's mark (6.10); older kernels refuse the plan. */
     @Test
-    @Tag("tcx")
+    @Tag("fib-mark")
     void tcEgressMarkSteersThroughFwmarkRouting(@TempDir Path dir) throws Exception {
         write(dir, "mark.yaml", steer());
         try (PinRoot root = PinRoot.create(); Topology t = twoPaths()) {
@@ -154,8 +154,9 @@ class RedirectAndMarkIT {
      * the neighbour of the packets' original route (path1's), so they reach path2 with path1's MAC and
      * path2 drops them as "otherhost".
      */
+    /** Tagged fib-mark: re-routing by mark needs bpf_fib_lookup's mark (6.10); older kernels refuse the plan. */
     @Test
-    @Tag("tcx")
+    @Tag("fib-mark")
     void tcEgressMarkDeliversTheFirstPacketsToANextHopNotYetResolved(@TempDir Path dir) throws Exception {
         write(dir, "mark.yaml", steer());
         try (PinRoot root = PinRoot.create(); Topology t = twoPaths()) {
@@ -173,7 +174,6 @@ class RedirectAndMarkIT {
      * by path1, or by path2 for packets marked 0x10; its tc-ingress program marks those from 203.0.113.0/24.
      */
     @Test
-    @Tag("tcx")
     void tcIngressMarkIsHonouredByForwarding(@TempDir Path dir) throws Exception {
         write(dir, "mark.yaml", traffic("by-source", "eth0", "tc-ingress", "source", "pass",
                 "{prefix: 203.0.113.0/24, action: mark, mark: 0x10}"));

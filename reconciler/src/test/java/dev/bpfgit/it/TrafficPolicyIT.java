@@ -10,7 +10,6 @@ import dev.bpfgit.kernel.linux.Netns;
 import dev.bpfgit.kernel.testing.Commands;
 import dev.bpfgit.kernel.testing.KernelTest;
 import dev.bpfgit.kernel.testing.PinRoot;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,9 +62,8 @@ class TrafficPolicyIT {
         dropsAndPassesIcmpUdpAndTcpByLongestSourcePrefix("xdp", dir);
     }
 
-    /** Tagged tcx: tc hooks attach through tcx (6.6) until the legacy-tc fallback exists (.ci/kernels). */
+    /** On tc: tcx links on 6.6+, bpfgit's legacy tc filter before (.ci/kernels 6.1) or with BPFGIT_TC=legacy. */
     @Test
-    @Tag("tcx")
     void dropsAndPassesIcmpUdpAndTcpByLongestSourcePrefixOnTcIngress(@TempDir Path dir) throws Exception {
         dropsAndPassesIcmpUdpAndTcpByLongestSourcePrefix("tc-ingress", dir);
     }
@@ -245,9 +243,8 @@ class TrafficPolicyIT {
         }
     }
 
-    /** Tagged tcx: one of the policies is on tc-ingress (see .ci/kernels). */
+    /** One of the policies is on tc-ingress: tcx, or legacy tc where tcx is missing (see .ci/kernels). */
     @Test
-    @Tag("tcx")
     void policiesSharingAnInterfaceAndHookAreAddedAndRemovedOneByOne(@TempDir Path dir) throws Exception {
         write(dir, "a.yaml", traffic("team-a", "eth0", "xdp", "source", "pass",
                 "{prefix: 203.0.113.0/24, action: drop}"));

@@ -48,6 +48,12 @@ public final class Libc {
         int setsockopt(int fd, int level, int optname, @In int[] optval, int optlen);
 
         int getsockopt(int fd, int level, int optname, @Out long[] optval, @In @Out int[] optlen);
+
+        int socket(int domain, int type, int protocol);
+
+        long send(int fd, @In byte[] buf, long len, int flags);
+
+        long recv(int fd, @Out byte[] buf, long len, int flags);
     }
 
     private static final C C = LibraryLoader.create(C.class).load("c");
@@ -158,5 +164,34 @@ public final class Libc {
             throw KernelException.of(operation, what, errno());
         }
         return len[0] == 4 ? value[0] & 0xffffffffL : value[0];
+    }
+
+    static final int AF_NETLINK = 16;
+    static final int SOCK_RAW = 3;
+    static final int SOCK_CLOEXEC = 0x80000;
+    static final int NETLINK_ROUTE = 0;
+
+    /** A route netlink socket of the calling thread's network namespace. */
+    static int netlinkRoute() {
+        int fd = C.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        if (fd < 0) {
+            throw KernelException.of("open netlink socket", "NETLINK_ROUTE", errno());
+        }
+        return fd;
+    }
+
+    static void send(int fd, byte[] message, String operation) {
+        if (C.send(fd, message, message.length, 0) != message.length) {
+            throw KernelException.of(operation, "netlink", errno());
+        }
+    }
+
+    /** One datagram into {@code buf}; its length. */
+    static int recv(int fd, byte[] buf, String operation) {
+        long n = C.recv(fd, buf, buf.length, 0);
+        if (n < 0) {
+            throw KernelException.of(operation, "netlink", errno());
+        }
+        return (int) n;
     }
 }

@@ -4,6 +4,7 @@ import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.CgroupRoot;
 import dev.bpfgit.kernel.Errno;
+import dev.bpfgit.kernel.Feature;
 import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.kernel.LinkInfo;
 import dev.bpfgit.kernel.PinType;
@@ -36,15 +37,12 @@ final class Links {
             case AttachPoint.Xdp x -> Info.BPF_XDP;
             case AttachPoint.Tcx t -> t.direction() == AttachPoint.Direction.INGRESS ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
             case AttachPoint.Cgroup c -> c.hook().attachType;
+            case AttachPoint.LegacyTc t -> t.direction() == AttachPoint.Direction.INGRESS ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
         };
     }
 
     static String ifname(AttachPoint at) {
-        return switch (at) {
-            case AttachPoint.Xdp x -> x.ifname();
-            case AttachPoint.Tcx t -> t.ifname();
-            case AttachPoint.Cgroup c -> throw new IllegalArgumentException(c.label() + " has no interface");
-        };
+        return at.ifname();
     }
 
     /** An fd of the cgroup's directory: the target of cgroup attachments and queries. */
@@ -69,6 +67,10 @@ final class Links {
     }
 
     static void attach(Path linkPin, Path progPin, AttachPoint at) {
+        if (at instanceof AttachPoint.LegacyTc legacy) {
+            LegacyTc.attach(linkPin, progPin, legacy);
+            return;
+        }
         if (at instanceof AttachPoint.Cgroup c) {
             try (Fd cg = cgroup(c); Fd prog = Pins.open(progPin, PinType.PROG, "open program")) {
                 int r = Libbpf.linkCreate(prog.value(), cg.value(), attachType(at), MemorySegment.NULL);
@@ -102,14 +104,18 @@ final class Links {
             return Failures.of(op, linkPin, errno,
                     "another program owns the XDP hook of " + ifname(at) + owner);
         }
-        if (errno == Failures.EINVAL && at instanceof AttachPoint.Tcx && kernelBefore(6, 6)) {
+        if (errno == Failures.EINVAL && at instanceof AttachPoint.Tcx && !Probes.features().has(Feature.TCX_LINK)) {
             return new KernelException.NotSupported(op, linkPin.toString(), Errno.of(errno), null,
-                    "tcx attachment", "6.6");
+                    Feature.TCX_LINK.description(), Feature.TCX_LINK.minKernel());
         }
         return Failures.of(op, linkPin, errno, null);
     }
 
     static void update(Path linkPin, Path progPin, Optional<Integer> expectedProgId) {
+        if (LegacyTc.record(linkPin).isPresent()) {
+            LegacyTc.update(linkPin, progPin, expectedProgId);
+            return;
+        }
         try (Fd link = Pins.open(linkPin, PinType.LINK, "open link");
              Fd prog = Pins.open(progPin, PinType.PROG, "open program");
              Arena arena = Arena.ofConfined()) {
@@ -139,6 +145,10 @@ final class Links {
         }
     }
 
+    /**
+     * What runs at an attach point. At tc, both tcx programs and legacy cls_bpf filters of that direction:
+     * they all see the same packets, whichever of the two bpfgit attaches through.
+     */
     static List<AttachedProgram> attached(AttachPoint at) {
         Set<Integer> ids;
         if (at instanceof AttachPoint.Cgroup c) {
@@ -150,7 +160,13 @@ final class Links {
             }
         } else {
             int ifindex = ifindex(at);
-            ids = at instanceof AttachPoint.Xdp ? xdpIds(ifindex, at) : tcxIds(ifindex, at);
+            ids = switch (at) {
+                case AttachPoint.Xdp x -> xdpIds(ifindex, at);
+                // a kernel without tcx refuses the query (EINVAL), and has no tcx programs to list
+                case AttachPoint.Tcx t -> Probes.kernelHas(Feature.TCX_LINK) ? tcxIds(ifindex, at) : Set.of();
+                case AttachPoint.LegacyTc t -> Probes.kernelHas(Feature.TCX_LINK) ? tcxIds(ifindex, at) : Set.of();
+                case AttachPoint.Cgroup c -> throw new IllegalStateException("unreachable");
+            };
         }
         List<AttachedProgram> out = new ArrayList<>();
         for (int id : ids) {
@@ -160,6 +176,14 @@ final class Links {
             }
             try (Fd prog = Fd.own(Failures.check(fd, "open program id " + id + " at", at.label()))) {
                 out.add(new AttachedProgram(id, Info.program(prog.value(), "program id " + id).name()));
+            }
+        }
+        switch (at) {
+            case AttachPoint.Tcx t -> out.addAll(LegacyTc.attached(ifindex(at), t.direction()));
+            case AttachPoint.LegacyTc t -> out.addAll(LegacyTc.attached(ifindex(at), t.direction()));
+            case AttachPoint.Xdp x -> {
+            }
+            case AttachPoint.Cgroup c -> {
             }
         }
         return out;
@@ -199,17 +223,6 @@ final class Links {
                 }
                 return out;
             }
-        }
-    }
-
-    private static boolean kernelBefore(int major, int minor) {
-        String[] v = System.getProperty("os.version", "0.0").split("[.-]");
-        try {
-            int ma = Integer.parseInt(v[0]);
-            int mi = v.length > 1 ? Integer.parseInt(v[1]) : 0;
-            return ma < major || (ma == major && mi < minor);
-        } catch (NumberFormatException e) {
-            return false;
         }
     }
 }

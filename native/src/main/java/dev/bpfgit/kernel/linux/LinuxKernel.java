@@ -78,6 +78,9 @@ public final class LinuxKernel implements Kernel {
             }
             try (Fd fd = Fd.own(Failures.check(r, "open pin", p))) {
                 PinType type = Pins.kind(fd.value());
+                if (type == PinType.MAP && LegacyTc.isRecord(fd.value(), p)) {
+                    type = PinType.LINK;   // a legacy tc filter's record stands where its link would be
+                }
                 if (type != null) {
                     pins.add(new Pin(p, type));
                 }
@@ -156,6 +159,9 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public Optional<LinkInfo> linkInfo(Path pin) {
+        if (LegacyTc.record(pin).isPresent()) {
+            return Optional.of(LegacyTc.info(pin));
+        }
         return Pins.openIfPinned(pin, PinType.LINK, "open link").map(fd -> {
             try (fd) {
                 return Info.link(fd.value(), pin);
@@ -198,6 +204,11 @@ public final class LinuxKernel implements Kernel {
     @Override
     public int possibleCpus() {
         return cpus;
+    }
+
+    @Override
+    public dev.bpfgit.kernel.Features features() {
+        return Probes.features();
     }
 
     // ---- apply
@@ -256,6 +267,10 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public void unpin(Path pin) {
+        if (!Files.isDirectory(pin)) {
+            // a legacy tc filter lives as long as its record says bpfgit owns it
+            LegacyTc.detach(pin);
+        }
         int linkId = Files.isDirectory(pin) ? 0 : linkInfoIfLink(pin);
         try {
             Files.deleteIfExists(pin);

@@ -1,6 +1,8 @@
 package dev.bpfgit.kernel.linux;
 
 import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.Feature;
+import dev.bpfgit.kernel.Features;
 import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.kernel.LinkInfo;
 import dev.bpfgit.kernel.MapSpec;
@@ -22,6 +24,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.Map;
 import java.util.Optional;
 
@@ -112,6 +115,49 @@ class KernelFactsIT {
                         Map.of("type", info.type(), "prog", info.progId(), "ifindex", info.ifindex()));
             }
         }
+    }
+
+    /**
+     * The feature probes agree with what this kernel is known to have: every feature on 6.10 and later;
+     * on 6.1 everything except tcx links, bpf_sock_destroy and the mark in bpf_fib_lookup (Debian 12's 6.1
+     * has kernel BTF, XDP links,
+     * iter/tcp and iter/udp, sk_reuseport migrate and batch operations on LPM tries).
+     */
+    @Test
+    void probesMatchTheKnownFactsOfThisKernel() {
+        Features probed = Probes.probe();
+        EnumSet<Feature> expected = EnumSet.allOf(Feature.class);
+        if (!atLeast(6, 6)) {
+            expected.remove(Feature.TCX_LINK);
+        }
+        if (!atLeast(6, 5)) {
+            expected.remove(Feature.SOCK_DESTROY);
+        }
+        if (!atLeast(6, 10)) {
+            expected.remove(Feature.FIB_LOOKUP_MARK);
+        }
+        assertTrue(atLeast(6, 1), "the probes' expectations are known for 6.1 and later, not " + release());
+        assertEquals(expected, EnumSet.copyOf(probed.present()), "features probed on " + release());
+        assertEquals(release(), probed.kernel());
+    }
+
+    /** Forcing legacy tc turns tcx off in what bpfgit uses, not in what it knows the kernel has. */
+    @Test
+    void forcingLegacyTcTurnsTcxOff() {
+        String old = System.getProperty("bpfgit.tc");
+        System.setProperty("bpfgit.tc", "legacy");
+        try {
+            Features f = kernel.features();
+            assertTrue(!f.has(Feature.TCX_LINK) && f.forced().contains(Feature.TCX_LINK), f.toString());
+            assertEquals(atLeast(6, 6), Probes.kernelHas(Feature.TCX_LINK));
+        } finally {
+            if (old == null) {
+                System.clearProperty("bpfgit.tc");
+            } else {
+                System.setProperty("bpfgit.tc", old);
+            }
+        }
+        assertEquals(atLeast(6, 6), kernel.features().has(Feature.TCX_LINK));
     }
 
     // ---- helpers

@@ -80,6 +80,22 @@ public final class EgressKind implements PolicyKind {
     }
 
     /** A cgroup runs several programs at a hook; bpfgit's runs with the others. */
+    /**
+     * The sock_ops program and its bpf_setsockopt calls are the policy; the idle reaper (iterators and
+     * bpf_sock_destroy) is what {@code run} adds on top, so only where the policy has idle timeouts.
+     */
+    @Override
+    public Set<dev.bpfgit.kernel.Feature> features(Policy policy, dev.bpfgit.kernel.Features kernel) {
+        Set<dev.bpfgit.kernel.Feature> need = java.util.EnumSet.of(dev.bpfgit.kernel.Feature.SOCK_OPS_SETSOCKOPT);
+        EgressSpec spec = (EgressSpec) policy.spec();
+        if (spec.timeouts().needsReaper()) {
+            need.add(dev.bpfgit.kernel.Feature.ITER_TCP);
+            need.add(dev.bpfgit.kernel.Feature.ITER_UDP);
+            need.add(dev.bpfgit.kernel.Feature.SOCK_DESTROY);
+        }
+        return need;
+    }
+
     @Override
     public Foreign foreign(AttachPoint at) {
         return new Foreign(false, "a cgroup runs several programs at one hook; bpfgit's runs with it.");

@@ -82,6 +82,13 @@ public final class ReusePortKind implements PolicyKind {
         return map.type() == MapType.PERCPU_ARRAY.id || map.type() == MapType.SOCKMAP.id;
     }
 
+    /** Moving queued connections off a closing listener needs the select-or-migrate program type. */
+    @Override
+    public Set<dev.bpfgit.kernel.Feature> features(Policy policy, dev.bpfgit.kernel.Features kernel) {
+        return ((ReusePortSpec) policy.spec()).migrate() ? Set.of(dev.bpfgit.kernel.Feature.REUSEPORT_MIGRATE)
+                : Set.of();
+    }
+
     /** It has no attach points: nothing foreign can run at one. */
     @Override
     public Foreign foreign(AttachPoint at) {

@@ -9,6 +9,7 @@ import dev.bpfgit.compile.ProgramDesire;
 import dev.bpfgit.compile.Slots;
 import dev.bpfgit.compile.Unit;
 import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.Feature;
 import dev.bpfgit.kind.UnitNames;
 import dev.bpfgit.kernel.BtfTypes;
 import dev.bpfgit.compile.EntryCodec;
@@ -48,6 +49,9 @@ public final class TrafficCompiler {
 
     private record Key(String ifname, Hook hook) {
     }
+
+    /** Where a unit's legacy tc filter is recorded, in place of its link. */
+    static final String LEGACY_TC_LINK = "tc_filter";
 
     public static List<Unit> compile(Path root, List<Policy> policies, HostFacts host, List<PolicyError> errors) {
         Map<Key, List<Policy>> byUnit = new TreeMap<>((a, b) -> a.ifname.equals(b.ifname)
@@ -131,15 +135,21 @@ public final class TrafficCompiler {
             case TC_EGRESS -> "traffic_tc_egress";
         };
         Path prog = dir.resolve("prog");
+        // without tcx (before 6.6, or turned off) the same program runs as a legacy cls_bpf filter; its
+        // record has its own name, so a change of mode replaces one attachment with the other
+        boolean tcx = host.features().has(Feature.TCX_LINK);
         AttachPoint at = switch (k.hook) {
             case XDP -> new AttachPoint.Xdp(k.ifname);
-            case TC_INGRESS -> new AttachPoint.Tcx(k.ifname, AttachPoint.Direction.INGRESS);
-            case TC_EGRESS -> new AttachPoint.Tcx(k.ifname, AttachPoint.Direction.EGRESS);
+            case TC_INGRESS -> tcx ? new AttachPoint.Tcx(k.ifname, AttachPoint.Direction.INGRESS)
+                    : new AttachPoint.LegacyTc(k.ifname, AttachPoint.Direction.INGRESS);
+            case TC_EGRESS -> tcx ? new AttachPoint.Tcx(k.ifname, AttachPoint.Direction.EGRESS)
+                    : new AttachPoint.LegacyTc(k.ifname, AttachPoint.Direction.EGRESS);
         };
+        String link = at instanceof AttachPoint.LegacyTc ? LEGACY_TC_LINK : "link";
         return new Unit(dir, "TrafficPolicy", k.ifname + ", " + k.hook.yaml,
                 ps.stream().map(Policy::id).sorted().toList(), maps,
                 List.of(new ProgramDesire(prog, new ProgramSpec(obj, program, mapPins))),
-                List.of(new LinkDesire(dir.resolve("link"), prog, at)));
+                List.of(new LinkDesire(dir.resolve(link), prog, at)));
     }
 
     private static MapSpec lpm(String name, int keySize, String keyType, int capacity, ObjectFile obj) {

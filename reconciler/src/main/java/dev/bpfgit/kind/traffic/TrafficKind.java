@@ -7,6 +7,8 @@ import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.compile.PolicyIds;
 import dev.bpfgit.compile.Unit;
 import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.Feature;
+import dev.bpfgit.kernel.Features;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.MapInfo;
 import dev.bpfgit.kernel.MapType;
@@ -83,6 +85,23 @@ public final class TrafficKind implements PolicyKind {
         return points;
     }
 
+    /**
+     * XDP needs XDP links; tc needs tcx links, or where the kernel has none, legacy tc. A {@code mark} at
+     * tc-egress re-routes through a FIB lookup with the mark, which older kernels refuse: there the policy
+     * would set a mark nothing routes by.
+     */
+    @Override
+    public Set<Feature> features(Policy policy, Features kernel) {
+        TrafficPolicySpec t = (TrafficPolicySpec) policy.spec();
+        Feature tc = kernel.has(Feature.TCX_LINK) ? Feature.TCX_LINK : Feature.LEGACY_TC;
+        return switch (t.hook()) {
+            case XDP -> Set.of(Feature.XDP_LINK);
+            case TC_INGRESS -> Set.of(tc);
+            case TC_EGRESS -> t.rules().stream().anyMatch(r -> r.action() == TrafficPolicySpec.Action.MARK)
+                    ? Set.of(tc, Feature.FIB_LOOKUP_MARK) : Set.of(tc);
+        };
+    }
+
     /** Per-CPU maps are where the datapath counts; their contents are never policy. */
     @Override
     public boolean statistics(MapInfo map) {
@@ -95,8 +114,11 @@ public final class TrafficKind implements PolicyKind {
         return switch (at) {
             case AttachPoint.Xdp x -> new Foreign(true, "bpfgit does not replace it. Detach it (ip link set dev "
                     + x.ifname() + " xdp off) or remove the interface from the policy.");
-            case AttachPoint.Tcx t -> new Foreign(false, "tcx runs several programs, bpfgit's runs after it.");
             case AttachPoint.Cgroup c -> new Foreign(false, "a cgroup runs several programs.");
+            case AttachPoint.Tcx t -> new Foreign(false, "tcx runs several programs, bpfgit's runs after it;"
+                    + " a legacy tc filter runs after every tcx program.");
+            case AttachPoint.LegacyTc t -> new Foreign(false, "legacy tc runs its filters by priority (bpfgit's is"
+                    + " pref " + 0xb9f + "): one with a lower pref that returns a verdict decides before bpfgit's.");
         };
     }
 
