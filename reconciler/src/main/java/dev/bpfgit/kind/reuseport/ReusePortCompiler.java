@@ -56,7 +56,7 @@ final class ReusePortCompiler {
         ObjectFile obj = Objects.get(OBJECT);
         List<MapDesire> maps = List.of(
                 new MapDesire(dir.resolve("rp_sockets"), new MapSpec("rp_sockets", MapType.SOCKMAP, 4, 8,
-                        ReusePortLayout.MAX, 0, Optional.empty()), Optional.empty(), EntryCodec.HEX, Optional.empty()),
+                        ReusePortLayout.SOCKETS, 0, Optional.empty()), Optional.empty(), EntryCodec.HEX, Optional.empty()),
                 new MapDesire(dir.resolve("rp_config"), new MapSpec("rp_config", MapType.ARRAY, 4,
                         ReusePortLayout.CONFIG_SIZE, 1, 0, Optional.of(new BtfTypes(obj, "__u32", "struct rp_config"))),
                         Optional.of(Map.of(ReusePortLayout.key(0), ReusePortLayout.config(s))),

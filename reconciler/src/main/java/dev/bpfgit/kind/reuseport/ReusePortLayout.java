@@ -11,6 +11,10 @@ import java.util.List;
 /** The byte layouts of bpf/include/reuseport.h (little-endian, no padding). */
 final class ReusePortLayout {
     static final int MAX = ReusePortSpec.MAX_MEMBERS;
+    /** {@code RP_SLOTS}: rp_sockets slots per member, filled round-robin with the member's listeners. */
+    static final int SLOTS = 16;
+    /** {@code RP_SOCKETS}: rp_sockets entries. */
+    static final int SOCKETS = MAX * SLOTS;
     static final int CONFIG_SIZE = 176;
     static final int COUNTER_SIZE = 16;
     /** {@code RP_NO_MEMBER}: the counters of decisions left to the kernel. */
@@ -21,6 +25,11 @@ final class ReusePortLayout {
 
     static Bytes key(int index) {
         return Bytes.wrap(Le.u32(index));
+    }
+
+    /** The rp_sockets key of a member's slot. */
+    static int slot(int member, int slot) {
+        return member * SLOTS + slot;
     }
 
     /**
