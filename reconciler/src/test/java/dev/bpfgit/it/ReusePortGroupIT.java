@@ -14,6 +14,8 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -86,7 +88,18 @@ class ReusePortGroupIT {
 
     /** Starts member {@code name} on 127.0.0.1:PORT and writes its pid file ({@code <tmp>/<name>.pid}). */
     Process member(String name) throws IOException {
-        Process p = ns.start("python3", script.toString(), name, "tcp", "127.0.0.1", Integer.toString(PORT));
+        return member(ns, name, "tcp", "127.0.0.1", PORT);
+    }
+
+    /**
+     * Starts member {@code name} in {@code in} with a socket on each of {@code hosts} (comma-separated, see
+     * member.py) and writes its pid file.
+     */
+    Process member(TestNetns in, String name, String proto, String hosts, int port, String... mode) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("python3", script.toString(), name, proto, hosts,
+                Integer.toString(port)));
+        cmd.addAll(List.of(mode));
+        Process p = in.start(cmd.toArray(String[]::new));
         members.put(name, p);
         String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
         assertTrue(line != null && line.startsWith("ready "), name + " did not start: " + line);
@@ -257,6 +270,259 @@ class ReusePortGroupIT {
             long ms = (System.nanoTime() - start) / 1_000_000;
             assertTrue(ms <= 1000, "blue adopted again after " + ms + " ms\n" + d.log());
             assertEquals(Map.of("blue", 50), connect(50));
+            assertEquals(0, d.terminate(Duration.ofSeconds(30)), d.log());
+        }
+    }
+
+    static String group(int port, String protocol, String address, String strategy, boolean migrate,
+                        String netns, String... members) {
+        StringBuilder sb = new StringBuilder("""
+                apiVersion: bpfgit.dev/v1
+                kind: ReusePortGroup
+                metadata: {name: web}
+                spec:
+                  port: %d
+                  protocol: %s
+                  strategy: %s
+                  migrate: %s
+                """.formatted(port, protocol, strategy, migrate));
+        if (address != null) {
+            sb.append("  address: '").append(address).append("'\n");
+        }
+        if (netns != null) {
+            sb.append("  netns: ").append(netns).append('\n');
+        }
+        sb.append("  members:\n");
+        for (String m : members) {
+            sb.append("    - ").append(m).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** {@code n} datagrams to host:port, each from a new socket (a new flow); who answered, by name. */
+    Map<String, Integer> datagrams(String host, int port, int n) throws Exception {
+        return ns.call(() -> {
+            Map<String, Integer> who = new TreeMap<>();
+            InetSocketAddress to = new InetSocketAddress(host, port);
+            for (int i = 0; i < n; i++) {
+                try (DatagramSocket s = new DatagramSocket()) {
+                    s.setSoTimeout(2000);
+                    s.send(new DatagramPacket(new byte[] {'?'}, 1, to));
+                    DatagramPacket reply = new DatagramPacket(new byte[64], 64);
+                    s.receive(reply);
+                    who.merge(new String(reply.getData(), 0, reply.getLength(), StandardCharsets.UTF_8), 1, Integer::sum);
+                } catch (IOException e) {
+                    who.merge("error: " + e.getMessage(), 1, Integer::sum);
+                }
+            }
+            return who;
+        });
+    }
+
+    /** {@code n} TCP connections to host:port one after another; who answered. */
+    Map<String, Integer> connect(String host, int port, int n) throws Exception {
+        return ns.call(() -> {
+            Map<String, Integer> who = new TreeMap<>();
+            for (int i = 0; i < n; i++) {
+                try (Socket s = new Socket()) {
+                    s.connect(new InetSocketAddress(host, port), 2000);
+                    s.setSoTimeout(5000);
+                    String r = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                    who.merge(r.isEmpty() ? "error: EOF" : r, 1, Integer::sum);
+                } catch (IOException e) {
+                    who.merge("error: " + e.getMessage(), 1, Integer::sum);
+                }
+            }
+            return who;
+        });
+    }
+
+    static void within(Map<String, Integer> who, String member, int n, double share, double points) {
+        assertEquals(n, who.values().stream().mapToInt(Integer::intValue).sum(), who.toString());
+        double got = 100.0 * who.getOrDefault(member, 0) / n;
+        assertTrue(Math.abs(got - share) <= points, member + " got " + got + "% (want " + share + " ± " + points
+                + "): " + who);
+    }
+
+    @Test
+    void udpGroupHotStandbyAndWeightedOverAThousandFlows(@TempDir Path dir) throws Exception {
+        member(ns, "blue", "udp", "127.0.0.1", 8081);
+        member(ns, "green", "udp", "127.0.0.1", 8081);
+        Path policies = write(dir.resolve("p"), "web.yaml", group(8081, "udp", "127.0.0.1", "hot-standby", false, null,
+                pidMember("blue", ""), pidMember("green", ""))).getParent();
+        Bpfgit.Cli applied = apply(policies);
+        assertTrue(applied.out().contains("ReusePortGroup/web (udp 127.0.0.1:8081, hot-standby) members:"), applied.out());
+        assertEquals(Map.of("blue", 200), datagrams("127.0.0.1", 8081, 200));
+        kill("blue");
+        assertEquals(Map.of("green", 100), datagrams("127.0.0.1", 8081, 100));
+
+        member(ns, "blue", "udp", "127.0.0.1", 8081);
+        write(dir.resolve("p"), "web.yaml", group(8081, "udp", "127.0.0.1", "weighted", false, null,
+                pidMember("blue", ", weight: 90"), pidMember("green", ", weight: 10")));
+        apply(policies);
+        Map<String, Integer> w = datagrams("127.0.0.1", 8081, 1000);
+        System.out.println("kind level, udp weighted 90/10 over 1000 flows: " + w);
+        within(w, "blue", 1000, 90, 3);
+    }
+
+    @Test
+    void ipv6GroupWithAMemberOfTwoWorkersUsesBothAndSplitsNinetyTen(@TempDir Path dir) throws Exception {
+        member(ns, "blue", "tcp", "::1,::1", 8082);   // two workers, two listeners
+        member(ns, "green", "tcp", "::1", 8082);
+        Path policies = write(dir.resolve("p"), "web.yaml", group(8082, "tcp", "::1", "hot-standby", false, null,
+                pidMember("blue", ""), pidMember("green", ""))).getParent();
+        Bpfgit.Cli applied = apply(policies);
+        assertTrue(applied.out().lines().anyMatch(l -> l.startsWith("  0 blue, pidFile ") && l.contains("tcp [::1]:8082")
+                && l.indexOf("tcp [::1]:8082") != l.lastIndexOf("tcp [::1]:8082")), applied.out());
+        Map<String, Integer> hot = connect("::1", 8082, 400);
+        System.out.println("kind level, ipv6 hot-standby, blue with two workers, 400: " + hot);
+        assertEquals(400, hot.getOrDefault("blue#0", 0) + hot.getOrDefault("blue#1", 0), hot.toString());
+        assertTrue(hot.getOrDefault("blue#0", 0) >= 140 && hot.getOrDefault("blue#1", 0) >= 140, hot.toString());
+
+        write(dir.resolve("p"), "web.yaml", group(8082, "tcp", "::1", "weighted", false, null,
+                pidMember("blue", ", weight: 90"), pidMember("green", ", weight: 10")));
+        apply(policies);
+        Map<String, Integer> w = connect("::1", 8082, 1000);
+        System.out.println("kind level, ipv6 weighted 90/10 over 1000: " + w);
+        Map<String, Integer> byMember = new TreeMap<>();
+        w.forEach((k, v) -> byMember.merge(k.replaceAll("#.*", ""), v, Integer::sum));
+        within(byMember, "blue", 1000, 90, 3);
+    }
+
+    /** 100 connections queued on a primary that never accepts, then the primary is killed: who answers them. */
+    Map<String, Integer> killPrimaryWithQueued(Path dir, int port, boolean migrate) throws Exception {
+        member(ns, "primary", "tcp", "127.0.0.1", port, "hold");
+        member(ns, "standby", "tcp", "127.0.0.1", port);
+        Path policies = write(dir.resolve("p" + port), "web.yaml", group(port, "tcp", "127.0.0.1", "hot-standby",
+                migrate, null, pidMember("primary", ""), pidMember("standby", ""))).getParent();
+        apply(policies);
+        List<Socket> queued = ns.call(() -> {
+            List<Socket> out = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                Socket s = new Socket();
+                s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+                s.setSoTimeout(5000);
+                out.add(s);
+            }
+            return out;
+        });
+        kill("primary");
+        Map<String, Integer> who = new TreeMap<>();
+        for (Socket s : queued) {
+            try (s) {
+                String r = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                who.merge(r.isEmpty() ? "error: EOF" : r, 1, Integer::sum);
+            } catch (IOException e) {
+                who.merge("error: " + e.getMessage(), 1, Integer::sum);
+            }
+        }
+        kill("standby");
+        host.cli("destroy", "--yes");
+        return who;
+    }
+
+    @Test
+    void withMigrateQueuedConnectionsSurviveTheClosingListenerAndWithoutTheyAreLost(@TempDir Path dir)
+            throws Exception {
+        Map<String, Integer> migrated = killPrimaryWithQueued(dir, 8083, true);
+        System.out.println("kind level, migrate: true, primary killed with 100 queued: " + migrated);
+        assertEquals(Map.of("standby", 100), migrated);
+        Map<String, Integer> lost = killPrimaryWithQueued(dir, 8084, false);
+        System.out.println("kind level, migrate: false, primary killed with 100 queued: " + lost);
+        assertEquals(0, lost.getOrDefault("standby", 0), lost.toString());
+        assertTrue(lost.keySet().stream().allMatch(k -> k.startsWith("error: ")), lost.toString());
+    }
+
+    @Test
+    void listenersAreFoundInThePolicysNetnsNotInTheProcesssOwn(@TempDir Path dir) throws Exception {
+        try (TestNetns other = TestNetns.create()) {
+            member("blue");
+            Process elsewhere = member(other, "green", "tcp", "127.0.0.1", PORT);
+            Path policies = write(dir.resolve("p"), "web.yaml", group(PORT, "tcp", "127.0.0.1", "hot-standby", false,
+                    ns.path().toString(), pidMember("green", ""), pidMember("blue", ""))).getParent();
+            Bpfgit.Cli applied = apply(policies);
+            // green's process exists and listens on the port, but in another namespace: not this group's
+            assertTrue(applied.out().contains("  0 green, pidFile " + pidFile("green") + ": degraded: no tcp listener"
+                    + " on 127.0.0.1:" + PORT + " in netns " + ns.path() + " in pid " + elsewhere.pid()), applied.out());
+            assertTrue(applied.out().lines().anyMatch(l -> l.startsWith("  1 blue, ") && l.contains(": tcp 127.0.0.1:"
+                    + PORT + " (pid ")), applied.out());
+            assertEquals(Map.of("blue", 50), connect(50));
+
+            // the policy names the other namespace: green's listener there is found, blue's is not
+            write(dir.resolve("p"), "web.yaml", group(PORT, "tcp", "127.0.0.1", "hot-standby", false,
+                    other.path().toString(), pidMember("green", ""), pidMember("blue", "")));
+            Bpfgit.Cli moved = host.cli("plan", policies.toString());
+            assertTrue(moved.out().contains("  0 green, pidFile " + pidFile("green") + ": tcp 127.0.0.1:" + PORT
+                    + " (pid " + elsewhere.pid()), moved.out());
+            assertTrue(moved.out().contains("  1 blue, pidFile " + pidFile("blue") + ": degraded: no tcp listener"),
+                    moved.out());
+
+            write(dir.resolve("p"), "web.yaml", group(PORT, "tcp", "127.0.0.1", "hot-standby", false,
+                    "/run/netns/bpfgit-absent", pidMember("blue", "")));
+            Bpfgit.Cli absent = host.cli("plan", policies.toString());
+            assertTrue(absent.out().contains("degraded: netns /run/netns/bpfgit-absent does not exist"), absent.out());
+            kill("green");
+        }
+    }
+
+    /** The value of the metric line starting with {@code series} in a scrape, or -1. */
+    static double metric(String scrape, String series) {
+        return scrape.lines().filter(l -> l.startsWith(series + " ")).mapToDouble(l ->
+                Double.parseDouble(l.substring(series.length() + 1).trim())).findFirst().orElse(-1);
+    }
+
+    @Test
+    void underRunAGroupWithoutListenersLosesItsProgramAndGetsItBackWithMetrics(@TempDir Path dir) throws Exception {
+        member("blue");
+        member("green");
+        member("stranger");   // shares the port, named by no member
+        Path policies = write(dir.resolve("p"), "web.yaml", group("hot-standby", pidMember("blue", ""),
+                pidMember("green", ""))).getParent();
+        int port = ThreadLocalRandom.current().nextInt(20000, 40000);
+        Path config = dir.resolve("bpfgit.yaml");
+        Files.writeString(config, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies
+                + "\nreconcile: {interval: 30s, jitter: 0, drift: correct}\nmetrics:\n  listen: 127.0.0.1:" + port
+                + "\n");
+        try (RunIT.Daemon d = new RunIT.Daemon(ns, root.path(), config, port, dir.resolve("run.log"))) {
+            d.awaitReady();
+            assertTrue(Topology.waitFor(Duration.ofSeconds(5), () -> call(() -> count(20)).equals(Map.of("blue", 20))),
+                    d.log());
+            String m = d.get("/metrics").body();
+            String blue = "{member=\"blue\",policy=\"ReusePortGroup/web\"}";
+            String green = "{member=\"green\",policy=\"ReusePortGroup/web\"}";
+            assertTrue(metric(m, "bpfgit_reuseport_member_connections_total" + blue) >= 20, m);
+            assertEquals(0, metric(m, "bpfgit_reuseport_member_connections_total" + green), m);
+            assertEquals(1, metric(m, "bpfgit_reuseport_member_adoptions_total" + blue), m);
+            assertEquals(0, metric(m, "bpfgit_reuseport_member_degraded" + blue), m);
+
+            kill("blue");
+            kill("green");
+            assertTrue(Topology.waitFor(Duration.ofSeconds(3), () -> d.log().contains(
+                    "no member has a listener; program detached from the group of tcp 127.0.0.1:" + PORT)), d.log());
+            JsonNode before = host.cli("status", "-o", "json").json().at("/policies/0/units/0");
+            assertEquals("detached: no member has a listener", before.path("program").asText(), before.toString());
+            long none = before.path("members").path(2).path("selected").asLong();
+            assertEquals(Map.of("stranger", 30), connect(30));
+            JsonNode after = host.cli("status", "-o", "json").json().at("/policies/0/units/0");
+            assertEquals(none, after.path("members").path(2).path("selected").asLong(),
+                    "the detached program no longer runs for the stranger's connections: " + after);
+            m = d.get("/metrics").body();
+            assertEquals(1, metric(m, "bpfgit_reuseport_member_degraded" + blue), m);
+            assertEquals(1, metric(m, "bpfgit_reuseport_member_degraded" + green), m);
+
+            // a member returns and joins the group the stranger kept alive: the program is attached again within a second
+            member("green");
+            long start = System.nanoTime();
+            assertTrue(Topology.waitFor(Duration.ofSeconds(3), Duration.ofMillis(20),
+                    () -> call(() -> count(5)).equals(Map.of("green", 5))), d.log());
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            System.out.println("kind level, group re-attached after " + ms + " ms");
+            assertTrue(ms <= 1000, "green adopted and the program attached again after " + ms + " ms\n" + d.log());
+            assertEquals(Map.of("green", 50), connect(50));
+            m = d.get("/metrics").body();
+            assertEquals(2, metric(m, "bpfgit_reuseport_member_adoptions_total" + green), m);
+            assertEquals(0, metric(m, "bpfgit_reuseport_member_degraded" + green), m);
+            assertTrue(metric(m, "bpfgit_reuseport_member_connections_total" + green) >= 55, m);
             assertEquals(0, d.terminate(Duration.ofSeconds(30)), d.log());
         }
     }

@@ -7,6 +7,7 @@ import dev.bpfgit.compile.ProgramDesire;
 import dev.bpfgit.compile.Unit;
 import dev.bpfgit.kernel.BtfTypes;
 import dev.bpfgit.kernel.MapSpec;
+import dev.bpfgit.kernel.Listener;
 import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kernel.ObjectFile;
 import dev.bpfgit.kernel.ProgramSpec;
@@ -44,7 +45,7 @@ final class ReusePortCompiler {
     }
 
     static String label(ReusePortSpec s) {
-        String host = s.address().map(a -> a.getHostAddress().contains(":") ? "[" + a.getHostAddress() + "]"
+        String host = s.address().map(a -> a.getHostAddress().contains(":") ? "[" + Listener.host(a) + "]"
                 : a.getHostAddress()).orElse("*");
         return s.protocol().name().toLowerCase() + " " + host + ":" + s.port() + s.netns().map(n -> " in " + n)
                 .orElse("") + ", " + s.strategy().yaml + (s.migrate() ? ", migrate" : "");

@@ -304,7 +304,8 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
         }
         if (found.isEmpty()) {
             throw new Degraded("no " + s.protocol().name().toLowerCase() + " listener on "
-                    + s.address().map(a -> a.getHostAddress() + ":").orElse("port ") + s.port()
+                    + s.address().map(a -> (a.getHostAddress().contains(":") ? "[" + Listener.host(a) + "]"
+                    : a.getHostAddress()) + ":").orElse("port ") + s.port()
                     + s.netns().map(n -> " in netns " + n).orElse("") + " in pid "
                     + pids.stream().map(String::valueOf).collect(Collectors.joining(", ")));
         }
