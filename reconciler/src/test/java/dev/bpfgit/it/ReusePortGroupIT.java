@@ -465,6 +465,36 @@ class ReusePortGroupIT {
         }
     }
 
+    @Test
+    void aSavedPlanAppliedAdoptsTheMembersAndDestroyDetachesTheProgram(@TempDir Path dir) throws Exception {
+        member("blue");
+        member("green");
+        Path policies = write(dir.resolve("p"), "web.yaml", group("hot-standby", pidMember("blue", ""),
+                pidMember("green", ""))).getParent();
+        Bpfgit.Cli plan = host.cli("plan", policies.toString(), "-o", "json");
+        assertEquals(1, plan.exit(), plan.toString());
+        Path saved = dir.resolve("plan.json");
+        Files.writeString(saved, plan.out());
+        Bpfgit.Cli applied = host.cli("apply", "--plan", saved.toString(), "--yes");
+        assertEquals(0, applied.exit(), applied.toString());
+        // no policies at hand: the members were found from what the group's pins record
+        assertEquals(Map.of("blue", 100), connect(100));
+        JsonNode members = host.cli("status", "-o", "json").json().at("/policies/0/units/0/members");
+        assertTrue(members.path(0).path("listeners").asText().contains("pid " + members().get("blue").pid()),
+                members.toString());
+
+        // destroyed: the program leaves the members' group, the kernel's own hash spreads them again
+        Bpfgit.Cli destroy = host.cli("destroy", "--yes");
+        assertEquals(0, destroy.exit(), destroy.toString());
+        Map<String, Integer> spread = connect(200);
+        System.out.println("kind level, after destroy (kernel hash): " + spread);
+        assertTrue(spread.getOrDefault("blue", 0) > 20 && spread.getOrDefault("green", 0) > 20, spread.toString());
+    }
+
+    Map<String, Process> members() {
+        return members;
+    }
+
     /** The value of the metric line starting with {@code series} in a scrape, or -1. */
     static double metric(String scrape, String series) {
         return scrape.lines().filter(l -> l.startsWith(series + " ")).mapToDouble(l ->

@@ -102,6 +102,17 @@ public final class ReusePortKind implements PolicyKind {
     }
 
     @Override
+    public Optional<Runtime> runtime(Kernel kernel, Path root) {
+        ReusePortRuntime r = new ReusePortRuntime(kernel, root, name(), stats);
+        return r.isEmpty() ? Optional.empty() : Optional.of(r);
+    }
+
+    @Override
+    public void release(Kernel kernel, Path unitDir) {
+        ReusePortRuntime.release(kernel, unitDir);
+    }
+
+    @Override
     public Optional<MultiCollector> metrics(Kernel kernel, Supplier<DesiredState> enforced, int maxSeries) {
         return Optional.of(new ReusePortMetrics(kernel, enforced, name(), stats));
     }

@@ -47,7 +47,8 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
     static final String ATTACHED = "attached";
     static final String DETACHED = "detached: no member has a listener";
 
-    private record Group(Policy policy, Unit unit) {
+    /** @param id the policy id ({@code ReusePortGroup/<name>}); @param label the unit's, for plan lines */
+    private record Group(String id, String name, ReusePortSpec spec, Path dir, String label) {
     }
 
     private final Kernel kernel;
@@ -66,8 +67,37 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
         Map<String, Policy> byId = new HashMap<>();
         enforced.policies().forEach(p -> byId.put(p.id(), p));
         for (Unit u : enforced.units()) {
-            if (u.kind().equals(kind) && byId.containsKey(u.policies().getFirst())) {
-                groups.add(new Group(byId.get(u.policies().getFirst()), u));
+            Policy p = byId.get(u.policies().getFirst());
+            if (u.kind().equals(kind) && p != null) {
+                groups.add(new Group(p.id(), p.name(), (ReusePortSpec) p.spec(), u.dir(), u.label()));
+            }
+        }
+    }
+
+    /**
+     * The runtime of the groups pinned under {@code root}, as their rp_members maps record them: for a bpfgit
+     * that applied a saved plan and holds no policies.
+     */
+    ReusePortRuntime(Kernel kernel, Path root, String kind, ReusePortStats stats) {
+        this.kernel = kernel;
+        this.root = root;
+        this.stats = stats;
+        Path dir = root.resolve(ReusePortCompiler.DIRECTORY);
+        for (dev.bpfgit.kernel.Pin pin : kernel.pins(root)) {
+            Path unit = pin.path().getParent();
+            if (!pin.path().getFileName().toString().equals("rp_members") || unit == null
+                    || !dir.equals(unit.getParent())) {
+                continue;
+            }
+            Map<Long, String> entries = new HashMap<>();
+            for (Entry e : kernel.entries(pin.path())) {
+                entries.put(dev.bpfgit.compile.Le.u32(e.key().toArray(), 0), ReusePortLayout.text(e.value()));
+            }
+            try {
+                ReusePortLayout.recorded(entries).ifPresent(r -> groups.add(new Group(kind + "/" + r.policyName(),
+                        r.policyName(), r.spec(), unit, ReusePortCompiler.label(r.spec()))));
+            } catch (RuntimeException e) {
+                LOG.warn("ReusePortGroup in {}: its rp_members map cannot be read back: {}", unit, e.toString());
             }
         }
     }
@@ -82,7 +112,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             try {
                 group(g);
             } catch (RuntimeException e) {
-                LOG.warn("ReusePortGroup {}: {}", g.policy().name(), e.getMessage());
+                LOG.warn("ReusePortGroup {}: {}", g.name(), e.getMessage());
             }
         }
     }
@@ -95,11 +125,11 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
     public List<String> describe() {
         List<String> out = new ArrayList<>();
         for (Group g : groups) {
-            ReusePortSpec s = (ReusePortSpec) g.policy().spec();
-            Path sockmap = g.unit().dir().resolve("rp_sockets");
+            ReusePortSpec s = g.spec();
+            Path sockmap = g.dir().resolve("rp_sockets");
             boolean exists = kernel.mapInfo(sockmap).isPresent();
             SortedMap<Integer, Long> live = exists ? kernel.sockets(sockmap) : new java.util.TreeMap<>();
-            out.add(g.policy().id() + " (" + g.unit().label() + ") members:");
+            out.add(g.id() + " (" + g.label() + ") members:");
             for (Member m : s.members()) {
                 String line;
                 List<AdoptedSocket> adopted = new ArrayList<>();
@@ -164,9 +194,9 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
     }
 
     private void group(Group g) {
-        ReusePortSpec s = (ReusePortSpec) g.policy().spec();
-        String policy = g.policy().id();
-        Path dir = g.unit().dir();
+        ReusePortSpec s = g.spec();
+        String policy = g.id();
+        Path dir = g.dir();
         Path sockmap = dir.resolve("rp_sockets");
         Path prog = dir.resolve("prog");
         var info = kernel.programInfo(prog);
@@ -208,7 +238,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
                 int fresh = (int) put.stream().filter(a -> !before.contains(a.cookie())).count();
                 if (fresh > 0) {
                     stats.adopted(policy, m.name(), fresh);
-                    LOG.info("ReusePortGroup {}: member {} now {}", g.policy().name(), m.name(), labels(found));
+                    LOG.info("ReusePortGroup {}: member {} now {}", g.name(), m.name(), labels(found));
                 }
                 serving++;
                 state = m.name() + " ok " + labels(found);
@@ -222,7 +252,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             String now = state;
             record(meta, metaKey(rel, m.index()), now, () -> {
                 if (now.startsWith(m.name() + " degraded ")) {
-                    LOG.warn("ReusePortGroup {}: member {}", g.policy().name(), now);
+                    LOG.warn("ReusePortGroup {}: member {}", g.name(), now);
                 }
             });
         }
@@ -236,7 +266,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             }
             program = DETACHED;
         }
-        record(meta, programKey(rel), program, () -> LOG.info("ReusePortGroup {}: program {}", g.policy().name(),
+        record(meta, programKey(rel), program, () -> LOG.info("ReusePortGroup {}: program {}", g.name(),
                 program));
         // members removed from the group: their keys would still select a socket
         int used = ReusePortLayout.slot(s.members().size(), 0);
@@ -267,16 +297,34 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
      * sockets bpfgit does not manage. Without such a socket the group, and its program, are gone already.
      */
     private void detachFromTheRest(Group g, ReusePortSpec s) {
+        detach(kernel, g.name(), s, "no member has a listener");
+    }
+
+    /** Detaches the program from every reuseport group on the spec's port (each socket there is tried). */
+    static void detach(Kernel kernel, String group, ReusePortSpec s, String why) {
         for (Listener l : kernel.boundSockets(s.protocol(), s.port(), s.address(), s.netns().map(Path::of))) {
             try (AdoptedSocket a = kernel.adopt(l)) {
                 kernel.detachReuseport(a);
-                LOG.info("ReusePortGroup {}: no member has a listener; program detached from the group of {}",
-                        g.policy().name(), l.label());
+                LOG.info("ReusePortGroup {}: {}; program detached from the group of {}", group, why, l.label());
             } catch (KernelException e) {
                 // another socket of a group already detached, or gone meanwhile
-                LOG.debug("ReusePortGroup {}: detach through {}: {}", g.policy().name(), l.label(), e.getMessage());
+                LOG.debug("ReusePortGroup {}: detach through {}: {}", group, l.label(), e.getMessage());
             }
         }
+    }
+
+    /** Before the unit is removed: its program leaves the members' groups, which bpfgit no longer steers. */
+    static void release(Kernel kernel, Path unitDir) {
+        Path members = unitDir.resolve("rp_members");
+        if (kernel.mapInfo(members).isEmpty()) {
+            return;
+        }
+        Map<Long, String> entries = new HashMap<>();
+        for (Entry e : kernel.entries(members)) {
+            entries.put(dev.bpfgit.compile.Le.u32(e.key().toArray(), 0), ReusePortLayout.text(e.value()));
+        }
+        ReusePortLayout.recorded(entries).ifPresent(r -> detach(kernel, r.policyName(), r.spec(),
+                "the group is removed"));
     }
 
     /** Why a member has no socket in the map. */

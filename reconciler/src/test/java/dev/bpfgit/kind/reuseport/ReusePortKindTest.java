@@ -79,7 +79,19 @@ class ReusePortKindTest {
         assertEquals(ROOT.resolve("reuseport/web"), u.dir());
         assertEquals(List.of("ReusePortGroup/web"), u.policies());
         assertEquals("tcp 127.0.0.1:8080, weighted", u.label());
-        assertEquals(List.of("rp_sockets", "rp_config", "rp_counters"), u.maps().stream().map(MapDesire::name).toList());
+        assertEquals(List.of("rp_sockets", "rp_config", "rp_counters", "rp_members"),
+                u.maps().stream().map(MapDesire::name).toList());
+        // where the members are found, recorded with the pins so that a bpfgit without the policies keeps them
+        ReusePortLayout.Recorded back = ReusePortLayout.recorded(u.maps().get(3).entries().orElseThrow().entrySet()
+                .stream().collect(java.util.stream.Collectors.toMap(e -> Le.u32(e.getKey().toArray(), 0),
+                        e -> ReusePortLayout.text(e.getValue())))).orElseThrow();
+        assertEquals("web", back.policyName());
+        ReusePortSpec spec = (ReusePortSpec) d.policies().getFirst().spec();
+        assertEquals(spec.port(), back.spec().port());
+        assertEquals(spec.address(), back.spec().address());
+        assertEquals(spec.netns(), back.spec().netns());
+        assertEquals(spec.members().stream().map(m -> m.name() + " " + m.process()).toList(),
+                back.spec().members().stream().map(m -> m.name() + " " + m.process()).toList());
         // the sockets and counters are not policy entries: nothing for the diff to own
         assertTrue(u.maps().get(0).entries().isEmpty());
         assertTrue(u.maps().get(2).entries().isEmpty());
@@ -119,6 +131,31 @@ class ReusePortKindTest {
     static Listener listener(int pid, long inode) {
         return new Listener(pid, 3, inode, SocketProtocol.TCP,
                 new InetSocketAddress(InetAddress.getLoopbackAddress(), 8080));
+    }
+
+    @Test
+    void withoutThePoliciesTheRuntimeIsMadeFromThePinnedGroupAndRemovalDetachesTheProgram() {
+        DesiredState d = desired(snapshot("r1", "hot-standby", false, false));
+        Applier.apply(kernel, plan(d), CLOCK);
+        kernel.process(Path.of("/run/blue.pid"), 100, List.of(listener(100, 5000)), true);
+        PolicyKind kind = Kinds.BUILT_IN.named("ReusePortGroup");
+        kind.runtime(kernel, ROOT).orElseThrow().reconcile();
+        assertEquals(slots(0, 5000), kernel.sockets(ROOT.resolve("reuseport/web/rp_sockets")));
+        assertEquals(ROOT.resolve("reuseport/web/prog"), kernel.reuseportProgram(5000).orElseThrow());
+
+        // the group removed: its program leaves the members' group before its pins go
+        Plan gone = Differ.diff(desired(new Snapshot("r2", Map.of("other.yaml", """
+                apiVersion: bpfgit.dev/v1
+                kind: ReusePortGroup
+                metadata: {name: api}
+                spec:
+                  port: 9090
+                  members:
+                    - {name: one, process: {command: "api-server"}}
+                """))), Observer.observe(kernel, ROOT, List.of()));
+        Applier.apply(kernel, gone, CLOCK);
+        assertTrue(kernel.reuseportProgram(5000).isEmpty(), "still attached after the group's removal");
+        assertTrue(kernel.mapInfo(ROOT.resolve("reuseport/web/rp_members")).isEmpty());
     }
 
     @Test
