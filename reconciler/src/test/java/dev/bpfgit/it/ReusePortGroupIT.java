@@ -1,6 +1,7 @@
 package dev.bpfgit.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.bpfgit.kernel.testing.Commands;
 import dev.bpfgit.kernel.testing.KernelTest;
 import dev.bpfgit.kernel.testing.PinRoot;
 import dev.bpfgit.kernel.testing.TestNetns;
@@ -489,6 +490,64 @@ class ReusePortGroupIT {
         Map<String, Integer> spread = connect(200);
         System.out.println("kind level, after destroy (kernel hash): " + spread);
         assertTrue(spread.getOrDefault("blue", 0) > 20 && spread.getOrDefault("green", 0) > 20, spread.toString());
+    }
+
+    @Test
+    void clearErrorsNameTheirCauseAndDisturbNothingElse(@TempDir Path dir) throws Exception {
+        member("blue");
+        member("green");
+        Path policies = write(dir.resolve("p"), "web.yaml", group("hot-standby", pidMember("blue", ""),
+                pidMember("green", ""))).getParent();
+        apply(policies);
+        assertEquals(Map.of("blue", 20), connect(20));
+        List<String> pins = host.pins();
+
+        // a policy error: a second group claiming the port; nothing is applied, the first group keeps working
+        write(policies, "zz-api.yaml", group("hot-standby", pidMember("green", "")).replace("name: web", "name: api"));
+        Bpfgit.Cli claimed = host.cli("apply", policies.toString(), "--yes");
+        assertEquals(2, claimed.exit(), claimed.toString());
+        assertTrue(claimed.err().contains("zz-api.yaml:5:") && claimed.err().contains("ReusePortGroup/api and"
+                + " ReusePortGroup/web (") && claimed.err().contains("web.yaml:5) both claim tcp 127.0.0.1:" + PORT),
+                claimed.err());
+        assertEquals(pins, host.pins());
+        assertEquals(Map.of("blue", 20), connect(20));
+        Files.delete(policies.resolve("zz-api.yaml"));
+
+        // what bpfgit finds on the host: each member's own reason and where the policy names it; the rest applies
+        Process idle = ns.start("sleep", "300");
+        members.put("idle", idle);
+        Files.writeString(pidFile("idle"), idle.pid() + "\n");
+        Files.writeString(pidFile("noproc"), "999999999\n");
+        member(ns, "elsewhere", "tcp", "127.0.0.1", PORT + 10);
+        write(policies, "web.yaml", group("hot-standby", pidMember("nofile", ""), pidMember("noproc", ""),
+                pidMember("idle", ""), pidMember("elsewhere", ""), pidMember("blue", ""), pidMember("green", "")));
+        Bpfgit.Cli applied = apply(policies);
+        String at = "web.yaml:";
+        Map<String, String> want = Map.of(
+                "  0 nofile", "degraded: pidFile " + pidFile("nofile") + " is missing (" + at + "9, /spec/members/0/process)",
+                "  1 noproc", "degraded: no process 999999999 (the pid in pidFile " + pidFile("noproc") + ") (" + at
+                        + "10, /spec/members/1/process)",
+                "  2 idle", "degraded: no tcp listener on 127.0.0.1:" + PORT + " in pid " + idle.pid() + " (" + at
+                        + "11, /spec/members/2/process)",
+                "  3 elsewhere", "degraded: no tcp listener on 127.0.0.1:" + PORT + " in pid "
+                        + members.get("elsewhere").pid() + " (" + at + "12, /spec/members/3/process)");
+        want.forEach((member, reason) -> assertTrue(applied.out().lines().anyMatch(l -> l.startsWith(member + ",")
+                && l.contains(reason.substring(0, reason.indexOf(" (web.yaml:"))) && l.contains(at.equals(at) ? reason
+                .substring(reason.indexOf("web.yaml:")) : reason)), member + " " + reason + "\n" + applied.out()));
+        assertEquals(Map.of("blue", 50), connect(50));
+
+        // without CAP_SYS_PTRACE: the members' sockets cannot be seen or taken, which each member says; the
+        // group's map and program stay as they were
+        List<String> c = new ArrayList<>(List.of("nsenter", "--net=" + ns.path(), "setpriv", "--inh-caps=-sys_ptrace",
+                "--bounding-set=-sys_ptrace", Bpfgit.REPO.resolve("bpfgit").toString(), "apply", policies.toString(),
+                "--yes", "--root", root.path().toString()));
+        Commands.Result noPtrace = Commands.exec(c);
+        assertEquals(0, noPtrace.exitCode(), noPtrace.toString());
+        assertTrue(noPtrace.stdout().lines().anyMatch(l -> l.startsWith("  4 blue,") && l.contains(
+                "bpfgit needs CAP_SYS_PTRACE to see another process's sockets")), noPtrace.stdout());
+        assertEquals(Map.of("blue", 50), connect(50));
+        JsonNode status = host.cli("status", "-o", "json").json().at("/policies/0/units/0/members/4");
+        assertTrue(status.path("reason").asText().contains("CAP_SYS_PTRACE"), status.toString());
     }
 
     Map<String, Process> members() {

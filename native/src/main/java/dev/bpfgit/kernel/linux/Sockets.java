@@ -87,7 +87,15 @@ final class Sockets {
                             + " socket on that address and port");
         }
         Map<Long, Integer> lowestFd = new HashMap<>();
-        if (!fds(proc, inodes, (inode, fd) -> lowestFd.merge(inode, fd, Math::min))) {
+        boolean alive;
+        try {
+            alive = fds(proc, inodes, (inode, fd) -> lowestFd.merge(inode, fd, Math::min));
+        } catch (java.nio.file.AccessDeniedException e) {
+            // /proc/PID/fd needs ptrace read access: a process whose capabilities bpfgit's lack refuses it
+            throw Failures.of("list the file descriptors of", proc.resolve("fd"), 13,
+                    "bpfgit needs CAP_SYS_PTRACE to see another process's sockets");
+        }
+        if (!alive) {
             throw Failures.of("find sockets", what, Failures.ENOENT, "no process " + pid);
         }
         List<Listener> out = new ArrayList<>();
@@ -115,8 +123,13 @@ final class Sockets {
             try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
                 for (Path proc : procs) {
                     int pid = Integer.parseInt(proc.getFileName().toString());
-                    fds(proc, inodes, (inode, fd) -> holders.merge(inode, new Listener(pid, fd, inode, protocol,
-                            inodes.get(inode)), (a, b) -> a.pid() < b.pid() || a.pid() == b.pid() && a.fd() < b.fd() ? a : b));
+                    try {
+                        fds(proc, inodes, (inode, fd) -> holders.merge(inode, new Listener(pid, fd, inode, protocol,
+                                inodes.get(inode)), (a, b) -> a.pid() < b.pid() || a.pid() == b.pid() && a.fd() < b.fd()
+                                ? a : b));
+                    } catch (java.nio.file.AccessDeniedException e) {
+                        // not ours to look at; another holder of the socket may be
+                    }
                 }
             } catch (IOException e) {
                 throw Failures.io("list processes for", Path.of("/proc"), e);
@@ -198,12 +211,14 @@ final class Sockets {
     }
 
     /** Calls {@code found} for each fd of the process that is one of {@code inodes}; false when it is gone. */
-    private static boolean fds(Path proc, Map<Long, ?> inodes, Found found) {
+    private static boolean fds(Path proc, Map<Long, ?> inodes, Found found) throws java.nio.file.AccessDeniedException {
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
             for (Path fd : fds) {
                 String target;
                 try {
                     target = Files.readSymbolicLink(fd).toString();
+                } catch (java.nio.file.AccessDeniedException e) {
+                    throw e;    // the links need ptrace read access, the directory may not
                 } catch (IOException e) {
                     continue;   // closed while we looked
                 }
@@ -218,7 +233,7 @@ final class Sockets {
         } catch (NoSuchFileException e) {
             return false;   // the process ended
         } catch (java.nio.file.AccessDeniedException e) {
-            return true;    // not ours to look at (a kernel thread's, say)
+            throw e;
         } catch (IOException e) {
             throw Failures.io("list file descriptors of", proc.resolve("fd"), e);
         }

@@ -48,7 +48,12 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
     static final String DETACHED = "detached: no member has a listener";
 
     /** @param id the policy id ({@code ReusePortGroup/<name>}); @param label the unit's, for plan lines */
-    private record Group(String id, String name, ReusePortSpec spec, Path dir, String label) {
+    private record Group(String id, String name, ReusePortSpec spec, Path dir, String label, Policy policy) {
+        /** Where the member's process is named, e.g. {@code web.yaml:12}; empty without the policy. */
+        String where(Member m) {
+            return policy == null ? "" : " (" + dev.bpfgit.policy.UniqueNames.where(policy.at("/spec/members/"
+                    + m.index() + "/process")) + ", /spec/members/" + m.index() + "/process)";
+        }
     }
 
     private final Kernel kernel;
@@ -69,7 +74,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
         for (Unit u : enforced.units()) {
             Policy p = byId.get(u.policies().getFirst());
             if (u.kind().equals(kind) && p != null) {
-                groups.add(new Group(p.id(), p.name(), (ReusePortSpec) p.spec(), u.dir(), u.label()));
+                groups.add(new Group(p.id(), p.name(), (ReusePortSpec) p.spec(), u.dir(), u.label(), p));
             }
         }
     }
@@ -95,7 +100,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             }
             try {
                 ReusePortLayout.recorded(entries).ifPresent(r -> groups.add(new Group(kind + "/" + r.policyName(),
-                        r.policyName(), r.spec(), unit, ReusePortCompiler.label(r.spec()))));
+                        r.policyName(), r.spec(), unit, ReusePortCompiler.label(r.spec()), null)));
             } catch (RuntimeException e) {
                 LOG.warn("ReusePortGroup in {}: its rp_members map cannot be read back: {}", unit, e.toString());
             }
@@ -143,7 +148,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
                     }
                     line = labels(found) + ": " + (held ? "in the map" : "to be put in the map");
                 } catch (Degraded | KernelException e) {
-                    line = "degraded: " + e.getMessage();
+                    line = "degraded: " + e.getMessage() + g.where(m);
                 } finally {
                     adopted.forEach(AdoptedSocket::close);
                 }
@@ -252,7 +257,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             String now = state;
             record(meta, metaKey(rel, m.index()), now, () -> {
                 if (now.startsWith(m.name() + " degraded ")) {
-                    LOG.warn("ReusePortGroup {}: member {}", g.name(), now);
+                    LOG.warn("ReusePortGroup {}: member {}{}", g.name(), now, g.where(m));
                 }
             });
         }
@@ -343,12 +348,20 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             throw new Degraded(m.process().describe() + ": no process");
         }
         List<Listener> found = new ArrayList<>();
+        List<Integer> gone = new ArrayList<>();
         for (int pid : pids) {
             try {
                 found.addAll(kernel.listeners(pid, s.protocol(), s.port(), s.address(), s.netns().map(Path::of)));
             } catch (KernelException.NotFound e) {
                 // this process has none (or just ended); another of the member's may
+                if (e.getMessage().endsWith("no process " + pid)) {
+                    gone.add(pid);
+                }
             }
+        }
+        if (found.isEmpty() && gone.size() == pids.size()) {
+            throw new Degraded("no process " + gone.stream().map(String::valueOf).collect(Collectors.joining(", "))
+                    + (m.process() instanceof ReusePortSpec.PidFile f ? " (the pid in pidFile " + f.path() + ")" : ""));
         }
         if (found.isEmpty()) {
             throw new Degraded("no " + s.protocol().name().toLowerCase() + " listener on "
