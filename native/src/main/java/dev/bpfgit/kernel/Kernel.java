@@ -121,7 +121,8 @@ public interface Kernel {
     /**
      * As {@link #listeners(int, SocketProtocol, int, Optional)}, but the sockets bound in the network namespace
      * at {@code netns} (e.g. {@code /run/netns/app}) when present, whatever namespace the process is in: a
-     * process's socket bound in another namespace is not there. NotFound when the namespace does not exist.
+     * process's socket bound in another namespace is not there ({@code /proc/self/ns/net}: this process's own).
+     * NotFound when the namespace does not exist.
      */
     default List<Listener> listeners(int pid, SocketProtocol protocol, int port, Optional<InetAddress> address,
                                      Optional<Path> netns) {

@@ -145,19 +145,23 @@ final class Sockets {
     private static List<String> tables(SocketProtocol protocol, Optional<Path> where, String what) {
         String base = protocol == SocketProtocol.TCP ? "tcp" : "udp";
         Path at = where.orElseThrow();
+        Path nsPath = at;
+        if (at.equals(Path.of("/proc/self/ns/net"))) {
+            at = Path.of("/proc/self");   // this process's own namespace: no thread needs to enter it
+        }
         if (at.startsWith("/proc") && !at.toString().contains("/ns/")) {
             List<String> out = new ArrayList<>(lines(at.resolve("net").resolve(base), what));
             out.addAll(lines(at.resolve("net").resolve(base + "6"), what));
             return out;
         }
-        java.util.concurrent.Callable<List<String>> read = () -> Netns.call(at, () -> {
+        java.util.concurrent.Callable<List<String>> read = () -> Netns.call(nsPath, () -> {
             Path net = Path.of("/proc/thread-self/net");
             List<String> out = new ArrayList<>(lines(net.resolve(base), what));
             out.addAll(lines(net.resolve(base + "6"), what));
             return out;
         });
-        if (!Files.exists(at)) {
-            throw Failures.of("find sockets", what, Failures.ENOENT, "no network namespace " + at);
+        if (!Files.exists(nsPath)) {
+            throw Failures.of("find sockets", what, Failures.ENOENT, "no network namespace " + nsPath);
         }
         try {
             if (!Thread.currentThread().isVirtual()) {

@@ -26,6 +26,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeSet;
@@ -45,6 +46,8 @@ import java.util.stream.Collectors;
 final class ReusePortRuntime implements PolicyKind.Runtime {
     private static final Logger LOG = LoggerFactory.getLogger(ReusePortRuntime.class);
     static final String ATTACHED = "attached";
+    /** bpfgit's own network namespace: {@link dev.bpfgit.kernel.Kernel#listeners} reads it without entering. */
+    static final Path OWN_NETNS = Path.of("/proc/self/ns/net");
     static final String DETACHED = "detached: no member has a listener";
 
     /** @param id the policy id ({@code ReusePortGroup/<name>}); @param label the unit's, for plan lines */
@@ -307,7 +310,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
 
     /** Detaches the program from every reuseport group on the spec's port (each socket there is tried). */
     static void detach(Kernel kernel, String group, ReusePortSpec s, String why) {
-        for (Listener l : kernel.boundSockets(s.protocol(), s.port(), s.address(), s.netns().map(Path::of))) {
+        for (Listener l : kernel.boundSockets(s.protocol(), s.port(), s.address(), Optional.of(netns(s)))) {
             try (AdoptedSocket a = kernel.adopt(l)) {
                 kernel.detachReuseport(a);
                 LOG.info("ReusePortGroup {}: {}; program detached from the group of {}", group, why, l.label());
@@ -351,7 +354,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
         List<Integer> gone = new ArrayList<>();
         for (int pid : pids) {
             try {
-                found.addAll(kernel.listeners(pid, s.protocol(), s.port(), s.address(), s.netns().map(Path::of)));
+                found.addAll(kernel.listeners(pid, s.protocol(), s.port(), s.address(), Optional.of(netns(s))));
             } catch (KernelException.NotFound e) {
                 // this process has none (or just ended); another of the member's may
                 if (e.getMessage().endsWith("no process " + pid)) {
@@ -367,7 +370,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             throw new Degraded("no " + s.protocol().name().toLowerCase() + " listener on "
                     + s.address().map(a -> (a.getHostAddress().contains(":") ? "[" + Listener.host(a) + "]"
                     : a.getHostAddress()) + ":").orElse("port ") + s.port()
-                    + s.netns().map(n -> " in netns " + n).orElse("") + " in pid "
+                    + s.netns().map(n -> " in netns " + n).orElse(" in bpfgit's network namespace") + " in pid "
                     + pids.stream().map(String::valueOf).collect(Collectors.joining(", ")));
         }
         return found;
@@ -387,6 +390,15 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             case ReusePortSpec.Cgroup c -> cgroup(c.path());
             case ReusePortSpec.Command c -> command(c);
         };
+    }
+
+    /**
+     * Where the group's listeners are: its {@code netns}, else bpfgit's own namespace (design §3: the host's),
+     * so that a process found by cgroup or command in another namespace, with a socket on the same port there,
+     * is not taken into this group.
+     */
+    static Path netns(ReusePortSpec s) {
+        return s.netns().map(Path::of).orElse(OWN_NETNS);
     }
 
     static Path cgroupRoot() {
