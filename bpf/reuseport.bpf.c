@@ -3,8 +3,9 @@
  * ReusePortGroup selector: which member of an SO_REUSEPORT group gets a new
  * connection, and where the queued connections of a closing listener go.
  *
- * The selection map is a SOCKMAP (key = member index, value = the member's
- * listening socket; user space writes an fd, reads back the socket cookie).
+ * The selection map is a SOCKMAP (key = member index * RP_SLOTS + slot,
+ * value = one of the member's listening sockets; user space writes an fd,
+ * reads back the socket cookie).
  * Not a REUSEPORT_SOCKARRAY: a socket in one cannot also be in a SOCKMAP
  * (EBUSY), which would close the door on sk_lookup. The kernel removes a
  * socket from the map when it is closed, so an empty slot means "member down".
@@ -56,10 +57,34 @@ static __always_inline void count(__u32 member, int migrating)
 		c->selected++;
 }
 
-/* 0 when member i has a live socket in this group and is now selected. */
-static __always_inline int try_member(struct sk_reuseport_md *md, __u32 i)
+/*
+ * The slot a connection starts from within a member: other bits of the hash
+ * than the weighted choice uses (hash % total_weight), mixed.
+ */
+static __always_inline __u32 slot_of(__u32 hash)
 {
-	return bpf_sk_select_reuseport(md, &rp_sockets, &i, 0);
+	hash ^= hash >> 16;
+	hash *= 0x45d9f3b;
+	hash ^= hash >> 16;
+	return hash & (RP_SLOTS - 1);
+}
+
+/*
+ * 0 when one of member i's sockets in this group is now selected: the hashed
+ * slot, else the next filled one. A slot fails when it is empty (the kernel
+ * removed a closed socket) or holds a socket of another reuseport group (the
+ * member's IPv6 listener for an IPv4 connection: -EAFNOSUPPORT), so a member
+ * with listeners in several groups is served in each.
+ */
+static __always_inline int try_member(struct sk_reuseport_md *md, __u32 i, __u32 slot)
+{
+	for (__u32 j = 0; j < RP_SLOTS; j++) {
+		__u32 key = i * RP_SLOTS + ((slot + j) & (RP_SLOTS - 1));
+
+		if (bpf_sk_select_reuseport(md, &rp_sockets, &key, 0) == 0)
+			return 0;
+	}
+	return -1;
 }
 
 /* The first member from `start` on (wrapping), drained ones only if allowed, that takes it; -1 if none. */
@@ -77,7 +102,7 @@ static __always_inline int first_live(struct sk_reuseport_md *md, const struct r
 		i &= RP_MAX_MEMBERS - 1;
 		if (cfg->drain[i] && !allow_drained)
 			continue;
-		if (try_member(md, i) == 0)
+		if (try_member(md, i, slot_of(md->hash)) == 0)
 			return i;
 	}
 	return -1;

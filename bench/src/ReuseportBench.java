@@ -53,6 +53,8 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class ReuseportBench {
     static final int MAX_MEMBERS = 32;
+    /** RP_SLOTS of bpf/include/reuseport.h: SOCKMAP keys per member (member * SLOTS + slot). */
+    static final int SLOTS = 16;
 
     static Path netns;
     static Path root;
@@ -122,7 +124,7 @@ public final class ReuseportBench {
         if (program) {
             ObjectFile obj = new ObjectFile("reuseport.bpf.o", Files.readAllBytes(object));
             kernel.makeDirs(dir);
-            kernel.createMap(maps.get("rp_sockets"), new MapSpec("rp_sockets", MapType.SOCKMAP, 4, 8, MAX_MEMBERS, 0, Optional.empty()));
+            kernel.createMap(maps.get("rp_sockets"), new MapSpec("rp_sockets", MapType.SOCKMAP, 4, 8, MAX_MEMBERS * SLOTS, 0, Optional.empty()));
             kernel.createMap(maps.get("rp_config"), new MapSpec("rp_config", MapType.ARRAY, 4, 176, 1, 0,
                     Optional.of(new BtfTypes(obj, "__u32", "struct rp_config"))));
             kernel.createMap(maps.get("rp_counters"), new MapSpec("rp_counters", MapType.PERCPU_ARRAY, 4, 16, MAX_MEMBERS + 1, 0,
@@ -261,14 +263,17 @@ public final class ReuseportBench {
         for (int i = 0; i < slots.length; i++) {
             Slot s = slots[i];
             Process p = s.process;
-            if (s.adoptedCookie != 0 && live.containsKey(i) && live.get(i) == s.adoptedCookie) {
+            if (s.adoptedCookie != 0 && live.containsKey(i * SLOTS) && live.get(i * SLOTS) == s.adoptedCookie) {
                 continue;
             }
             try {
                 Listener l = kernel.listeners((int) p.pid(), SocketProtocol.TCP, port,
                         Optional.of(InetAddress.getLoopbackAddress())).getFirst();
                 try (AdoptedSocket a = kernel.adopt(l)) {
-                    kernel.putSocket(sockmap, i, a);
+                    // as bpfgit's runtime does: the member's listener in each of its slots
+                    for (int slot = 0; slot < SLOTS; slot++) {
+                        kernel.putSocket(sockmap, i * SLOTS + slot, a);
+                    }
                     kernel.attachReuseport(prog, a);
                     if (s.process == p) {
                         s.adoptedCookie = a.cookie();

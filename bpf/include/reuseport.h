@@ -14,6 +14,15 @@
 /* Members per group; a power of two so an index can be masked for the verifier. */
 #define RP_MAX_MEMBERS 32
 
+/*
+ * rp_sockets slots per member: key = member * RP_SLOTS + slot. A member may
+ * hold several listeners on the port (workers, IPv4 and IPv6): user space
+ * fills all RP_SLOTS slots of a member round-robin with its k listeners, so a
+ * hash over the slots spreads evenly (within one slot's share) over them.
+ */
+#define RP_SLOTS 16
+#define RP_SOCKETS (RP_MAX_MEMBERS * RP_SLOTS)
+
 enum rp_strategy {
 	RP_HOT_STANDBY = 0,     /* the first member in list order with a live socket takes all */
 	RP_WEIGHTED    = 1,     /* md->hash against the cumulative weights */

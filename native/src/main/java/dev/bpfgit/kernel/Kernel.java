@@ -135,6 +135,29 @@ public interface Kernel {
     List<Listener> listeners(int pid, SocketProtocol protocol, int port, Optional<InetAddress> address);
 
     /**
+     * As {@link #listeners(int, SocketProtocol, int, Optional)}, but the sockets bound in the network namespace
+     * at {@code netns} (e.g. {@code /run/netns/app}) when present, whatever namespace the process is in: a
+     * process's socket bound in another namespace is not there ({@code /proc/self/ns/net}: this process's own).
+     * NotFound when the namespace does not exist.
+     */
+    default List<Listener> listeners(int pid, SocketProtocol protocol, int port, Optional<InetAddress> address,
+                                     Optional<Path> netns) {
+        if (netns.isEmpty()) {
+            return listeners(pid, protocol, port, address);
+        }
+        throw new UnsupportedOperationException("listeners in network namespace " + netns.get());
+    }
+
+    /**
+     * Every process's sockets bound to {@code port} in {@code netns} (empty: this process's namespace), each
+     * with one process that holds it; an empty list when there are none.
+     */
+    default List<Listener> boundSockets(SocketProtocol protocol, int port, Optional<InetAddress> address,
+                                        Optional<Path> netns) {
+        throw new UnsupportedOperationException("bound sockets of every process");
+    }
+
+    /**
      * Takes a duplicate of the listener's socket (pidfd_getfd), checking it is still that socket and that it
      * has SO_REUSEPORT. PermissionDenied without CAP_SYS_PTRACE; NotFound when the process or fd is gone;
      * EINVAL when the socket lacks SO_REUSEPORT.

@@ -55,6 +55,7 @@ public final class Applier {
         }
         int steps = 0, written = 0, deleted = 0;
         for (UnitPlan u : plan.units()) {
+            release(kernel, root, u);
             for (Change c : u.changes()) {
                 PinGuard.check(root, c.pin());
                 LOG.debug("{} {}", c.getClass().getSimpleName(), c.pin());
@@ -89,6 +90,22 @@ public final class Applier {
             }
         }
         return new ApplyResult(steps, written, deleted);
+    }
+
+    /**
+     * A unit the plan removes (only unpins): its kind first undoes what lives outside the pins. Best effort:
+     * the removal itself is what the plan promised.
+     */
+    private static void release(Kernel kernel, Path root, UnitPlan u) {
+        if (u.changes().isEmpty() || !u.changes().stream().allMatch(c -> c instanceof Change.Unpin)
+                || !u.dir().startsWith(root)) {
+            return;
+        }
+        try {
+            dev.bpfgit.kind.Kinds.BUILT_IN.owning(root.relativize(u.dir())).ifPresent(k -> k.release(kernel, u.dir()));
+        } catch (RuntimeException e) {
+            LOG.warn("{}: releasing before removal: {}", u.label(), e.toString());
+        }
     }
 
     /** Executes one change; returns {entries written, entries deleted}. */

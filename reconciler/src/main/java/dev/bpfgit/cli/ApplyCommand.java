@@ -74,8 +74,8 @@ final class ApplyCommand implements Callable<Integer> {
 
     private int locked(Pipeline p, PrintWriter out, Plan read) {
         Plan plan;
-        // a saved plan has no desired state: its kinds' runtime (e.g. adopting a group's member sockets) waits
-        // for the next apply of the policies or for `run`
+        // a saved plan has no desired state: its kinds' runtimes (e.g. adopting a group's member sockets) are
+        // made from what the applied units hold in the kernel
         DesiredState desired = null;
         try (Progress progress = Progress.start(spec.commandLine().getErr(), "reading the kernel")) {
             if (planFile != null) {
@@ -114,9 +114,8 @@ final class ApplyCommand implements Callable<Integer> {
 
     /** Once, after the plan: what the kinds keep up to date beyond it (a restarted member's socket, say). */
     private static void runtimes(Pipeline p, DesiredState desired) {
-        if (desired != null) {
-            p.runtimes(desired).forEach(dev.bpfgit.kind.PolicyKind.Runtime::reconcile);
-        }
+        (desired != null ? p.runtimes(desired) : p.pinnedRuntimes())
+                .forEach(dev.bpfgit.kind.PolicyKind.Runtime::reconcile);
     }
 
     private Plan read() {

@@ -121,6 +121,21 @@ public interface PolicyKind {
         return Optional.empty();
     }
 
+    /**
+     * The runtime of the kind's units pinned under {@code root}, from what they hold in the kernel: for a
+     * bpfgit without the policies, such as {@code apply --plan FILE}. Empty when the kind has none.
+     */
+    default Optional<Runtime> runtime(Kernel kernel, Path root) {
+        return Optional.empty();
+    }
+
+    /**
+     * Undoes what the kind did to the unit outside its pins (a program attached to other processes' sockets,
+     * say), just before a plan removes the unit. A failure is logged and the removal goes on.
+     */
+    default void release(Kernel kernel, Path unitDir) {
+    }
+
     /** A kind's runtime for one desired state; may keep what it learnt between passes. */
     interface Runtime {
         java.time.Duration INTERVAL = java.time.Duration.ofMillis(500);

@@ -110,6 +110,15 @@ public final class Pipeline {
         return out;
     }
 
+    /** The kinds' runtimes for what is pinned under the root, without policies (after {@code apply --plan}). */
+    public List<dev.bpfgit.kind.PolicyKind.Runtime> pinnedRuntimes() {
+        List<dev.bpfgit.kind.PolicyKind.Runtime> out = new ArrayList<>();
+        for (dev.bpfgit.kind.PolicyKind k : dev.bpfgit.kind.Kinds.BUILT_IN.all()) {
+            k.runtime(kernel, root).ifPresent(out::add);
+        }
+        return out;
+    }
+
     /** The lines the kinds' runtimes print under a plan of {@code desired} ({@link dev.bpfgit.kind.PolicyKind.Runtime#describe}). */
     public List<String> runtimeLines(DesiredState desired) {
         List<String> out = new ArrayList<>();

@@ -485,6 +485,24 @@ public final class MemoryKernel implements Kernel {
         return out;
     }
 
+    /** A memory host has one network namespace: {@code netns} names it. */
+    @Override
+    public List<Listener> listeners(int pid, SocketProtocol protocol, int port, Optional<InetAddress> address,
+                                    Optional<Path> netns) {
+        return listeners(pid, protocol, port, address);
+    }
+
+    @Override
+    public List<Listener> boundSockets(SocketProtocol protocol, int port, Optional<InetAddress> address,
+                                       Optional<Path> netns) {
+        Map<Long, Listener> out = new java.util.TreeMap<>();
+        processes.keySet().stream().sorted().forEach(pid -> processes.get(pid).stream()
+                .filter(l -> l.protocol() == protocol && l.local().getPort() == port
+                        && address.map(a -> a.equals(l.local().getAddress())).orElse(true))
+                .forEach(l -> out.putIfAbsent(l.inode(), l)));
+        return List.copyOf(out.values());
+    }
+
     @Override
     public AdoptedSocket adopt(Listener listener) {
         if (!ptrace) {

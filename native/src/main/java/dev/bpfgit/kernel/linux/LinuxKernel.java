@@ -359,6 +359,18 @@ public final class LinuxKernel implements Kernel {
     }
 
     @Override
+    public List<Listener> listeners(int pid, SocketProtocol protocol, int port, Optional<InetAddress> address,
+                                    Optional<Path> netns) {
+        return Sockets.listeners(pid, protocol, port, address, netns);
+    }
+
+    @Override
+    public List<Listener> boundSockets(SocketProtocol protocol, int port, Optional<InetAddress> address,
+                                       Optional<Path> netns) {
+        return Sockets.bound(protocol, port, address, netns);
+    }
+
+    @Override
     public AdoptedSocket adopt(Listener listener) {
         return Sockets.adopt(listener);
     }

@@ -63,61 +63,42 @@ final class Sockets {
     }
 
     static List<Listener> listeners(int pid, SocketProtocol protocol, int port, Optional<InetAddress> address) {
+        return listeners(pid, protocol, port, address, Optional.empty());
+    }
+
+    /**
+     * The process's sockets among those bound in {@code netns} (its own namespace when empty): the socket
+     * table of the namespace names the inodes, the process's fds say which of them it holds.
+     */
+    static List<Listener> listeners(int pid, SocketProtocol protocol, int port, Optional<InetAddress> address,
+                                    Optional<Path> netns) {
         String what = protocol.name().toLowerCase() + " " + address.map(InetAddress::getHostAddress).orElse("*")
-                + ":" + port + " of pid " + pid;
+                + ":" + port + netns.map(n -> " in netns " + n).orElse("") + " of pid " + pid;
         Path proc = Path.of("/proc", Integer.toString(pid));
         if (!Files.isDirectory(proc)) {
             throw Failures.of("find sockets", what, Failures.ENOENT, "no process " + pid);
         }
-        Map<Long, InetSocketAddress> inodes = new HashMap<>();
-        String base = protocol == SocketProtocol.TCP ? "tcp" : "udp";
-        for (String table : List.of(base, base + "6")) {
-            for (String line : lines(proc.resolve("net").resolve(table), what)) {
-                String[] f = line.strip().split("\\s+");
-                if (f.length < 10 || !f[0].endsWith(":")) {
-                    continue;   // the header
-                }
-                String state = f[3];
-                boolean bound = protocol == SocketProtocol.TCP ? state.equals(TCP_LISTEN)
-                        : state.equals(TCP_CLOSE) && f[2].endsWith(":0000");
-                if (!bound) {
-                    continue;
-                }
-                InetSocketAddress local = address(f[1]);
-                if (local.getPort() != port || address.isPresent() && !address.get().equals(local.getAddress())) {
-                    continue;
-                }
-                long inode = Long.parseLong(f[9]);
-                if (inode != 0) {
-                    inodes.put(inode, local);
-                }
-            }
-        }
+        Map<Long, InetSocketAddress> inodes = bound(tables(protocol, netns.isPresent() ? netns : Optional.of(proc),
+                what), protocol, port, address);
         if (inodes.isEmpty()) {
             throw Failures.of("find sockets", what, Failures.ENOENT,
-                    "process " + pid + " has no " + (protocol == SocketProtocol.TCP ? "listening TCP" : "bound UDP")
+                    (netns.isPresent() ? "netns " + netns.get() : "process " + pid) + " has no "
+                            + (protocol == SocketProtocol.TCP ? "listening TCP" : "bound UDP")
                             + " socket on that address and port");
         }
-        List<Listener> out = new ArrayList<>();
         Map<Long, Integer> lowestFd = new HashMap<>();
-        try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
-            for (Path fd : fds) {
-                String target;
-                try {
-                    target = Files.readSymbolicLink(fd).toString();
-                } catch (IOException e) {
-                    continue;   // closed while we looked
-                }
-                if (target.startsWith("socket:[")) {
-                    long inode = Long.parseLong(target.substring(8, target.length() - 1));
-                    if (inodes.containsKey(inode)) {
-                        lowestFd.merge(inode, Integer.parseInt(fd.getFileName().toString()), Math::min);
-                    }
-                }
-            }
-        } catch (IOException e) {
-            throw Failures.io("list file descriptors of pid " + pid + " for", proc.resolve("fd"), e);
+        boolean alive;
+        try {
+            alive = fds(proc, inodes, (inode, fd) -> lowestFd.merge(inode, fd, Math::min));
+        } catch (java.nio.file.AccessDeniedException e) {
+            // /proc/PID/fd needs ptrace read access: a process whose capabilities bpfgit's lack refuses it
+            throw Failures.of("list the file descriptors of", proc.resolve("fd"), 13,
+                    "bpfgit needs CAP_SYS_PTRACE to see another process's sockets");
         }
+        if (!alive) {
+            throw Failures.of("find sockets", what, Failures.ENOENT, "no process " + pid);
+        }
+        List<Listener> out = new ArrayList<>();
         lowestFd.forEach((inode, fd) -> out.add(new Listener(pid, fd, inode, protocol, inodes.get(inode))));
         if (out.isEmpty()) {
             // sockets on the port exist in that namespace but belong to other processes
@@ -128,11 +109,145 @@ final class Sockets {
         return out;
     }
 
+    /**
+     * Every socket bound at the port in {@code netns} (this process's namespace when empty), each with the
+     * lowest pid and fd that hold it; sockets no process holds (being closed) are left out.
+     */
+    static List<Listener> bound(SocketProtocol protocol, int port, Optional<InetAddress> address, Optional<Path> netns) {
+        String what = protocol.name().toLowerCase() + " " + address.map(InetAddress::getHostAddress).orElse("*")
+                + ":" + port + netns.map(n -> " in netns " + n).orElse("");
+        Map<Long, InetSocketAddress> inodes = bound(tables(protocol, netns.isPresent() ? netns
+                : Optional.of(Path.of("/proc/self")), what), protocol, port, address);
+        Map<Long, Listener> holders = new TreeMap<>();
+        if (!inodes.isEmpty()) {
+            try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+                for (Path proc : procs) {
+                    int pid = Integer.parseInt(proc.getFileName().toString());
+                    try {
+                        fds(proc, inodes, (inode, fd) -> holders.merge(inode, new Listener(pid, fd, inode, protocol,
+                                inodes.get(inode)), (a, b) -> a.pid() < b.pid() || a.pid() == b.pid() && a.fd() < b.fd()
+                                ? a : b));
+                    } catch (java.nio.file.AccessDeniedException e) {
+                        // not ours to look at; another holder of the socket may be
+                    }
+                }
+            } catch (IOException e) {
+                throw Failures.io("list processes for", Path.of("/proc"), e);
+            }
+        }
+        return List.copyOf(holders.values());
+    }
+
+    /**
+     * The lines of the protocol's IPv4 and IPv6 socket tables: of {@code /proc/PID/net} when {@code where} is a
+     * /proc directory, else of the network namespace file it names (read by a thread that enters it).
+     */
+    private static List<String> tables(SocketProtocol protocol, Optional<Path> where, String what) {
+        String base = protocol == SocketProtocol.TCP ? "tcp" : "udp";
+        Path at = where.orElseThrow();
+        Path nsPath = at;
+        if (at.equals(Path.of("/proc/self/ns/net"))) {
+            at = Path.of("/proc/self");   // this process's own namespace: no thread needs to enter it
+        }
+        if (at.startsWith("/proc") && !at.toString().contains("/ns/")) {
+            List<String> out = new ArrayList<>(lines(at.resolve("net").resolve(base), what));
+            out.addAll(lines(at.resolve("net").resolve(base + "6"), what));
+            return out;
+        }
+        java.util.concurrent.Callable<List<String>> read = () -> Netns.call(nsPath, () -> {
+            Path net = Path.of("/proc/thread-self/net");
+            List<String> out = new ArrayList<>(lines(net.resolve(base), what));
+            out.addAll(lines(net.resolve(base + "6"), what));
+            return out;
+        });
+        if (!Files.exists(nsPath)) {
+            throw Failures.of("find sockets", what, Failures.ENOENT, "no network namespace " + nsPath);
+        }
+        try {
+            if (!Thread.currentThread().isVirtual()) {
+                return read.call();
+            }
+            // setns(2) moves a carrier thread: a platform thread of its own enters the namespace
+            java.util.concurrent.FutureTask<List<String>> task = new java.util.concurrent.FutureTask<>(read);
+            Thread.ofPlatform().name("bpfgit-netns-read").start(task).join();
+            return task.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted reading sockets " + what, e);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Inode to bound address of the table's TCP listeners or bound unconnected UDP sockets at the port. */
+    private static Map<Long, InetSocketAddress> bound(List<String> table, SocketProtocol protocol, int port,
+                                                      Optional<InetAddress> address) {
+        Map<Long, InetSocketAddress> inodes = new HashMap<>();
+        for (String line : table) {
+            String[] f = line.strip().split("\\s+");
+            if (f.length < 10 || !f[0].endsWith(":")) {
+                continue;   // the header
+            }
+            String state = f[3];
+            boolean bound = protocol == SocketProtocol.TCP ? state.equals(TCP_LISTEN)
+                    : state.equals(TCP_CLOSE) && f[2].endsWith(":0000");
+            if (!bound) {
+                continue;
+            }
+            InetSocketAddress local = address(f[1]);
+            if (local.getPort() != port || address.isPresent() && !address.get().equals(local.getAddress())) {
+                continue;
+            }
+            long inode = Long.parseLong(f[9]);
+            if (inode != 0) {
+                inodes.put(inode, local);
+            }
+        }
+        return inodes;
+    }
+
+    private interface Found {
+        void at(long inode, int fd);
+    }
+
+    /** Calls {@code found} for each fd of the process that is one of {@code inodes}; false when it is gone. */
+    private static boolean fds(Path proc, Map<Long, ?> inodes, Found found) throws java.nio.file.AccessDeniedException {
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
+            for (Path fd : fds) {
+                String target;
+                try {
+                    target = Files.readSymbolicLink(fd).toString();
+                } catch (java.nio.file.AccessDeniedException e) {
+                    throw e;    // the links need ptrace read access, the directory may not
+                } catch (IOException e) {
+                    continue;   // closed while we looked
+                }
+                if (target.startsWith("socket:[")) {
+                    long inode = Long.parseLong(target.substring(8, target.length() - 1));
+                    if (inodes.containsKey(inode)) {
+                        found.at(inode, Integer.parseInt(fd.getFileName().toString()));
+                    }
+                }
+            }
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;   // the process ended
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw e;
+        } catch (IOException e) {
+            throw Failures.io("list file descriptors of", proc.resolve("fd"), e);
+        }
+    }
+
     private static List<String> lines(Path file, String what) {
         try {
             return Files.readAllLines(file);
         } catch (NoSuchFileException e) {
-            return List.of();   // no IPv6 in that kernel or namespace
+            return List.of();   // no IPv6 in that kernel or namespace, or the process ended
         } catch (IOException e) {
             throw Failures.io("find sockets " + what + " in", file, e);
         }

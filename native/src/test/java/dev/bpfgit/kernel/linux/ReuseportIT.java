@@ -57,6 +57,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @KernelTest
 class ReuseportIT {
     static final int MAX_MEMBERS = 32;
+    /** RP_SLOTS: rp_sockets keys per member (member * SLOTS + slot). */
+    static final int SLOTS = 16;
     static final int CONFIG_SIZE = 176;
     static final int HOT_STANDBY = 0;
     static final int WEIGHTED = 1;
@@ -86,7 +88,7 @@ class ReuseportIT {
     void setUp() {
         root = PinRoot.create();
         ns = TestNetns.create();
-        kernel.createMap(root.resolve("rp_sockets"), new MapSpec("rp_sockets", MapType.SOCKMAP, 4, 8, MAX_MEMBERS, 0,
+        kernel.createMap(root.resolve("rp_sockets"), new MapSpec("rp_sockets", MapType.SOCKMAP, 4, 8, MAX_MEMBERS * SLOTS, 0,
                 Optional.empty()));
         kernel.createMap(root.resolve("rp_config"), new MapSpec("rp_config", MapType.ARRAY, 4, CONFIG_SIZE, 1, 0,
                 Optional.of(new BtfTypes(object, "__u32", "struct rp_config"))));
@@ -125,12 +127,15 @@ class ReuseportIT {
         return (int) p.pid();
     }
 
-    /** Finds, adopts and maps the member's socket at {@code key}, attaches {@code prog}, lets go of the duplicate. */
-    long adopt(Process p, SocketProtocol proto, String host, int port, int key, String prog) throws IOException {
+    /**
+     * Finds, adopts and maps the member's socket at member {@code member}'s first slot (the program probes the
+     * member's other slots from the hashed one), attaches {@code prog}, lets go of the duplicate.
+     */
+    long adopt(Process p, SocketProtocol proto, String host, int port, int member, String prog) throws IOException {
         List<Listener> found = kernel.listeners(pid(p), proto, port, Optional.of(InetAddress.getByName(host)));
         assertEquals(1, found.size(), found.toString());
         try (AdoptedSocket s = kernel.adopt(found.getFirst())) {
-            kernel.putSocket(root.resolve("rp_sockets"), key, s);
+            kernel.putSocket(root.resolve("rp_sockets"), member * SLOTS, s);
             kernel.attachReuseport(root.resolve(prog), s);
             return s.cookie();
         }
@@ -241,7 +246,7 @@ class ReuseportIT {
         configure(HOT_STANDBY, new int[] {1, 1}, new boolean[] {false, false});
         long blueCookie = adopt(blue, SocketProtocol.TCP, "127.0.0.1", 18080, 0, "select");
         long greenCookie = adopt(green, SocketProtocol.TCP, "127.0.0.1", 18080, 1, "select");
-        assertEquals(Map.of(0, blueCookie, 1, greenCookie), kernel.sockets(root.resolve("rp_sockets")));
+        assertEquals(Map.of(0, blueCookie, SLOTS, greenCookie), kernel.sockets(root.resolve("rp_sockets")));
 
         assertEquals(Map.of("blue", 200), connect("127.0.0.1", 18080, 200));
         assertEquals(200, counter(0)[0]);
@@ -249,7 +254,7 @@ class ReuseportIT {
 
         kill(blue);
         // the kernel drops a closed socket from the SOCKMAP by itself
-        assertEquals(Map.of(1, greenCookie), kernel.sockets(root.resolve("rp_sockets")));
+        assertEquals(Map.of(SLOTS, greenCookie), kernel.sockets(root.resolve("rp_sockets")));
         assertEquals(Map.of("green", 200), connect("127.0.0.1", 18080, 200));
 
         Process blue2 = member("blue", "tcp", "127.0.0.1", 18080);
@@ -354,6 +359,47 @@ class ReuseportIT {
         assertEquals(0, lost.getOrDefault("standby", 0), lost.toString());
         assertEquals(100, lost.values().stream().mapToInt(Integer::intValue).sum());
         assertTrue(lost.keySet().stream().allMatch(k -> k.startsWith("error: ")), lost.toString());
+    }
+
+    /** All of the member's listeners on the port, round-robin over its slots, the program attached through each. */
+    List<Listener> adoptAll(Process p, int port, int member, String prog) {
+        List<Listener> found = kernel.listeners(pid(p), SocketProtocol.TCP, port, Optional.empty());
+        List<AdoptedSocket> adopted = found.stream().map(kernel::adopt).toList();
+        try {
+            for (int slot = 0; slot < SLOTS; slot++) {
+                kernel.putSocket(root.resolve("rp_sockets"), member * SLOTS + slot, adopted.get(slot % adopted.size()));
+            }
+            adopted.forEach(a -> kernel.attachReuseport(root.resolve(prog), a));
+        } finally {
+            adopted.forEach(AdoptedSocket::close);
+        }
+        return found;
+    }
+
+    @Test
+    void everyListenerOfAMemberIsUsedWorkersAndIpv4WithIpv6() throws Exception {
+        // two workers on one address: one reuseport group, the member's connections spread over both
+        Process blue = member("blue", "tcp", "127.0.0.1,127.0.0.1", 18092);
+        Process green = member("green", "tcp", "127.0.0.1", 18092);
+        configure(HOT_STANDBY, new int[] {1, 1}, new boolean[] {false, false});
+        assertEquals(2, adoptAll(blue, 18092, 0, "select").size());
+        adoptAll(green, 18092, 1, "select");
+        Map<String, Integer> workers = connect("127.0.0.1", 18092, 400);
+        System.out.println("one member, two listeners, 400 connections: " + workers);
+        assertEquals(400, workers.getOrDefault("blue#0", 0) + workers.getOrDefault("blue#1", 0), workers.toString());
+        assertTrue(workers.getOrDefault("blue#0", 0) >= 140 && workers.getOrDefault("blue#1", 0) >= 140,
+                workers.toString());
+
+        // IPv4 and IPv6 listeners are two reuseport groups; the program serves the member in both
+        Process dual = member("dual", "tcp", "127.0.0.1,::1", 18093);
+        Process other = member("other", "tcp", "127.0.0.1,::1", 18093);
+        adoptAll(dual, 18093, 0, "select");
+        adoptAll(other, 18093, 1, "select");
+        assertEquals(Map.of("dual#0", 100), connect("127.0.0.1", 18093, 100));
+        assertEquals(Map.of("dual#1", 100), connect("::1", 18093, 100));
+        kill(dual);
+        assertEquals(Map.of("other#0", 50), connect("127.0.0.1", 18093, 50));
+        assertEquals(Map.of("other#1", 50), connect("::1", 18093, 50));
     }
 
     @Test

@@ -27,6 +27,18 @@ class SocketsTest {
     Path tmp;
 
     @Test
+    void ipv6AddressesAreShownWithTheLongestZeroRunCompressed() {
+        assertEquals("::1", Listener.host(InetAddress.ofLiteral("::1")));
+        assertEquals("::", Listener.host(InetAddress.ofLiteral("::")));
+        assertEquals("2001:db8::1:0:0:1", Listener.host(InetAddress.ofLiteral("2001:db8:0:0:1:0:0:1")));
+        assertEquals("1:0:2:0:3:0:4:0", Listener.host(InetAddress.ofLiteral("1:0:2:0:3:0:4:0")));
+        assertEquals("fe80::", Listener.host(InetAddress.ofLiteral("fe80::")));
+        assertEquals("127.0.0.1", Listener.host(InetAddress.ofLiteral("127.0.0.1")));
+        assertEquals("tcp [::1]:8080 (pid 1, fd 3)", new Listener(1, 3, 9, SocketProtocol.TCP,
+                new InetSocketAddress(InetAddress.ofLiteral("::1"), 8080)).label());
+    }
+
+    @Test
     void procNetAddressesAreWordsInHostOrder() {
         assertEquals(new InetSocketAddress("127.0.0.1", 8080), Sockets.address("0100007F:1F90"));
         assertEquals(new InetSocketAddress("0.0.0.0", 53), Sockets.address("00000000:0035"));

@@ -7,6 +7,7 @@ import dev.bpfgit.compile.ProgramDesire;
 import dev.bpfgit.compile.Unit;
 import dev.bpfgit.kernel.BtfTypes;
 import dev.bpfgit.kernel.MapSpec;
+import dev.bpfgit.kernel.Listener;
 import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kernel.ObjectFile;
 import dev.bpfgit.kernel.ProgramSpec;
@@ -29,6 +30,8 @@ import java.util.TreeMap;
 final class ReusePortCompiler {
     static final String OBJECT = "reuseport.bpf.o";
     static final String DIRECTORY = "reuseport";
+    /** BPF_F_NO_PREALLOC: rp_members holds a handful of entries of 4 KiB. */
+    private static final int NO_PREALLOC = 1;
 
     private ReusePortCompiler() {
     }
@@ -44,7 +47,7 @@ final class ReusePortCompiler {
     }
 
     static String label(ReusePortSpec s) {
-        String host = s.address().map(a -> a.getHostAddress().contains(":") ? "[" + a.getHostAddress() + "]"
+        String host = s.address().map(a -> a.getHostAddress().contains(":") ? "[" + Listener.host(a) + "]"
                 : a.getHostAddress()).orElse("*");
         return s.protocol().name().toLowerCase() + " " + host + ":" + s.port() + s.netns().map(n -> " in " + n)
                 .orElse("") + ", " + s.strategy().yaml + (s.migrate() ? ", migrate" : "");
@@ -56,7 +59,7 @@ final class ReusePortCompiler {
         ObjectFile obj = Objects.get(OBJECT);
         List<MapDesire> maps = List.of(
                 new MapDesire(dir.resolve("rp_sockets"), new MapSpec("rp_sockets", MapType.SOCKMAP, 4, 8,
-                        ReusePortLayout.MAX, 0, Optional.empty()), Optional.empty(), EntryCodec.HEX, Optional.empty()),
+                        ReusePortLayout.SOCKETS, 0, Optional.empty()), Optional.empty(), EntryCodec.HEX, Optional.empty()),
                 new MapDesire(dir.resolve("rp_config"), new MapSpec("rp_config", MapType.ARRAY, 4,
                         ReusePortLayout.CONFIG_SIZE, 1, 0, Optional.of(new BtfTypes(obj, "__u32", "struct rp_config"))),
                         Optional.of(Map.of(ReusePortLayout.key(0), ReusePortLayout.config(s))),
@@ -64,9 +67,13 @@ final class ReusePortCompiler {
                 new MapDesire(dir.resolve("rp_counters"), new MapSpec("rp_counters", MapType.PERCPU_ARRAY, 4,
                         ReusePortLayout.COUNTER_SIZE, ReusePortLayout.MAX + 1, 0,
                         Optional.of(new BtfTypes(obj, "__u32", "struct rp_counter"))), Optional.empty(),
-                        EntryCodec.HEX, Optional.empty()));
+                        EntryCodec.HEX, Optional.empty()),
+                new MapDesire(dir.resolve("rp_members"), new MapSpec("rp_members", MapType.HASH, 4,
+                        ReusePortLayout.MEMBER_SIZE, ReusePortLayout.MAX + 1, NO_PREALLOC, Optional.empty()),
+                        Optional.of(ReusePortLayout.members(p.name(), s)), ReusePortLayout.MEMBERS, Optional.empty()));
         Map<String, Path> pins = new TreeMap<>();
-        maps.forEach(m -> pins.put(m.name(), m.pin()));
+        // the program uses the datapath's maps; rp_members is for user space only
+        maps.stream().filter(m -> !m.name().equals("rp_members")).forEach(m -> pins.put(m.name(), m.pin()));
         String program = s.migrate() ? "reuseport_migrate" : "reuseport_select";
         return new Unit(dir, p.kind(), label(s), List.of(p.id()), maps,
                 List.of(new ProgramDesire(dir.resolve("prog"), new ProgramSpec(obj, program, pins))), List.of());

@@ -31,6 +31,8 @@ import java.util.function.Supplier;
  * Units: {@code reuseport/<group>}.
  */
 public final class ReusePortKind implements PolicyKind {
+    private final ReusePortStats stats = new ReusePortStats();
+
     @Override
     public String name() {
         return "ReusePortGroup";
@@ -102,12 +104,23 @@ public final class ReusePortKind implements PolicyKind {
 
     @Override
     public Optional<Runtime> runtime(Kernel kernel, DesiredState enforced) {
-        ReusePortRuntime r = new ReusePortRuntime(kernel, enforced, name());
+        ReusePortRuntime r = new ReusePortRuntime(kernel, enforced, name(), stats);
         return r.isEmpty() ? Optional.empty() : Optional.of(r);
     }
 
     @Override
+    public Optional<Runtime> runtime(Kernel kernel, Path root) {
+        ReusePortRuntime r = new ReusePortRuntime(kernel, root, name(), stats);
+        return r.isEmpty() ? Optional.empty() : Optional.of(r);
+    }
+
+    @Override
+    public void release(Kernel kernel, Path unitDir) {
+        ReusePortRuntime.release(kernel, unitDir);
+    }
+
+    @Override
     public Optional<MultiCollector> metrics(Kernel kernel, Supplier<DesiredState> enforced, int maxSeries) {
-        return Optional.empty();
+        return Optional.of(new ReusePortMetrics(kernel, enforced, name(), stats));
     }
 }

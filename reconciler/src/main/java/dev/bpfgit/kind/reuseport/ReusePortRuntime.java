@@ -22,42 +22,90 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
- * Keeps each group's SOCKMAP holding its members' live listeners: finds each member's process and listener,
- * takes a duplicate, and writes it at the member's key only when the map holds another socket (a restarted
- * member), then (re)attaches the group's program. A member without a process or listener is degraded, with
- * the reason recorded as {@code runtime/<unit>/<member index>} in the bookkeeping map for {@code status}; the
- * other members still apply.
+ * Keeps each group's SOCKMAP holding its members' live listeners: finds each member's processes and their
+ * listeners in the group's network namespace, takes duplicates, and fills the member's {@link
+ * ReusePortLayout#SLOTS} slots round-robin with them, writing only slots that hold another socket (a
+ * restarted member), then attaches the group's program through every socket it put (a socket may be in a
+ * new reuseport group). A member without a process or listener is degraded, with the reason recorded as
+ * {@code runtime/<unit>/<member index>} in the bookkeeping map for {@code status}; the other members still
+ * apply. When no member has a listener the program is detached from what is left of the group (sockets of
+ * other processes on the port), recorded as {@code runtime/<unit>/program}, and attached again as soon as a
+ * member's listener returns.
  */
 final class ReusePortRuntime implements PolicyKind.Runtime {
     private static final Logger LOG = LoggerFactory.getLogger(ReusePortRuntime.class);
+    static final String ATTACHED = "attached";
+    /** bpfgit's own network namespace: {@link dev.bpfgit.kernel.Kernel#listeners} reads it without entering. */
+    static final Path OWN_NETNS = Path.of("/proc/self/ns/net");
+    static final String DETACHED = "detached: no member has a listener";
 
-    private record Group(Policy policy, Unit unit) {
+    /** @param id the policy id ({@code ReusePortGroup/<name>}); @param label the unit's, for plan lines */
+    private record Group(String id, String name, ReusePortSpec spec, Path dir, String label, Policy policy) {
+        /** Where the member's process is named, e.g. {@code web.yaml:12}; empty without the policy. */
+        String where(Member m) {
+            return policy == null ? "" : " (" + dev.bpfgit.policy.UniqueNames.where(policy.at("/spec/members/"
+                    + m.index() + "/process")) + ", /spec/members/" + m.index() + "/process)";
+        }
     }
 
     private final Kernel kernel;
     private final Path root;
+    private final ReusePortStats stats;
     private final List<Group> groups = new ArrayList<>();
     /** Per unit, the program id this runtime last attached: a replaced program is attached again. */
     private final Map<Path, Integer> attached = new HashMap<>();
     /** Per meta key, the state last written: the map is written only on a change. */
     private final Map<String, String> written = new HashMap<>();
 
-    ReusePortRuntime(Kernel kernel, DesiredState enforced, String kind) {
+    ReusePortRuntime(Kernel kernel, DesiredState enforced, String kind, ReusePortStats stats) {
         this.kernel = kernel;
         this.root = enforced.root();
+        this.stats = stats;
         Map<String, Policy> byId = new HashMap<>();
         enforced.policies().forEach(p -> byId.put(p.id(), p));
         for (Unit u : enforced.units()) {
-            if (u.kind().equals(kind) && byId.containsKey(u.policies().getFirst())) {
-                groups.add(new Group(byId.get(u.policies().getFirst()), u));
+            Policy p = byId.get(u.policies().getFirst());
+            if (u.kind().equals(kind) && p != null) {
+                groups.add(new Group(p.id(), p.name(), (ReusePortSpec) p.spec(), u.dir(), u.label(), p));
+            }
+        }
+    }
+
+    /**
+     * The runtime of the groups pinned under {@code root}, as their rp_members maps record them: for a bpfgit
+     * that applied a saved plan and holds no policies.
+     */
+    ReusePortRuntime(Kernel kernel, Path root, String kind, ReusePortStats stats) {
+        this.kernel = kernel;
+        this.root = root;
+        this.stats = stats;
+        Path dir = root.resolve(ReusePortCompiler.DIRECTORY);
+        for (dev.bpfgit.kernel.Pin pin : kernel.pins(root)) {
+            Path unit = pin.path().getParent();
+            if (!pin.path().getFileName().toString().equals("rp_members") || unit == null
+                    || !dir.equals(unit.getParent())) {
+                continue;
+            }
+            Map<Long, String> entries = new HashMap<>();
+            for (Entry e : kernel.entries(pin.path())) {
+                entries.put(dev.bpfgit.compile.Le.u32(e.key().toArray(), 0), ReusePortLayout.text(e.value()));
+            }
+            try {
+                ReusePortLayout.recorded(entries).ifPresent(r -> groups.add(new Group(kind + "/" + r.policyName(),
+                        r.policyName(), r.spec(), unit, ReusePortCompiler.label(r.spec()), null)));
+            } catch (RuntimeException e) {
+                LOG.warn("ReusePortGroup in {}: its rp_members map cannot be read back: {}", unit, e.toString());
             }
         }
     }
@@ -72,36 +120,40 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             try {
                 group(g);
             } catch (RuntimeException e) {
-                LOG.warn("ReusePortGroup {}: {}", g.policy().name(), e.getMessage());
+                LOG.warn("ReusePortGroup {}: {}", g.name(), e.getMessage());
             }
         }
     }
 
     /**
-     * Per group a heading and per member its process and listener, and whether the map holds that socket
-     * (taking a duplicate to read its cookie, as a pass would) or a pass would put it there.
+     * Per group a heading and per member its process and listeners, and whether the map holds those sockets
+     * (taking duplicates to read their cookies, as a pass would) or a pass would put them there.
      */
     @Override
     public List<String> describe() {
         List<String> out = new ArrayList<>();
         for (Group g : groups) {
-            ReusePortSpec s = (ReusePortSpec) g.policy().spec();
-            Path sockmap = g.unit().dir().resolve("rp_sockets");
+            ReusePortSpec s = g.spec();
+            Path sockmap = g.dir().resolve("rp_sockets");
             boolean exists = kernel.mapInfo(sockmap).isPresent();
             SortedMap<Integer, Long> live = exists ? kernel.sockets(sockmap) : new java.util.TreeMap<>();
-            out.add(g.policy().id() + " (" + g.unit().label() + ") members:");
+            out.add(g.id() + " (" + g.label() + ") members:");
             for (Member m : s.members()) {
                 String line;
+                List<AdoptedSocket> adopted = new ArrayList<>();
                 try {
                     List<Listener> found = listeners(s, m);
-                    String where;
-                    try (AdoptedSocket a = kernel.adopt(found.getFirst())) {
-                        Long have = live.get(m.index());
-                        where = have != null && have == a.cookie() ? "in the map" : "to be put in the map";
+                    adopted = adopt(found);
+                    boolean held = true;
+                    for (int slot = 0; slot < ReusePortLayout.SLOTS; slot++) {
+                        Long have = live.get(ReusePortLayout.slot(m.index(), slot));
+                        held &= have != null && have == adopted.get(slot % adopted.size()).cookie();
                     }
-                    line = found.stream().map(Listener::label).collect(Collectors.joining(", ")) + ": " + where;
+                    line = labels(found) + ": " + (held ? "in the map" : "to be put in the map");
                 } catch (Degraded | KernelException e) {
-                    line = "degraded: " + e.getMessage();
+                    line = "degraded: " + e.getMessage() + g.where(m);
+                } finally {
+                    adopted.forEach(AdoptedSocket::close);
                 }
                 out.add("  " + m.index() + " " + m.name() + (m.drain() ? " (drain)" : "")
                         + (s.strategy() == ReusePortSpec.Strategy.WEIGHTED ? " weight " + m.weight() : "")
@@ -115,9 +167,44 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
         return Meta.RUNTIME + unitRel + "/" + member;
     }
 
+    static String programKey(String unitRel) {
+        return Meta.RUNTIME + unitRel + "/program";
+    }
+
+    /** The listeners bpfgit uses (at most one per slot), and how many it leaves out. */
+    private static String labels(List<Listener> found) {
+        int used = Math.min(found.size(), ReusePortLayout.SLOTS);
+        return found.subList(0, used).stream().map(Listener::label).collect(Collectors.joining(", "))
+                + (found.size() > used ? " (" + (found.size() - used) + " more not used: " + ReusePortLayout.SLOTS
+                + " per member)" : "");
+    }
+
+    /** Duplicates of the listeners (one per slot at most); a listener closed meanwhile is skipped. */
+    private List<AdoptedSocket> adopt(List<Listener> found) {
+        List<AdoptedSocket> out = new ArrayList<>();
+        KernelException gone = null;
+        try {
+            for (Listener l : found.subList(0, Math.min(found.size(), ReusePortLayout.SLOTS))) {
+                try {
+                    out.add(kernel.adopt(l));
+                } catch (KernelException.NotFound e) {
+                    gone = e;
+                }
+            }
+        } catch (RuntimeException e) {
+            out.forEach(AdoptedSocket::close);
+            throw e;
+        }
+        if (out.isEmpty()) {
+            throw gone;
+        }
+        return out;
+    }
+
     private void group(Group g) {
-        ReusePortSpec s = (ReusePortSpec) g.policy().spec();
-        Path dir = g.unit().dir();
+        ReusePortSpec s = g.spec();
+        String policy = g.id();
+        Path dir = g.dir();
         Path sockmap = dir.resolve("rp_sockets");
         Path prog = dir.resolve("prog");
         var info = kernel.programInfo(prog);
@@ -125,43 +212,73 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             return;   // the unit failed to apply: its failure is recorded already
         }
         int progId = info.map(ProgramInfo::id).get();
-        boolean attach = !Objects.equals(attached.get(dir), progId);
+        // a new program, a first pass, or a group that lost its program: attach through every member socket
+        boolean attachAll = !Objects.equals(attached.get(dir), progId);
         SortedMap<Integer, Long> live = kernel.sockets(sockmap);
         String rel = root.relativize(dir).toString();
         List<Entry> meta = new ArrayList<>();
+        int serving = 0;
         for (Member m : s.members()) {
             String state;
+            List<AdoptedSocket> adopted = new ArrayList<>();
             try {
                 List<Listener> found = listeners(s, m);
-                Listener l = found.getFirst();
-                try (AdoptedSocket a = kernel.adopt(l)) {
-                    Long have = live.get(m.index());
-                    if (have == null || have != a.cookie()) {
-                        kernel.putSocket(sockmap, m.index(), a);
-                        LOG.info("ReusePortGroup {}: member {} now {}", g.policy().name(), m.name(), l.label());
-                        attach = true;
+                adopted = adopt(found);
+                Set<Long> before = new HashSet<>();
+                List<AdoptedSocket> put = new ArrayList<>();
+                for (int slot = 0; slot < ReusePortLayout.SLOTS; slot++) {
+                    int key = ReusePortLayout.slot(m.index(), slot);
+                    Long have = live.get(key);
+                    if (have != null) {
+                        before.add(have);
                     }
-                    if (attach) {
-                        kernel.attachReuseport(prog, a);
-                        attached.put(dir, progId);
-                        attach = false;
+                    AdoptedSocket a = adopted.get(slot % adopted.size());
+                    if (have == null || have != a.cookie()) {
+                        kernel.putSocket(sockmap, key, a);
+                        if (!put.contains(a)) {
+                            put.add(a);
+                        }
                     }
                 }
-                state = m.name() + " ok " + found.stream().map(Listener::label).collect(Collectors.joining(", "));
+                for (AdoptedSocket a : attachAll ? adopted : put) {
+                    kernel.attachReuseport(prog, a);
+                }
+                int fresh = (int) put.stream().filter(a -> !before.contains(a.cookie())).count();
+                if (fresh > 0) {
+                    stats.adopted(policy, m.name(), fresh);
+                    LOG.info("ReusePortGroup {}: member {} now {}", g.name(), m.name(), labels(found));
+                }
+                serving++;
+                state = m.name() + " ok " + labels(found);
+                stats.state(policy, m.name(), false);
             } catch (Degraded | KernelException e) {
                 state = m.name() + " degraded " + e.getMessage();
+                stats.state(policy, m.name(), true);
+            } finally {
+                adopted.forEach(AdoptedSocket::close);
             }
-            String key = metaKey(rel, m.index());
-            if (!state.equals(written.get(key))) {
-                if (state.contains(" degraded ")) {
-                    LOG.warn("ReusePortGroup {}: member {}", g.policy().name(), state);
+            String now = state;
+            record(meta, metaKey(rel, m.index()), now, () -> {
+                if (now.startsWith(m.name() + " degraded ")) {
+                    LOG.warn("ReusePortGroup {}: member {}{}", g.name(), now, g.where(m));
                 }
-                meta.addAll(Meta.encode(key, Meta.fit(state)));
-                written.put(key, state);
-            }
+            });
         }
+        String program;
+        if (serving > 0) {
+            attached.put(dir, progId);
+            program = ATTACHED;
+        } else {
+            if (attached.remove(dir) != null) {
+                detachFromTheRest(g, s);
+            }
+            program = DETACHED;
+        }
+        record(meta, programKey(rel), program, () -> LOG.info("ReusePortGroup {}: program {}", g.name(),
+                program));
         // members removed from the group: their keys would still select a socket
-        List<dev.bpfgit.kernel.Bytes> stale = live.keySet().stream().filter(k -> k >= s.members().size())
+        int used = ReusePortLayout.slot(s.members().size(), 0);
+        List<dev.bpfgit.kernel.Bytes> stale = live.keySet().stream().filter(k -> k >= used)
                 .map(ReusePortLayout::key).toList();
         if (!stale.isEmpty()) {
             kernel.delete(sockmap, stale);
@@ -174,6 +291,50 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
         }
     }
 
+    private void record(List<Entry> meta, String key, String state, Runnable onChange) {
+        if (!state.equals(written.get(key))) {
+            onChange.run();
+            meta.addAll(Meta.encode(key, Meta.fit(state)));
+            written.put(key, state);
+        }
+    }
+
+    /**
+     * Every member's listener is gone, but the reuseport group lives on while another process (one the policy
+     * does not name) still has a socket on the port: detached, the program no longer picks (nor counts) for
+     * sockets bpfgit does not manage. Without such a socket the group, and its program, are gone already.
+     */
+    private void detachFromTheRest(Group g, ReusePortSpec s) {
+        detach(kernel, g.name(), s, "no member has a listener");
+    }
+
+    /** Detaches the program from every reuseport group on the spec's port (each socket there is tried). */
+    static void detach(Kernel kernel, String group, ReusePortSpec s, String why) {
+        for (Listener l : kernel.boundSockets(s.protocol(), s.port(), s.address(), Optional.of(netns(s)))) {
+            try (AdoptedSocket a = kernel.adopt(l)) {
+                kernel.detachReuseport(a);
+                LOG.info("ReusePortGroup {}: {}; program detached from the group of {}", group, why, l.label());
+            } catch (KernelException e) {
+                // another socket of a group already detached, or gone meanwhile
+                LOG.debug("ReusePortGroup {}: detach through {}: {}", group, l.label(), e.getMessage());
+            }
+        }
+    }
+
+    /** Before the unit is removed: its program leaves the members' groups, which bpfgit no longer steers. */
+    static void release(Kernel kernel, Path unitDir) {
+        Path members = unitDir.resolve("rp_members");
+        if (kernel.mapInfo(members).isEmpty()) {
+            return;
+        }
+        Map<Long, String> entries = new HashMap<>();
+        for (Entry e : kernel.entries(members)) {
+            entries.put(dev.bpfgit.compile.Le.u32(e.key().toArray(), 0), ReusePortLayout.text(e.value()));
+        }
+        ReusePortLayout.recorded(entries).ifPresent(r -> detach(kernel, r.policyName(), r.spec(),
+                "the group is removed"));
+    }
+
     /** Why a member has no socket in the map. */
     static final class Degraded extends RuntimeException {
         Degraded(String message) {
@@ -182,21 +343,34 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
     }
 
     private List<Listener> listeners(ReusePortSpec s, Member m) {
+        if (s.netns().isPresent() && !Files.exists(Path.of(s.netns().get()))) {
+            throw new Degraded("netns " + s.netns().get() + " does not exist");
+        }
         List<Integer> pids = pids(m.process());
         if (pids.isEmpty()) {
             throw new Degraded(m.process().describe() + ": no process");
         }
         List<Listener> found = new ArrayList<>();
+        List<Integer> gone = new ArrayList<>();
         for (int pid : pids) {
             try {
-                found.addAll(kernel.listeners(pid, s.protocol(), s.port(), s.address()));
+                found.addAll(kernel.listeners(pid, s.protocol(), s.port(), s.address(), Optional.of(netns(s))));
             } catch (KernelException.NotFound e) {
                 // this process has none (or just ended); another of the member's may
+                if (e.getMessage().endsWith("no process " + pid)) {
+                    gone.add(pid);
+                }
             }
+        }
+        if (found.isEmpty() && gone.size() == pids.size()) {
+            throw new Degraded("no process " + gone.stream().map(String::valueOf).collect(Collectors.joining(", "))
+                    + (m.process() instanceof ReusePortSpec.PidFile f ? " (the pid in pidFile " + f.path() + ")" : ""));
         }
         if (found.isEmpty()) {
             throw new Degraded("no " + s.protocol().name().toLowerCase() + " listener on "
-                    + s.address().map(a -> a.getHostAddress() + ":").orElse("port ") + s.port() + " in pid "
+                    + s.address().map(a -> (a.getHostAddress().contains(":") ? "[" + Listener.host(a) + "]"
+                    : a.getHostAddress()) + ":").orElse("port ") + s.port()
+                    + s.netns().map(n -> " in netns " + n).orElse(" in bpfgit's network namespace") + " in pid "
                     + pids.stream().map(String::valueOf).collect(Collectors.joining(", ")));
         }
         return found;
@@ -216,6 +390,15 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             case ReusePortSpec.Cgroup c -> cgroup(c.path());
             case ReusePortSpec.Command c -> command(c);
         };
+    }
+
+    /**
+     * Where the group's listeners are: its {@code netns}, else bpfgit's own namespace (design §3: the host's),
+     * so that a process found by cgroup or command in another namespace, with a socket on the same port there,
+     * is not taken into this group.
+     */
+    static Path netns(ReusePortSpec s) {
+        return s.netns().map(Path::of).orElse(OWN_NETNS);
     }
 
     static Path cgroupRoot() {

@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
  * {@code kind: ReusePortGroup}: which of the processes sharing a port (SO_REUSEPORT) gets new connections.
  *
  * @param address the listeners' bound address; empty: any address at {@code port}
- * @param netns   the listeners' network namespace (a path); empty: the members' own
+ * @param netns   the listeners' network namespace (a path); empty: the one bpfgit runs in (design: the host's)
  */
 public record ReusePortSpec(int port, Optional<InetAddress> address, SocketProtocol protocol,
                             Optional<String> netns, Strategy strategy, boolean migrate, List<Member> members)

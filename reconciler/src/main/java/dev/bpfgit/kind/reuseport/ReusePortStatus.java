@@ -30,13 +30,16 @@ final class ReusePortStatus {
 
     static Function<String, UnitReport> report(Kernel kernel, LiveState live, Path dir) {
         List<MemberStatus> members = read(kernel, live, dir);
+        Optional<String> program = live.meta().get(ReusePortRuntime.programKey(live.root().relativize(dir).toString()));
         List<String> lines = new ArrayList<>();
+        program.ifPresent(p -> lines.add("program " + p));
         for (MemberStatus m : members) {
             String what = m.index() == ReusePortLayout.NO_MEMBER ? "(left to the kernel)"
                     : m.degraded() ? "degraded: " + m.detail() : m.detail();
             lines.add(String.format("%-12s %10d selected %8d migrated  %s", m.name(), m.selected(), m.migrated(), what));
         }
         UnitReport r = new UnitReport(lines, un -> {
+            program.ifPresent(p -> un.put("program", p));
             ArrayNode a = un.putArray("members");
             for (MemberStatus m : members) {
                 ObjectNode o = a.addObject().put("index", m.index()).put("name", m.name());
@@ -49,11 +52,11 @@ final class ReusePortStatus {
         return id -> r;
     }
 
-    static List<MemberStatus> read(Kernel kernel, LiveState live, Path dir) {
-        String rel = live.root().relativize(dir).toString();
+    /** Per counter key, {selected, migrated} summed over the CPUs; empty when the unit has no counters map. */
+    static Map<Long, long[]> counts(Kernel kernel, Path dir) {
         Map<Long, long[]> counts = new HashMap<>();
         Path counters = dir.resolve("rp_counters");
-        if (live.maps().containsKey(counters)) {
+        if (kernel.mapInfo(counters).isPresent()) {
             int cpus = kernel.possibleCpus();
             for (Entry e : kernel.entries(counters)) {
                 byte[] v = e.value().toArray();
@@ -65,6 +68,13 @@ final class ReusePortStatus {
                 counts.put(Le.u32(e.key().toArray(), 0), sum);
             }
         }
+        return counts;
+    }
+
+    static List<MemberStatus> read(Kernel kernel, LiveState live, Path dir) {
+        String rel = live.root().relativize(dir).toString();
+        Map<Long, long[]> counts = live.maps().containsKey(dir.resolve("rp_counters")) ? counts(kernel, dir)
+                : new HashMap<>();
         List<MemberStatus> out = new ArrayList<>();
         for (int i = 0; i < ReusePortLayout.MAX; i++) {
             Optional<String> state = live.meta().get(ReusePortRuntime.metaKey(rel, i));

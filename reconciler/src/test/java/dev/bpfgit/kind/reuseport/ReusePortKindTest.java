@@ -31,6 +31,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -78,7 +79,19 @@ class ReusePortKindTest {
         assertEquals(ROOT.resolve("reuseport/web"), u.dir());
         assertEquals(List.of("ReusePortGroup/web"), u.policies());
         assertEquals("tcp 127.0.0.1:8080, weighted", u.label());
-        assertEquals(List.of("rp_sockets", "rp_config", "rp_counters"), u.maps().stream().map(MapDesire::name).toList());
+        assertEquals(List.of("rp_sockets", "rp_config", "rp_counters", "rp_members"),
+                u.maps().stream().map(MapDesire::name).toList());
+        // where the members are found, recorded with the pins so that a bpfgit without the policies keeps them
+        ReusePortLayout.Recorded back = ReusePortLayout.recorded(u.maps().get(3).entries().orElseThrow().entrySet()
+                .stream().collect(java.util.stream.Collectors.toMap(e -> Le.u32(e.getKey().toArray(), 0),
+                        e -> ReusePortLayout.text(e.getValue())))).orElseThrow();
+        assertEquals("web", back.policyName());
+        ReusePortSpec spec = (ReusePortSpec) d.policies().getFirst().spec();
+        assertEquals(spec.port(), back.spec().port());
+        assertEquals(spec.address(), back.spec().address());
+        assertEquals(spec.netns(), back.spec().netns());
+        assertEquals(spec.members().stream().map(m -> m.name() + " " + m.process()).toList(),
+                back.spec().members().stream().map(m -> m.name() + " " + m.process()).toList());
         // the sockets and counters are not policy entries: nothing for the diff to own
         assertTrue(u.maps().get(0).entries().isEmpty());
         assertTrue(u.maps().get(2).entries().isEmpty());
@@ -106,9 +119,43 @@ class ReusePortKindTest {
         return Differ.diff(d, live);
     }
 
+    /** The sockmap entries of a member whose listeners have these cookies: its slots round-robin. */
+    static Map<Integer, Long> slots(int member, long... cookies) {
+        Map<Integer, Long> out = new TreeMap<>();
+        for (int slot = 0; slot < ReusePortLayout.SLOTS; slot++) {
+            out.put(member * ReusePortLayout.SLOTS + slot, cookies[slot % cookies.length]);
+        }
+        return out;
+    }
+
     static Listener listener(int pid, long inode) {
         return new Listener(pid, 3, inode, SocketProtocol.TCP,
                 new InetSocketAddress(InetAddress.getLoopbackAddress(), 8080));
+    }
+
+    @Test
+    void withoutThePoliciesTheRuntimeIsMadeFromThePinnedGroupAndRemovalDetachesTheProgram() {
+        DesiredState d = desired(snapshot("r1", "hot-standby", false, false));
+        Applier.apply(kernel, plan(d), CLOCK);
+        kernel.process(Path.of("/run/blue.pid"), 100, List.of(listener(100, 5000)), true);
+        PolicyKind kind = Kinds.BUILT_IN.named("ReusePortGroup");
+        kind.runtime(kernel, ROOT).orElseThrow().reconcile();
+        assertEquals(slots(0, 5000), kernel.sockets(ROOT.resolve("reuseport/web/rp_sockets")));
+        assertEquals(ROOT.resolve("reuseport/web/prog"), kernel.reuseportProgram(5000).orElseThrow());
+
+        // the group removed: its program leaves the members' group before its pins go
+        Plan gone = Differ.diff(desired(new Snapshot("r2", Map.of("other.yaml", """
+                apiVersion: bpfgit.dev/v1
+                kind: ReusePortGroup
+                metadata: {name: api}
+                spec:
+                  port: 9090
+                  members:
+                    - {name: one, process: {command: "api-server"}}
+                """))), Observer.observe(kernel, ROOT, List.of()));
+        Applier.apply(kernel, gone, CLOCK);
+        assertTrue(kernel.reuseportProgram(5000).isEmpty(), "still attached after the group's removal");
+        assertTrue(kernel.mapInfo(ROOT.resolve("reuseport/web/rp_members")).isEmpty());
     }
 
     @Test
@@ -121,7 +168,7 @@ class ReusePortKindTest {
         kernel.process(Path.of("/run/blue.pid"), 100, List.of(listener(100, 5000)), true);
         PolicyKind.Runtime r = Kinds.BUILT_IN.named("ReusePortGroup").runtime(kernel, d).orElseThrow();
         r.reconcile();
-        assertEquals(Map.of(0, 5000L), kernel.sockets(sockmap));
+        assertEquals(slots(0, 5000), kernel.sockets(sockmap));
         assertEquals(ROOT.resolve("reuseport/web/prog"), kernel.reuseportProgram(5000).orElseThrow());
 
         LiveState live = Observer.observe(kernel, ROOT, List.of());
@@ -147,7 +194,9 @@ class ReusePortKindTest {
         kernel.process(Path.of("/run/blue.pid"), 200, List.of(listener(200, 6000)), true);
         kernel.process(Path.of("/run/green.pid"), 300, List.of(listener(300, 7000)), true);
         r.reconcile();
-        assertEquals(Map.of(0, 6000L, 1, 7000L), kernel.sockets(sockmap));
+        Map<Integer, Long> both = new TreeMap<>(slots(0, 6000));
+        both.putAll(slots(1, 7000));
+        assertEquals(both, kernel.sockets(sockmap));
         assertTrue(kernel.reuseportProgram(6000).isPresent());
         live = Observer.observe(kernel, ROOT, List.of());
         assertTrue(live.meta().get("runtime/reuseport/web/1").orElseThrow().startsWith("green ok "));
@@ -156,10 +205,35 @@ class ReusePortKindTest {
         kernel.exit(300);
         kernel.process(Path.of("/run/green.pid"), 301, List.of(listener(301, 7001)), false);
         r.reconcile();
-        assertEquals(Map.of(0, 6000L), kernel.sockets(sockmap));
+        assertEquals(slots(0, 6000), kernel.sockets(sockmap));
         live = Observer.observe(kernel, ROOT, List.of());
         assertTrue(live.meta().get("runtime/reuseport/web/1").orElseThrow().contains("SO_REUSEPORT"),
                 live.meta().values().toString());
+        assertEquals("attached", live.meta().get("runtime/reuseport/web/program").orElseThrow());
+
+        // blue runs two workers, each with its listener: both used, the member's slots alternate between them
+        kernel.exit(200);
+        kernel.process(Path.of("/run/blue.pid"), 400, List.of(listener(400, 8000), new Listener(400, 4, 8001,
+                SocketProtocol.TCP, new InetSocketAddress(InetAddress.getLoopbackAddress(), 8080))), true);
+        kernel.process(null, 900, List.of(listener(900, 9000)), true);   // a process the policy does not name
+        r.reconcile();
+        assertEquals(slots(0, 8000, 8001), kernel.sockets(sockmap));
+        assertTrue(kernel.reuseportProgram(8001).isPresent());
+
+        // no member has a listener left: the program is detached from what remains of the group (a process
+        // the policy does not name), and attached again when a member returns
+        kernel.exit(301);
+        kernel.exit(400);
+        assertTrue(kernel.reuseportProgram(9000).isPresent(), "the stranger's socket shares the group's program");
+        r.reconcile();
+        assertTrue(kernel.reuseportProgram(9000).isEmpty(), "detached through the stranger's socket");
+        live = Observer.observe(kernel, ROOT, List.of());
+        assertEquals("detached: no member has a listener", live.meta().get("runtime/reuseport/web/program").orElseThrow());
+        kernel.process(Path.of("/run/green.pid"), 302, List.of(listener(302, 7002)), true);
+        r.reconcile();
+        assertEquals(ROOT.resolve("reuseport/web/prog"), kernel.reuseportProgram(9000).orElseThrow());
+        assertEquals("attached", Observer.observe(kernel, ROOT, List.of()).meta().get("runtime/reuseport/web/program")
+                .orElseThrow());
 
         // the group removed: its runtime records go with it
         Plan gone = Differ.diff(desired(new Snapshot("r3", Map.of("other.yaml", """
