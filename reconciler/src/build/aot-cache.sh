@@ -10,16 +10,23 @@ set -euo pipefail
 target=$1
 examples=$2
 java_home=$3
-lib=$target/aot/lib
+# trained in a directory of its own: the cache records the jars' paths, and the release must name no path
+# of the machine that built it (ReleaseIT)
+stage=$(mktemp -d /tmp/bpfgit-aot.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+lib=$stage/lib
 rm -rf "$target/aot"
-mkdir -p "$lib"
+mkdir -p "$lib" "$target/aot/lib"
+cp -r "$examples/edge-filter" "$examples/blocklist" "$stage/"
 # -p: the JVM checks each jar's size and modification time against the cache's; the tarball keeps those of
 # the same files
 cp -p "$target"/bpfgit-reconciler-*.jar "$lib/"
 tr ':' '\n' < "$target/classpath.txt" | while read -r jar || [ -n "$jar" ]; do [ -n "$jar" ] && cp -p "$jar" "$lib/"; done
 cp=$(LC_ALL=C; printf '%s:' "$lib"/*.jar)
+cd "$stage"
 "$java_home/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:+UseSerialGC \
   -XX:TieredStopAtLevel=1 -XX:AOTCacheOutput="$lib/bpfgit.aot" -Xlog:aot*=error -cp "${cp%:}" dev.bpfgit.cli.Main \
-  validate "$examples/edge-filter" "$examples/blocklist" > "$target/aot/training.log" 2>&1 || rc=$?
+  validate edge-filter blocklist > "$target/aot/training.log" 2>&1 || rc=$?
 # 2: the two examples claim the same prefix on eth0, which trains the error path too
 [ "${rc:-0}" -le 2 ] && [ -s "$lib/bpfgit.aot" ] || { cat "$target/aot/training.log" >&2; exit 1; }
+cp "$lib/bpfgit.aot" "$target/aot/lib/"
