@@ -13,8 +13,12 @@ public record Policy(String kind, String name, HostSelector hosts, PolicySpec sp
                      Map<String, Location> locations, String digest) {
 
     public Policy {
-        locations = Map.copyOf(locations);
+        // a document's locations (YamlDocument) are read-only already, and found only when asked for
+        locations = locations instanceof LazyLocations || locations.getClass() == READ_ONLY ? locations
+                : Map.copyOf(locations);
     }
+
+    private static final Class<?> READ_ONLY = java.util.Collections.unmodifiableMap(new java.util.HashMap<>()).getClass();
 
     /** {@code Kind/name}, the policy's identity in plans, status and metrics. */
     public String id() {

@@ -83,7 +83,7 @@ public final class PolicyLoader {
         yaml.stop().ifPresent(stop::add);
         yaml.errors().stream().filter(e -> yaml.stop().map(s -> s != e).orElse(true)).forEach(errors::add);
         for (YamlDocument doc : yaml.documents()) {
-            Set<ValidationMessage> invalid = schema.validate(doc.root());
+            Set<ValidationMessage> invalid = schema.validate(doc.root(), kinds);
             if (!invalid.isEmpty()) {
                 List<PolicyError> schemaErrors = messages.rewrite(invalid, doc);
                 errors.addAll(schemaErrors);

@@ -41,8 +41,10 @@ final class PolicyReader {
      *         a bad glob) and serves only the checks across policies, which then report everything at once
      */
     Policy read(YamlDocument doc, Consumer<PolicyError> errors) {
-        ObjectNode canonical = (ObjectNode) schema.withDefaults(doc.root());
+        // in place: the document is not used after this, but for its locations
+        ObjectNode canonical = (ObjectNode) doc.root();
         String kind = canonical.get("kind").asText();
+        schema.applyDefaults(canonical, kind);
         String name = canonical.get("metadata").get("name").asText();
         ObjectNode spec = (ObjectNode) canonical.get("spec");
         HostSelector hosts = hosts(spec.get("hosts"), doc, errors);

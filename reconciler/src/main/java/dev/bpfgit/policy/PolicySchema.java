@@ -2,8 +2,9 @@ package dev.bpfgit.policy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.networknt.schema.AnnotationKeyword;
-import com.networknt.schema.ApplyDefaultsStrategy;
 import com.networknt.schema.JsonMetaSchema;
 import com.networknt.schema.JsonNodePath;
 import com.networknt.schema.JsonSchema;
@@ -13,6 +14,9 @@ import com.networknt.schema.SchemaLocation;
 import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+
+import dev.bpfgit.kind.Kinds;
+import dev.bpfgit.kind.PolicyKind;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,8 +42,8 @@ final class PolicySchema {
         static final PolicySchema INSTANCE = new PolicySchema(INVENTORY);
     }
 
+    private final String root;
     private final JsonSchema validator;
-    private final JsonSchema defaulter;
     private final Map<String, JsonNode> documents = new ConcurrentHashMap<>();
     private final ObjectMapper mapper = new ObjectMapper();
 
@@ -55,8 +59,7 @@ final class PolicySchema {
         SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().pathType(PathType.JSON_POINTER).build();
         validator = factory.getSchema(SchemaLocation.of(root), config);
         validator.initializeValidators();   // fail here, not on the first policy, if a schema is broken
-        defaulter = validator.withConfig(SchemaValidatorsConfig.builder().pathType(PathType.JSON_POINTER)
-                .applyDefaultsStrategy(new ApplyDefaultsStrategy(true, false, false)).build());
+        this.root = root;
     }
 
     static PolicySchema get() {
@@ -78,11 +81,177 @@ final class PolicySchema {
         return validator.validate(document);
     }
 
-    /** A copy of a valid document with every absent property that has a schema {@code default} filled in. */
-    JsonNode withDefaults(JsonNode document) {
-        JsonNode copy = document.deepCopy();
-        defaulter.walk(copy, false);
-        return copy;
+    /** Arrays shorter than this go through the validator item by item: the fast path is for feeds. */
+    static final int BULK_ITEMS = 64;
+
+    /**
+     * {@link #validate(JsonNode)}, with the items of a kind's large array checked by its
+     * {@link PolicyKind.ItemCheck} instead of the validator when every item passes it (the rest of the
+     * document still goes through the validator). When one item does not pass, or the kind's schema is not
+     * the one the check was written against, the whole document goes through the validator: the result is
+     * the same either way, only the time differs.
+     */
+    Set<ValidationMessage> validate(JsonNode document, Kinds kinds) {
+        Optional<JsonNode> rest = withoutBulkItems(document, kinds);
+        if (rest.isPresent()) {
+            Set<ValidationMessage> messages = validator.validate(rest.get());
+            if (messages.isEmpty()) {
+                return messages;
+            }
+        }
+        return validator.validate(document);
+    }
+
+    /** The document with the kind's array emptied, if every item passed the kind's check. */
+    private Optional<JsonNode> withoutBulkItems(JsonNode document, Kinds kinds) {
+        if (!(document instanceof ObjectNode top) || !(top.get("kind") instanceof JsonNode kind) || !kind.isTextual()
+                || !(top.get("spec") instanceof ObjectNode spec)) {
+            return Optional.empty();
+        }
+        Optional<PolicyKind> k = kinds.find(kind.asText());
+        Optional<PolicyKind.ItemCheck> check = k.flatMap(PolicyKind::itemCheck);
+        if (check.isEmpty() || !(spec.get(check.get().array()) instanceof ArrayNode items)
+                || items.size() < BULK_ITEMS || !check.get().fingerprint().equals(fingerprints.computeIfAbsent(
+                        k.get().name(), this::fingerprint))) {
+            return Optional.empty();
+        }
+        for (JsonNode item : items) {
+            if (!check.get().valid().test(spec, item)) {
+                return Optional.empty();
+            }
+        }
+        ObjectNode restSpec = mapper.createObjectNode().setAll(spec);
+        restSpec.set(check.get().array(), mapper.createArrayNode());
+        ObjectNode rest = mapper.createObjectNode().setAll(top);
+        rest.set("spec", restSpec);
+        return Optional.of(rest);
+    }
+
+    private final Map<String, String> fingerprints = new ConcurrentHashMap<>();
+
+    /**
+     * Fills in, in place, every absent property of a valid document that has a {@code default} in the
+     * envelope's schema or in its kind's ({@code kindSchema}, e.g. {@code trafficpolicy.schema.json}) and
+     * only there: the validator's own defaults walk went through every kind's branch of the root schema and
+     * gave a document the defaults of other kinds. Followed: {@code properties}, {@code items},
+     * {@code $ref} and {@code allOf}; a default under a condition ({@code if}/{@code then}, {@code oneOf})
+     * is not applied. Arrays whose item schema has no default anywhere (a TrafficPolicy's rules) are not
+     * walked.
+     */
+    void applyDefaults(ObjectNode document, String kind) {
+        fill(document(root), root, document, 0);
+        if (document.get("spec") instanceof ObjectNode spec) {
+            String kindIri = kindSchema(kind);
+            fill(document(kindIri), kindIri, spec, 0);
+        }
+    }
+
+    /**
+     * The schema the root gives the spec of a kind: the {@code $ref} of {@code spec} in the {@code then} of the
+     * root's {@code if kind is <kind>}.
+     */
+    private String kindSchema(String kind) {
+        for (JsonNode branch : document(root).path("allOf")) {
+            if (branch.at("/if/properties/kind/const").asText("").equals(kind)
+                    && branch.at("/then/properties/spec/$ref") instanceof JsonNode ref && ref.isTextual()) {
+                return ref.asText().contains(":") ? ref.asText() : resolve(ref.asText(), root);
+            }
+        }
+        throw new IllegalStateException("the root schema " + root + " does not dispatch kind " + kind);
+    }
+
+    private void fill(JsonNode schema, String base, JsonNode instance, int depth) {
+        if (schema == null || !schema.isObject() || depth > 64) {
+            return;
+        }
+        if (schema.get("$ref") instanceof JsonNode ref && ref.isTextual()) {
+            Resolved r = ref(ref.asText(), base);
+            fill(r.node(), r.base(), instance, depth + 1);
+        }
+        for (JsonNode sub : schema.path("allOf")) {
+            fill(sub, base, instance, depth + 1);
+        }
+        if (instance instanceof ObjectNode object) {
+            for (var p : schema.path("properties").properties()) {
+                JsonNode value = object.get(p.getKey());
+                if (value == null) {
+                    if (p.getValue().has("default")) {
+                        object.set(p.getKey(), p.getValue().get("default").deepCopy());
+                    }
+                } else {
+                    fill(p.getValue(), base, value, depth + 1);
+                }
+            }
+        } else if (instance instanceof ArrayNode array && schema.has("items")
+                && hasDefaults(schema.get("items"), base, 0)) {
+            for (JsonNode item : array) {
+                fill(schema.get("items"), base, item, depth + 1);
+            }
+        }
+    }
+
+    /** Whether a default is anywhere below this schema (through $ref); memoized per schema node. */
+    private boolean hasDefaults(JsonNode schema, String base, int depth) {
+        if (!schema.isContainerNode() || depth > 64) {
+            return false;
+        }
+        Boolean known = withDefaults.get(schema);
+        if (known != null) {
+            return known;
+        }
+        boolean found = schema.has("default");
+        if (!found && schema.get("$ref") instanceof JsonNode ref && ref.isTextual()) {
+            Resolved r = ref(ref.asText(), base);
+            found = r.node() != null && hasDefaults(r.node(), r.base(), depth + 1);
+        }
+        for (var it = schema.iterator(); !found && it.hasNext(); ) {
+            found = hasDefaults(it.next(), base, depth + 1);
+        }
+        withDefaults.put(schema, found);
+        return found;
+    }
+
+    private final Map<JsonNode, Boolean> withDefaults = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+
+    private record Resolved(JsonNode node, String base) {
+    }
+
+    /** A {@code $ref} such as {@code #/$defs/rule} or {@code common.schema.json#/$defs/prefix}, from {@code base}. */
+    private Resolved ref(String ref, String base) {
+        int hash = ref.indexOf('#');
+        String file = hash < 0 ? ref : ref.substring(0, hash);
+        String iri = file.isEmpty() ? base : resolve(file, base);
+        JsonNode node = document(iri);
+        if (hash >= 0 && hash + 1 < ref.length()) {
+            node = node.at(ref.substring(hash + 1));
+        }
+        return new Resolved(node.isMissingNode() ? null : node, iri);
+    }
+
+    /** A schema file named relative to another one: both are in {@code schema/} on the classpath. */
+    private static String resolve(String file, String base) {
+        return base.substring(0, base.lastIndexOf('/') + 1) + file;
+    }
+
+    /**
+     * A short digest of a kind's schema file and of {@code common.schema.json}, without their descriptions:
+     * what a {@link dev.bpfgit.kind.PolicyKind.ItemCheck} was written against.
+     */
+    String fingerprint(String kind) {
+        ObjectNode both = mapper.createObjectNode();
+        both.set("kind", withoutDescriptions(document(kindSchema(kind)).deepCopy()));
+        both.set("common", withoutDescriptions(document(resolve("common.schema.json", root)).deepCopy()));
+        return PolicyReader.digest(both).substring(0, 16);
+    }
+
+    private static JsonNode withoutDescriptions(JsonNode node) {
+        if (node instanceof ObjectNode o) {
+            o.remove("description");
+            o.forEach(PolicySchema::withoutDescriptions);
+        } else if (node instanceof ArrayNode a) {
+            a.forEach(PolicySchema::withoutDescriptions);
+        }
+        return node;
     }
 
     /**

@@ -2,13 +2,10 @@ package dev.bpfgit.policy;
 
 import dev.bpfgit.source.PolicyFiles;
 import org.snakeyaml.engine.v2.api.LoadSettings;
-import org.snakeyaml.engine.v2.composer.Composer;
+import org.snakeyaml.engine.v2.events.Event;
 import org.snakeyaml.engine.v2.exceptions.Mark;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
-import org.snakeyaml.engine.v2.nodes.Node;
-import org.snakeyaml.engine.v2.nodes.ScalarNode;
-import org.snakeyaml.engine.v2.nodes.Tag;
 import org.snakeyaml.engine.v2.parser.ParserImpl;
 import org.snakeyaml.engine.v2.scanner.StreamReader;
 import org.snakeyaml.engine.v2.schema.CoreSchema;
@@ -18,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * Splits a policy file into its YAML documents. Composing (not loading) keeps every node's position; the
@@ -58,6 +56,26 @@ final class YamlReader {
     static final int MAX_NUMBER_LENGTH = 100;
 
     static Result read(String file, String text) {
+        return read(file, text, false);
+    }
+
+    /**
+     * @param positions record every node's position now; otherwise each document reads the file again for
+     *                  them when first asked ({@link LazyLocations})
+     */
+    static Result read(String file, String text, boolean positions) {
+        // the positions of every document of the file, read once when the first is asked for
+        Supplier<List<YamlDocument>> again = positions ? null : new Supplier<>() {
+            private List<YamlDocument> documents;
+
+            @Override
+            public synchronized List<YamlDocument> get() {
+                if (documents == null) {
+                    documents = read(file, text, true).documents();
+                }
+                return documents;
+            }
+        };
         List<YamlDocument> documents = new ArrayList<>();
         List<PolicyError> errors = new ArrayList<>();
         long bytes = utf8Length(text);
@@ -76,15 +94,13 @@ final class YamlReader {
             StreamReader reader = new StreamReader(settings, new SurrogateSafeReader(text));
             BoundedParser events = new BoundedParser(new ParserImpl(settings, reader), MAX_DEPTH, MAX_DOCUMENTS,
                     MAX_ALIAS_NODES);
-            Composer composer = new Composer(settings, events);
+            events.next();   // StreamStart
             // lazy: documents before a syntax error are still returned and validated
-            while (composer.hasNext()) {
-                Node node = composer.next();
-                if (isEmpty(node)) {
-                    continue;   // a bare "---" or a document of comments only
-                }
-                YamlToJson converter = new YamlToJson(file, settings, MAX_DEPTH);
-                documents.add(converter.document(node));
+            while (!events.checkEvent(Event.ID.StreamEnd)) {
+                YamlToJson converter = new YamlToJson(file, settings, events, MAX_DEPTH, positions);
+                int index = documents.size();
+                // empty: a bare "---" or a document of comments only
+                converter.document(() -> again.get().get(index).locations()).ifPresent(documents::add);
                 errors.addAll(converter.errors());
             }
         } catch (BoundedParser.LimitExceeded e) {
@@ -137,10 +153,6 @@ final class YamlReader {
         // a string cannot be more than 3 bytes per char in UTF-8: only count when that could pass the limit
         return (long) text.length() * 3 <= PolicyFiles.MAX_BYTES ? 0
                 : text.getBytes(StandardCharsets.UTF_8).length;
-    }
-
-    private static boolean isEmpty(Node node) {
-        return node instanceof ScalarNode s && s.getTag().equals(Tag.NULL) && s.getValue().isEmpty();
     }
 
     /** "invalid YAML: problem (context at line L, column C)", placed at the problem. */

@@ -6,45 +6,74 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.snakeyaml.engine.v2.api.ConstructNode;
 import org.snakeyaml.engine.v2.api.LoadSettings;
+import org.snakeyaml.engine.v2.common.Anchor;
+import org.snakeyaml.engine.v2.events.AliasEvent;
+import org.snakeyaml.engine.v2.events.Event;
+import org.snakeyaml.engine.v2.events.NodeEvent;
+import org.snakeyaml.engine.v2.events.ScalarEvent;
+import org.snakeyaml.engine.v2.exceptions.ComposerException;
 import org.snakeyaml.engine.v2.exceptions.Mark;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
-import org.snakeyaml.engine.v2.nodes.MappingNode;
-import org.snakeyaml.engine.v2.nodes.Node;
-import org.snakeyaml.engine.v2.nodes.NodeTuple;
 import org.snakeyaml.engine.v2.nodes.ScalarNode;
-import org.snakeyaml.engine.v2.nodes.SequenceNode;
 import org.snakeyaml.engine.v2.nodes.Tag;
+import org.snakeyaml.engine.v2.parser.Parser;
+import org.snakeyaml.engine.v2.resolver.ScalarResolver;
 
 import java.math.BigInteger;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
- * Converts one composed YAML document to a Jackson tree, recording the position of every node by JSON pointer.
- * Reports what JSON cannot hold or what YAML tolerates but a policy should not: duplicate keys (the first
- * wins), non-scalar keys, custom tags, recursive aliases.
+ * Converts the parser's events of one YAML document to a Jackson tree, recording the position of every node by
+ * JSON pointer. Reports what JSON cannot hold or what YAML tolerates but a policy should not: duplicate keys
+ * (the first wins), non-scalar keys, custom tags, recursive aliases.
+ * <p>
+ * It reads events, not snakeyaml's composed nodes: composing a 100,000-rule file built half a million nodes
+ * with comment lists and marks only to walk them once, and took several times as long as parsing it. An
+ * anchored node is kept as converted (its tree, the positions below it, its errors) and an alias is a copy of
+ * it, which is what converting the composer's shared node again gave.
  */
 final class YamlToJson {
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
 
+    /** An anchored node as converted: copied wherever an alias names it. */
+    private record Anchored(JsonNode json, Optional<String> scalar, Location at, Map<String, Location> locations,
+                            String origin, List<PolicyError> errors, int height) {
+    }
+
     private final String file;
     private final LoadSettings settings;
+    /** Once: the schema makes a new resolver (a dozen regular expressions) on every call. */
+    private final ScalarResolver resolver;
+    private final Parser parser;
     private final int maxDepth;
+    /** False on the first read: positions are recorded only when asked for ({@link LazyLocations}). */
+    private final boolean positions;
     private final Map<String, Location> locations = new HashMap<>();
+    /** Pointers in the order they were recorded, so that an anchored node's are the ones since it began. */
+    private final List<String> recorded = new ArrayList<>();
     private final List<PolicyError> errors = new ArrayList<>();
-    /** Nodes being converted, to stop an alias that refers to its own ancestor. */
-    private final Set<Node> path = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Map<Anchor, Anchored> anchors = new HashMap<>();
+    /** Anchors of the nodes being converted: an alias to one of them would contain itself. */
+    private final Set<Anchor> open = new HashSet<>();
     private boolean tooDeep;
+    /** Converting the value of a duplicate key: built to consume its events, then dropped with what it reported. */
+    private int discarding;
+    private int height;
 
     /** @param maxDepth nesting as converted, aliases expanded: also what bounds this class's recursion */
-    YamlToJson(String file, LoadSettings settings, int maxDepth) {
+    YamlToJson(String file, LoadSettings settings, Parser parser, int maxDepth, boolean positions) {
         this.file = file;
+        this.positions = positions;
         this.settings = settings;
+        this.resolver = settings.getSchema().getScalarResolver();
+        this.parser = parser;
         this.maxDepth = maxDepth;
     }
 
@@ -52,109 +81,329 @@ final class YamlToJson {
         return new Location(file, mark.getLine() + 1, mark.getColumn() + 1);
     }
 
-    YamlDocument document(Node root) {
-        JsonNode json = convert(root, "", 0);
-        return new YamlDocument(file, json, locations, locations.get(""), errors.isEmpty());
+    /**
+     * The next document, after its DocumentStart event; empty for a document of nothing (a bare "---").
+     *
+     * @param later its positions, when this reader does not record them
+     */
+    Optional<YamlDocument> document(Supplier<Map<String, Location>> later) {
+        Event start = parser.next();   // DocumentStart
+        Event first = parser.peekEvent();
+        if (first instanceof ScalarEvent s && s.getValue().isEmpty() && tag(s).equals(Tag.NULL)) {
+            parser.next();
+            parser.next();   // DocumentEnd
+            return Optional.empty();
+        }
+        Location whole = first instanceof AliasEvent ? start(start) : start(first);
+        JsonNode json = convert("", 0);
+        parser.next();   // DocumentEnd
+        Map<String, Location> at = positions ? java.util.Collections.unmodifiableMap(locations)
+                : new LazyLocations(later);
+        return Optional.of(new YamlDocument(file, json, at, whole, errors.isEmpty()));
     }
 
     List<PolicyError> errors() {
         return errors;
     }
 
-    private Location start(Node node) {
-        return node.getStartMark().map(m -> location(file, m)).orElse(new Location(file, 1, 1));
+    private Location start(Event event) {
+        return event.getStartMark().map(m -> location(file, m)).orElse(new Location(file, 1, 1));
     }
 
-    private JsonNode convert(Node node, String pointer, int depth) {
-        locations.put(pointer, start(node));
-        if (depth >= maxDepth && !(node instanceof ScalarNode)) {
+    private void error(PolicyError e) {
+        if (discarding == 0) {
+            errors.add(e);
+        }
+    }
+
+    private void locate(String pointer, Location at) {
+        if (positions && discarding == 0 && locations.put(pointer, at) == null) {
+            recorded.add(pointer);
+        }
+    }
+
+    private JsonNode convert(String pointer, int depth) {
+        Event event = parser.next();
+        if (event instanceof AliasEvent alias) {
+            return alias(alias, pointer, depth);
+        }
+        Location at = start(event);
+        locate(pointer, at);
+        Optional<Anchor> anchor = ((NodeEvent) event).getAnchor();
+        if (event instanceof ScalarEvent s) {
+            JsonNode json = scalar(s, at, pointer);
+            height = 0;
+            anchor.ifPresent(a -> anchors.put(a, new Anchored(json, Optional.of(s.getValue()), at,
+                    Map.of("", at), pointer, List.of(), 0)));
+            return json;
+        }
+        if (depth >= maxDepth) {
             if (!tooDeep) {   // once: every alias of a deep node would say it again
                 tooDeep = true;
-                errors.add(new PolicyError(start(node), "", "nested more than " + maxDepth
+                error(new PolicyError(at, "", "nested more than " + maxDepth
+                        + " levels deep (counting what aliases expand to); a policy needs far fewer"));
+            }
+            skip();
+            return JSON.nullNode();
+        }
+        int errorsBefore = errors.size(), recordedBefore = recorded.size() - 1;
+        anchor.ifPresent(a -> {
+            anchors.remove(a);
+            open.add(a);
+        });
+        JsonNode json;
+        int below;
+        if (event.getEventId() == Event.ID.MappingStart) {
+            json = JSON.objectNode();
+            below = mapping((ObjectNode) json, pointer, depth);
+        } else {
+            json = JSON.arrayNode();
+            below = sequence((ArrayNode) json, pointer, depth);
+        }
+        height = below + 1;
+        if (anchor.isPresent()) {
+            open.remove(anchor.get());
+            anchors.put(anchor.get(), new Anchored(json, Optional.empty(), at, below(pointer, recordedBefore), pointer,
+                    List.copyOf(errors.subList(errorsBefore, errors.size())), height));
+        }
+        return json;
+    }
+
+    /** @return the height of the tallest value */
+    private int mapping(ObjectNode object, String pointer, int depth) {
+        Map<String, Location> seen = new HashMap<>();
+        List<Merged> merges = new ArrayList<>(0);
+        int tallest = 0;
+        while (!parser.checkEvent(Event.ID.MappingEnd)) {
+            Event keyEvent = parser.peekEvent();
+            Optional<String> name = keyName(keyEvent);
+            Location keyAt = start(keyEvent);
+            if (name.isEmpty()) {
+                boolean mapping = keyKind(keyEvent) == Event.ID.MappingStart;
+                discard(() -> convert(pointer, depth + 1));
+                error(new PolicyError(keyAt, pointer, "a key must be a plain value, not a "
+                        + (mapping ? "mapping" : "list")));
+                discard(() -> convert(pointer, depth + 1));
+                continue;
+            }
+            if (keyEvent instanceof ScalarEvent k && tag(k).equals(Tag.MERGE)) {
+                parser.next();
+                merges.add(merge(pointer, depth));
+                tallest = Math.max(tallest, height);
+                continue;
+            }
+            parser.next();   // the key
+            String child = JsonPointers.child(pointer, name.get());
+            Location first = seen.putIfAbsent(name.get(), keyAt);
+            if (first != null) {
+                error(new PolicyError(keyAt, child, "duplicate key '" + Shown.value(name.get()) + "' (first at "
+                        + (first.line() == keyAt.line() ? "column " + first.column() : "line " + first.line()) + ")"));
+                discard(() -> convert(child, depth + 1));
+                continue;
+            }
+            object.set(name.get(), convert(child, depth + 1));
+            tallest = Math.max(tallest, height);
+        }
+        parser.next();
+        // "<<: *defaults": keys written here win, then the merged mappings in order
+        for (Merged m : merges) {
+            m.json().properties().forEach(e -> {
+                if (!object.has(e.getKey())) {
+                    object.set(e.getKey(), e.getValue());
+                    String from = JsonPointers.child("", e.getKey());
+                    m.locations().forEach((p, l) -> {
+                        if (p.equals(from) || p.startsWith(from + "/")) {
+                            locate(pointer + p, l);
+                        }
+                    });
+                }
+            });
+        }
+        return tallest;
+    }
+
+    /** A mapping merged into another, its fields' positions relative to it. */
+    private record Merged(ObjectNode json, Map<String, Location> locations) {
+    }
+
+    /**
+     * The value of a {@code <<} key, as the composer merged it: a mapping, or a list of mappings (the first
+     * one's keys win); converted where it is written, its positions then moved to the keys it adds.
+     */
+    private Merged merge(String pointer, int depth) {
+        String at = JsonPointers.child(pointer, "<<");
+        int from = recorded.size();
+        Event first = parser.peekEvent();
+        JsonNode value = convert(at, depth + 1);
+        Map<String, Location> moved = new HashMap<>();
+        for (String p : new ArrayList<>(recorded.subList(from, recorded.size()))) {
+            moved.put(p.substring(at.length()), locations.remove(p));
+        }
+        recorded.subList(from, recorded.size()).clear();
+        if (value instanceof ObjectNode object) {
+            return new Merged(object, moved);
+        }
+        if (value instanceof ArrayNode list) {
+            ObjectNode merged = JSON.objectNode();
+            Map<String, Location> positions = new HashMap<>();
+            for (int i = 0; i < list.size(); i++) {
+                if (!(list.get(i) instanceof ObjectNode item)) {
+                    throw notMergeable(first);
+                }
+                String prefix = "/" + i;
+                for (var e : item.properties()) {
+                    if (!merged.has(e.getKey())) {
+                        merged.set(e.getKey(), e.getValue());
+                        String key = JsonPointers.child("", e.getKey());
+                        moved.forEach((p, l) -> {
+                            if (p.equals(prefix + key) || p.startsWith(prefix + key + "/")) {
+                                positions.put(p.substring(prefix.length()), l);
+                            }
+                        });
+                    }
+                }
+            }
+            return new Merged(merged, positions);
+        }
+        throw notMergeable(first);
+    }
+
+    private static ComposerException notMergeable(Event at) {
+        return new ComposerException("expected a mapping or list of mappings for merging", at.getStartMark());
+    }
+
+    private int sequence(ArrayNode array, String pointer, int depth) {
+        int tallest = 0;
+        for (int i = 0; !parser.checkEvent(Event.ID.SequenceEnd); i++) {
+            array.add(convert(JsonPointers.child(pointer, i), depth + 1));
+            tallest = Math.max(tallest, height);
+        }
+        parser.next();
+        return tallest;
+    }
+
+    /** A key's text if it is a scalar (or an alias of one), else empty. */
+    private Optional<String> keyName(Event key) {
+        if (key instanceof ScalarEvent s) {
+            return Optional.of(s.getValue());
+        }
+        if (key instanceof AliasEvent a && anchors.get(a.getAlias()) instanceof Anchored stored) {
+            return stored.scalar();
+        }
+        return Optional.empty();
+    }
+
+    private Event.ID keyKind(Event key) {
+        if (key instanceof AliasEvent a && anchors.get(a.getAlias()) instanceof Anchored stored) {
+            return stored.json().isObject() ? Event.ID.MappingStart : Event.ID.SequenceStart;
+        }
+        return key.getEventId();
+    }
+
+    private void discard(Runnable convert) {
+        discarding++;
+        try {
+            convert.run();
+        } finally {
+            discarding--;
+        }
+    }
+
+    /** Consumes a node's events without converting it (below the nesting limit). */
+    private void skip() {
+        for (int level = 1; level > 0; ) {
+            switch (parser.next().getEventId()) {
+                case MappingStart, SequenceStart -> level++;
+                case MappingEnd, SequenceEnd -> level--;
+                default -> {
+                }
+            }
+        }
+    }
+
+    private JsonNode alias(AliasEvent alias, String pointer, int depth) {
+        Anchor name = alias.getAlias();
+        Location at = start(alias);
+        if (open.contains(name)) {
+            locate(pointer, at);
+            error(new PolicyError(at, pointer, "an alias may not refer to a node that contains it"));
+            height = 0;
+            return JSON.nullNode();
+        }
+        Anchored stored = anchors.get(name);
+        if (stored == null) {
+            throw new ComposerException("found undefined alias " + name, alias.getStartMark());
+        }
+        height = stored.height();
+        if (depth + stored.height() >= maxDepth && stored.height() > 0) {
+            locate(pointer, stored.at());
+            if (!tooDeep) {
+                tooDeep = true;
+                error(new PolicyError(stored.at(), "", "nested more than " + maxDepth
                         + " levels deep (counting what aliases expand to); a policy needs far fewer"));
             }
             return JSON.nullNode();
         }
-        if (!path.add(node)) {
-            errors.add(new PolicyError(start(node), pointer, "an alias may not refer to a node that contains it"));
-            return JSON.nullNode();
+        stored.locations().forEach((p, l) -> locate(pointer + p, l));
+        for (PolicyError e : stored.errors()) {
+            error(!e.pointer().startsWith(stored.origin()) ? e : new PolicyError(e.location(),
+                    pointer + e.pointer().substring(stored.origin().length()), e.message()));
         }
-        try {
-            return switch (node) {
-                case MappingNode m -> mapping(m, pointer, depth);
-                case SequenceNode s -> sequence(s, pointer, depth);
-                case ScalarNode s -> scalar(s, pointer);
-                default -> throw new IllegalStateException("unknown YAML node " + node.getNodeType());
-            };
-        } finally {
-            path.remove(node);
-        }
+        return stored.json().deepCopy();
     }
 
-    private ObjectNode mapping(MappingNode mapping, String pointer, int depth) {
-        ObjectNode object = JSON.objectNode();
-        Map<String, Node> seen = new HashMap<>();
-        for (NodeTuple entry : mapping.getValue()) {
-            Node keyNode = entry.getKeyNode();
-            if (!(keyNode instanceof ScalarNode key)) {
-                errors.add(new PolicyError(start(keyNode), pointer, "a key must be a plain value, not a "
-                        + (keyNode instanceof MappingNode ? "mapping" : "list")));
-                continue;
+    /** The positions recorded since {@code from} (the node at {@code pointer} and below), relative to it. */
+    private Map<String, Location> below(String pointer, int from) {
+        Map<String, Location> out = new HashMap<>();
+        for (String p : recorded.subList(Math.max(from, 0), recorded.size())) {
+            if (p.startsWith(pointer)) {
+                out.put(p.substring(pointer.length()), locations.get(p));
             }
-            String name = key.getValue();
-            String child = JsonPointers.child(pointer, name);
-            Node first = seen.putIfAbsent(name, keyNode);
-            if (first != null) {
-                Location a = start(first), b = start(keyNode);
-                errors.add(new PolicyError(b, child, "duplicate key '" + Shown.value(name) + "' (first at "
-                        + (a.line() == b.line() ? "column " + a.column() : "line " + a.line()) + ")"));
-                continue;
-            }
-            object.set(name, convert(entry.getValueNode(), child, depth + 1));
         }
-        return object;
+        return out;
     }
 
-    private ArrayNode sequence(SequenceNode sequence, String pointer, int depth) {
-        ArrayNode array = JSON.arrayNode();
-        List<Node> items = sequence.getValue();
-        for (int i = 0; i < items.size(); i++) {
-            array.add(convert(items.get(i), JsonPointers.child(pointer, i), depth + 1));
+    private Tag tag(ScalarEvent s) {
+        Optional<String> tag = s.getTag();
+        if (tag.isEmpty() || tag.get().equals("!")) {
+            return resolver.resolve(s.getValue(),
+                    s.getImplicit().canOmitTagInPlainScalar());
         }
-        return array;
+        return new Tag(tag.get());
     }
 
-    private JsonNode scalar(ScalarNode scalar, String pointer) {
-        Tag tag = scalar.getTag();
+    private JsonNode scalar(ScalarEvent event, Location at, String pointer) {
+        Tag tag = tag(event);
+        String text = event.getValue();
         if (tag.equals(Tag.STR)) {
-            return JSON.textNode(scalar.getValue());
+            return JSON.textNode(text);
         }
         ConstructNode constructor = settings.getSchema().getSchemaTagConstructors().get(tag);
         if (constructor == null || !(tag.equals(Tag.NULL) || tag.equals(Tag.BOOL) || tag.equals(Tag.INT)
                 || tag.equals(Tag.FLOAT))) {
-            errors.add(new PolicyError(start(scalar), pointer, "unsupported YAML tag " + shortTag(tag)
+            error(new PolicyError(at, pointer, "unsupported YAML tag " + shortTag(tag)
                     + "; remove it (quote the value to make it a string)"));
-            return JSON.textNode(scalar.getValue());
+            return JSON.textNode(text);
         }
         boolean number = tag.equals(Tag.INT) || tag.equals(Tag.FLOAT);
-        if (number && scalar.getValue().length() > YamlReader.MAX_NUMBER_LENGTH) {
-            errors.add(new PolicyError(start(scalar), pointer, "a number of " + scalar.getValue().length()
+        if (number && text.length() > YamlReader.MAX_NUMBER_LENGTH) {
+            error(new PolicyError(at, pointer, "a number of " + text.length()
                     + " characters; no field takes more than " + YamlReader.MAX_NUMBER_LENGTH));
             return JSON.nullNode();
         }
         // an explicit tag on a value that is not one ("!!bool maybe", "!!float abc") is not constructed: the
         // constructors return null or throw NumberFormatException; "!!float 1" is a float all the same
-        Tag plain = settings.getSchema().getScalarResolver().resolve(scalar.getValue(), true);
+        Tag plain = resolver.resolve(text, true);
         boolean fits = plain.equals(tag) || (tag.equals(Tag.FLOAT) && plain.equals(Tag.INT));
         Object value;
         try {
             if (!fits) {
                 throw new IllegalArgumentException();
             }
-            value = constructor.construct(scalar);
+            value = constructor.construct(new ScalarNode(tag, true, text, event.getScalarStyle(),
+                    event.getStartMark(), event.getEndMark()));
         } catch (YamlEngineException | IllegalArgumentException e) {
-            errors.add(new PolicyError(start(scalar), pointer, "invalid " + shortTag(tag) + " '"
-                    + Shown.value(scalar.getValue()) + "'"));
+            error(new PolicyError(at, pointer, "invalid " + shortTag(tag) + " '" + Shown.value(text) + "'"));
             return JSON.nullNode();
         }
         return switch (value) {
@@ -164,7 +413,7 @@ final class YamlToJson {
             case Long l -> JSON.numberNode(l);
             case BigInteger b -> JSON.numberNode(b);
             case Double d -> JSON.numberNode(d);
-            default -> JSON.textNode(scalar.getValue());
+            default -> JSON.textNode(text);
         };
     }
 

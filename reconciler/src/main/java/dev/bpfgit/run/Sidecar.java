@@ -427,6 +427,10 @@ public final class Sidecar {
         backoff = Duration.ZERO;
         retryAt = null;
         reconcile();
+        // reading 100,000 rules makes hundreds of MB of garbage, and the heap grown for it would stay
+        // committed (RSS) until the next full collection, days away in an idle sidecar: one collection per
+        // new revision returns it (the launcher's -XX:MaxHeapFreeRatio for run lets the heap shrink)
+        System.gc();
         return true;
     }
 

@@ -212,7 +212,8 @@ class ReleaseIT {
 
     /**
      * The JVM flags of ./bpfgit in the repository: native access, C1 for one-shot verbs and C2 for the
-     * long-lived sidecar, the classpath from lib/ only, and jffi's stub from lib/jni. A stand-in java
+     * long-lived sidecar (whose heap shrinks back), the classpath from lib/ only, and jffi's stub from lib/jni;
+     * and the release's own: its AOT cache, with the jars in the order it was trained with. A stand-in java
      * prints what it was given; JAVA_HOME_25 is taken when BPFGIT_JAVA_HOME is unset.
      */
     @Test
@@ -226,8 +227,16 @@ class ReleaseIT {
         List<String> common = List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
                 "-XX:+UseSerialGC");
         String arch = Commands.run("uname", "-m").trim();
-        List<String> tail = List.of("-Xshare:auto", "-Djffi.boot.library.path=" + home + "/lib/jni/" + arch + "-Linux",
-                "-cp", home + "/lib/*", "dev.bpfgit.cli.Main");
+        // the jars of lib/ by name in the C locale's order, the order the AOT cache was trained with
+        List<String> jars = new ArrayList<>();
+        try (Stream<Path> s = Files.list(home.resolve("lib"))) {
+            s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".jar")).sorted()
+                    .forEach(n -> jars.add(home + "/lib/" + n));
+        }
+        assertTrue(Files.isRegularFile(home.resolve("lib/bpfgit.aot")), "the release has its AOT cache");
+        List<String> tail = List.of("-XX:AOTCache=" + home + "/lib/bpfgit.aot", "-Xlog:aot*=off,cds*=off",
+                "-Djffi.boot.library.path=" + home + "/lib/jni/" + arch + "-Linux",
+                "-cp", String.join(File.pathSeparator, jars), "dev.bpfgit.cli.Main");
 
         Run validate = run(true, env, home.resolve("bin/bpfgit").toString(), "validate", "x.yaml");
         assertEquals(0, validate.exit(), validate.toString());
@@ -240,6 +249,7 @@ class ReleaseIT {
         Run sidecar = run(true, env, home.resolve("bin/bpfgit").toString(), "run", "--config", "c.yaml");
         expected = new ArrayList<>(common);
         expected.add("-XX:+TieredCompilation");
+        expected.addAll(List.of("-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30"));
         expected.addAll(tail);
         expected.addAll(List.of("run", "--config", "c.yaml"));
         assertEquals(expected, sidecar.out().lines().toList());

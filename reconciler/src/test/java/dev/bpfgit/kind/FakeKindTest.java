@@ -104,6 +104,21 @@ class FakeKindTest {
     }
 
     @Test
+    void eachDocumentGetsTheDefaultsOfItsOwnKindOnly() {
+        // FakeKind's schema has a default (size: 8); a TrafficPolicy must not get it, nor change its digest
+        Snapshot traffic = snapshot("r1", null);
+        Policy inTestRegistry = new PolicyLoader(KINDS).load(traffic).getFirst();
+        Policy shipped = new PolicyLoader().load(traffic).getFirst();
+        assertEquals(shipped.digest(), inTestRegistry.digest());
+        String text = snapshot("r1", "[1]").files().get("p.yaml");
+        Policy fake = new PolicyLoader(KINDS).load(new Snapshot("r1", Map.of("p.yaml",
+                text.replace("  size: 4\n", "")))).get(1);
+        Policy explicit = new PolicyLoader(KINDS).load(new Snapshot("r1", Map.of("p.yaml",
+                text.replace("  size: 4\n", "  size: 8\n")))).get(1);
+        assertEquals(explicit.digest(), fake.digest(), "the default filled in is the one written out");
+    }
+
+    @Test
     void aKindUnknownToTheStagesIsValidatedCompiledDiffedAndApplied() {
         List<Policy> policies = new PolicyLoader(KINDS).load(snapshot("r1", "[1, 2, 3]"));
         assertEquals(List.of("TrafficPolicy/edge", "FakeKind/" + NAME), policies.stream().map(Policy::id).toList());

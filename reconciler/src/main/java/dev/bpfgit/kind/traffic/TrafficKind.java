@@ -56,6 +56,11 @@ public final class TrafficKind implements PolicyKind {
     }
 
     @Override
+    public Optional<ItemCheck> itemCheck() {
+        return Optional.of(TrafficRuleCheck.itemCheck());
+    }
+
+    @Override
     public List<PolicyError> check(List<Policy> policies) {
         return TrafficPolicyChecks.check(policies);
     }

@@ -111,11 +111,21 @@ public final class TrafficPolicyChecks {
     private static List<PolicyError> prefixClaims(Map<Attach, List<Member>> shared) {
         Map<Claim, List<Attach>> conflicts = new LinkedHashMap<>();
         shared.forEach((attach, group) -> {
-            Map<Prefix, List<Owner>> owners = new HashMap<>();
+            if (group.size() < 2) {
+                return;   // one policy: its own repeated prefixes are ownRules'
+            }
+            // the first owner of each prefix, and the later ones only where there are any: 100,000 rules
+            // make 100,000 entries, not 100,000 lists
+            Map<Prefix, Owner> first = new HashMap<>();
+            Map<Prefix, List<Owner>> more = new HashMap<>();
             for (Member m : group) {
                 for (Rule r : m.spec().rules()) {
-                    List<Owner> same = owners.computeIfAbsent(r.prefix(), k -> new ArrayList<>());
                     Owner mine = new Owner(m, r);
+                    Owner earliest = first.putIfAbsent(r.prefix(), mine);
+                    if (earliest == null) {
+                        continue;
+                    }
+                    List<Owner> same = more.computeIfAbsent(r.prefix(), k -> new ArrayList<>(List.of(earliest)));
                     same.stream().filter(o -> o.member() != m && overlap(o.member(), m)).findFirst()
                             .ifPresent(o -> conflicts.computeIfAbsent(new Claim(mine, o), k -> new ArrayList<>())
                                     .add(attach));

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import dev.bpfgit.policy.JsonPointers;
 import dev.bpfgit.policy.PolicyError;
 import dev.bpfgit.policy.Prefix;
 import dev.bpfgit.kind.traffic.TrafficPolicySpec.Action;
@@ -44,7 +43,7 @@ public final class TrafficPolicyReader {
         JsonNode ruleNodes = spec.get("rules");
         for (int i = 0; i < ruleNodes.size(); i++) {
             ObjectNode r = (ObjectNode) ruleNodes.get(i);
-            String at = JsonPointers.child(JsonPointers.child(pointer, "rules"), i);
+            String at = pointer + "/rules/" + i;
             Action action = Action.of(r.get("action").asText());
             Optional<String> to = Optional.ofNullable(r.get("to")).map(JsonNode::asText);
             Optional<Long> mark = Optional.ofNullable(r.get("mark")).map(TrafficPolicyReader::mark);
@@ -53,14 +52,17 @@ public final class TrafficPolicyReader {
                 for (int j = 0; j < list.size(); j++) {
                     Prefix prefix = prefix(list.get(j).asText(), at + "/prefixes/" + j, error, errors);
                     if (prefix != null) {
-                        list.set(j, TextNode.valueOf(prefix.toString()));
+                        canonical(list, j, prefix);
                         rules.add(new Rule(i, prefix, action, to, mark, j));
                     }
                 }
             } else {
                 Prefix prefix = prefix(r.get("prefix").asText(), at + "/prefix", error, errors);
                 if (prefix != null) {
-                    r.put("prefix", prefix.toString());
+                    String text = prefix.toString();
+                    if (!text.equals(r.get("prefix").asText())) {
+                        r.put("prefix", text);
+                    }
                     rules.add(new Rule(i, prefix, action, to, mark));
                 }
             }
@@ -68,6 +70,13 @@ public final class TrafficPolicyReader {
         OptionalInt capacity = spec.has("capacity") ? OptionalInt.of(spec.get("capacity").asInt()) : OptionalInt.empty();
         return new TrafficPolicySpec(interfaces, Hook.of(spec.get("hook").asText()),
                 Match.of(spec.get("match").asText()), Verdict.of(spec.get("default").asText()), rules, capacity);
+    }
+
+    private static void canonical(ArrayNode list, int j, Prefix prefix) {
+        String text = prefix.toString();
+        if (!text.equals(list.get(j).asText())) {
+            list.set(j, TextNode.valueOf(text));
+        }
     }
 
     /** The prefix, or null once its error is reported: the rule is left out. */
