@@ -1,6 +1,7 @@
 package dev.bpfgit.kind;
 
 import dev.bpfgit.kind.reuseport.ReusePortKind;
+import dev.bpfgit.kind.sockterm.SocketTerminationKind;
 import dev.bpfgit.kind.traffic.TrafficKind;
 
 import java.nio.file.Path;
@@ -20,7 +21,8 @@ public record Kinds(String schema, List<PolicyKind> all) {
     /** The kinds bpfgit ships: one line per kind. */
     public static final Kinds BUILT_IN = new Kinds("classpath:schema/policy.schema.json", List.of(
             new TrafficKind(),
-            new ReusePortKind()
+            new ReusePortKind(),
+            new SocketTerminationKind()
     ));
 
     public Kinds {

@@ -1,6 +1,7 @@
 package dev.bpfgit.kernel.linux;
 
 import dev.bpfgit.kernel.PinType;
+import dev.bpfgit.kernel.ProgramSpec;
 
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.Arena;
@@ -41,18 +42,22 @@ final class Iterators {
     }
 
     static byte[] run(Path iterPin, Optional<Path> netns) {
-        if (netns.isEmpty()) {
-            return runHere(iterPin);
-        }
+        return netns.isEmpty() ? runHere(iterPin) : inNetns(netns.get(), () -> runHere(iterPin));
+    }
+
+    /**
+     * {@code body} with the calling thread in the namespace; from a virtual thread on a platform thread, since
+     * setns(2) moves one kernel thread and a virtual thread may change carriers.
+     */
+    static <T> T inNetns(Path netns, java.util.function.Supplier<T> body) {
         if (!Thread.currentThread().isVirtual()) {
-            return inNetns(netns.get(), iterPin);
+            return callIn(netns, body);
         }
-        // setns(2) moves one kernel thread: a virtual thread may change carriers, so use a platform thread
-        AtomicReference<byte[]> out = new AtomicReference<>();
+        AtomicReference<T> out = new AtomicReference<>();
         AtomicReference<RuntimeException> failure = new AtomicReference<>();
-        Thread t = Thread.ofPlatform().name("bpfgit-iter").start(() -> {
+        Thread t = Thread.ofPlatform().name("bpfgit-netns").start(() -> {
             try {
-                out.set(inNetns(netns.get(), iterPin));
+                out.set(callIn(netns, body));
             } catch (RuntimeException e) {
                 failure.set(e);
             }
@@ -61,12 +66,34 @@ final class Iterators {
             t.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while running iterator " + iterPin, e);
+            throw new IllegalStateException("interrupted while working in " + netns, e);
         }
         if (failure.get() != null) {
             throw failure.get();
         }
         return out.get();
+    }
+
+    private static <T> T callIn(Path netns, java.util.function.Supplier<T> body) {
+        try {
+            return Netns.call(netns, body::get);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e); // a Supplier throws nothing checked
+        }
+    }
+
+    /** One run of a program loaded for it from {@code spec}, with a link made for the run; both released after. */
+    static byte[] run(ProgramSpec spec, Optional<Path> netns) {
+        java.util.function.Supplier<byte[]> body = () -> Loader.withLoaded(spec, progFd -> {
+            Path what = Path.of(spec.object().name(), spec.program());
+            try (Fd link = Fd.own(Failures.check(Libbpf.linkCreate(progFd, 0, BPF_TRACE_ITER, MemorySegment.NULL),
+                    "attach iterator link", what))) {
+                return drain(link.value(), what);
+            }
+        });
+        return netns.isEmpty() ? body.get() : inNetns(netns.get(), body);
     }
 
     private static byte[] runHere(Path iterPin) {
@@ -115,13 +142,4 @@ final class Iterators {
         }
     }
 
-    private static byte[] inNetns(Path netns, Path iterPin) {
-        try {
-            return Netns.call(netns, () -> runHere(iterPin));
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e); // runHere throws nothing checked
-        }
-    }
 }

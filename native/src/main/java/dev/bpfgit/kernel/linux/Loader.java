@@ -101,6 +101,26 @@ final class Loader {
         }
     }
 
+    /**
+     * Loads one program of an object with its maps bound to the given pins, without pinning it, and calls
+     * {@code body} with its fd; the program is released when {@code body} returns.
+     */
+    static <T> T withLoaded(ProgramSpec spec, java.util.function.IntFunction<T> body) {
+        try (BpfObject object = BpfObject.open(spec.object())) {
+            bindMaps(object, spec);
+            BpfObject.DeclaredProgram program = selectProgram(object, spec.program());
+            MemorySegment log = object.arena().allocate(LOG_SIZE);
+            Failures.check(LibbpfObjects.programSetLogBuf(program.ptr(), log), "set log buffer of", spec.program());
+            LibbpfLog.clear();
+            int r = object.load();
+            if (r < 0) {
+                throw Failures.of("load program " + spec.program() + " of", object.name(), -r,
+                        failureDetail(log.getString(0)));
+            }
+            return body.apply(LibbpfObjects.programFd(program.ptr()));
+        }
+    }
+
     private static void bindMaps(BpfObject object, ProgramSpec spec) {
         Set<String> unused = new HashSet<>(spec.maps().keySet());
         for (BpfObject.DeclaredMap m : object.maps()) {
