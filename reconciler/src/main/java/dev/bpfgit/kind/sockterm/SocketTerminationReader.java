@@ -57,7 +57,7 @@ final class SocketTerminationReader {
             }
             Integer earlier = seen.putIfAbsent(prefix, i);
             if (earlier != null) {
-                errors.accept(error.apply(at + "/prefix", prefix + " is already destination " + earlier
+                errors.accept(error.apply(at + "/prefix", prefix + " is already " + JsonPointers.child(JsonPointers.child(pointer, "destinations"), earlier)
                         + "; each prefix appears once per policy (list all its ports there)"));
                 continue;
             }
