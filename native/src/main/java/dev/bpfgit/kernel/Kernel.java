@@ -161,11 +161,13 @@ public interface Kernel {
     byte[] runIterator(Path iterPin, Optional<Path> netns);
 
     /**
-     * {@link #runIterator(Path, Optional)} of a program loaded for this run only from {@code spec} (its maps
-     * bound to their pins) and released after: nothing is pinned, so a kernel that cannot load it fails only
-     * here, not in apply.
+     * {@link #runIterator(Path, Optional)} of each program, in order, loaded from their common object (same
+     * maps bound to the same pins) without pinning them: a kernel that cannot load them fails only here, not
+     * in apply. An implementation may keep them loaded for the next call while the pins hold the same maps.
+     *
+     * @return what each program wrote, in the order of {@code programs}
      */
-    byte[] runIterator(ProgramSpec spec, Optional<Path> netns);
+    List<byte[]> runIterators(List<ProgramSpec> programs, Optional<Path> netns);
 
     // ---- sockets by destination (SocketTermination)
 

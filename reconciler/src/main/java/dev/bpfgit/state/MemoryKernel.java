@@ -524,11 +524,15 @@ public final class MemoryKernel implements Kernel {
     }
 
     @Override
-    public byte[] runIterator(ProgramSpec spec, Optional<Path> netns) {
-        for (Map.Entry<String, Path> e : spec.maps().entrySet()) {
-            need(e.getValue(), MapObj.class, "load program " + spec.program() + ": map " + e.getKey());
+    public List<byte[]> runIterators(List<ProgramSpec> programs, Optional<Path> netns) {
+        List<byte[]> out = new ArrayList<>();
+        for (ProgramSpec spec : programs) {
+            for (Map.Entry<String, Path> e : spec.maps().entrySet()) {
+                need(e.getValue(), MapObj.class, "load program " + spec.program() + ": map " + e.getKey());
+            }
+            out.add(new byte[0]);
         }
-        return new byte[0];
+        return out;
     }
 
     // ---- sockets by destination: what tests declare with connect(); a plan without a kernel sees none

@@ -10,7 +10,12 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -84,16 +89,63 @@ final class Iterators {
         }
     }
 
-    /** One run of a program loaded for it from {@code spec}, with a link made for the run; both released after. */
-    static byte[] run(ProgramSpec spec, Optional<Path> netns) {
-        java.util.function.Supplier<byte[]> body = () -> Loader.withLoaded(spec, progFd -> {
-            Path what = Path.of(spec.object().name(), spec.program());
-            try (Fd link = Fd.own(Failures.check(Libbpf.linkCreate(progFd, 0, BPF_TRACE_ITER, MemorySegment.NULL),
-                    "attach iterator link", what))) {
-                return drain(link.value(), what);
+    /** Programs loaded for {@link #run(List, Optional)}, with the ids of the maps they were bound to. */
+    private record Loaded(BpfObject object, Map<String, Integer> mapIds) {
+    }
+
+    private static final Map<String, Loaded> LOADED = new HashMap<>();
+
+    /**
+     * One run of each program, loaded from their common object with its maps bound to the pins and kept
+     * loaded (unpinned) for the next call while the pins hold the same maps.
+     */
+    static List<byte[]> run(List<ProgramSpec> specs, Optional<Path> netns) {
+        if (specs.isEmpty()) {
+            return List.of();
+        }
+        ProgramSpec first = specs.getFirst();
+        for (ProgramSpec s : specs) {
+            if (!s.object().equals(first.object()) || !s.maps().equals(first.maps())) {
+                throw new IllegalArgumentException("programs of one object with the same maps, not " + specs);
+            }
+        }
+        List<String> names = specs.stream().map(ProgramSpec::program).toList();
+        String key = first.object().sha256() + ":" + String.join(",", names) + ":" + new TreeMap<>(first.maps());
+        synchronized (LOADED) {
+            Map<String, Integer> ids = mapIds(first.maps());
+            Loaded l = LOADED.get(key);
+            if (l == null || !l.mapIds().equals(ids)) {
+                if (l != null) {
+                    l.object().close();
+                    LOADED.remove(key);
+                }
+                l = new Loaded(Loader.loadUnpinned(first, names), ids);
+                LOADED.put(key, l);
+            }
+            BpfObject object = l.object();
+            java.util.function.Supplier<List<byte[]>> body = () -> {
+                List<byte[]> out = new ArrayList<>();
+                for (String name : names) {
+                    Path what = Path.of(first.object().name(), name);
+                    try (Fd link = Fd.own(Failures.check(Libbpf.linkCreate(Loader.programFd(object, name), 0,
+                            BPF_TRACE_ITER, MemorySegment.NULL), "attach iterator link", what))) {
+                        out.add(drain(link.value(), what));
+                    }
+                }
+                return out;
+            };
+            return netns.isEmpty() ? body.get() : inNetns(netns.get(), body);
+        }
+    }
+
+    private static Map<String, Integer> mapIds(Map<String, Path> maps) {
+        Map<String, Integer> ids = new TreeMap<>();
+        maps.forEach((name, pin) -> {
+            try (Fd fd = Pins.open(pin, PinType.MAP, "open map '" + name + "'")) {
+                ids.put(name, Info.map(fd.value(), pin).id());
             }
         });
-        return netns.isEmpty() ? body.get() : inNetns(netns.get(), body);
+        return ids;
     }
 
     private static byte[] runHere(Path iterPin) {

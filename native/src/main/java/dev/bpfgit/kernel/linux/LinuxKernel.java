@@ -359,8 +359,8 @@ public final class LinuxKernel implements Kernel {
     }
 
     @Override
-    public byte[] runIterator(ProgramSpec spec, Optional<Path> netns) {
-        return Iterators.run(spec, netns);
+    public List<byte[]> runIterators(List<ProgramSpec> programs, Optional<Path> netns) {
+        return Iterators.run(programs, netns);
     }
 
     // ---- sockets by destination

@@ -102,23 +102,37 @@ final class Loader {
     }
 
     /**
-     * Loads one program of an object with its maps bound to the given pins, without pinning it, and calls
-     * {@code body} with its fd; the program is released when {@code body} returns.
+     * Loads the named programs of one object (the others stay unloaded) with its maps bound to the given pins,
+     * without pinning anything. The caller owns the returned object: the programs live until it is closed.
      */
-    static <T> T withLoaded(ProgramSpec spec, java.util.function.IntFunction<T> body) {
-        try (BpfObject object = BpfObject.open(spec.object())) {
-            bindMaps(object, spec);
-            BpfObject.DeclaredProgram program = selectProgram(object, spec.program());
-            MemorySegment log = object.arena().allocate(LOG_SIZE);
-            Failures.check(LibbpfObjects.programSetLogBuf(program.ptr(), log), "set log buffer of", spec.program());
+    static BpfObject loadUnpinned(ProgramSpec maps, List<String> programs) {
+        BpfObject object = BpfObject.open(maps.object());
+        try {
+            bindMaps(object, maps);
+            for (BpfObject.DeclaredProgram p : object.programs()) {
+                Failures.check(LibbpfObjects.programSetAutoload(p.ptr(), programs.contains(p.name())),
+                        "select program", p.name());
+            }
             LibbpfLog.clear();
             int r = object.load();
             if (r < 0) {
-                throw Failures.of("load program " + spec.program() + " of", object.name(), -r,
-                        failureDetail(log.getString(0)));
+                throw Failures.of("load programs " + String.join(", ", programs) + " of", object.name(), -r,
+                        failureDetail(null));
             }
-            return body.apply(LibbpfObjects.programFd(program.ptr()));
+            return object;
+        } catch (RuntimeException e) {
+            object.close();
+            throw e;
         }
+    }
+
+    static int programFd(BpfObject object, String name) {
+        for (BpfObject.DeclaredProgram p : object.programs()) {
+            if (p.name().equals(name)) {
+                return LibbpfObjects.programFd(p.ptr());
+            }
+        }
+        throw Failures.of("find program " + name + " in", object.name(), Failures.ENOENT, null);
     }
 
     private static void bindMaps(BpfObject object, ProgramSpec spec) {

@@ -49,13 +49,21 @@ final class SockDiag implements AutoCloseable {
     private static final int REQ = 56;          // struct inet_diag_req_v2
     private static final int MSG = 72;          // struct inet_diag_msg
     private static final int RECV_BUFFER = 1 << 20;
-    /** SOCK_DESTROY requests sent in one write; their acks (~110 bytes each) must fit the receive buffer. */
-    private static final int BATCH = 512;
+    /**
+     * SOCK_DESTROY requests sent in one write. Each ack is an skb of its own (about 1 KiB of receive buffer
+     * whatever its length): a batch must fit the receive buffer, or the kernel drops acks (ENOBUFS).
+     */
+    private static final int BATCH = 256;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_RCVBUFFORCE = 33;
+    private static final int RCVBUF = 4 << 20;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MethodHandle SOCKET = libc("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle SEND = libc("send",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle SETSOCKOPT = libc("setsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle RECV = libc("recv",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
 
@@ -92,6 +100,9 @@ final class SockDiag implements AutoCloseable {
             if (r < 0) {
                 throw Failures.of("open sock_diag socket in", where, Libbpf.errno(st), null);
             }
+            // room for a batch of acks; CAP_NET_ADMIN (which SOCK_DESTROY needs anyway) may exceed rmem_max
+            MemorySegment size = a.allocateFrom(JAVA_INT, RCVBUF);
+            int ignored = (int) SETSOCKOPT.invokeExact(st, r, SOL_SOCKET, SO_RCVBUFFORCE, size, 4);
             return r;
         } catch (Throwable t) {
             throw Libbpf.rethrow(t);

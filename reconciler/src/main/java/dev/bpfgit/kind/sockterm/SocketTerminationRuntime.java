@@ -139,10 +139,10 @@ final class SocketTerminationRuntime implements PolicyKind.Runtime {
         if (method.equals("kfunc")) {
             List<Terminated> out = new ArrayList<>();
             Optional<Path> netns = t.spec().netns().map(Path::of);
-            for (String program : List.of(SocketTerminationCompiler.TCP_PROGRAM, SocketTerminationCompiler.UDP_PROGRAM)) {
-                out.addAll(SocketTerminationLayout.records(
-                        kernel.runIterator(SocketTerminationCompiler.program(dir, program), netns)));
-            }
+            List<dev.bpfgit.kernel.ProgramSpec> programs = List.of(
+                    SocketTerminationCompiler.program(dir, SocketTerminationCompiler.TCP_PROGRAM),
+                    SocketTerminationCompiler.program(dir, SocketTerminationCompiler.UDP_PROGRAM));
+            kernel.runIterators(programs, netns).forEach(b -> out.addAll(SocketTerminationLayout.records(b)));
             terminated = (int) out.stream().filter(r -> r.err() == 0).count();
             failed = out.size() - terminated;
             out.forEach(r -> LOG.debug("SocketTermination {}: {} {}", t.policy().name(), r.socket().tuple(),
