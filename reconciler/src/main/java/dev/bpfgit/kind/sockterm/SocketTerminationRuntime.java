@@ -142,9 +142,14 @@ final class SocketTerminationRuntime implements PolicyKind.Runtime {
             List<dev.bpfgit.kernel.ProgramSpec> programs = List.of(
                     SocketTerminationCompiler.program(dir, SocketTerminationCompiler.TCP_PROGRAM),
                     SocketTerminationCompiler.program(dir, SocketTerminationCompiler.UDP_PROGRAM));
+            SocketTerminationStatus.Counts before = SocketTerminationStatus.counts(kernel, dir);
             kernel.runIterators(programs, netns).forEach(b -> out.addAll(SocketTerminationLayout.records(b)));
-            terminated = (int) out.stream().filter(r -> r.err() == 0).count();
-            failed = out.size() - terminated;
+            SocketTerminationStatus.Counts after = SocketTerminationStatus.counts(kernel, dir);
+            // from the programs' counters, not the records: when the iterator's buffer fills, the kernel drops
+            // the record being written and calls the program again on that socket, which is destroyed by then
+            // (and skipped): the destroy is counted once, its record is lost
+            terminated = (int) (after.total() - before.total());
+            failed = (int) (after.failed() - before.failed());
             out.forEach(r -> LOG.debug("SocketTermination {}: {} {}", t.policy().name(), r.socket().tuple(),
                     r.err() == 0 ? "terminated" : "not terminated: errno " + -r.err()));
         } else {
