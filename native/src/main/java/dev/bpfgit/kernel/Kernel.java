@@ -6,6 +6,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.SortedMap;
+import java.util.Map;
 import java.util.function.Predicate;
 
 /**
@@ -197,4 +198,43 @@ public interface Kernel {
      * @return what the program wrote (bpf_seq_write, bpf_seq_printf), in order
      */
     byte[] runIterator(Path iterPin, Optional<Path> netns);
+
+    /**
+     * {@link #runIterator(Path, Optional)} of each program, in order, loaded from their common object (same
+     * maps bound to the same pins) without pinning them: a kernel that cannot load them fails only here, not
+     * in apply. An implementation may keep them loaded for the next call while the pins hold the same maps.
+     *
+     * @return what each program wrote, in the order of {@code programs}
+     */
+    List<byte[]> runIterators(List<ProgramSpec> programs, Optional<Path> netns);
+
+    // ---- sockets by destination (SocketTermination)
+
+    /**
+     * The connected TCP and UDP sockets, IPv4 and IPv6, of the network namespace at {@code netns} (else the
+     * calling thread's), from a sock_diag dump: TCP in every state but LISTEN, TIME_WAIT, NEW_SYN_RECV and
+     * CLOSE; UDP only when connected.
+     */
+    List<InetSocket> connectedSockets(Optional<Path> netns);
+
+    /**
+     * Netlink SOCK_DESTROY of each socket (as {@code ss -K} does), matched by its id and cookie: the owner sees
+     * ECONNABORTED. The result per socket, in order: 0, or the errno (ENOENT: it closed meanwhile).
+     */
+    int[] destroySockets(Optional<Path> netns, List<InetSocket> sockets);
+
+    /** For each of these socket inodes that a process has open: the processes (a scan of /proc/PID/fd). */
+    Map<Long, List<SocketOwner>> socketOwners(Collection<Long> inodes);
+
+    /**
+     * The ids of cgroup v2 {@code cgroup} (a path below the cgroup v2 root, e.g. {@code /kubepods/pod1}) and of
+     * every cgroup below it. NotFound when it does not exist.
+     */
+    java.util.Set<Long> cgroupIds(String cgroup);
+
+    /**
+     * Feature probe: whether the kernel has the bpf_sock_destroy kfunc for iter/tcp and iter/udp, found by
+     * loading {@code probe} (a program calling it), never by version.
+     */
+    boolean sockDestroyKfunc(ObjectFile probe);
 }

@@ -104,7 +104,7 @@ final class PlanCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         switch (output) {
-            case "json" -> out.print(PlanJson.render(plan));
+            case "json" -> out.print(PlanJson.render(plan, root -> runtimes.forEach(r -> r.describe(root))));
             case "markdown" -> out.print(PlanMarkdown.render(plan));
             case "github" -> {
                 out.print(PlanText.render(plan));
@@ -113,21 +113,21 @@ final class PlanCommand implements Callable<Integer> {
             default -> out.print(PlanText.render(plan));
         }
         if (output.equals("text") || output.equals("github")) {
-            runtimeLines.forEach(out::println);
+            runtimes.forEach(r -> r.describe().forEach(out::println));
         }
         out.flush();
         return plan.inSync() ? ExitCodes.OK : ExitCodes.CHANGES;
     }
 
     /** Against the kernel, what the kinds' runtimes see beyond the plan (members and their live sockets). */
-    private List<String> runtimeLines = List.of();
+    private List<dev.bpfgit.kind.PolicyKind.Runtime> runtimes = List.of();
 
     private Plan againstKernel(Snapshot snapshot, Progress progress) {
         Pipeline p = common.live();
         DesiredState desired = p.compile(snapshot, common.facts(p.kernel()), progress.files(snapshot.files().size()));
         progress.show("reading the kernel and planning");
         Plan plan = p.plan(desired);
-        runtimeLines = p.runtimeLines(desired);
+        runtimes = p.runtimes(desired);
         return plan;
     }
 

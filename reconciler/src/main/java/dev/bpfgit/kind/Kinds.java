@@ -2,6 +2,7 @@ package dev.bpfgit.kind;
 
 import dev.bpfgit.kind.egress.EgressKind;
 import dev.bpfgit.kind.reuseport.ReusePortKind;
+import dev.bpfgit.kind.sockterm.SocketTerminationKind;
 import dev.bpfgit.kind.traffic.TrafficKind;
 
 import java.nio.file.Path;
@@ -22,6 +23,7 @@ public record Kinds(String schema, List<PolicyKind> all) {
     public static final Kinds BUILT_IN = new Kinds("classpath:schema/policy.schema.json", List.of(
             new TrafficKind(),
             new ReusePortKind(),
+            new SocketTerminationKind(),
             new EgressKind()
     ));
 

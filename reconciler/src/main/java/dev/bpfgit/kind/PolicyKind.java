@@ -171,5 +171,12 @@ public interface PolicyKind {
         default List<String> describe() {
             return List.of();
         }
+
+        /**
+         * {@link #describe()} for {@code plan -o json}: adds the kind's fields to the plan's root object (each kind
+         * its own, declared in schema/plan.schema.json). Nothing by default.
+         */
+        default void describe(ObjectNode plan) {
+        }
     }
 }

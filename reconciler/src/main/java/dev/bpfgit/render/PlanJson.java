@@ -52,6 +52,13 @@ public final class PlanJson {
         return write(tree(plan));
     }
 
+    /** With what the kinds' runtimes add to the root (e.g. SocketTermination's {@code terminations}). */
+    public static String render(Plan plan, java.util.function.Consumer<ObjectNode> extra) {
+        ObjectNode root = tree(plan);
+        extra.accept(root);
+        return write(root);
+    }
+
     static String write(ObjectNode root) {
         try {
             return JSON.writeValueAsString(root) + "\n";

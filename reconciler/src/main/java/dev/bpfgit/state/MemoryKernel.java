@@ -594,4 +594,85 @@ public final class MemoryKernel implements Kernel {
         }
         return new byte[0];
     }
+
+    @Override
+    public List<byte[]> runIterators(List<ProgramSpec> programs, Optional<Path> netns) {
+        List<byte[]> out = new ArrayList<>();
+        for (ProgramSpec spec : programs) {
+            for (Map.Entry<String, Path> e : spec.maps().entrySet()) {
+                need(e.getValue(), MapObj.class, "load program " + spec.program() + ": map " + e.getKey());
+            }
+            out.add(new byte[0]);
+        }
+        return out;
+    }
+
+    // ---- sockets by destination: what tests declare with connect(); a plan without a kernel sees none
+
+    private final Map<Optional<Path>, List<dev.bpfgit.kernel.InetSocket>> connected = new HashMap<>();
+    private final Map<Long, List<dev.bpfgit.kernel.SocketOwner>> owners = new HashMap<>();
+    private final Map<String, java.util.Set<Long>> cgroupTrees = new HashMap<>();
+
+    /** Declares a connected socket of a namespace and its owner. */
+    public void connect(Optional<Path> netns, dev.bpfgit.kernel.InetSocket socket, dev.bpfgit.kernel.SocketOwner owner) {
+        connected.computeIfAbsent(netns, k -> new ArrayList<>()).add(socket);
+        owners.computeIfAbsent(socket.inode(), k -> new ArrayList<>()).add(owner);
+    }
+
+    /** Declares a cgroup and the ids of it and its descendants. */
+    public void cgroup(String path, java.util.Set<Long> ids) {
+        cgroupTrees.put(path, java.util.Set.copyOf(ids));
+    }
+
+    @Override
+    public List<dev.bpfgit.kernel.InetSocket> connectedSockets(Optional<Path> netns) {
+        return List.copyOf(connected.getOrDefault(netns, List.of()));
+    }
+
+    @Override
+    public int[] destroySockets(Optional<Path> netns, List<dev.bpfgit.kernel.InetSocket> sockets) {
+        List<dev.bpfgit.kernel.InetSocket> live = connected.getOrDefault(netns, new ArrayList<>());
+        int[] out = new int[sockets.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = live.remove(sockets.get(i)) ? 0 : 2;
+        }
+        return out;
+    }
+
+    @Override
+    public Map<Long, List<dev.bpfgit.kernel.SocketOwner>> socketOwners(Collection<Long> inodes) {
+        Map<Long, List<dev.bpfgit.kernel.SocketOwner>> out = new HashMap<>();
+        inodes.forEach(i -> {
+            if (owners.containsKey(i)) {
+                out.put(i, List.copyOf(owners.get(i)));
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public java.util.Set<Long> cgroupIds(String cgroup) {
+        java.util.Set<Long> ids = cgroupTrees.get(cgroup);
+        if (ids != null) {
+            return ids;
+        }
+        // the cgroups of a state file: the cgroup and every one below it
+        if (!cgroups.containsKey(cgroup)) {
+            throw KernelException.of("find cgroup", cgroup, 2);
+        }
+        String below = cgroup.equals("/") ? "/" : cgroup + "/";
+        java.util.Set<Long> out = new java.util.HashSet<>();
+        cgroups.forEach((path, id) -> {
+            if (path.equals(cgroup) || path.startsWith(below)) {
+                out.add(id);
+            }
+        });
+        return java.util.Set.copyOf(out);
+    }
+
+    /** It runs no programs, so it has no kfunc: SocketTermination takes the netlink path here. */
+    @Override
+    public boolean sockDestroyKfunc(dev.bpfgit.kernel.ObjectFile probe) {
+        return false;
+    }
 }

@@ -65,6 +65,11 @@ class RunIT {
         final Path log;
 
         Daemon(TestNetns ns, Path root, Path config, int port, Path log) {
+            this(ns, root, config, port, log, java.util.Map.of());
+        }
+
+        /** With variables added to the daemon's environment. */
+        Daemon(TestNetns ns, Path root, Path config, int port, Path log, java.util.Map<String, String> env) {
             this.ns = ns;
             this.port = port;
             this.log = log;
@@ -72,9 +77,11 @@ class RunIT {
                     "run", "--config", config.toString(), "--root", root.toString(), "--host", "it-host");
             try {
                 // nsenter and the launcher exec: this process is the JVM, and a signal to it reaches bpfgit
-                process = new ProcessBuilder(c).directory(Bpfgit.REPO.toFile())
+                ProcessBuilder b = new ProcessBuilder(c).directory(Bpfgit.REPO.toFile())
                         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                        .redirectErrorStream(true).redirectOutput(log.toFile());
+                b.environment().putAll(env);
+                process = b.start();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

@@ -1,6 +1,7 @@
 package dev.bpfgit.kernel.linux;
 
 import dev.bpfgit.kernel.PinType;
+import dev.bpfgit.kernel.ProgramSpec;
 
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.Arena;
@@ -9,7 +10,12 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -41,18 +47,22 @@ final class Iterators {
     }
 
     static byte[] run(Path iterPin, Optional<Path> netns) {
-        if (netns.isEmpty()) {
-            return runHere(iterPin);
-        }
+        return netns.isEmpty() ? runHere(iterPin) : inNetns(netns.get(), () -> runHere(iterPin));
+    }
+
+    /**
+     * {@code body} with the calling thread in the namespace; from a virtual thread on a platform thread, since
+     * setns(2) moves one kernel thread and a virtual thread may change carriers.
+     */
+    static <T> T inNetns(Path netns, java.util.function.Supplier<T> body) {
         if (!Thread.currentThread().isVirtual()) {
-            return inNetns(netns.get(), iterPin);
+            return callIn(netns, body);
         }
-        // setns(2) moves one kernel thread: a virtual thread may change carriers, so use a platform thread
-        AtomicReference<byte[]> out = new AtomicReference<>();
+        AtomicReference<T> out = new AtomicReference<>();
         AtomicReference<RuntimeException> failure = new AtomicReference<>();
-        Thread t = Thread.ofPlatform().name("bpfgit-iter").start(() -> {
+        Thread t = Thread.ofPlatform().name("bpfgit-netns").start(() -> {
             try {
-                out.set(inNetns(netns.get(), iterPin));
+                out.set(callIn(netns, body));
             } catch (RuntimeException e) {
                 failure.set(e);
             }
@@ -61,12 +71,81 @@ final class Iterators {
             t.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while running iterator " + iterPin, e);
+            throw new IllegalStateException("interrupted while working in " + netns, e);
         }
         if (failure.get() != null) {
             throw failure.get();
         }
         return out.get();
+    }
+
+    private static <T> T callIn(Path netns, java.util.function.Supplier<T> body) {
+        try {
+            return Netns.call(netns, body::get);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e); // a Supplier throws nothing checked
+        }
+    }
+
+    /** Programs loaded for {@link #run(List, Optional)}, with the ids of the maps they were bound to. */
+    private record Loaded(BpfObject object, Map<String, Integer> mapIds) {
+    }
+
+    private static final Map<String, Loaded> LOADED = new HashMap<>();
+
+    /**
+     * One run of each program, loaded from their common object with its maps bound to the pins and kept
+     * loaded (unpinned) for the next call while the pins hold the same maps.
+     */
+    static List<byte[]> run(List<ProgramSpec> specs, Optional<Path> netns) {
+        if (specs.isEmpty()) {
+            return List.of();
+        }
+        ProgramSpec first = specs.getFirst();
+        for (ProgramSpec s : specs) {
+            if (!s.object().equals(first.object()) || !s.maps().equals(first.maps())) {
+                throw new IllegalArgumentException("programs of one object with the same maps, not " + specs);
+            }
+        }
+        List<String> names = specs.stream().map(ProgramSpec::program).toList();
+        String key = first.object().sha256() + ":" + String.join(",", names) + ":" + new TreeMap<>(first.maps());
+        synchronized (LOADED) {
+            Map<String, Integer> ids = mapIds(first.maps());
+            Loaded l = LOADED.get(key);
+            if (l == null || !l.mapIds().equals(ids)) {
+                if (l != null) {
+                    l.object().close();
+                    LOADED.remove(key);
+                }
+                l = new Loaded(Loader.loadUnpinned(first, names), ids);
+                LOADED.put(key, l);
+            }
+            BpfObject object = l.object();
+            java.util.function.Supplier<List<byte[]>> body = () -> {
+                List<byte[]> out = new ArrayList<>();
+                for (String name : names) {
+                    Path what = Path.of(first.object().name(), name);
+                    try (Fd link = Fd.own(Failures.check(Libbpf.linkCreate(Loader.programFd(object, name), 0,
+                            BPF_TRACE_ITER, MemorySegment.NULL), "attach iterator link", what))) {
+                        out.add(drain(link.value(), what));
+                    }
+                }
+                return out;
+            };
+            return netns.isEmpty() ? body.get() : inNetns(netns.get(), body);
+        }
+    }
+
+    private static Map<String, Integer> mapIds(Map<String, Path> maps) {
+        Map<String, Integer> ids = new TreeMap<>();
+        maps.forEach((name, pin) -> {
+            try (Fd fd = Pins.open(pin, PinType.MAP, "open map '" + name + "'")) {
+                ids.put(name, Info.map(fd.value(), pin).id());
+            }
+        });
+        return ids;
     }
 
     private static byte[] runHere(Path iterPin) {
@@ -115,13 +194,4 @@ final class Iterators {
         }
     }
 
-    private static byte[] inNetns(Path netns, Path iterPin) {
-        try {
-            return Netns.call(netns, () -> runHere(iterPin));
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e); // runHere throws nothing checked
-        }
-    }
 }

@@ -406,4 +406,47 @@ public final class LinuxKernel implements Kernel {
     public byte[] runIterator(Path iterPin, Optional<Path> netns) {
         return Iterators.run(iterPin, netns);
     }
+
+    @Override
+    public List<byte[]> runIterators(List<ProgramSpec> programs, Optional<Path> netns) {
+        return Iterators.run(programs, netns);
+    }
+
+    // ---- sockets by destination
+
+    /** TCP states but LISTEN (10), TIME_WAIT (6), NEW_SYN_RECV (12) and CLOSE (7); UDP ESTABLISHED (1). */
+    private static final int CONNECTED_TCP = 0xfff & ~(1 << 10 | 1 << 6 | 1 << 12 | 1 << 7 | 1);
+    private static final int CONNECTED_UDP = 1 << 1;
+
+    @Override
+    public List<dev.bpfgit.kernel.InetSocket> connectedSockets(Optional<Path> netns) {
+        try (SockDiag d = SockDiag.open(netns)) {
+            return d.dump(CONNECTED_TCP, CONNECTED_UDP);
+        }
+    }
+
+    @Override
+    public int[] destroySockets(Optional<Path> netns, List<dev.bpfgit.kernel.InetSocket> sockets) {
+        if (sockets.isEmpty()) {
+            return new int[0];
+        }
+        try (SockDiag d = SockDiag.open(netns)) {
+            return d.destroy(sockets);
+        }
+    }
+
+    @Override
+    public java.util.Map<Long, List<dev.bpfgit.kernel.SocketOwner>> socketOwners(Collection<Long> inodes) {
+        return SocketScan.owners(inodes);
+    }
+
+    @Override
+    public java.util.Set<Long> cgroupIds(String cgroup) {
+        return SocketScan.cgroupIds(cgroup);
+    }
+
+    @Override
+    public boolean sockDestroyKfunc(dev.bpfgit.kernel.ObjectFile probe) {
+        return SocketScan.sockDestroyKfunc(probe);
+    }
 }

@@ -101,6 +101,40 @@ final class Loader {
         }
     }
 
+    /**
+     * Loads the named programs of one object (the others stay unloaded) with its maps bound to the given pins,
+     * without pinning anything. The caller owns the returned object: the programs live until it is closed.
+     */
+    static BpfObject loadUnpinned(ProgramSpec maps, List<String> programs) {
+        BpfObject object = BpfObject.open(maps.object());
+        try {
+            bindMaps(object, maps);
+            for (BpfObject.DeclaredProgram p : object.programs()) {
+                Failures.check(LibbpfObjects.programSetAutoload(p.ptr(), programs.contains(p.name())),
+                        "select program", p.name());
+            }
+            LibbpfLog.clear();
+            int r = object.load();
+            if (r < 0) {
+                throw Failures.of("load programs " + String.join(", ", programs) + " of", object.name(), -r,
+                        failureDetail(null));
+            }
+            return object;
+        } catch (RuntimeException e) {
+            object.close();
+            throw e;
+        }
+    }
+
+    static int programFd(BpfObject object, String name) {
+        for (BpfObject.DeclaredProgram p : object.programs()) {
+            if (p.name().equals(name)) {
+                return LibbpfObjects.programFd(p.ptr());
+            }
+        }
+        throw Failures.of("find program " + name + " in", object.name(), Failures.ENOENT, null);
+    }
+
     private static void bindMaps(BpfObject object, ProgramSpec spec) {
         Set<String> unused = new HashSet<>(spec.maps().keySet());
         for (BpfObject.DeclaredMap m : object.maps()) {
