@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  */
 final class TrafficRuleCheck {
     /** {@code PolicySchema.fingerprint("TrafficPolicy")} of the schema this class follows. */
-    static final String FINGERPRINT = "7bb7dec4b371f8d7";
+    static final String FINGERPRINT = "8d450183a224ef1d";
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
