@@ -36,9 +36,10 @@ import java.util.stream.Collectors;
  * repeat it; {@code mode: continuous} does it on every pass ({@code apply}: once after the plan; {@code run}:
  * every {@link PolicyKind.Runtime#INTERVAL}).
  *
- * <p>How: when the kernel has the bpf_sock_destroy kfunc ({@link Kernel#sockDestroyKfunc}, a probe) the
- * iter/tcp and iter/udp programs of sockterm.bpf.o, loaded for the pass and run in the policy's namespace, do
- * the match and the destroy and count into {@code st_counters}. Otherwise, or when forced with the system
+ * <p>How: when the kernel has the bpf_sock_destroy kfunc ({@link Kernel#runSockDestroyIterators}: the programs
+ * load, or else the probe says why not) the iter/tcp and iter/udp programs of sockterm.bpf.o, loaded for the
+ * pass (and kept loaded for the next while the maps are the same) and run in the policy's namespace, do the
+ * match and the destroy and count into {@code st_counters}. Otherwise, or when forced with the system
  * property {@value #FORCE_PROPERTY}=true or the environment variable {@value #FORCE_ENV}=1, a sock_diag dump
  * matched here ({@link SocketMatcher}) and netlink SOCK_DESTROY, counting the sockets the kernel acknowledged
  * as destroyed into the same counters.
@@ -79,12 +80,6 @@ final class SocketTerminationRuntime implements PolicyKind.Runtime {
     static boolean forcedNetlink() {
         String env = System.getenv(FORCE_ENV);
         return Boolean.getBoolean(FORCE_PROPERTY) || "1".equals(env) || "true".equalsIgnoreCase(env);
-    }
-
-    /** kfunc or netlink: how a pass terminates on this kernel. */
-    String method() {
-        return !forcedNetlink() && kernel.sockDestroyKfunc(Objects.get(SocketTerminationCompiler.PROBE)) ? "kfunc"
-                : "netlink";
     }
 
     @Override
