@@ -237,4 +237,15 @@ public interface Kernel {
      * loading {@code probe} (a program calling it), never by version.
      */
     boolean sockDestroyKfunc(ObjectFile probe);
+
+    /**
+     * {@link #runIterators} of programs that call bpf_sock_destroy, when the kernel has that kfunc
+     * ({@link #sockDestroyKfunc}); empty when it has not. An implementation may try the programs first and
+     * load {@code probe} only when they fail, to tell a missing kfunc from another failure (which it throws):
+     * one object load instead of two when the kfunc is there.
+     */
+    default Optional<List<byte[]>> runSockDestroyIterators(ObjectFile probe, List<ProgramSpec> programs,
+                                                           Optional<Path> netns) {
+        return sockDestroyKfunc(probe) ? Optional.of(runIterators(programs, netns)) : Optional.empty();
+    }
 }

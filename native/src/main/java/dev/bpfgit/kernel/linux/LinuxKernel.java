@@ -449,4 +449,24 @@ public final class LinuxKernel implements Kernel {
     public boolean sockDestroyKfunc(dev.bpfgit.kernel.ObjectFile probe) {
         return SocketScan.sockDestroyKfunc(probe);
     }
+
+    /** The programs first: when they load, the kfunc is there and the probe's own load is saved. */
+    @Override
+    public Optional<List<byte[]>> runSockDestroyIterators(dev.bpfgit.kernel.ObjectFile probe,
+                                                          List<ProgramSpec> programs, Optional<Path> netns) {
+        java.util.Optional<Boolean> known = SocketScan.knownSockDestroyKfunc(probe);
+        if (known.isPresent()) {
+            return known.get() ? Optional.of(Iterators.run(programs, netns)) : Optional.empty();
+        }
+        try {
+            List<byte[]> out = Iterators.run(programs, netns);
+            SocketScan.sockDestroyKfuncSeen(probe);
+            return Optional.of(out);
+        } catch (dev.bpfgit.kernel.KernelException e) {
+            if (SocketScan.sockDestroyKfunc(probe)) {
+                throw e;   // the kfunc is there: a failure of its own
+            }
+            return Optional.empty();
+        }
+    }
 }

@@ -130,6 +130,15 @@ final class SocketScan {
      * whose programs call it; bpf/sockdestroy_probe.bpf.o) and unloads it again. Probed once per object, never
      * decided by kernel version. A self-contained feature probe, for a general probe class to take over.
      */
+    static java.util.Optional<Boolean> knownSockDestroyKfunc(ObjectFile probe) {
+        return java.util.Optional.ofNullable(KFUNC.get(probe.sha256()));
+    }
+
+    /** Programs calling bpf_sock_destroy from a socket iterator loaded: the probe would say yes. */
+    static void sockDestroyKfuncSeen(ObjectFile probe) {
+        KFUNC.put(probe.sha256(), true);
+    }
+
     static boolean sockDestroyKfunc(ObjectFile probe) {
         return KFUNC.computeIfAbsent(probe.sha256(), k -> {
             try (BpfObject o = BpfObject.open(probe)) {

@@ -12,7 +12,6 @@ import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.kernel.SocketOwner;
 import dev.bpfgit.kind.PolicyKind;
-import dev.bpfgit.kind.sockterm.SocketTerminationLayout.Terminated;
 import dev.bpfgit.kind.sockterm.SocketTerminationSpec.Mode;
 import dev.bpfgit.observe.Meta;
 import dev.bpfgit.policy.Policy;
@@ -37,9 +36,10 @@ import java.util.stream.Collectors;
  * repeat it; {@code mode: continuous} does it on every pass ({@code apply}: once after the plan; {@code run}:
  * every {@link PolicyKind.Runtime#INTERVAL}).
  *
- * <p>How: when the kernel has the bpf_sock_destroy kfunc ({@link Kernel#sockDestroyKfunc}, a probe) the
- * iter/tcp and iter/udp programs of sockterm.bpf.o, loaded for the pass and run in the policy's namespace, do
- * the match and the destroy and count into {@code st_counters}. Otherwise, or when forced with the system
+ * <p>How: when the kernel has the bpf_sock_destroy kfunc ({@link Kernel#runSockDestroyIterators}: the programs
+ * load, or else the probe says why not) the iter/tcp and iter/udp programs of sockterm.bpf.o, loaded for the
+ * pass (and kept loaded for the next while the maps are the same) and run in the policy's namespace, do the
+ * match and the destroy and count into {@code st_counters}. Otherwise, or when forced with the system
  * property {@value #FORCE_PROPERTY}=true or the environment variable {@value #FORCE_ENV}=1, a sock_diag dump
  * matched here ({@link SocketMatcher}) and netlink SOCK_DESTROY, counting the sockets the kernel acknowledged
  * as destroyed into the same counters.
@@ -80,12 +80,6 @@ final class SocketTerminationRuntime implements PolicyKind.Runtime {
     static boolean forcedNetlink() {
         String env = System.getenv(FORCE_ENV);
         return Boolean.getBoolean(FORCE_PROPERTY) || "1".equals(env) || "true".equalsIgnoreCase(env);
-    }
-
-    /** kfunc or netlink: how a pass terminates on this kernel. */
-    String method() {
-        return !forcedNetlink() && kernel.sockDestroyKfunc(Objects.get(SocketTerminationCompiler.PROBE)) ? "kfunc"
-                : "netlink";
     }
 
     @Override
@@ -133,29 +127,36 @@ final class SocketTerminationRuntime implements PolicyKind.Runtime {
         }
         long started = System.nanoTime();
         Set<Long> cgroups = cgroups(t);
-        String method = method();
-        int terminated;
-        int failed;
-        if (method.equals("kfunc")) {
-            List<Terminated> out = new ArrayList<>();
+        int terminated = 0;
+        int failed = 0;
+        // the iterators are loaded (and kept loaded) before the probe: when they load, the kfunc is there, and
+        // a pass in a new process loads one object, not two
+        Optional<List<byte[]>> records = Optional.empty();
+        SocketTerminationStatus.Counts before = null;
+        if (!forcedNetlink()) {
             Optional<Path> netns = t.spec().netns().map(Path::of);
             List<dev.bpfgit.kernel.ProgramSpec> programs = List.of(
                     SocketTerminationCompiler.program(dir, SocketTerminationCompiler.TCP_PROGRAM),
                     SocketTerminationCompiler.program(dir, SocketTerminationCompiler.UDP_PROGRAM));
-            SocketTerminationStatus.Counts before = SocketTerminationStatus.counts(kernel, dir);
-            kernel.runIterators(programs, netns).forEach(b -> out.addAll(SocketTerminationLayout.records(b)));
+            before = SocketTerminationStatus.counts(kernel, dir);
+            records = kernel.runSockDestroyIterators(Objects.get(SocketTerminationCompiler.PROBE), programs, netns);
+        }
+        String method = records.isPresent() ? "kfunc" : "netlink";
+        if (records.isPresent()) {
             SocketTerminationStatus.Counts after = SocketTerminationStatus.counts(kernel, dir);
             // from the programs' counters, not the records: when the iterator's buffer fills, the kernel drops
             // the record being written and calls the program again on that socket, which is destroyed by then
             // (and skipped): the destroy is counted once, its record is lost
             terminated = (int) (after.total() - before.total());
             failed = (int) (after.failed() - before.failed());
-            out.forEach(r -> LOG.debug("SocketTermination {}: {} {}", t.policy().name(), r.socket().tuple(),
-                    r.err() == 0 ? "terminated" : "not terminated: errno " + -r.err()));
+            if (LOG.isDebugEnabled()) {   // 10,000 records take longer to decode than to read
+                records.get().forEach(b -> SocketTerminationLayout.records(b).forEach(r -> LOG.debug(
+                        "SocketTermination {}: {} {}", t.policy().name(), r.socket().tuple(),
+                        r.err() == 0 ? "terminated" : "not terminated: errno " + -r.err())));
+            }
         } else {
             List<InetSocket> matched = matching(t, cgroups);
             int[] results = kernel.destroySockets(t.spec().netns().map(Path::of), matched);
-            terminated = 0;
             long tcp = 0;
             long udp = 0;
             for (int i = 0; i < results.length; i++) {
