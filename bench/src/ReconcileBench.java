@@ -378,7 +378,7 @@ public final class ReconcileBench {
                 String stdout = Files.readString(out);
                 KW kw = kernelWrites(pinRoot, before);
                 Matcher m = APPLIED.matcher(stdout);
-                if (p.exitValue() == 0 && !m.find() && stdout.contains("Nothing applied.")) {
+                if (p.exitValue() == 0 && !m.find() && stdout.contains("No changes: the host is in sync")) {
                     return new Cold(ms(t1 - t0), 0, 0, 0, kw);   // in sync
                 }
                 if (p.exitValue() != 0 || !m.find(0)) {
