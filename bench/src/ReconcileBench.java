@@ -269,17 +269,18 @@ public final class ReconcileBench {
             HostFacts host = pipe.host("bench", Map.of());
             desired = Compiler.compile(pipe.root(), snap.revision(), policies, host);
         }
+        long tc = System.nanoTime();
+        Map<Integer, long[]> before = counters();   // untimed; observe and diff write nothing
         long t3 = System.nanoTime();
         long gc0 = gcMillis();
         LiveState live = pipe.observe(desired);
         long t4 = System.nanoTime();
         Plan plan = Differ.diff(desired, live);
         long t5 = System.nanoTime();
-        Map<Integer, long[]> before = counters();
         ApplyResult r = pipe.apply(plan);
         long t6 = System.nanoTime();
-        KW kw = kernelWrites(pipe.root(), before);   // untimed
         long gc = gcMillis() - gc0;
+        KW kw = kernelWrites(pipe.root(), before);   // untimed
         int planned = 0;
         for (UnitPlan u : plan.units()) {
             for (Change c : u.changes()) {
@@ -296,7 +297,7 @@ public final class ReconcileBench {
         }
         requireKernelCount(kw, expectWritten, expectDeleted, "apply of " + dir);
         requireInSync(pipe, desired, "apply of " + dir);   // untimed
-        return new Sample(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3), ms(t5 - t4), ms(t6 - t5), gc,
+        return new Sample(ms(t1 - t0), ms(t2 - t1), ms(tc - t2), ms(t4 - t3), ms(t5 - t4), ms(t6 - t5), gc,
                 r.entriesWritten(), r.entriesDeleted(), planned, kw);
     }
 
