@@ -19,6 +19,8 @@ import dev.bpfgit.source.Snapshot;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,6 +64,8 @@ public final class ReconcileBench {
     static int runs = 5;
     static int warmup = 50;
     static int coldRuns = 5;
+    static Path writeCounter;           // the pinned counter map of bench/src/map_writes.bpf.c, if loaded
+    static LinuxKernel kernel;
     static Path netns;
     static String ifname = "bench0";
     static Path root;
@@ -78,7 +82,7 @@ public final class ReconcileBench {
 
     /** One reconcile; read, parse and compile are 0 when the policies were compiled before. */
     record Sample(double read, double parse, double compile, double observe, double diff, double apply,
-                  double gc, int written, int deleted, int planned) {
+                  double gc, int written, int deleted, int planned, KW kw) {
         double warm() {
             return observe + diff + apply;
         }
@@ -88,11 +92,22 @@ public final class ReconcileBench {
         }
     }
 
-    record Cold(double wallMs, int written, int deleted, int exit) {
+    record Cold(double wallMs, int written, int deleted, int exit, KW kw) {
+    }
+
+    /**
+     * Map writes counted by the kernel (bench/src/map_writes.bpf.c) during one reconcile: elements updated and
+     * deleted through bpf(2) in the unit's rule tries (rules_v4, rules_v6) and in every other map under the pin
+     * root (bookkeeping: meta, config, ...). Null fields when no counter is loaded.
+     */
+    record KW(long ruleW, long ruleD, long bookW, long bookD) {
+        boolean none() {
+            return ruleW == 0 && ruleD == 0 && bookW == 0 && bookD == 0;
+        }
     }
 
     record Result(int n, List<Sample> warm, List<Sample> full, List<Cold> cold, double hitNs, double missNs, double emptyNs,
-                  int hitRet, int missRet, int emptyRet) {
+                  int hitRet, int missRet, int emptyRet, KW inSyncWarm, KW inSyncCold) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -103,7 +118,7 @@ public final class ReconcileBench {
             return;
         }
         parse(args);
-        LinuxKernel kernel = new LinuxKernel();
+        kernel = new LinuxKernel();
         List<Result> results = new ArrayList<>();
         Netns.call(netns, () -> {
             for (int n : sizes) {
@@ -206,7 +221,26 @@ public final class ReconcileBench {
                 throw new IllegalStateException("XDP verdicts: hit " + (int) h[1] + " (want 1 XDP_DROP), miss "
                         + (int) m[1] + " (want 2 XDP_PASS)");
             }
-            return new Result(n, samples, full, colds, h[0], m[0], e[0], (int) h[1], (int) m[1], (int) e[1]);
+            // an apply of the state that is already live: nothing may be written, to any map, bookkeeping included
+            KW syncWarm = null, syncCold = null;
+            if (writeCounter != null) {
+                Path now = toB ? dirA : dirB;
+                Sample s = reconcile(pipe, now, compiled.get(now), 0, 0);
+                syncWarm = s.kw;
+                progress("N=%d in-sync apply (warm): kernel counted %s", n, syncWarm);
+                if (launcher != null) {
+                    Cold c = cold(pinRoot, now);
+                    syncCold = c.kw;
+                    progress("N=%d in-sync `bpfgit apply --yes` (cold): kernel counted %s", n, syncCold);
+                }
+                for (KW k : java.util.Arrays.asList(syncWarm, syncCold)) {
+                    if (k != null && !k.none()) {
+                        throw new IllegalStateException("an in-sync apply made map writes, counted by the kernel: " + k);
+                    }
+                }
+            }
+            return new Result(n, samples, full, colds, h[0], m[0], e[0], (int) h[1], (int) m[1], (int) e[1],
+                    syncWarm, syncCold);
         } finally {
             progress("N=%d: destroy (bpfgit's own destroy plan) and remove the policy files", n);
             try {
@@ -235,6 +269,8 @@ public final class ReconcileBench {
             HostFacts host = pipe.host("bench", Map.of());
             desired = Compiler.compile(pipe.root(), snap.revision(), policies, host);
         }
+        long tc = System.nanoTime();
+        Map<Integer, long[]> before = counters();   // untimed; observe and diff write nothing
         long t3 = System.nanoTime();
         long gc0 = gcMillis();
         LiveState live = pipe.observe(desired);
@@ -244,6 +280,7 @@ public final class ReconcileBench {
         ApplyResult r = pipe.apply(plan);
         long t6 = System.nanoTime();
         long gc = gcMillis() - gc0;
+        KW kw = kernelWrites(pipe.root(), before);   // untimed
         int planned = 0;
         for (UnitPlan u : plan.units()) {
             for (Change c : u.changes()) {
@@ -258,9 +295,10 @@ public final class ReconcileBench {
             throw new IllegalStateException("apply wrote " + r.entriesWritten() + " and deleted " + r.entriesDeleted()
                     + " entries, the change is " + expectWritten + " written + " + expectDeleted + " deleted");
         }
+        requireKernelCount(kw, expectWritten, expectDeleted, "apply of " + dir);
         requireInSync(pipe, desired, "apply of " + dir);   // untimed
-        return new Sample(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3), ms(t5 - t4), ms(t6 - t5), gc,
-                r.entriesWritten(), r.entriesDeleted(), planned);
+        return new Sample(ms(t1 - t0), ms(t2 - t1), ms(tc - t2), ms(t4 - t3), ms(t5 - t4), ms(t6 - t5), gc,
+                r.entriesWritten(), r.entriesDeleted(), planned, kw);
     }
 
     /** Milliseconds spent in GC pauses so far, all collectors. */
@@ -325,6 +363,7 @@ public final class ReconcileBench {
                 ProcessBuilder pb = new ProcessBuilder("nsenter", "--net=" + netns, launcher.toString(), "apply",
                         dir.toString(), "--root", pinRoot.toString(), "--host", "bench", "--yes")
                         .redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+                Map<Integer, long[]> before = counters();
                 long t0 = System.nanoTime();
                 Process p = pb.start();
                 if (!p.waitFor(300, TimeUnit.SECONDS)) {
@@ -338,11 +377,17 @@ public final class ReconcileBench {
                     continue;
                 }
                 String stdout = Files.readString(out);
+                KW kw = kernelWrites(pinRoot, before);
                 Matcher m = APPLIED.matcher(stdout);
-                if (p.exitValue() != 0 || !m.find()) {
+                if (p.exitValue() == 0 && !m.find() && stdout.contains("No changes: the host is in sync")) {
+                    return new Cold(ms(t1 - t0), 0, 0, 0, kw);   // in sync
+                }
+                if (p.exitValue() != 0 || !m.find(0)) {
                     throw new IllegalStateException("cold apply exit " + p.exitValue() + "\n" + tail(stderr) + tail(stdout));
                 }
-                return new Cold(ms(t1 - t0), Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), p.exitValue());
+                int written = Integer.parseInt(m.group(1)), deleted = Integer.parseInt(m.group(2));
+                requireKernelCount(kw, written, deleted, "cold apply of " + dir);
+                return new Cold(ms(t1 - t0), written, deleted, p.exitValue(), kw);
             } finally {
                 Files.deleteIfExists(out);
                 Files.deleteIfExists(err);
@@ -480,6 +525,68 @@ public final class ReconcileBench {
 
     // ----------------------------------------------------------------- report
 
+    // ------------------------------------------------------- kernel-counted writes
+
+    /** The counter map: map id -> {elements updated, elements deleted} through bpf(2), since it was loaded. */
+    static Map<Integer, long[]> counters() {
+        Map<Integer, long[]> m = new HashMap<>();
+        if (writeCounter == null) {
+            return m;
+        }
+        for (Entry e : kernel.entries(writeCounter)) {
+            ByteBuffer k = ByteBuffer.wrap(e.key().toArray()).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer v = ByteBuffer.wrap(e.value().toArray()).order(ByteOrder.LITTLE_ENDIAN);
+            m.put(k.getInt(0), new long[]{v.getLong(0), v.getLong(8)});
+        }
+        return m;
+    }
+
+    /** The ids of the maps pinned under the root, true for the rule tries. */
+    static Map<Integer, Boolean> mapIds(Path pinRoot) {
+        Map<Integer, Boolean> ids = new HashMap<>();
+        try (var walk = Files.walk(pinRoot)) {
+            for (Path p : walk.filter(Files::isRegularFile).toList()) {
+                try {
+                    kernel.mapInfo(p).ifPresent(i -> ids.put(i.id(),
+                            p.getFileName().toString().equals("rules_v4") || p.getFileName().toString().equals("rules_v6")));
+                } catch (RuntimeException notAMap) {
+                    // a program or link pin
+                }
+            }
+        } catch (IOException ex) {
+            throw new java.io.UncheckedIOException(ex);
+        }
+        return ids;
+    }
+
+    /** The kernel's count since {@code before}, for the maps now pinned under the root. */
+    static KW kernelWrites(Path pinRoot, Map<Integer, long[]> before) {
+        if (writeCounter == null) {
+            return null;
+        }
+        Map<Integer, long[]> after = counters();
+        long rw = 0, rd = 0, bw = 0, bd = 0;
+        for (var id : mapIds(pinRoot).entrySet()) {
+            long[] a = after.getOrDefault(id.getKey(), new long[2]);
+            long[] b = before.getOrDefault(id.getKey(), new long[2]);
+            if (id.getValue()) {
+                rw += a[0] - b[0];
+                rd += a[1] - b[1];
+            } else {
+                bw += a[0] - b[0];
+                bd += a[1] - b[1];
+            }
+        }
+        return new KW(rw, rd, bw, bd);
+    }
+
+    static void requireKernelCount(KW kw, int expectWritten, int expectDeleted, String what) {
+        if (kw != null && expectWritten >= 0 && (kw.ruleW != expectWritten || kw.ruleD != expectDeleted)) {
+            throw new IllegalStateException("the kernel counted " + kw.ruleW + " rule entries written and " + kw.ruleD
+                    + " deleted by the " + what + ", expected " + expectWritten + " and " + expectDeleted + " (" + kw + ")");
+        }
+    }
+
     static void report(List<Result> results) {
         PrintStream o = System.out;
         o.println("## Reconcile of a 1% change: bpfgit against the C batch floor");
@@ -510,6 +617,31 @@ public final class ReconcileBench {
                             + " | %s | %s | %.0f / %.0f / %.0f |%n",
                     n, cs, w.observe, w.diff, w.apply, warmTotal, ratio, f.read, f.parse, f.compile, f.observe, f.diff,
                     f.apply, fullTotal, cold, counts, r.hitNs, r.missNs, r.emptyNs);
+        }
+        if (writeCounter != null) {
+            o.println();
+            o.println("Map writes per reconcile as the kernel counted them (tracepoints on bpf(2), bench/src/map_writes.bpf.c:"
+                    + " elements updated and deleted per map id, read before and after each apply), next to bpfgit's own"
+                    + " count (ApplyResult). Rule tries: rules_v4 + rules_v6; bookkeeping: every other map under the pin"
+                    + " root. Over all warm, full-pipeline and cold runs (min-max when they differ); the bench fails when"
+                    + " the kernel's rule count is not N/100 + N/100 written and N/100 deleted, or when an in-sync apply"
+                    + " writes anything.");
+            o.println();
+            o.println("| N | bpfgit's count: written / deleted | kernel: rule tries written / deleted | kernel: bookkeeping"
+                    + " maps written / deleted | in-sync apply, kernel, every map: warm / cold `bpfgit apply --yes` |");
+            o.println("|---:|---|---|---|---|");
+            for (Result r : results) {
+                List<KW> all = new ArrayList<>();
+                List<int[]> own = new ArrayList<>();
+                for (Sample x : r.warm) { all.add(x.kw); own.add(new int[]{x.written, x.deleted}); }
+                for (Sample x : r.full) { all.add(x.kw); own.add(new int[]{x.written, x.deleted}); }
+                for (Cold x : r.cold) { all.add(x.kw); own.add(new int[]{x.written, x.deleted}); }
+                o.printf(Locale.ROOT, "| %d | %s / %s | %s / %s | %s / %s | %s / %s |%n", r.n,
+                        span(own.stream().mapToLong(a -> a[0]).toArray()), span(own.stream().mapToLong(a -> a[1]).toArray()),
+                        span(all.stream().mapToLong(KW::ruleW).toArray()), span(all.stream().mapToLong(KW::ruleD).toArray()),
+                        span(all.stream().mapToLong(KW::bookW).toArray()), span(all.stream().mapToLong(KW::bookD).toArray()),
+                        inSyncText(r.inSyncWarm), inSyncText(r.inSyncCold));
+            }
         }
         o.println();
         o.println("Spread: median (min-max) ms over the measured runs; GC: pause time inside observe + diff + apply.");
@@ -552,6 +684,15 @@ public final class ReconcileBench {
         }
     }
 
+    static String span(long[] v) {
+        long lo = Arrays.stream(v).min().orElse(0), hi = Arrays.stream(v).max().orElse(0);
+        return lo == hi ? Long.toString(lo) : lo + "-" + hi;
+    }
+
+    static String inSyncText(KW k) {
+        return k == null ? "n/a" : k.none() ? "**0**" : f("%d/%d rules, %d/%d bookkeeping", k.ruleW, k.ruleD, k.bookW, k.bookD);
+    }
+
     static boolean allExact(Result r) {
         int c = r.n / 100;
         return java.util.stream.Stream.concat(r.warm.stream(), r.full.stream())
@@ -562,7 +703,7 @@ public final class ReconcileBench {
     static Sample medians(List<Sample> s) {
         return new Sample(med(s, Sample::read), med(s, Sample::parse), med(s, Sample::compile), med(s, Sample::observe),
                 med(s, Sample::diff), med(s, Sample::apply), med(s, Sample::gc), s.getFirst().written,
-                s.getFirst().deleted, s.getFirst().planned);
+                s.getFirst().deleted, s.getFirst().planned, s.getFirst().kw);
     }
 
     static double med(List<Sample> s, java.util.function.ToDoubleFunction<Sample> f) {
@@ -625,6 +766,7 @@ public final class ReconcileBench {
                 case "--root" -> root = Path.of(v);
                 case "--work" -> work = Path.of(v);
                 case "--launcher" -> launcher = Path.of(v);
+                case "--write-counter" -> writeCounter = Path.of(v);
                 case "--empty-prog" -> emptyProg = Path.of(v);
                 case "--repeat" -> repeat = Integer.parseInt(v);
                 case "--rules-per-file" -> rulesPerFile = Integer.parseInt(v);

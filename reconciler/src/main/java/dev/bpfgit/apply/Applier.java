@@ -46,6 +46,11 @@ public final class Applier {
     public static ApplyResult apply(Kernel kernel, Plan plan, Clock clock, Progress progress) {
         Path root = plan.root();
         Path metaPin = Meta.pin(root);
+        if (plan.inSync() && plan.metaDeletes().isEmpty() && recorded(kernel, metaPin, plan.meta())) {
+            // the datapath and the bookkeeping already say all of it: an in-sync apply writes no map at all
+            // (the applied time stays that of the apply that changed something, as the sidecar keeps it)
+            return new ApplyResult(0, 0, 0);
+        }
         boolean keepMeta = !plan.meta().isEmpty();
         boolean loads = plan.units().stream().flatMap(u -> u.changes().stream())
                 .anyMatch(c -> c instanceof Change.LoadProgram);
@@ -96,6 +101,20 @@ public final class Applier {
      * A unit the plan removes (only unpins): its kind first undoes what lives outside the pins. Best effort:
      * the removal itself is what the plan promised.
      */
+    /** Whether the bookkeeping map holds every key of {@code meta} with the same value. */
+    private static boolean recorded(Kernel kernel, Path metaPin, Map<String, String> meta) {
+        if (meta.isEmpty()) {
+            return true;
+        }
+        if (kernel.mapInfo(metaPin).isEmpty()) {
+            return false;
+        }
+        Map<Bytes, Bytes> raw = new java.util.HashMap<>();
+        kernel.entries(metaPin).forEach(e -> raw.put(e.key(), e.value()));
+        Meta live = Meta.decode(raw);
+        return meta.entrySet().stream().allMatch(e -> live.get(e.getKey()).equals(java.util.Optional.of(e.getValue())));
+    }
+
     private static void release(Kernel kernel, Path root, UnitPlan u) {
         if (u.changes().isEmpty() || !u.changes().stream().allMatch(c -> c instanceof Change.Unpin)
                 || !u.dir().startsWith(root)) {

@@ -1,0 +1,141 @@
+package dev.bpfgit.it;
+
+import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.linux.LinuxKernel;
+import dev.bpfgit.kernel.testing.Commands;
+import dev.bpfgit.kernel.testing.KernelTest;
+import dev.bpfgit.kernel.testing.PinRoot;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static dev.bpfgit.it.Bpfgit.traffic;
+import static dev.bpfgit.it.Bpfgit.write;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Map writes as the kernel counts them (bench/src/map_writes.bpf.c: tracepoints on bpf(2), elements updated
+ * and deleted per map id), not as bpfgit reports them: an in-sync `bpfgit apply` writes no map at all, the
+ * bookkeeping map included, and a one-rule change writes exactly that rule.
+ */
+@KernelTest
+class MapWritesIT {
+    private static final String A = traffic("edge-filter", "eth0", "xdp", "source", "pass",
+            "{prefix: 203.0.113.0/24, action: drop}",
+            "{prefix: 2001:db8:bad::/48, action: drop}");
+    private static final String B = traffic("edge-filter", "eth0", "xdp", "source", "pass",
+            "{prefix: 203.0.113.0/24, action: drop}",
+            "{prefix: 198.51.100.0/24, action: drop}",
+            "{prefix: 2001:db8:bad::/48, action: drop}");
+
+    private final LinuxKernel kernel = new LinuxKernel();
+
+    @BeforeAll
+    static void launcherBuilt() {
+        Bpfgit.warmUp();
+    }
+
+    @Test
+    void anInSyncApplyMakesNoMapWriteAndAOneRuleChangeWritesOneEntry(@TempDir Path dir) throws Exception {
+        Path a = write(dir.resolve("a"), "edge.yaml", A).getParent();
+        Path b = write(dir.resolve("b"), "edge.yaml", B).getParent();
+        try (PinRoot counter = PinRoot.create(); PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
+            Path counts = load(dir.resolve("counter"), counter.path().resolve("writes"));
+            Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
+            try {
+                Bpfgit.Cli first = edge.cli("apply", a.toString(), "--yes");
+                assertEquals(0, first.exit(), first.toString());
+
+                Map<Integer, long[]> before = counters(counts);
+                Bpfgit.Cli again = edge.cli("apply", a.toString(), "--yes");
+                assertEquals(0, again.exit(), again.toString());
+                assertTrue(again.out().contains("No changes"), again.toString());
+                Map<String, long[]> inSync = writes(root.path(), before, counters(counts));
+                assertTrue(inSync.containsKey("meta") && inSync.containsKey("traffic/eth0/xdp/rules_v4"), inSync.keySet().toString());
+                inSync.forEach((map, w) -> assertTrue(w[0] == 0 && w[1] == 0,
+                        "the in-sync apply wrote " + w[0] + " and deleted " + w[1] + " entries of " + map));
+
+                before = counters(counts);
+                Bpfgit.Cli change = edge.cli("apply", b.toString(), "--yes");
+                assertEquals(0, change.exit(), change.toString());
+                Map<String, long[]> changed = writes(root.path(), before, counters(counts));
+                assertEquals("1/0", text(changed.get("traffic/eth0/xdp/rules_v4")), "the one new IPv4 rule");
+                assertEquals("0/0", text(changed.get("traffic/eth0/xdp/rules_v6")));
+                assertTrue(changed.get("meta")[0] > 0, "the new revision is recorded: " + text(changed.get("meta")));
+
+                assertEquals(0, edge.cli("destroy", "--yes").exit());
+            } finally {
+                edge.cli("destroy", "--yes");
+            }
+        }
+    }
+
+    private static String text(long[] w) {
+        return w == null ? "absent" : w[0] + "/" + w[1];
+    }
+
+    /** Builds the counter and its loader with clang, cc and bpftool, as bench/run does, and loads it. */
+    private static Path load(Path work, Path pins) throws IOException {
+        Files.createDirectories(work);
+        Path src = Bpfgit.REPO.resolve("bench/src");
+        try {
+            Process p = new ProcessBuilder("bpftool", "btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c")
+                    .redirectOutput(work.resolve("vmlinux.h").toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            assertEquals(0, p.waitFor(), "bpftool btf dump");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        Path obj = work.resolve("map_writes.bpf.o");
+        Path loader = work.resolve("map_writes");
+        Commands.run("clang", "-O2", "-g", "-target", "bpf", "-I" + work, "-c", src.resolve("map_writes.bpf.c").toString(),
+                "-o", obj.toString());
+        Commands.run("cc", "-O2", "-o", loader.toString(), src.resolve("map_writes.c").toString(), "-lbpf");
+        // tracefs only inside a mount namespace of the loader's own, for the tracepoint ids
+        Commands.run("unshare", "-m", "sh", "-c", "mount -t tracefs tracefs /sys/kernel/tracing && exec \"$0\" \"$1\" \"$2\"",
+                loader.toString(), obj.toString(), pins.toString());
+        return pins.resolve("map_writes");
+    }
+
+    private Map<Integer, long[]> counters(Path pin) {
+        Map<Integer, long[]> m = new HashMap<>();
+        for (Entry e : kernel.entries(pin)) {
+            ByteBuffer k = ByteBuffer.wrap(e.key().toArray()).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer v = ByteBuffer.wrap(e.value().toArray()).order(ByteOrder.LITTLE_ENDIAN);
+            m.put(k.getInt(0), new long[]{v.getLong(0), v.getLong(8)});
+        }
+        return m;
+    }
+
+    /** Every map pinned under the root, by its path relative to the root: {updated, deleted} between the two. */
+    private Map<String, long[]> writes(Path root, Map<Integer, long[]> before, Map<Integer, long[]> after) {
+        Map<String, long[]> out = new TreeMap<>();
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.filter(Files::isRegularFile).toList()) {
+                try {
+                    kernel.mapInfo(p).ifPresent(i -> {
+                        long[] x = after.getOrDefault(i.id(), new long[2]);
+                        long[] y = before.getOrDefault(i.id(), new long[2]);
+                        out.put(root.relativize(p).toString(), new long[]{x[0] - y[0], x[1] - y[1]});
+                    });
+                } catch (RuntimeException notAMap) {
+                    // a program or link pin
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+}
