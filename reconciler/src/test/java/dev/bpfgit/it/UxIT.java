@@ -49,7 +49,8 @@ class UxIT {
         assertEquals(0, tty.exitCode(), tty.toString());
         String screen = tty.stdout();
         assertTrue(screen.contains("\r\033[Kparsing policies: 0/1 files ("), "progress on the terminal: " + screen);
-        assertTrue(screen.contains("parsing policies: 1/1 files, checking them together ("), screen);
+        // the "checking them together" phase shows only when it outlasts a progress tick: parsing got fast
+        // enough that it sometimes does not, so it is not required here
         assertTrue(screen.contains("\r\033[Kvalid: 1 policy in 1 file"), "the line is erased before the result: "
                 + screen);
 
