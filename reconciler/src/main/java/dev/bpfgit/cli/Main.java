@@ -1,6 +1,5 @@
 package dev.bpfgit.cli;
 
-import dev.bpfgit.source.JGitProcess;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -26,7 +25,6 @@ import java.io.PrintWriter;
 public final class Main {
 
     public static void main(String[] args) {
-        JGitProcess.configure();
         System.exit(execute(args));
     }
 

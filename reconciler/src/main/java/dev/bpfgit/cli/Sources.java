@@ -35,7 +35,8 @@ final class Sources {
             throw asPolicyErrors(e);
         }
         // a path in a git working tree is named by its commit (and "+dirty") rather than a digest
-        return ps.size() == 1 ? GitRevisionSource.named(ps.get(0), onDisk) : onDisk;
+        return ps.size() == 1 && DirectorySource.mayBeInGitRepository(ps.get(0).toAbsolutePath().normalize())
+                ? GitRevisionSource.named(ps.get(0), onDisk) : onDisk;
     }
 
     /** Refused files are mistakes in the policy files: printed, annotated and exited on like policy errors. */

@@ -189,6 +189,22 @@ public final class DirectorySource {
         };
     }
 
+    /**
+     * Whether JGit's search ({@code findGitDir}) could find a repository from {@code abs} up: some directory on
+     * the way has a {@code .git} (a directory, or a file of a linked work tree or submodule), or is itself
+     * shaped like a bare repository. A superset of what JGit finds, checked without JGit (nor a class that refers to it: verifying one loads JGit): a cold
+     * {@code validate} of a directory outside any checkout then never loads it.
+     */
+    public static boolean mayBeInGitRepository(Path abs) {
+        for (Path dir = Files.isDirectory(abs) ? abs : abs.getParent(); dir != null; dir = dir.getParent()) {
+            if (Files.exists(dir.resolve(".git"))
+                    || Files.exists(dir.resolve("HEAD")) && Files.isDirectory(dir.resolve("objects"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** First 12 hex digits of SHA-256 over each (name, content), length-prefixed so that no two sets collide. */
     static String revision(Map<String, String> sortedFiles) {
         try {

@@ -66,6 +66,9 @@ public final class GitRevisionSource {
      */
     public static Snapshot named(Path path, Snapshot onDisk) {
         Path abs = path.toAbsolutePath().normalize();
+        if (!DirectorySource.mayBeInGitRepository(abs)) {
+            return onDisk;
+        }
         FileRepositoryBuilder builder = find(abs);
         if (builder.getGitDir() == null) {
             return onDisk;
@@ -92,9 +95,11 @@ public final class GitRevisionSource {
     }
 
     private static FileRepositoryBuilder find(Path abs) {
+        JGitProcess.configure();
         Path start = Files.isDirectory(abs) ? abs : abs.getParent();
         return new FileRepositoryBuilder().findGitDir(start.toFile());
     }
+
 
     /** The policy files under {@code path} in the commit's tree, named like {@link DirectorySource} does. */
     private static Map<String, String> files(Repository repo, RevCommit commit, Path path) throws IOException {

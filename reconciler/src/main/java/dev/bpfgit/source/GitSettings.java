@@ -23,6 +23,7 @@ public record GitSettings(String url, String branch, String path, Duration inter
 
     /** @throws IllegalArgumentException for a branch git would not accept or a path leaving the repository */
     public GitSettings {
+        JGitProcess.configure();
         if (!org.eclipse.jgit.lib.Repository.isValidRefName("refs/heads/" + branch)) {
             throw new IllegalArgumentException("'" + branch + "' is not a branch name");
         }

@@ -63,6 +63,7 @@ public final class GitSource implements PolicySource {
     private int fetches;
 
     public GitSource(GitSettings settings) {
+        JGitProcess.configure();
         this.settings = settings;
         try {
             this.uri = new URIish(settings.url());

@@ -23,8 +23,18 @@ public final class JGitProcess {
     private JGitProcess() {
     }
 
-    /** Call once at process start, before any repository is opened. */
-    public static void configure() {
+    private static boolean configured;
+
+    /**
+     * Called before JGit is first used (a git source, a {@code --against} revision, a checkout's HEAD): not at
+     * process start, because loading JGit (a signed jar, which the JDK's class-data cache does not hold) costs a
+     * cold {@code validate} of a plain directory a few hundred milliseconds it never needs. Idempotent.
+     */
+    public static synchronized void configure() {
+        if (configured) {
+            return;
+        }
+        configured = true;
         SystemReader.setInstance(new SystemReader.Delegate(SystemReader.getInstance()) {
             @Override
             public FileBasedConfig openJGitConfig(Config parent, FS fs) {
