@@ -127,11 +127,12 @@ final class YamlToJson {
         if (event instanceof AliasEvent alias) {
             return alias(alias, pointer, depth);
         }
-        Location at = start(event);
-        locate(pointer, at);
         Optional<Anchor> anchor = ((NodeEvent) event).getAnchor();
+        // a position is made only where one is kept: a valid 100,000-rule file without positions makes none
+        Location at = positions || anchor.isPresent() ? start(event) : null;
+        locate(pointer, at);
         if (event instanceof ScalarEvent s) {
-            JsonNode json = scalar(s, at, pointer);
+            JsonNode json = scalar(s, pointer);
             height = 0;
             anchor.ifPresent(a -> anchors.put(a, new Anchored(json, Optional.of(s.getValue()), at,
                     Map.of("", at), pointer, List.of(), 0)));
@@ -140,7 +141,7 @@ final class YamlToJson {
         if (depth >= maxDepth) {
             if (!tooDeep) {   // once: every alias of a deep node would say it again
                 tooDeep = true;
-                error(new PolicyError(at, "", "nested more than " + maxDepth
+                error(new PolicyError(start(event), "", "nested more than " + maxDepth
                         + " levels deep (counting what aliases expand to); a policy needs far fewer"));
             }
             skip();
@@ -171,14 +172,14 @@ final class YamlToJson {
 
     /** @return the height of the tallest value */
     private int mapping(ObjectNode object, String pointer, int depth) {
-        Map<String, Location> seen = new HashMap<>();
+        Map<String, Event> seen = new HashMap<>();
         List<Merged> merges = new ArrayList<>(0);
         int tallest = 0;
         while (!parser.checkEvent(Event.ID.MappingEnd)) {
             Event keyEvent = parser.peekEvent();
             Optional<String> name = keyName(keyEvent);
-            Location keyAt = start(keyEvent);
             if (name.isEmpty()) {
+                Location keyAt = start(keyEvent);
                 boolean mapping = keyKind(keyEvent) == Event.ID.MappingStart;
                 discard(() -> convert(pointer, depth + 1));
                 error(new PolicyError(keyAt, pointer, "a key must be a plain value, not a "
@@ -186,7 +187,9 @@ final class YamlToJson {
                 discard(() -> convert(pointer, depth + 1));
                 continue;
             }
-            if (keyEvent instanceof ScalarEvent k && tag(k).equals(Tag.MERGE)) {
+            // only "<<" or an explicit tag can be a merge: the resolver is not asked about every key
+            if (keyEvent instanceof ScalarEvent k && (k.getTag().isPresent() || k.getValue().equals("<<"))
+                    && tag(k).equals(Tag.MERGE)) {
                 parser.next();
                 merges.add(merge(pointer, depth));
                 tallest = Math.max(tallest, height);
@@ -194,8 +197,9 @@ final class YamlToJson {
             }
             parser.next();   // the key
             String child = JsonPointers.child(pointer, name.get());
-            Location first = seen.putIfAbsent(name.get(), keyAt);
-            if (first != null) {
+            Event firstEvent = seen.putIfAbsent(name.get(), keyEvent);
+            if (firstEvent != null) {
+                Location keyAt = start(keyEvent), first = start(firstEvent);
                 error(new PolicyError(keyAt, child, "duplicate key '" + Shown.value(name.get()) + "' (first at "
                         + (first.line() == keyAt.line() ? "column " + first.column() : "line " + first.line()) + ")"));
                 discard(() -> convert(child, depth + 1));
@@ -366,13 +370,24 @@ final class YamlToJson {
     private Tag tag(ScalarEvent s) {
         Optional<String> tag = s.getTag();
         if (tag.isEmpty() || tag.get().equals("!")) {
-            return resolver.resolve(s.getValue(),
-                    s.getImplicit().canOmitTagInPlainScalar());
+            return resolve(resolver, s.getValue(), s.getImplicit().canOmitTagInPlainScalar());
         }
         return new Tag(tag.get());
     }
 
-    private JsonNode scalar(ScalarEvent event, Location at, String pointer) {
+    /**
+     * The core schema's resolution, without its regular expressions for a plain value with a '/' or ':' in
+     * it (every prefix): none of the core schema's implicit types (null, bool, int, float, merge) has either
+     * character, so such a value is a string ({@code YamlToJsonTest} checks this against the resolver).
+     */
+    static Tag resolve(ScalarResolver resolver, String value, boolean implicit) {
+        if (implicit && (value.indexOf('/') >= 0 || value.indexOf(':') >= 0)) {
+            return Tag.STR;
+        }
+        return resolver.resolve(value, implicit);
+    }
+
+    private JsonNode scalar(ScalarEvent event, String pointer) {
         Tag tag = tag(event);
         String text = event.getValue();
         if (tag.equals(Tag.STR)) {
@@ -381,19 +396,19 @@ final class YamlToJson {
         ConstructNode constructor = settings.getSchema().getSchemaTagConstructors().get(tag);
         if (constructor == null || !(tag.equals(Tag.NULL) || tag.equals(Tag.BOOL) || tag.equals(Tag.INT)
                 || tag.equals(Tag.FLOAT))) {
-            error(new PolicyError(at, pointer, "unsupported YAML tag " + shortTag(tag)
+            error(new PolicyError(start(event), pointer, "unsupported YAML tag " + shortTag(tag)
                     + "; remove it (quote the value to make it a string)"));
             return JSON.textNode(text);
         }
         boolean number = tag.equals(Tag.INT) || tag.equals(Tag.FLOAT);
         if (number && text.length() > YamlReader.MAX_NUMBER_LENGTH) {
-            error(new PolicyError(at, pointer, "a number of " + text.length()
+            error(new PolicyError(start(event), pointer, "a number of " + text.length()
                     + " characters; no field takes more than " + YamlReader.MAX_NUMBER_LENGTH));
             return JSON.nullNode();
         }
         // an explicit tag on a value that is not one ("!!bool maybe", "!!float abc") is not constructed: the
         // constructors return null or throw NumberFormatException; "!!float 1" is a float all the same
-        Tag plain = resolver.resolve(text, true);
+        Tag plain = resolve(resolver, text, true);
         boolean fits = plain.equals(tag) || (tag.equals(Tag.FLOAT) && plain.equals(Tag.INT));
         Object value;
         try {
@@ -403,7 +418,7 @@ final class YamlToJson {
             value = constructor.construct(new ScalarNode(tag, true, text, event.getScalarStyle(),
                     event.getStartMark(), event.getEndMark()));
         } catch (YamlEngineException | IllegalArgumentException e) {
-            error(new PolicyError(at, pointer, "invalid " + shortTag(tag) + " '" + Shown.value(text) + "'"));
+            error(new PolicyError(start(event), pointer, "invalid " + shortTag(tag) + " '" + Shown.value(text) + "'"));
             return JSON.nullNode();
         }
         return switch (value) {
