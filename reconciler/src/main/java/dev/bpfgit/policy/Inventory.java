@@ -1,7 +1,6 @@
 package dev.bpfgit.policy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.networknt.schema.ValidationMessage;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -64,9 +63,8 @@ public record Inventory(Path file, List<Host> hosts) {
             YamlDocument doc = yaml.documents().getFirst();
             PolicySchema schema = PolicySchema.inventory();
             // the branches of "name or names" each say "'name' is required": the entry's errorMessage says it better
-            List<ValidationMessage> invalid = schema.validate(doc.root()).stream()
-                    .filter(m -> !(m.getType().equals("required")
-                            && m.getSchemaLocation().getFragment().toString().contains("/oneOf/")))
+            List<SchemaViolation> invalid = schema.validate(doc.root()).stream()
+                    .filter(m -> !(m.keyword().equals("required") && m.schemaPath().contains("oneOf")))
                     .toList();
             if (!invalid.isEmpty()) {
                 errors.addAll(new SchemaMessages(schema).rewrite(invalid, doc));

@@ -1,6 +1,5 @@
 package dev.bpfgit.policy;
 
-import com.networknt.schema.ValidationMessage;
 import dev.bpfgit.kind.Kinds;
 import dev.bpfgit.kind.PolicyKind;
 import dev.bpfgit.source.Snapshot;
@@ -83,7 +82,7 @@ public final class PolicyLoader {
         yaml.stop().ifPresent(stop::add);
         yaml.errors().stream().filter(e -> yaml.stop().map(s -> s != e).orElse(true)).forEach(errors::add);
         for (YamlDocument doc : yaml.documents()) {
-            Set<ValidationMessage> invalid = schema.validate(doc.root(), kinds);
+            List<SchemaViolation> invalid = schema.validate(doc.root(), kinds);
             if (!invalid.isEmpty()) {
                 List<PolicyError> schemaErrors = messages.rewrite(invalid, doc);
                 errors.addAll(schemaErrors);

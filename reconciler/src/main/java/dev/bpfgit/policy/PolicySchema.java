@@ -4,16 +4,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.networknt.schema.AnnotationKeyword;
-import com.networknt.schema.JsonMetaSchema;
-import com.networknt.schema.JsonNodePath;
-import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.PathType;
+import com.fasterxml.jackson.core.JsonPointer;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.networknt.schema.Error;
+import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaLocation;
-import com.networknt.schema.SchemaValidatorsConfig;
-import com.networknt.schema.SpecVersion;
-import com.networknt.schema.ValidationMessage;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SchemaRegistryConfig;
+import com.networknt.schema.SpecificationVersion;
+import com.networknt.schema.dialect.Dialect;
+import com.networknt.schema.dialect.Dialects;
+import com.networknt.schema.keyword.AnnotationKeyword;
+import com.networknt.schema.path.NodePath;
+import com.networknt.schema.path.PathType;
 
 import dev.bpfgit.kind.Kinds;
 import dev.bpfgit.kind.PolicyKind;
@@ -21,9 +24,10 @@ import dev.bpfgit.kind.PolicyKind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -43,21 +47,23 @@ final class PolicySchema {
     }
 
     private final String root;
-    private final JsonSchema validator;
+    private final Schema validator;
+    /** The validator's own tree (Jackson 3, json-schema-validator 3.x): documents are handed over as JSON text. */
+    private final tools.jackson.databind.ObjectMapper validatorJson = new tools.jackson.databind.ObjectMapper();
     private final Map<String, JsonNode> documents = new ConcurrentHashMap<>();
     private final ObjectMapper mapper = new ObjectMapper();
 
     private PolicySchema(String root) {
         // errorMessage and patternErrorMessage are the editors' (vscode-json-languageservice) keywords for a
         // readable failure; declared so that the validator neither warns about them nor treats them as assertions
-        JsonMetaSchema meta = JsonMetaSchema.builder(JsonMetaSchema.getV202012())
+        Dialect dialect = Dialect.builder(Dialects.getDraft202012())
                 .keyword(new AnnotationKeyword("errorMessage"))
                 .keyword(new AnnotationKeyword("patternErrorMessage"))
                 .build();
-        JsonSchemaFactory factory = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012,
-                builder -> builder.metaSchema(meta));
-        SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().pathType(PathType.JSON_POINTER).build();
-        validator = factory.getSchema(SchemaLocation.of(root), config);
+        SchemaRegistryConfig config = SchemaRegistryConfig.builder().pathType(PathType.JSON_POINTER).build();
+        SchemaRegistry registry = SchemaRegistry.withDefaultDialect(dialect,
+                builder -> builder.schemaRegistryConfig(config));
+        validator = registry.getSchema(SchemaLocation.of(root));
         validator.initializeValidators();   // fail here, not on the first policy, if a schema is broken
         this.root = root;
     }
@@ -77,8 +83,33 @@ final class PolicySchema {
         return Inventory.INSTANCE;
     }
 
-    Set<ValidationMessage> validate(JsonNode document) {
-        return validator.validate(document);
+    List<SchemaViolation> validate(JsonNode document) {
+        return violations(validator.validate(toValidator(document)), document);
+    }
+
+    private tools.jackson.databind.JsonNode toValidator(JsonNode document) {
+        try {
+            return validatorJson.readTree(mapper.writeValueAsString(document));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a policy tree as JSON", e);
+        }
+    }
+
+    private static List<SchemaViolation> violations(List<Error> errors, JsonNode document) {
+        List<SchemaViolation> out = new ArrayList<>(errors.size());
+        for (Error e : errors) {
+            String pointer = e.getInstanceLocation().toString();
+            JsonNode instance = document.at(JsonPointer.compile(pointer));
+            NodePath fragment = e.getSchemaLocation().getFragment();
+            List<Object> path = new ArrayList<>(fragment.getNameCount());
+            for (int i = 0; i < fragment.getNameCount(); i++) {
+                path.add(fragment.getElement(i));
+            }
+            out.add(new SchemaViolation(e.getKeyword(), e.getProperty(), pointer,
+                    instance.isMissingNode() ? null : instance,
+                    e.getSchemaLocation().getAbsoluteIri().toString(), List.copyOf(path), e.getMessage()));
+        }
+        return List.copyOf(out);
     }
 
     /** Arrays shorter than this go through the validator item by item: the fast path is for feeds. */
@@ -91,15 +122,15 @@ final class PolicySchema {
      * the one the check was written against, the whole document goes through the validator: the result is
      * the same either way, only the time differs.
      */
-    Set<ValidationMessage> validate(JsonNode document, Kinds kinds) {
+    List<SchemaViolation> validate(JsonNode document, Kinds kinds) {
         Optional<JsonNode> rest = withoutBulkItems(document, kinds);
         if (rest.isPresent()) {
-            Set<ValidationMessage> messages = validator.validate(rest.get());
+            List<SchemaViolation> messages = validate(rest.get());
             if (messages.isEmpty()) {
                 return messages;
             }
         }
-        return validator.validate(document);
+        return validate(document);
     }
 
     /** The document with the kind's array emptied, if every item passed the kind's check. */
@@ -255,14 +286,14 @@ final class PolicySchema {
     }
 
     /**
-     * The schema node at a location, after dropping {@code up} trailing segments, e.g. the object schema that
-     * holds a failing {@code pattern} keyword is {@code node(location, 1)}.
+     * The schema node of a failing keyword, after dropping {@code up} trailing segments of its place, e.g. the
+     * object schema that holds a failing {@code pattern} keyword is {@code node(v, 1)}.
      */
-    Optional<JsonNode> node(SchemaLocation location, int up) {
-        JsonNode node = document(location.getAbsoluteIri().toString());
-        JsonNodePath fragment = location.getFragment();
-        for (int i = 0; i < fragment.getNameCount() - up && node != null; i++) {
-            Object element = fragment.getElement(i);
+    Optional<JsonNode> node(SchemaViolation v, int up) {
+        JsonNode node = document(v.schemaIri());
+        List<Object> fragment = v.schemaPath();
+        for (int i = 0; i < fragment.size() - up && node != null; i++) {
+            Object element = fragment.get(i);
             node = element instanceof Integer index ? node.get(index) : node.get(element.toString());
         }
         return Optional.ofNullable(node).filter(n -> !n.isMissingNode());

@@ -2,8 +2,6 @@ package dev.bpfgit.policy;
 
 import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.networknt.schema.JsonNodePath;
-import com.networknt.schema.ValidationMessage;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -28,17 +26,17 @@ final class SchemaMessages {
         this.schema = schema;
     }
 
-    List<PolicyError> rewrite(Collection<ValidationMessage> messages, YamlDocument doc) {
+    List<PolicyError> rewrite(Collection<SchemaViolation> messages, YamlDocument doc) {
         Set<String> misspelt = misspelt(messages);
         Set<PolicyError> errors = new LinkedHashSet<>();   // the same spec error can come from two schemas
-        for (ValidationMessage m : messages) {
-            if (m.getType().equals("required") && misspelt.contains(required(m))) {
+        for (SchemaViolation m : messages) {
+            if (m.keyword().equals("required") && misspelt.contains(required(m))) {
                 continue;   // "prefx: did you mean prefix?" already says it; "prefix is required" is noise
             }
             if (insideWorded(m)) {
                 continue;   // a oneOf with its own errorMessage says it once, not once per alternative
             }
-            if (m.getType().equals("oneOf") && alternatives(m).stream().anyMatch(misspelt::contains)) {
+            if (m.keyword().equals("oneOf") && alternatives(m).stream().anyMatch(misspelt::contains)) {
                 continue;   // the same for "one of prefix or prefixes"
             }
             errors.addAll(rewrite(m, doc));
@@ -47,25 +45,25 @@ final class SchemaMessages {
     }
 
     /** The pointers of required properties that an unknown field is a likely misspelling of. */
-    private Set<String> misspelt(Collection<ValidationMessage> messages) {
+    private Set<String> misspelt(Collection<SchemaViolation> messages) {
         Set<String> pointers = new HashSet<>();
-        for (ValidationMessage m : messages) {
-            if (m.getType().equals("additionalProperties")) {
-                DidYouMean.suggest(m.getProperty(), knownFields(m)).ifPresent(s ->
-                        pointers.add(JsonPointers.child(m.getInstanceLocation().toString(), s)));
+        for (SchemaViolation m : messages) {
+            if (m.keyword().equals("additionalProperties")) {
+                DidYouMean.suggest(m.property(), knownFields(m)).ifPresent(s ->
+                        pointers.add(JsonPointers.child(m.pointer(), s)));
             }
         }
         return pointers;
     }
 
     /** Whether the failing keyword sits inside an alternative of a {@code oneOf}/{@code anyOf} that has an errorMessage. */
-    private boolean insideWorded(ValidationMessage m) {
-        JsonNodePath fragment = m.getSchemaLocation().getFragment();
-        int n = fragment.getNameCount();
+    private boolean insideWorded(SchemaViolation m) {
+        List<Object> fragment = m.schemaPath();
+        int n = fragment.size();
         for (int i = 0; i < n - 1; i++) {
-            String name = fragment.getName(i);
+            String name = name(fragment, i);
             if ((name.equals("oneOf") || name.equals("anyOf"))
-                    && schema.node(m.getSchemaLocation(), n - i).map(s -> s.has("errorMessage")).orElse(false)) {
+                    && schema.node(m, n - i).map(s -> s.has("errorMessage")).orElse(false)) {
                 return true;
             }
         }
@@ -73,46 +71,46 @@ final class SchemaMessages {
     }
 
     /** The pointers of the properties a {@code oneOf} of {@code required} alternatives asks for. */
-    private List<String> alternatives(ValidationMessage m) {
+    private List<String> alternatives(SchemaViolation m) {
         List<String> out = new ArrayList<>();
-        String object = m.getInstanceLocation().toString();
-        schema.node(m.getSchemaLocation(), 0).ifPresent(alternatives -> alternatives.forEach(a ->
+        String object = m.pointer();
+        schema.node(m, 0).ifPresent(alternatives -> alternatives.forEach(a ->
                 a.path("required").forEach(r -> out.add(JsonPointers.child(object, r.asText())))));
         return out;
     }
 
-    private static String required(ValidationMessage m) {
-        return JsonPointers.child(m.getInstanceLocation().toString(), m.getProperty());
+    private static String required(SchemaViolation m) {
+        return JsonPointers.child(m.pointer(), m.property());
     }
 
-    private List<PolicyError> rewrite(ValidationMessage m, YamlDocument doc) {
-        String pointer = m.getInstanceLocation().toString();
-        JsonNode value = m.getInstanceNode();
+    private List<PolicyError> rewrite(SchemaViolation m, YamlDocument doc) {
+        String pointer = m.pointer();
+        JsonNode value = m.instance();
         Optional<Branch> branch = branch(m, pointer);
         if (branch.isPresent() && !branch.get().then() && !conditionDecidable(branch.get(), doc)) {
             // the if failed only because its property is missing: "required" already says so
             return List.of();
         }
-        JsonNode keyword = m.getSchemaNode();
-        Optional<String> custom = schema.node(m.getSchemaLocation(), 1)
+        JsonNode keyword = schema.node(m, 0).orElse(null);
+        Optional<String> custom = schema.node(m, 1)
                 .map(s -> s.path("errorMessage")).filter(JsonNode::isTextual).map(JsonNode::asText);
         if (custom.isPresent()) {
             // the schema's own words, also what editors show (vscode-json-languageservice "errorMessage")
             return List.of(doc.error(pointer, custom.get()));
         }
-        if (m.getType().equals("uniqueItems")) {
+        if (m.keyword().equals("uniqueItems")) {
             return duplicates(pointer, value, doc);
         }
-        if (pointer.isEmpty() && m.getType().equals("type")) {
+        if (pointer.isEmpty() && m.keyword().equals("type")) {
             return List.of(doc.error(pointer, "a policy must be a mapping of apiVersion, kind, metadata and spec"
                     + " (got " + shown(value) + ")"));
         }
-        String message = switch (m.getType()) {
+        String message = switch (m.keyword()) {
             case "additionalProperties" -> {
-                pointer = JsonPointers.child(pointer, m.getProperty());
+                pointer = JsonPointers.child(pointer, m.property());
                 yield unknownField(m);
             }
-            case "required" -> "'" + m.getProperty() + "' is required"
+            case "required" -> "'" + m.property() + "' is required"
                     + branch.map(b -> " when " + b.condition()).orElse("");
             case "false" -> "'" + Shown.value(lastSegment(pointer)) + "' is "
                     + branch.map(b -> b.then() ? "not allowed when " + b.condition()
@@ -121,7 +119,7 @@ final class SchemaMessages {
                     .map(JsonNode::asText).collect(Collectors.joining(", ")) + " (got " + shown(value) + ")";
             case "const" -> "must be " + shown(keyword) + " (got " + shown(value) + ")";
             case "type" -> "must be " + typeNames(keyword) + " (got " + shown(value) + ")" + quoteHint(keyword, value);
-            case "pattern" -> schema.node(m.getSchemaLocation(), 1)
+            case "pattern" -> schema.node(m, 1)
                     .map(s -> s.path("patternErrorMessage").asText(null))
                     .orElse("must match the pattern " + keyword.asText()) + " (got " + shown(value) + ")";
             case "minimum" -> "must be at least " + keyword + " (got " + shown(value) + ")";
@@ -135,7 +133,7 @@ final class SchemaMessages {
                     : "must be at least " + keyword + " characters long (got " + shown(value) + ")";
             case "maxLength" -> "must be at most " + keyword + " characters long (got " + shown(value) + ")";
             default -> {
-                String text = m.getMessage();
+                String text = m.message();
                 yield text.startsWith(pointer + ": ") ? text.substring(pointer.length() + 2) : text;
             }
         };
@@ -157,9 +155,9 @@ final class SchemaMessages {
         return errors;
     }
 
-    private String unknownField(ValidationMessage m) {
+    private String unknownField(SchemaViolation m) {
         List<String> known = knownFields(m);
-        return "unknown field" + DidYouMean.suggest(m.getProperty(), known)
+        return "unknown field" + DidYouMean.suggest(m.property(), known)
                 .map(s -> " (did you mean \"" + s + "\"?)")
                 .orElse(switch (known.size()) {
                     case 0 -> "";
@@ -169,8 +167,8 @@ final class SchemaMessages {
     }
 
     /** The properties declared next to the failing {@code additionalProperties}. */
-    private List<String> knownFields(ValidationMessage m) {
-        return schema.node(m.getSchemaLocation(), 1)
+    private List<String> knownFields(SchemaViolation m) {
+        return schema.node(m, 1)
                 .map(s -> iterable(s.path("properties").fieldNames()))
                 .orElse(List.of());
     }
@@ -188,22 +186,22 @@ final class SchemaMessages {
     private record Branch(boolean then, String condition, JsonNode ifSchema, String object) {
     }
 
-    private Optional<Branch> branch(ValidationMessage m, String pointer) {
-        JsonNodePath fragment = m.getSchemaLocation().getFragment();
-        int n = fragment.getNameCount();
+    private Optional<Branch> branch(SchemaViolation m, String pointer) {
+        List<Object> fragment = m.schemaPath();
+        int n = fragment.size();
         for (int i = n - 1; i >= 0; i--) {
-            String name = fragment.getName(i);
-            boolean isKeyword = i == 0 || !"properties".equals(fragment.getName(i - 1));
+            String name = name(fragment, i);
+            boolean isKeyword = i == 0 || !"properties".equals(name(fragment, i - 1));
             if (isKeyword && (name.equals("then") || name.equals("else"))) {
                 int up = n - i;
-                Optional<JsonNode> ifSchema = schema.node(m.getSchemaLocation(), up).map(s -> s.get("if"));
+                Optional<JsonNode> ifSchema = schema.node(m, up).map(s -> s.get("if"));
                 if (ifSchema.isEmpty() || ifSchema.get() == null) {
                     return Optional.empty();
                 }
                 // each "properties/<name>" or "items" below the branch is one level deeper in the instance
                 String object = pointer;
                 for (int j = i + 1; j < n - 1; j++) {
-                    String step = fragment.getName(j);
+                    String step = name(fragment, j);
                     if (step.equals("properties") || step.equals("items")) {
                         object = JsonPointers.parent(object);
                         j += step.equals("properties") ? 1 : 0;
@@ -238,6 +236,10 @@ final class SchemaMessages {
             }
         }
         return true;
+    }
+
+    private static String name(List<Object> path, int i) {
+        return String.valueOf(path.get(i));
     }
 
     private static String lastSegment(String pointer) {

@@ -78,9 +78,9 @@ class ItemCheckTest {
         }
     }
 
-    private static List<String> messages(java.util.Set<com.networknt.schema.ValidationMessage> m) {
+    private static List<String> messages(List<SchemaViolation> m) {
         List<String> out = new ArrayList<>();
-        m.forEach(v -> out.add(v.getInstanceLocation() + " " + v.getSchemaLocation() + " " + v.getMessage()));
+        m.forEach(v -> out.add(v.toString()));
         out.sort(null);
         return out;
     }

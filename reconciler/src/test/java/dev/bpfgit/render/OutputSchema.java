@@ -2,11 +2,12 @@ package dev.bpfgit.render;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.Error;
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaLocation;
-import com.networknt.schema.SpecVersion;
-import com.networknt.schema.ValidationMessage;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -17,7 +18,7 @@ import java.util.List;
  * bpfgit (plans, fleet plans, state exports) is checked against it.
  */
 public final class OutputSchema {
-    private static final JsonSchema SCHEMA = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
+    private static final Schema SCHEMA = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
             .getSchema(SchemaLocation.of("classpath:schema/plan.schema.json"));
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -26,7 +27,9 @@ public final class OutputSchema {
 
     /** The schema's complaints about a document, empty when it is valid. */
     public static List<String> errors(JsonNode document) {
-        return SCHEMA.validate(document).stream().map(ValidationMessage::getMessage).sorted().toList();
+        // the validator reads Jackson 3 trees: the document is handed over as JSON text
+        return SCHEMA.validate(document.toString(), InputFormat.JSON).stream()
+                .map(e -> e.getInstanceLocation() + ": " + e.getMessage()).sorted().toList();
     }
 
     /** Throws with every complaint when the document does not follow the schema; returns it parsed. */
