@@ -83,11 +83,11 @@ class EgressKindTest {
                 .replaceFirst(".*~", "")), u.dir());
         Map<Bytes, Bytes> v4 = entries(u, "et_dest_v4");
         assertEquals(2, v4.size());
-        byte[] wide = v4.get(EgressLayout.key(dev.bpfgit.policy.Prefix.parse("0.0.0.0/0"))).toArray();
+        byte[] wide = v4.get(dev.bpfgit.kind.LpmMaps.key(dev.bpfgit.policy.Prefix.parse("0.0.0.0/0"))).toArray();
         assertEquals(PolicyIds.of("EgressTimeout/wide") & 0xffffffffL, Le.u32(wide, 0));
         assertEquals(List.of(5000L, 300000L, 10000L, 30000L, 60000L),
                 List.of(Le.u32(wide, 4), Le.u32(wide, 8), Le.u32(wide, 12), Le.u32(wide, 16), Le.u32(wide, 20)));
-        byte[] narrow = v4.get(EgressLayout.key(dev.bpfgit.policy.Prefix.parse("10.1.0.0/16"))).toArray();
+        byte[] narrow = v4.get(dev.bpfgit.kind.LpmMaps.key(dev.bpfgit.policy.Prefix.parse("10.1.0.0/16"))).toArray();
         assertEquals(List.of(0L, 0L, 0L, 0L, 0L),
                 List.of(Le.u32(narrow, 4), Le.u32(narrow, 8), Le.u32(narrow, 12), Le.u32(narrow, 16), Le.u32(narrow, 20)));
         assertEquals(1, entries(u, "et_dest_v6").size());
