@@ -267,11 +267,14 @@ class EgressTimeoutIT {
         assertTrue(apply.out().contains("hold only while 'bpfgit run' runs"), apply.toString());
 
         Client syn = start(true, "syn:" + dropped + ":80");
+        Client outsider = start(false, "syn:" + dropped + ":80");
         String line = syn.expect("syn ", Duration.ofSeconds(20));
         assertEquals("110", line.split(" ")[3], "ETIMEDOUT: " + line);
         System.out.println("EgressTimeoutIT: " + line);
         assertTrue(field(line, 2) >= 1.9 && field(line, 2) <= 2.6, "the attempt took " + field(line, 2)
                 + "s with tcpSyn 2s (the default would be over two minutes)");
+        // the same attempt by a process outside the cgroup keeps the default (SYN retries for about two minutes)
+        assertNull(outsider.next(Duration.ofSeconds(2)), "an attempt outside the cgroup ended early");
 
         Client in = start(true, tcp(veth.ipv4B()));
         assertEquals("ut " + tcp(veth.ipv4B()) + " 7000", in.expect("ut ", Duration.ofSeconds(10)));
@@ -284,8 +287,10 @@ class EgressTimeoutIT {
         write(dir.resolve("p"), "egress.yaml", policy("{prefix: 10.254.0.0/16}", "tcpSyn: 2s, tcpUser: 7s"));
         apply = host.cli("apply", file.getParent().toString(), "--yes");
         assertEquals(0, apply.exit(), apply.toString());
-        Client again = start(true, tcp(veth.ipv4B()));
+        Client again = start(true, tcp(veth.ipv4B()), "syn:" + dropped + ":80");
         assertEquals("ut " + tcp(veth.ipv4B()) + " 0", again.expect("ut ", Duration.ofSeconds(10)));
+        // and an attempt to the dropping destination is no longer cut at tcpSyn
+        assertNull(again.next(Duration.ofSeconds(4)), "an attempt ended early after the policy left the destination");
 
         // and with the policy gone altogether
         Bpfgit.Cli destroy = host.cli("destroy", "--yes");
