@@ -173,16 +173,7 @@ final class Iterators {
                 throw Failures.of("load programs of", file.name(), Failures.EINVAL,
                         "the object declares no map named " + String.join(", ", unused));
             }
-            for (BpfObject.DeclaredProgram p : object.programs()) {
-                Failures.check(LibbpfObjects.programSetAutoload(p.ptr(), programs.contains(p.name())),
-                        "select program", p.name());
-            }
-            LibbpfLog.clear();
-            int r = object.load();
-            if (r < 0) {
-                throw Failures.of("load programs " + String.join(", ", programs) + " of", file.name(), -r,
-                        Loader.failureDetail(null));
-            }
+            Loader.load(object, programs);
             // the object's memory is this thread's: take the descriptors before a namespace switch
             List<Integer> fds = programs.stream().map(name -> Loader.programFd(object, name)).toList();
             java.util.function.Supplier<List<byte[]>> body = () -> {

@@ -114,20 +114,25 @@ final class Loader {
         BpfObject object = BpfObject.open(maps.object());
         try {
             bindMaps(object, maps);
-            for (BpfObject.DeclaredProgram p : object.programs()) {
-                Failures.check(LibbpfObjects.programSetAutoload(p.ptr(), programs.contains(p.name())),
-                        "select program", p.name());
-            }
-            LibbpfLog.clear();
-            int r = object.load();
-            if (r < 0) {
-                throw Failures.of("load programs " + String.join(", ", programs) + " of", object.name(), -r,
-                        failureDetail(null));
-            }
+            load(object, programs);
             return object;
         } catch (RuntimeException e) {
             object.close();
             throw e;
+        }
+    }
+
+    /** Loads the named programs of an object whose maps are bound; the others stay unloaded. */
+    static void load(BpfObject object, List<String> programs) {
+        for (BpfObject.DeclaredProgram p : object.programs()) {
+            Failures.check(LibbpfObjects.programSetAutoload(p.ptr(), programs.contains(p.name())),
+                    "select program", p.name());
+        }
+        LibbpfLog.clear();
+        int r = object.load();
+        if (r < 0) {
+            throw Failures.of("load programs " + String.join(", ", programs) + " of", object.name(), -r,
+                    failureDetail(null));
         }
     }
 
