@@ -659,7 +659,14 @@ public final class MemoryKernel implements Kernel {
         return Kernel.super.cgroupIds(cgroup);   // the cgroups of a state file
     }
 
-    /** It runs no programs: each writes nothing. */
+    private final Map<String, byte[]> iteratorOutput = new HashMap<>();
+
+    /** Declares what an iterator program writes when run with temporary maps (it runs no programs). */
+    public void iteratorOutput(String program, String output) {
+        iteratorOutput.put(program, output.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    }
+
+    /** It runs no programs: each writes what a test declared ({@link #iteratorOutput}), else nothing. */
     @Override
     public List<byte[]> runIterators(dev.bpfgit.kernel.ObjectFile object, List<String> programs,
                                      Map<String, dev.bpfgit.kernel.MapSource> maps, Optional<Path> netns) {
@@ -668,6 +675,6 @@ public final class MemoryKernel implements Kernel {
                 need(p.pin(), MapObj.class, "load programs of " + object.name() + ": map " + name);
             }
         });
-        return programs.stream().map(p -> new byte[0]).toList();
+        return programs.stream().map(p -> iteratorOutput.getOrDefault(p, new byte[0])).toList();
     }
 }

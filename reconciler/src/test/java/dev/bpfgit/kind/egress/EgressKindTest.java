@@ -185,4 +185,47 @@ class EgressKindTest {
         assertEquals(2, lines.get(0).verdict());
         assertEquals("udp :4000 -> [2001:db8::1]:53", lines.get(1).label());
     }
+
+    @Test
+    void aPlanBeforeTheFirstApplyListsTheSocketsPastTheNewTimeoutsWithTheirOwners() throws Exception {
+        Map<String, String> files = Map.of(
+                "a.yaml", policy("wide", "/system.slice/crawler.service", "{prefix: 10.0.0.0/8}", "tcpEstablished: 300s"),
+                "b.yaml", policy("narrow", "/system.slice/crawler.service", "{prefix: 10.77.0.0/16}", "tcpEstablished: 5s"));
+        MemoryKernel kernel = new MemoryKernel(HOST.interfaces(), 2);
+        kernel.restoreCgroups(HOST.cgroups().orElseThrow());
+        DesiredState d = desired(files, HOST);
+        int narrow = PolicyIds.of("EgressTimeout/narrow");
+        // what the listing programs write (ET_LINE): one socket past tcpEstablished, one within it
+        kernel.iteratorOutput("et_list_tcp", "tcp 1 " + Integer.toUnsignedString(narrow)
+                + " 6232 5000 1 4 10.77.0.2 8080 35736\ntcp 1 " + Integer.toUnsignedString(narrow)
+                + " 10 5000 0 4 10.77.0.3 8080 35737\n");
+        kernel.connect(Optional.empty(), new dev.bpfgit.kernel.InetSocket(dev.bpfgit.kernel.SocketProtocol.TCP,
+                        new java.net.InetSocketAddress("10.77.0.1", 35736), new java.net.InetSocketAddress("10.77.0.2", 8080),
+                        1, 991, 0, 4242, 0), new dev.bpfgit.kernel.SocketOwner(4711, "crawler"));
+        var runtime = new EgressKind().runtime(kernel, d).orElseThrow();
+
+        List<String> text = runtime.describe();
+        assertTrue(text.getFirst().contains("hold only while 'bpfgit run' runs"), text.toString());
+        List<String> once = text.stream().filter(l -> l.contains("terminated at once:")).toList();
+        assertEquals(List.of("  terminated at once: pid 4711 crawler: tcp 10.77.0.1:35736 -> 10.77.0.2:8080, idle 6232ms"
+                + " > tcpEstablished 5s (EgressTimeout/narrow, 10.77.0.0/16)"), once, text.toString());
+
+        String json = PlanJson.render(Differ.diff(d, Observer.observe(kernel, ROOT, Pipeline.attachPoints(d))),
+                runtime::describe);
+        var unit = OutputSchema.assertValid(json).path("idleTerminations").get(0);
+        assertEquals(1, unit.path("count").asInt(), json);
+        assertTrue(unit.path("needsRun").asBoolean());
+        var sock = unit.path("sockets").get(0);
+        assertEquals("10.77.0.1", sock.path("local").asText());
+        assertEquals(6232, sock.path("idleMs").asLong());
+        assertEquals("EgressTimeout/narrow", sock.path("policy").asText());
+        assertEquals(4711, sock.path("owners").get(0).path("pid").asInt());
+
+        // socket-layer timeouts only: apply alone enforces them, nothing to list
+        DesiredState layer = desired(Map.of("a.yaml", policy("wide", "/system.slice/crawler.service",
+                "{prefix: 10.0.0.0/8}", "tcpSyn: 2s, tcpUser: 30s")), HOST);
+        List<String> layerText = new EgressKind().runtime(kernel, layer).orElseThrow().describe();
+        assertEquals(1, layerText.size(), layerText.toString());
+        assertTrue(layerText.getFirst().contains("apply alone enforces them"), layerText.toString());
+    }
 }
