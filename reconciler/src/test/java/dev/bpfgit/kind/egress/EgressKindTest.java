@@ -228,4 +228,20 @@ class EgressKindTest {
         assertEquals(1, layerText.size(), layerText.toString());
         assertTrue(layerText.getFirst().contains("apply alone enforces them"), layerText.toString());
     }
+
+    @Test
+    void statusSaysWhetherApplyAloneEnforcesTheAppliedTimeouts() {
+        MemoryKernel kernel = new MemoryKernel(HOST.interfaces(), 2);
+        kernel.restoreCgroups(HOST.cgroups().orElseThrow());
+        for (String[] c : new String[][]{
+                {"tcpSyn: 2s, tcpUser: 30s", "only socket-layer timeouts (tcpSyn, tcpUser): apply alone enforces them"},
+                {"tcpSyn: 2s, tcpEstablished: 60s", "no bpfgit run reaper: only the socket-layer timeouts hold"}}) {
+            DesiredState d = desired(Map.of("a.yaml", policy("one", "/system.slice/crawler.service",
+                    "{prefix: 10.0.0.0/8}", c[0])), HOST);
+            Applier.apply(kernel, Differ.diff(d, Observer.observe(kernel, ROOT, Pipeline.attachPoints(d))), Clock.systemUTC());
+            var live = Observer.observe(kernel, ROOT, Pipeline.attachPoints(d));
+            var report = new EgressKind().report(kernel, live, d.units().getFirst().dir()).apply("EgressTimeout/one");
+            assertTrue(report.lines().get(1).startsWith(c[1]), report.lines().toString());
+        }
+    }
 }
