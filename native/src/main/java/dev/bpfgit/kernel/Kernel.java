@@ -248,8 +248,9 @@ public interface Kernel {
     /**
      * {@link #runIterator(Path, Optional)} of each of {@code programs} of {@code object}, with every map the object
      * declares bound as {@code maps} says: a pinned map, or a map created for this call only (never pinned) and
-     * filled with its entries. Nothing is pinned or attached, and the temporary maps are gone when it returns: a
-     * plan can run a unit's iterators against its desired maps before the unit exists.
+     * filled with its entries. Nothing is pinned or attached, and every reference to the temporary maps is released
+     * when it returns (the kernel frees them with the programs, after an RCU grace period): a plan can run a unit's
+     * iterators against its desired maps before the unit exists.
      *
      * @return what each program wrote, in the order of {@code programs}
      */
