@@ -173,8 +173,9 @@ final class Loader {
         MapInfo live = Info.map(fd, what);
         if (live.type() != m.type() || live.keySize() != m.keySize() || live.valueSize() != m.valueSize()) {
             throw Failures.of("bind map '" + m.name() + "' of " + object.name() + " to", what, Failures.EINVAL,
-                    "the object declares type %d key %d value %d, the map has type %d key %d value %d"
-                            .formatted(m.type(), m.keySize(), m.valueSize(), live.type(), live.keySize(), live.valueSize()));
+                    "the object declares type %d key %d value %d, the %s has type %d key %d value %d"
+                            .formatted(m.type(), m.keySize(), m.valueSize(), what instanceof Path p && p.isAbsolute()
+                                    ? "pinned map" : "map", live.type(), live.keySize(), live.valueSize()));
         }
         Failures.check(LibbpfObjects.mapReuseFd(m.ptr(), fd), "reuse map", what);
     }
