@@ -31,7 +31,8 @@
  * They write one line per socket destroyed or failed (ET_LINE below), so that
  * a walk over many idle sockets stays cheap for user space too.
  * et_list_tcp / et_list_udp write a line for every socket of the cgroup and
- * destroy nothing (plans).
+ * destroy and write nothing (plans: run with the unit's pinned maps, or with
+ * temporary ones filled from the desired state before the unit exists).
  *
  * Layouts: include/egresstimeout.h. max_entries below are placeholders: user
  * space creates the maps and binds them before loading.
@@ -428,9 +429,10 @@ static __always_inline int walk_tcp(struct bpf_iter__tcp *ctx, int destroy)
 		limit = t ? t->fin_ms : 0;
 		if (!s && destroy)
 			s = bpf_sk_storage_get(&et_socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (s && !s->closing_ns)
+		if (s && !s->closing_ns && destroy)
 			s->closing_ns = bpf_ktime_get_ns();   /* first seen closing: counts from now */
-		idle_ms = s ? (bpf_ktime_get_ns() - s->closing_ns) / 1000000 : 0;
+		/* a listing writes nothing (plans are read-only): not known yet is 0 */
+		idle_ms = s && s->closing_ns ? (bpf_ktime_get_ns() - s->closing_ns) / 1000000 : 0;
 	} else {
 		__u32 now = (__u32)bpf_jiffies64();
 		__u32 snd = tp->lsndtime, rcv = tp->inet_conn.icsk_ack.lrcvtime;
@@ -477,9 +479,9 @@ static __always_inline int walk_udp(struct bpf_iter__udp *ctx, int destroy)
 		return 0;
 	s = bpf_sk_storage_get(&et_socks, &us->inet.sk, 0, destroy ? BPF_SK_STORAGE_GET_F_CREATE : 0);
 	now = bpf_ktime_get_ns();
-	if (s && !s->last_ns)
+	if (s && !s->last_ns && destroy)
 		s->last_ns = now;   /* no packet since the programs were attached: idle from first seen */
-	idle_ms = s ? (now - s->last_ns) / 1000000 : 0;
+	idle_ms = s && s->last_ns ? (now - s->last_ns) / 1000000 : 0;
 	if (t && t->any_ms && idle_ms > t->any_ms) {
 		verdict = 1;
 		if (destroy) {

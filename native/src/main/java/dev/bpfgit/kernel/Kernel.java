@@ -230,22 +230,32 @@ public interface Kernel {
      * The ids of cgroup v2 {@code cgroup} (a path below the cgroup v2 root, e.g. {@code /kubepods/pod1}) and of
      * every cgroup below it. NotFound when it does not exist.
      */
-    java.util.Set<Long> cgroupIds(String cgroup);
+    default java.util.Set<Long> cgroupIds(String cgroup) {
+        java.util.SortedMap<String, Long> all = cgroups();
+        if (!all.containsKey(cgroup)) {
+            throw KernelException.of("find cgroup", CgroupRoot.resolve(cgroup).toString(), 2);
+        }
+        String below = cgroup.equals("/") ? "/" : cgroup + "/";
+        java.util.Set<Long> ids = new java.util.TreeSet<>();
+        all.forEach((name, id) -> {
+            if (name.equals(cgroup) || name.startsWith(below)) {
+                ids.add(id);
+            }
+        });
+        return ids;
+    }
 
     /**
-     * Feature probe: whether the kernel has the bpf_sock_destroy kfunc for iter/tcp and iter/udp, found by
-     * loading {@code probe} (a program calling it), never by version.
+     * {@link #runIterator(Path, Optional)} of each of {@code programs} of {@code object}, with every map the object
+     * declares bound as {@code maps} says: a pinned map, or a map created for this call only (never pinned) and
+     * filled with its entries. Nothing is pinned or attached, and every reference to the temporary maps is released
+     * when it returns (the kernel frees them with the programs, after an RCU grace period): a plan can run a unit's
+     * iterators against its desired maps before the unit exists.
+     *
+     * @return what each program wrote, in the order of {@code programs}
      */
-    boolean sockDestroyKfunc(ObjectFile probe);
-
-    /**
-     * {@link #runIterators} of programs that call bpf_sock_destroy, when the kernel has that kfunc
-     * ({@link #sockDestroyKfunc}); empty when it has not. An implementation may try the programs first and
-     * load {@code probe} only when they fail, to tell a missing kfunc from another failure (which it throws):
-     * one object load instead of two when the kfunc is there.
-     */
-    default Optional<List<byte[]>> runSockDestroyIterators(ObjectFile probe, List<ProgramSpec> programs,
-                                                           Optional<Path> netns) {
-        return sockDestroyKfunc(probe) ? Optional.of(runIterators(programs, netns)) : Optional.empty();
+    default List<byte[]> runIterators(ObjectFile object, List<String> programs, Map<String, MapSource> maps,
+                                      Optional<Path> netns) {
+        throw new UnsupportedOperationException("iterators with temporary maps");
     }
 }

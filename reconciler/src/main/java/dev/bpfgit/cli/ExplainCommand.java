@@ -171,7 +171,8 @@ final class ExplainCommand implements Callable<Integer> {
         }
         HostFacts h = loaded.host();
         HostFacts host = new HostFacts(common.host != null ? common.host : h.name(),
-                common.labels.isEmpty() ? h.labels() : common.hostLabels(), h.interfaces(), h.features());
+                common.labels.isEmpty() ? h.labels() : common.hostLabels(), h.interfaces(), h.cgroups(),
+                h.features());
         Path root = common.root != null ? common.root() : loaded.root();
         return new Answerer(loaded.kernel(), root, host, "state " + from.state, false);
     }

@@ -184,7 +184,7 @@ final class FleetPlan {
             throw new UsageException(e.getMessage());
         }
         HostFacts host = new HostFacts(h.name(), h.labels().isEmpty() ? loaded.host().labels() : h.labels(),
-                loaded.host().interfaces(), loaded.host().features());
+                loaded.host().interfaces(), loaded.host().cgroups(), loaded.host().features());
         Path pins = cmd.common.root != null ? root : loaded.root();
         DesiredState desired = Compiler.compile(pins, snapshot.revision(), head, host);
         return Differ.diff(desired, Observer.observe(loaded.kernel(), pins, Pipeline.attachPoints(desired)));

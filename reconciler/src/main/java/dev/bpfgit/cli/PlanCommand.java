@@ -147,7 +147,7 @@ final class PlanCommand implements Callable<Integer> {
         HostFacts fileHost = loaded.host();
         HostFacts host = new HostFacts(common.host != null ? common.host : fileHost.name(),
                 common.labels.isEmpty() ? fileHost.labels() : common.hostLabels(), fileHost.interfaces(),
-                fileHost.features());
+                fileHost.cgroups(), fileHost.features());
         Path root = common.root != null ? common.root() : loaded.root();
         DesiredState desired = Compiler.compile(root, snapshot.revision(),
                 Pipeline.validate(snapshot, progress.files(snapshot.files().size())), host).withCommit(snapshot.commit());

@@ -656,23 +656,25 @@ public final class MemoryKernel implements Kernel {
         if (ids != null) {
             return ids;
         }
-        // the cgroups of a state file: the cgroup and every one below it
-        if (!cgroups.containsKey(cgroup)) {
-            throw KernelException.of("find cgroup", cgroup, 2);
-        }
-        String below = cgroup.equals("/") ? "/" : cgroup + "/";
-        java.util.Set<Long> out = new java.util.HashSet<>();
-        cgroups.forEach((path, id) -> {
-            if (path.equals(cgroup) || path.startsWith(below)) {
-                out.add(id);
-            }
-        });
-        return java.util.Set.copyOf(out);
+        return Kernel.super.cgroupIds(cgroup);   // the cgroups of a state file
     }
 
-    /** It runs no programs, so it has no kfunc: SocketTermination takes the netlink path here. */
+    private final Map<String, byte[]> iteratorOutput = new HashMap<>();
+
+    /** Declares what an iterator program writes when run with temporary maps (it runs no programs). */
+    public void iteratorOutput(String program, String output) {
+        iteratorOutput.put(program, output.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    }
+
+    /** It runs no programs: each writes what a test declared ({@link #iteratorOutput}), else nothing. */
     @Override
-    public boolean sockDestroyKfunc(dev.bpfgit.kernel.ObjectFile probe) {
-        return false;
+    public List<byte[]> runIterators(dev.bpfgit.kernel.ObjectFile object, List<String> programs,
+                                     Map<String, dev.bpfgit.kernel.MapSource> maps, Optional<Path> netns) {
+        maps.forEach((name, m) -> {
+            if (m instanceof dev.bpfgit.kernel.MapSource.Pinned p) {
+                need(p.pin(), MapObj.class, "load programs of " + object.name() + ": map " + name);
+            }
+        });
+        return programs.stream().map(p -> iteratorOutput.getOrDefault(p, new byte[0])).toList();
     }
 }

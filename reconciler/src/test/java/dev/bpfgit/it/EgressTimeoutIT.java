@@ -267,11 +267,14 @@ class EgressTimeoutIT {
         assertTrue(apply.out().contains("hold only while 'bpfgit run' runs"), apply.toString());
 
         Client syn = start(true, "syn:" + dropped + ":80");
+        Client outsider = start(false, "syn:" + dropped + ":80");
         String line = syn.expect("syn ", Duration.ofSeconds(20));
         assertEquals("110", line.split(" ")[3], "ETIMEDOUT: " + line);
         System.out.println("EgressTimeoutIT: " + line);
         assertTrue(field(line, 2) >= 1.9 && field(line, 2) <= 2.6, "the attempt took " + field(line, 2)
                 + "s with tcpSyn 2s (the default would be over two minutes)");
+        // the same attempt by a process outside the cgroup keeps the default (SYN retries for about two minutes)
+        assertNull(outsider.next(Duration.ofSeconds(2)), "an attempt outside the cgroup ended early");
 
         Client in = start(true, tcp(veth.ipv4B()));
         assertEquals("ut " + tcp(veth.ipv4B()) + " 7000", in.expect("ut ", Duration.ofSeconds(10)));
@@ -284,8 +287,10 @@ class EgressTimeoutIT {
         write(dir.resolve("p"), "egress.yaml", policy("{prefix: 10.254.0.0/16}", "tcpSyn: 2s, tcpUser: 7s"));
         apply = host.cli("apply", file.getParent().toString(), "--yes");
         assertEquals(0, apply.exit(), apply.toString());
-        Client again = start(true, tcp(veth.ipv4B()));
+        Client again = start(true, tcp(veth.ipv4B()), "syn:" + dropped + ":80");
         assertEquals("ut " + tcp(veth.ipv4B()) + " 0", again.expect("ut ", Duration.ofSeconds(10)));
+        // and an attempt to the dropping destination is no longer cut at tcpSyn
+        assertNull(again.next(Duration.ofSeconds(4)), "an attempt ended early after the policy left the destination");
 
         // and with the policy gone altogether
         Bpfgit.Cli destroy = host.cli("destroy", "--yes");
@@ -322,5 +327,97 @@ class EgressTimeoutIT {
         assertEquals(2, bad.exit(), bad.toString());
         assertTrue(bad.err().contains(missing + ":5:") && bad.err().contains("does not exist"), bad.toString());
         assertNotNull(in.process());
+    }
+
+    /** What a plan must leave as it was: the pins under the root and the programs on the cgroup. */
+    String hostState() throws Exception {
+        return host.pins() + "\n" + dev.bpfgit.kernel.testing.Commands.run("bpftool", "cgroup", "show", cgroup.toString());
+    }
+
+    /** The programs and maps of EgressTimeout in the whole kernel (by their names). */
+    static List<String> egressObjects() {
+        List<String> out = new ArrayList<>();
+        for (String what : List.of("prog", "map")) {
+            dev.bpfgit.kernel.testing.Commands.run("bpftool", what, "show").lines()
+                    .filter(l -> l.matches("^\\d+: .*name et_.*")).forEach(out::add);
+        }
+        return out;
+    }
+
+    @Test
+    void planBeforeTheFirstApplyListsTheSocketsIdlePastTheNewTimeoutsAndChangesNothing(@TempDir Path dir) throws Exception {
+        Client in = start(true, tcp(veth.ipv4B()), tcp(veth.ipv6B()));
+        Client out = start(false, tcp(veth.ipv4B()));
+        in.expect("connected", Duration.ofSeconds(10));
+        out.expect("connected", Duration.ofSeconds(10));
+        Thread.sleep(2500);
+        Path file = write(dir.resolve("p"), "egress.yaml", policy(matched(), "tcpEstablished: 2s, tcpUser: 9s"));
+        String before = hostState();
+        assertEquals(List.of(), egressObjects(), "EgressTimeout programs or maps before the test");
+
+        Bpfgit.Cli plan = host.cli("plan", file.getParent().toString());
+        assertEquals(1, plan.exit(), plan.toString());
+        assertTrue(plan.out().contains("hold only while 'bpfgit run' runs"), plan.toString());
+        List<String> once = plan.out().lines().filter(l -> l.contains("terminated at once:")).toList();
+        // the matched connection of the process in the cgroup; not its unmatched one, not the outsider's
+        assertEquals(1, once.size(), plan.toString());
+        assertTrue(once.getFirst().contains("python3: tcp " + veth.ipv4A() + ":")
+                && once.getFirst().contains(" -> " + veth.ipv4B() + ":" + PORT)
+                && once.getFirst().contains("tcpEstablished 2s (EgressTimeout/crawler, " + veth.ipv4B() + "/32)"), once.toString());
+        assertTrue(once.getFirst().matches(".*terminated at once: pid \\d+ python3: .*"), once.toString());
+        assertTrue(plan.out().contains("1 socket idle past the new timeouts"), plan.toString());
+
+        Bpfgit.Cli json = host.cli("plan", file.getParent().toString(), "-o", "json");
+        assertEquals(1, json.exit(), json.toString());
+        com.fasterxml.jackson.databind.JsonNode listed = Bpfgit.JSON.readTree(json.out()).path("idleTerminations");
+        assertEquals(1, listed.size(), json.out());
+        com.fasterxml.jackson.databind.JsonNode unit = listed.get(0);
+        assertEquals("/" + cgroupName, unit.path("cgroup").asText());
+        assertTrue(unit.path("needsRun").asBoolean(), unit.toString());
+        assertEquals(1, unit.path("count").asInt(), unit.toString());
+        com.fasterxml.jackson.databind.JsonNode sock = unit.path("sockets").get(0);
+        assertEquals("tcp", sock.path("protocol").asText());
+        assertEquals(veth.ipv4A(), sock.path("local").asText(), sock.toString());
+        assertEquals(veth.ipv4B(), sock.path("remote").asText(), sock.toString());
+        assertEquals(PORT, sock.path("remotePort").asInt(), sock.toString());
+        assertEquals("tcpEstablished", sock.path("timeout").asText());
+        assertTrue(sock.path("idleMs").asLong() > 2000, sock.toString());
+        assertEquals("python3", sock.path("owners").get(0).path("command").asText(), sock.toString());
+
+        // a plan is read-only: nothing pinned, attached or left loaded, and every connection still open
+        assertEquals(before, hostState());
+        assertEquals(List.of(), egressObjects(), "EgressTimeout programs or maps left by the plan");
+        assertNull(in.next(Duration.ofMillis(300)));
+        assertNull(out.next(Duration.ofMillis(100)));
+        assertTrue(in.process().isAlive() && out.process().isAlive());
+
+        // with only socket-layer timeouts, the plan says apply alone enforces them and lists nothing
+        write(dir.resolve("p"), "egress.yaml", policy(matched(), "tcpSyn: 2s, tcpUser: 9s"));
+        Bpfgit.Cli layer = host.cli("plan", file.getParent().toString());
+        assertEquals(1, layer.exit(), layer.toString());
+        assertTrue(layer.out().contains("apply alone enforces them")
+                && !layer.out().contains("terminated at once"), layer.toString());
+    }
+
+    @Test
+    void aCiPlanFromAnExportedStateCompilesTheCgroupAsTheHostDoes(@TempDir Path dir) throws Exception {
+        Path file = write(dir.resolve("p"), "egress.yaml", policy(matched(), "tcpEstablished: 1h, tcpUser: 9s"));
+        Bpfgit.Cli apply = host.cli("apply", file.getParent().toString(), "--yes");
+        assertEquals(0, apply.exit(), apply.toString());
+        Path state = write(dir, "host.json", host.cli("state", "export").out());
+        assertTrue(Files.readString(state).contains("\"/" + cgroupName + "\""), "the cgroup in the state file");
+
+        // the cgroup id in et_config is the host's: the CI plan of the applied files is in sync
+        Bpfgit.Cli ci = Bpfgit.cli(null, "plan", file.getParent().toString(), "--state", state.toString());
+        assertEquals(0, ci.exit(), ci.toString());
+        Bpfgit.Cli live = host.cli("plan", file.getParent().toString());
+        assertEquals(0, live.exit(), live.toString());
+
+        // a cgroup the state file does not have is the compile error it is on the host
+        Path missing = write(dir.resolve("q"), "egress.yaml", policy(matched(), "tcpUser: 1s")
+                .replace("cgroup: /" + cgroupName, "cgroup: /" + cgroupName + "-missing"));
+        Bpfgit.Cli bad = Bpfgit.cli(null, "plan", missing.getParent().toString(), "--state", state.toString());
+        assertEquals(2, bad.exit(), bad.toString());
+        assertTrue(bad.err().contains(missing + ":5:") && bad.err().contains("does not exist on host"), bad.toString());
     }
 }

@@ -138,6 +138,61 @@ final class Iterators {
         }
     }
 
+    /**
+     * One run of each program of {@code file}, its maps pinned or made for this call (filled, never pinned) as
+     * {@code maps} says; everything it made is closed before it returns, so the temporary maps die with it.
+     */
+    static List<byte[]> run(dev.bpfgit.kernel.ObjectFile file, List<String> programs,
+                            Map<String, dev.bpfgit.kernel.MapSource> maps, Optional<Path> netns, int cpus) {
+        List<Fd> open = new ArrayList<>();
+        try (BpfObject object = BpfObject.open(file)) {
+            java.util.Set<String> unused = new java.util.TreeSet<>(maps.keySet());
+            for (BpfObject.DeclaredMap m : object.maps()) {
+                dev.bpfgit.kernel.MapSource source = maps.get(m.name());
+                unused.remove(m.name());
+                if (source == null) {
+                    if (m.internal()) {
+                        continue;   // .rodata, .kconfig: constants of the program
+                    }
+                    throw Failures.of("load programs of", file.name(), Failures.EINVAL,
+                            "the object declares map '" + m.name() + "' but none is given for it");
+                }
+                Path what = Path.of(file.name(), m.name());
+                Fd fd = switch (source) {
+                    case dev.bpfgit.kernel.MapSource.Pinned p -> Pins.open(p.pin(), PinType.MAP, "open map '" + m.name() + "'");
+                    case dev.bpfgit.kernel.MapSource.Temporary t -> Fd.own(Loader.createMapFd(what, t.spec()));
+                };
+                open.add(fd);
+                if (source instanceof dev.bpfgit.kernel.MapSource.Temporary t && !t.entries().isEmpty()) {
+                    new MapAccess(fd.value(), what, Info.map(fd.value(), what), cpus).update(t.entries().entrySet()
+                            .stream().map(e -> new dev.bpfgit.kernel.Entry(e.getKey(), e.getValue())).toList());
+                }
+                Loader.bind(object, m, fd.value(), what);
+            }
+            if (!unused.isEmpty()) {
+                throw Failures.of("load programs of", file.name(), Failures.EINVAL,
+                        "the object declares no map named " + String.join(", ", unused));
+            }
+            Loader.load(object, programs);
+            // the object's memory is this thread's: take the descriptors before a namespace switch
+            List<Integer> fds = programs.stream().map(name -> Loader.programFd(object, name)).toList();
+            java.util.function.Supplier<List<byte[]>> body = () -> {
+                List<byte[]> out = new ArrayList<>();
+                for (int i = 0; i < fds.size(); i++) {
+                    Path what = Path.of(file.name(), programs.get(i));
+                    try (Fd link = Fd.own(Failures.check(Libbpf.linkCreate(fds.get(i), 0, BPF_TRACE_ITER,
+                            MemorySegment.NULL), "attach iterator link", what))) {
+                        out.add(drain(link.value(), what));
+                    }
+                }
+                return out;
+            };
+            return netns.isEmpty() ? body.get() : inNetns(netns.get(), body);
+        } finally {
+            open.forEach(Fd::close);
+        }
+    }
+
     private static Map<String, Integer> mapIds(Map<String, Path> maps) {
         Map<String, Integer> ids = new TreeMap<>();
         maps.forEach((name, pin) -> {

@@ -182,20 +182,25 @@ public final class LinuxKernel implements Kernel {
     @Override
     public java.util.SortedMap<String, Long> cgroups() {
         Path root = dev.bpfgit.kernel.CgroupRoot.path();
+        return java.nio.file.Files.isDirectory(root) ? cgroupsUnder(root, root) : new java.util.TreeMap<>();
+    }
+
+    /**
+     * The cgroups at and below {@code dir}, named from {@code root}: one walk for the whole tree ({@link #cgroups})
+     * and for one subtree ({@link #cgroupIds}, every pass of a SocketTermination).
+     */
+    private static java.util.SortedMap<String, Long> cgroupsUnder(Path root, Path dir) {
         java.util.SortedMap<String, Long> out = new java.util.TreeMap<>();
-        if (!java.nio.file.Files.isDirectory(root)) {
-            return out;
-        }
-        try (java.util.stream.Stream<Path> dirs = java.nio.file.Files.walk(root)) {
+        try (java.util.stream.Stream<Path> dirs = java.nio.file.Files.walk(dir)) {
             dirs.filter(java.nio.file.Files::isDirectory).forEach(d -> {
                 try {
-                    out.put("/" + root.relativize(d).toString(), (Long) java.nio.file.Files.getAttribute(d, "unix:ino"));
+                    out.put("/" + root.relativize(d), ((Number) java.nio.file.Files.getAttribute(d, "unix:ino")).longValue());
                 } catch (java.io.IOException | RuntimeException e) {
                     // removed while walking
                 }
             });
         } catch (java.io.IOException | java.io.UncheckedIOException e) {
-            throw Failures.io("list cgroups under", root, e instanceof java.io.UncheckedIOException u ? u.getCause()
+            throw Failures.io("list cgroups under", dir, e instanceof java.io.UncheckedIOException u ? u.getCause()
                     : (java.io.IOException) e);
         }
         return out;
@@ -442,31 +447,20 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public java.util.Set<Long> cgroupIds(String cgroup) {
-        return SocketScan.cgroupIds(cgroup);
+        Path root = dev.bpfgit.kernel.CgroupRoot.path();
+        Path dir = dev.bpfgit.kernel.CgroupRoot.resolve(cgroup).normalize();
+        if (!dir.startsWith(root)) {
+            throw Failures.of("find cgroup", cgroup, Failures.EINVAL, "it leaves the cgroup v2 root " + root);
+        }
+        if (!Files.isDirectory(dir)) {
+            throw Failures.of("find cgroup", dir, Failures.ENOENT, null);
+        }
+        return new java.util.TreeSet<>(cgroupsUnder(root, dir).values());
     }
 
     @Override
-    public boolean sockDestroyKfunc(dev.bpfgit.kernel.ObjectFile probe) {
-        return SocketScan.sockDestroyKfunc(probe);
-    }
-
-    /** The programs first: when they load, the kfunc is there and the probe's own load is saved. */
-    @Override
-    public Optional<List<byte[]>> runSockDestroyIterators(dev.bpfgit.kernel.ObjectFile probe,
-                                                          List<ProgramSpec> programs, Optional<Path> netns) {
-        java.util.Optional<Boolean> known = SocketScan.knownSockDestroyKfunc(probe);
-        if (known.isPresent()) {
-            return known.get() ? Optional.of(Iterators.run(programs, netns)) : Optional.empty();
-        }
-        try {
-            List<byte[]> out = Iterators.run(programs, netns);
-            SocketScan.sockDestroyKfuncSeen(probe);
-            return Optional.of(out);
-        } catch (dev.bpfgit.kernel.KernelException e) {
-            if (SocketScan.sockDestroyKfunc(probe)) {
-                throw e;   // the kfunc is there: a failure of its own
-            }
-            return Optional.empty();
-        }
+    public List<byte[]> runIterators(dev.bpfgit.kernel.ObjectFile object, List<String> programs,
+                                     java.util.Map<String, dev.bpfgit.kernel.MapSource> maps, Optional<Path> netns) {
+        return Iterators.run(object, programs, maps, netns, cpus);
     }
 }

@@ -29,6 +29,13 @@ final class Loader {
     }
 
     static void createMap(Path pin, MapSpec spec) {
+        try (Fd map = Fd.own(createMapFd(pin, spec))) {
+            Pins.pin(map.value(), pin, "pin map");
+        }
+    }
+
+    /** Creates a map as specified, unpinned: the caller owns the file descriptor. {@code what} names it in errors. */
+    static int createMapFd(Object what, MapSpec spec) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment opts = Structs.opts(arena, MAP_CREATE_OPTS);
             Structs.setInt(opts, MAP_CREATE_OPTS, "map_flags", spec.flags());
@@ -41,12 +48,10 @@ final class Loader {
                 int r = Libbpf.mapCreate(spec.type().id, arena.allocateFrom(spec.name()), spec.keySize(),
                         spec.valueSize(), spec.maxEntries(), opts);
                 if (r < 0) {
-                    throw Failures.of("create map", pin, -r, "%s key %d value %d max_entries %d flags 0x%x".formatted(
+                    throw Failures.of("create map", what, -r, "%s key %d value %d max_entries %d flags 0x%x".formatted(
                             spec.type(), spec.keySize(), spec.valueSize(), spec.maxEntries(), spec.flags()));
                 }
-                try (Fd map = Fd.own(r)) {
-                    Pins.pin(map.value(), pin, "pin map");
-                }
+                return r;
             } finally {
                 if (btfSource != null) {
                     btfSource.close(); // the kernel map keeps its own reference to the loaded BTF
@@ -109,20 +114,25 @@ final class Loader {
         BpfObject object = BpfObject.open(maps.object());
         try {
             bindMaps(object, maps);
-            for (BpfObject.DeclaredProgram p : object.programs()) {
-                Failures.check(LibbpfObjects.programSetAutoload(p.ptr(), programs.contains(p.name())),
-                        "select program", p.name());
-            }
-            LibbpfLog.clear();
-            int r = object.load();
-            if (r < 0) {
-                throw Failures.of("load programs " + String.join(", ", programs) + " of", object.name(), -r,
-                        failureDetail(null));
-            }
+            load(object, programs);
             return object;
         } catch (RuntimeException e) {
             object.close();
             throw e;
+        }
+    }
+
+    /** Loads the named programs of an object whose maps are bound; the others stay unloaded. */
+    static void load(BpfObject object, List<String> programs) {
+        for (BpfObject.DeclaredProgram p : object.programs()) {
+            Failures.check(LibbpfObjects.programSetAutoload(p.ptr(), programs.contains(p.name())),
+                    "select program", p.name());
+        }
+        LibbpfLog.clear();
+        int r = object.load();
+        if (r < 0) {
+            throw Failures.of("load programs " + String.join(", ", programs) + " of", object.name(), -r,
+                    failureDetail(null));
         }
     }
 
@@ -149,20 +159,25 @@ final class Loader {
                         "the object declares map '" + m.name() + "' but no pinned map is given for it");
             }
             try (Fd fd = Pins.open(mapPin, PinType.MAP, "open map '" + m.name() + "'")) {
-                MapInfo live = Info.map(fd.value(), mapPin);
-                if (live.type() != m.type() || live.keySize() != m.keySize() || live.valueSize() != m.valueSize()) {
-                    throw Failures.of("bind map '" + m.name() + "' of " + object.name() + " to", mapPin, Failures.EINVAL,
-                            "the object declares type %d key %d value %d, the pinned map has type %d key %d value %d"
-                                    .formatted(m.type(), m.keySize(), m.valueSize(),
-                                            live.type(), live.keySize(), live.valueSize()));
-                }
-                Failures.check(LibbpfObjects.mapReuseFd(m.ptr(), fd.value()), "reuse map", mapPin);
+                bind(object, m, fd.value(), mapPin);
             }
         }
         if (!unused.isEmpty()) {
             throw Failures.of("load program " + spec.program() + " of", object.name(), Failures.EINVAL,
                     "the object declares no map named " + String.join(", ", unused.stream().sorted().toList()));
         }
+    }
+
+    /** Makes the object use an existing map (pinned, or made by the caller) for its declared map {@code m}. */
+    static void bind(BpfObject object, BpfObject.DeclaredMap m, int fd, Object what) {
+        MapInfo live = Info.map(fd, what);
+        if (live.type() != m.type() || live.keySize() != m.keySize() || live.valueSize() != m.valueSize()) {
+            throw Failures.of("bind map '" + m.name() + "' of " + object.name() + " to", what, Failures.EINVAL,
+                    "the object declares type %d key %d value %d, the %s has type %d key %d value %d"
+                            .formatted(m.type(), m.keySize(), m.valueSize(), what instanceof Path p && p.isAbsolute()
+                                    ? "pinned map" : "map", live.type(), live.keySize(), live.valueSize()));
+        }
+        Failures.check(LibbpfObjects.mapReuseFd(m.ptr(), fd), "reuse map", what);
     }
 
     private static BpfObject.DeclaredProgram selectProgram(BpfObject object, String name) {

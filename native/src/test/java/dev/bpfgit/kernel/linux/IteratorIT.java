@@ -29,6 +29,7 @@ class IteratorIT {
     @TempDir
     static Path tmp;
     static ObjectFile object;
+    static ObjectFile filter;
 
     final LinuxKernel kernel = new LinuxKernel();
     PinRoot root;
@@ -37,6 +38,7 @@ class IteratorIT {
     @BeforeAll
     static void compile() {
         object = BpfCompiler.compile("/bpf/iter.bpf.c", tmp);
+        filter = BpfCompiler.compile("/bpf/iter_filter.bpf.c", tmp);
     }
 
     @BeforeEach
@@ -87,6 +89,66 @@ class IteratorIT {
         try (TestNetns other = TestNetns.create()) {
             assertFalse(listening(kernel.runIterator(link, Optional.of(other.path()))).contains(47311));
         }
+    }
+
+    static dev.bpfgit.kernel.Bytes u32(int v) {
+        return dev.bpfgit.kernel.Bytes.wrap(new byte[]{(byte) v, (byte) (v >>> 8), (byte) (v >>> 16), (byte) (v >>> 24)});
+    }
+
+    /** Maps of the kernel named {@code name} (bpftool), by their lines. */
+    static java.util.List<String> maps(String name) {
+        return dev.bpfgit.kernel.testing.Commands.run("bpftool", "map", "show").lines()
+                .filter(l -> l.contains(" name " + name + " ")).toList();
+    }
+
+    @Test
+    void runsAnObjectsIteratorsWithTemporaryMapsThatDieWithTheRun() throws Exception {
+        ns.start("python3", "-c", "import socket,time\n"
+                + "s=socket.socket(); s.bind(('127.0.0.1', 47311)); s.listen(); print('up', flush=True); time.sleep(60)");
+        waitForListener();
+        Path seen = root.resolve("it_seen");
+        kernel.createMap(seen, new dev.bpfgit.kernel.MapSpec("it_seen", dev.bpfgit.kernel.MapType.ARRAY, 4, 8, 1, 0,
+                Optional.empty()));
+        dev.bpfgit.kernel.MapSpec port = new dev.bpfgit.kernel.MapSpec("it_port", dev.bpfgit.kernel.MapType.ARRAY, 4, 4,
+                1, 0, Optional.empty());
+        assertEquals(java.util.List.of(), maps("it_port"));
+
+        // the temporary map holds the port to list; the pinned counter is the one the program counts in
+        java.util.List<byte[]> out = kernel.runIterators(filter, java.util.List.of("it_tcp_port"), Map.of(
+                "it_port", new dev.bpfgit.kernel.MapSource.Temporary(port, Map.of(u32(0), u32(47311))),
+                "it_seen", new dev.bpfgit.kernel.MapSource.Pinned(seen)), Optional.of(ns.path()));
+        assertEquals(1, out.size());
+        assertEquals(java.util.List.of(47311), java.util.List.of((out.get(0)[0] & 0xff) | (out.get(0)[1] & 0xff) << 8));
+        assertEquals(2, out.get(0).length);
+        assertEquals(1, kernel.lookup(seen, u32(0)).orElseThrow().toArray()[0]);
+
+        // another port: nothing listed, nothing counted
+        out = kernel.runIterators(filter, java.util.List.of("it_tcp_port"), Map.of(
+                "it_port", new dev.bpfgit.kernel.MapSource.Temporary(port, Map.of(u32(0), u32(47312))),
+                "it_seen", new dev.bpfgit.kernel.MapSource.Pinned(seen)), Optional.of(ns.path()));
+        assertEquals(0, out.get(0).length);
+        assertEquals(1, kernel.lookup(seen, u32(0)).orElseThrow().toArray()[0]);
+
+        // the temporary maps are gone (the kernel frees a map after its last reference, the programs', which it
+        // frees after an RCU grace period), and nothing else was pinned
+        awaitNoMap("it_port");
+        assertEquals(java.util.List.of(seen), kernel.pins(root.path()).stream().map(dev.bpfgit.kernel.Pin::path).toList());
+
+        // every map the object declares must be given
+        dev.bpfgit.kernel.KernelException e = org.junit.jupiter.api.Assertions.assertThrows(
+                dev.bpfgit.kernel.KernelException.class, () -> kernel.runIterators(filter,
+                        java.util.List.of("it_tcp_port"), Map.of("it_port",
+                                new dev.bpfgit.kernel.MapSource.Temporary(port, Map.of())), Optional.empty()));
+        assertTrue(e.getMessage().contains("it_seen"), e.getMessage());
+        awaitNoMap("it_port");
+    }
+
+    static void awaitNoMap(String name) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!maps(name).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(java.util.List.of(), maps(name), "maps left behind");
     }
 
     private void waitForListener() throws Exception {

@@ -16,6 +16,7 @@ import dev.bpfgit.kernel.MapSpec;
 import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kernel.ObjectFile;
 import dev.bpfgit.kernel.ProgramSpec;
+import dev.bpfgit.kind.LpmMaps;
 import dev.bpfgit.kind.UnitNames;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyError;
@@ -88,32 +89,24 @@ final class EgressCompiler {
             EgressSpec s = (EgressSpec) policies.get(i).spec();
             udp |= s.timeouts().anyMs() > 0;
             for (EgressSpec.Destination d : s.destinations()) {
-                (d.prefix().ipv6() ? v6 : v4).put(EgressLayout.key(d.prefix()),
+                (d.prefix().ipv6() ? v6 : v4).put(LpmMaps.key(d.prefix()),
                         EgressLayout.timeouts(PolicyIds.of(policies.get(i).id()), s.timeouts()));
             }
         }
         EntryCodec codec = EgressLayout.destinations(ids);
-        List<MapDesire> maps = List.of(
-                new MapDesire(dir.resolve("et_dest_v4"), new MapSpec("et_dest_v4", MapType.LPM_TRIE, 8,
-                        EgressLayout.TIMEOUTS_SIZE, EgressLayout.MAX_PREFIXES, MapSpec.BPF_F_NO_PREALLOC,
-                        Optional.of(new BtfTypes(obj, "struct et_lpm_v4", "struct et_timeouts"))),
-                        Optional.of(v4), codec, Optional.empty()),
-                new MapDesire(dir.resolve("et_dest_v6"), new MapSpec("et_dest_v6", MapType.LPM_TRIE, 20,
-                        EgressLayout.TIMEOUTS_SIZE, EgressLayout.MAX_PREFIXES, MapSpec.BPF_F_NO_PREALLOC,
-                        Optional.of(new BtfTypes(obj, "struct et_lpm_v6", "struct et_timeouts"))),
-                        Optional.of(v6), codec, Optional.empty()),
+        List<MapDesire> maps = new ArrayList<>(LpmMaps.tries(dir, obj, "et_dest", "et_lpm", EgressLayout.TIMEOUTS_SIZE,
+                "struct et_timeouts", EgressLayout.MAX_PREFIXES, v4, v6, codec));
+        maps.addAll(List.of(
                 new MapDesire(dir.resolve("et_config"), new MapSpec("et_config", MapType.ARRAY, 4,
                         EgressLayout.CONFIG_SIZE, 1, 0, Optional.of(new BtfTypes(obj, "__u32", "struct et_config"))),
                         Optional.of(Map.of(Bytes.wrap(new byte[4]), EgressLayout.config(cgroupId))),
                         EgressLayout.CONFIG, Optional.empty()),
-                new MapDesire(dir.resolve("et_counters"), new MapSpec("et_counters", MapType.HASH, 4,
-                        EgressLayout.COUNTER_SIZE, EgressLayout.MAX_POLICIES, 0,
-                        Optional.of(new BtfTypes(obj, "__u32", "struct et_counter"))), Optional.empty(),
-                        EntryCodec.HEX, Optional.empty()),
+                LpmMaps.counters(dir, obj, "et_counters", MapType.HASH, EgressLayout.COUNTER_SIZE, "struct et_counter",
+                        EgressLayout.MAX_POLICIES),
                 new MapDesire(dir.resolve("et_socks"), new MapSpec("et_socks", MapType.SK_STORAGE, 4,
                         EgressLayout.SOCK_SIZE, 0, MapSpec.BPF_F_NO_PREALLOC,
                         Optional.of(new BtfTypes(obj, "int", "struct et_sock"))), Optional.empty(),
-                        EntryCodec.HEX, Optional.empty()));
+                        EntryCodec.HEX, Optional.empty())));
         Map<String, Path> pins = new TreeMap<>();
         maps.forEach(m -> pins.put(m.name(), m.pin()));
         List<ProgramDesire> programs = PROGRAMS.stream()

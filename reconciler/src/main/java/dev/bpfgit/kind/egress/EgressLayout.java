@@ -4,9 +4,8 @@ import dev.bpfgit.compile.EntryCodec;
 import dev.bpfgit.compile.Le;
 import dev.bpfgit.compile.PolicyIds;
 import dev.bpfgit.kernel.Bytes;
-import dev.bpfgit.policy.Prefix;
+import dev.bpfgit.kind.LpmMaps;
 
-import java.util.Arrays;
 import java.util.List;
 
 /** The byte layouts of bpf/include/egresstimeout.h (little-endian, addresses in network order). */
@@ -20,19 +19,6 @@ final class EgressLayout {
     static final int MAX_PREFIXES = 16384;
 
     private EgressLayout() {
-    }
-
-    static Bytes key(Prefix p) {
-        byte[] a = p.address();
-        byte[] k = new byte[4 + a.length];
-        Le.putU32(k, 0, p.length());
-        System.arraycopy(a, 0, k, 4, a.length);
-        return Bytes.wrap(k);
-    }
-
-    static Prefix prefix(Bytes key) {
-        byte[] k = key.toArray();
-        return new Prefix(Arrays.copyOfRange(k, 4, k.length), (int) Le.u32(k, 0));
     }
 
     static Bytes timeouts(int policy, EgressSpec.Timeouts t) {
@@ -64,7 +50,7 @@ final class EgressLayout {
         return new EntryCodec() {
             @Override
             public String key(Bytes key) {
-                return prefix(key).toString();
+                return LpmMaps.prefix(key).toString();
             }
 
             @Override
@@ -84,7 +70,7 @@ final class EgressLayout {
 
             @Override
             public int specificity(Bytes key) {
-                return prefix(key).length();
+                return LpmMaps.prefix(key).length();
             }
         };
     }

@@ -1,11 +1,14 @@
 package dev.bpfgit.kind.egress;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.PolicyIds;
 import dev.bpfgit.compile.Unit;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.kind.PolicyKind;
 import dev.bpfgit.observe.Meta;
 import dev.bpfgit.policy.Policy;
@@ -160,48 +163,65 @@ final class EgressRuntime implements PolicyKind.Runtime {
         }
     }
 
+    /** What holds with {@code apply} alone and what needs {@code bpfgit run}, for plans of the cgroup. */
+    static String enforcement(Cgroup c) {
+        if (!c.tcp() && !c.udp()) {
+            return "tcpSyn and tcpUser are set by the kernel on every new connection: apply alone enforces them";
+        }
+        return "tcpSyn, tcpUser and tcpFin's TCP_USER_TIMEOUT are set by the kernel on every new connection;"
+                + " tcpEstablished, any and the termination after tcpFin hold only while 'bpfgit run' runs (it walks"
+                + " the sockets every " + PERIOD.toSeconds() + "s)";
+    }
+
     /**
      * Per cgroup: which timeouts need {@code bpfgit run}, and the sockets the new timeouts would terminate at
-     * once (listed by the unit's listing iterators, which destroy nothing, and matched here against the
-     * policies being planned).
+     * once ({@link EgressListing}: the kernel matches them against the desired maps, applied or not).
      */
     @Override
     public List<String> describe() {
         List<String> out = new ArrayList<>();
         for (Cgroup c : cgroups) {
-            out.add("EgressTimeout " + c.unit().label() + ": tcpSyn, tcpUser and tcpFin's TCP_USER_TIMEOUT are set"
-                    + " by the kernel on every new connection; tcpEstablished, any and the termination after tcpFin"
-                    + " hold only while 'bpfgit run' runs (it walks the sockets every " + PERIOD.toSeconds() + "s)");
-            Path dir = c.unit().dir();
-            if (kernel.programInfo(EgressCompiler.program(dir, "et_list_tcp")).isEmpty()) {
-                out.add("  sockets idle past the new timeouts: listed once this cgroup's unit is applied");
+            out.add("EgressTimeout " + c.unit().label() + ": " + enforcement(c));
+            if (!c.tcp() && !c.udp()) {
                 continue;
             }
-            int n = 0;
-            for (Optional<Path> ns : c.netns()) {
-                List<EgressSockets.Socket> all = new ArrayList<>();
-                all.addAll(EgressSockets.parse(kernel.runIterator(EgressCompiler.program(dir, "et_list_tcp"), ns)));
-                all.addAll(EgressSockets.parse(kernel.runIterator(EgressCompiler.program(dir, "et_list_udp"), ns)));
-                for (EgressSockets.Socket s : all) {
-                    Optional<EgressSockets.Match> m = EgressSockets.match(c.policies(), s.destination());
-                    if (m.isEmpty()) {
-                        continue;
-                    }
-                    EgressSpec.Timeouts t = m.get().timeouts();
-                    long limit = s.protocol().equals("udp") ? t.anyMs() : s.closing() ? t.finMs() : t.establishedMs();
-                    String field = s.protocol().equals("udp") ? "any" : s.closing() ? "tcpFin" : "tcpEstablished";
-                    if (limit > 0 && s.idleMs() > limit) {
-                        out.add("  terminated at once: " + s.label() + ns.map(p -> " in " + p).orElse("") + ", idle "
-                                + EgressReader.human(s.idleMs()) + " > " + field + " " + EgressReader.human(limit)
-                                + " (" + m.get().policy().id() + ", " + m.get().prefix() + ")");
-                        n++;
-                    }
+            try {
+                List<EgressListing.Doomed> all = new ArrayList<>();
+                for (Optional<Path> ns : c.netns()) {
+                    all.addAll(EgressListing.list(kernel, c.unit(), c.policies(), ns));
                 }
-            }
-            if (n == 0) {
-                out.add("  no socket of the cgroup is idle past the new timeouts");
+                out.addAll(EgressListing.lines(all));
+            } catch (KernelException e) {
+                out.add("  cannot list its sockets: " + EgressListing.error(e));
             }
         }
         return out;
+    }
+
+    @Override
+    public void describe(ObjectNode plan) {
+        ArrayNode all = plan.has("idleTerminations") ? (ArrayNode) plan.get("idleTerminations")
+                : plan.putArray("idleTerminations");
+        for (Cgroup c : cgroups) {
+            ObjectNode o = all.addObject();
+            o.put("unit", root.relativize(c.unit().dir()).toString())
+                    .put("cgroup", ((EgressSpec) c.policies().getFirst().spec()).cgroup())
+                    .put("needsRun", c.tcp() || c.udp())
+                    .put("enforcement", enforcement(c));
+            ArrayNode policies = o.putArray("policies");
+            c.policies().forEach(p -> policies.add(p.id()));
+            List<EgressListing.Doomed> doomed = new ArrayList<>();
+            try {
+                if (c.tcp() || c.udp()) {
+                    for (Optional<Path> ns : c.netns()) {
+                        doomed.addAll(EgressListing.list(kernel, c.unit(), c.policies(), ns));
+                    }
+                }
+                EgressListing.json(o, doomed);
+            } catch (KernelException e) {
+                o.put("count", 0).put("error", EgressListing.error(e));
+                o.putArray("sockets");
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.bpfgit.kind.egress;
 
+import dev.bpfgit.kind.LpmMaps;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.Prefix;
 
@@ -64,26 +65,11 @@ final class EgressSockets {
         Match best = null;
         for (Policy p : policies) {
             for (EgressSpec.Destination d : ((EgressSpec) p.spec()).destinations()) {
-                if (contains(d.prefix(), a) && (best == null || d.prefix().length() > best.prefix().length())) {
+                if (LpmMaps.contains(d.prefix(), a) && (best == null || d.prefix().length() > best.prefix().length())) {
                     best = new Match(p, d.prefix());
                 }
             }
         }
         return Optional.ofNullable(best);
-    }
-
-    private static boolean contains(Prefix p, byte[] a) {
-        byte[] n = p.address();
-        if (n.length != a.length) {
-            return false;
-        }
-        int bits = p.length();
-        for (int i = 0; i < n.length && bits > 0; i++, bits -= 8) {
-            int mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-            if ((n[i] & mask) != (a[i] & mask)) {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -54,10 +54,29 @@ final class EgressStatus {
         });
     }
 
+    /** Whether an applied destination has a timeout that only the reaper enforces (read from the live tries). */
+    static boolean needsReaper(Kernel kernel, Path dir) {
+        for (String trie : List.of("et_dest_v4", "et_dest_v6")) {
+            Path pin = dir.resolve(trie);
+            if (kernel.mapInfo(pin).isEmpty()) {
+                continue;
+            }
+            for (Entry e : kernel.entries(pin)) {
+                byte[] v = e.value().toArray();
+                if (v.length >= EgressLayout.TIMEOUTS_SIZE && (Le.u32(v, 8) > 0 || Le.u32(v, 12) > 0 || Le.u32(v, 20) > 0)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     static Function<String, UnitReport> report(Kernel kernel, LiveState live, Path dir) {
         Map<Integer, Counts> counts = counts(kernel, dir);
         Optional<String> reaper = reaper(live, dir);
-        String enforcement = reaper.map(r -> "idle timeouts enforced by bpfgit run (pid " + r.split(" ")[0]
+        boolean needed = needsReaper(kernel, dir);
+        String enforcement = !needed ? "only socket-layer timeouts (tcpSyn, tcpUser): apply alone enforces them"
+                : reaper.map(r -> "idle timeouts enforced by bpfgit run (pid " + r.split(" ")[0]
                         + ", every " + r.split(" ")[1] + ")")
                 .orElse("no bpfgit run reaper: only the socket-layer timeouts hold (tcpSyn, tcpUser, tcpFin's"
                         + " TCP_USER_TIMEOUT); tcpEstablished, any and the termination after tcpFin need 'bpfgit run'");
@@ -73,7 +92,8 @@ final class EgressStatus {
                     .put("terminatedIdleUdp", c.idleUdp())
                     .put("terminatedClosing", c.closing())
                     .put("failures", c.failed())
-                    .put("reaper", reaper.isPresent()));
+                    .put("reaper", reaper.isPresent())
+                    .put("reaperNeeded", needed));
         };
     }
 }

@@ -2,6 +2,7 @@ package dev.bpfgit.kind.sockterm;
 
 import dev.bpfgit.kernel.InetSocket;
 import dev.bpfgit.kind.sockterm.SocketTerminationSpec.Destination;
+import dev.bpfgit.kind.LpmMaps;
 import dev.bpfgit.policy.Prefix;
 
 import java.net.InetAddress;
@@ -25,7 +26,7 @@ final class SocketMatcher {
         byte[] remote = unmapped(k.remote().getAddress());
         Destination best = null;
         for (Destination d : s.destinations()) {
-            if (contains(d.prefix(), remote) && (best == null || d.prefix().length() > best.prefix().length())) {
+            if (LpmMaps.contains(d.prefix(), remote) && (best == null || d.prefix().length() > best.prefix().length())) {
                 best = d;
             }
         }
@@ -41,20 +42,5 @@ final class SocketMatcher {
             return Arrays.copyOfRange(b, 12, 16);
         }
         return b;
-    }
-
-    static boolean contains(Prefix p, byte[] address) {
-        byte[] net = p.address();
-        if (net.length != address.length) {
-            return false;
-        }
-        int len = p.length();
-        for (int i = 0; i < net.length && len > 0; i++, len -= 8) {
-            int mask = len >= 8 ? 0xff : (0xff << (8 - len)) & 0xff;
-            if ((net[i] & mask) != (address[i] & mask)) {
-                return false;
-            }
-        }
-        return true;
     }
 }

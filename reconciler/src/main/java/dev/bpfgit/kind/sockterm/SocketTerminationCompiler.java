@@ -10,6 +10,7 @@ import dev.bpfgit.kernel.MapSpec;
 import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kernel.ObjectFile;
 import dev.bpfgit.kernel.ProgramSpec;
+import dev.bpfgit.kind.LpmMaps;
 import dev.bpfgit.kind.UnitNames;
 import dev.bpfgit.kind.sockterm.SocketTerminationSpec.Destination;
 import dev.bpfgit.policy.Policy;
@@ -31,7 +32,6 @@ import java.util.TreeMap;
  */
 final class SocketTerminationCompiler {
     static final String OBJECT = "sockterm.bpf.o";
-    static final String PROBE = "sockdestroy_probe.bpf.o";
     static final String DIRECTORY = "sockterm";
     static final String TCP_PROGRAM = "st_destroy_tcp";
     static final String UDP_PROGRAM = "st_destroy_udp";
@@ -71,18 +71,12 @@ final class SocketTerminationCompiler {
         Map<Bytes, Bytes> ports = new HashMap<>();
         Bytes match = Bytes.wrap(new byte[]{1});
         for (Destination d : s.destinations()) {
-            (d.prefix().ipv6() ? v6 : v4).put(SocketTerminationLayout.lpmKey(d.prefix()), SocketTerminationLayout.dest(d));
+            (d.prefix().ipv6() ? v6 : v4).put(LpmMaps.key(d.prefix()), SocketTerminationLayout.dest(d));
             d.ports().forEach(port -> ports.put(SocketTerminationLayout.portKey(d.index(), port), match));
         }
-        List<MapDesire> maps = List.of(
-                new MapDesire(dir.resolve("st_dst_v4"), new MapSpec("st_dst_v4", MapType.LPM_TRIE,
-                        SocketTerminationLayout.LPM_V4, SocketTerminationLayout.DEST, MAX_DESTINATIONS,
-                        MapSpec.BPF_F_NO_PREALLOC, Optional.of(new BtfTypes(obj, "struct st_lpm_v4", "struct st_dest"))),
-                        Optional.of(v4), SocketTerminationLayout.DEST_CODEC, Optional.empty()),
-                new MapDesire(dir.resolve("st_dst_v6"), new MapSpec("st_dst_v6", MapType.LPM_TRIE,
-                        SocketTerminationLayout.LPM_V6, SocketTerminationLayout.DEST, MAX_DESTINATIONS,
-                        MapSpec.BPF_F_NO_PREALLOC, Optional.of(new BtfTypes(obj, "struct st_lpm_v6", "struct st_dest"))),
-                        Optional.of(v6), SocketTerminationLayout.DEST_CODEC, Optional.empty()),
+        List<MapDesire> maps = new ArrayList<>(LpmMaps.tries(dir, obj, "st_dst", "st_lpm", SocketTerminationLayout.DEST,
+                "struct st_dest", MAX_DESTINATIONS, v4, v6, SocketTerminationLayout.DEST_CODEC));
+        maps.addAll(List.of(
                 new MapDesire(dir.resolve("st_ports"), new MapSpec("st_ports", MapType.HASH,
                         SocketTerminationLayout.PORT_KEY, 1, MAX_PORTS, MapSpec.BPF_F_NO_PREALLOC,
                         Optional.of(new BtfTypes(obj, "struct st_port_key", "__u8"))),
@@ -94,9 +88,7 @@ final class SocketTerminationCompiler {
                 new MapDesire(dir.resolve(CGROUPS), new MapSpec(CGROUPS, MapType.HASH, 8, 1, MAX_CGROUPS,
                         MapSpec.BPF_F_NO_PREALLOC, Optional.of(new BtfTypes(obj, "__u64", "__u8"))),
                         Optional.empty(), EntryCodec.HEX, Optional.empty()),
-                new MapDesire(dir.resolve(COUNTERS), new MapSpec(COUNTERS, MapType.ARRAY, 4, 8,
-                        SocketTerminationLayout.CNT_SLOTS, 0, Optional.of(new BtfTypes(obj, "__u32", "__u64"))),
-                        Optional.empty(), EntryCodec.HEX, Optional.empty()));
+                LpmMaps.counters(dir, obj, COUNTERS, MapType.ARRAY, 8, "__u64", SocketTerminationLayout.CNT_SLOTS)));
         return new Unit(dir, p.kind(), label(s), List.of(p.id()), maps, List.of(), List.of());
     }
 

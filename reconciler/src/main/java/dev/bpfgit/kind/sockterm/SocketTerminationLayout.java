@@ -5,8 +5,8 @@ import dev.bpfgit.compile.Le;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.InetSocket;
 import dev.bpfgit.kernel.SocketProtocol;
+import dev.bpfgit.kind.LpmMaps;
 import dev.bpfgit.kind.sockterm.SocketTerminationSpec.Destination;
-import dev.bpfgit.policy.Prefix;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -18,8 +18,6 @@ import java.util.List;
 
 /** The byte layouts of bpf/include/sockterm.h (little-endian, no padding; addresses in network order). */
 final class SocketTerminationLayout {
-    static final int LPM_V4 = 8;
-    static final int LPM_V6 = 20;
     static final int DEST = 8;
     static final int PORT_KEY = 8;
     static final int CONFIG = 8;
@@ -30,14 +28,6 @@ final class SocketTerminationLayout {
     static final int CNT_SLOTS = 4;
 
     private SocketTerminationLayout() {
-    }
-
-    static Bytes lpmKey(Prefix p) {
-        byte[] a = p.address();
-        byte[] k = new byte[4 + a.length];
-        Le.putU32(k, 0, p.length());
-        System.arraycopy(a, 0, k, 4, a.length);
-        return Bytes.wrap(k);
     }
 
     static Bytes dest(Destination d) {
@@ -115,10 +105,7 @@ final class SocketTerminationLayout {
     static final EntryCodec DEST_CODEC = new EntryCodec() {
         @Override
         public String key(Bytes key) {
-            byte[] k = key.toArray();
-            byte[] a = new byte[k.length - 4];
-            System.arraycopy(k, 4, a, 0, a.length);
-            return new Prefix(a, (int) Le.u32(k, 0)).toString();
+            return LpmMaps.prefix(key).toString();
         }
 
         @Override

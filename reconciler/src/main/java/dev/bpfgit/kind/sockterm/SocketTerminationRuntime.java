@@ -3,10 +3,10 @@ package dev.bpfgit.kind.sockterm;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bpfgit.compile.DesiredState;
-import dev.bpfgit.compile.Objects;
 import dev.bpfgit.compile.Unit;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.Feature;
 import dev.bpfgit.kernel.InetSocket;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.KernelException;
@@ -36,8 +36,8 @@ import java.util.stream.Collectors;
  * repeat it; {@code mode: continuous} does it on every pass ({@code apply}: once after the plan; {@code run}:
  * every {@link PolicyKind.Runtime#INTERVAL}).
  *
- * <p>How: when the kernel has the bpf_sock_destroy kfunc ({@link Kernel#runSockDestroyIterators}: the programs
- * load, or else the probe says why not) the iter/tcp and iter/udp programs of sockterm.bpf.o, loaded for the
+ * <p>How: when the kernel has the bpf_sock_destroy kfunc ({@link Feature#SOCK_DESTROY}, from the kernel's
+ * feature probes) the iter/tcp and iter/udp programs of sockterm.bpf.o, loaded for the
  * pass (and kept loaded for the next while the maps are the same) and run in the policy's namespace, do the
  * match and the destroy and count into {@code st_counters}. Otherwise, or when forced with the system
  * property {@value #FORCE_PROPERTY}=true or the environment variable {@value #FORCE_ENV}=1, a sock_diag dump
@@ -75,6 +75,11 @@ final class SocketTerminationRuntime implements PolicyKind.Runtime {
 
     boolean isEmpty() {
         return targets.isEmpty();
+    }
+
+    /** The iterators destroy when the kernel has the kfunc (probed once per process with the other features). */
+    private boolean kfunc() {
+        return !forcedNetlink() && kernel.features().has(Feature.SOCK_DESTROY);
     }
 
     static boolean forcedNetlink() {
@@ -129,17 +134,15 @@ final class SocketTerminationRuntime implements PolicyKind.Runtime {
         Set<Long> cgroups = cgroups(t);
         int terminated = 0;
         int failed = 0;
-        // the iterators are loaded (and kept loaded) before the probe: when they load, the kfunc is there, and
-        // a pass in a new process loads one object, not two
         Optional<List<byte[]>> records = Optional.empty();
         SocketTerminationStatus.Counts before = null;
-        if (!forcedNetlink()) {
+        if (kfunc()) {
             Optional<Path> netns = t.spec().netns().map(Path::of);
             List<dev.bpfgit.kernel.ProgramSpec> programs = List.of(
                     SocketTerminationCompiler.program(dir, SocketTerminationCompiler.TCP_PROGRAM),
                     SocketTerminationCompiler.program(dir, SocketTerminationCompiler.UDP_PROGRAM));
             before = SocketTerminationStatus.counts(kernel, dir);
-            records = kernel.runSockDestroyIterators(Objects.get(SocketTerminationCompiler.PROBE), programs, netns);
+            records = Optional.of(kernel.runIterators(programs, netns));
         }
         String method = records.isPresent() ? "kfunc" : "netlink";
         if (records.isPresent()) {

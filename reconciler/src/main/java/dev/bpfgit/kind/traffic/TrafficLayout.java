@@ -26,18 +26,11 @@ public final class TrafficLayout {
     }
 
     public static Bytes key(Prefix p) {
-        byte[] a = p.address();
-        byte[] k = new byte[4 + a.length];
-        Le.putU32(k, 0, p.length());
-        System.arraycopy(a, 0, k, 4, a.length);
-        return Bytes.wrap(k);
+        return dev.bpfgit.kind.LpmMaps.key(p);
     }
 
     public static Prefix prefix(Bytes key) {
-        byte[] k = key.toArray();
-        byte[] a = new byte[k.length - 4];
-        System.arraycopy(k, 4, a, 0, a.length);
-        return new Prefix(a, (int) Le.u32(k, 0));
+        return dev.bpfgit.kind.LpmMaps.prefix(key);
     }
 
     public static Bytes rule(int policy, Action action, int ifindex, long mark) {

@@ -83,11 +83,11 @@ class EgressKindTest {
                 .replaceFirst(".*~", "")), u.dir());
         Map<Bytes, Bytes> v4 = entries(u, "et_dest_v4");
         assertEquals(2, v4.size());
-        byte[] wide = v4.get(EgressLayout.key(dev.bpfgit.policy.Prefix.parse("0.0.0.0/0"))).toArray();
+        byte[] wide = v4.get(dev.bpfgit.kind.LpmMaps.key(dev.bpfgit.policy.Prefix.parse("0.0.0.0/0"))).toArray();
         assertEquals(PolicyIds.of("EgressTimeout/wide") & 0xffffffffL, Le.u32(wide, 0));
         assertEquals(List.of(5000L, 300000L, 10000L, 30000L, 60000L),
                 List.of(Le.u32(wide, 4), Le.u32(wide, 8), Le.u32(wide, 12), Le.u32(wide, 16), Le.u32(wide, 20)));
-        byte[] narrow = v4.get(EgressLayout.key(dev.bpfgit.policy.Prefix.parse("10.1.0.0/16"))).toArray();
+        byte[] narrow = v4.get(dev.bpfgit.kind.LpmMaps.key(dev.bpfgit.policy.Prefix.parse("10.1.0.0/16"))).toArray();
         assertEquals(List.of(0L, 0L, 0L, 0L, 0L),
                 List.of(Le.u32(narrow, 4), Le.u32(narrow, 8), Le.u32(narrow, 12), Le.u32(narrow, 16), Le.u32(narrow, 20)));
         assertEquals(1, entries(u, "et_dest_v6").size());
@@ -184,5 +184,64 @@ class EgressKindTest {
         assertEquals("tcp :35736 -> 10.77.0.2:8080", lines.get(0).label());
         assertEquals(2, lines.get(0).verdict());
         assertEquals("udp :4000 -> [2001:db8::1]:53", lines.get(1).label());
+    }
+
+    @Test
+    void aPlanBeforeTheFirstApplyListsTheSocketsPastTheNewTimeoutsWithTheirOwners() throws Exception {
+        Map<String, String> files = Map.of(
+                "a.yaml", policy("wide", "/system.slice/crawler.service", "{prefix: 10.0.0.0/8}", "tcpEstablished: 300s"),
+                "b.yaml", policy("narrow", "/system.slice/crawler.service", "{prefix: 10.77.0.0/16}", "tcpEstablished: 5s"));
+        MemoryKernel kernel = new MemoryKernel(HOST.interfaces(), 2);
+        kernel.restoreCgroups(HOST.cgroups().orElseThrow());
+        DesiredState d = desired(files, HOST);
+        int narrow = PolicyIds.of("EgressTimeout/narrow");
+        // what the listing programs write (ET_LINE): one socket past tcpEstablished, one within it
+        kernel.iteratorOutput("et_list_tcp", "tcp 1 " + Integer.toUnsignedString(narrow)
+                + " 6232 5000 1 4 10.77.0.2 8080 35736\ntcp 1 " + Integer.toUnsignedString(narrow)
+                + " 10 5000 0 4 10.77.0.3 8080 35737\n");
+        kernel.connect(Optional.empty(), new dev.bpfgit.kernel.InetSocket(dev.bpfgit.kernel.SocketProtocol.TCP,
+                        new java.net.InetSocketAddress("10.77.0.1", 35736), new java.net.InetSocketAddress("10.77.0.2", 8080),
+                        1, 991, 0, 4242, 0), new dev.bpfgit.kernel.SocketOwner(4711, "crawler"));
+        var runtime = new EgressKind().runtime(kernel, d).orElseThrow();
+
+        List<String> text = runtime.describe();
+        assertTrue(text.getFirst().contains("hold only while 'bpfgit run' runs"), text.toString());
+        List<String> once = text.stream().filter(l -> l.contains("terminated at once:")).toList();
+        assertEquals(List.of("  terminated at once: pid 4711 crawler: tcp 10.77.0.1:35736 -> 10.77.0.2:8080, idle 6232ms"
+                + " > tcpEstablished 5s (EgressTimeout/narrow, 10.77.0.0/16)"), once, text.toString());
+
+        String json = PlanJson.render(Differ.diff(d, Observer.observe(kernel, ROOT, Pipeline.attachPoints(d))),
+                runtime::describe);
+        var unit = OutputSchema.assertValid(json).path("idleTerminations").get(0);
+        assertEquals(1, unit.path("count").asInt(), json);
+        assertTrue(unit.path("needsRun").asBoolean());
+        var sock = unit.path("sockets").get(0);
+        assertEquals("10.77.0.1", sock.path("local").asText());
+        assertEquals(6232, sock.path("idleMs").asLong());
+        assertEquals("EgressTimeout/narrow", sock.path("policy").asText());
+        assertEquals(4711, sock.path("owners").get(0).path("pid").asInt());
+
+        // socket-layer timeouts only: apply alone enforces them, nothing to list
+        DesiredState layer = desired(Map.of("a.yaml", policy("wide", "/system.slice/crawler.service",
+                "{prefix: 10.0.0.0/8}", "tcpSyn: 2s, tcpUser: 30s")), HOST);
+        List<String> layerText = new EgressKind().runtime(kernel, layer).orElseThrow().describe();
+        assertEquals(1, layerText.size(), layerText.toString());
+        assertTrue(layerText.getFirst().contains("apply alone enforces them"), layerText.toString());
+    }
+
+    @Test
+    void statusSaysWhetherApplyAloneEnforcesTheAppliedTimeouts() {
+        MemoryKernel kernel = new MemoryKernel(HOST.interfaces(), 2);
+        kernel.restoreCgroups(HOST.cgroups().orElseThrow());
+        for (String[] c : new String[][]{
+                {"tcpSyn: 2s, tcpUser: 30s", "only socket-layer timeouts (tcpSyn, tcpUser): apply alone enforces them"},
+                {"tcpSyn: 2s, tcpEstablished: 60s", "no bpfgit run reaper: only the socket-layer timeouts hold"}}) {
+            DesiredState d = desired(Map.of("a.yaml", policy("one", "/system.slice/crawler.service",
+                    "{prefix: 10.0.0.0/8}", c[0])), HOST);
+            Applier.apply(kernel, Differ.diff(d, Observer.observe(kernel, ROOT, Pipeline.attachPoints(d))), Clock.systemUTC());
+            var live = Observer.observe(kernel, ROOT, Pipeline.attachPoints(d));
+            var report = new EgressKind().report(kernel, live, d.units().getFirst().dir()).apply("EgressTimeout/one");
+            assertTrue(report.lines().get(1).startsWith(c[1]), report.lines().toString());
+        }
     }
 }

@@ -9,6 +9,8 @@ import dev.bpfgit.compile.MapDesire;
 import dev.bpfgit.compile.Unit;
 import dev.bpfgit.diff.Differ;
 import dev.bpfgit.diff.Plan;
+import dev.bpfgit.kernel.Feature;
+import dev.bpfgit.kernel.Features;
 import dev.bpfgit.kernel.InetSocket;
 import dev.bpfgit.kernel.SocketOwner;
 import dev.bpfgit.kernel.SocketProtocol;
@@ -43,8 +45,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * SocketTermination through load, compile, diff, apply and its runtime on the in-memory kernel, which has no
- * kfunc: the runtime takes the netlink path (dump, match here, SOCK_DESTROY).
+ * SocketTermination through load, compile, diff, apply and its runtime on the in-memory kernel, set up without
+ * the kfunc ({@link Feature#SOCK_DESTROY}): the runtime takes the netlink path (dump, match here, SOCK_DESTROY).
  */
 class SocketTerminationKindTest {
     static final Path ROOT = Path.of("/sys/fs/bpf/bpfgit");
@@ -53,6 +55,10 @@ class SocketTerminationKindTest {
     static final Optional<Path> NS = Optional.of(Path.of("/run/netns/app"));
 
     final MemoryKernel kernel = new MemoryKernel(HOST.interfaces(), 2);
+
+    {
+        kernel.restoreFeatures(Features.ALL.without(Set.of(Feature.SOCK_DESTROY)));
+    }
 
     static Snapshot snapshot(String mode, String extra) {
         return new Snapshot("r1", Map.of("st.yaml", """
