@@ -45,6 +45,17 @@ public final class StateFile {
     }
 
     public static String write(LiveState live, HostFacts host, int possibleCpus) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        write(live, host, possibleCpus, out);
+        return out.toString();
+    }
+
+    /**
+     * {@link #write(LiveState, HostFacts, int)} straight to {@code out}, which stays open. The entries of
+     * each map are written as they are read from it: a host with a million entries has a state file of about
+     * 100 MB, which as a JSON tree and then a String took more than the CLI's heap (bench/README.md).
+     */
+    public static void write(LiveState live, HostFacts host, int possibleCpus, java.io.Writer out) {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
         root.put("version", VERSION);
@@ -77,11 +88,7 @@ public final class StateFile {
             n.put("id", i.id()).put("name", i.name()).put("type", i.type()).put("keySize", i.keySize())
                     .put("valueSize", i.valueSize()).put("maxEntries", i.maxEntries()).put("flags", i.flags())
                     .put("btfId", i.btfId());
-            m.entries().ifPresent(es -> {
-                ArrayNode a = n.putArray("entries");
-                es.entrySet().stream().sorted(Map.Entry.comparingByKey())
-                        .forEach(e -> a.addArray().add(e.getKey().toHex()).add(e.getValue().toHex()));
-            });
+            m.entries().ifPresent(es -> n.putPOJO("entries", new Entries(es)));
         });
         ArrayNode progs = root.putArray("programs");
         live.programs().values().forEach(p -> progs.addObject().put("pin", p.pin().toString())
@@ -106,9 +113,43 @@ public final class StateFile {
             ps.forEach(p -> pa.addObject().put("id", p.progId()).put("name", p.name()));
         });
         try {
-            return JSON.writeValueAsString(root) + "\n";
+            JSON.writer().without(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_TARGET)
+                    .writeValue(out, root);
+            out.write("\n");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A map's entries, sorted by key, as {@code [["key hex", "value hex"], ...]}, written when the tree is. */
+    private record Entries(Map<Bytes, Bytes> entries) implements com.fasterxml.jackson.databind.JsonSerializable {
+        @Override
+        public void serialize(com.fasterxml.jackson.core.JsonGenerator g,
+                              com.fasterxml.jackson.databind.SerializerProvider provider) throws IOException {
+            g.writeStartArray();
+            if (entries instanceof dev.bpfgit.kernel.SortedEntries s) {   // in key order already
+                for (int i = 0; i < s.size(); i++) {
+                    g.writeStartArray();
+                    g.writeString(s.key(i).toHex());
+                    g.writeString(s.value(i).toHex());
+                    g.writeEndArray();
+                }
+            } else {
+                for (Map.Entry<Bytes, Bytes> e : new TreeMap<>(entries).entrySet()) {
+                    g.writeStartArray();
+                    g.writeString(e.getKey().toHex());
+                    g.writeString(e.getValue().toHex());
+                    g.writeEndArray();
+                }
+            }
+            g.writeEndArray();
+        }
+
+        @Override
+        public void serializeWithType(com.fasterxml.jackson.core.JsonGenerator g,
+                                      com.fasterxml.jackson.databind.SerializerProvider provider,
+                                      com.fasterxml.jackson.databind.jsontype.TypeSerializer type) throws IOException {
+            serialize(g, provider);
         }
     }
 
