@@ -24,8 +24,9 @@ cp -p "$target"/bpfgit-reconciler-*.jar "$lib/"
 tr ':' '\n' < "$target/classpath.txt" | while read -r jar || [ -n "$jar" ]; do [ -n "$jar" ] && cp -p "$jar" "$lib/"; done
 cp=$(LC_ALL=C; printf '%s:' "$lib"/*.jar)
 cd "$stage"
+# the launcher's heap (bin/bpfgit), so that the cache is made for the heap it is used with
 "$java_home/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:+UseSerialGC \
-  -XX:TieredStopAtLevel=1 -XX:AOTCacheOutput="$lib/bpfgit.aot" -Xlog:aot*=error -cp "${cp%:}" dev.bpfgit.cli.Main \
+  -XX:TieredStopAtLevel=1 -Xmx768m -XX:AOTCacheOutput="$lib/bpfgit.aot" -Xlog:aot*=error -cp "${cp%:}" dev.bpfgit.cli.Main \
   validate edge-filter blocklist > "$target/aot/training.log" 2>&1 || rc=$?
 # 2: the two examples claim the same prefix on eth0, which trains the error path too
 [ "${rc:-0}" -le 2 ] && [ -s "$lib/bpfgit.aot" ] || { cat "$target/aot/training.log" >&2; exit 1; }

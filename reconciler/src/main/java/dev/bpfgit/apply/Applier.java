@@ -2,6 +2,7 @@ package dev.bpfgit.apply;
 
 import dev.bpfgit.diff.Change;
 import dev.bpfgit.diff.EntryChange;
+import dev.bpfgit.diff.EntryChanges;
 import dev.bpfgit.diff.Plan;
 import dev.bpfgit.diff.UnitPlan;
 import dev.bpfgit.kernel.Bytes;
@@ -140,26 +141,34 @@ public final class Applier {
                 kernel.createMap(PinGuard.check(root, m.staging()), m.spec());
             }
             case Change.PutEntries e -> {
-                List<Entry> entries = new ArrayList<>(e.changes().size());
-                for (EntryChange ec : e.changes()) {
-                    entries.add(new Entry(ec.rawKey(), ec.after().orElseThrow()));
+                // a batch at a time: a new map's million entries are not copied into a second list first
+                List<EntryChange> changes = e.changes();
+                int n = changes.size();
+                for (int from = 0; from < n; from += BATCH) {
+                    int to = Math.min(n, from + BATCH);
+                    List<Entry> batch = new ArrayList<>(to - from);
+                    for (int i = from; i < to; i++) {
+                        batch.add(changes instanceof EntryChanges ec ? ec.entry(i)
+                                : new Entry(changes.get(i).rawKey(), changes.get(i).after().orElseThrow()));
+                    }
+                    kernel.update(e.pin(), batch);
+                    batchDone.accept(to);
                 }
-                for (int from = 0; from < entries.size(); from += BATCH) {
-                    kernel.update(e.pin(), entries.subList(from, Math.min(entries.size(), from + BATCH)));
-                    batchDone.accept(Math.min(entries.size(), from + BATCH));
-                }
-                return new int[]{entries.size(), 0};
+                return new int[]{n, 0};
             }
             case Change.DeleteEntries e -> {
-                List<Bytes> keys = new ArrayList<>(e.changes().size());
-                for (EntryChange ec : e.changes()) {
-                    keys.add(ec.rawKey());
+                List<EntryChange> changes = e.changes();
+                int n = changes.size();
+                for (int from = 0; from < n; from += BATCH) {
+                    int to = Math.min(n, from + BATCH);
+                    List<Bytes> keys = new ArrayList<>(to - from);
+                    for (int i = from; i < to; i++) {
+                        keys.add(changes instanceof EntryChanges ec ? ec.rawKey(i) : changes.get(i).rawKey());
+                    }
+                    kernel.delete(e.pin(), keys);
+                    batchDone.accept(to);
                 }
-                for (int from = 0; from < keys.size(); from += BATCH) {
-                    kernel.delete(e.pin(), keys.subList(from, Math.min(keys.size(), from + BATCH)));
-                    batchDone.accept(Math.min(keys.size(), from + BATCH));
-                }
-                return new int[]{0, keys.size()};
+                return new int[]{0, n};
             }
             case Change.LoadProgram p -> {
                 p.spec().maps().values().forEach(m -> PinGuard.check(root, m));

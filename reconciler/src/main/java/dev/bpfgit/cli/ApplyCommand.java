@@ -88,7 +88,7 @@ final class ApplyCommand implements Callable<Integer> {
                 plan = p.plan(desired);
             }
         }
-        out.print(PlanText.render(plan));
+        PlanText.print(plan, out);
         if (desired != null) {
             p.runtimeLines(desired).forEach(out::println);
         }

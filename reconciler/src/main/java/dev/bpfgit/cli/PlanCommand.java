@@ -107,10 +107,10 @@ final class PlanCommand implements Callable<Integer> {
             case "json" -> out.print(PlanJson.render(plan, root -> runtimes.forEach(r -> r.describe(root))));
             case "markdown" -> out.print(PlanMarkdown.render(plan));
             case "github" -> {
-                out.print(PlanText.render(plan));
+                PlanText.print(plan, out);
                 out.println("::notice title=bpfgit plan::" + (plan.inSync() ? "in sync" : plan.summary().toString()));
             }
-            default -> out.print(PlanText.render(plan));
+            default -> PlanText.print(plan, out);
         }
         if (output.equals("text") || output.equals("github")) {
             runtimes.forEach(r -> r.describe().forEach(out::println));

@@ -47,8 +47,7 @@ final class StateCommand {
                 points.addAll(kind.exportedAttachPoints(names));
             }
             LiveState live = p.observe(new ArrayList<>(points));
-            spec.commandLine().getOut().print(StateFile.write(live, common.facts(p.kernel()),
-                    p.kernel().possibleCpus()));
+            StateFile.write(live, common.facts(p.kernel()), p.kernel().possibleCpus(), spec.commandLine().getOut());
             spec.commandLine().getOut().flush();   // print() does not flush: the export was lost at exit
             return ExitCodes.OK;
         }

@@ -31,10 +31,13 @@ public sealed interface Change {
         }
     }
 
-    /** Adds and changes, in write order (most specific first); {@code before}: entries in the map now. */
+    /**
+     * Adds and changes, in write order (most specific first); {@code before}: entries in the map now. The
+     * changes of a diff are an {@link EntryChanges} (immutable, no object per entry), kept as they are.
+     */
     record PutEntries(Path pin, int before, List<EntryChange> changes) implements Change {
         public PutEntries {
-            changes = List.copyOf(changes);
+            changes = changes instanceof EntryChanges ? changes : List.copyOf(changes);
         }
     }
 
@@ -45,7 +48,7 @@ public sealed interface Change {
      */
     record DeleteEntries(Path pin, int before, List<EntryChange> changes, String room) implements Change {
         public DeleteEntries {
-            changes = List.copyOf(changes);
+            changes = changes instanceof EntryChanges ? changes : List.copyOf(changes);
             room = room == null ? "" : room;
         }
 

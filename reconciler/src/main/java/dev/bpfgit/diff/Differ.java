@@ -323,37 +323,18 @@ public final class Differ {
             SortedEntries want = SortedEntries.copyOf(wanted);
             SortedEntries have = SortedEntries.copyOf(live);
             int[] at = want.indexIn(have);
-            boolean[] stays = new boolean[have.size()];
-            List<EntryChange> put = new ArrayList<>();
-            List<EntryChange> del = new ArrayList<>();
-            for (int w = 0; w < want.size(); w++) {
-                int j = at[w];
-                if (j < 0) {
-                    put.add(change(codec, want.key(w), null, want.value(w)));
-                } else {
-                    stays[j] = true;
-                    if (!want.sameValue(w, have, j)) {
-                        put.add(change(codec, want.key(w), have.value(j), want.value(w)));
-                    }
-                }
-            }
             boolean array = m.spec().type() == MapType.ARRAY;
-            for (int j = 0; j < have.size(); j++) {
-                if (stays[j]) {
-                    continue;
-                }
-                Bytes value = have.value(j);
-                if (array) {   // array slots cannot be deleted: zero them
-                    Bytes zero = Bytes.wrap(new byte[value.size()]);
-                    if (!value.equals(zero)) {
-                        put.add(change(codec, have.key(j), value, zero));
-                    }
-                } else {
-                    del.add(change(codec, have.key(j), value, null));
-                }
+            List<EntryChange> put;
+            List<EntryChange> del;
+            if (array) {
+                put = new ArrayList<>();
+                del = new ArrayList<>();
+                arrayChanges(codec, want, have, at, put);
+            } else {
+                // two ints per change, not an object: a new map of a million entries changes every one
+                put = puts(codec, want, have, at);
+                del = removals(codec, want, have, at);
             }
-            bySpecificity(put, codec, true);
-            bySpecificity(del, codec, false);
             if (!array && !del.isEmpty() && RoomOrder.overflows(have.size(), m.spec().maxEntries(), put)) {
                 // a full map: some removals must run before the adds that need their room
                 List<Change> steps = RoomOrder.order(target, m.name(), have.size(), m.spec().maxEntries(), put,
@@ -382,6 +363,73 @@ public final class Differ {
             }
         }
 
+        /** Adds and changes of a map that is not an array, most specific first. */
+        private EntryChanges puts(EntryCodec codec, SortedEntries want, SortedEntries have, int[] at) {
+            int n = 0;
+            for (int w = 0; w < want.size(); w++) {
+                n += at[w] < 0 || !want.sameValue(w, have, at[w]) ? 1 : 0;
+            }
+            int[] wanted = new int[n];
+            int[] had = new int[n];
+            int k = 0;
+            for (int w = 0; w < want.size(); w++) {
+                if (at[w] < 0 || !want.sameValue(w, have, at[w])) {
+                    wanted[k] = w;
+                    had[k++] = at[w];
+                }
+            }
+            EntryChanges.bySpecificity(want, have, wanted, had, codec, true);
+            return EntryChanges.of(want, have, wanted, had, codec, this::ownerName);
+        }
+
+        /** Removals of a map that is not an array, least specific first. */
+        private EntryChanges removals(EntryCodec codec, SortedEntries want, SortedEntries have, int[] at) {
+            boolean[] stays = new boolean[have.size()];
+            int n = have.size();
+            for (int j : at) {
+                if (j >= 0) {
+                    stays[j] = true;
+                    n--;
+                }
+            }
+            int[] wanted = new int[n];
+            int[] had = new int[n];
+            int k = 0;
+            for (int j = 0; j < have.size(); j++) {
+                if (!stays[j]) {
+                    wanted[k] = -1;
+                    had[k++] = j;
+                }
+            }
+            EntryChanges.bySpecificity(want, have, wanted, had, codec, false);
+            return EntryChanges.of(want, have, wanted, had, codec, this::ownerName);
+        }
+
+        /** Adds and changes of an array map; its slots cannot be deleted, so those not wanted are zeroed. */
+        private void arrayChanges(EntryCodec codec, SortedEntries want, SortedEntries have, int[] at,
+                                  List<EntryChange> put) {
+            boolean[] stays = new boolean[have.size()];
+            for (int w = 0; w < want.size(); w++) {
+                int j = at[w];
+                if (j < 0) {
+                    put.add(change(codec, want.key(w), null, want.value(w)));
+                } else {
+                    stays[j] = true;
+                    if (!want.sameValue(w, have, j)) {
+                        put.add(change(codec, want.key(w), have.value(j), want.value(w)));
+                    }
+                }
+            }
+            for (int j = 0; j < have.size(); j++) {
+                Bytes value = have.value(j);
+                Bytes zero = Bytes.wrap(new byte[value.size()]);
+                if (!stays[j] && !value.equals(zero)) {
+                    put.add(change(codec, have.key(j), value, zero));
+                }
+            }
+            bySpecificity(put, codec, true);
+        }
+
         /** Sorts most (or least) specific first, then by key; each key's specificity is computed once. */
         private static void bySpecificity(List<EntryChange> changes, EntryCodec codec, boolean mostFirst) {
             record Ranked(int rank, EntryChange change) {
@@ -402,10 +450,12 @@ public final class Differ {
             if (before != null && after != null) {
                 text += " (was " + codec.value(before) + ")";
             }
-            int owner = codec.owner(shown);
             return new EntryChange(key, Optional.ofNullable(before), Optional.ofNullable(after),
-                    owner == 0 ? "" : owners.containsKey(owner) ? owners.get(owner) : String.format("policy %08x", owner),
-                    codec.key(key), texts.computeIfAbsent(text, t -> t));
+                    ownerName(codec.owner(shown)), codec.key(key), texts.computeIfAbsent(text, t -> t));
+        }
+
+        private String ownerName(int owner) {
+            return owner == 0 ? "" : owners.containsKey(owner) ? owners.get(owner) : String.format("policy %08x", owner);
         }
 
         /** @return pins of programs (re)loaded by this plan */

@@ -33,7 +33,7 @@ final class RoomOrder {
 
     /** True when writing {@code puts} before {@code dels} would overflow the map. */
     static boolean overflows(int live, int maxEntries, List<EntryChange> puts) {
-        long adds = puts.stream().filter(c -> c.before().isEmpty()).count();
+        long adds = puts instanceof EntryChanges e ? e.count('+') : puts.stream().filter(c -> c.before().isEmpty()).count();
         return live + adds > maxEntries;
     }
 

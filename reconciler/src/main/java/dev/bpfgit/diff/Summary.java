@@ -42,11 +42,17 @@ public record Summary(int create, int change, int remove, int added, int changed
                     case Change.Rename r -> {
                     }
                     case Change.PutEntries e -> {
-                        for (EntryChange ec : e.changes()) {
-                            if (ec.symbol() == '+') {
-                                added++;
-                            } else {
-                                changed++;
+                        if (e.changes() instanceof EntryChanges ec) {
+                            int adds = ec.count('+');
+                            added += adds;
+                            changed += ec.size() - adds;
+                        } else {
+                            for (EntryChange ec : e.changes()) {
+                                if (ec.symbol() == '+') {
+                                    added++;
+                                } else {
+                                    changed++;
+                                }
                             }
                         }
                         if (!created.contains(e.pin()) && touched.add(e.pin())) {

@@ -3,6 +3,7 @@ package dev.bpfgit.render;
 import dev.bpfgit.diff.Change;
 import dev.bpfgit.diff.KernelMemory;
 import dev.bpfgit.diff.EntryChange;
+import dev.bpfgit.diff.EntryChanges;
 import dev.bpfgit.diff.Plan;
 import dev.bpfgit.diff.UnitPlan;
 
@@ -40,19 +41,37 @@ public final class PlanText {
 
     public static String render(Plan plan) {
         StringBuilder sb = new StringBuilder();
-        for (Block b : blocks(plan)) {
-            sb.append(b.heading()).append('\n');
-            b.lines().forEach(l -> sb.append(l).append('\n'));
-        }
-        for (String w : plan.warnings()) {
-            sb.append("Warning: ").append(w).append('\n');
-        }
-        if (plan.inSync()) {
-            sb.append("No changes: the host is in sync with revision ").append(plan.revision()).append(".\n");
-        } else {
-            sb.append(plan.summary()).append('\n');
-        }
+        write(plan, sb);
         return sb.toString();
+    }
+
+    /**
+     * {@link #render} straight to {@code out}: the text of a new map of a million entries is tens of MB, and
+     * a String of it would be held twice (the builder's and its copy) while it is printed.
+     */
+    public static void print(Plan plan, java.io.PrintWriter out) {
+        write(plan, out);
+    }
+
+    private static void write(Plan plan, Appendable sb) {
+        try {
+            for (Block b : blocks(plan)) {
+                sb.append(b.heading()).append('\n');
+                for (String l : b.lines()) {
+                    sb.append(l).append('\n');
+                }
+            }
+            for (String w : plan.warnings()) {
+                sb.append("Warning: ").append(w).append('\n');
+            }
+            if (plan.inSync()) {
+                sb.append("No changes: the host is in sync with revision ").append(plan.revision()).append(".\n");
+            } else {
+                sb.append(plan.summary().toString()).append('\n');
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);   // neither a StringBuilder nor a PrintWriter throws it
+        }
     }
 
     /** The blocks of every unit that changes, in plan order. */
@@ -103,9 +122,10 @@ public final class PlanText {
         }
         for (Map.Entry<Path, List<Change>> pinSteps : steps.entrySet()) {
             Path pin = pinSteps.getKey();
-            // per owner: its entries in execution order, each early removal led by a note saying why
+            // per owner: its entries in execution order, each early removal led by a note saying why; the
+            // entries are read twice (widths, then lines) and not kept: a new map's plan has a million of them
             Map<String, List<String>> entryLines = new LinkedHashMap<>();
-            Map<String, List<EntryChange>> byOwner = new LinkedHashMap<>();
+            Map<String, int[]> counts = new LinkedHashMap<>();   // owner: {added, changed, removed}
             int before = -1;
             boolean full = false;
             // keys line up within each owner's block, as it is shown
@@ -113,10 +133,13 @@ public final class PlanText {
             for (Change c : pinSteps.getValue()) {
                 List<EntryChange> changes = c instanceof Change.PutEntries p ? p.changes()
                         : ((Change.DeleteEntries) c).changes();
-                for (EntryChange e : changes) {
+                for (int i = 0; i < changes.size(); i++) {
+                    Row e = Row.of(changes, i, false);
                     widths.merge(e.owner().isEmpty() ? firstOwner : e.owner(), e.key().length(), Math::max);
                 }
             }
+            int added = 0;
+            int removed = 0;
             for (Change c : pinSteps.getValue()) {
                 List<EntryChange> changes;
                 String note = null;
@@ -133,9 +156,13 @@ public final class PlanText {
                     }
                 }
                 java.util.Set<String> noted = new java.util.HashSet<>();
-                for (EntryChange e : changes) {
+                for (int i = 0; i < changes.size(); i++) {
+                    Row e = Row.of(changes, i, true);
                     String owner = e.owner().isEmpty() ? firstOwner : e.owner();
-                    byOwner.computeIfAbsent(owner, k -> new ArrayList<>()).add(e);
+                    int kind = e.symbol() == '+' ? 0 : e.symbol() == '~' ? 1 : 2;
+                    counts.computeIfAbsent(owner, k -> new int[3])[kind]++;
+                    added += kind == 0 ? 1 : 0;
+                    removed += kind == 2 ? 1 : 0;
                     List<String> lines = entryLines.computeIfAbsent(owner, k -> new ArrayList<>());
                     if (note != null && noted.add(owner)) {
                         lines.add(note);
@@ -143,17 +170,15 @@ public final class PlanText {
                     lines.add("      " + e.symbol() + " " + pad(e.key(), widths.get(owner)) + "  " + e.text());
                 }
             }
-            List<EntryChange> all = byOwner.values().stream().flatMap(List::stream).toList();
-            int after = before + (int) all.stream().filter(e -> e.symbol() == '+').count()
-                    - (int) all.stream().filter(e -> e.symbol() == '-').count();
+            int after = before + added - removed;
             String name = mapName(pin);
             String fullNote = full ? ", full: removals make room first" : "";
             int b = before;
-            byOwner.forEach((owner, changes) -> {
+            counts.forEach((owner, count) -> {
                 List<String> lines = blocks.computeIfAbsent(owner, k -> new ArrayList<>());
-                long add = changes.stream().filter(e -> e.symbol() == '+').count();
-                long chg = changes.stream().filter(e -> e.symbol() == '~').count();
-                long del = changes.stream().filter(e -> e.symbol() == '-').count();
+                int add = count[0];
+                int chg = count[1];
+                int del = count[2];
                 String fresh = created.get(pin);
                 StringBuilder head = new StringBuilder("  ").append(fresh != null ? "+ " : "~ ")
                         .append(fresh != null && !fresh.isEmpty() ? fresh : "map " + name).append(':');
@@ -209,6 +234,17 @@ public final class PlanText {
     private static String mapName(Path pin) {
         String n = pin.getFileName().toString();
         return n.endsWith("_next") ? n.substring(0, n.length() - 5) : n;
+    }
+
+    /** Entry {@code i} of a step as shown, made without an {@link EntryChange} where the step allows it. */
+    private record Row(char symbol, String owner, String key, String text) {
+        static Row of(List<EntryChange> changes, int i, boolean withText) {
+            if (changes instanceof EntryChanges e) {
+                return new Row(e.symbol(i), e.owner(i), e.key(i), withText ? e.text(i) : "");
+            }
+            EntryChange c = changes.get(i);
+            return new Row(c.symbol(), c.owner(), c.key(), c.text());
+        }
     }
 
     private static String pad(String s, int width) {

@@ -78,7 +78,11 @@ public final class MemoryKernel implements Kernel {
 
     /** Restores a pinned object as a state file describes it. */
     void restoreMap(Path pin, MapInfo info, Map<Bytes, Bytes> entries) {
-        pins.put(pin, new MapObj(info, new HashMap<>(entries)));
+        // packed entries are kept as they are (a state file of a million entries, read for a plan) and copied
+        // into a HashMap at the first write (mutable)
+        boolean packed = entries instanceof dev.bpfgit.kernel.SortedEntries
+                && info.type() != dev.bpfgit.kernel.MapType.SOCKMAP.id;
+        pins.put(pin, new MapObj(info, packed ? entries : new HashMap<>(entries)));
         nextId = Math.max(nextId, info.id() + 1);
         addParents(pin);
     }
@@ -165,6 +169,16 @@ public final class MemoryKernel implements Kernel {
         return Optional.of(type.cast(o));
     }
 
+    /** The map at {@code pin}, its entries writable. */
+    private MapObj mutable(Path pin, String op) {
+        MapObj m = need(pin, MapObj.class, op);
+        if (m.entries() instanceof dev.bpfgit.kernel.SortedEntries s) {
+            m = new MapObj(m.info(), new HashMap<>(s));
+            pins.put(pin, m);
+        }
+        return m;
+    }
+
     private <T extends Obj> T need(Path pin, Class<T> type, String op) {
         return get(pin, type, op).orElseThrow(() -> KernelException.of(op, pin.toString(), 2));
     }
@@ -180,6 +194,11 @@ public final class MemoryKernel implements Kernel {
         List<Entry> out = new ArrayList<>();
         m.entries().forEach((k, v) -> out.add(new Entry(k, v)));
         return out;
+    }
+
+    @Override
+    public dev.bpfgit.kernel.SortedEntries sortedEntries(Path pin) {
+        return dev.bpfgit.kernel.SortedEntries.copyOf(need(pin, MapObj.class, "dump map").entries());
     }
 
     @Override
@@ -290,7 +309,7 @@ public final class MemoryKernel implements Kernel {
 
     @Override
     public void update(Path pin, Collection<Entry> entries) {
-        MapObj m = need(pin, MapObj.class, "update map");
+        MapObj m = mutable(pin, "update map");
         for (Entry e : entries) {
             if (e.key().size() != m.info().keySize()) {
                 throw KernelException.of("update map", pin.toString(), 22);
@@ -306,7 +325,7 @@ public final class MemoryKernel implements Kernel {
 
     @Override
     public void delete(Path pin, Collection<Bytes> keys) {
-        MapObj m = need(pin, MapObj.class, "delete from map");
+        MapObj m = mutable(pin, "delete from map");
         keys.forEach(m.entries()::remove);
     }
 
@@ -421,7 +440,7 @@ public final class MemoryKernel implements Kernel {
 
     /** For tests: change a map entry behind bpfgit's back. */
     public void tamper(Path pin, Bytes key, Bytes value) {
-        need(pin, MapObj.class, "tamper").entries().put(key, value);
+        mutable(pin, "tamper").entries().put(key, value);
     }
 
     // ---- sockets of other processes: a table the test fills, with the kernel's refusals
@@ -537,7 +556,7 @@ public final class MemoryKernel implements Kernel {
 
     @Override
     public void putSocket(Path sockmap, int key, AdoptedSocket socket) {
-        MapObj m = need(sockmap, MapObj.class, "put socket into map");
+        MapObj m = mutable(sockmap, "put socket into map");
         if (key < 0 || key >= m.info().maxEntries()) {
             throw KernelException.of("put socket into map", sockmap.toString(), 7);
         }

@@ -45,6 +45,17 @@ public final class StateFile {
     }
 
     public static String write(LiveState live, HostFacts host, int possibleCpus) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        write(live, host, possibleCpus, out);
+        return out.toString();
+    }
+
+    /**
+     * {@link #write(LiveState, HostFacts, int)} straight to {@code out}, which stays open. The entries of
+     * each map are written as they are read from it: a host with a million entries has a state file of about
+     * 100 MB, which as a JSON tree and then a String took more than the CLI's heap (bench/README.md).
+     */
+    public static void write(LiveState live, HostFacts host, int possibleCpus, java.io.Writer out) {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
         root.put("version", VERSION);
@@ -77,11 +88,7 @@ public final class StateFile {
             n.put("id", i.id()).put("name", i.name()).put("type", i.type()).put("keySize", i.keySize())
                     .put("valueSize", i.valueSize()).put("maxEntries", i.maxEntries()).put("flags", i.flags())
                     .put("btfId", i.btfId());
-            m.entries().ifPresent(es -> {
-                ArrayNode a = n.putArray("entries");
-                es.entrySet().stream().sorted(Map.Entry.comparingByKey())
-                        .forEach(e -> a.addArray().add(e.getKey().toHex()).add(e.getValue().toHex()));
-            });
+            m.entries().ifPresent(es -> n.putPOJO("entries", new Entries(es)));
         });
         ArrayNode progs = root.putArray("programs");
         live.programs().values().forEach(p -> progs.addObject().put("pin", p.pin().toString())
@@ -106,9 +113,207 @@ public final class StateFile {
             ps.forEach(p -> pa.addObject().put("id", p.progId()).put("name", p.name()));
         });
         try {
-            return JSON.writeValueAsString(root) + "\n";
+            JSON.writer().without(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_TARGET)
+                    .writeValue(out, root);
+            out.write("\n");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The JSON tree of a state file as {@code readTree} makes it, except the {@code entries} of each map
+     * ({@code maps[i].entries}): those are decoded while they are read into two byte arrays ({@link Packed}),
+     * not kept as a node per entry and per key (a host of a million entries: hundreds of MB as a tree).
+     */
+    private static final class Tree {
+        private static final com.fasterxml.jackson.databind.node.JsonNodeFactory NODES =
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
+
+        static JsonNode read(String text) throws IOException {
+            try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(text)) {
+                return p.nextToken() == null ? null : node(p, "");
+            }
+        }
+
+        private static JsonNode node(com.fasterxml.jackson.core.JsonParser p, String path) throws IOException {
+            return switch (p.currentToken()) {
+                case START_OBJECT -> {
+                    ObjectNode o = NODES.objectNode();
+                    boolean map = path.matches("maps\\[\\d+\\]");
+                    while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                        String name = p.currentName();
+                        p.nextToken();
+                        o.set(name, map && name.equals("entries") && p.currentToken() == com.fasterxml.jackson.core.JsonToken.START_ARRAY
+                                ? NODES.pojoNode(Packed.read(p)) : node(p, path.isEmpty() ? name : path + "." + name));
+                    }
+                    yield o;
+                }
+                case START_ARRAY -> {
+                    ArrayNode a = NODES.arrayNode();
+                    int i = 0;
+                    while (p.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+                        a.add(node(p, path + "[" + i++ + "]"));
+                    }
+                    yield a;
+                }
+                case VALUE_STRING -> NODES.textNode(p.getText());
+                case VALUE_NUMBER_INT -> switch (p.getNumberType()) {
+                    case INT -> NODES.numberNode(p.getIntValue());
+                    case LONG -> NODES.numberNode(p.getLongValue());
+                    default -> NODES.numberNode(p.getBigIntegerValue());
+                };
+                case VALUE_NUMBER_FLOAT -> NODES.numberNode(p.getDoubleValue());
+                case VALUE_TRUE -> NODES.booleanNode(true);
+                case VALUE_FALSE -> NODES.booleanNode(false);
+                case VALUE_NULL -> NODES.nullNode();
+                default -> throw new com.fasterxml.jackson.core.JsonParseException(p, "unexpected " + p.currentToken());
+            };
+        }
+    }
+
+    /**
+     * A map's {@code [["key hex", "value hex"], ...]} read into packed arrays; the first malformed element is
+     * kept and reported when the map is checked, with the message the tree's checks give.
+     */
+    private static final class Packed {
+        private final java.io.ByteArrayOutputStream keys = new java.io.ByteArrayOutputStream();
+        private final java.io.ByteArrayOutputStream values = new java.io.ByteArrayOutputStream();
+        private int[] keySizes = new int[1024];
+        private int[] valueSizes = new int[1024];
+        private int n;
+        private int badAt = -1;
+        private String badPart = "";
+        private boolean badPair;
+
+        static Packed read(com.fasterxml.jackson.core.JsonParser p) throws IOException {
+            Packed out = new Packed();
+            int j = 0;
+            while (p.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+                out.element(p, j++);
+            }
+            return out;
+        }
+
+        private void element(com.fasterxml.jackson.core.JsonParser p, int j) throws IOException {
+            if (p.currentToken() != com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+                p.skipChildren();
+                bad(j, true, "");
+                return;
+            }
+            byte[][] pair = new byte[2][];
+            int i = 0;
+            while (p.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+                if (i < 2) {
+                    String hex = p.currentToken() == com.fasterxml.jackson.core.JsonToken.VALUE_STRING ? p.getText() : null;
+                    pair[i] = hex == null ? null : decode(hex);
+                    if (pair[i] == null) {
+                        bad(j, false, "[" + i + "]");
+                    }
+                }
+                p.skipChildren();
+                i++;
+            }
+            if (i != 2) {
+                bad(j, true, "");
+                return;
+            }
+            if (pair[0] == null || pair[1] == null || badAt >= 0) {
+                return;
+            }
+            if (n == keySizes.length) {
+                keySizes = java.util.Arrays.copyOf(keySizes, n * 2);
+                valueSizes = java.util.Arrays.copyOf(valueSizes, n * 2);
+            }
+            keys.writeBytes(pair[0]);
+            values.writeBytes(pair[1]);
+            keySizes[n] = pair[0].length;
+            valueSizes[n++] = pair[1].length;
+        }
+
+        private void bad(int j, boolean pair, String part) {
+            if (badAt < 0) {
+                badAt = j;
+                badPair = pair;
+                badPart = part;
+            }
+        }
+
+        /** The bytes of a string of hex digit pairs, or null. */
+        private static byte[] decode(String hex) {
+            if (hex.length() % 2 != 0) {
+                return null;
+            }
+            byte[] b = new byte[hex.length() / 2];
+            for (int i = 0; i < b.length; i++) {
+                int hi = Character.digit(hex.charAt(2 * i), 16);
+                int lo = Character.digit(hex.charAt(2 * i + 1), 16);
+                if (hi < 0 || lo < 0 || hex.charAt(2 * i) > 'f' || hex.charAt(2 * i + 1) > 'f') {
+                    return null;
+                }
+                b[i] = (byte) (hi << 4 | lo);
+            }
+            return b;
+        }
+
+        /** The entries, checked as the tree's entries are (the first problem, named by its index). */
+        Map<Bytes, Bytes> entries(Reader r, String at, int keySize) {
+            if (badAt >= 0) {
+                String e = at + ".entries[" + badAt + "]";
+                throw badPair ? r.error(e, "must be a [key, value] pair of hex strings")
+                        : r.error(e + badPart, "must be a string of hex digit pairs");
+            }
+            boolean uniform = true;
+            for (int j = 0; j < n; j++) {
+                if (keySizes[j] != keySize) {
+                    throw r.error(at + ".entries[" + j + "][0]", "key of " + keySizes[j]
+                            + " bytes in a map whose keySize is " + keySize);
+                }
+                uniform &= valueSizes[j] == valueSizes[0];
+            }
+            byte[] k = keys.toByteArray();
+            byte[] v = values.toByteArray();
+            if (uniform && n > 0) {
+                return dev.bpfgit.kernel.SortedEntries.ofPacked(k, keySize, v, valueSizes[0], n);
+            }
+            Map<Bytes, Bytes> out = new HashMap<>();
+            for (int j = 0, ko = 0, vo = 0; j < n; ko += keySizes[j], vo += valueSizes[j], j++) {
+                out.put(Bytes.wrap(java.util.Arrays.copyOfRange(k, ko, ko + keySizes[j])),
+                        Bytes.wrap(java.util.Arrays.copyOfRange(v, vo, vo + valueSizes[j])));
+            }
+            return out;
+        }
+    }
+
+    /** A map's entries, sorted by key, as {@code [["key hex", "value hex"], ...]}, written when the tree is. */
+    private record Entries(Map<Bytes, Bytes> entries) implements com.fasterxml.jackson.databind.JsonSerializable {
+        @Override
+        public void serialize(com.fasterxml.jackson.core.JsonGenerator g,
+                              com.fasterxml.jackson.databind.SerializerProvider provider) throws IOException {
+            g.writeStartArray();
+            if (entries instanceof dev.bpfgit.kernel.SortedEntries s) {   // in key order already
+                for (int i = 0; i < s.size(); i++) {
+                    g.writeStartArray();
+                    g.writeString(s.key(i).toHex());
+                    g.writeString(s.value(i).toHex());
+                    g.writeEndArray();
+                }
+            } else {
+                for (Map.Entry<Bytes, Bytes> e : new TreeMap<>(entries).entrySet()) {
+                    g.writeStartArray();
+                    g.writeString(e.getKey().toHex());
+                    g.writeString(e.getValue().toHex());
+                    g.writeEndArray();
+                }
+            }
+            g.writeEndArray();
+        }
+
+        @Override
+        public void serializeWithType(com.fasterxml.jackson.core.JsonGenerator g,
+                                      com.fasterxml.jackson.databind.SerializerProvider provider,
+                                      com.fasterxml.jackson.databind.jsontype.TypeSerializer type) throws IOException {
+            serialize(g, provider);
         }
     }
 
@@ -131,7 +336,7 @@ public final class StateFile {
     public static Loaded read(String text, String source) {
         JsonNode root;
         try {
-            root = JSON.readTree(text);
+            root = Tree.read(text);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             // the original message only: the full one may quote the file
             var at = e.getLocation();
@@ -186,7 +391,10 @@ public final class StateFile {
                     r.integer(m, at, "keySize", 1), r.integer(m, at, "valueSize", 0), r.integer(m, at, "maxEntries", 0),
                     r.integer(m, at, "flags", 0), r.integer(m, at, "btfId", 0));
             Map<Bytes, Bytes> entries = new HashMap<>();
-            if (m.has("entries")) {   // absent: a map whose entries bpfgit does not read back
+            if (m.get("entries") instanceof com.fasterxml.jackson.databind.node.POJONode pojo
+                    && pojo.getPojo() instanceof Packed packed) {
+                entries = packed.entries(r, at, info.keySize());
+            } else if (m.has("entries")) {   // absent: a map whose entries bpfgit does not read back
                 JsonNode es = r.array(m, at, "entries");
                 for (int j = 0; j < es.size(); j++) {
                     String e = at + ".entries[" + j + "]";

@@ -81,6 +81,68 @@ class MapWritesIT {
         }
     }
 
+    /**
+     * The first apply of a large table (as the geo-routing example's: prefixes of several lengths in one
+     * {@code prefixes:} list, mark at tc-egress) fills new maps from a plan that refers to the desired entries
+     * (diff/EntryChanges): each entry is written once, nothing is deleted, and a capacity change that replaces
+     * the maps writes every entry once into the new ones.
+     */
+    @Test
+    void aFreshLargeTableIsWrittenOnceEntryByEntryAndSoIsItsResizedCopy(@TempDir Path dir) throws Exception {
+        int v4 = 0;
+        int v6 = 0;
+        StringBuilder list = new StringBuilder();
+        for (int i = 0; i < 40_000; i++, v4++) {
+            list.append(i == 0 ? "" : ", ").append("10.").append(i >> 16 & 255).append('.').append(i >> 8 & 255)
+                    .append('.').append(i & 255).append("/32");
+        }
+        for (int i = 0; i < 20_000; i++, v4++) {
+            list.append(", 11.").append(i >> 8 & 255).append('.').append(i & 255).append(".0/24");
+        }
+        for (int i = 0; i < 30_000; i++, v6++) {
+            list.append(", 2001:db8:").append(Integer.toHexString(i)).append("::/48");
+        }
+        for (int i = 0; i < 30_000; i++, v6++) {
+            list.append(", 2001:db9:").append(Integer.toHexString(i >> 8)).append(':').append(Integer.toHexString(i & 255))
+                    .append("::/64");
+        }
+        String rule = "{prefixes: [" + list + "], action: mark, mark: 3}";
+        Path a = write(dir.resolve("a"), "geo.yaml", traffic("geo-europe", "eth0", "tc-egress", "destination", "pass",
+                rule).replace("  rules:", "  capacity: 131072\n  rules:")).getParent();
+        Path b = write(dir.resolve("b"), "geo.yaml", traffic("geo-europe", "eth0", "tc-egress", "destination", "pass",
+                rule).replace("  rules:", "  capacity: 196608\n  rules:")).getParent();
+        try (PinRoot counter = PinRoot.create(); PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
+            Path counts = load(dir.resolve("counter"), counter.path().resolve("writes"));
+            Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
+            try {
+                Map<Integer, long[]> before = counters(counts);
+                Bpfgit.Cli first = edge.cli("apply", a.toString(), "--yes");
+                assertEquals(0, first.exit(), first.toString());
+                Map<String, long[]> fresh = writes(root.path(), before, counters(counts));
+                assertEquals(v4 + "/0", text(fresh.get("traffic/eth0/tc-egress/rules_v4")), "each IPv4 entry once");
+                assertEquals(v6 + "/0", text(fresh.get("traffic/eth0/tc-egress/rules_v6")), "each IPv6 entry once");
+                assertTrue(first.out().contains("entries +" + (v4 + v6 + 1) + " ~0 -0."), first.out().lines()
+                        .filter(l -> l.startsWith("Plan:")).toList().toString());
+                assertEquals(v4, kernel.entries(root.path().resolve("traffic/eth0/tc-egress/rules_v4")).size());
+                assertEquals(v6, kernel.entries(root.path().resolve("traffic/eth0/tc-egress/rules_v6")).size());
+
+                before = counters(counts);
+                Bpfgit.Cli resized = edge.cli("apply", b.toString(), "--yes");
+                assertEquals(0, resized.exit(), resized.toString());
+                assertTrue(resized.out().contains("replace"), resized.toString());
+                Map<String, long[]> copy = writes(root.path(), before, counters(counts));
+                assertEquals(v4 + "/0", text(copy.get("traffic/eth0/tc-egress/rules_v4")), "the new IPv4 map, each entry once");
+                assertEquals(v6 + "/0", text(copy.get("traffic/eth0/tc-egress/rules_v6")), "the new IPv6 map, each entry once");
+                Bpfgit.Cli again = edge.cli("plan", b.toString());
+                assertEquals(0, again.exit(), again.toString());
+
+                assertEquals(0, edge.cli("destroy", "--yes").exit());
+            } finally {
+                edge.cli("destroy", "--yes");
+            }
+        }
+    }
+
     private static String text(long[] w) {
         return w == null ? "absent" : w[0] + "/" + w[1];
     }

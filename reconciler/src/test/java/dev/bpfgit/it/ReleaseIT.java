@@ -242,14 +242,24 @@ class ReleaseIT {
         assertEquals(0, validate.exit(), validate.toString());
         List<String> expected = new ArrayList<>(common);
         expected.add("-XX:TieredStopAtLevel=1");
+        expected.add("-Xmx768m");   // the default heap (README, "Memory: the default heap")
         expected.addAll(tail);
         expected.addAll(List.of("validate", "x.yaml"));
         assertEquals(expected, validate.out().lines().toList());
 
+        // BPFGIT_JAVA_OPTS last before the classpath: its -Xmx wins over the default
+        Map<String, String> withOpts = new java.util.HashMap<>(env);
+        withOpts.put("BPFGIT_JAVA_OPTS", "-Xmx2g -Dbpfgit.x=1");
+        Run opts = run(true, withOpts, home.resolve("bin/bpfgit").toString(), "validate", "x.yaml");
+        List<String> flags = opts.out().lines().toList();
+        assertEquals(List.of("-Xmx2g", "-Dbpfgit.x=1", "-cp"), flags.subList(flags.indexOf("-cp") - 2, flags.indexOf("-cp") + 1),
+                opts.toString());
+        assertTrue(flags.indexOf("-Xmx768m") < flags.indexOf("-Xmx2g"), opts.toString());
+
         Run sidecar = run(true, env, home.resolve("bin/bpfgit").toString(), "run", "--config", "c.yaml");
         expected = new ArrayList<>(common);
         expected.add("-XX:+TieredCompilation");
-        expected.addAll(List.of("-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30"));
+        expected.addAll(List.of("-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Xmx768m"));
         expected.addAll(tail);
         expected.addAll(List.of("run", "--config", "c.yaml"));
         assertEquals(expected, sidecar.out().lines().toList());
