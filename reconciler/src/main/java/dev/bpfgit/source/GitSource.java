@@ -112,6 +112,44 @@ public final class GitSource implements PolicySource {
         }
     }
 
+    /**
+     * The commit {@code revision} from the local clone, which kept it from when it was read; fetched by id
+     * when the clone lost it (a new cache, or a repack dropped it). Checked for a signature like a head.
+     */
+    @Override
+    public Optional<Snapshot> readRevision(String revision) {
+        if (!ObjectId.isId(revision)) {
+            return Optional.empty();
+        }
+        ObjectId id = ObjectId.fromString(revision);
+        try {
+            Repository r = repository();
+            if (!r.getObjectDatabase().has(id)) {
+                fetchCommit(r, id);
+            }
+            try (RevWalk walk = new RevWalk(r)) {
+                return Optional.of(snapshot(r, walk.parseCommit(id)));
+            }
+        } catch (IOException | GitAPIException | JGitInternalException e) {
+            throw new SourceException("git read commit " + revision + " from " + shown() + ": " + message(e), e);
+        }
+    }
+
+    /** One commit by id, without history (servers allow a reachable commit id in a protocol v2 want). */
+    private void fetchCommit(Repository r, ObjectId id) throws GitAPIException {
+        try (Git git = new Git(r)) {
+            git.fetch().setRemote(settings.url())
+                    .setRefSpecs(new RefSpec("+" + id.name() + ":refs/bpfgit/revision"))
+                    .setDepth(1)
+                    .setTagOpt(TagOpt.NO_TAGS)
+                    .setTimeout(seconds())
+                    .setCredentialsProvider(credentials())
+                    .setTransportConfigCallback(this::configure)
+                    .call();
+            fetches++;
+        }
+    }
+
     /** How many fetches this source made: an unchanged head must not add one. */
     int fetches() {
         return fetches;
