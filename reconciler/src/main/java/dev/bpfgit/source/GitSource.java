@@ -135,19 +135,26 @@ public final class GitSource implements PolicySource {
         }
     }
 
-    /** One commit by id, without history (servers allow a reachable commit id in a protocol v2 want). */
+    /**
+     * One commit by id, without history (servers allow a reachable commit id in a protocol v2 want), kept
+     * reachable from a ref of its own so that a repack does not drop it again.
+     */
     private void fetchCommit(Repository r, ObjectId id) throws GitAPIException {
         try (Git git = new Git(r)) {
-            git.fetch().setRemote(settings.url())
-                    .setRefSpecs(new RefSpec("+" + id.name() + ":refs/bpfgit/revision"))
-                    .setDepth(1)
-                    .setTagOpt(TagOpt.NO_TAGS)
-                    .setTimeout(seconds())
-                    .setCredentialsProvider(credentials())
-                    .setTransportConfigCallback(this::configure)
-                    .call();
-            fetches++;
+            shallowFetch(git, new RefSpec("+" + id.name() + ":refs/bpfgit/revision"));
         }
+    }
+
+    private void shallowFetch(Git git, RefSpec spec) throws GitAPIException {
+        git.fetch().setRemote(settings.url())
+                .setRefSpecs(spec)
+                .setDepth(1)
+                .setTagOpt(TagOpt.NO_TAGS)
+                .setTimeout(seconds())
+                .setCredentialsProvider(credentials())
+                .setTransportConfigCallback(this::configure)
+                .call();
+        fetches++;
     }
 
     /** How many fetches this source made: an unchanged head must not add one. */
@@ -203,15 +210,7 @@ public final class GitSource implements PolicySource {
     private void fetch(Repository r) throws GitAPIException {
         long start = System.nanoTime();
         try (Git git = new Git(r)) {
-            git.fetch().setRemote(settings.url())
-                    .setRefSpecs(new RefSpec("+" + ref + ":" + Constants.R_REMOTES + "origin/" + settings.branch()))
-                    .setDepth(1)
-                    .setTagOpt(TagOpt.NO_TAGS)
-                    .setTimeout(seconds())
-                    .setCredentialsProvider(credentials())
-                    .setTransportConfigCallback(this::configure)
-                    .call();
-            fetches++;
+            shallowFetch(git, new RefSpec("+" + ref + ":" + Constants.R_REMOTES + "origin/" + settings.branch()));
             ObjectId got = r.resolve(Constants.R_REMOTES + "origin/" + settings.branch());
             LOG.info("fetched {} {} at {} in {} ms", shown(), settings.branch(), got == null ? "?" : got.name(),
                     (System.nanoTime() - start) / 1_000_000);
