@@ -3,6 +3,8 @@ package dev.bpfgit.run;
 import dev.bpfgit.compile.Compiler;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.HostFacts;
+import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.observe.Meta;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
 import dev.bpfgit.source.PolicySource;
@@ -14,6 +16,7 @@ import org.slf4j.LoggerFactory;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 
 /**
  * The revision the pins record as applied, read again from the source, for a sidecar that starts while the
@@ -28,6 +31,16 @@ final class LastGood {
     private static final Logger LOG = LoggerFactory.getLogger(LastGood.class);
 
     private LastGood() {
+    }
+
+    /** The revision the bookkeeping map under the root records as applied; empty when nothing is. */
+    static Optional<String> applied(Pipeline pipeline) {
+        try {
+            return Meta.decode(pipeline.kernel().entries(Meta.pin(pipeline.root())).stream()
+                    .collect(Collectors.toMap(Entry::key, Entry::value))).revision();
+        } catch (RuntimeException e) {
+            return Optional.empty();   // no bookkeeping map: nothing applied under this root
+        }
     }
 
     /** The applied revision, validated and compiled for this host; empty (logged) when it cannot be had. */

@@ -444,12 +444,10 @@ public final class Sidecar {
      */
     private void restoreApplied() {
         restoreTried = true;
-        if (appliedRevision != null) {
-            LastGood.read(source, pipeline, appliedRevision, host).ifPresent(e -> {
-                enforced = e;
-                nextReconcile = clock.instant();
-            });
-        }
+        LastGood.applied(pipeline).flatMap(r -> LastGood.read(source, pipeline, r, host)).ifPresent(e -> {
+            enforced = e;
+            nextReconcile = clock.instant();
+        });
     }
 
     private void unreachable(SourceException e) {
