@@ -45,6 +45,10 @@ class StrictInputIT {
                 + " \"interval\"?)"), plan.err());
         assertTrue(plan.err().contains(cfg + ":6:11: error: /reconcile/jitter: must be a number"), plan.err());
         assertTrue(plan.err().contains("2 errors; nothing was changed."), plan.err());
+        // a verb whose exit codes are 0 and 3 (design §4): an error (3), the same words
+        Bpfgit.Cli status = Bpfgit.cli(null, "status", "--config", cfg.toString());
+        assertEquals(3, status.exit(), status.toString());
+        assertTrue(status.err().contains(cfg + ":5:14: error: /reconcile/intervall: "), status.err());
         // the sidecar: a fatal error (3), before it makes the pin root or opens the source
         Bpfgit.Cli run = Bpfgit.cli(null, "run", "--config", cfg.toString());
         assertEquals(3, run.exit(), run.toString());
