@@ -44,11 +44,20 @@ public final class SettingsFile {
             }
         }
         if (!errors.isEmpty()) {
-            throw new PolicyException(errors.stream().distinct().sorted(java.util.Comparator
+            throw new PolicyException(errors.stream().map(SettingsFile::named).distinct().sorted(java.util.Comparator
                     .comparingInt((PolicyError e) -> e.location().line())
                     .thenComparingInt(e -> e.location().column())).toList());
         }
         return new SettingsFile(doc);
+    }
+
+    /**
+     * The error with its field named as the file's documentation names settings ({@code reconcile.drift}) rather
+     * than by JSON pointer ({@code /reconcile/drift}).
+     */
+    private static PolicyError named(PolicyError e) {
+        return e.pointer().startsWith("/") ? new PolicyError(e.location(), e.pointer().substring(1).replace('/', '.'),
+                e.message()) : e;
     }
 
     /** The document as plain Java values (maps, lists, strings, numbers, booleans); an empty file is an empty map. */
@@ -59,6 +68,6 @@ public final class SettingsFile {
 
     /** A mistake the schema cannot express, at the field {@code pointer} (e.g. {@code /source/git/url}). */
     public PolicyException error(String pointer, String message) {
-        return new PolicyException(List.of(doc.error(pointer, message)));
+        return new PolicyException(List.of(named(doc.error(pointer, message))));
     }
 }

@@ -41,18 +41,18 @@ class StrictInputIT {
         // a verb given --config: invalid input (2), every mistake
         Bpfgit.Cli plan = Bpfgit.cli(null, "plan", policies.toString(), "--config", cfg.toString());
         assertEquals(2, plan.exit(), plan.toString());
-        assertTrue(plan.err().contains(cfg + ":5:14: error: /reconcile/intervall: unknown field (did you mean"
+        assertTrue(plan.err().contains(cfg + ":5:14: error: reconcile.intervall: unknown field (did you mean"
                 + " \"interval\"?)"), plan.err());
-        assertTrue(plan.err().contains(cfg + ":6:11: error: /reconcile/jitter: must be a number"), plan.err());
+        assertTrue(plan.err().contains(cfg + ":6:11: error: reconcile.jitter: must be a number"), plan.err());
         assertTrue(plan.err().contains("2 errors; nothing was changed."), plan.err());
         // a verb whose exit codes are 0 and 3 (design §4): an error (3), the same words
         Bpfgit.Cli status = Bpfgit.cli(null, "status", "--config", cfg.toString());
         assertEquals(3, status.exit(), status.toString());
-        assertTrue(status.err().contains(cfg + ":5:14: error: /reconcile/intervall: "), status.err());
+        assertTrue(status.err().contains(cfg + ":5:14: error: reconcile.intervall: "), status.err());
         // the sidecar: a fatal error (3), before it makes the pin root or opens the source
         Bpfgit.Cli run = Bpfgit.cli(null, "run", "--config", cfg.toString());
         assertEquals(3, run.exit(), run.toString());
-        assertTrue(run.err().contains(cfg + ":5:14: /reconcile/intervall: unknown field (did you mean \"interval\"?)"),
+        assertTrue(run.err().contains(cfg + ":5:14: reconcile.intervall: unknown field (did you mean \"interval\"?)"),
                 run.err());
         assertTrue(Files.notExists(dir.resolve("pins")), "nothing made");
     }

@@ -22,7 +22,7 @@ class ConfigLockTest {
                 "lock:\n  timeout: 1500ms\n")).lockTimeout());
         dev.bpfgit.policy.PolicyException e = assertThrows(dev.bpfgit.policy.PolicyException.class, () -> Config.load(
                 Files.writeString(dir.resolve("c.yaml"), "lock:\n  timeout: soon\n")));
-        assertTrue(e.getMessage().contains("c.yaml:2:12: /lock/timeout: must be a duration such as 500ms, 30s, 5m or 1h"
+        assertTrue(e.getMessage().contains("c.yaml:2:12: lock.timeout: must be a duration such as 500ms, 30s, 5m or 1h"
                 + " (got \"soon\")"), e.getMessage());
     }
 

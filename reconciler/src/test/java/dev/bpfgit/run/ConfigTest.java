@@ -33,7 +33,7 @@ class ConfigTest {
         assertEquals(1, e.errors().size(), e.getMessage());
         PolicyError err = e.errors().getFirst();
         assertEquals(tmp.resolve("bpfgit.yaml").toString(), err.location().file());
-        assertTrue(err.pointer().startsWith("/"), e.getMessage());
+        assertTrue(!err.pointer().isEmpty() && !err.pointer().contains("/"), e.getMessage());
         return err.message();
     }
 
@@ -120,17 +120,17 @@ class ConfigTest {
     @Test
     void unknownSettingsAndWrongTypesNameTheFileLineAndField() {
         String f = tmp.resolve("bpfgit.yaml").toString();
-        assertEquals(f + ":3:14: error: /reconcile/intervall: unknown field (did you mean \"interval\"?)\n",
+        assertEquals(f + ":3:14: error: reconcile.intervall: unknown field (did you mean \"interval\"?)\n",
                 errors("root: /sys/fs/bpf/x\nreconcile:\n  intervall: 30s\n"));
         String wrong = errors("metrics:\n  listen: 127.0.0.1:9753\n  maxRuleSeries: lots\nreconcile: {jitter: 2,"
                 + " drift: fix}\nlock: {timeout: 30}\n");
-        assertTrue(wrong.contains(f + ":3:18: error: /metrics/maxRuleSeries: must be an integer"), wrong);
-        assertTrue(wrong.contains(f + ":4:21: error: /reconcile/jitter: "), wrong);
-        assertTrue(wrong.contains(f + ":4:31: error: /reconcile/drift: must be one of correct, report (got "), wrong);
-        assertTrue(wrong.contains(f + ":5:17: error: /lock/timeout: must be a string"), wrong);
+        assertTrue(wrong.contains(f + ":3:18: error: metrics.maxRuleSeries: must be an integer"), wrong);
+        assertTrue(wrong.contains(f + ":4:21: error: reconcile.jitter: "), wrong);
+        assertTrue(wrong.contains(f + ":4:31: error: reconcile.drift: must be one of correct, report (got "), wrong);
+        assertTrue(wrong.contains(f + ":5:17: error: lock.timeout: must be a string"), wrong);
         assertEquals(4, wrong.lines().count(), wrong);
         String top = errors("sorce: {path: p}\n");
-        assertTrue(top.startsWith(f + ":1:8: error: /sorce: unknown field (did you mean \"source\"?)"), top);
+        assertTrue(top.startsWith(f + ":1:8: error: sorce: unknown field (did you mean \"source\"?)"), top);
         assertTrue(errors("- a list\n").contains("a configuration must be a mapping"));
         assertTrue(errors("root: [\n").startsWith(f + ":"));
         assertTrue(errors("root: /a\n---\nroot: /b\n").contains("one YAML document"));
