@@ -1,5 +1,6 @@
 package dev.bpfgit.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.bpfgit.apply.ApplyResult;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.apply.StalePlanException;
@@ -9,6 +10,7 @@ import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.linux.PinRootLock;
 import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.render.PlanJson;
+import dev.bpfgit.render.PlanSchema;
 import dev.bpfgit.render.PlanText;
 import dev.bpfgit.run.Pipeline;
 import dev.bpfgit.source.Snapshot;
@@ -118,15 +120,28 @@ final class ApplyCommand implements Callable<Integer> {
                 .forEach(dev.bpfgit.kind.PolicyKind.Runtime::reconcile);
     }
 
+    /** Refuses, before anything touches the kernel, a plan that does not follow schema/plan.schema.json. */
     private Plan read() {
         try {
-            return PlanJson.parse(Files.readString(planFile));
+            String text = Files.readString(planFile);
+            JsonNode tree = PlanSchema.tree(text);
+            // another format or version: PlanJson says so in its own words
+            List<String> errors = PlanSchema.current(tree) ? PlanSchema.errors(tree) : List.of();
+            if (!errors.isEmpty()) {
+                throw new UsageException(planFile + " is not a plan bpfgit can apply exactly (schema/plan.schema.json,"
+                        + " $defs/plan); nothing was changed:\n  " + String.join("\n  ", errors.stream().limit(MAX_ERRORS)
+                        .toList()) + (errors.size() > MAX_ERRORS ? "\n  ... and " + (errors.size() - MAX_ERRORS) + " more"
+                        : ""));
+            }
+            return PlanJson.parse(text);
         } catch (IOException e) {
             throw new UsageException("read plan " + planFile + ": " + e.getMessage());
         } catch (IllegalArgumentException e) {
             throw new UsageException(planFile + ": " + e.getMessage());
         }
     }
+
+    private static final int MAX_ERRORS = 20;
 
     private Plan saved(Pipeline p, Plan plan) {
         if (!plan.root().equals(p.root())) {

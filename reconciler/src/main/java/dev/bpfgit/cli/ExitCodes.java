@@ -24,6 +24,11 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
         };
     }
 
+    /** Whether the verb's exit codes (design §4) include 2. */
+    private static boolean invalidInput(CommandLine cl) {
+        return cl.getCommandSpec().usageMessage().exitCodeList().containsKey(String.valueOf(INVALID));
+    }
+
     @Override
     public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
         PrintWriter err = cl.getErr();
@@ -32,7 +37,8 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
                 err.print(ErrorFormat.text(p));
                 err.println(p.errors().size() + (p.errors().size() == 1 ? " error" : " errors")
                         + "; nothing was changed.");
-                yield INVALID;
+                // a verb without "invalid input" (status, destroy: 0 or 3) exits 3 for a bad --config
+                yield invalidInput(cl) ? INVALID : ERROR;
             }
             case dev.bpfgit.source.SourceException _, UsageException _ -> {
                 err.println("error: " + ex.getMessage());

@@ -16,7 +16,6 @@ import dev.bpfgit.run.Pipeline;
 import dev.bpfgit.source.GitRevisionSource;
 import dev.bpfgit.source.Snapshot;
 import dev.bpfgit.state.MemoryKernel;
-import dev.bpfgit.state.StateFile;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,9 +24,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashMap;
@@ -78,19 +75,8 @@ final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--hook", paramLabel = "H", description = "Only units at this hook: xdp, tc-ingress, tc-egress.")
     String hook;
 
-    static final class From {
-        @Option(names = "--live", description = "Ask the kernel (default; needs root).")
-        boolean live;
-
-        @Option(names = "--state", paramLabel = "FILE", description = "Answer from a state file.")
-        Path state;
-
-        @Option(names = "--against", paramLabel = "REV", description = "Answer from a git revision, as if applied.")
-        String against;
-    }
-
     @ArgGroup(exclusive = true)
-    From from = new From();
+    LiveSide from = new LiveSide();
 
     @Option(names = {"-o", "--output"}, defaultValue = "text", description = "text or json.")
     String output;
@@ -157,24 +143,8 @@ final class ExplainCommand implements Callable<Integer> {
     }
 
     private Answerer fromState() {
-        String text;
-        try {
-            text = Files.readString(from.state);
-        } catch (IOException e) {
-            throw new UsageException("read state file " + from.state + ": " + e.getMessage());
-        }
-        StateFile.Loaded loaded;
-        try {
-            loaded = StateFile.read(text, from.state.toString());
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-        HostFacts h = loaded.host();
-        HostFacts host = new HostFacts(common.host != null ? common.host : h.name(),
-                common.labels.isEmpty() ? h.labels() : common.hostLabels(), h.interfaces(), h.cgroups(),
-                h.features());
-        Path root = common.root != null ? common.root() : loaded.root();
-        return new Answerer(loaded.kernel(), root, host, "state " + from.state, false);
+        LiveSide.FromState loaded = from.readState(common);
+        return new Answerer(loaded.kernel(), loaded.root(), loaded.host(), "state " + from.state, false);
     }
 
     /** The revision compiled for a host that has every interface its policies name, applied in memory. */

@@ -17,7 +17,6 @@ import dev.bpfgit.run.Pipeline;
 import dev.bpfgit.source.GitRevisionSource;
 import dev.bpfgit.source.Snapshot;
 import dev.bpfgit.state.MemoryKernel;
-import dev.bpfgit.state.StateFile;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,9 +25,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -55,19 +52,8 @@ final class PlanCommand implements Callable<Integer> {
     @Parameters(paramLabel = "PATH", arity = "0..1", description = "Policy file or directory.")
     Path path;
 
-    static final class Against {
-        @Option(names = "--live", description = "Compare with the kernel (default).")
-        boolean live;
-
-        @Option(names = "--state", paramLabel = "FILE", description = "Compare with a state file.")
-        Path state;
-
-        @Option(names = "--against", paramLabel = "REV", description = "Compare with the policies at a git revision.")
-        String against;
-    }
-
     @ArgGroup(exclusive = true)
-    Against against = new Against();
+    LiveSide against = new LiveSide();
 
     @Option(names = "--hosts", paramLabel = "FILE", description = "Plan every host of this inventory (YAML).")
     Path hosts;
@@ -132,23 +118,9 @@ final class PlanCommand implements Callable<Integer> {
     }
 
     private Plan againstState(Snapshot snapshot, Progress progress) {
-        String text;
-        try {
-            text = Files.readString(against.state);
-        } catch (IOException e) {
-            throw new UsageException("read state file " + against.state + ": " + e.getMessage());
-        }
-        StateFile.Loaded loaded;
-        try {
-            loaded = StateFile.read(text, against.state.toString());
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-        HostFacts fileHost = loaded.host();
-        HostFacts host = new HostFacts(common.host != null ? common.host : fileHost.name(),
-                common.labels.isEmpty() ? fileHost.labels() : common.hostLabels(), fileHost.interfaces(),
-                fileHost.cgroups(), fileHost.features());
-        Path root = common.root != null ? common.root() : loaded.root();
+        LiveSide.FromState loaded = against.readState(common);
+        HostFacts host = loaded.host();
+        Path root = loaded.root();
         DesiredState desired = Compiler.compile(root, snapshot.revision(),
                 Pipeline.validate(snapshot, progress.files(snapshot.files().size())), host).withCommit(snapshot.commit());
         progress.show("planning against " + against.state);

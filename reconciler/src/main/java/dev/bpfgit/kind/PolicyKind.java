@@ -9,6 +9,7 @@ import dev.bpfgit.kernel.Feature;
 import dev.bpfgit.kernel.Features;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.MapInfo;
+import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyError;
@@ -42,8 +43,13 @@ public interface PolicyKind {
      */
     String directory();
 
-    /** Its schema file in {@code schema/}, e.g. {@code trafficpolicy.schema.json}. */
-    String schema();
+    /**
+     * Its schema file in {@code schema/}: by default the kind's name in lower case, e.g.
+     * {@code trafficpolicy.schema.json} for {@code TrafficPolicy}.
+     */
+    default String schema() {
+        return name().toLowerCase(java.util.Locale.ROOT) + ".schema.json";
+    }
 
     /**
      * The kind's spec from a spec the schema accepted, defaults filled in. Check here only what the schema
@@ -87,17 +93,30 @@ public interface PolicyKind {
      */
     List<Unit> compile(Path root, List<Policy> policies, HostFacts host, List<PolicyError> errors);
 
-    /** The interfaces a plan without a kernel or state file must assume the host has, for this policy. */
-    Set<String> assumedInterfaces(Policy policy);
+    /**
+     * The interfaces a plan without a kernel or state file must assume the host has, for this policy. None by
+     * default: a kind that acts on sockets or cgroups names no interface.
+     */
+    default Set<String> assumedInterfaces(Policy policy) {
+        return Set.of();
+    }
 
-    /** The attach points {@code state export} records for a host with these interfaces. */
-    List<AttachPoint> exportedAttachPoints(Collection<String> interfaces);
+    /**
+     * The attach points {@code state export} records for a host with these interfaces. None by default: a
+     * kind not attached to interfaces has nothing to record per interface.
+     */
+    default List<AttachPoint> exportedAttachPoints(Collection<String> interfaces) {
+        return List.of();
+    }
 
     /**
      * True when observe must not read the entries of this map of one of the kind's units: contents the
-     * datapath writes (counters) that are never policy, and too big to read on every plan.
+     * datapath writes (counters) that are never policy, and too big to read on every plan. By default the
+     * per-CPU maps, where BPF programs count; a kind with other such maps adds them to this.
      */
-    boolean statistics(MapInfo map);
+    default boolean statistics(MapInfo map) {
+        return map.type() == MapType.PERCPU_ARRAY.id || map.type() == MapType.PERCPU_HASH.id;
+    }
 
     /**
      * The kernel features the policy cannot work without on a host whose kernel has {@code kernel}. A kind with
@@ -110,11 +129,19 @@ public interface PolicyKind {
         return Set.of();
     }
 
-    /** What bpfgit does when a program it did not attach runs at one of the kind's attach points. */
-    Foreign foreign(AttachPoint at);
+    /**
+     * What bpfgit does when a program it did not attach runs at one of the kind's attach points. By default
+     * {@link Foreign#NONE}, right for a kind without attach points (nothing foreign can run at one); a kind
+     * with attach points says what sharing them means.
+     */
+    default Foreign foreign(AttachPoint at) {
+        return Foreign.NONE;
+    }
 
     /** @param refuse an error (nothing is applied) rather than a warning; {@code advice} ends either */
     record Foreign(boolean refuse, String advice) {
+        /** Neither refused nor explained. */
+        public static final Foreign NONE = new Foreign(false, "");
     }
 
     /**
@@ -124,12 +151,15 @@ public interface PolicyKind {
     Function<String, UnitReport> report(Kernel kernel, LiveState live, Path unitDir);
 
     /**
-     * The kind's metrics for the units of the enforced revision, read at scrape time, if it has any.
+     * The kind's metrics for the units of the enforced revision, read at scrape time, if it has any (none by
+     * default).
      *
      * @param enforced the desired state last applied, null before the first apply
      * @param maxSeries the most series one scrape may export ({@code metrics.maxRuleSeries})
      */
-    Optional<MultiCollector> metrics(Kernel kernel, Supplier<DesiredState> enforced, int maxSeries);
+    default Optional<MultiCollector> metrics(Kernel kernel, Supplier<DesiredState> enforced, int maxSeries) {
+        return Optional.empty();
+    }
 
     /**
      * Work of the kind that a diff cannot do: state that changes without a new revision (another process's

@@ -134,6 +134,7 @@ public final class Sidecar {
     private DesiredState runtimesOf;
     private List<PolicyKind.Runtime> runtimes = List.of();
     private Instant nextRuntime = Instant.MIN;
+    private boolean restoreTried;
 
     public Sidecar(Pipeline pipeline, PolicySource source, Supplier<HostFacts> host, Config config,
                    Duration sourceInterval, Clock clock, Metrics metrics) {
@@ -290,6 +291,9 @@ public final class Sidecar {
             }
             nextSourceCheck = now.plus(sourceInterval);
             checked = checkSource();
+            if (enforced == null && state != SourceState.OK && !restoreTried) {
+                restoreApplied();
+            }
         }
         now = clock.instant();
         boolean retry = retryAt != null && !now.isBefore(retryAt);
@@ -432,6 +436,18 @@ public final class Sidecar {
         // new revision returns it (the launcher's -XX:MaxHeapFreeRatio for run lets the heap shrink)
         System.gc();
         return true;
+    }
+
+    /**
+     * At start, with the head refused, invalid or unreachable: the revision the pins record as applied becomes
+     * the enforced one again ({@link LastGood}), reconciled at once; the head stays reported as it is.
+     */
+    private void restoreApplied() {
+        restoreTried = true;
+        LastGood.applied(pipeline).flatMap(r -> LastGood.read(source, pipeline, r, host)).ifPresent(e -> {
+            enforced = e;
+            nextReconcile = clock.instant();
+        });
     }
 
     private void unreachable(SourceException e) {

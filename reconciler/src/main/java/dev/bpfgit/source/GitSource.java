@@ -113,6 +113,51 @@ public final class GitSource implements PolicySource {
         }
     }
 
+    /**
+     * The commit {@code revision} from the local clone, which kept it from when it was read; fetched by id
+     * when the clone lost it (a new cache, or a repack dropped it). Checked for a signature like a head.
+     */
+    @Override
+    public Optional<Snapshot> readRevision(String revision) {
+        if (!ObjectId.isId(revision)) {
+            return Optional.empty();
+        }
+        ObjectId id = ObjectId.fromString(revision);
+        try {
+            Repository r = repository();
+            if (!r.getObjectDatabase().has(id)) {
+                fetchCommit(r, id);
+            }
+            try (RevWalk walk = new RevWalk(r)) {
+                return Optional.of(snapshot(r, walk.parseCommit(id)));
+            }
+        } catch (IOException | GitAPIException | JGitInternalException e) {
+            throw new SourceException("git read commit " + revision + " from " + shown() + ": " + message(e), e);
+        }
+    }
+
+    /**
+     * One commit by id, without history (servers allow a reachable commit id in a protocol v2 want), kept
+     * reachable from a ref of its own so that a repack does not drop it again.
+     */
+    private void fetchCommit(Repository r, ObjectId id) throws GitAPIException {
+        try (Git git = new Git(r)) {
+            shallowFetch(git, new RefSpec("+" + id.name() + ":refs/bpfgit/revision"));
+        }
+    }
+
+    private void shallowFetch(Git git, RefSpec spec) throws GitAPIException {
+        git.fetch().setRemote(settings.url())
+                .setRefSpecs(spec)
+                .setDepth(1)
+                .setTagOpt(TagOpt.NO_TAGS)
+                .setTimeout(seconds())
+                .setCredentialsProvider(credentials())
+                .setTransportConfigCallback(this::configure)
+                .call();
+        fetches++;
+    }
+
     /** How many fetches this source made: an unchanged head must not add one. */
     int fetches() {
         return fetches;
@@ -166,15 +211,7 @@ public final class GitSource implements PolicySource {
     private void fetch(Repository r) throws GitAPIException {
         long start = System.nanoTime();
         try (Git git = new Git(r)) {
-            git.fetch().setRemote(settings.url())
-                    .setRefSpecs(new RefSpec("+" + ref + ":" + Constants.R_REMOTES + "origin/" + settings.branch()))
-                    .setDepth(1)
-                    .setTagOpt(TagOpt.NO_TAGS)
-                    .setTimeout(seconds())
-                    .setCredentialsProvider(credentials())
-                    .setTransportConfigCallback(this::configure)
-                    .call();
-            fetches++;
+            shallowFetch(git, new RefSpec("+" + ref + ":" + Constants.R_REMOTES + "origin/" + settings.branch()));
             ObjectId got = r.resolve(Constants.R_REMOTES + "origin/" + settings.branch());
             LOG.info("fetched {} {} at {} in {} ms", shown(), settings.branch(), got == null ? "?" : got.name(),
                     (System.nanoTime() - start) / 1_000_000);

@@ -37,6 +37,18 @@ public interface PolicySource extends AutoCloseable {
     default void onChange(Runnable listener) {
     }
 
+    /**
+     * The policy files of an earlier revision, named as {@link Snapshot#revision} named it: for a restarted
+     * sidecar whose head is refused or invalid, to keep enforcing the revision recorded as applied (design
+     * §5, §6). Empty when the source cannot give past revisions: a directory holds only its present files.
+     *
+     * @throws RefusedRevisionException when verification refuses it now (a key no longer trusted)
+     * @throws SourceException          when the source should have it but cannot read it
+     */
+    default java.util.Optional<Snapshot> readRevision(String revision) {
+        return java.util.Optional.empty();
+    }
+
     /** For logs and status, e.g. {@code directory /etc/bpfgit/policies} or {@code git ssh://host/repo.git main:hosts/edge}. */
     String describe();
 

@@ -42,13 +42,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @KernelTest
 class RunIT {
-    private static final String UNIT = "traffic/eth0/xdp";
-    private static final String POLICY = traffic("edge-filter", "eth0", "xdp", "source", "pass",
+    static final String UNIT = "traffic/eth0/xdp";
+    static final String POLICY = traffic("edge-filter", "eth0", "xdp", "source", "pass",
             "{prefix: 203.0.113.0/24, action: drop}",
             "{prefix: 198.51.100.0/24, action: pass}");
-    private static final String CHANGED = POLICY.replace("{prefix: 198.51.100.0/24, action: pass}",
+    static final String CHANGED = POLICY.replace("{prefix: 198.51.100.0/24, action: pass}",
             "{prefix: 198.51.100.0/24, action: drop}");
-    private static final String BROKEN = traffic("broken", "eth0", "xdp", "source", "pass",
+    static final String BROKEN = traffic("broken", "eth0", "xdp", "source", "pass",
             "{prefix: 192.0.2.0/24, action: dorp}");
     private static final Duration START = Duration.ofSeconds(90);
 
@@ -152,7 +152,7 @@ class RunIT {
     }
 
     /** The action of a prefix in the unit's rule map, or "absent". */
-    private static String action(Bpfgit.Host edge, String prefix) throws Exception {
+    static String action(Bpfgit.Host edge, String prefix) throws Exception {
         Bytes key = TrafficLayout.key(Prefix.parse(prefix));
         for (Entry e : edge.entries(UNIT + "/rules_v4")) {
             if (e.key().equals(key)) {
@@ -184,7 +184,7 @@ class RunIT {
         return m;
     }
 
-    private static double sample(String metrics, String regex) {
+    static double sample(String metrics, String regex) {
         Matcher m = Pattern.compile("(?m)^" + regex + " (\\S+)$").matcher(metrics);
         assertTrue(m.find(), "no sample matching " + regex + " in\n" + metrics);
         return Double.parseDouble(m.group(1));
@@ -284,7 +284,7 @@ class RunIT {
     }
 
     /** {@code git ARGS} in {@code repo} with a private HOME, so that no user or system configuration takes part. */
-    private static String git(Path repo, Path home, String... args) {
+    static String git(Path repo, Path home, String... args) {
         List<String> c = new ArrayList<>(List.of("env", "HOME=" + home, "GIT_CONFIG_NOSYSTEM=1",
                 "GIT_AUTHOR_NAME=Ada Operator", "GIT_AUTHOR_EMAIL=ada@example.com",
                 "GIT_COMMITTER_NAME=Ada Operator", "GIT_COMMITTER_EMAIL=ada@example.com", "git", "-C", repo.toString()));
@@ -292,7 +292,7 @@ class RunIT {
         return Commands.run(c.toArray(String[]::new)).strip();
     }
 
-    private static String commit(Path repo, Path home, String message) {
+    static String commit(Path repo, Path home, String message) {
         git(repo, home, "add", "-A");
         git(repo, home, "commit", "-q", "-m", message);
         return git(repo, home, "rev-parse", "HEAD");
@@ -633,7 +633,7 @@ class RunIT {
         }
     }
 
-    private static String hexBytes(byte[] b) {
+    static String hexBytes(byte[] b) {
         StringBuilder sb = new StringBuilder();
         for (byte x : b) {
             if (!sb.isEmpty()) {

@@ -1,7 +1,6 @@
 package dev.bpfgit.kind;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.EntryCodec;
 import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.compile.Le;
@@ -17,20 +16,16 @@ import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyError;
 import dev.bpfgit.policy.PolicySpec;
-import io.prometheus.metrics.model.registry.MultiCollector;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
  * A kind that exists only in tests: each policy is one unit {@code fake/<target>} holding one ARRAY map
@@ -49,11 +44,6 @@ final class FakeKind implements PolicyKind {
     @Override
     public String directory() {
         return "fake";
-    }
-
-    @Override
-    public String schema() {
-        return "fakekind.schema.json";
     }
 
     @Override
@@ -113,16 +103,6 @@ final class FakeKind implements PolicyKind {
     };
 
     @Override
-    public Set<String> assumedInterfaces(Policy policy) {
-        return Set.of();
-    }
-
-    @Override
-    public List<AttachPoint> exportedAttachPoints(Collection<String> interfaces) {
-        return List.of();
-    }
-
-    @Override
     public boolean statistics(MapInfo map) {
         return false;
     }
@@ -138,8 +118,4 @@ final class FakeKind implements PolicyKind {
         return id -> new UnitReport(List.of(n + " slots"), o -> o.put("slots", n));
     }
 
-    @Override
-    public Optional<MultiCollector> metrics(Kernel kernel, Supplier<DesiredState> enforced, int maxSeries) {
-        return Optional.empty();
-    }
 }

@@ -20,9 +20,10 @@ class ConfigLockTest {
                 .lockTimeout());
         assertEquals(Duration.ofMillis(1500), Config.load(Files.writeString(dir.resolve("b.yaml"),
                 "lock:\n  timeout: 1500ms\n")).lockTimeout());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Config.load(
+        dev.bpfgit.policy.PolicyException e = assertThrows(dev.bpfgit.policy.PolicyException.class, () -> Config.load(
                 Files.writeString(dir.resolve("c.yaml"), "lock:\n  timeout: soon\n")));
-        assertTrue(e.getMessage().contains("'soon' is not a duration"), e.getMessage());
+        assertTrue(e.getMessage().contains("c.yaml:2:12: lock.timeout: must be a duration such as 500ms, 30s, 5m or 1h"
+                + " (got \"soon\")"), e.getMessage());
     }
 
     @Test

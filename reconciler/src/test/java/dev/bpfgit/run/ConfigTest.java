@@ -1,5 +1,8 @@
 package dev.bpfgit.run;
 
+import dev.bpfgit.policy.ErrorFormat;
+import dev.bpfgit.policy.PolicyError;
+import dev.bpfgit.policy.PolicyException;
 import dev.bpfgit.source.GitSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,10 +27,19 @@ class ConfigTest {
         return Config.load(f);
     }
 
+    /** The one error's message; it names the file, line and column and the field's pointer. */
     private String error(String yaml) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> load(yaml));
-        assertTrue(e.getMessage().startsWith(tmp.resolve("bpfgit.yaml") + ": "), e.getMessage());
-        return e.getMessage().substring((tmp.resolve("bpfgit.yaml") + ": ").length());
+        PolicyException e = assertThrows(PolicyException.class, () -> load(yaml));
+        assertEquals(1, e.errors().size(), e.getMessage());
+        PolicyError err = e.errors().getFirst();
+        assertEquals(tmp.resolve("bpfgit.yaml").toString(), err.location().file());
+        assertTrue(!err.pointer().isEmpty() && !err.pointer().contains("/"), e.getMessage());
+        return err.message();
+    }
+
+    /** Every error of the file, as the CLI prints them. */
+    private String errors(String yaml) {
+        return ErrorFormat.text(assertThrows(PolicyException.class, () -> load(yaml)));
     }
 
     @Test
@@ -88,7 +100,8 @@ class ConfigTest {
         assertEquals("source.git.url is required", error("source: {git: {branch: main}}"));
         assertEquals("source.git.url must start with https://, ssh://, git:// or file://, not git@h:p.git",
                 error("source: {git: {url: 'git@h:p.git'}}"));
-        assertTrue(error("source: {git: {url: file:///r, brnach: x}}").startsWith("source.git.brnach is not a setting"));
+        assertTrue(error("source: {git: {url: file:///r, brnach: x}}").contains("unknown field (did you mean \"branch\"?)"),
+                errors("source: {git: {url: file:///r, brnach: x}}"));
         assertEquals("source.git.url is ssh:// but source.git.auth has no {sshKey, knownHosts}",
                 error("source: {git: {url: 'ssh://h/p.git'}}"));
         assertEquals("source.git.auth needs both sshKey and knownHosts (an unknown host key is refused)",
@@ -96,9 +109,41 @@ class ConfigTest {
         assertEquals("source.git.verify is either {allowedSigners} or {openpgpKeys}, not both",
                 error("source: {git: {url: file:///r, verify: {allowedSigners: a, openpgpKeys: [b]}}}"));
         assertTrue(error("source: {git: {url: file:///r, interval: soon}}")
-                .startsWith("source.git: 'soon' is not a duration"));
+                .startsWith("must be a duration such as 500ms, 30s, 5m or 1h"));
+        assertEquals("source.git: '0s' must be more than zero", error("source: {git: {url: file:///r, timeout: 0s}}"));
         assertEquals("source.git: 'a..b' is not a branch name", error("source: {git: {url: file:///r, branch: a..b}}"));
         assertEquals("source.git: path ../up leaves the repository",
                 error("source: {git: {url: file:///r, path: ../up}}"));
+    }
+
+    /** Issue: bpfgit.yaml read strictly, as policies are (schema/config.schema.json). */
+    @Test
+    void unknownSettingsAndWrongTypesNameTheFileLineAndField() {
+        String f = tmp.resolve("bpfgit.yaml").toString();
+        assertEquals(f + ":3:14: error: reconcile.intervall: unknown field (did you mean \"interval\"?)\n",
+                errors("root: /sys/fs/bpf/x\nreconcile:\n  intervall: 30s\n"));
+        String wrong = errors("metrics:\n  listen: 127.0.0.1:9753\n  maxRuleSeries: lots\nreconcile: {jitter: 2,"
+                + " drift: fix}\nlock: {timeout: 30}\n");
+        assertTrue(wrong.contains(f + ":3:18: error: metrics.maxRuleSeries: must be an integer"), wrong);
+        assertTrue(wrong.contains(f + ":4:21: error: reconcile.jitter: "), wrong);
+        assertTrue(wrong.contains(f + ":4:31: error: reconcile.drift: must be one of correct, report (got "), wrong);
+        assertTrue(wrong.contains(f + ":5:17: error: lock.timeout: must be a string"), wrong);
+        assertEquals(4, wrong.lines().count(), wrong);
+        String top = errors("sorce: {path: p}\n");
+        assertTrue(top.startsWith(f + ":1:8: error: sorce: unknown field (did you mean \"source\"?)"), top);
+        assertTrue(errors("- a list\n").contains("a configuration must be a mapping"));
+        assertTrue(errors("root: [\n").startsWith(f + ":"));
+        assertTrue(errors("root: /a\n---\nroot: /b\n").contains("one YAML document"));
+    }
+
+    @Test
+    void anEmptyFileIsTheDefaults() throws IOException {
+        assertEquals(Config.defaults(), load(""));
+        assertEquals(Config.defaults(), load("# only a comment\n"));
+        Config c = load("host: {name: edge-1, labels: {zone: 1, role: edge}}\nreconcile: {jitter: 0, interval: 2s}\n"
+                + "metrics: {maxRuleSeries: 5}\n");
+        assertEquals(java.util.Map.of("zone", "1", "role", "edge"), c.labels());
+        assertEquals(0.0, c.jitter());
+        assertEquals(5, c.maxRuleSeries());
     }
 }

@@ -271,6 +271,48 @@ class SidecarTest {
     }
 
     @Test
+    void aRestartOnABadHeadEnforcesTheRevisionThePinsRecordWhenTheSourceCanGiveItBack() throws IOException {
+        source.set("h1", revision("r1", DROP));
+        sidecar("correct").step();
+        assertEquals("r1", meta().get("revision"));
+
+        // restarted while the head is invalid, with drift in the kernel
+        source.set("h2", revision("r2", BAD));
+        drop("192.0.2.0/24");
+        Sidecar directory = sidecar("correct");
+        directory.step();
+        clock.advance(Duration.ofSeconds(61));
+        directory.step();
+        assertEquals(Optional.empty(), directory.enforcedRevision(), "a source without the past enforces nothing");
+        assertFalse(has("192.0.2.0/24"));
+        assertEquals(Sidecar.SourceState.INVALID, directory.sourceState());
+
+        source.past.put("r1", revision("r1", DROP));
+        Sidecar git = sidecar("correct");
+        git.step();
+        assertEquals(Optional.of("r1"), git.enforcedRevision());
+        assertTrue(has("192.0.2.0/24"), "drift corrected from the revision the pins record");
+        assertTrue(git.ready());
+        assertEquals(Sidecar.SourceState.INVALID, git.sourceState(), "the bad head is still reported");
+        assertEquals("r2", meta().get("sidecar/revision"));
+        assertEquals("r1", meta().get("revision"));
+        String m = scrape();
+        assertEquals(1, sample(m, "bpfgit_source_info{revision=\"r2\",source=\"fake\",state=\"invalid\"}"), m);
+        assertEquals(1, sample(m, "bpfgit_drift_corrected_total"), m);
+        drop("192.0.2.0/24");
+        clock.advance(Duration.ofSeconds(61));
+        git.step();
+        assertTrue(has("192.0.2.0/24"), "and at every interval after");
+
+        source.set("h3", revision("r3", DROP + OTHER));
+        clock.advance(Duration.ofSeconds(31));
+        git.step();
+        assertEquals(Optional.of("r3"), git.enforcedRevision());
+        assertTrue(has("198.51.100.0/24"));
+        assertEquals(Sidecar.SourceState.OK, git.sourceState());
+    }
+
+    @Test
     void perRuleCountersAreReadAtScrapeTimeUpToTheSeriesCap() throws IOException {
         Sidecar s = sidecar("correct", 2);
         source.set("h1", revision("r1", DROP + OTHER));
@@ -350,6 +392,8 @@ class SidecarTest {
         private String head = "none";
         Object snapshot;
         int reads;
+        /** Earlier revisions it can give back (a git source's clone); none, like a directory, until put here. */
+        final Map<String, Snapshot> past = new java.util.HashMap<>();
 
         void set(String head, Object content) {
             this.head = head;
@@ -372,6 +416,11 @@ class SidecarTest {
                 case RuntimeException e -> throw e;
                 default -> throw new UncheckedIOException(new IOException("no content"));
             };
+        }
+
+        @Override
+        public Optional<Snapshot> readRevision(String revision) {
+            return Optional.ofNullable(past.get(revision));
         }
 
         @Override

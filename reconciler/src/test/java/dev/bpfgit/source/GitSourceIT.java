@@ -109,6 +109,35 @@ class GitSourceIT {
         }
     }
 
+    /** A restarted sidecar reads the revision it applied, though the branch moved on (issue: last good revision). */
+    @Test
+    void anEarlierRevisionIsReadFromTheCloneOrFetchedById() {
+        GitRepo r = repo();
+        String first = r.git("rev-parse", "main").strip();
+        r.write("hosts/edge/a.yaml", POLICY + "# changed\n");
+        String second = r.commit("change a");
+        try (GitSource s = new GitSource(settings(r.url(), "hosts/edge"))) {
+            s.read(s.head());
+            assertEquals(1, s.fetches());
+            // the shallow clone has only the head: the earlier commit is fetched by its id
+            Snapshot old = s.readRevision(first).orElseThrow();
+            assertEquals(first, old.revision());
+            assertEquals(POLICY + "# a\n", old.files().get("hosts/edge/a.yaml"));
+            assertEquals("first policies", old.commit().orElseThrow().subject());
+            assertEquals(2, s.fetches());
+            assertEquals(second, s.readRevision(second).orElseThrow().revision());
+            assertEquals(2, s.fetches(), "a commit in the clone is read without a fetch");
+        }
+        // a restart: the clone kept what was fetched
+        try (GitSource s = new GitSource(settings(r.url(), "hosts/edge"))) {
+            assertEquals(first, s.readRevision(first).orElseThrow().revision());
+            assertEquals(0, s.fetches());
+            assertTrue(s.readRevision("not-a-commit").isEmpty());
+            SourceException e = assertThrows(SourceException.class, () -> s.readRevision("0".repeat(40)));
+            assertTrue(e.getMessage().contains("0".repeat(40)), e.getMessage());
+        }
+    }
+
     @Test
     void manyCommitsAreRepackedAndTheOldOnesDropped() throws IOException {
         GitRepo r = repo();

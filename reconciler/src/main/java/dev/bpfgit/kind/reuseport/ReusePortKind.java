@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.compile.Unit;
-import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.MapInfo;
 import dev.bpfgit.kernel.MapType;
@@ -17,7 +16,6 @@ import dev.bpfgit.policy.PolicySpec;
 import io.prometheus.metrics.model.registry.MultiCollector;
 
 import java.nio.file.Path;
-import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -44,11 +42,6 @@ public final class ReusePortKind implements PolicyKind {
     }
 
     @Override
-    public String schema() {
-        return "reuseportgroup.schema.json";
-    }
-
-    @Override
     public PolicySpec read(ObjectNode spec, String pointer, BiFunction<String, String, PolicyError> error,
                            Consumer<PolicyError> errors) {
         return ReusePortReader.read(spec, pointer, error, errors);
@@ -64,24 +57,13 @@ public final class ReusePortKind implements PolicyKind {
         return ReusePortCompiler.compile(root, policies);
     }
 
-    /** It acts on sockets, not interfaces. */
-    @Override
-    public Set<String> assumedInterfaces(Policy policy) {
-        return Set.of();
-    }
-
-    @Override
-    public List<AttachPoint> exportedAttachPoints(Collection<String> interfaces) {
-        return List.of();
-    }
-
     /**
-     * The counters are the datapath's; the SOCKMAP holds the members' live sockets, which the runtime keeps
-     * (and a lookup returns cookies, not what was written): neither is policy.
+     * Besides the per-CPU counters, the SOCKMAP: it holds the members' live sockets, which the runtime keeps
+     * (and a lookup returns cookies, not what was written).
      */
     @Override
     public boolean statistics(MapInfo map) {
-        return map.type() == MapType.PERCPU_ARRAY.id || map.type() == MapType.SOCKMAP.id;
+        return PolicyKind.super.statistics(map) || map.type() == MapType.SOCKMAP.id;
     }
 
     /** Moving queued connections off a closing listener needs the select-or-migrate program type. */
@@ -89,12 +71,6 @@ public final class ReusePortKind implements PolicyKind {
     public Set<dev.bpfgit.kernel.Feature> features(Policy policy, dev.bpfgit.kernel.Features kernel) {
         return ((ReusePortSpec) policy.spec()).migrate() ? Set.of(dev.bpfgit.kernel.Feature.REUSEPORT_MIGRATE)
                 : Set.of();
-    }
-
-    /** It has no attach points: nothing foreign can run at one. */
-    @Override
-    public Foreign foreign(AttachPoint at) {
-        return new Foreign(false, "");
     }
 
     @Override

@@ -240,12 +240,16 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
                         }
                     }
                 }
-                for (AdoptedSocket a : attachAll ? adopted : put) {
-                    kernel.attachReuseport(prog, a);
-                }
+                // counted once in the map, before the attach that lets connections reach them: a scrape that
+                // follows the first connection to a member counts its socket
                 int fresh = (int) put.stream().filter(a -> !before.contains(a.cookie())).count();
                 if (fresh > 0) {
                     stats.adopted(policy, m.name(), fresh);
+                }
+                for (AdoptedSocket a : attachAll ? adopted : put) {
+                    kernel.attachReuseport(prog, a);
+                }
+                if (fresh > 0) {
                     LOG.info("ReusePortGroup {}: member {} now {}", g.name(), m.name(), labels(found));
                 }
                 serving++;

@@ -10,8 +10,6 @@ import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.Feature;
 import dev.bpfgit.kernel.Features;
 import dev.bpfgit.kernel.Kernel;
-import dev.bpfgit.kernel.MapInfo;
-import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kind.PolicyKind;
 import dev.bpfgit.kind.UnitReport;
 import dev.bpfgit.observe.LiveState;
@@ -42,11 +40,6 @@ public final class TrafficKind implements PolicyKind {
     @Override
     public String directory() {
         return "traffic";
-    }
-
-    @Override
-    public String schema() {
-        return "trafficpolicy.schema.json";
     }
 
     @Override
@@ -105,12 +98,6 @@ public final class TrafficKind implements PolicyKind {
             case TC_EGRESS -> t.rules().stream().anyMatch(r -> r.action() == TrafficPolicySpec.Action.MARK)
                     ? Set.of(tc, Feature.FIB_LOOKUP_MARK) : Set.of(tc);
         };
-    }
-
-    /** Per-CPU maps are where the datapath counts; their contents are never policy. */
-    @Override
-    public boolean statistics(MapInfo map) {
-        return map.type() == MapType.PERCPU_ARRAY.id || map.type() == MapType.PERCPU_HASH.id;
     }
 
     /** XDP runs one program per interface: bpfgit never takes it over. tcx runs several. */

@@ -1,0 +1,81 @@
+package dev.bpfgit.render;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.networknt.schema.Error;
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaLocation;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SchemaRegistryConfig;
+import com.networknt.schema.SpecificationVersion;
+import com.networknt.schema.path.PathType;
+
+import java.io.IOException;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * A saved plan ({@code apply --plan FILE}) checked against {@code $defs/plan} of schema/plan.schema.json before
+ * anything reads it: a plan edited by hand or cut short is refused naming the field, rather than read with a
+ * default in place of what is missing.
+ */
+public final class PlanSchema {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    // compiled on first use: only apply --plan needs it
+    private static final class Holder {
+        static final Schema PLAN = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12,
+                        b -> b.schemaRegistryConfig(SchemaRegistryConfig.builder().pathType(PathType.JSON_POINTER).build()))
+                .getSchema(SchemaLocation.of("classpath:schema/plan.schema.json#/$defs/plan"));
+    }
+
+    private PlanSchema() {
+    }
+
+    /** @throws IllegalArgumentException when the text is not JSON */
+    public static JsonNode tree(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("not a bpfgit plan: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Whether the document says it is a plan of the format and version this bpfgit writes (a plan written before
+     * {@code version} existed is version 1); anything else {@link PlanJson#parse} refuses with its own words.
+     */
+    public static boolean current(JsonNode root) {
+        return root.path("format").asText().equals(PlanJson.FORMAT)
+                && (!root.has("version") || root.get("version").isInt() && root.get("version").asInt() == PlanJson.VERSION);
+    }
+
+    /**
+     * The complaints about a plan, one line each ({@code /units/0/changes/2/op: ...}), in document order;
+     * empty when it follows the schema.
+     */
+    public static List<String> errors(JsonNode root) {
+        JsonNode checked = root;
+        if (root instanceof ObjectNode o && !o.has("version")) {
+            checked = o.deepCopy().put("version", PlanJson.VERSION);
+        }
+        // the validator reads Jackson 3 trees: the plan is handed over as JSON text
+        return Holder.PLAN.validate(checked.toString(), InputFormat.JSON).stream()
+                .sorted(Comparator.comparing((Error m) -> m.getInstanceLocation().toString())
+                        .thenComparing(Error::getMessage))
+                .map(PlanSchema::line)
+                .distinct()
+                .toList();
+    }
+
+    private static String line(Error m) {
+        String at = m.getInstanceLocation().toString();
+        String message = m.getMessage();
+        // the validator starts its message with the location; say it once
+        if (message.startsWith(at + ": ")) {
+            message = message.substring(at.length() + 2);
+        }
+        return (at.isEmpty() ? "/" : at) + ": " + message;
+    }
+}

@@ -1,0 +1,112 @@
+package dev.bpfgit.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.bpfgit.kernel.testing.Commands;
+import dev.bpfgit.kernel.testing.KernelTest;
+import dev.bpfgit.kernel.testing.PinRoot;
+import dev.bpfgit.kind.traffic.TrafficLayout;
+import dev.bpfgit.policy.Prefix;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+
+import static dev.bpfgit.it.Bpfgit.write;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A sidecar restarted while the branch head is invalid: it enforces the revision the pins record as applied,
+ * read again from its git clone (drift is corrected), reports the bad head as invalid, and takes the fix.
+ * The packaged tool as a process, in a test namespace, against a git repository made with the git CLI (with
+ * RunIT's helpers for the daemon, the rule map, metrics and git).
+ */
+@KernelTest
+class LastGoodIT {
+    private static final String UNIT = RunIT.UNIT;
+    private static final String POLICY = RunIT.POLICY;
+    private static final String FIXED = RunIT.CHANGED;
+    private static final String BROKEN = RunIT.BROKEN;
+
+    @BeforeAll
+    static void launcherBuilt() {
+        Bpfgit.warmUp();
+    }
+
+    @Test
+    void aRestartOnAnInvalidHeadEnforcesTheLastAppliedCommit(@TempDir Path dir) throws Exception {
+        Path repo = dir.resolve("repo");
+        Path home = Files.createDirectories(dir.resolve("home"));
+        write(repo.resolve("hosts/edge"), "edge.yaml", POLICY);
+        RunIT.git(repo, home, "init", "-q", "-b", "main");
+        String good = RunIT.commit(repo, home, "edge filter");
+        try (PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
+            Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
+            int port = ThreadLocalRandom.current().nextInt(20000, 40000);
+            Path cfg = dir.resolve("bpfgit.yaml");
+            Files.writeString(cfg, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  git:\n"
+                    + "    url: file://" + repo + "\n    branch: main\n    path: hosts/edge\n    interval: 1s\n"
+                    + "    cache: " + dir.resolve("cache") + "\nreconcile: {interval: 2s, jitter: 0, drift: correct}\n"
+                    + "metrics: {listen: 127.0.0.1:" + port + "}\n");
+            try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run1.log"))) {
+                d.awaitReady();
+                assertEquals(good, edge.cli("status", "-o", "json").json().get("revision").asText());
+                assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
+            }
+
+            // while no sidecar runs, an invalid commit lands on the branch
+            write(repo.resolve("hosts/edge"), "broken.yaml", BROKEN);
+            String bad = RunIT.commit(repo, home, "a typo");
+            try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run2.log"))) {
+                assertTrue(Topology.waitFor(Duration.ofSeconds(90), Duration.ofMillis(200), () -> !d.process.isAlive()
+                        || Bpfgit.unchecked(() -> d.get("/readyz").code()) == 200), d.toString());
+                // the bad head is reported: status (text and json), metrics and the log
+                JsonNode status = edge.cli("status", "-o", "json").json();
+                assertEquals("invalid", status.at("/sidecar/state").asText(), status.toString());
+                assertEquals(good, status.get("revision").asText(), status.toString());
+                Bpfgit.Cli text = edge.cli("status");
+                assertTrue(Pattern.compile("(?m)revision " + bad + " is invalid since .*broken\\.yaml:\\d+:\\d+: error: ")
+                        .matcher(text.out()).find(), text.out());
+                String m = d.get("/metrics").body();
+                assertTrue(Pattern.compile("(?m)^bpfgit_source_info\\{revision=\"" + bad + "\",source=\"[^\"]*\",state=\"invalid\"} 1")
+                        .matcher(m).find(), m);
+                assertTrue(m.contains("bpfgit_revision_info{revision=\"" + good + "\""), m);
+                assertTrue(d.log().contains("enforcing revision " + good + " again"), d.toString());
+                assertTrue(d.log().contains("revision " + bad + " is invalid"), d.toString());
+
+                // a foreign write to the rule map is corrected from the last good commit
+                String key = RunIT.hexBytes(TrafficLayout.key(Prefix.parse("203.0.113.0/24")).toArray());
+                List<String> delete = new ArrayList<>(List.of("bpftool", "map", "delete", "pinned",
+                        root.resolve(UNIT + "/rules_v4").toString(), "key", "hex"));
+                delete.addAll(List.of(key.split(" ")));
+                Commands.run(delete.toArray(String[]::new));
+                assertEquals("absent", RunIT.action(edge, "203.0.113.0/24"));
+                assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(50),
+                        () -> Bpfgit.unchecked(() -> RunIT.action(edge, "203.0.113.0/24")).equals("drop")),
+                        "drift not corrected while the head is invalid:\n" + d);
+                assertTrue(RunIT.sample(d.get("/metrics").body(), "bpfgit_drift_corrected_total") >= 1, d.toString());
+                assertEquals("invalid", edge.cli("status", "-o", "json").json().at("/sidecar/state").asText());
+
+                // the fix commit is taken
+                Files.delete(repo.resolve("hosts/edge/broken.yaml"));
+                write(repo.resolve("hosts/edge"), "edge.yaml", FIXED);
+                String fix = RunIT.commit(repo, home, "fix the typo, drop 198.51.100.0/24");
+                assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(50),
+                        () -> Bpfgit.unchecked(() -> RunIT.action(edge, "198.51.100.0/24")).equals("drop")), d.toString());
+                assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(100), () ->
+                        edge.cli("status", "-o", "json").json().at("/sidecar/state").asText().equals("ok")),
+                        d.toString());
+                assertEquals(fix, edge.cli("status", "-o", "json").json().get("revision").asText());
+                assertEquals("drop", RunIT.action(edge, "203.0.113.0/24"));
+                assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
+            }
+        }
+    }
+}
