@@ -74,6 +74,12 @@ public final class Sidecar {
     /** A step running longer than this means the loop is stuck: /healthz fails and the pod is restarted. */
     static final Duration STUCK = Duration.ofMinutes(10);
     private static final int MAX_ERROR_LINES = 20;
+    /**
+     * With the kernel's map write counter, a reconcile reads only the maps written since the last one; every
+     * this many reconciles it reads every map anyway (at the default interval of 60 s, every 10 minutes): the
+     * counter does not see writes made by BPF programs.
+     */
+    static final int FULL_EVERY = 10;
 
     /** Source states recorded for status and metrics. */
     public enum SourceState { OK, INVALID, REFUSED, UNREACHABLE;
@@ -134,17 +140,24 @@ public final class Sidecar {
     private DesiredState runtimesOf;
     private List<PolicyKind.Runtime> runtimes = List.of();
     private Instant nextRuntime = Instant.MIN;
+    private dev.bpfgit.kernel.MapWriteCounter writeCounter;
+    private volatile dev.bpfgit.observe.EntryCache entryCache;
+    private int sinceFull;
+    private Instant changeSeen;                  // the first change event of the source check in progress
+    private Map<String, Long> stages;            // nanoseconds by stage of the new revision being applied
 
     public Sidecar(Pipeline pipeline, PolicySource source, Supplier<HostFacts> host, Config config,
                    Duration sourceInterval, Clock clock, Metrics metrics) {
-        this.pipeline = pipeline;
+        // the kernel's map writes made by this process are folded into the kept map contents (EntryCache)
+        this.pipeline = pipeline.withKernel(dev.bpfgit.observe.EntryCache.recording(pipeline.kernel(),
+                () -> entryCache));
         this.source = source;
         this.host = host;
         this.config = config;
         this.sourceInterval = sourceInterval;
         this.clock = clock;
         this.metrics = metrics;
-        this.record = new SidecarRecord(pipeline.kernel(), pipeline.root());
+        this.record = new SidecarRecord(this.pipeline.kernel(), pipeline.root());
         this.stateSince = clock.instant();
         for (PolicyKind kind : Kinds.BUILT_IN.all()) {
             kind.metrics(pipeline.kernel(), () -> {
@@ -165,6 +178,15 @@ public final class Sidecar {
     public void run() {
         loopThread = Thread.currentThread();
         source.onChange(this::changed);
+        openWriteCounter();
+        try {
+            loop();
+        } finally {
+            closeWriteCounter();
+        }
+    }
+
+    private void loop() {
         try {
             Meta meta = Meta.decode(pipeline.kernel().entries(Meta.pin(pipeline.root())).stream()
                     .collect(java.util.stream.Collectors.toMap(Entry::key, Entry::value)));
@@ -284,6 +306,7 @@ public final class Sidecar {
         if (change != null ? !now.isBefore(change) : !now.isBefore(nextSourceCheck)) {
             lock.lock();
             try {
+                changeSeen = firstChange;
                 firstChange = null;
             } finally {
                 lock.unlock();
@@ -349,6 +372,7 @@ public final class Sidecar {
             return false;
         }
         Snapshot snapshot;
+        long readStart = System.nanoTime();
         try {
             snapshot = source.read(head);
         } catch (RefusedRevisionException e) {
@@ -387,6 +411,11 @@ public final class Sidecar {
         }
         lastParsedRevision = snapshot.revision();
         metrics.parsed();
+        Map<String, Long> timed = new LinkedHashMap<>();
+        long parseStart = System.nanoTime();
+        timed.put("wait", changeSeen == null ? 0 : Math.max(0, Duration.between(changeSeen, clock.instant()).toNanos()
+                - (parseStart - readStart)));
+        timed.put("read", parseStart - readStart);
         List<Policy> policies;
         try {
             Pipeline.requireFiles(snapshot);
@@ -402,6 +431,8 @@ public final class Sidecar {
             publish(head);
             return false;
         }
+        long compileStart = System.nanoTime();
+        timed.put("parse", compileStart - parseStart);
         Enforced next;
         try {
             HostFacts facts = host.get();
@@ -418,6 +449,7 @@ public final class Sidecar {
             lastParsedRevision = null;
             throw e;
         }
+        timed.put("compile", System.nanoTime() - compileStart);
         enforced = next;
         state(SourceState.OK, "");
         publish(head);
@@ -426,7 +458,9 @@ public final class Sidecar {
                 next.policies().size(), next.policies().size() == 1 ? "policy" : "policies");
         backoff = Duration.ZERO;
         retryAt = null;
+        stages = timed;
         reconcile();
+        stages = null;
         // reading 100,000 rules makes hundreds of MB of garbage, and the heap grown for it would stay
         // committed (RSS) until the next full collection, days away in an idle sidecar: one collection per
         // new revision returns it (the launcher's -XX:MaxHeapFreeRatio for run lets the heap shrink)
@@ -495,12 +529,15 @@ public final class Sidecar {
         retryAt = null;
         try {
             e = recompileIfHostChanged(e);
-            LiveState live = pipeline.observe(e.desired());
+            long observeStart = System.nanoTime();
+            LiveState live = observe(e);
+            long diffStart = System.nanoTime();
             if (appliedRevision == null) {
                 appliedRevision = live.meta().revision().orElse(null);
                 appliedAt = live.meta().get("applied").map(Sidecar::instant).orElse(null);
             }
             Plan plan = Differ.diff(e.desired(), live);
+            long applyStart = System.nanoTime();
             boolean recorded = live.meta().revision().equals(Optional.of(e.revision()));
             boolean first = e.applied().isEmpty() && !recorded;
             Set<String> drifted = policiesChanged(plan);
@@ -532,6 +569,7 @@ public final class Sidecar {
                 LOG.warn("revision {} drifted in {}, not correcting (reconcile.drift: report): {}", e.revision(),
                         drifted, plan.summary());
             }
+            stagesDone(e, observeStart, diffStart, applyStart);
             Instant now = clock.instant();
             if (e.applied().isEmpty()) {
                 e = new Enforced(e.revision(), e.commit(), e.policies(), e.facts(), e.desired(), Optional.of(now));
@@ -567,6 +605,82 @@ public final class Sidecar {
         metrics.policyStates(states(e, Set.of(), failed));
         LOG.error("revision {}{} failed: {}; retrying in {}", e.revision(), failed.isEmpty() ? "" : " " + failed,
                 x.getMessage(), Durations.human(backoff));
+    }
+
+    // ---- the map write counter: drift ticks that read only what was written
+
+    /** Loads the kernel's map write counter; without it every reconcile reads every map, as before. */
+    private void openWriteCounter() {
+        try {
+            writeCounter = pipeline.kernel().mapWriteCounter(dev.bpfgit.compile.Objects.get("mapwrites.bpf.o"))
+                    .orElse(null);
+        } catch (RuntimeException x) {
+            LOG.info("no map write counter ({}): every drift tick reads every map", x.getMessage());
+            writeCounter = null;
+        }
+        if (writeCounter != null) {
+            entryCache = new dev.bpfgit.observe.EntryCache(writeCounter);
+            LOG.info("map write counter loaded: a drift tick reads only maps written since the last one (all of"
+                    + " them every {} reconciles)", FULL_EVERY);
+        }
+    }
+
+    private void closeWriteCounter() {
+        if (writeCounter != null) {
+            try {
+                writeCounter.close();
+            } catch (RuntimeException x) {
+                LOG.warn("close the map write counter: {}", x.toString());
+            }
+            writeCounter = null;
+            entryCache = null;
+        }
+    }
+
+    /** Observes the enforced revision's state, reading only the maps written since, unless a full one is due. */
+    private LiveState observe(Enforced e) {
+        if (entryCache == null) {
+            LiveState live = pipeline.observe(e.desired());
+            metrics.driftCheck(false);
+            return live;
+        }
+        if (++sinceFull >= FULL_EVERY) {
+            sinceFull = 0;
+            entryCache.forget();
+        }
+        LiveState live;
+        try {
+            live = pipeline.observe(e.desired(), entryCache);
+        } catch (RuntimeException x) {
+            entryCache.forget();
+            throw x;
+        }
+        metrics.driftCheck(entryCache.read() == 0);
+        LOG.debug("observed: {} maps kept (no write since read), {} read", entryCache.reused(), entryCache.read());
+        return live;
+    }
+
+    /** For a new revision: one line and the metric with where its time went, from its change event on. */
+    private void stagesDone(Enforced e, long observeStart, long diffStart, long applyStart) {
+        Map<String, Long> t = stages;
+        if (t == null) {
+            return;
+        }
+        stages = null;
+        long end = System.nanoTime();
+        t.put("observe", diffStart - observeStart);
+        t.put("diff", applyStart - diffStart);
+        t.put("apply", end - applyStart);
+        t.put("total", t.values().stream().mapToLong(Long::longValue).sum());
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        StringBuilder line = new StringBuilder();
+        t.forEach((stage, ns) -> {
+            seconds.put(stage, ns / 1e9);
+            line.append(line.isEmpty() ? "" : ", ").append(stage).append(' ').append(ns / 1_000_000).append(" ms");
+        });
+        metrics.revisionStages(seconds);
+        LOG.info("revision {} reached the kernel: {}{}", e.revision(), line,
+                entryCache == null ? "" : " (maps read " + entryCache.read() + ", kept " + entryCache.reused() + ")");
     }
 
     private Enforced recompileIfHostChanged(Enforced e) {

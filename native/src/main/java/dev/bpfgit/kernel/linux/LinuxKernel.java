@@ -469,4 +469,9 @@ public final class LinuxKernel implements Kernel {
             return Optional.empty();
         }
     }
+
+    @Override
+    public Optional<dev.bpfgit.kernel.MapWriteCounter> mapWriteCounter(dev.bpfgit.kernel.ObjectFile object) {
+        return Optional.of(WriteCounter.open(object));
+    }
 }
