@@ -685,7 +685,7 @@ public final class Sidecar {
 
     private Enforced recompileIfHostChanged(Enforced e) {
         HostFacts facts = host.get();
-        if (facts.equals(e.facts())) {
+        if (facts.equals(e.facts()) || used(facts, e.desired()).equals(used(e.facts(), e.desired()))) {
             return e;
         }
         try {
@@ -702,6 +702,25 @@ public final class Sidecar {
                     .orElse(""));
             return e;
         }
+    }
+
+    /**
+     * The facts a compile of {@code desired} depends on: of the host's cgroups only those it attaches to (a
+     * policy naming a missing cgroup does not compile, so there is none other). On a busy host cgroups come
+     * and go all the time (every container), and each would otherwise recompile 100,000 rules at a tick.
+     */
+    private static HostFacts used(HostFacts facts, DesiredState desired) {
+        Set<String> attached = new TreeSet<>();
+        for (dev.bpfgit.kernel.AttachPoint at : Pipeline.attachPoints(desired)) {
+            if (at instanceof dev.bpfgit.kernel.AttachPoint.Cgroup c) {
+                attached.add(c.path());
+            }
+        }
+        return new HostFacts(facts.name(), facts.labels(), facts.interfaces(), facts.cgroups().map(all -> {
+            Map<String, Long> m = new TreeMap<>(all);
+            m.keySet().retainAll(attached);
+            return m;
+        }), facts.features());
     }
 
     private static Set<String> policiesChanged(Plan plan) {
