@@ -109,6 +109,7 @@ public final class Sidecar {
     private final Clock clock;
     private final Metrics metrics;
     private final SidecarRecord record;
+    private final dev.bpfgit.policy.PolicyLoader loader = new dev.bpfgit.policy.PolicyLoader().keepingFiles();
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
@@ -419,7 +420,7 @@ public final class Sidecar {
         List<Policy> policies;
         try {
             Pipeline.requireFiles(snapshot);
-            policies = Pipeline.validate(snapshot);
+            policies = loader.load(snapshot);   // only files changed since the last revision are parsed
         } catch (PolicyException e) {
             invalid(snapshot.revision(), e.errors().stream().map(ErrorFormat::text).toList());
             publish(head);
