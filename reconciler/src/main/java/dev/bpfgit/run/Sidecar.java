@@ -26,6 +26,7 @@ import dev.bpfgit.source.SourceException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -143,6 +144,7 @@ public final class Sidecar {
     private Instant nextRuntime = Instant.MIN;
     private dev.bpfgit.kernel.MapWriteCounter writeCounter;
     private volatile dev.bpfgit.observe.EntryCache entryCache;
+    private Quiet quiet;                         // the last in-sync diff, while nothing changed since
     private int sinceFull;
     private Instant changeSeen;                  // the first change event of the source check in progress
     private Map<String, Long> stages;            // nanoseconds by stage of the new revision being applied
@@ -537,7 +539,7 @@ public final class Sidecar {
                 appliedRevision = live.meta().revision().orElse(null);
                 appliedAt = live.meta().get("applied").map(Sidecar::instant).orElse(null);
             }
-            Plan plan = Differ.diff(e.desired(), live);
+            Plan plan = unchanged(e, live) ? quiet.plan() : Differ.diff(e.desired(), live);
             long applyStart = System.nanoTime();
             boolean recorded = live.meta().revision().equals(Optional.of(e.revision()));
             boolean first = e.applied().isEmpty() && !recorded;
@@ -570,6 +572,8 @@ public final class Sidecar {
                 LOG.warn("revision {} drifted in {}, not correcting (reconcile.drift: report): {}", e.revision(),
                         drifted, plan.summary());
             }
+            // an in-sync result, with what it was diffed from: the next tick that finds the same needs no diff
+            quiet = plan.inSync() && recorded ? new Quiet(e.desired(), live, plan) : null;
             stagesDone(e, observeStart, diffStart, applyStart);
             Instant now = clock.instant();
             if (e.applied().isEmpty()) {
@@ -588,6 +592,7 @@ public final class Sidecar {
             metrics.success(now);
             metrics.policyStates(states(e, inSync ? Set.of() : drifted, Set.of()));
         } catch (RuntimeException x) {
+            quiet = null;
             // apply (ApplyException names the policies), observe, or a foreign program in the way
             failed(e, x, x instanceof ApplyException a ? a.policies() : List.of());
         } finally {
@@ -659,6 +664,46 @@ public final class Sidecar {
         metrics.driftCheck(entryCache.read() == 0);
         LOG.debug("observed: {} maps kept (no write since read), {} read", entryCache.reused(), entryCache.read());
         return live;
+    }
+
+    private record Quiet(DesiredState desired, LiveState live, Plan plan) {
+    }
+
+    /**
+     * Whether the last in-sync diff holds for {@code live}: the same compiled revision, and a live state equal
+     * to the one it was diffed from, every map's contents the very ones kept then (EntryCache: no write since),
+     * but for the sidecar's own status keys in the bookkeeping map, which diff leaves alone.
+     */
+    private boolean unchanged(Enforced e, LiveState live) {
+        Quiet q = quiet;
+        if (q == null || q.desired() != e.desired() || entryCache == null || entryCache.read() > 0) {
+            return false;
+        }
+        LiveState was = q.live();
+        if (!was.programs().equals(live.programs()) || !was.links().equals(live.links())
+                || !was.dirs().equals(live.dirs()) || !was.attached().equals(live.attached())
+                || !was.interfaces().equals(live.interfaces()) || !was.cgroups().equals(live.cgroups())
+                || !was.maps().keySet().equals(live.maps().keySet())
+                || !withoutSidecar(was.meta()).equals(withoutSidecar(live.meta()))) {
+            return false;
+        }
+        Path meta = dev.bpfgit.observe.Meta.pin(pipeline.root());
+        for (var m : live.maps().values()) {
+            var before = was.maps().get(m.pin());
+            if (!before.info().equals(m.info()) || before.entries().isPresent() != m.entries().isPresent()) {
+                return false;
+            }
+            if (!m.pin().equals(meta) && m.entries().isPresent() && before.entries().get() != m.entries().get()) {
+                return false;   // identity: kept contents are the same object while nothing wrote
+            }
+        }
+        return true;
+    }
+
+    private static Map<String, String> withoutSidecar(Meta meta) {
+        Map<String, String> m = new TreeMap<>(meta.values());
+        m.keySet().removeIf(k -> k.startsWith(Meta.SIDECAR));
+        return m;
     }
 
     /** For a new revision: one line and the metric with where its time went, from its change event on. */
