@@ -143,6 +143,7 @@ public final class Sidecar {
     private List<PolicyKind.Runtime> runtimes = List.of();
     private Instant nextRuntime = Instant.MIN;
     private dev.bpfgit.kernel.MapWriteCounter writeCounter;
+    private boolean counterTried;
     private volatile dev.bpfgit.observe.EntryCache entryCache;
     private Quiet quiet;                         // the last in-sync diff, while nothing changed since
     private int sinceFull;
@@ -181,15 +182,6 @@ public final class Sidecar {
     public void run() {
         loopThread = Thread.currentThread();
         source.onChange(this::changed);
-        openWriteCounter();
-        try {
-            loop();
-        } finally {
-            closeWriteCounter();
-        }
-    }
-
-    private void loop() {
         try {
             Meta meta = Meta.decode(pipeline.kernel().entries(Meta.pin(pipeline.root())).stream()
                     .collect(java.util.stream.Collectors.toMap(Entry::key, Entry::value)));
@@ -213,6 +205,7 @@ public final class Sidecar {
             }
             awaitNext();
         }
+        closeWriteCounter();
         LOG.info("stopping; the datapath stays attached (revision {})", appliedRevision == null
                 ? "none applied" : appliedRevision);
     }
@@ -645,6 +638,10 @@ public final class Sidecar {
 
     /** Observes the enforced revision's state, reading only the maps written since, unless a full one is due. */
     private LiveState observe(Enforced e) {
+        if (!counterTried) {
+            counterTried = true;   // here, on the loop thread, which also closes it (run)
+            openWriteCounter();
+        }
         if (entryCache == null) {
             LiveState live = pipeline.observe(e.desired());
             metrics.driftCheck(false);
