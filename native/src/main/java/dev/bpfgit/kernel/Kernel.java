@@ -258,4 +258,15 @@ public interface Kernel {
                                       Optional<Path> netns) {
         throw new UnsupportedOperationException("iterators with temporary maps");
     }
+
+    /**
+     * Loads and attaches {@code object}'s map write counter (bpf/mapwrites.bpf.o), owned by this process: it
+     * detaches when closed or when the process ends. Empty when this implementation has none; the caller then
+     * reads every map every time, as it does when this throws.
+     *
+     * @throws KernelException where the kernel refuses it (no raw tracepoints, no BTF for its relocations)
+     */
+    default java.util.Optional<MapWriteCounter> mapWriteCounter(ObjectFile object) {
+        return java.util.Optional.empty();
+    }
 }

@@ -35,6 +35,18 @@ public final class Observer {
     }
 
     public static LiveState observe(Kinds kinds, Kernel kernel, Path root, Collection<AttachPoint> points) {
+        return observe(kinds, kernel, root, points, null);
+    }
+
+    /**
+     * As {@link #observe(Kinds, Kernel, Path, Collection)}, taking from {@code cache} (may be null) the contents
+     * of every map that nothing wrote to since it was last read, and keeping there what it reads.
+     */
+    public static LiveState observe(Kinds kinds, Kernel kernel, Path root, Collection<AttachPoint> points,
+                                    EntryCache cache) {
+        if (cache != null) {
+            cache.begin();
+        }
         Map<Path, LiveMap> maps = new TreeMap<>();
         Map<Path, LiveProgram> programs = new TreeMap<>();
         Map<Path, LiveLink> links = new TreeMap<>();
@@ -42,12 +54,30 @@ public final class Observer {
         for (Pin pin : kernel.pins(root)) {
             switch (pin.type()) {
                 case MAP -> {
-                    Optional<Kernel.MapRead> read = kernel.readMap(pin.path(),
-                            i -> !statistics(kinds, root.relativize(pin.path()), i));
+                    Decision d = new Decision();
+                    Optional<Kernel.MapRead> read = kernel.readMap(pin.path(), i -> {
+                        if (statistics(kinds, root.relativize(pin.path()), i)) {
+                            return false;
+                        }
+                        if (cache == null) {
+                            return true;
+                        }
+                        d.kept = cache.reusable(pin.path(), i);
+                        if (d.kept.isPresent()) {
+                            return false;
+                        }
+                        d.before = cache.before(i);   // the count before the contents: see EntryCache
+                        return true;
+                    });
                     if (read.isEmpty()) {
                         continue;   // unpinned between listing and reading
                     }
                     Optional<Map<Bytes, Bytes>> entries = read.get().entries().map(e -> e);
+                    if (d.kept.isPresent()) {
+                        entries = d.kept;
+                    } else if (cache != null && entries.isPresent()) {
+                        cache.keep(pin.path(), read.get().info(), d.before, entries.get());
+                    }
                     maps.put(pin.path(), new LiveMap(pin.path(), read.get().info(), entries));
                     if (pin.path().equals(Meta.pin(root)) && entries.isPresent()) {
                         meta = Meta.decode(entries.get());
@@ -58,6 +88,9 @@ public final class Observer {
                 case LINK -> kernel.linkInfo(pin.path()).ifPresent(i ->
                         links.put(pin.path(), new LiveLink(pin.path(), i)));
             }
+        }
+        if (cache != null) {
+            cache.end();
         }
         Map<Path, LiveProgram> withIdentity = new TreeMap<>();
         for (LiveProgram p : programs.values()) {
@@ -84,6 +117,12 @@ public final class Observer {
         cgroups.keySet().retainAll(asked);
         return new LiveState(root, maps, withIdentity, links, dirs, meta, attached, interfaces,
                 basis(maps, withIdentity, links), cgroups);
+    }
+
+    /** What the read of one map decided: kept contents, or the write count taken before reading. */
+    private static final class Decision {
+        Optional<Map<Bytes, Bytes>> kept = Optional.empty();
+        long before = -1;
     }
 
     /**

@@ -48,12 +48,38 @@ public final class PolicyLoader {
         return load(snapshot, n -> { });
     }
 
+    /** What one file's text gave: its policies and its errors (a file's result depends on its name and text only). */
+    private record Parsed(String text, List<Policy> policies, List<PolicyError> errors) {
+    }
+
+    private java.util.Map<String, Parsed> kept;   // null: files are not kept
+
+    /**
+     * Keeps each file's result for the next {@link #load} (the sidecar's): a file whose text is unchanged is
+     * not parsed again, only the checks across files run again. Holds the last snapshot's texts.
+     */
+    public PolicyLoader keepingFiles() {
+        kept = new java.util.HashMap<>();
+        return this;
+    }
+
     /** @param filesDone told the number of files parsed and checked so far, after each file */
     public List<Policy> load(Snapshot snapshot, java.util.function.IntConsumer filesDone) {
         List<PolicyError> errors = new ArrayList<>();
         List<Policy> policies = new ArrayList<>();
         int[] done = {0};
+        java.util.Map<String, Parsed> next = kept == null ? null : new java.util.HashMap<>();
         new TreeMap<>(snapshot.files()).forEach((file, text) -> {
+            Parsed was = kept == null ? null : kept.get(file);
+            if (was != null && was.text().equals(text)) {
+                policies.addAll(was.policies());
+                errors.addAll(was.errors());
+                next.put(file, was);
+                filesDone.accept(++done[0]);
+                return;
+            }
+            int from = policies.size();
+            int errorsFrom = errors.size();
             List<PolicyError> fileErrors = new ArrayList<>();
             List<PolicyError> stop = new ArrayList<>(1);
             try {
@@ -63,8 +89,15 @@ public final class PolicyLoader {
             }
             errors.addAll(firstOf(fileErrors));
             errors.addAll(stop);   // why the rest of the file was not read: always shown
+            if (next != null) {
+                next.put(file, new Parsed(text, List.copyOf(policies.subList(from, policies.size())),
+                        List.copyOf(errors.subList(errorsFrom, errors.size()))));
+            }
             filesDone.accept(++done[0]);
         });
+        if (next != null) {
+            kept = next;
+        }
         // across documents, among those that are valid on their own: an invalid one would only add noise
         errors.addAll(UniqueNames.check(policies));
         for (PolicyKind kind : kinds.all()) {

@@ -78,6 +78,15 @@ public final class Metrics {
     private final Gauge policyState = Gauge.builder().name("bpfgit_policy_state")
             .help("1 for the state each policy of the enforced revision is in: in_sync, drifted, failed.")
             .labelNames("policy", "state").register(registry);
+    private final Counter driftChecks = Counter.builder().name("bpfgit_drift_checks_total")
+            .help("Reconciles of the enforced revision by how the kernel's maps were read: counter (the kernel's"
+                    + " map write counter showed no write since the last read, no map dumped), full (at least one"
+                    + " map dumped: written since, the periodic full verification, or no counter on this kernel).")
+            .labelNames("mode").register(registry);
+    private final Gauge stages = Gauge.builder().name("bpfgit_last_revision_stage_seconds")
+            .help("Where the time of the last new revision went, from its first change event to the kernel:"
+                    + " wait (events settling), read, parse (and validate), compile, observe, diff, apply, total.")
+            .labelNames("stage").register(registry);
     private final Set<String> policies = new HashSet<>();
     private volatile Instant appliedSince;
 
@@ -86,6 +95,8 @@ public final class Metrics {
         for (Result r : Result.values()) {
             reconciles.labelValues(r.label);   // every result visible from the start, at 0
         }
+        driftChecks.labelValues("counter");
+        driftChecks.labelValues("full");
         GaugeWithCallback.builder().name("bpfgit_revision_age_seconds")
                 .help("How long the enforced revision has been applied here (it keeps being enforced while"
                         + " newer ones are invalid, refused or unreachable).")
@@ -133,6 +144,20 @@ public final class Metrics {
 
     void duration(Duration d) {
         duration.observe(d.toNanos() / 1e9);
+    }
+
+    void driftCheck(boolean counter) {
+        driftChecks.labelValues(counter ? "counter" : "full").inc();
+    }
+
+    /** The stages of the last new revision, in seconds by stage name. */
+    void revisionStages(Map<String, Double> seconds) {
+        seconds.forEach((stage, s) -> stages.labelValues(stage).set(s));
+    }
+
+    /** For tests: drift checks so far by mode ("counter", "full"). */
+    public long driftChecks(String mode) {
+        return (long) driftChecks.labelValues(mode).get();
     }
 
     void driftDetected() {

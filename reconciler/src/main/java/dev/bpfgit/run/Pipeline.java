@@ -86,6 +86,11 @@ public final class Pipeline {
         return Observer.observe(kernel, root, attachPoints(desired));
     }
 
+    /** As {@link #observe(DesiredState)}, with map contents kept in {@code cache} (null: none). */
+    public LiveState observe(DesiredState desired, dev.bpfgit.observe.EntryCache cache) {
+        return Observer.observe(dev.bpfgit.kind.Kinds.BUILT_IN, kernel, root, attachPoints(desired), cache);
+    }
+
     public LiveState observe(List<AttachPoint> points) {
         return Observer.observe(kernel, root, points);
     }
@@ -128,6 +133,11 @@ public final class Pipeline {
 
     public ApplyResult apply(Plan plan, Applier.Progress progress) {
         return Applier.apply(kernel, plan, clock, progress);
+    }
+
+    /** The same pipeline on another kernel (a wrapper of this one). */
+    public Pipeline withKernel(Kernel other) {
+        return new Pipeline(other, root, clock);
     }
 
     public Kernel kernel() {

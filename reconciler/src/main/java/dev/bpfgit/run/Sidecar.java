@@ -26,6 +26,7 @@ import dev.bpfgit.source.SourceException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -74,6 +75,12 @@ public final class Sidecar {
     /** A step running longer than this means the loop is stuck: /healthz fails and the pod is restarted. */
     static final Duration STUCK = Duration.ofMinutes(10);
     private static final int MAX_ERROR_LINES = 20;
+    /**
+     * With the kernel's map write counter, a reconcile reads only the maps written since the last one; every
+     * this many reconciles it reads every map anyway (at the default interval of 60 s, every 10 minutes): the
+     * counter does not see writes made by BPF programs.
+     */
+    static final int FULL_EVERY = 10;
 
     /** Source states recorded for status and metrics. */
     public enum SourceState { OK, INVALID, REFUSED, UNREACHABLE;
@@ -103,6 +110,7 @@ public final class Sidecar {
     private final Clock clock;
     private final Metrics metrics;
     private final SidecarRecord record;
+    private final dev.bpfgit.policy.PolicyLoader loader = new dev.bpfgit.policy.PolicyLoader().keepingFiles();
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
@@ -135,17 +143,26 @@ public final class Sidecar {
     private List<PolicyKind.Runtime> runtimes = List.of();
     private Instant nextRuntime = Instant.MIN;
     private boolean restoreTried;
+    private dev.bpfgit.kernel.MapWriteCounter writeCounter;
+    private boolean counterTried;
+    private volatile dev.bpfgit.observe.EntryCache entryCache;
+    private Quiet quiet;                         // the last in-sync diff, while nothing changed since
+    private int sinceFull;
+    private Instant changeSeen;                  // the first change event of the source check in progress
+    private Map<String, Long> stages;            // nanoseconds by stage of the new revision being applied
 
     public Sidecar(Pipeline pipeline, PolicySource source, Supplier<HostFacts> host, Config config,
                    Duration sourceInterval, Clock clock, Metrics metrics) {
-        this.pipeline = pipeline;
+        // the kernel's map writes made by this process are folded into the kept map contents (EntryCache)
+        this.pipeline = pipeline.withKernel(dev.bpfgit.observe.EntryCache.recording(pipeline.kernel(),
+                () -> entryCache));
         this.source = source;
         this.host = host;
         this.config = config;
         this.sourceInterval = sourceInterval;
         this.clock = clock;
         this.metrics = metrics;
-        this.record = new SidecarRecord(pipeline.kernel(), pipeline.root());
+        this.record = new SidecarRecord(this.pipeline.kernel(), pipeline.root());
         this.stateSince = clock.instant();
         for (PolicyKind kind : Kinds.BUILT_IN.all()) {
             kind.metrics(pipeline.kernel(), () -> {
@@ -189,6 +206,7 @@ public final class Sidecar {
             }
             awaitNext();
         }
+        closeWriteCounter();
         LOG.info("stopping; the datapath stays attached (revision {})", appliedRevision == null
                 ? "none applied" : appliedRevision);
     }
@@ -285,6 +303,7 @@ public final class Sidecar {
         if (change != null ? !now.isBefore(change) : !now.isBefore(nextSourceCheck)) {
             lock.lock();
             try {
+                changeSeen = firstChange;
                 firstChange = null;
             } finally {
                 lock.unlock();
@@ -353,6 +372,7 @@ public final class Sidecar {
             return false;
         }
         Snapshot snapshot;
+        long readStart = System.nanoTime();
         try {
             snapshot = source.read(head);
         } catch (RefusedRevisionException e) {
@@ -391,10 +411,15 @@ public final class Sidecar {
         }
         lastParsedRevision = snapshot.revision();
         metrics.parsed();
+        Map<String, Long> timed = new LinkedHashMap<>();
+        long parseStart = System.nanoTime();
+        timed.put("wait", changeSeen == null ? 0 : Math.max(0, Duration.between(changeSeen, clock.instant()).toNanos()
+                - (parseStart - readStart)));
+        timed.put("read", parseStart - readStart);
         List<Policy> policies;
         try {
             Pipeline.requireFiles(snapshot);
-            policies = Pipeline.validate(snapshot);
+            policies = loader.load(snapshot);   // only files changed since the last revision are parsed
         } catch (PolicyException e) {
             invalid(snapshot.revision(), e.errors().stream().map(ErrorFormat::text).toList());
             publish(head);
@@ -406,6 +431,8 @@ public final class Sidecar {
             publish(head);
             return false;
         }
+        long compileStart = System.nanoTime();
+        timed.put("parse", compileStart - parseStart);
         Enforced next;
         try {
             HostFacts facts = host.get();
@@ -422,6 +449,7 @@ public final class Sidecar {
             lastParsedRevision = null;
             throw e;
         }
+        timed.put("compile", System.nanoTime() - compileStart);
         enforced = next;
         state(SourceState.OK, "");
         publish(head);
@@ -430,7 +458,9 @@ public final class Sidecar {
                 next.policies().size(), next.policies().size() == 1 ? "policy" : "policies");
         backoff = Duration.ZERO;
         retryAt = null;
+        stages = timed;
         reconcile();
+        stages = null;
         // reading 100,000 rules makes hundreds of MB of garbage, and the heap grown for it would stay
         // committed (RSS) until the next full collection, days away in an idle sidecar: one collection per
         // new revision returns it (the launcher's -XX:MaxHeapFreeRatio for run lets the heap shrink)
@@ -511,12 +541,15 @@ public final class Sidecar {
         retryAt = null;
         try {
             e = recompileIfHostChanged(e);
-            LiveState live = pipeline.observe(e.desired());
+            long observeStart = System.nanoTime();
+            LiveState live = observe(e);
+            long diffStart = System.nanoTime();
             if (appliedRevision == null) {
                 appliedRevision = live.meta().revision().orElse(null);
                 appliedAt = live.meta().get("applied").map(Sidecar::instant).orElse(null);
             }
-            Plan plan = Differ.diff(e.desired(), live);
+            Plan plan = unchanged(e, live) ? quiet.plan() : Differ.diff(e.desired(), live);
+            long applyStart = System.nanoTime();
             boolean recorded = live.meta().revision().equals(Optional.of(e.revision()));
             boolean first = e.applied().isEmpty() && !recorded;
             Set<String> drifted = policiesChanged(plan);
@@ -548,6 +581,9 @@ public final class Sidecar {
                 LOG.warn("revision {} drifted in {}, not correcting (reconcile.drift: report): {}", e.revision(),
                         drifted, plan.summary());
             }
+            // an in-sync result, with what it was diffed from: the next tick that finds the same needs no diff
+            quiet = plan.inSync() && recorded ? new Quiet(e.desired(), live, plan) : null;
+            stagesDone(e, observeStart, diffStart, applyStart);
             Instant now = clock.instant();
             if (e.applied().isEmpty()) {
                 e = new Enforced(e.revision(), e.commit(), e.policies(), e.facts(), e.desired(), Optional.of(now));
@@ -565,6 +601,7 @@ public final class Sidecar {
             metrics.success(now);
             metrics.policyStates(states(e, inSync ? Set.of() : drifted, Set.of()));
         } catch (RuntimeException x) {
+            quiet = null;
             // apply (ApplyException names the policies), observe, or a foreign program in the way
             failed(e, x, x instanceof ApplyException a ? a.policies() : List.of());
         } finally {
@@ -585,9 +622,129 @@ public final class Sidecar {
                 x.getMessage(), Durations.human(backoff));
     }
 
+    // ---- the map write counter: drift ticks that read only what was written
+
+    /** Loads the kernel's map write counter; without it every reconcile reads every map, as before. */
+    private void openWriteCounter() {
+        try {
+            writeCounter = pipeline.kernel().mapWriteCounter(dev.bpfgit.compile.Objects.get("mapwrites.bpf.o"))
+                    .orElse(null);
+        } catch (RuntimeException x) {
+            LOG.info("no map write counter ({}): every drift tick reads every map", x.getMessage());
+            writeCounter = null;
+        }
+        if (writeCounter != null) {
+            entryCache = new dev.bpfgit.observe.EntryCache(writeCounter);
+            LOG.info("map write counter loaded: a drift tick reads only maps written since the last one (all of"
+                    + " them every {} reconciles)", FULL_EVERY);
+        }
+    }
+
+    private void closeWriteCounter() {
+        if (writeCounter != null) {
+            try {
+                writeCounter.close();
+            } catch (RuntimeException x) {
+                LOG.warn("close the map write counter: {}", x.toString());
+            }
+            writeCounter = null;
+            entryCache = null;
+        }
+    }
+
+    /** Observes the enforced revision's state, reading only the maps written since, unless a full one is due. */
+    private LiveState observe(Enforced e) {
+        if (!counterTried) {
+            counterTried = true;   // here, on the loop thread, which also closes it (run)
+            openWriteCounter();
+        }
+        if (entryCache == null) {
+            LiveState live = pipeline.observe(e.desired());
+            metrics.driftCheck(false);
+            return live;
+        }
+        if (++sinceFull >= FULL_EVERY) {
+            sinceFull = 0;
+            entryCache.forget();
+        }
+        LiveState live;
+        try {
+            live = pipeline.observe(e.desired(), entryCache);
+        } catch (RuntimeException x) {
+            entryCache.forget();
+            throw x;
+        }
+        metrics.driftCheck(entryCache.read() == 0);
+        LOG.debug("observed: {} maps kept (no write since read), {} read", entryCache.reused(), entryCache.read());
+        return live;
+    }
+
+    private record Quiet(DesiredState desired, LiveState live, Plan plan) {
+    }
+
+    /**
+     * Whether the last in-sync diff holds for {@code live}: the same compiled revision, and a live state equal
+     * to the one it was diffed from, every map's contents the very ones kept then (EntryCache: no write since),
+     * but for the sidecar's own status keys in the bookkeeping map, which diff leaves alone.
+     */
+    private boolean unchanged(Enforced e, LiveState live) {
+        Quiet q = quiet;
+        if (q == null || q.desired() != e.desired() || entryCache == null || entryCache.read() > 0) {
+            return false;
+        }
+        LiveState was = q.live();
+        if (!was.programs().equals(live.programs()) || !was.links().equals(live.links())
+                || !was.dirs().equals(live.dirs()) || !was.attached().equals(live.attached())
+                || !was.interfaces().equals(live.interfaces()) || !was.cgroups().equals(live.cgroups())
+                || !was.maps().keySet().equals(live.maps().keySet())
+                || !withoutSidecar(was.meta()).equals(withoutSidecar(live.meta()))) {
+            return false;
+        }
+        Path meta = dev.bpfgit.observe.Meta.pin(pipeline.root());
+        for (var m : live.maps().values()) {
+            var before = was.maps().get(m.pin());
+            if (!before.info().equals(m.info()) || before.entries().isPresent() != m.entries().isPresent()) {
+                return false;
+            }
+            if (!m.pin().equals(meta) && m.entries().isPresent() && before.entries().get() != m.entries().get()) {
+                return false;   // identity: kept contents are the same object while nothing wrote
+            }
+        }
+        return true;
+    }
+
+    private static Map<String, String> withoutSidecar(Meta meta) {
+        Map<String, String> m = new TreeMap<>(meta.values());
+        m.keySet().removeIf(k -> k.startsWith(Meta.SIDECAR));
+        return m;
+    }
+
+    /** For a new revision: one line and the metric with where its time went, from its change event on. */
+    private void stagesDone(Enforced e, long observeStart, long diffStart, long applyStart) {
+        Map<String, Long> t = stages;
+        if (t == null) {
+            return;
+        }
+        stages = null;
+        long end = System.nanoTime();
+        t.put("observe", diffStart - observeStart);
+        t.put("diff", applyStart - diffStart);
+        t.put("apply", end - applyStart);
+        t.put("total", t.values().stream().mapToLong(Long::longValue).sum());
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        StringBuilder line = new StringBuilder();
+        t.forEach((stage, ns) -> {
+            seconds.put(stage, ns / 1e9);
+            line.append(line.isEmpty() ? "" : ", ").append(stage).append(' ').append(ns / 1_000_000).append(" ms");
+        });
+        metrics.revisionStages(seconds);
+        LOG.info("revision {} reached the kernel: {}{}", e.revision(), line,
+                entryCache == null ? "" : " (maps read " + entryCache.read() + ", kept " + entryCache.reused() + ")");
+    }
+
     private Enforced recompileIfHostChanged(Enforced e) {
         HostFacts facts = host.get();
-        if (facts.equals(e.facts())) {
+        if (facts.equals(e.facts()) || used(facts, e.desired()).equals(used(e.facts(), e.desired()))) {
             return e;
         }
         try {
@@ -604,6 +761,25 @@ public final class Sidecar {
                     .orElse(""));
             return e;
         }
+    }
+
+    /**
+     * The facts a compile of {@code desired} depends on: of the host's cgroups only those it attaches to (a
+     * policy naming a missing cgroup does not compile, so there is none other). On a busy host cgroups come
+     * and go all the time (every container), and each would otherwise recompile 100,000 rules at a tick.
+     */
+    private static HostFacts used(HostFacts facts, DesiredState desired) {
+        Set<String> attached = new TreeSet<>();
+        for (dev.bpfgit.kernel.AttachPoint at : Pipeline.attachPoints(desired)) {
+            if (at instanceof dev.bpfgit.kernel.AttachPoint.Cgroup c) {
+                attached.add(c.path());
+            }
+        }
+        return new HostFacts(facts.name(), facts.labels(), facts.interfaces(), facts.cgroups().map(all -> {
+            Map<String, Long> m = new TreeMap<>(all);
+            m.keySet().retainAll(attached);
+            return m;
+        }), facts.features());
     }
 
     private static Set<String> policiesChanged(Plan plan) {

@@ -26,10 +26,12 @@ import java.util.stream.Stream;
  * volume swaps its {@code ..data} symlink in the top directory, and git-sync its worktree link: both are
  * events there.
  *
- * <p>{@link #head} is a counter of events, bumped also by an overflow (events were lost) and once every
- * {@code recheck}, a safety re-read in case events never come (network file systems). Reading is
- * {@link DirectorySource#read}; a re-read whose files are unchanged yields the same revision, which the
- * sidecar does not parse again.
+ * <p>{@link #head} is a counter of events, bumped also by an overflow (events were lost) and, every
+ * {@code recheck}, when the policy files' names, identities (device and inode, links followed), sizes or
+ * modification times differ from those of the last read: a safety net in case events never come (network
+ * file systems) that costs a walk and a stat per file, not a read and hash of every byte (3 MB at 100,000
+ * rules) each time. Reading is {@link DirectorySource#read}; a re-read whose files are unchanged yields the
+ * same revision, which the sidecar does not parse again.
  */
 public final class DirectoryPolicySource implements PolicySource {
     private static final Logger LOG = LoggerFactory.getLogger(DirectoryPolicySource.class);
@@ -47,6 +49,7 @@ public final class DirectoryPolicySource implements PolicySource {
     private volatile boolean watching;
     private volatile boolean closed;
     private Instant lastRecheck;
+    private volatile String readStamp = "";   // stamp() taken right before the last read
 
     public DirectoryPolicySource(Path dir, Duration recheck, Clock clock) {
         this.dir = dir.toAbsolutePath().normalize();
@@ -76,7 +79,9 @@ public final class DirectoryPolicySource implements PolicySource {
         Instant now = clock.instant();
         if (!now.isBefore(lastRecheck.plus(recheck))) {
             lastRecheck = now;
-            events.incrementAndGet();
+            if (!stamp().equals(readStamp)) {
+                events.incrementAndGet();
+            }
         }
         return Long.toString(events.get());
     }
@@ -91,6 +96,8 @@ public final class DirectoryPolicySource implements PolicySource {
     public Snapshot read(String head) {
         for (int attempt = 0; ; attempt++) {
             long before = events.get();
+            // taken before reading: a change made during the read shows as another stamp at the next recheck
+            readStamp = stamp();
             Snapshot s = DirectorySource.read(List.of(dir));
             try {
                 Thread.sleep(QUIET.toMillis());   // lets the events of a write in progress reach the watcher
@@ -105,6 +112,31 @@ public final class DirectoryPolicySource implements PolicySource {
                 return s;
             }
         }
+    }
+
+    /**
+     * Names, file keys, sizes and modification times of the files a read would take (as DirectorySource lists
+     * them: no hidden component); any failure gives a stamp of its own, so the directory is read and the read
+     * reports it.
+     */
+    String stamp() {
+        StringBuilder b = new StringBuilder();
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) walk.filter(p -> !p.equals(dir) && !hidden(p)
+                    && PolicyFiles.isPolicyName(p.getFileName().toString())).sorted()::iterator) {
+                try {
+                    var a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
+                    b.append(dir.relativize(p)).append('\0').append(a.fileKey()).append('\0').append(a.size())
+                            .append('\0').append(a.lastModifiedTime().toMillis()).append('\0')
+                            .append(a.lastModifiedTime().toInstant().getNano()).append('\n');
+                } catch (IOException e) {
+                    b.append(dir.relativize(p)).append("\0?").append(e.getClass().getSimpleName()).append('\n');
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return "? " + e;
+        }
+        return b.toString();
     }
 
     @Override

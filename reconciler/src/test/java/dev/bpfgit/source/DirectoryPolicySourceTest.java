@@ -130,4 +130,22 @@ class DirectoryPolicySourceTest {
             assertNotEquals(h1, s.head());
         }
     }
+
+    @Test
+    void aRecheckOfUnchangedFilesKeepsTheHeadAndAChangedStampMovesIt() throws Exception {
+        Path a = Files.writeString(dir.resolve("a.yaml"), POLICY);
+        try (DirectoryPolicySource s = new DirectoryPolicySource(dir, Duration.ofMillis(200), Clock.systemUTC())) {
+            String h1 = s.head();
+            s.read(h1);
+            Thread.sleep(250);
+            assertEquals(h1, s.head(), "files as read: no re-read of every byte at a recheck");
+            String stamp = s.stamp();
+            // what a missed event would leave behind: another size and time than at the last read
+            Files.writeString(a, POLICY.replace("192.0.2.0", "198.51.100.0"));
+            Files.setLastModifiedTime(a, java.nio.file.attribute.FileTime.fromMillis(1_000_000));
+            assertNotEquals(stamp, s.stamp());
+            Thread.sleep(250);
+            assertNotEquals(h1, s.head());
+        }
+    }
 }

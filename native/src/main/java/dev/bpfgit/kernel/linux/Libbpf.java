@@ -85,6 +85,7 @@ final class Libbpf {
     private static final MethodHandle XDP_QUERY = fn("bpf_xdp_query", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     private static final MethodHandle TEST_RUN = fn("bpf_prog_test_run_opts", JAVA_INT, JAVA_INT, ADDRESS);
     private static final MethodHandle NUM_CPUS = fn("libbpf_num_possible_cpus", JAVA_INT);
+    private static final MethodHandle RAW_TP_OPEN = fn("bpf_raw_tracepoint_open", JAVA_INT, ADDRESS, JAVA_INT);
 
     private Libbpf() {
     }
@@ -118,6 +119,15 @@ final class Libbpf {
     static int mapCreate(int type, MemorySegment name, int keySize, int valueSize, int maxEntries, MemorySegment opts) {
         try {
             return (int) MAP_CREATE.invokeExact(type, name, keySize, valueSize, maxEntries, opts);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** BPF_RAW_TRACEPOINT_OPEN: the returned fd holds the attachment (closing it detaches). */
+    static int rawTracepointOpen(MemorySegment name, int progFd) {
+        try {
+            return (int) RAW_TP_OPEN.invokeExact(name, progFd);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -29,6 +29,7 @@ final class LibbpfObjects {
     private static final MethodHandle PROG_NAME = fn("bpf_program__name", ADDRESS, ADDRESS);
     private static final MethodHandle PROG_SET_AUTOLOAD = fn("bpf_program__set_autoload", JAVA_INT, ADDRESS, JAVA_BOOLEAN);
     private static final MethodHandle PROG_FD = fn("bpf_program__fd", JAVA_INT, ADDRESS);
+    private static final MethodHandle MAP_FD = fn("bpf_map__fd", JAVA_INT, ADDRESS);
     private static final MethodHandle PROG_SET_LOG_BUF = fn("bpf_program__set_log_buf", JAVA_INT,
             ADDRESS, ADDRESS, JAVA_LONG);
     private static final MethodHandle LOAD = fn("bpf_object__load", JAVA_INT, ADDRESS);
@@ -126,6 +127,11 @@ final class LibbpfObjects {
 
     static int programFd(MemorySegment prog) {
         return intOf(PROG_FD, prog);
+    }
+
+    /** The fd of a loaded object's map (owned by the object). */
+    static int mapFd(MemorySegment map) {
+        return intOf(MAP_FD, map);
     }
 
     static int programSetLogBuf(MemorySegment prog, MemorySegment buf) {

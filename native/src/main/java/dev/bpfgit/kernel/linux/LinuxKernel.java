@@ -463,4 +463,9 @@ public final class LinuxKernel implements Kernel {
                                      java.util.Map<String, dev.bpfgit.kernel.MapSource> maps, Optional<Path> netns) {
         return Iterators.run(object, programs, maps, netns, cpus);
     }
+
+    @Override
+    public Optional<dev.bpfgit.kernel.MapWriteCounter> mapWriteCounter(dev.bpfgit.kernel.ObjectFile object) {
+        return Optional.of(WriteCounter.open(object));
+    }
 }

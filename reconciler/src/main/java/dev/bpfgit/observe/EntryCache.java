@@ -1,0 +1,187 @@
+package dev.bpfgit.observe;
+
+import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.kernel.MapInfo;
+import dev.bpfgit.kernel.MapWriteCounter;
+import dev.bpfgit.kernel.SortedEntries;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * The contents of the maps read by the last observation, kept for the next one (the sidecar's drift ticks)
+ * and trusted only while the kernel's {@link MapWriteCounter} shows no write to the map since it was read.
+ *
+ * <p>Why that is enough: a map's count is read before its contents, and the kernel counts a write after it is
+ * in the map. A write missing from the kept contents therefore always shows as a changed count. The same pin
+ * holding another map (another id) is read anew. What the counter cannot see, writes from BPF programs, does
+ * not happen to the maps observe reads: bpfgit's programs write only their statistics maps, which are never
+ * read for entries; {@link #forget} (the sidecar's periodic full verification) covers a foreign program.
+ *
+ * <p>This process's own writes ({@link #recording}) are folded into the kept contents, with the count they
+ * add: after an apply or a status record the next observation still reads nothing, and a foreign write on
+ * top of ours still shows as a count that does not match.
+ *
+ * <p>Not thread-safe: one observer at a time (the sidecar's loop, which also makes the writes).
+ */
+public final class EntryCache {
+    private record Kept(int id, long writes, Map<Bytes, Bytes> entries) {
+    }
+
+    private final MapWriteCounter counter;
+    private final Map<Path, Kept> kept = new HashMap<>();
+    private final Set<Path> seen = new HashSet<>();
+    private long unresolved;
+    private int reused;
+    private int read;
+
+    public EntryCache(MapWriteCounter counter) {
+        this.counter = counter;
+        this.unresolved = counter.unresolved();
+    }
+
+    /** Drops every kept content: the next observation reads every map (a full verification). */
+    public void forget() {
+        kept.values().forEach(k -> counter.unwatch(k.id()));
+        kept.clear();
+    }
+
+    /** Maps whose contents the last observation took from here / read from the kernel. */
+    public int reused() {
+        return reused;
+    }
+
+    public int read() {
+        return read;
+    }
+
+    /** Called by {@link Observer} before it reads any map. */
+    void begin() {
+        reused = 0;
+        read = 0;
+        seen.clear();
+        long u = counter.unresolved();
+        if (u != unresolved) {
+            // a write the counter could not attribute may have been to any map
+            unresolved = u;
+            forget();
+        }
+    }
+
+    /** The kept contents of the map at {@code pin} when no write reached it since they were read. */
+    Optional<Map<Bytes, Bytes>> reusable(Path pin, MapInfo info) {
+        seen.add(pin);
+        Kept k = kept.get(pin);
+        if (k != null && k.id() == info.id()) {
+            OptionalLong now = counter.writes(info.id());
+            if (now.isPresent() && now.getAsLong() == k.writes()) {
+                reused++;
+                return Optional.of(k.entries());
+            }
+        }
+        if (k != null && k.id() != info.id()) {
+            counter.unwatch(k.id());
+        }
+        kept.remove(pin);
+        return Optional.empty();
+    }
+
+    /**
+     * The count of the map, read before its contents are (so call it right before), or -1 when the map cannot
+     * be watched; pass it to {@link #keep} with the contents.
+     */
+    long before(MapInfo info) {
+        counter.watch(info.id());
+        return counter.writes(info.id()).orElse(-1);
+    }
+
+    void keep(Path pin, MapInfo info, long before, Map<Bytes, Bytes> entries) {
+        read++;
+        if (before >= 0) {
+            kept.put(pin, new Kept(info.id(), before, entries));
+        }
+    }
+
+    /** This process put {@code entries} into the map at {@code pin} (the call returned without error). */
+    void wrote(Path pin, Collection<Entry> entries) {
+        Kept k = kept.get(pin);
+        if (k == null || entries.isEmpty()) {
+            return;
+        }
+        Map<Bytes, Bytes> changes = new HashMap<>();
+        entries.forEach(e -> changes.put(e.key(), e.value()));
+        kept.put(pin, new Kept(k.id(), k.writes() + entries.size(), merged(k.entries(), changes, Set.of())));
+    }
+
+    /** This process deleted {@code keys} from the map at {@code pin} (the call returned without error). */
+    void deleted(Path pin, Collection<Bytes> keys) {
+        Kept k = kept.get(pin);
+        if (k == null || keys.isEmpty()) {
+            return;
+        }
+        kept.put(pin, new Kept(k.id(), k.writes() + keys.size(), merged(k.entries(), Map.of(), Set.copyOf(keys))));
+    }
+
+    private static Map<Bytes, Bytes> merged(Map<Bytes, Bytes> old, Map<Bytes, Bytes> put, Set<Bytes> removed) {
+        List<Entry> out = new ArrayList<>(old.size() + put.size());
+        old.forEach((key, value) -> {
+            if (!removed.contains(key) && !put.containsKey(key)) {
+                out.add(new Entry(key, value));
+            }
+        });
+        put.forEach((key, value) -> out.add(new Entry(key, value)));
+        return SortedEntries.of(out);
+    }
+
+    /**
+     * {@code kernel}, telling the cache {@code cache} supplies (when not null at the time) of every map write
+     * made through it, so that the kept contents follow this process's own writes.
+     */
+    public static Kernel recording(Kernel kernel, Supplier<EntryCache> cache) {
+        return (Kernel) Proxy.newProxyInstance(Kernel.class.getClassLoader(), new Class<?>[]{Kernel.class},
+                (proxy, method, args) -> {
+                    Object result;
+                    try {
+                        result = method.invoke(kernel, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                    EntryCache c = cache.get();
+                    if (c != null && args != null && args.length == 2 && args[0] instanceof Path pin
+                            && args[1] instanceof Collection<?> items) {
+                        if (method.getName().equals("update")) {
+                            @SuppressWarnings("unchecked") Collection<Entry> es = (Collection<Entry>) items;
+                            c.wrote(pin, es);
+                        } else if (method.getName().equals("delete")) {
+                            @SuppressWarnings("unchecked") Collection<Bytes> ks = (Collection<Bytes>) items;
+                            c.deleted(pin, ks);
+                        }
+                    }
+                    return result;
+                });
+    }
+
+    /** Called by {@link Observer} after it read every map: maps no longer pinned are dropped. */
+    void end() {
+        for (var it = kept.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (!seen.contains(e.getKey())) {
+                counter.unwatch(e.getValue().id());
+                it.remove();
+            }
+        }
+    }
+}
