@@ -20,13 +20,21 @@ import java.util.TreeMap;
  */
 public record Config(Path root, Optional<String> hostName, Map<String, String> labels, Optional<Path> sourcePath,
                      Optional<GitSettings> git, Duration interval, double jitter, boolean correctDrift,
-                     String listen, int maxRuleSeries, Duration lockTimeout) {
+                     String listen, int maxRuleSeries, Duration lockTimeout, boolean writeCounter) {
 
     public static final Path DEFAULT_ROOT = Path.of("/sys/fs/bpf/bpfgit");
     /** How long a writing verb waits for another writer of the same pin root ({@code lock.timeout}). */
     public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(30);
     /** Series of per-rule counters a kind exports per scrape ({@code metrics.maxRuleSeries}). */
     public static final int DEFAULT_MAX_RULE_SERIES = 10_000;
+
+    /** Without the map write counter ({@code reconcile.writeCounter}, off by default). */
+    public Config(Path root, Optional<String> hostName, Map<String, String> labels, Optional<Path> sourcePath,
+                  Optional<GitSettings> git, Duration interval, double jitter, boolean correctDrift,
+                  String listen, int maxRuleSeries, Duration lockTimeout) {
+        this(root, hostName, labels, sourcePath, git, interval, jitter, correctDrift, listen, maxRuleSeries,
+                lockTimeout, false);
+    }
 
     /** A directory source (or none), the default lock timeout. */
     public Config(Path root, Optional<String> hostName, Map<String, String> labels, Optional<Path> sourcePath,
@@ -79,7 +87,8 @@ public record Config(Path root, Optional<String> hostName, Map<String, String> l
                 drift.equals("correct"),
                 str(metrics.get("listen"), d.listen()),
                 metrics.get("maxRuleSeries") == null ? d.maxRuleSeries() : ((Number) metrics.get("maxRuleSeries")).intValue(),
-                lock.get("timeout") == null ? d.lockTimeout() : Durations.parse(String.valueOf(lock.get("timeout"))));
+                lock.get("timeout") == null ? d.lockTimeout() : Durations.parse(String.valueOf(lock.get("timeout"))),
+                Boolean.TRUE.equals(rec.get("writeCounter")));
     }
 
     private static GitSettings gitSettings(Map<?, ?> g, Path file, SettingsFile at) {

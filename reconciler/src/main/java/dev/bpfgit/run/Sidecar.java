@@ -656,7 +656,9 @@ public final class Sidecar {
     private LiveState observe(Enforced e) {
         if (!counterTried) {
             counterTried = true;   // here, on the loop thread, which also closes it (run)
-            openWriteCounter();
+            if (config.writeCounter()) {
+                openWriteCounter();
+            }
         }
         if (entryCache == null) {
             LiveState live = pipeline.observe(e.desired());

@@ -86,7 +86,7 @@ class DriftCounterIT {
             int port = ThreadLocalRandom.current().nextInt(20000, 40000);
             Path cfg = dir.resolve("bpfgit.yaml");
             Files.writeString(cfg, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies
-                    + "\nreconcile: {interval: 2s, jitter: 0, drift: correct}\nmetrics:\n  listen: 127.0.0.1:" + port
+                    + "\nreconcile: {interval: 2s, jitter: 0, drift: correct, writeCounter: true}\nmetrics:\n  listen: 127.0.0.1:" + port
                     + "\n");
             try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run.log"))) {
                 d.awaitReady();

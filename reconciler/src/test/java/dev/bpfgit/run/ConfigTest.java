@@ -146,4 +146,17 @@ class ConfigTest {
         assertEquals(0.0, c.jitter());
         assertEquals(5, c.maxRuleSeries());
     }
+
+    /** The map write counter taxes every syscall of the host: only an explicit true loads it. */
+    @Test
+    void theWriteCounterIsOptIn() throws IOException {
+        assertEquals(false, Config.defaults().writeCounter());
+        assertEquals(false, load("reconcile: {interval: 2s}\n").writeCounter());
+        assertEquals(true, load("reconcile: {writeCounter: true}\n").writeCounter());
+        assertEquals(false, Config.load(Path.of(System.getProperty("user.dir")).getParent()
+                .resolve("config/bpfgit.yaml")).writeCounter());
+        String f = tmp.resolve("bpfgit.yaml").toString();
+        assertTrue(errors("reconcile: {writeCounter: yes please}\n")
+                .startsWith(f + ":1:27: error: reconcile.writeCounter: must be true or false"), errors("reconcile: {writeCounter: yes please}\n"));
+    }
 }
