@@ -52,6 +52,9 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 # the guest's modules (veth, sch_ingress, cls_bpf autoload from here), over the host's tree
 mkdir -p "/lib/modules/$kver"
 mount --bind "$moddir" "/lib/modules/$kver"
+# and its config where an installed kernel has it: libbpf resolves a BPF object's __kconfig externs from
+# /boot/config-$(uname -r) (egresstimeout.bpf.o fails to load without it), as bpftool feature probe does
+cp "${moddir%/lib/modules/*}/boot/config-$kver" "/boot/config-$kver"
 ip link set lo up
 hostname bpfgit-guest
 uname -r > "$out/uname"

@@ -35,8 +35,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p>The clsact qdisc is the interface's, shared with whoever else filters there. The record says whether
  * bpfgit created it (or joined a qdisc another bpfgit record on the interface created): the last such
- * filter to go removes the qdisc once no filter of any kind is left on it, and a qdisc someone else made
- * is never removed.
+ * filter to go removes the qdisc once no filter of any kind is left on it and no tcx program runs there,
+ * and a qdisc someone else made is never removed.
  */
 final class LegacyTc {
     /** bpfgit's filter: fixed, so that a restart and an operator running {@code tc filter show} know it. */
