@@ -521,13 +521,16 @@ public final class Differ {
                             ? "link whose interface is gone" : "link attached to an older " + ifname(l.at())));
                 }
                 int ours = ll == null || lp == null ? -1 : lp.info().id();
+                // id 0: a legacy tc filter that is no BPF program (u32, flower, matchall...), never bpfgit's
                 List<AttachedProgram> others = live.attached().getOrDefault(l.at(), List.of()).stream()
-                        .filter(a -> a.progId() != ours && (ll == null || a.progId() != ll.info().progId()))
+                        .filter(a -> a.progId() == 0
+                                || a.progId() != ours && (ll == null || a.progId() != ll.info().progId()))
                         .toList();
                 if (!others.isEmpty()) {
-                    String who = others.stream().map(a -> "id " + a.progId() + " \"" + a.name() + "\"")
+                    String who = others.stream().map(a -> a.progId() == 0 ? a.name()
+                                    : "program id " + a.progId() + " \"" + a.name() + "\"")
                             .reduce((a, b) -> a + ", " + b).orElseThrow();
-                    String msg = l.at().label() + ": program " + who + " is attached and was not attached by"
+                    String msg = l.at().label() + ": " + who + " is attached and was not attached by"
                             + " bpfgit; for " + String.join(", ", unit.policies());
                     PolicyKind.Foreign foreign = kind.foreign(l.at());
                     if (foreign.refuse()) {

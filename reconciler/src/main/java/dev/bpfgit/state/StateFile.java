@@ -450,7 +450,8 @@ public final class StateFile {
             for (int j = 0; j < programs.size(); j++) {
                 String pa = at + ".programs[" + j + "]";
                 JsonNode p = r.element(programs, at + ".programs", j);
-                ps.add(new AttachedProgram(r.integer(p, pa, "id", 1), r.text(p, pa, "name")));
+                // 0: a legacy tc filter that is not a BPF program (u32, flower, matchall...)
+                ps.add(new AttachedProgram(r.integer(p, pa, "id", 0), r.text(p, pa, "name")));
             }
             k.restoreAttached(point, ps);
         }

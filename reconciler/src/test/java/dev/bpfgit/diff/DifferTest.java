@@ -220,6 +220,17 @@ class DifferTest {
         assertTrue(p.warnings().getFirst().contains("their_tc"));
     }
 
+    /** A legacy tc filter of another classifier (id 0: no BPF program) is reported by its kind and pref. */
+    @Test
+    void aForeignNonBpfTcFilterIsAWarningNamingItsKind() {
+        f.kernel.attachForeign(new AttachPoint.Tcx("eth1", AttachPoint.Direction.INGRESS), 0,
+                "tc u32 filter (legacy tc, pref 30)");
+        Plan p = f.plan(snapshot("r1", "p.yaml", policy("steer", "eth1", "tc-ingress", "{prefix: 10.0.0.0/8, action: mark, mark: 0x10}")));
+        assertEquals(1, p.warnings().size(), p.warnings().toString());
+        assertTrue(p.warnings().getFirst().startsWith("eth1 tcx-ingress: tc u32 filter (legacy tc, pref 30) is attached"
+                + " and was not attached by bpfgit; for TrafficPolicy/steer"), p.warnings().getFirst());
+    }
+
     @Test
     void anApplyInterruptedAfterAnyStepConverges() {
         Snapshot s = edge("r1", "{prefix: 203.0.113.0/24, action: drop}", "{prefix: 2001:db8:bad::/48, action: drop}");

@@ -106,7 +106,45 @@ class LegacyTcPolicyIT {
             edge.inside(p -> p.apply(Differ.destroy(p.observe(List.of()))));
             assertFalse(filters(t, "ingress").contains("0xb9f"), "bpfgit's filter went with its record");
             assertFalse(filters(t, "egress").contains("0xb9f"));
+            assertFalse(t.ns("edge").run("tc", "qdisc", "show", "dev", "eth0").contains("clsact"),
+                    "the clsact qdisc bpfgit created went with its last filter");
             assertEquals(3, t.ping("client", "203.0.113.7", "10.0.0.2", 3));
+        }
+    }
+
+    /**
+     * A filter of another classifier (here u32: this host's kernel has no matchall or flower) decides what
+     * bpfgit's program sees too: plan reports it at the tc hooks of its direction, in both modes, and bpfgit
+     * neither touches it nor removes the operator's clsact qdisc it sits on.
+     */
+    @Test
+    void aForeignFilterOfAnotherClassifierIsReportedAndKeptWithItsQdisc(@TempDir Path dir) throws Exception {
+        writePolicies(dir);
+        boolean tcx = new LinuxKernel().features().has(Feature.TCX_LINK);
+        try (PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
+            TestNetns edgeNs = t.ns("edge");
+            edgeNs.run("tc", "qdisc", "add", "dev", "eth0", "clsact");
+            edgeNs.run("tc", "filter", "add", "dev", "eth0", "ingress", "pref", "30", "protocol", "ip", "u32",
+                    "match", "ip", "dst", "192.0.2.1/32", "flowid", "1:1");
+            Bpfgit.Host edge = new Bpfgit.Host(edgeNs, root.path());
+            for (boolean legacy : tcx ? List.of(false, true) : List.of(true)) {
+                if (legacy) {
+                    System.setProperty("bpfgit.tc", "legacy");
+                } else {
+                    System.clearProperty("bpfgit.tc");
+                }
+                String label = legacy ? "eth0 tc-ingress (legacy tc)" : "eth0 tcx-ingress";
+                Plan plan = edge.plan(dir);
+                List<String> about = plan.warnings().stream().filter(w -> w.contains("u32")).toList();
+                assertEquals(1, about.size(), plan.warnings().toString());
+                assertTrue(about.getFirst().startsWith(label + ": tc u32 filter (legacy tc, pref 30) is attached and"
+                        + " was not attached by bpfgit; for TrafficPolicy/in"), about.getFirst());
+                edge.apply(dir);
+                assertEquals(0, t.ping("client", "203.0.113.7", "10.0.0.2", 3), "bpfgit's rule decides");
+                edge.inside(p -> p.apply(Differ.destroy(p.observe(List.of()))));
+                assertTrue(filters(t, "ingress").contains("u32"), "the foreign filter is kept");
+                assertTrue(edgeNs.run("tc", "qdisc", "show", "dev", "eth0").contains("clsact"), "and its qdisc");
+            }
         }
     }
 

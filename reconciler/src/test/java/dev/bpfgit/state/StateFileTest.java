@@ -69,6 +69,18 @@ class StateFileTest {
         assertEquals(true, fromFile.matches("(?s).*~ 192\\.0\\.2\\.0/24 +pass \\(was drop\\).*"), fromFile);
     }
 
+    /** A legacy tc filter of another classifier (id 0) is exported and read back as it was, and plans alike. */
+    @Test
+    void aForeignNonBpfTcFilterRoundTrips() {
+        MemoryKernel host = new MemoryKernel(HOST.interfaces(), 4);
+        AttachPoint in = new AttachPoint.Tcx("eth0", AttachPoint.Direction.INGRESS);
+        host.attachForeign(in, 0, "tc u32 filter (legacy tc, pref 30)");
+        String json = StateFile.write(Observer.observe(host, ROOT, List.of(in)), HOST, 4);
+        StateFile.Loaded loaded = StateFile.read(json, "host.json");
+        assertEquals(host.attached(in), loaded.kernel().attached(in));
+        assertEquals(json, StateFile.write(Observer.observe(loaded.kernel(), ROOT, List.of(in)), loaded.host(), 4));
+    }
+
     /** A state file of a host with one xdp and one tc-ingress policy applied. */
     private static String exported() {
         MemoryKernel host = new MemoryKernel(HOST.interfaces(), 4);

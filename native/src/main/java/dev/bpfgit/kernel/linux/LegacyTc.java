@@ -32,6 +32,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * the record, asks the kernel which program the filter at that handle runs, and treats it as its link. A
  * program change is {@code bpf_tc_attach} with BPF_TC_F_REPLACE on that handle: the kernel swaps the
  * filter's program in place (cls_bpf replaces it under RCU), so no packet misses the filter.
+ *
+ * <p>The clsact qdisc is the interface's, shared with whoever else filters there. The record says whether
+ * bpfgit created it (or joined a qdisc another bpfgit record on the interface created): the last such
+ * filter to go removes the qdisc once no filter of any kind is left on it and no tcx program runs there,
+ * and a qdisc someone else made is never removed.
  */
 final class LegacyTc {
     /** bpfgit's filter: fixed, so that a restart and an operator running {@code tc filter show} know it. */
@@ -44,7 +49,11 @@ final class LegacyTc {
     private static final int TCX_INGRESS = 46;
     private static final int TCX_EGRESS = 47;
     private static final int MAP_ARRAY = 2;
-    private static final int RECORD_SIZE = 24;
+    /** Records written before qdisc ownership was recorded: nothing says who made their qdisc, so it is kept. */
+    private static final int RECORD_SIZE_V1 = 24;
+    private static final int RECORD_SIZE = 32;
+    /** Record flag: bpfgit created the interface's clsact qdisc. */
+    private static final int QDISC_OURS = 1;
 
     /** struct bpf_tc_hook (libbpf, 24 bytes). */
     private static final StructLayout HOOK = MemoryLayout.structLayout(
@@ -60,15 +69,22 @@ final class LegacyTc {
     private static final MethodHandle TC_ATTACH = Libbpf.fn("bpf_tc_attach", JAVA_INT, ADDRESS, ADDRESS);
     private static final MethodHandle TC_DETACH = Libbpf.fn("bpf_tc_detach", JAVA_INT, ADDRESS, ADDRESS);
     private static final MethodHandle TC_QUERY = Libbpf.fn("bpf_tc_query", JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle HOOK_DESTROY = Libbpf.fn("bpf_tc_hook_destroy", JAVA_INT, ADDRESS);
+    private static final MethodHandle MAP_NEXT_ID = Libbpf.fn("bpf_map_get_next_id", JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle MAP_FD_BY_ID = Libbpf.fn("bpf_map_get_fd_by_id", JAVA_INT, JAVA_INT);
 
     /**
      * The ownership record: where bpfgit's filter is. An ifindex means something only in its network
      * namespace (every namespace has an ifindex 1), so the record carries the namespace's inode too, and from
      * any other namespace the filter reads as out of reach and is never touched.
      */
-    record Record(int ifindex, AttachPoint.Direction direction, long netns) {
+    record Record(int ifindex, AttachPoint.Direction direction, long netns, boolean qdiscOurs) {
         boolean here() {
             return netns == currentNetns();
+        }
+
+        boolean sameInterface(Record o) {
+            return ifindex == o.ifindex && netns == o.netns;
         }
 
         int attachType() {
@@ -82,7 +98,8 @@ final class LegacyTc {
     /** Whether an open map is an ownership record. */
     static boolean isRecord(int fd, Object what) {
         MapInfo i = Info.map(fd, what);
-        return i.type() == MAP_ARRAY && RECORD_NAME.equals(i.name()) && i.valueSize() == RECORD_SIZE;
+        return i.type() == MAP_ARRAY && RECORD_NAME.equals(i.name())
+                && (i.valueSize() == RECORD_SIZE || i.valueSize() == RECORD_SIZE_V1);
     }
 
     /** The record pinned at {@code pin}, with its map id; empty when the pin is not a record. */
@@ -105,9 +122,10 @@ final class LegacyTc {
             MemorySegment value = arena.allocate(RECORD_SIZE, 8);
             Failures.check(Libbpf.mapLookup(fd.value(), key, value), "read tc filter record", pin);
             int type = value.get(JAVA_INT, 4);
+            // a 24-byte record leaves the flags as allocated: zero
             return new Record(value.get(JAVA_INT, 0),
                     type == TCX_INGRESS ? AttachPoint.Direction.INGRESS : AttachPoint.Direction.EGRESS,
-                    value.get(JAVA_LONG, 16));
+                    value.get(JAVA_LONG, 16), (value.get(JAVA_INT, 24) & QDISC_OURS) != 0);
         }
     }
 
@@ -151,11 +169,26 @@ final class LegacyTc {
             if (r < 0 && r != -Failures.EEXIST) {
                 Failures.check(r, "create clsact qdisc on", at.label());
             }
-            replace(arena, hook, progPin, at.label());
+            Record rec = new Record(ifindex, at.direction(), currentNetns(), false);
+            // the qdisc is ours if this attach made it, or if another of bpfgit's records here made it (the
+            // other direction's filter): then whichever of the two goes last removes it
+            boolean ours = r >= 0 || siblings(rec).stream().anyMatch(Record::qdiscOurs);
+            rec = new Record(ifindex, at.direction(), rec.netns(), ours);
             try {
-                pinRecord(arena, recordPin, new Record(ifindex, at.direction(), currentNetns()));
+                replace(arena, hook, progPin, at.label());
+            } catch (RuntimeException e) {
+                if (r >= 0) {
+                    removeQdiscIfEmpty(arena, ifindex);
+                }
+                throw e;
+            }
+            try {
+                pinRecord(arena, recordPin, rec);
             } catch (RuntimeException e) {
                 detach(arena, hook);   // unrecorded, the filter would be nobody's
+                if (r >= 0) {
+                    removeQdiscIfEmpty(arena, ifindex);
+                }
                 throw e;
             }
         }
@@ -183,7 +216,10 @@ final class LegacyTc {
         }
     }
 
-    /** Removes bpfgit's filter named by the record (if it and its device still exist), not the record. */
+    /**
+     * Removes bpfgit's filter named by the record (if it and its device still exist), not the record; and the
+     * clsact qdisc with it when bpfgit created that and no filter of any kind is left on either direction.
+     */
     static void detach(Path recordPin) {
         Optional<Record> rec = record(recordPin);
         if (rec.isEmpty() || !rec.get().here() || !deviceExists(rec.get().ifindex())) {
@@ -191,7 +227,78 @@ final class LegacyTc {
         }
         try (Arena arena = Arena.ofConfined()) {
             detach(arena, hook(arena, rec.get().ifindex(), rec.get().direction()));
+            if (rec.get().qdiscOurs()) {
+                removeQdiscIfEmpty(arena, rec.get().ifindex());
+            }
         }
+    }
+
+    /**
+     * Deletes the interface's clsact qdisc if no filter is left on it, bpfgit's or anyone's, and no tcx program
+     * runs there. Deleting an ingress-side qdisc re-grafts it, and the kernel deactivates the device for that
+     * moment (packets in flight are dropped: 6 of 400 pings across four switches between legacy tc and tcx):
+     * a tcx program there means traffic is being enforced right now, typically by the tcx link that just
+     * took over from bpfgit's filter, so the qdisc stays rather than blip the interface under it.
+     */
+    private static void removeQdiscIfEmpty(Arena arena, int ifindex) {
+        if (!filters(ifindex, AttachPoint.Direction.INGRESS).isEmpty()
+                || !filters(ifindex, AttachPoint.Direction.EGRESS).isEmpty() || tcxPrograms(ifindex)) {
+            return;
+        }
+        MemorySegment hook = Structs.opts(arena, HOOK);
+        Structs.setInt(hook, HOOK, "ifindex", ifindex);
+        Structs.setInt(hook, HOOK, "attach_point", BPF_TC_INGRESS | BPF_TC_EGRESS);
+        int r = call(HOOK_DESTROY, hook);
+        // gone already, or another tool removed it meanwhile: nothing of bpfgit's is left to undo
+        if (r < 0 && r != -Failures.ENOENT && r != -Failures.EINVAL) {
+            Failures.check(r, "remove clsact qdisc of", "ifindex " + ifindex);
+        }
+    }
+
+    private static boolean tcxPrograms(int ifindex) {
+        if (!Probes.kernelHas(dev.bpfgit.kernel.Feature.TCX_LINK)) {
+            return false;
+        }
+        for (int type : new int[] {TCX_INGRESS, TCX_EGRESS}) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment count = arena.allocate(JAVA_INT);   // 0 ids wanted: the kernel just counts
+                int r = Libbpf.progQuery(ifindex, type, 0, arena.allocate(JAVA_INT), MemorySegment.NULL, count);
+                Failures.check(r, "query tcx programs of", "ifindex " + ifindex);
+                if (count.get(JAVA_INT, 0) > 0) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * bpfgit's other records for the same interface, wherever they are pinned (any pin root): found among
+     * the kernel's maps by name and shape.
+     */
+    private static List<Record> siblings(Record of) {
+        List<Record> out = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment next = arena.allocate(JAVA_INT);
+            int id = 0;
+            while (callInt(MAP_NEXT_ID, id, next) == 0) {
+                id = next.get(JAVA_INT, 0);
+                int fd = callInt(MAP_FD_BY_ID, id);
+                if (fd < 0) {
+                    continue;   // freed since, or not ours to open
+                }
+                try (Fd map = Fd.own(fd)) {
+                    String what = "map id " + id;
+                    if (isRecord(map.value(), what)) {
+                        Record r = read(map, Path.of(what));
+                        if (r.sameInterface(of)) {
+                            out.add(r);
+                        }
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     private static void detach(Arena arena, MemorySegment hook) {
@@ -241,6 +348,7 @@ final class LegacyTc {
             value.set(JAVA_INT, 8, HANDLE);
             value.set(JAVA_INT, 12, PRIORITY);
             value.set(JAVA_LONG, 16, rec.netns());
+            value.set(JAVA_INT, 24, rec.qdiscOurs() ? QDISC_OURS : 0);
             Failures.check(Libbpf.mapUpdate(map.value(), key, value, 0), "write tc filter record", pin);
             Pins.pin(map.value(), pin, "pin tc filter record");
         }
@@ -261,6 +369,22 @@ final class LegacyTc {
         }
     }
 
+    private static int callInt(MethodHandle h, int a, MemorySegment b) {
+        try {
+            return (int) h.invokeExact(a, b);
+        } catch (Throwable t) {
+            throw Libbpf.rethrow(t);
+        }
+    }
+
+    private static int callInt(MethodHandle h, int a) {
+        try {
+            return (int) h.invokeExact(a);
+        } catch (Throwable t) {
+            throw Libbpf.rethrow(t);
+        }
+    }
+
     private static int call(MethodHandle h, MemorySegment a, MemorySegment b) {
         try {
             return (int) h.invokeExact(a, b);
@@ -269,12 +393,17 @@ final class LegacyTc {
         }
     }
 
-    // ---- every cls_bpf filter of a direction, bpfgit's or not: an RTM_GETTFILTER dump
+    // ---- every filter of a direction, bpfgit's or not: an RTM_GETTFILTER dump
 
-    /** A BPF classifier at a clsact hook. */
-    record Filter(int handle, int priority, int progId, String name) {
+    /**
+     * A filter at a clsact hook: a BPF classifier ({@code kind} "bpf", with its program), or any other
+     * classifier (u32, flower, matchall, ...: {@code progId} 0), which can drop, redirect or rewrite what bpfgit's
+     * program sees as much as a BPF one. Those are listed once per priority and protocol (a u32 has hash tables
+     * and keys, a flower many filters, all decided at that one priority).
+     */
+    record Filter(int handle, int priority, int progId, String name, String kind) {
         boolean ours() {
-            return handle == HANDLE && priority == PRIORITY;
+            return "bpf".equals(kind) && handle == HANDLE && priority == PRIORITY;
         }
     }
 
@@ -336,6 +465,7 @@ final class LegacyTc {
     private static Optional<Filter> filter(ByteBuffer b, int start, int end) {
         int handle = b.getInt(start + 8);
         int priority = b.getInt(start + 16) >>> 16;
+        boolean classifier = handle == 0;   // the message that opens a priority: the classifier, no filter
         String kind = "";
         int progId = 0;
         String name = "";
@@ -364,9 +494,12 @@ final class LegacyTc {
             }
             a += align(len);
         }
-        // the first message of each priority describes the classifier, not a filter: it has no program
-        return "bpf".equals(kind) && progId != 0 ? Optional.of(new Filter(handle, priority, progId, name))
-                : Optional.empty();
+        if ("bpf".equals(kind)) {
+            // the first message of each priority describes the classifier, not a filter: it has no program
+            return progId != 0 ? Optional.of(new Filter(handle, priority, progId, name, kind)) : Optional.empty();
+        }
+        // other kinds: the classifier's own message stands for all its filters
+        return classifier && !kind.isEmpty() ? Optional.of(new Filter(0, priority, 0, "", kind)) : Optional.empty();
     }
 
     private static String string(ByteBuffer b, int at, int len) {
@@ -383,10 +516,17 @@ final class LegacyTc {
         return (len + 3) & ~3;
     }
 
-    /** The programs of the filters as attached programs, for foreign-program checks. */
+    /**
+     * The filters as attached programs, for foreign-program checks: a BPF filter by its program id, any
+     * other classifier with id 0 and its kind ("tc matchall filter (legacy tc, pref 10)").
+     */
     static List<AttachedProgram> attached(int ifindex, AttachPoint.Direction d) {
         List<AttachedProgram> out = new ArrayList<>();
         for (Filter f : filters(ifindex, d)) {
+            if (!"bpf".equals(f.kind())) {
+                out.add(new AttachedProgram(0, "tc " + f.kind() + " filter (legacy tc, pref " + f.priority() + ")"));
+                continue;
+            }
             String what = f.name().isEmpty() ? "" : f.name();
             out.add(new AttachedProgram(f.progId(), what + " (legacy tc filter, pref " + f.priority()
                     + " handle 0x" + Integer.toHexString(f.handle()) + ")"));

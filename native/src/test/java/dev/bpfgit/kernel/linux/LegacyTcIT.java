@@ -218,6 +218,122 @@ class LegacyTcIT {
         }
     }
 
+    /**
+     * Filters of any classifier, not only cls_bpf, decide what bpfgit's program sees (a u32 or flower with a
+     * drop or redirect action, a matchall mirroring everything): each is listed at the tc attach points of its
+     * direction, with id 0 and its kind, once per priority. u32 on every kernel; matchall and flower where the
+     * kernel has those classifiers (Debian's 6.1 has them as modules; this 6.18 host has neither).
+     */
+    @Test
+    void foreignFiltersOfEveryClassifierAreListedOncePerPriority() throws Exception {
+        Path pass = load("tc_pass");
+        int passId = kernel.programInfo(pass).orElseThrow().id();
+        try (TestNetns a = TestNetns.create(); TestNetns b = TestNetns.create()) {
+            TestNetns.Veth veth = TestNetns.veth(a, b);
+            String dev = veth.ifB();
+            b.run("tc", "qdisc", "add", "dev", dev, "clsact");
+            // a u32 with two keys at one priority: one classifier, listed once
+            b.run("tc", "filter", "add", "dev", dev, "ingress", "pref", "30", "protocol", "ip", "u32",
+                    "match", "ip", "dst", "192.0.2.1/32", "flowid", "1:1");
+            b.run("tc", "filter", "add", "dev", dev, "ingress", "pref", "30", "protocol", "ip", "u32",
+                    "match", "ip", "dst", "192.0.2.2/32", "flowid", "1:2");
+            b.run("tc", "filter", "add", "dev", dev, "egress", "pref", "40", "protocol", "all", "u32",
+                    "match", "u32", "0", "0", "flowid", "1:1");
+            b.run("tc", "filter", "add", "dev", dev, "ingress", "pref", "50", "bpf", "da", "object-pinned",
+                    pass.toString());
+            List<String> in = new java.util.ArrayList<>(List.of("0 tc u32 filter (legacy tc, pref 30)",
+                    passId + " (legacy tc filter, pref 50 handle 0x1)"));
+            List<String> out = new java.util.ArrayList<>(List.of("0 tc u32 filter (legacy tc, pref 40)"));
+            // a BPF filter's name is its program's section or file, as tc set it: not compared
+            if (b.exec("tc", "filter", "add", "dev", dev, "ingress", "pref", "10", "matchall", "classid", "1:1").ok()) {
+                in.addFirst("0 tc matchall filter (legacy tc, pref 10)");
+            }
+            if (b.exec("tc", "filter", "add", "dev", dev, "egress", "pref", "20", "protocol", "ip", "flower",
+                    "dst_ip", "192.0.2.1", "classid", "1:1").ok()) {
+                b.run("tc", "filter", "add", "dev", dev, "egress", "pref", "20", "protocol", "ip", "flower",
+                        "dst_ip", "192.0.2.2", "classid", "1:2");
+                out.addFirst("0 tc flower filter (legacy tc, pref 20)");
+            }
+            for (AttachPoint.Direction d : AttachPoint.Direction.values()) {
+                List<String> expected = d == AttachPoint.Direction.INGRESS ? in : out;
+                for (AttachPoint at : List.of(new AttachPoint.LegacyTc(dev, d), new AttachPoint.Tcx(dev, d))) {
+                    List<String> seen = b.call(() -> kernel.attached(at)).stream()
+                            .map(p -> p.progId() + " " + (p.progId() == 0 ? p.name()
+                                    : p.name().substring(p.name().indexOf("(legacy")))).toList();
+                    assertEquals(expected, seen, at.label() + "\n" + b.run("tc", "filter", "show", "dev", dev,
+                            d.name().toLowerCase()));
+                }
+            }
+        }
+    }
+
+    /**
+     * The clsact qdisc bpfgit created goes with the last of its filters when nothing else filters there; a
+     * qdisc that was there before, or that carries someone else's filter by then, stays.
+     */
+    @Test
+    void theClsactQdiscBpfgitCreatedGoesWithItsLastFilterAndNoOtherQdiscIsRemoved() throws Exception {
+        Path count = load("tc_count");
+        try (TestNetns a = TestNetns.create(); TestNetns b = TestNetns.create()) {
+            TestNetns.Veth veth = TestNetns.veth(a, b);
+            String dev = veth.ifB();
+            AttachPoint in = new AttachPoint.LegacyTc(dev, AttachPoint.Direction.INGRESS);
+            AttachPoint eg = new AttachPoint.LegacyTc(dev, AttachPoint.Direction.EGRESS);
+            Path inRec = root.resolve("in");
+            Path egRec = root.resolve("eg");
+
+            // bpfgit makes the qdisc (ingress), the egress filter joins it; the ingress record goes first
+            assertFalse(clsact(b, dev), "no clsact qdisc before");
+            attach(b, inRec, count, in);
+            attach(b, egRec, count, eg);
+            assertTrue(clsact(b, dev));
+            unpin(b, inRec);
+            assertTrue(clsact(b, dev), "kept while bpfgit's egress filter is on it");
+            unpin(b, egRec);
+            assertFalse(clsact(b, dev), "removed with bpfgit's last filter: " + qdiscs(b, dev));
+
+            // bpfgit's qdisc, then an operator's u32 filter on it: kept, with that filter
+            attach(b, inRec, count, in);
+            b.run("tc", "filter", "add", "dev", dev, "egress", "pref", "40", "protocol", "all", "u32",
+                    "match", "u32", "0", "0", "flowid", "1:1");
+            unpin(b, inRec);
+            assertTrue(clsact(b, dev), "kept: it carries someone else's filter");
+            assertTrue(b.run("tc", "filter", "show", "dev", dev, "egress").contains("u32"));
+            b.run("tc", "qdisc", "del", "dev", dev, "clsact");
+
+            // an operator's qdisc, empty when bpfgit leaves: kept
+            b.run("tc", "qdisc", "add", "dev", dev, "clsact");
+            attach(b, inRec, count, in);
+            attach(b, egRec, count, eg);
+            unpin(b, egRec);
+            unpin(b, inRec);
+            assertTrue(clsact(b, dev), "not bpfgit's to remove: " + qdiscs(b, dev));
+            assertEquals("", b.run("tc", "filter", "show", "dev", dev, "ingress").strip());
+        }
+    }
+
+    private void attach(TestNetns ns, Path rec, Path prog, AttachPoint at) throws Exception {
+        ns.call(() -> {
+            kernel.attach(rec, prog, at);
+            return null;
+        });
+    }
+
+    private void unpin(TestNetns ns, Path rec) throws Exception {
+        ns.call(() -> {
+            kernel.unpin(rec);
+            return null;
+        });
+    }
+
+    private static String qdiscs(TestNetns ns, String dev) {
+        return ns.run("tc", "qdisc", "show", "dev", dev);
+    }
+
+    private static boolean clsact(TestNetns ns, String dev) {
+        return qdiscs(ns, dev).contains("qdisc clsact");
+    }
+
     // ---- helpers
 
     private Path load(String program) {

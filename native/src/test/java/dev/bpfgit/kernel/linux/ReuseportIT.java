@@ -75,8 +75,9 @@ class ReuseportIT {
 
     @BeforeAll
     static void files() throws IOException {
-        // the committed object, as bpfgit ships it (native/ is the working directory of the test JVM)
-        Path o = Path.of("..", "bpf", "reuseport.bpf.o");
+        // the committed object, as bpfgit ships it (native/ is the working directory of the test JVM under
+        // Maven; the 6.1 VM's one JVM runs from the repository root and names it with bpfgit.repo)
+        Path o = Path.of(System.getProperty("bpfgit.repo", ".."), "bpf", "reuseport.bpf.o");
         object = new ObjectFile("reuseport.bpf.o", Files.readAllBytes(o));
         script = tmp.resolve("member.py");
         try (InputStream in = ReuseportIT.class.getResourceAsStream("/reuseport/member.py")) {
