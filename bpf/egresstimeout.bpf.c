@@ -138,7 +138,12 @@ struct bpf_iter__udp {
 	struct udp_sock *udp_sk;
 } __attribute__((preserve_access_index));
 
-extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
+/*
+ * Weak: a kernel without the kfunc (before 6.5, e.g. Debian 12's 6.1) still loads the sock_ops and
+ * cgroup_skb programs of this object. Only the reaper programs call it; bpfgit loads them only where the
+ * kernel has it (Feature.SOCK_DESTROY), and idle timeouts are NotSupported at plan elsewhere.
+ */
+extern int bpf_sock_destroy(struct sock_common *sk) __ksym __weak;
 extern unsigned long CONFIG_HZ __kconfig;
 
 /* ---- maps */

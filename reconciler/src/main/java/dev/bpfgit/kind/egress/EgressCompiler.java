@@ -12,6 +12,7 @@ import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.BtfTypes;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.CgroupRoot;
+import dev.bpfgit.kernel.Feature;
 import dev.bpfgit.kernel.MapSpec;
 import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kernel.ObjectFile;
@@ -73,12 +74,12 @@ final class EgressCompiler {
                 }
             }
             units.add(unit(root, cgroup, ps.stream().sorted((a, b) -> a.name().compareTo(b.name())).toList(),
-                    id.orElse(0L)));
+                    id.orElse(0L), host));
         });
         return units;
     }
 
-    private static Unit unit(Path root, String cgroup, List<Policy> policies, long cgroupId) {
+    private static Unit unit(Path root, String cgroup, List<Policy> policies, long cgroupId, HostFacts host) {
         Path dir = dir(root, cgroup);
         ObjectFile obj = Objects.get(OBJECT);
         List<String> ids = policies.stream().map(Policy::id).toList();
@@ -109,7 +110,10 @@ final class EgressCompiler {
                         EntryCodec.HEX, Optional.empty())));
         Map<String, Path> pins = new TreeMap<>();
         maps.forEach(m -> pins.put(m.name(), m.pin()));
+        // the reaper programs call bpf_sock_destroy: a kernel without it would refuse them, and with them the
+        // unit, where only the socket-layer timeouts were asked for (idle timeouts are NotSupported at plan)
         List<ProgramDesire> programs = PROGRAMS.stream()
+                .filter(p -> !p.startsWith("et_reap_") || host.features().has(Feature.SOCK_DESTROY))
                 .map(p -> new ProgramDesire(program(dir, p), new ProgramSpec(obj, p, pins))).toList();
         List<LinkDesire> links = new ArrayList<>();
         links.add(new LinkDesire(dir.resolve("sockops_link"), program(dir, "et_sockops"),

@@ -100,6 +100,25 @@ class EgressKindTest {
         assertEquals(1, other.links().size(), "no `any`: only the sock_ops link");
     }
 
+    /**
+     * A kernel without bpf_sock_destroy (6.1) refuses a program calling it: the unit of socket-layer timeouts
+     * there has no reaper programs, and on a kernel with it the reaper is there.
+     */
+    @Test
+    void withoutBpfSockDestroyTheUnitHasNoReaperPrograms() {
+        Map<String, String> files = Map.of("a.yaml", policy("syn", "/other", "{prefix: 192.0.2.0/24}",
+                "tcpSyn: 3s, tcpUser: 30s"));
+        HostFacts old = HOST.withFeatures(dev.bpfgit.kernel.Features.ALL.without(
+                java.util.Set.of(dev.bpfgit.kernel.Feature.SOCK_DESTROY)));
+        List<String> without = desired(files, old).units().getFirst().programs().stream()
+                .map(p -> p.spec().program()).toList();
+        assertEquals(List.of("et_sockops", "et_skb_out", "et_skb_in", "et_list_tcp", "et_list_udp"), without);
+        List<String> with = desired(files, HOST).units().getFirst().programs().stream()
+                .map(p -> p.spec().program()).toList();
+        assertEquals(List.of("et_sockops", "et_skb_out", "et_skb_in", "et_reap_tcp", "et_reap_udp", "et_list_tcp",
+                "et_list_udp"), with);
+    }
+
     @Test
     void theSamePrefixTwiceOnACgroupIsAnErrorNamingBothFiles() {
         PolicyException e = assertThrows(PolicyException.class, () -> load(Map.of(
