@@ -17,7 +17,6 @@ import dev.bpfgit.policy.PolicySpec;
 import io.prometheus.metrics.model.registry.MultiCollector;
 
 import java.nio.file.Path;
-import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -42,11 +41,6 @@ public final class EgressKind implements PolicyKind {
     }
 
     @Override
-    public String schema() {
-        return "egresstimeout.schema.json";
-    }
-
-    @Override
     public PolicySpec read(ObjectNode spec, String pointer, BiFunction<String, String, PolicyError> error,
                            Consumer<PolicyError> errors) {
         return EgressReader.read(spec, pointer, error, errors);
@@ -63,16 +57,6 @@ public final class EgressKind implements PolicyKind {
     }
 
     /** It acts on cgroups, not interfaces. */
-    @Override
-    public Set<String> assumedInterfaces(Policy policy) {
-        return Set.of();
-    }
-
-    @Override
-    public List<AttachPoint> exportedAttachPoints(Collection<String> interfaces) {
-        return List.of();
-    }
-
     /** The counters and the per-socket storage are the datapath's (and storage cannot be listed). */
     @Override
     public boolean statistics(MapInfo map) {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.compile.Unit;
-import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.MapInfo;
 import dev.bpfgit.kind.PolicyKind;
@@ -16,10 +15,8 @@ import dev.bpfgit.policy.PolicySpec;
 import io.prometheus.metrics.model.registry.MultiCollector;
 
 import java.nio.file.Path;
-import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -41,11 +38,6 @@ public final class SocketTerminationKind implements PolicyKind {
     }
 
     @Override
-    public String schema() {
-        return "sockettermination.schema.json";
-    }
-
-    @Override
     public PolicySpec read(ObjectNode spec, String pointer, BiFunction<String, String, PolicyError> error,
                            Consumer<PolicyError> errors) {
         return SocketTerminationReader.read(spec, pointer, error, errors);
@@ -62,25 +54,10 @@ public final class SocketTerminationKind implements PolicyKind {
     }
 
     /** It acts on sockets, not interfaces. */
-    @Override
-    public Set<String> assumedInterfaces(Policy policy) {
-        return Set.of();
-    }
-
-    @Override
-    public List<AttachPoint> exportedAttachPoints(Collection<String> interfaces) {
-        return List.of();
-    }
-
     /** The counters are the kernel's and the cgroup ids the runtime's (read from the host): neither is policy. */
     @Override
     public boolean statistics(MapInfo map) {
         return map.name().equals(SocketTerminationCompiler.COUNTERS) || map.name().equals(SocketTerminationCompiler.CGROUPS);
-    }
-
-    @Override
-    public Foreign foreign(AttachPoint at) {
-        return new Foreign(false, "");
     }
 
     @Override
