@@ -153,9 +153,11 @@ public final class Sidecar {
 
     public Sidecar(Pipeline pipeline, PolicySource source, Supplier<HostFacts> host, Config config,
                    Duration sourceInterval, Clock clock, Metrics metrics) {
-        // the kernel's map writes made by this process are folded into the kept map contents (EntryCache)
-        this.pipeline = pipeline.withKernel(dev.bpfgit.observe.EntryCache.recording(pipeline.kernel(),
-                () -> entryCache));
+        // with the write counter, the kernel's map writes made by this process are folded into the kept map
+        // contents (EntryCache); without it (the default) nothing is kept and every call goes straight through
+        this.pipeline = config.writeCounter()
+                ? pipeline.withKernel(dev.bpfgit.observe.EntryCache.recording(pipeline.kernel(), () -> entryCache))
+                : pipeline;
         this.source = source;
         this.host = host;
         this.config = config;
