@@ -35,6 +35,73 @@ public record Prefix(byte[] address, int length) implements Comparable<Prefix> {
      *                                  address when host bits are set
      */
     public static Prefix parse(String text) {
+        Prefix fast = dotted(text);
+        if (fast != null) {
+            return fast;
+        }
+        return parseAny(text);
+    }
+
+    /**
+     * The common case of a feed, {@code a.b.c.d/n} or {@code a.b.c.d} written canonically (octets 0..255 and
+     * a length 0..32 without leading zeros, no host bits, no spaces), read without a regular expression or
+     * {@link InetAddress}; null for anything else, which {@link #parseAny} reads (and words the errors of)
+     * as before. {@code PrefixParseTest} holds the two to the same result.
+     */
+    static Prefix dotted(String s) {
+        int n = s.length(), i = 0;
+        byte[] a = new byte[4];
+        for (int octet = 0; octet < 4; octet++) {
+            int start = i, v = 0;
+            while (i < n && i - start < 3) {
+                char c = s.charAt(i);
+                if (c < '0' || c > '9') {
+                    break;
+                }
+                v = v * 10 + (c - '0');
+                i++;
+            }
+            int digits = i - start;
+            if (digits == 0 || v > 255 || (digits > 1 && s.charAt(start) == '0')) {
+                return null;
+            }
+            a[octet] = (byte) v;
+            if (octet < 3) {
+                if (i >= n || s.charAt(i) != '.') {
+                    return null;
+                }
+                i++;
+            }
+        }
+        int len = 32;
+        if (i < n) {
+            if (s.charAt(i) != '/') {
+                return null;
+            }
+            int start = ++i;
+            len = 0;
+            while (i < n && i - start < 2) {
+                char c = s.charAt(i);
+                if (c < '0' || c > '9') {
+                    return null;
+                }
+                len = len * 10 + (c - '0');
+                i++;
+            }
+            int digits = i - start;
+            if (i < n || digits == 0 || len > 32 || (digits > 1 && s.charAt(start) == '0')) {
+                return null;
+            }
+        }
+        int bits = ((a[0] & 0xff) << 24) | ((a[1] & 0xff) << 16) | ((a[2] & 0xff) << 8) | (a[3] & 0xff);
+        if (len < 32 && (bits & (-1 >>> len)) != 0) {
+            return null;   // host bits set: the message (with its suggestion) is parseAny's
+        }
+        return new Prefix(a, len);
+    }
+
+    /** Any prefix, IPv4 or IPv6, and the words of every error. */
+    static Prefix parseAny(String text) {
         String s = text.trim();
         int slash = s.indexOf('/');
         String addr = slash < 0 ? s : s.substring(0, slash);
@@ -44,16 +111,18 @@ public record Prefix(byte[] address, int length) implements Comparable<Prefix> {
         if (!addr.contains(":") && !addr.matches("(\\d{1,3}\\.){3}\\d{1,3}")) {
             throw new IllegalArgumentException("'" + Shown.value(text) + "' is not an IPv4 or IPv6 prefix");
         }
-        byte[] bytes;
+        InetAddress ia;
         try {
-            InetAddress ia = InetAddress.getByName(addr);   // literal only: the checks above exclude names
-            bytes = ia.getAddress();
-            if (addr.contains(":") && ia instanceof Inet4Address) {
-                throw new IllegalArgumentException("'" + Shown.value(text) + "': IPv4-mapped IPv6 is not accepted; write "
-                        + ia.getHostAddress());
-            }
-        } catch (UnknownHostException e) {
+            // a literal or nothing: getByName asked the name service about e.g. 1.2.3.999 or 1::2::3, one
+            // lookup per such prefix (and a hang without a resolver)
+            ia = InetAddress.ofLiteral(addr);
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("'" + Shown.value(text) + "' is not an IPv4 or IPv6 prefix");
+        }
+        byte[] bytes = ia.getAddress();
+        if (addr.contains(":") && ia instanceof Inet4Address) {
+            throw new IllegalArgumentException("'" + Shown.value(text) + "': IPv4-mapped IPv6 is not accepted; write "
+                    + ia.getHostAddress());
         }
         int max = bytes.length * 8;
         int len;
@@ -85,6 +154,11 @@ public record Prefix(byte[] address, int length) implements Comparable<Prefix> {
 
     @Override
     public String toString() {
+        if (address.length == 4) {
+            // what InetAddress.getHostAddress() writes for IPv4, without making one
+            return (address[0] & 0xff) + "." + (address[1] & 0xff) + "." + (address[2] & 0xff) + "."
+                    + (address[3] & 0xff) + "/" + length;
+        }
         try {
             InetAddress ia = InetAddress.getByAddress(address);
             String host = ia instanceof Inet6Address ? compress6(address) : ia.getHostAddress();

@@ -78,6 +78,31 @@ class ItemCheckTest {
         }
     }
 
+    @Test
+    void oneRuleWithManyPrefixesValidatesTheSameWithAndWithoutTheCheck() {
+        Random random = new Random(13);
+        for (int round = 0; round < 200; round++) {
+            ObjectNode doc = document(random.nextBoolean() ? "xdp" : "tc-egress");
+            ArrayNode rules = (ArrayNode) doc.get("spec").get("rules");
+            ObjectNode rule = rules.addObject().put("action", "drop");
+            ArrayNode list = rule.putArray("prefixes");
+            for (int i = 0; i < PolicySchema.BULK_ITEMS + 10; i++) {
+                list.add("10.0." + i + ".0/24");
+            }
+            if (round % 3 > 0) {
+                JsonNode broken = rule(random);
+                list.set(random.nextInt(list.size()), broken.path("prefix").isMissingNode() ? broken : broken.get("prefix"));
+            }
+            if (round % 4 == 0) {
+                rules.add(rule(random));
+            }
+            if (round % 5 == 0) {
+                ((ObjectNode) doc.get("spec")).put("hook", "nope");
+            }
+            assertEquals(messages(schema.validate(doc)), messages(schema.validate(doc, Kinds.BUILT_IN)), doc.toString());
+        }
+    }
+
     private static List<String> messages(List<SchemaViolation> m) {
         List<String> out = new ArrayList<>();
         m.forEach(v -> out.add(v.toString()));

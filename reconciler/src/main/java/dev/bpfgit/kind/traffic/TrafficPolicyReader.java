@@ -43,25 +43,28 @@ public final class TrafficPolicyReader {
         JsonNode ruleNodes = spec.get("rules");
         for (int i = 0; i < ruleNodes.size(); i++) {
             ObjectNode r = (ObjectNode) ruleNodes.get(i);
-            String at = pointer + "/rules/" + i;
             Action action = Action.of(r.get("action").asText());
-            Optional<String> to = Optional.ofNullable(r.get("to")).map(JsonNode::asText);
-            Optional<Long> mark = Optional.ofNullable(r.get("mark")).map(TrafficPolicyReader::mark);
+            JsonNode toNode = r.get("to"), markNode = r.get("mark");
+            Optional<String> to = toNode == null ? Optional.empty() : Optional.of(toNode.asText());
+            Optional<Long> mark = markNode == null ? Optional.empty() : Optional.of(mark(markNode));
             mark.ifPresent(m -> r.put("mark", m));
+            // pointers are made only for an error: a string per prefix was a good part of a 100k feed's garbage
             if (r.get("prefixes") instanceof ArrayNode list) {
                 for (int j = 0; j < list.size(); j++) {
-                    Prefix prefix = prefix(list.get(j).asText(), at + "/prefixes/" + j, error, errors);
+                    String text = list.get(j).asText();
+                    Prefix prefix = prefix(text, pointer, i, j, error, errors);
                     if (prefix != null) {
-                        canonical(list, j, prefix);
+                        canonical(list, j, text, prefix);
                         rules.add(new Rule(i, prefix, action, to, mark, j));
                     }
                 }
             } else {
-                Prefix prefix = prefix(r.get("prefix").asText(), at + "/prefix", error, errors);
+                String text = r.get("prefix").asText();
+                Prefix prefix = prefix(text, pointer, i, Rule.SINGLE, error, errors);
                 if (prefix != null) {
-                    String text = prefix.toString();
-                    if (!text.equals(r.get("prefix").asText())) {
-                        r.put("prefix", text);
+                    String canonical = prefix.toString();
+                    if (!canonical.equals(text)) {
+                        r.put("prefix", canonical);
                     }
                     rules.add(new Rule(i, prefix, action, to, mark));
                 }
@@ -72,19 +75,20 @@ public final class TrafficPolicyReader {
                 Match.of(spec.get("match").asText()), Verdict.of(spec.get("default").asText()), rules, capacity);
     }
 
-    private static void canonical(ArrayNode list, int j, Prefix prefix) {
+    private static void canonical(ArrayNode list, int j, String was, Prefix prefix) {
         String text = prefix.toString();
-        if (!text.equals(list.get(j).asText())) {
+        if (!text.equals(was)) {
             list.set(j, TextNode.valueOf(text));
         }
     }
 
     /** The prefix, or null once its error is reported: the rule is left out. */
-    private static Prefix prefix(String text, String at, BiFunction<String, String, PolicyError> error,
-                                 Consumer<PolicyError> errors) {
+    private static Prefix prefix(String text, String pointer, int rule, int element,
+                                 BiFunction<String, String, PolicyError> error, Consumer<PolicyError> errors) {
         try {
             return Prefix.parse(text);
         } catch (IllegalArgumentException e) {
+            String at = pointer + "/rules/" + rule + (element == Rule.SINGLE ? "/prefix" : "/prefixes/" + element);
             errors.accept(error.apply(at, e.getMessage()));
             return null;
         }
