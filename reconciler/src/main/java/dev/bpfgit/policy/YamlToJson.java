@@ -172,7 +172,11 @@ final class YamlToJson {
 
     /** @return the height of the tallest value */
     private int mapping(ObjectNode object, String pointer, int depth) {
-        Map<String, Event> seen = new HashMap<>();
+        // the keys so far are the object's own (merges come after): a duplicate is found by the object, and
+        // only then is the first key's event looked for (a HashMap per mapping was a twentieth of a 100k load)
+        List<Event> keys = new ArrayList<>(4);
+        List<String> keyNames = new ArrayList<>(4);   // as they were read: an anchor may be redefined since
+        Map<String, Event> firstKeys = null;
         List<Merged> merges = new ArrayList<>(0);
         int tallest = 0;
         while (!parser.checkEvent(Event.ID.MappingEnd)) {
@@ -197,7 +201,21 @@ final class YamlToJson {
             }
             parser.next();   // the key
             String child = JsonPointers.child(pointer, name.get());
-            Event firstEvent = seen.putIfAbsent(name.get(), keyEvent);
+            Event firstEvent = null;
+            if (object.has(name.get())) {
+                if (firstKeys == null) {   // once, at the first duplicate: many duplicates stay linear
+                    firstKeys = new HashMap<>();
+                    for (int i = 0; i < keys.size(); i++) {
+                        firstKeys.putIfAbsent(keyNames.get(i), keys.get(i));
+                    }
+                }
+                firstEvent = firstKeys.get(name.get());
+            }
+            keys.add(keyEvent);
+            keyNames.add(name.get());
+            if (firstKeys != null) {
+                firstKeys.putIfAbsent(name.get(), keyEvent);
+            }
             if (firstEvent != null) {
                 Location keyAt = start(keyEvent), first = start(firstEvent);
                 error(new PolicyError(keyAt, child, "duplicate key '" + Shown.value(name.get()) + "' (first at "
