@@ -1,6 +1,5 @@
 package dev.bpfgit.policy;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
@@ -9,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.bpfgit.kind.Kinds;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.security.MessageDigest;
@@ -83,10 +83,60 @@ final class PolicyReader {
     /** SHA-256 of the document with defaults applied, values normalized and keys sorted: comments and order do not count. */
     static String digest(JsonNode canonical) {
         try {
-            byte[] json = CANONICAL.writeValueAsString(canonical).getBytes(StandardCharsets.UTF_8);
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(json));
-        } catch (JsonProcessingException | NoSuchAlgorithmException e) {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            try (DigestWriter out = new DigestWriter(sha)) {
+                CANONICAL.writeValue(out, canonical);
+            }
+            return HexFormat.of().formatHex(sha.digest());
+        } catch (IOException | NoSuchAlgorithmException e) {
             throw new IllegalStateException("digest of a policy", e);
+        }
+    }
+
+    /**
+     * The digest of the text written, as the UTF-8 bytes {@code String.getBytes} gives for the whole text
+     * (a lone surrogate is '?'), without holding the text: a 100,000-rule policy's canonical JSON was a
+     * string of megabytes, then its bytes. A high surrogate at the end of a chunk waits for the next one.
+     */
+    static final class DigestWriter extends java.io.Writer {
+        private final MessageDigest sha;
+        private final char[] chunk = new char[8192];
+        private int used;
+
+        DigestWriter(MessageDigest sha) {
+            this.sha = sha;
+        }
+
+        @Override
+        public void write(char[] text, int off, int len) {
+            for (int i = 0; i < len; ) {
+                if (used == chunk.length) {
+                    drain(false);
+                }
+                int n = Math.min(len - i, chunk.length - used);
+                System.arraycopy(text, off + i, chunk, used, n);
+                used += n;
+                i += n;
+            }
+        }
+
+        private void drain(boolean last) {
+            int n = used;
+            if (!last && n > 0 && Character.isHighSurrogate(chunk[n - 1])) {
+                n--;
+            }
+            sha.update(new String(chunk, 0, n).getBytes(StandardCharsets.UTF_8));
+            System.arraycopy(chunk, n, chunk, 0, used - n);
+            used -= n;
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+            drain(true);
         }
     }
 }
