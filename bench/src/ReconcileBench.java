@@ -662,24 +662,30 @@ public final class ReconcileBench {
             o.println();
             o.println("| N | C one-by-one (get_next_key + lookup, update/delete_elem) reconcile ms | bpfgit warm / C one-by-one"
                     + " | bpftool -j map dump ms | bpftool batch file ns/entry written | bpftool reconcile estimate ms"
-                    + " (its dump + C diff + 3% of N × its batch file) | bpftool estimate / C batch floor |");
-            o.println("|---:|---:|---:|---:|---:|---:|---:|");
+                    + " (its dump + C diff + 3% of N × its batch file) | bpftool estimate / C batch floor"
+                    + " | cold CLI apply / bpftool estimate, median (min-max) |");
+            o.println("|---:|---:|---:|---:|---:|---:|---:|---:|");
             for (Result r : results) {
                 double[] one = cOne.get(r.n);
                 double[] bt = bpftool.get(r.n);
                 double[] c = cRef.get(r.n);
                 double warmTotal = median(r.warm.stream().mapToDouble(Sample::warm).toArray());
-                String est = "n/a", estRatio = "n/a", btd = "n/a", btb = "n/a";
+                String est = "n/a", estRatio = "n/a", btd = "n/a", btb = "n/a", coldRatio = "n/a";
                 if (bt != null && c != null && bt[0] > 0 && bt[1] > 0) {
                     double e = bt[0] + c[1] + bt[1] * (3.0 * r.n / 100) / 1e6;
+                    if (!r.cold.isEmpty()) {
+                        double[] ratios = r.cold.stream().mapToDouble(x -> x.wallMs / e).toArray();
+                        coldRatio = f("%.2f×", median(ratios)) + " (" + f("%.2f", Arrays.stream(ratios).min().orElse(0))
+                                + "-" + f("%.2f", Arrays.stream(ratios).max().orElse(0)) + ")";
+                    }
                     est = f("%.1f", e);
                     estRatio = f("%.1f×", e / c[3]);
                     btd = f("%.1f", bt[0]);
                     btb = f("%.0f", bt[1]);
                 }
-                o.printf(Locale.ROOT, "| %d | %s | %s | %s | %s | %s | %s |%n", r.n,
+                o.printf(Locale.ROOT, "| %d | %s | %s | %s | %s | %s | %s | %s |%n", r.n,
                         one == null ? "n/a" : f("%.1f", one[0]), one == null ? "n/a" : f("%.2f×", warmTotal / one[0]),
-                        btd, btb, est, estRatio);
+                        btd, btb, est, estRatio, coldRatio);
             }
         }
     }

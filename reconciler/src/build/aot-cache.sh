@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# The release's AOT cache (JDK 25, JEP 483/514/515): one training run of `bpfgit validate` over the shipped
-# examples, with the jars laid out and named as in the tarball's lib/ and the flags bin/bpfgit gives the
-# one-shot verbs, writes lib/bpfgit.aot. bin/bpfgit passes it with -XX:AOTCache when it is there: the JVM
-# then starts with bpfgit's classes already parsed, linked and profiled. A cache made by another JDK build
-# or for other jars is refused by the JVM, which then starts as without it (nothing is logged).
+# The AOT caches (JDK 25, JEP 483/514/515): one training JVM (cli/AotTraining) runs `bpfgit validate` over
+# the shipped examples and `bpfgit plan` of the fleet example (parse, validate, compile, diff, render; no
+# root, no kernel) with the flags the launchers give the one-shot verbs, and writes the cache at exit:
+#   - lib/bpfgit.aot of the release, trained with the jars laid out and named as in the tarball's lib/;
+#     bin/bpfgit passes it with -XX:AOTCache when it is there;
+#   - aot/dev.aot for the source checkout's ./bpfgit, trained with the classpath it runs with (the module
+#     jars in target/ and the Maven repository's jars, as in classpath.txt).
+# The JVM then starts with bpfgit's classes already parsed, linked and profiled. It checks every classpath
+# entry's path, size and modification time against the cache's and refuses a cache made for other jars or
+# by another JDK build, starting as without it (nothing is logged): a stale cache is never used.
 #
 #   aot-cache.sh TARGET_DIR EXAMPLES_DIR JAVA_HOME
 set -euo pipefail
@@ -17,17 +22,25 @@ trap 'rm -rf "$stage"' EXIT
 lib=$stage/lib
 rm -rf "$target/aot"
 mkdir -p "$lib" "$target/aot/lib"
-cp -r "$examples/edge-filter" "$examples/blocklist" "$stage/"
+cp -r "$examples/edge-filter" "$examples/blocklist" "$examples/fleet" "$stage/"
+
+# train CLASSPATH CACHE: the launchers' flags for the one-shot verbs (bin/bpfgit, ./bpfgit), their heap
+# included, so that the cache is made for the heap it is used with
+train() {
+  (cd "$stage" && "$java_home/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
+    -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx768m -XX:AOTCacheOutput="$2" -Xlog:aot*=error -cp "$1" \
+    dev.bpfgit.cli.AotTraining validate edge-filter blocklist -- plan fleet/policies --hosts fleet/hosts.yaml) \
+    > "$target/aot/training.log" 2>&1 && [ -s "$2" ] || { cat "$target/aot/training.log" >&2; exit 1; }
+}
+
 # -p: the JVM checks each jar's size and modification time against the cache's; the tarball keeps those of
 # the same files
 cp -p "$target"/bpfgit-reconciler-*.jar "$lib/"
 tr ':' '\n' < "$target/classpath.txt" | while read -r jar || [ -n "$jar" ]; do [ -n "$jar" ] && cp -p "$jar" "$lib/"; done
 cp=$(LC_ALL=C; printf '%s:' "$lib"/*.jar)
-cd "$stage"
-# the launcher's heap (bin/bpfgit), so that the cache is made for the heap it is used with
-"$java_home/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:+UseSerialGC \
-  -XX:TieredStopAtLevel=1 -Xmx768m -XX:AOTCacheOutput="$lib/bpfgit.aot" -Xlog:aot*=error -cp "${cp%:}" dev.bpfgit.cli.Main \
-  validate edge-filter blocklist > "$target/aot/training.log" 2>&1 || rc=$?
-# 2: the two examples claim the same prefix on eth0, which trains the error path too
-[ "${rc:-0}" -le 2 ] && [ -s "$lib/bpfgit.aot" ] || { cat "$target/aot/training.log" >&2; exit 1; }
+train "${cp%:}" "$lib/bpfgit.aot"
 cp "$lib/bpfgit.aot" "$target/aot/lib/"
+
+# the source checkout's: ./bpfgit runs with exactly this classpath when target/aot/dev.aot is there
+dev_cp="$(echo "$target"/bpfgit-reconciler-*.jar):$(cat "$target/classpath.txt")"
+train "$dev_cp" "$target/aot/dev.aot"

@@ -84,7 +84,7 @@ final class ApplyCommand implements Callable<Integer> {
                 plan = saved(p, read);
             } else {
                 Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
-                desired = p.compile(snapshot, common.facts(p.kernel()),
+                desired = p.compile(snapshot, common.factsAhead(p.kernel()),
                         progress.files(snapshot.files().size()));
                 progress.show("reading the kernel and planning");
                 plan = p.plan(desired);

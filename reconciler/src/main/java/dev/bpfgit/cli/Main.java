@@ -24,8 +24,38 @@ import java.io.PrintWriter;
                 "  bpfgit help plan"})
 public final class Main {
 
+    /** The verbs that open the kernel; validate, explain and help never do. */
+    private static final java.util.Set<String> KERNEL_VERBS = java.util.Set.of("plan", "apply", "run", "status",
+            "destroy", "demo", "state");
+
     public static void main(String[] args) {
+        if (args.length > 0 && KERNEL_VERBS.contains(args[0]) && java.util.Arrays.stream(args).noneMatch(a ->
+                a.startsWith("--state") || a.startsWith("--hosts") || a.startsWith("--against") || a.equals("-h")
+                        || a.equals("--help") || a.equals("-V") || a.equals("--version"))) {
+            initNativeAhead();
+        }
         System.exit(execute(args));
+    }
+
+    /**
+     * Initialises the native layer on a second thread while this one sets up the command line (picocli's
+     * classes are too old a class-file version for the AOT cache, so they are loaded and verified anew at
+     * every start) and reads the policies: jnr-ffi generates libc's stubs (every kernel verb's first call,
+     * the euid check and the pin-root lock) and libbpf's downcall handles are made, about 0.2-0.4 s of a cold
+     * start on one core. Class initialisation is once and thread-safe: a first use on this thread waits for
+     * it rather than doing it twice. A failure here (no libbpf) is left to that first use to report.
+     */
+    private static void initNativeAhead() {
+        Thread.ofPlatform().name("bpfgit-native-init").daemon().start(() -> {
+            ClassLoader loader = Main.class.getClassLoader();
+            for (String c : new String[]{"dev.bpfgit.kernel.linux.Libc", "dev.bpfgit.kernel.linux.Libbpf"}) {
+                try {
+                    Class.forName(c, true, loader);
+                } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
+                    return;
+                }
+            }
+        });
     }
 
     /** Runs a command line and returns its exit code; never exits the JVM. */

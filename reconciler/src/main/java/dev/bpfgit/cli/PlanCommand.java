@@ -110,7 +110,7 @@ final class PlanCommand implements Callable<Integer> {
 
     private Plan againstKernel(Snapshot snapshot, Progress progress) {
         Pipeline p = common.live();
-        DesiredState desired = p.compile(snapshot, common.facts(p.kernel()), progress.files(snapshot.files().size()));
+        DesiredState desired = p.compile(snapshot, common.factsAhead(p.kernel()), progress.files(snapshot.files().size()));
         progress.show("reading the kernel and planning");
         Plan plan = p.plan(desired);
         runtimes = p.runtimes(desired);

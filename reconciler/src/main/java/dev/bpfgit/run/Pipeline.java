@@ -64,6 +64,18 @@ public final class Pipeline {
                 .withCommit(snapshot.commit());
     }
 
+    /**
+     * As {@link #compile(Snapshot, HostFacts, java.util.function.IntConsumer)}, asking for the host facts only
+     * once the policies are parsed and valid: a caller can have them read from the kernel on another thread
+     * meanwhile (cli/Common#factsAhead).
+     */
+    public DesiredState compile(Snapshot snapshot, java.util.function.Supplier<HostFacts> host,
+                                java.util.function.IntConsumer filesDone) {
+        requireFiles(snapshot);
+        List<Policy> policies = validate(snapshot, filesDone);
+        return Compiler.compile(root, snapshot.revision(), policies, host.get()).withCommit(snapshot.commit());
+    }
+
     public static void requireFiles(Snapshot snapshot) {
         if (snapshot.files().isEmpty()) {
             throw new dev.bpfgit.source.SourceException("no policy files (*.yaml, *.yml) found: refusing to plan"

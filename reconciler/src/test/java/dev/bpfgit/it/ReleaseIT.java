@@ -265,6 +265,28 @@ class ReleaseIT {
         assertEquals(expected, sidecar.out().lines().toList());
     }
 
+    /**
+     * The release's AOT cache is accepted by the JVM with the flags bin/bpfgit gives (a flag of the training
+     * run missing at run time, e.g. native access, makes the JVM refuse it quietly), and its training covered
+     * every stage of a verb on the kernel: parse and validate, compile, diff, render, and the native layer
+     * (libbpf's downcalls, jnr-ffi's libc). -XX:+PrintSharedArchiveAndExit lists the cache's classes and
+     * fails when the cache cannot be used.
+     */
+    @Test
+    void theAotCacheIsUsedAndCoversEveryStage() {
+        Map<String, String> env = env();
+        env.put("BPFGIT_JAVA_OPTS", "-XX:+PrintSharedArchiveAndExit");
+        Run r = run(true, env, home.resolve("bin/bpfgit").toString(), "validate", "x.yaml");
+        assertEquals(0, r.exit(), r.toString().substring(0, Math.min(4000, r.toString().length())));
+        Set<String> classes = new TreeSet<>();
+        r.out().lines().map(String::trim).filter(l -> l.contains(" app_loader"))
+                .forEach(l -> classes.add(l.substring(l.indexOf(':') + 1).trim().split(" ")[0]));
+        for (String c : List.of("dev.bpfgit.policy.PolicyLoader", "dev.bpfgit.compile.Compiler", "dev.bpfgit.diff.Differ",
+                "dev.bpfgit.render.PlanText", "dev.bpfgit.kernel.linux.Libbpf", "dev.bpfgit.kernel.linux.Libc")) {
+            assertTrue(classes.contains(c), c + " is in the AOT cache (" + classes.size() + " application classes)");
+        }
+    }
+
     @Test
     void launcherNamesTheMissingJava() {
         Map<String, String> env = env();

@@ -1,0 +1,42 @@
+package dev.bpfgit.it;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The source checkout's ./bpfgit starts with the AOT cache that mvn package trains for its classpath
+ * (src/build/aot-cache.sh, target/aot/dev.aot): the JVM accepts it with the launcher's flags and classpath,
+ * and a verb run with it gives the same result as without. No kernel, no root.
+ */
+class LauncherAotIT {
+    private static final Path CACHE = Bpfgit.REPO.resolve("reconciler/target/aot/dev.aot");
+
+    @Test
+    void sourceLauncherUsesTheCacheMadeForItsClasspath() {
+        assertTrue(Files.isRegularFile(CACHE), "mvn package trains " + CACHE);
+        // fails (exit 1, "Unable to use AOT cache") when the JVM refuses the cache for these flags or this classpath
+        Bpfgit.Cli listed = Bpfgit.cli(Map.of("BPFGIT_JAVA_OPTS", "-XX:+PrintSharedArchiveAndExit"), null, "--version");
+        assertEquals(0, listed.exit(), listed.err());
+        assertTrue(listed.out().contains("dev.bpfgit.policy.PolicyLoader app_loader"), "bpfgit's classes are in the cache");
+        assertTrue(listed.out().contains("Static archive name: ") && listed.out().contains("dev.aot"), "the cache is dev.aot");
+    }
+
+    @Test
+    void validateGivesTheSameResultWithAndWithoutTheCache() {
+        String example = Bpfgit.REPO.resolve("examples/edge-filter").toString();
+        Bpfgit.Cli with = Bpfgit.cli(null, "validate", example);
+        // -XX:AOTMode=off: the JVM ignores the cache the launcher names
+        Bpfgit.Cli without = Bpfgit.cli(Map.of("BPFGIT_JAVA_OPTS", "-XX:AOTMode=off"), null, "validate", example);
+        assertEquals(0, with.exit(), with.toString());
+        assertTrue(with.out().startsWith("valid: 1 policy in 1 file"), with.out());
+        assertEquals(without.exit(), with.exit());
+        assertEquals(without.out(), with.out());
+        assertEquals(without.err(), with.err());
+    }
+}
