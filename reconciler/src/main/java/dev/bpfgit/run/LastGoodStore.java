@@ -211,6 +211,10 @@ public final class LastGoodStore {
     private static void ownDirectory(Path d) throws IOException {
         try {
             Files.createDirectories(d.getParent());
+        } catch (FileAlreadyExistsException e) {
+            throw new IOException(e.getFile() + " is not a directory");
+        }
+        try {
             Files.createDirectory(d, attr(DIR));
         } catch (FileAlreadyExistsException e) {
             if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
