@@ -20,13 +20,27 @@ import java.util.TreeMap;
  */
 public record Config(Path root, Optional<String> hostName, Map<String, String> labels, Optional<Path> sourcePath,
                      Optional<GitSettings> git, Duration interval, double jitter, boolean correctDrift,
-                     String listen, int maxRuleSeries, Duration lockTimeout, boolean writeCounter) {
+                     String listen, int maxRuleSeries, Duration lockTimeout, boolean writeCounter,
+                     Optional<Path> lastGood) {
 
     public static final Path DEFAULT_ROOT = Path.of("/sys/fs/bpf/bpfgit");
     /** How long a writing verb waits for another writer of the same pin root ({@code lock.timeout}). */
     public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(30);
     /** Series of per-rule counters a kind exports per scrape ({@code metrics.maxRuleSeries}). */
     public static final int DEFAULT_MAX_RULE_SERIES = 10_000;
+    /**
+     * Where a directory source's last applied revision is copied ({@code source.lastGood}): under the
+     * systemd unit's StateDirectory, the DaemonSet's hostPath /var/lib/bpfgit.
+     */
+    public static final Path DEFAULT_LAST_GOOD = Path.of("/var/lib/bpfgit/lastgood");
+
+    /** No copy of the last good revision kept ({@link #lastGood} empty). */
+    public Config(Path root, Optional<String> hostName, Map<String, String> labels, Optional<Path> sourcePath,
+                  Optional<GitSettings> git, Duration interval, double jitter, boolean correctDrift,
+                  String listen, int maxRuleSeries, Duration lockTimeout, boolean writeCounter) {
+        this(root, hostName, labels, sourcePath, git, interval, jitter, correctDrift, listen, maxRuleSeries,
+                lockTimeout, writeCounter, Optional.empty());
+    }
 
     /** Without the map write counter ({@code reconcile.writeCounter}, off by default). */
     public Config(Path root, Optional<String> hostName, Map<String, String> labels, Optional<Path> sourcePath,
@@ -45,7 +59,8 @@ public record Config(Path root, Optional<String> hostName, Map<String, String> l
 
     public static Config defaults() {
         return new Config(DEFAULT_ROOT, Optional.empty(), Map.of(), Optional.empty(), Optional.empty(),
-                Duration.ofSeconds(60), 0.1, true, "127.0.0.1:9753", DEFAULT_MAX_RULE_SERIES, DEFAULT_LOCK_TIMEOUT);
+                Duration.ofSeconds(60), 0.1, true, "127.0.0.1:9753", DEFAULT_MAX_RULE_SERIES, DEFAULT_LOCK_TIMEOUT,
+                false, Optional.of(DEFAULT_LAST_GOOD));
     }
 
     /**
@@ -75,6 +90,10 @@ public record Config(Path root, Optional<String> hostName, Map<String, String> l
         if (m.get("source") != null && (source.get("path") == null) == (source.get("git") == null)) {
             throw settings.error("/source", "source needs exactly one of path (a directory) and git (a repository)");
         }
+        if (source.get("lastGood") != null && source.get("path") == null) {
+            throw settings.error("/source/lastGood", "source.lastGood is for a directory (source.path); a git"
+                    + " source reads the last good commit again from source.git.cache");
+        }
         return new Config(
                 m.get("root") == null ? d.root() : Path.of(String.valueOf(m.get("root"))),
                 Optional.ofNullable(host.get("name")).map(String::valueOf).filter(s -> !s.isBlank()),
@@ -88,7 +107,8 @@ public record Config(Path root, Optional<String> hostName, Map<String, String> l
                 str(metrics.get("listen"), d.listen()),
                 metrics.get("maxRuleSeries") == null ? d.maxRuleSeries() : ((Number) metrics.get("maxRuleSeries")).intValue(),
                 lock.get("timeout") == null ? d.lockTimeout() : Durations.parse(String.valueOf(lock.get("timeout"))),
-                Boolean.TRUE.equals(rec.get("writeCounter")));
+                Boolean.TRUE.equals(rec.get("writeCounter")),
+                source.get("lastGood") == null ? d.lastGood() : Optional.of(relative(file, source.get("lastGood"))));
     }
 
     private static GitSettings gitSettings(Map<?, ?> g, Path file, SettingsFile at) {

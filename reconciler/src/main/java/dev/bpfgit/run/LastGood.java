@@ -24,8 +24,9 @@ import java.util.stream.Collectors;
  * datapath stays, but drift would go uncorrected) until a valid revision arrives.
  *
  * <p>A git source reads the recorded commit from its clone (or fetches it by id), verifying its signature as
- * for a head. A directory keeps only its present files, so it cannot give the applied revision back: the
- * sidecar then says so and enforces nothing until the directory is valid again (config/bpfgit.yaml).
+ * for a head. A directory keeps only its present files: the sidecar keeps a copy of each revision it applied
+ * ({@link LastGoodStore}, {@code source.lastGood}) and enforces it when its id, computed again from its files,
+ * is the recorded one; without such a copy it says so and enforces nothing until the directory is valid again.
  */
 final class LastGood {
     private static final Logger LOG = LoggerFactory.getLogger(LastGood.class);
@@ -46,12 +47,29 @@ final class LastGood {
     /** The applied revision, validated and compiled for this host; empty (logged) when it cannot be had. */
     static Optional<Sidecar.Enforced> read(PolicySource source, Pipeline pipeline, String revision,
                                            Supplier<HostFacts> host) {
+        return read(source, null, pipeline, revision, host);
+    }
+
+    /** @param copies a directory source's kept copy, or null */
+    static Optional<Sidecar.Enforced> read(PolicySource source, LastGoodStore copies, Pipeline pipeline,
+                                           String revision, Supplier<HostFacts> host) {
         Optional<Snapshot> snapshot;
+        String from = source.describe();
         try {
             snapshot = source.readRevision(revision);
+            if (snapshot.isEmpty() && copies != null) {
+                from = copies.describe();
+                snapshot = copies.read(revision);
+                if (snapshot.isEmpty()) {
+                    LOG.warn("revision {} is applied, but {} cannot give it back and no copy of it is kept ({} is"
+                            + " empty): drift is not corrected until a valid revision arrives", revision,
+                            source.describe(), from);
+                    return Optional.empty();
+                }
+            }
         } catch (SourceException e) {
             LOG.error("revision {} is applied, but reading it again from {} failed: {}; drift is not corrected until"
-                    + " a valid revision arrives", revision, source.describe(), e.getMessage());
+                    + " a valid revision arrives", revision, from, e.getMessage());
             return Optional.empty();
         }
         if (snapshot.isEmpty()) {
@@ -67,7 +85,7 @@ final class LastGood {
             DesiredState desired = Compiler.compile(pipeline.root(), s.revision(), policies, facts)
                     .withCommit(s.commit());
             LOG.info("enforcing revision {} again, the last applied{} (read again from {})", s.revision(),
-                    s.commit().map(c -> " (" + c.subject() + ", " + c.author() + ")").orElse(""), source.describe());
+                    s.commit().map(c -> " (" + c.subject() + ", " + c.author() + ")").orElse(""), from);
             return Optional.of(new Sidecar.Enforced(s.revision(), s.commit(), policies, facts, desired,
                     Optional.empty()));
         } catch (PolicyException | SourceException e) {

@@ -150,6 +150,8 @@ public final class Sidecar {
     private int sinceFull;
     private Instant changeSeen;                  // the first change event of the source check in progress
     private Map<String, Long> stages;            // nanoseconds by stage of the new revision being applied
+    private final LastGoodStore lastGood;        // a directory source's copy of its last applied revision, or null
+    private Snapshot uncopied;                   // the new revision's files until it is applied and copied
 
     public Sidecar(Pipeline pipeline, PolicySource source, Supplier<HostFacts> host, Config config,
                    Duration sourceInterval, Clock clock, Metrics metrics) {
@@ -166,6 +168,8 @@ public final class Sidecar {
         this.metrics = metrics;
         this.record = new SidecarRecord(this.pipeline.kernel(), pipeline.root());
         this.stateSince = clock.instant();
+        this.lastGood = config.sourcePath().isPresent() && config.lastGood().isPresent()
+                ? new LastGoodStore(config.lastGood().get(), pipeline.root(), config.sourcePath().get()) : null;
         for (PolicyKind kind : Kinds.BUILT_IN.all()) {
             kind.metrics(pipeline.kernel(), () -> {
                 Enforced e = enforced;
@@ -453,6 +457,7 @@ public final class Sidecar {
         }
         timed.put("compile", System.nanoTime() - compileStart);
         enforced = next;
+        uncopied = lastGood == null ? null : snapshot;
         state(SourceState.OK, "");
         publish(head);
         LOG.info("revision {}{}: {} {} valid", next.revision(),
@@ -476,7 +481,7 @@ public final class Sidecar {
      */
     private void restoreApplied() {
         restoreTried = true;
-        LastGood.applied(pipeline).flatMap(r -> LastGood.read(source, pipeline, r, host)).ifPresent(e -> {
+        LastGood.applied(pipeline).flatMap(r -> LastGood.read(source, lastGood, pipeline, r, host)).ifPresent(e -> {
             enforced = e;
             nextReconcile = clock.instant();
         });
@@ -591,6 +596,7 @@ public final class Sidecar {
                 e = new Enforced(e.revision(), e.commit(), e.policies(), e.facts(), e.desired(), Optional.of(now));
             }
             enforced = e;
+            keepCopy(e);
             if (!e.revision().equals(appliedRevision) || appliedAt == null) {
                 appliedRevision = e.revision();
                 appliedAt = now;
@@ -608,6 +614,20 @@ public final class Sidecar {
             failed(e, x, x instanceof ApplyException a ? a.policies() : List.of());
         } finally {
             metrics.duration(Duration.ofNanos(System.nanoTime() - t0));
+        }
+    }
+
+    /** Once a directory's new revision is applied: its files are copied for a restart while the directory is bad. */
+    private void keepCopy(Enforced e) {
+        Snapshot s = uncopied;
+        if (s != null && s.revision().equals(e.revision())) {
+            uncopied = null;
+            try {
+                lastGood.save(s);
+            } catch (RuntimeException x) {
+                LOG.warn("revision {} applied, but no copy of it is kept: {}; a restart while the directory is"
+                        + " invalid would not correct drift", e.revision(), x.getMessage());
+            }
         }
     }
 

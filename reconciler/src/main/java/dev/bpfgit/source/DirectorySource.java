@@ -205,6 +205,14 @@ public final class DirectorySource {
         return false;
     }
 
+    /**
+     * The revision {@link #read} gives these files (named as it names them): for a copy of a read kept
+     * elsewhere, whose id must be computed from its content again, not taken from a label.
+     */
+    public static String revisionOf(Map<String, String> files) {
+        return "dir:" + revision(new TreeMap<>(files));
+    }
+
     /** First 12 hex digits of SHA-256 over each (name, content), length-prefixed so that no two sets collide. */
     static String revision(Map<String, String> sortedFiles) {
         try {

@@ -109,4 +109,148 @@ class LastGoodIT {
             }
         }
     }
+
+    private static String dirConfig(Path dir, Path root, Path policies, Path lastGood, int port) {
+        return "root: " + root + "\nhost: {name: it-host}\nsource:\n  path: " + policies + "\n  lastGood: " + lastGood
+                + "\nreconcile: {interval: 2s, jitter: 0, drift: correct}\nmetrics: {listen: 127.0.0.1:" + port + "}\n";
+    }
+
+    /** Deletes 203.0.113.0/24 from the rule map with bpftool, as a foreign writer would. */
+    private static void deleteRule(PinRoot root) {
+        String key = RunIT.hexBytes(TrafficLayout.key(Prefix.parse("203.0.113.0/24")).toArray());
+        List<String> delete = new ArrayList<>(List.of("bpftool", "map", "delete", "pinned",
+                root.resolve(UNIT + "/rules_v4").toString(), "key", "hex"));
+        delete.addAll(List.of(key.split(" ")));
+        Commands.run(delete.toArray(String[]::new));
+    }
+
+    /**
+     * A directory (a ConfigMap mount) cannot give an earlier revision back: the sidecar keeps a copy of what it
+     * applied in source.lastGood, and a restart while the directory is invalid, then empty, enforces it.
+     */
+    @Test
+    void aRestartOnAnInvalidDirectoryEnforcesTheCopyOfTheLastAppliedRevision(@TempDir Path dir) throws Exception {
+        Path policies = write(dir.resolve("policies"), "edge.yaml", POLICY).getParent();
+        Path lastGood = dir.resolve("state/lastgood");
+        try (PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
+            Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
+            int port = ThreadLocalRandom.current().nextInt(20000, 40000);
+            Path cfg = dir.resolve("bpfgit.yaml");
+            Files.writeString(cfg, dirConfig(dir, root.path(), policies, lastGood, port));
+            String good;
+            try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run1.log"))) {
+                d.awaitReady();
+                good = edge.cli("status", "-o", "json").json().get("revision").asText();
+                assertTrue(good.startsWith("dir:"), good);
+                assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(100),
+                        () -> d.log().contains("revision " + good + ": a copy of its 1 file kept in")), d.toString());
+                assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
+            }
+            Path copies = dev.bpfgit.run.LastGoodStore.directory(lastGood, root.path());
+            assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(copies)));
+            assertEquals("root", Files.getOwner(copies).getName());
+
+            // while no sidecar runs, an invalid file lands in the directory
+            write(policies, "broken.yaml", BROKEN);
+            try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run2.log"))) {
+                assertTrue(Topology.waitFor(Duration.ofSeconds(90), Duration.ofMillis(200), () -> !d.process.isAlive()
+                        || Bpfgit.unchecked(() -> d.get("/readyz").code()) == 200), d.toString());
+                assertEquals("revision " + good + " applied and in sync\n", d.get("/readyz").body());
+                JsonNode status = edge.cli("status", "-o", "json").json();
+                assertEquals("invalid", status.at("/sidecar/state").asText(), status.toString());
+                assertEquals(good, status.get("revision").asText(), status.toString());
+                Bpfgit.Cli text = edge.cli("status");
+                assertTrue(Pattern.compile("(?m)is invalid since .*broken\\.yaml:\\d+:\\d+: error: ")
+                        .matcher(text.out()).find(), text.out());
+                String m = d.get("/metrics").body();
+                assertTrue(Pattern.compile("(?m)^bpfgit_source_info\\{revision=\"dir:[0-9a-f]{12}\",source=\"directory "
+                        + Pattern.quote(policies.toString()) + "\",state=\"invalid\"} 1").matcher(m).find(), m);
+                assertTrue(m.contains("bpfgit_revision_info{revision=\"" + good + "\""), m);
+                assertTrue(d.log().contains("enforcing revision " + good + " again, the last applied (read again from"
+                        + " the copy in " + copies + ")"), d.toString());
+
+                // a foreign write to the rule map is corrected from the copy
+                deleteRule(root);
+                assertEquals("absent", RunIT.action(edge, "203.0.113.0/24"));
+                assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(50),
+                        () -> Bpfgit.unchecked(() -> RunIT.action(edge, "203.0.113.0/24")).equals("drop")),
+                        "drift not corrected while the directory is invalid:\n" + d);
+                assertTrue(RunIT.sample(d.get("/metrics").body(), "bpfgit_drift_corrected_total") >= 1, d.toString());
+                assertEquals("invalid", edge.cli("status", "-o", "json").json().at("/sidecar/state").asText());
+
+                // the fix is taken, and becomes the copy
+                Files.delete(policies.resolve("broken.yaml"));
+                write(policies, "edge.yaml", FIXED);
+                assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(50),
+                        () -> Bpfgit.unchecked(() -> RunIT.action(edge, "198.51.100.0/24")).equals("drop")), d.toString());
+                assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(100), () ->
+                        edge.cli("status", "-o", "json").json().at("/sidecar/state").asText().equals("ok")),
+                        d.toString());
+                assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
+            }
+            String fixed = edge.cli("status", "-o", "json").json().get("revision").asText();
+            assertTrue(!fixed.equals(good) && fixed.startsWith("dir:"), fixed);
+
+            // restarted on an empty directory (a mount gone wrong): the fix is enforced from its copy
+            Files.delete(policies.resolve("edge.yaml"));
+            try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run3.log"))) {
+                d.awaitReady();
+                assertTrue(d.log().contains("enforcing revision " + fixed + " again"), d.toString());
+                deleteRule(root);
+                assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(50),
+                        () -> Bpfgit.unchecked(() -> RunIT.action(edge, "203.0.113.0/24")).equals("drop")),
+                        "drift not corrected while the directory is empty:\n" + d);
+                assertEquals("drop", RunIT.action(edge, "198.51.100.0/24"));
+                assertEquals("invalid", edge.cli("status", "-o", "json").json().at("/sidecar/state").asText());
+                assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
+            }
+        }
+    }
+
+    /**
+     * The pins record a revision the copy is not of (applied by hand since): the copy is not enforced, the log
+     * says why, and the datapath stays as the pins have it, uncorrected.
+     */
+    @Test
+    void aCopyOfAnotherRevisionThanThePinsRecordIsNotEnforced(@TempDir Path dir) throws Exception {
+        Path policies = write(dir.resolve("policies"), "edge.yaml", POLICY).getParent();
+        Path other = write(dir.resolve("other"), "edge.yaml", FIXED).getParent();
+        Path lastGood = dir.resolve("state/lastgood");
+        try (PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
+            Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
+            int port = ThreadLocalRandom.current().nextInt(20000, 40000);
+            Path cfg = dir.resolve("bpfgit.yaml");
+            Files.writeString(cfg, dirConfig(dir, root.path(), policies, lastGood, port));
+            String copied;
+            try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run1.log"))) {
+                d.awaitReady();
+                copied = edge.cli("status", "-o", "json").json().get("revision").asText();
+                assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(100),
+                        () -> d.log().contains("revision " + copied + ": a copy of its 1 file kept in")), d.toString());
+                assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
+            }
+            Bpfgit.Cli apply = edge.cli("apply", other.toString(), "--yes");
+            assertEquals(0, apply.exit(), apply.toString());
+            String applied = edge.cli("status", "-o", "json").json().get("revision").asText();
+            assertTrue(!applied.equals(copied), applied);
+
+            write(policies, "broken.yaml", BROKEN);
+            try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run2.log"))) {
+                assertTrue(Topology.waitFor(Duration.ofSeconds(90), Duration.ofMillis(200), () -> !d.process.isAlive()
+                        || d.log().contains("is not enforced")), d.toString());
+                assertTrue(d.log().contains("is of revision " + copied) && d.log().contains("not of " + applied
+                        + ", the one the pins record as applied"), d.toString());
+                assertEquals(503, d.get("/readyz").code());
+                deleteRule(root);
+                Thread.sleep(5000);   // two reconcile intervals: nothing enforced, nothing corrected
+                assertEquals("absent", RunIT.action(edge, "203.0.113.0/24"), d.toString());
+                assertEquals("drop", RunIT.action(edge, "198.51.100.0/24"), "the pins stay as applied");
+                JsonNode status = edge.cli("status", "-o", "json").json();
+                assertEquals("invalid", status.at("/sidecar/state").asText(), status.toString());
+                assertEquals(applied, status.get("revision").asText(), status.toString());
+                assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
+            }
+        }
+    }
 }

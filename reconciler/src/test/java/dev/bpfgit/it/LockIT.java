@@ -173,6 +173,7 @@ class LockIT {
                 assertFalse(Files.exists(root.path()));
             } finally {
                 run.destroyForcibly().waitFor();
+                RunIT.removeLastGoodCopy(root.path());
             }
         }
     }

@@ -63,6 +63,7 @@ class RunIT {
         final int port;
         final Process process;
         final Path log;
+        final Path root;
 
         Daemon(TestNetns ns, Path root, Path config, int port, Path log) {
             this(ns, root, config, port, log, java.util.Map.of());
@@ -73,6 +74,7 @@ class RunIT {
             this.ns = ns;
             this.port = port;
             this.log = log;
+            this.root = root;
             List<String> c = List.of("nsenter", "--net=" + ns.path(), Bpfgit.REPO.resolve("bpfgit").toString(),
                     "run", "--config", config.toString(), "--root", root.toString(), "--host", "it-host");
             try {
@@ -128,6 +130,7 @@ class RunIT {
                     Thread.currentThread().interrupt();
                 }
             }
+            removeLastGoodCopy(root);
         }
 
         @Override
@@ -137,6 +140,23 @@ class RunIT {
     }
 
     record Http(int code, String body) {
+    }
+
+    /**
+     * The copy a directory source's sidecar keeps of its applied revision, at the default source.lastGood (a
+     * test's config that does not set it): removed with the test's pin root.
+     */
+    static void removeLastGoodCopy(Path root) {
+        Path copy = dev.bpfgit.run.LastGoodStore.directory(dev.bpfgit.run.Config.DEFAULT_LAST_GOOD, root);
+        if (Files.exists(copy, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            try (java.util.stream.Stream<Path> walk = Files.walk(copy)) {
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
     }
 
     private static Path config(Path dir, Path root, Path policies, int port) throws IOException {

@@ -159,4 +159,20 @@ class ConfigTest {
         assertTrue(errors("reconcile: {writeCounter: yes please}\n")
                 .startsWith(f + ":1:27: error: reconcile.writeCounter: must be true or false"), errors("reconcile: {writeCounter: yes please}\n"));
     }
+
+    /** A directory's copy of its last applied revision: under the state directory unless set; not for git. */
+    @Test
+    void lastGoodIsADirectorySetting() throws IOException {
+        Path dflt = Path.of("/var/lib/bpfgit/lastgood");
+        assertEquals(java.util.Optional.of(dflt), Config.defaults().lastGood());
+        assertEquals(java.util.Optional.of(dflt), load("source: {path: p}\n").lastGood());
+        assertEquals(java.util.Optional.of(tmp.resolve("state/lg")),
+                load("source: {path: p, lastGood: state/lg}\n").lastGood());
+        assertEquals(java.util.Optional.of(dflt), Config.load(Path.of(System.getProperty("user.dir")).getParent()
+                .resolve("config/bpfgit.yaml")).lastGood());
+        assertEquals("source.lastGood is for a directory (source.path); a git source reads the last good commit"
+                + " again from source.git.cache", error("source: {git: {url: file:///r}, lastGood: /x}\n"));
+        assertTrue(errors("source: {path: p, lastGood: 3}\n").contains("source.lastGood: must be a string"),
+                errors("source: {path: p, lastGood: 3}\n"));
+    }
 }
