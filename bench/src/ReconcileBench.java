@@ -605,7 +605,7 @@ public final class ReconcileBench {
         PrintStream o = System.out;
         o.println("## Reconcile of a 1% change: bpfgit against the C batch floor");
         o.println();
-        o.printf(Locale.ROOT, "N /32 rules; the change adds N/100 rules, removes N/100 and changes the action of N/100."
+        o.printf(Locale.ROOT, "N /32 rules; the change adds N/100 rules, removes N/100 and changes the action of N/100 (rounded up)."
                 + " Medians of %d runs. Warm: one JVM, after %d warm-up reconciles, policies compiled beforehand (as"
                 + " mapbench builds its desired state before timing). Full pipeline: the same JVM from the policy files"
                 + " on. Cold: `bpfgit apply DIR --yes` through the launcher in the namespace, a new JVM each time"
@@ -639,7 +639,7 @@ public final class ReconcileBench {
                     + " elements updated and deleted per map id, read before and after each apply), next to bpfgit's own"
                     + " count (ApplyResult). Rule tries: rules_v4 + rules_v6; bookkeeping: every other map under the pin"
                     + " root. Over all warm, full-pipeline and cold runs (min-max when they differ); the bench fails when"
-                    + " the kernel's rule count is not N/100 + N/100 written and N/100 deleted, or when an in-sync apply"
+                    + " the kernel's rule count is not the change's (N/100 + N/100 written and N/100 deleted), or when an in-sync apply"
                     + " writes anything.");
             o.println();
             o.println("| N | bpfgit's count: written / deleted | kernel: rule tries written / deleted | kernel: bookkeeping"
