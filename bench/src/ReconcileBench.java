@@ -141,7 +141,8 @@ public final class ReconcileBench {
         Path dirB = work.resolve(n + "/b");
         writePolicy(dirA, n, false);
         writePolicy(dirB, n, true);
-        int changed = n / 100;
+        int written = removedOf(n) + changedOf(n);   // A <-> B adds as many keys as it removes
+        int deleted = removedOf(n);
         try {
             progress("N=%d: initial fill (apply of A, untimed)", n);
             Sample fill = reconcile(pipe, dirA, null, -1, -1);
@@ -157,9 +158,9 @@ public final class ReconcileBench {
                 DesiredState desired = compiled.get(dir);
                 Plan plan = Differ.diff(desired, pipe.observe(desired));
                 ApplyResult a = pipe.apply(plan);
-                if (a.entriesWritten() != 2 * changed || a.entriesDeleted() != changed) {
+                if (a.entriesWritten() != written || a.entriesDeleted() != deleted) {
                     throw new IllegalStateException("warm-up apply wrote " + a.entriesWritten() + " and deleted "
-                            + a.entriesDeleted() + ", expected " + 2 * changed + " and " + changed);
+                            + a.entriesDeleted() + ", expected " + written + " and " + deleted);
                 }
                 if (r == 0 || r == warmup - 1 || (r + 1) % 10 == 0) {
                     progress("N=%d warm-up %d/%d (observe+diff+apply of compiled policies): %.1f ms", n, r + 1,
@@ -170,7 +171,7 @@ public final class ReconcileBench {
             List<Sample> samples = new ArrayList<>();
             for (int r = 0; r < runs; r++) {
                 Path dir = toB ? dirB : dirA;
-                Sample s = reconcile(pipe, dir, compiled.get(dir), 2 * changed, changed);
+                Sample s = reconcile(pipe, dir, compiled.get(dir), written, deleted);
                 requireState(kernel, pinRoot, n, toB);
                 toB = !toB;
                 progress("N=%d warm run %d/%d: observe %.1f diff %.1f apply %.1f = %.1f ms (GC %.0f ms);"
@@ -182,7 +183,7 @@ public final class ReconcileBench {
             List<Sample> full = new ArrayList<>();
             for (int r = 0; r < runs; r++) {
                 Path dir = toB ? dirB : dirA;
-                Sample s = reconcile(pipe, dir, null, 2 * changed, changed);
+                Sample s = reconcile(pipe, dir, null, written, deleted);
                 requireState(kernel, pinRoot, n, toB);
                 toB = !toB;
                 progress("N=%d full run %d/%d: read %.1f parse+validate %.1f compile %.1f | observe %.1f diff %.1f"
@@ -195,9 +196,9 @@ public final class ReconcileBench {
                 for (int r = 0; r < coldRuns + 1; r++) {
                     Cold c = cold(pinRoot, toB ? dirB : dirA);
                     toB = !toB;
-                    if (c.written != 2 * changed || c.deleted != changed || c.exit != 0) {
+                    if (c.written != written || c.deleted != deleted || c.exit != 0) {
                         throw new IllegalStateException("cold apply wrote " + c.written + " deleted " + c.deleted
-                                + " (exit " + c.exit + "), expected " + 2 * changed + " and " + changed);
+                                + " (exit " + c.exit + "), expected " + written + " and " + deleted);
                     }
                     requireInSync(pipe, compiled.get(toB ? dirA : dirB), "cold apply");
                     requireState(kernel, pinRoot, n, !toB);
@@ -332,7 +333,7 @@ public final class ReconcileBench {
                 want.put(addr(i), b && i % 100 == 1 ? 0 /* pass */ : 1 /* drop */);
             }
         }
-        for (int a = 0; b && a < n / 100; a++) {
+        for (int a = 0; b && a < removedOf(n); a++) {
             want.put(addr((long) n + a), 1);
         }
         Path trie = pinRoot.resolve("traffic").resolve(ifname).resolve("xdp").resolve("rules_v4");
@@ -424,10 +425,23 @@ public final class ReconcileBench {
         return (a >>> 24) + "." + (a >>> 16 & 255) + "." + (a >>> 8 & 255) + "." + (a & 255);
     }
 
+    /**
+     * Keys i &lt; N with i % 100 == 0, which B removes (and adds as many new ones): N/100 rounded up, so any N works,
+     * not only multiples of 100.
+     */
+    static int removedOf(int n) {
+        return (n + 99) / 100;
+    }
+
+    /** Keys 1 &lt;= i &lt; N with i % 100 == 1, whose action B changes. */
+    static int changedOf(int n) {
+        return (n + 98) / 100;
+    }
+
     /** An address that is none of the 1.02 N keys either state uses. */
     static int missAddress(int n) {
         java.util.Set<Integer> used = new java.util.HashSet<>();
-        for (long i = 0; i < n + n / 100 + 1; i++) {
+        for (long i = 0; i < n + removedOf(n) + 1; i++) {
             used.add(addr(i));
         }
         for (long i = 10L * n; ; i++) {
@@ -591,7 +605,7 @@ public final class ReconcileBench {
         PrintStream o = System.out;
         o.println("## Reconcile of a 1% change: bpfgit against the C batch floor");
         o.println();
-        o.printf(Locale.ROOT, "N /32 rules; the change adds N/100 rules, removes N/100 and changes the action of N/100."
+        o.printf(Locale.ROOT, "N /32 rules; the change adds N/100 rules, removes N/100 and changes the action of N/100 (rounded up)."
                 + " Medians of %d runs. Warm: one JVM, after %d warm-up reconciles, policies compiled beforehand (as"
                 + " mapbench builds its desired state before timing). Full pipeline: the same JVM from the policy files"
                 + " on. Cold: `bpfgit apply DIR --yes` through the launcher in the namespace, a new JVM each time"
@@ -611,8 +625,9 @@ public final class ReconcileBench {
             String ratio = c == null ? "n/a" : f("**%.2f×**", warmTotal / c[3]);
             String cold = r.cold.isEmpty() ? "n/a" : f("%.0f", median(r.cold.stream().mapToDouble(Cold::wallMs).toArray()));
             int n = r.n;
-            String counts = f("%d written (%d added + %d changed) + %d deleted %s", w.written, n / 100, n / 100,
-                    w.deleted, allExact(r) ? "= the " + 3 * (n / 100) + " changed entries, in every run" : "**MISMATCH**");
+            String counts = f("%d written (%d added + %d changed) + %d deleted %s", w.written, removedOf(n), changedOf(n),
+                    w.deleted, allExact(r) ? "= the " + (2 * removedOf(n) + changedOf(n)) + " changed entries, in every run"
+                            : "**MISMATCH**");
             o.printf(Locale.ROOT, "| %d | %s | %.1f + %.1f + %.1f = **%.1f** | %s | %.1f + %.0f + %.1f + %.1f + %.1f + %.1f = %.0f"
                             + " | %s | %s | %.0f / %.0f / %.0f |%n",
                     n, cs, w.observe, w.diff, w.apply, warmTotal, ratio, f.read, f.parse, f.compile, f.observe, f.diff,
@@ -624,7 +639,7 @@ public final class ReconcileBench {
                     + " elements updated and deleted per map id, read before and after each apply), next to bpfgit's own"
                     + " count (ApplyResult). Rule tries: rules_v4 + rules_v6; bookkeeping: every other map under the pin"
                     + " root. Over all warm, full-pipeline and cold runs (min-max when they differ); the bench fails when"
-                    + " the kernel's rule count is not N/100 + N/100 written and N/100 deleted, or when an in-sync apply"
+                    + " the kernel's rule count is not the change's (N/100 + N/100 written and N/100 deleted), or when an in-sync apply"
                     + " writes anything.");
             o.println();
             o.println("| N | bpfgit's count: written / deleted | kernel: rule tries written / deleted | kernel: bookkeeping"
@@ -672,7 +687,7 @@ public final class ReconcileBench {
                 double warmTotal = median(r.warm.stream().mapToDouble(Sample::warm).toArray());
                 String est = "n/a", estRatio = "n/a", btd = "n/a", btb = "n/a", coldRatio = "n/a";
                 if (bt != null && c != null && bt[0] > 0 && bt[1] > 0) {
-                    double e = bt[0] + c[1] + bt[1] * (3.0 * r.n / 100) / 1e6;
+                    double e = bt[0] + c[1] + bt[1] * (2.0 * removedOf(r.n) + changedOf(r.n)) / 1e6;
                     if (!r.cold.isEmpty()) {
                         double[] ratios = r.cold.stream().mapToDouble(x -> x.wallMs / e).toArray();
                         coldRatio = f("%.2f×", median(ratios)) + " (" + f("%.2f", Arrays.stream(ratios).min().orElse(0))
@@ -700,10 +715,10 @@ public final class ReconcileBench {
     }
 
     static boolean allExact(Result r) {
-        int c = r.n / 100;
+        int w = removedOf(r.n) + changedOf(r.n), d = removedOf(r.n);
         return java.util.stream.Stream.concat(r.warm.stream(), r.full.stream())
-                .allMatch(s -> s.written == 2 * c && s.deleted == c && s.planned == 3 * c)
-                && r.cold.stream().allMatch(s -> s.written == 2 * c && s.deleted == c);
+                .allMatch(s -> s.written == w && s.deleted == d && s.planned == w + d)
+                && r.cold.stream().allMatch(s -> s.written == w && s.deleted == d);
     }
 
     static Sample medians(List<Sample> s) {

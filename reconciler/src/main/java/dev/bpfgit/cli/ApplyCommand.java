@@ -1,6 +1,5 @@
 package dev.bpfgit.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.bpfgit.apply.ApplyResult;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.apply.StalePlanException;
@@ -9,9 +8,8 @@ import dev.bpfgit.diff.Plan;
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.linux.PinRootLock;
 import dev.bpfgit.observe.LiveState;
-import dev.bpfgit.render.PlanJson;
-import dev.bpfgit.render.PlanSchema;
 import dev.bpfgit.render.PlanText;
+import dev.bpfgit.render.SavedPlan;
 import dev.bpfgit.run.Pipeline;
 import dev.bpfgit.source.Snapshot;
 import picocli.CommandLine.Command;
@@ -22,6 +20,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -123,17 +122,20 @@ final class ApplyCommand implements Callable<Integer> {
     /** Refuses, before anything touches the kernel, a plan that does not follow schema/plan.schema.json. */
     private Plan read() {
         try {
-            String text = Files.readString(planFile);
-            JsonNode tree = PlanSchema.tree(text);
+            // streamed: a first plan of a million entries is not held as text, tree and objects at once
+            SavedPlan saved;
+            try (InputStream in = Files.newInputStream(planFile)) {
+                saved = SavedPlan.read(in);
+            }
             // another format or version: PlanJson says so in its own words
-            List<String> errors = PlanSchema.current(tree) ? PlanSchema.errors(tree) : List.of();
+            List<String> errors = saved.errors();
             if (!errors.isEmpty()) {
                 throw new UsageException(planFile + " is not a plan bpfgit can apply exactly (schema/plan.schema.json,"
                         + " $defs/plan); nothing was changed:\n  " + String.join("\n  ", errors.stream().limit(MAX_ERRORS)
                         .toList()) + (errors.size() > MAX_ERRORS ? "\n  ... and " + (errors.size() - MAX_ERRORS) + " more"
                         : ""));
             }
-            return PlanJson.parse(text);
+            return saved.plan();
         } catch (IOException e) {
             throw new UsageException("read plan " + planFile + ": " + e.getMessage());
         } catch (IllegalArgumentException e) {

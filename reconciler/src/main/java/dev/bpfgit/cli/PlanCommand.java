@@ -90,7 +90,7 @@ final class PlanCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         switch (output) {
-            case "json" -> out.print(PlanJson.render(plan, root -> runtimes.forEach(r -> r.describe(root))));
+            case "json" -> PlanJson.write(plan, root -> runtimes.forEach(r -> r.describe(root)), out);
             case "markdown" -> out.print(PlanMarkdown.render(plan));
             case "github" -> {
                 PlanText.print(plan, out);

@@ -1,5 +1,6 @@
 package dev.bpfgit.cli;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -18,7 +19,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -88,7 +91,7 @@ final class StatusCommand implements Callable<Integer> {
         });
         PrintWriter out = spec.commandLine().getOut();
         if (output.equals("json")) {
-            out.print(json(meta, policies));
+            json(meta, policies, out);
         } else {
             text(out, meta, policies);
         }
@@ -147,7 +150,8 @@ final class StatusCommand implements Callable<Integer> {
         }
     }
 
-    private static String json(Meta meta, List<PolicyStatus> policies) {
+    /** Written as it is generated: a kind's part (a TrafficPolicy's million rules) is written, not held, here. */
+    private static void json(Meta meta, List<PolicyStatus> policies, PrintWriter out) {
         ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = m.createObjectNode();
         root.put("revision", meta.revision().orElse(null));
@@ -176,10 +180,12 @@ final class StatusCommand implements Callable<Integer> {
                 u.report().json().accept(un);
             }
         }
-        try {
-            return m.writeValueAsString(root) + "\n";
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
+        try (JsonGenerator g = m.writer().createGenerator(out)) {
+            g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+            g.writeTree(root);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
+        out.print("\n");
     }
 }

@@ -33,11 +33,13 @@ public sealed interface Change {
 
     /**
      * Adds and changes, in write order (most specific first); {@code before}: entries in the map now. The
-     * changes of a diff are an {@link EntryChanges} (immutable, no object per entry), kept as they are.
+     * changes of a diff are an {@link EntryChanges} (immutable, no object per entry), those of a saved plan a
+     * {@link SavedEntryChanges}: both kept as they are.
      */
     record PutEntries(Path pin, int before, List<EntryChange> changes) implements Change {
         public PutEntries {
-            changes = changes instanceof EntryChanges ? changes : List.copyOf(changes);
+            changes = changes instanceof EntryChanges || changes instanceof SavedEntryChanges ? changes
+                    : List.copyOf(changes);
         }
     }
 
@@ -48,7 +50,8 @@ public sealed interface Change {
      */
     record DeleteEntries(Path pin, int before, List<EntryChange> changes, String room) implements Change {
         public DeleteEntries {
-            changes = changes instanceof EntryChanges ? changes : List.copyOf(changes);
+            changes = changes instanceof EntryChanges || changes instanceof SavedEntryChanges ? changes
+                    : List.copyOf(changes);
             room = room == null ? "" : room;
         }
 

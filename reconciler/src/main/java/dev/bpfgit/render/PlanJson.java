@@ -1,5 +1,6 @@
 package dev.bpfgit.render;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -9,11 +10,11 @@ import dev.bpfgit.compile.Objects;
 import dev.bpfgit.diff.Change;
 import dev.bpfgit.diff.EntryChange;
 import dev.bpfgit.diff.Plan;
+import dev.bpfgit.diff.SavedEntryChanges;
 import dev.bpfgit.diff.Summary;
 import dev.bpfgit.diff.UnitPlan;
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.BtfTypes;
-import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.MapSpec;
 import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kernel.ObjectFile;
@@ -21,13 +22,17 @@ import dev.bpfgit.kernel.PinType;
 import dev.bpfgit.kernel.ProgramSpec;
 
 import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 
 /**
  * The plan as JSON: for machines (CI, dashboards) and for {@code apply --plan FILE}, which reads it back
@@ -49,14 +54,122 @@ public final class PlanJson {
     }
 
     public static String render(Plan plan) {
-        return write(tree(plan));
+        return render(plan, root -> {
+        });
     }
 
     /** With what the kinds' runtimes add to the root (e.g. SocketTermination's {@code terminations}). */
-    public static String render(Plan plan, java.util.function.Consumer<ObjectNode> extra) {
-        ObjectNode root = tree(plan);
-        extra.accept(root);
-        return write(root);
+    public static String render(Plan plan, Consumer<ObjectNode> extra) {
+        StringWriter out = new StringWriter();
+        write(plan, extra, out);
+        return out.toString();
+    }
+
+    /**
+     * {@link #render} written to {@code out} as it is generated, byte for byte the same text: a new map's plan has
+     * a million entries, and as a tree (a node per field) and then one String it took gigabytes. Only what the
+     * runtimes add, small, is a tree. Does not close {@code out}.
+     */
+    public static void write(Plan plan, Consumer<ObjectNode> extra, Writer out) {
+        ObjectNode added = JSON.createObjectNode();
+        extra.accept(added);
+        try (JsonGenerator g = JSON.writer().createGenerator(out)) {
+            g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+            g.writeStartObject();
+            g.writeStringField("format", FORMAT);
+            g.writeNumberField("version", VERSION);
+            g.writeStringField("root", plan.root().toString());
+            g.writeStringField("revision", plan.revision());
+            g.writeStringField("basis", plan.basis());
+            g.writeBooleanField("inSync", plan.inSync());
+            Summary s = plan.summary();
+            g.writeObjectFieldStart("summary");
+            g.writeNumberField("create", s.create());
+            g.writeNumberField("change", s.change());
+            g.writeNumberField("remove", s.remove());
+            g.writeNumberField("entriesAdded", s.added());
+            g.writeNumberField("entriesChanged", s.changed());
+            g.writeNumberField("entriesRemoved", s.removed());
+            g.writeEndObject();
+            strings(g, "warnings", plan.warnings());
+            g.writeArrayFieldStart("units");
+            for (UnitPlan u : plan.units()) {
+                g.writeStartObject();
+                g.writeStringField("dir", u.dir().toString());
+                g.writeStringField("kind", u.kind());
+                g.writeStringField("label", u.label());
+                strings(g, "policies", u.policies());
+                g.writeArrayFieldStart("changes");
+                for (Change c : u.changes()) {
+                    if (c instanceof Change.PutEntries || c instanceof Change.DeleteEntries) {
+                        entrySteps(g, c);
+                    } else {
+                        // a step without entries is small: the tree keeps one way of writing it
+                        ObjectNode n = JSON.createObjectNode();
+                        change(n, c);
+                        g.writeTree(n);
+                    }
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeObjectFieldStart("meta");
+            for (Map.Entry<String, String> m : new TreeMap<>(plan.meta()).entrySet()) {
+                g.writeStringField(m.getKey(), m.getValue());
+            }
+            g.writeEndObject();
+            strings(g, "metaDeletes", plan.metaDeletes());
+            for (Map.Entry<String, JsonNode> e : added.properties()) {
+                g.writeFieldName(e.getKey());
+                g.writeTree(e.getValue());
+            }
+            g.writeEndObject();
+            g.flush();
+            out.write("\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void strings(JsonGenerator g, String field, List<String> values) throws IOException {
+        g.writeArrayFieldStart(field);
+        for (String v : values) {
+            g.writeString(v);
+        }
+        g.writeEndArray();
+    }
+
+    /** A PutEntries or DeleteEntries step, in the order of {@link #change}, one entry at a time. */
+    private static void entrySteps(JsonGenerator g, Change c) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("op", c.getClass().getSimpleName());
+        g.writeStringField("pin", c.pin().toString());
+        int before = c instanceof Change.PutEntries p ? p.before() : ((Change.DeleteEntries) c).before();
+        List<EntryChange> changes = c instanceof Change.PutEntries p ? p.changes() : ((Change.DeleteEntries) c).changes();
+        g.writeNumberField("before", before);
+        g.writeArrayFieldStart("entries");
+        for (int i = 0; i < changes.size(); i++) {
+            EntryChange e = changes.get(i);
+            g.writeStartObject();
+            g.writeStringField("change", String.valueOf(e.symbol()));
+            g.writeStringField("owner", e.owner());
+            g.writeStringField("key", e.key());
+            g.writeStringField("text", e.text());
+            g.writeStringField("rawKey", e.rawKey().toHex());
+            if (e.before().isPresent()) {
+                g.writeStringField("rawBefore", e.before().get().toHex());
+            }
+            if (e.after().isPresent()) {
+                g.writeStringField("rawAfter", e.after().get().toHex());
+            }
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+        if (c instanceof Change.DeleteEntries d && d.early()) {
+            g.writeStringField("room", d.room());
+        }
+        g.writeEndObject();
     }
 
     static String write(ObjectNode root) {
@@ -180,19 +293,26 @@ public final class PlanJson {
 
     /** Reads a plan written by {@link #render}; refuses other formats and other builds' BPF objects. */
     public static Plan parse(String text) {
-        JsonNode root;
         try {
-            root = JSON.readTree(text);
+            return SavedPlan.read(new StringReader(text)).plan();
         } catch (IOException e) {
-            throw new IllegalArgumentException("not a bpfgit plan: " + e.getMessage());
+            throw new UncheckedIOException(e);
         }
+    }
+
+    /** The plan {@code saved} holds, its entry steps as packed as they were read. */
+    static Plan parse(SavedPlan saved) {
+        JsonNode root = saved.tree();
         checkVersion(root);
+        if (saved.entriesRefused()) {
+            throw new IllegalArgumentException(saved.firstEntryComplaint());
+        }
         List<UnitPlan> units = new ArrayList<>();
         for (JsonNode u : root.path("units")) {
             List<String> pols = new ArrayList<>();
             u.path("policies").forEach(p -> pols.add(p.asText()));
             List<Change> changes = new ArrayList<>();
-            u.path("changes").forEach(c -> changes.add(change(c)));
+            u.path("changes").forEach(c -> changes.add(change(c, saved)));
             units.add(new UnitPlan(Path.of(u.path("dir").asText()), u.path("kind").asText(),
                     u.path("label").asText(), pols, changes));
         }
@@ -225,7 +345,7 @@ public final class PlanJson {
         }
     }
 
-    private static Change change(JsonNode n) {
+    private static Change change(JsonNode n, SavedPlan saved) {
         Path pin = Path.of(n.path("pin").asText());
         String op = n.path("op").asText();
         return switch (op) {
@@ -235,8 +355,8 @@ public final class PlanJson {
                 n.path("reasons").forEach(r -> reasons.add(r.asText()));
                 yield new Change.ReplaceMap(pin, Path.of(n.path("staging").asText()), spec(n.path("spec")), reasons);
             }
-            case "PutEntries" -> new Change.PutEntries(pin, n.path("before").asInt(), entries(n));
-            case "DeleteEntries" -> new Change.DeleteEntries(pin, n.path("before").asInt(), entries(n),
+            case "PutEntries" -> new Change.PutEntries(pin, n.path("before").asInt(), entries(n, saved));
+            case "DeleteEntries" -> new Change.DeleteEntries(pin, n.path("before").asInt(), entries(n, saved),
                     n.path("room").asText(""));
             case "LoadProgram" -> {
                 JsonNode p = n.path("program");
@@ -257,15 +377,9 @@ public final class PlanJson {
         };
     }
 
-    private static List<EntryChange> entries(JsonNode n) {
-        List<EntryChange> out = new ArrayList<>();
-        for (JsonNode e : n.path("entries")) {
-            out.add(new EntryChange(Bytes.hex(e.path("rawKey").asText()),
-                    e.has("rawBefore") ? Optional.of(Bytes.hex(e.path("rawBefore").asText())) : Optional.empty(),
-                    e.has("rawAfter") ? Optional.of(Bytes.hex(e.path("rawAfter").asText())) : Optional.empty(),
-                    e.path("owner").asText(), e.path("key").asText(), e.path("text").asText()));
-        }
-        return out;
+    private static List<EntryChange> entries(JsonNode n, SavedPlan saved) {
+        SavedEntryChanges packed = saved.entries(n);
+        return packed != null ? packed : List.of();
     }
 
     private static MapSpec spec(JsonNode n) {

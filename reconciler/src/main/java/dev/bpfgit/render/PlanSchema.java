@@ -3,7 +3,6 @@ package dev.bpfgit.render;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.networknt.schema.Error;
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaLocation;
@@ -56,26 +55,55 @@ public final class PlanSchema {
      * empty when it follows the schema.
      */
     public static List<String> errors(JsonNode root) {
+        return lines(complaints(root).stream());
+    }
+
+    /** One complaint: where ({@code /units/0/changes/2/op}, "" for the root) and what. */
+    record Complaint(String at, String message) {
+        static final Comparator<Complaint> ORDER = Comparator.comparing(Complaint::at).thenComparing(Complaint::message);
+    }
+
+    static List<Complaint> complaints(JsonNode root) {
         JsonNode checked = root;
         if (root instanceof ObjectNode o && !o.has("version")) {
             checked = o.deepCopy().put("version", PlanJson.VERSION);
         }
         // the validator reads Jackson 3 trees: the plan is handed over as JSON text
-        return Holder.PLAN.validate(checked.toString(), InputFormat.JSON).stream()
-                .sorted(Comparator.comparing((Error m) -> m.getInstanceLocation().toString())
-                        .thenComparing(Error::getMessage))
-                .map(PlanSchema::line)
+        return complaints(Holder.PLAN, checked, "", "");
+    }
+
+    /**
+     * The complaints about one item of a step's {@code entries} ({@code $defs/entry}), at {@code at} (its
+     * pointer in the plan), each message followed by {@code suffix} (where it is in the file).
+     */
+    static List<Complaint> entryComplaints(JsonNode entry, String at, String suffix) {
+        return complaints(EntryHolder.ENTRY, entry, at, suffix);
+    }
+
+    private static List<Complaint> complaints(Schema schema, JsonNode node, String prefix, String suffix) {
+        return schema.validate(node.toString(), InputFormat.JSON).stream()
+                .map(m -> {
+                    String at = m.getInstanceLocation().toString();
+                    String message = m.getMessage();
+                    // the validator starts its message with the location; say it once
+                    if (message.startsWith(at + ": ")) {
+                        message = message.substring(at.length() + 2);
+                    }
+                    return new Complaint(prefix + at, message + suffix);
+                })
+                .toList();
+    }
+
+    static List<String> lines(java.util.stream.Stream<Complaint> complaints) {
+        return complaints.sorted(Complaint.ORDER)
+                .map(c -> (c.at().isEmpty() ? "/" : c.at()) + ": " + c.message())
                 .distinct()
                 .toList();
     }
 
-    private static String line(Error m) {
-        String at = m.getInstanceLocation().toString();
-        String message = m.getMessage();
-        // the validator starts its message with the location; say it once
-        if (message.startsWith(at + ": ")) {
-            message = message.substring(at.length() + 2);
-        }
-        return (at.isEmpty() ? "/" : at) + ": " + message;
+    private static final class EntryHolder {
+        static final Schema ENTRY = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12,
+                        b -> b.schemaRegistryConfig(SchemaRegistryConfig.builder().pathType(PathType.JSON_POINTER).build()))
+                .getSchema(SchemaLocation.of("classpath:schema/plan.schema.json#/$defs/entry"));
     }
 }

@@ -139,7 +139,7 @@ class CompactPlanTest {
         }
         assertTrue(Stream.of('+', '~', '-').allMatch(sym -> seen.stream().anyMatch(e -> e.symbol() == sym)),
                 "adds, changes and removals");
-        // the JSON plan is read back with one EntryChange per entry: the same plan, rendered the same
+        // the JSON plan read back (its entries packed as they stream in): the same plan, rendered the same
         Plan back = PlanJson.parse(PlanJson.render(p));
         assertEquals(p, back);
         assertEquals(PlanText.render(p), PlanText.render(back));

@@ -1,5 +1,6 @@
 package dev.bpfgit.it;
 
+import dev.bpfgit.it.EgressFixture.Client;
 import dev.bpfgit.kernel.testing.KernelTest;
 import dev.bpfgit.kernel.testing.PinRoot;
 import dev.bpfgit.kernel.testing.TestNetns;
@@ -9,23 +10,17 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 
 import static dev.bpfgit.it.Bpfgit.write;
+import static dev.bpfgit.it.EgressFixture.tcp;
+import static dev.bpfgit.it.EgressFixture.udp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -39,13 +34,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @KernelTest
 class EgressTimeoutIT {
-    private static final int PORT = 8080;
+    private static final int PORT = EgressFixture.PORT;
 
     @TempDir
     static Path tmp;
-    static Path clientScript;
-    static Path serverScript;
+    static Path[] scripts;
 
+    EgressFixture f;
+    // the fixture's, named as the tests read them
     PinRoot root;
     TestNetns client;
     TestNetns server;
@@ -54,143 +50,47 @@ class EgressTimeoutIT {
     Path cgroup;
     String cgroupName;
     String dropped;
-    final List<Process> processes = new ArrayList<>();
 
     @BeforeAll
     static void files() throws IOException {
         Bpfgit.warmUp();
-        clientScript = copy("client.py");
-        serverScript = copy("server.py");
-    }
-
-    private static Path copy(String name) throws IOException {
-        Path p = tmp.resolve(name);
-        try (InputStream in = EgressTimeoutIT.class.getResourceAsStream("/egress/" + name)) {
-            Files.copy(in, p);
-        }
-        return p;
+        scripts = EgressFixture.scripts(tmp);
     }
 
     @BeforeEach
     void setUp() throws IOException {
-        root = PinRoot.create();
-        client = TestNetns.create();
-        server = TestNetns.create();
-        veth = TestNetns.veth(client, server);
+        f = new EgressFixture(scripts, "bpfgit-t-");
+        root = f.root;
+        client = f.client;
+        server = f.server;
+        veth = f.veth;
+        host = f.host;
+        cgroup = f.cgroup;
+        cgroupName = f.cgroupName;
         int n = ThreadLocalRandom.current().nextInt(1, 250);
         dropped = "10.253." + n + ".9";
         // the server namespace does not forward, and drops the subnet outright: SYNs to it go unanswered
         server.run("ip", "route", "add", "blackhole", "10.253." + n + ".0/24");
         client.run("ip", "route", "add", "10.253." + n + ".0/24", "via", veth.ipv4B());
-        byte[] r = new byte[4];
-        ThreadLocalRandom.current().nextBytes(r);
-        cgroupName = "bpfgit-t-" + HexFormat.of().formatHex(r);
-        cgroup = Path.of("/sys/fs/cgroup/unified", cgroupName);
-        Files.createDirectory(cgroup);
-        host = new Bpfgit.Host(client, root.path());
-        Process s = server.start("python3", serverScript.toString(), Integer.toString(PORT), veth.ipv4B(), veth.ipv6B());
-        String line = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).readLine();
-        assertEquals("ready", line, "server did not start");
     }
 
     @AfterEach
-    void tearDown() throws InterruptedException, IOException {
-        for (Process p : processes) {
-            p.destroyForcibly();
-            p.waitFor(5, TimeUnit.SECONDS);
-        }
-        Bpfgit.Cli d = host.cli("destroy", "--yes");
-        server.close();
-        client.close();
-        root.close();
-        // empty once its processes ended; the kernel may take a moment to see them gone
-        for (int i = 0; ; i++) {
-            try {
-                Files.delete(cgroup);
-                break;
-            } catch (IOException e) {
-                if (i == 50) {
-                    throw e;
-                }
-                Thread.sleep(100);
-            }
-        }
-        assertEquals(0, d.exit(), d.toString());
+    void tearDown() throws Exception {
+        Bpfgit.Cli[] d = new Bpfgit.Cli[1];
+        f.close(() -> d[0] = host.cli("destroy", "--yes"));
+        assertEquals(0, d[0].exit(), d[0].toString());
     }
 
     String policy(String destinations, String timeouts) {
-        return """
-                apiVersion: bpfgit.dev/v1
-                kind: EgressTimeout
-                metadata: {name: crawler}
-                spec:
-                  cgroup: /%s
-                  destinations: [%s]
-                  timeouts: {%s}
-                """.formatted(cgroupName, destinations, timeouts);
+        return f.policy(destinations, timeouts);
     }
 
     String matched() {
         return "{prefix: " + veth.ipv4B() + "/32}, {prefix: " + dropped.replaceFirst("\\.9$", ".0") + "/24}";
     }
 
-    /** A client process; its lines go to the returned queue. */
-    record Client(Process process, BlockingQueue<String> lines) {
-        String next(Duration within) throws InterruptedException {
-            return lines.poll(within.toMillis(), TimeUnit.MILLISECONDS);
-        }
-
-        /** The next line starting with {@code prefix}, failing when none comes in time. */
-        String expect(String prefix, Duration within) throws InterruptedException {
-            long end = System.nanoTime() + within.toNanos();
-            List<String> seen = new ArrayList<>();
-            while (System.nanoTime() < end) {
-                String l = lines.poll(Math.max(1, (end - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
-                if (l == null) {
-                    break;
-                }
-                if (l.startsWith(prefix)) {
-                    return l;
-                }
-                seen.add(l);
-            }
-            throw new AssertionError("no line starting with '" + prefix + "' within " + within + "; saw " + seen);
-        }
-    }
-
     Client start(boolean inCgroup, String... targets) {
-        List<String> c = new ArrayList<>();
-        if (inCgroup) {
-            c.addAll(List.of("sh", "-c", "echo $$ > " + cgroup.resolve("cgroup.procs") + " && exec python3 "
-                    + clientScript + " " + String.join(" ", targets)));
-        } else {
-            c.add("python3");
-            c.add(clientScript.toString());
-            c.addAll(List.of(targets));
-        }
-        Process p = client.start(c.toArray(String[]::new));
-        processes.add(p);
-        BlockingQueue<String> q = new LinkedBlockingQueue<>();
-        Thread t = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String l; (l = r.readLine()) != null; ) {
-                    q.add(l);
-                }
-            } catch (IOException e) {
-                q.add("io " + e);
-            }
-        });
-        t.setDaemon(true);
-        t.start();
-        return new Client(p, q);
-    }
-
-    String tcp(String address) {
-        return "tcp:" + (address.contains(":") ? "[" + address + "]" : address) + ":" + PORT;
-    }
-
-    String udp(String address) {
-        return "udp:" + address + ":" + PORT;
+        return f.start(inCgroup, targets);
     }
 
     static double field(String line, int i) {

@@ -82,6 +82,25 @@ class StrictInputIT {
             assertEquals(before, edge.pins(), "nothing changed under the pin root");
             assertEquals(0, t.xdpProgId("edge", "eth0"), "nothing attached");
 
+            // only an entry broken: checked as the plan streams in, named with its line, and nothing changes
+            ObjectNode entryBroken = (ObjectNode) Bpfgit.JSON.readTree(plan.out());
+            String puts = null;
+            for (int i = 0; i < entryBroken.at("/units/0/changes").size() && puts == null; i++) {
+                if (entryBroken.at("/units/0/changes/" + i + "/op").asText().equals("PutEntries")) {
+                    puts = "/units/0/changes/" + i;
+                }
+            }
+            ((ObjectNode) entryBroken.at(puts + "/entries/0")).put("rawAfter", "0x01");
+            Path badEntry = write(dir, "entry.json", entryBroken.toPrettyString());
+            Bpfgit.Cli entryRefused = edge.cli("apply", "--plan", badEntry.toString(), "--yes");
+            assertEquals(2, entryRefused.exit(), entryRefused.toString());
+            assertTrue(entryRefused.err().startsWith("error: " + badEntry + " is not a plan bpfgit can apply exactly"),
+                    entryRefused.err());
+            assertTrue(entryRefused.err().matches("(?s).*\n  " + puts + "/entries/0/rawAfter: .* \\(line \\d+\\)\n.*"),
+                    entryRefused.err());
+            assertEquals(before, edge.pins(), "nothing changed under the pin root");
+            assertEquals(0, t.xdpProgId("edge", "eth0"), "nothing attached");
+
             // the plan as bpfgit wrote it is applied
             Path good = write(dir, "plan.json", plan.out());
             Bpfgit.Cli applied = edge.cli("apply", "--plan", good.toString(), "--yes");

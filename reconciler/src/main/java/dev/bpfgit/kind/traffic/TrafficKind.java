@@ -1,6 +1,5 @@
 package dev.bpfgit.kind.traffic;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.HostFacts;
@@ -129,16 +128,7 @@ public final class TrafficKind implements PolicyKind {
                 lines.add(String.format("%-" + width + "s  %-8s %12d packets %14d bytes", c.prefix(), action,
                         c.packets(), c.bytes()));
             }
-            return new UnitReport(lines, un -> {
-                ArrayNode rules = un.putArray("rules");
-                for (TrafficCounters.Count c : counts) {
-                    ObjectNode r = rules.addObject().put("prefix", c.prefix());
-                    if (c.rule() != null) {
-                        r.put("action", TrafficLayout.rule(c.rule()).action().yaml);
-                    }
-                    r.put("packets", c.packets()).put("bytes", c.bytes());
-                }
-            });
+            return new UnitReport(lines, un -> un.putPOJO("rules", new TrafficRulesJson(counts)));
         };
     }
 
