@@ -67,7 +67,8 @@ final class FastYamlParser implements Parser {
             while (!check.finished) {
                 check.step();
             }
-        } catch (Decline | StringIndexOutOfBoundsException e) {
+        } catch (RuntimeException e) {
+            // a Decline; anything else would be this reader's mistake, and snakeyaml is the reference
             return Optional.empty();
         }
         return Optional.of(new FastYamlParser(file, text, true));

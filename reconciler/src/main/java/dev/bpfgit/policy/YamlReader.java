@@ -93,9 +93,13 @@ final class YamlReader {
             // positions are the reference (the fast reader carries no positions but each document's start)
             Optional<Parser> fast = FastYamlParser.of(file, text);
             if (fast.isPresent()) {
-                Result result = convert(file, settings, fast.get(), false, again);
-                if (result.errors().isEmpty()) {
-                    return result;
+                try {
+                    Result result = convert(file, settings, fast.get(), false, again);
+                    if (result.errors().isEmpty()) {
+                        return result;
+                    }
+                } catch (RuntimeException e) {
+                    // not expected (the file was checked whole); snakeyaml reads it and reports what it finds
                 }
             }
         }

@@ -190,6 +190,30 @@ class FastYamlParserTest {
         assertTrue(mutatedAccepted > 0 && mutatedAccepted < mutated, "mutations read fast: " + mutatedAccepted);
     }
 
+    /** Through YamlReader: the same JSON as snakeyaml's reading, and errors placed by snakeyaml. */
+    @Test
+    void yamlReaderGivesTheSameDocumentsAndPlacesErrors() {
+        Random random = new Random(7);
+        int compared = 0;
+        for (int i = 0; i < 3_000; i++) {
+            String text = new Generator(random).stream();
+            YamlReader.Result fast = YamlReader.read("f.yaml", text, false);
+            YamlReader.Result reference = YamlReader.read("f.yaml", text, true);
+            assertEquals(reference.documents().stream().map(d -> d.root().toString()).toList(),
+                    fast.documents().stream().map(d -> d.root().toString()).toList(), text);
+            assertEquals(reference.documents().stream().map(YamlDocument::start).toList(),
+                    fast.documents().stream().map(YamlDocument::start).toList(), text);
+            assertEquals(reference.errors(), fast.errors(), text);
+            compared++;
+        }
+        assertEquals(3_000, compared);
+        String duplicate = "a: 1\nb:\n  c: 2\n  c: 3\n";
+        assertTrue(FastYamlParser.of("f.yaml", duplicate).isPresent());
+        List<PolicyError> errors = YamlReader.read("f.yaml", duplicate).errors();
+        assertEquals(1, errors.size());
+        assertEquals(new Location("f.yaml", 4, 3), errors.get(0).location());
+    }
+
     private static final String SIGNIFICANT = " -:#,[]{}'\"\n\t&*!|>%@`?.\\~0a\r\u00e9\u2028\uFEFF/";
 
     static String mutate(Random random, String text) {
