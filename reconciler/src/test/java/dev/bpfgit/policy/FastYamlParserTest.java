@@ -127,6 +127,8 @@ class FastYamlParserTest {
         for (Path f : files) {
             if (same(Files.readString(f))) {
                 accepted++;
+            } else {
+                System.out.println("FastYamlParserTest: read by snakeyaml: " + root.relativize(f));
             }
         }
         System.out.println("FastYamlParserTest: repository files " + files.size() + ", read fast " + accepted);
