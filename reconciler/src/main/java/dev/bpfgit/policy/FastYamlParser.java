@@ -59,7 +59,8 @@ final class FastYamlParser implements Parser {
 
     /** The events of a file inside the subset, or empty: read it with snakeyaml. */
     static Optional<Parser> of(String file, String text) {
-        if (text.length() > YamlReader.MAX_CODE_POINTS || !plainCharacters(text)) {
+        // near snakeyaml's code point limit, it says where the limit is (it counts as it reads, in chunks)
+        if (text.length() > YamlReader.MAX_CODE_POINTS - 65_536 || !plainCharacters(text)) {
             return Optional.empty();
         }
         try {
