@@ -6,6 +6,7 @@ import org.snakeyaml.engine.v2.events.Event;
 import org.snakeyaml.engine.v2.exceptions.Mark;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import org.snakeyaml.engine.v2.parser.Parser;
 import org.snakeyaml.engine.v2.parser.ParserImpl;
 import org.snakeyaml.engine.v2.scanner.StreamReader;
 import org.snakeyaml.engine.v2.schema.CoreSchema;
@@ -76,24 +77,43 @@ final class YamlReader {
                 return documents;
             }
         };
-        List<YamlDocument> documents = new ArrayList<>();
-        List<PolicyError> errors = new ArrayList<>();
         long bytes = utf8Length(text);
         if (bytes > PolicyFiles.MAX_BYTES) {
             PolicyError tooLarge = new PolicyError(new Location(file, 1, 1), "", "file is " + bytes + " bytes, more"
                     + " than the " + PolicyFiles.MAX_BYTES + " a policy file may have; split it into several files");
-            return new Result(documents, List.of(tooLarge), Optional.of(tooLarge));
+            return new Result(new ArrayList<>(), List.of(tooLarge), Optional.of(tooLarge));
         }
         // the default limit (3 Mi code points, about 75k rules) is below what capacity allows (1Mi rules);
         // snakeyaml's own alias count is superseded by the expanded size that BoundedParser counts
         LoadSettings settings = LoadSettings.builder().setLabel(file).setSchema(new CoreSchema())
                 .setCodePointLimit(MAX_CODE_POINTS).setMaxAliasesForCollections(Integer.MAX_VALUE)
                 .setAllowRecursiveKeys(false).setAllowNonScalarKeys(true).build();
+        if (!positions) {
+            // the common file, read fast; a file with any error is read again by snakeyaml, whose errors and
+            // positions are the reference (the fast reader carries no positions but each document's start)
+            Optional<Parser> fast = FastYamlParser.of(file, text);
+            if (fast.isPresent()) {
+                try {
+                    Result result = convert(file, settings, fast.get(), false, again);
+                    if (result.errors().isEmpty()) {
+                        return result;
+                    }
+                } catch (RuntimeException e) {
+                    // not expected (the file was checked whole); snakeyaml reads it and reports what it finds
+                }
+            }
+        }
+        return convert(file, settings, new ParserImpl(settings, new StreamReader(settings,
+                new SurrogateSafeReader(text))), positions, again);
+    }
+
+    private static Result convert(String file, LoadSettings settings, Parser parser, boolean positions,
+                                  Supplier<List<YamlDocument>> again) {
+        List<YamlDocument> documents = new ArrayList<>();
+        List<PolicyError> errors = new ArrayList<>();
         PolicyError stop = null;
         try {
-            StreamReader reader = new StreamReader(settings, new SurrogateSafeReader(text));
-            BoundedParser events = new BoundedParser(new ParserImpl(settings, reader), MAX_DEPTH, MAX_DOCUMENTS,
-                    MAX_ALIAS_NODES);
+            BoundedParser events = new BoundedParser(parser, MAX_DEPTH, MAX_DOCUMENTS, MAX_ALIAS_NODES);
             events.next();   // StreamStart
             // lazy: documents before a syntax error are still returned and validated
             while (!events.checkEvent(Event.ID.StreamEnd)) {

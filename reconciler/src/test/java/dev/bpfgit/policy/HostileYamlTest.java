@@ -189,7 +189,10 @@ class HostileYamlTest {
         small.join();
         assertEquals(null, escaped[0]);
         List<String> errors = caught[0].errors().stream().map(ErrorFormat::text).toList();
-        assertTrue(errors.contains("f.yaml:1:1: error: nested too deeply to read; it was not applied"), errors.toString());
+        // FastYamlParser reads with loops, and once the JVM has compiled the converter and the validator (after
+        // the other tests of the suite) 60 levels may fit in this stack: then the file's own error is reported
+        assertTrue(errors.contains("f.yaml:1:1: error: nested too deeply to read; it was not applied")
+                || errors.contains("f.yaml:5:16: error: /spec/interfaces/0: must be a string (got a list)"), errors.toString());
         assertTrue(errors.stream().anyMatch(e -> e.startsWith("g.yaml:")), errors.toString());
     }
 
