@@ -259,7 +259,8 @@ class ReleaseIT {
         Run sidecar = run(true, env, home.resolve("bin/bpfgit").toString(), "run", "--config", "c.yaml");
         expected = new ArrayList<>(common);
         expected.add("-XX:+TieredCompilation");
-        expected.addAll(List.of("-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Xmx768m"));
+        expected.addAll(List.of("-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Xms16m",
+                "-XX:-ShrinkHeapInSteps", "-Xmx768m"));
         expected.addAll(tail);
         expected.addAll(List.of("run", "--config", "c.yaml"));
         assertEquals(expected, sidecar.out().lines().toList());
