@@ -127,7 +127,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
 
     /**
      * Per group a heading and per member its process and listeners, and whether the map holds those sockets
-     * (taking duplicates to read their cookies, as a pass would) or a pass would put them there.
+     * (their cookies read as a pass reads them, without duplicates) or a pass would put them there.
      */
     @Override
     public List<String> describe() {
@@ -137,17 +137,23 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             Path sockmap = g.dir().resolve("rp_sockets");
             boolean exists = kernel.mapInfo(sockmap).isPresent();
             SortedMap<Integer, Long> live = exists ? kernel.sockets(sockmap) : new java.util.TreeMap<>();
+            Map<Long, Long> cookies = null;
             out.add(g.id() + " (" + g.label() + ") members:");
             for (Member m : s.members()) {
                 String line;
                 List<AdoptedSocket> adopted = new ArrayList<>();
                 try {
                     List<Listener> found = listeners(s, m);
-                    adopted = adopt(found);
-                    boolean held = true;
-                    for (int slot = 0; slot < ReusePortLayout.SLOTS; slot++) {
-                        Long have = live.get(ReusePortLayout.slot(m.index(), slot));
-                        held &= have != null && have == adopted.get(slot % adopted.size()).cookie();
+                    cookies = cookies == null ? cookies(s) : cookies;
+                    boolean held = inMap(found, cookies, live, m);
+                    if (!held) {
+                        // as a pass that writes: duplicates tell a listener gone or without SO_REUSEPORT
+                        adopted = adopt(found);
+                        held = true;
+                        for (int slot = 0; slot < ReusePortLayout.SLOTS; slot++) {
+                            Long have = live.get(ReusePortLayout.slot(m.index(), slot));
+                            held &= have != null && have == adopted.get(slot % adopted.size()).cookie();
+                        }
                     }
                     line = labels(found) + ": " + (held ? "in the map" : "to be put in the map");
                 } catch (Degraded | KernelException e) {
@@ -177,6 +183,41 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
         return found.subList(0, used).stream().map(Listener::label).collect(Collectors.joining(", "))
                 + (found.size() > used ? " (" + (found.size() - used) + " more not used: " + ReusePortLayout.SLOTS
                 + " per member)" : "");
+    }
+
+    /**
+     * Cookie by inode of the group's listeners in its namespace, read without duplicates; empty when the kernel
+     * cannot tell (a pass then takes duplicates to read them, as before).
+     */
+    private Map<Long, Long> cookies(ReusePortSpec s) {
+        try {
+            return kernel.listenerCookies(s.protocol(), s.port(), Optional.of(netns(s)));
+        } catch (RuntimeException e) {
+            LOG.debug("ReusePortGroup on port {}: socket cookies: {}", s.port(), e.getMessage());
+            return Map.of();
+        }
+    }
+
+    /** The listeners {@link #adopt} would take (one per slot at most), without those closed meanwhile. */
+    private static List<Listener> used(List<Listener> found, Map<Long, Long> cookies) {
+        return found.subList(0, Math.min(found.size(), ReusePortLayout.SLOTS)).stream()
+                .filter(l -> cookies.containsKey(l.inode())).toList();
+    }
+
+    /** Whether every slot of the member holds the socket a pass would put there, told by the cookies. */
+    private static boolean inMap(List<Listener> found, Map<Long, Long> cookies, SortedMap<Integer, Long> live,
+                                 Member m) {
+        List<Listener> used = used(found, cookies);
+        if (used.isEmpty()) {
+            return false;
+        }
+        for (int slot = 0; slot < ReusePortLayout.SLOTS; slot++) {
+            Long have = live.get(ReusePortLayout.slot(m.index(), slot));
+            if (have == null || have.longValue() != cookies.get(used.get(slot % used.size()).inode())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Duplicates of the listeners (one per slot at most); a listener closed meanwhile is skipped. */
@@ -218,11 +259,23 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
         String rel = root.relativize(dir).toString();
         List<Entry> meta = new ArrayList<>();
         int serving = 0;
+        Map<Long, Long> cookies = null;
         for (Member m : s.members()) {
             String state;
             List<AdoptedSocket> adopted = new ArrayList<>();
             try {
                 List<Listener> found = listeners(s, m);
+                cookies = cookies == null ? cookies(s) : cookies;
+                if (!attachAll && inMap(found, cookies, live, m)) {
+                    // the steady state: the map holds this member's listeners, and no duplicate is taken
+                    serving++;
+                    state = m.name() + " ok " + labels(found);
+                    stats.state(policy, m.name(), false);
+                    String now = state;
+                    record(meta, metaKey(rel, m.index()), now, () -> { });
+                    continue;
+                }
+                // a slot to write or a group to attach to: duplicates, each closed right after (finally)
                 adopted = adopt(found);
                 Set<Long> before = new HashSet<>();
                 List<AdoptedSocket> put = new ArrayList<>();
