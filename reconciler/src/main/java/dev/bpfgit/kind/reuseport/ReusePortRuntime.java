@@ -34,10 +34,12 @@ import java.util.stream.Collectors;
 
 /**
  * Keeps each group's SOCKMAP holding its members' live listeners: finds each member's processes and their
- * listeners in the group's network namespace, takes duplicates, and fills the member's {@link
- * ReusePortLayout#SLOTS} slots round-robin with them, writing only slots that hold another socket (a
- * restarted member), then attaches the group's program through every socket it put (a socket may be in a
- * new reuseport group). A member without a process or listener is degraded, with the reason recorded as
+ * listeners in the group's network namespace and fills the member's {@link ReusePortLayout#SLOTS} slots
+ * round-robin with them, writing only slots that hold another socket (a restarted member), then attaches the
+ * group's program through every socket it put (a socket may be in a new reuseport group). Which socket a slot
+ * holds is told by cookies read with sock_diag; a duplicate (pidfd_getfd) is taken only to write or attach,
+ * and closed right after: one held while its member dies keeps the dead listener open and in the group, and
+ * its close, the last, resets every connection steered there meanwhile. A member without a process or listener is degraded, with the reason recorded as
  * {@code runtime/<unit>/<member index>} in the bookkeeping map for {@code status}; the other members still
  * apply. When no member has a listener the program is detached from what is left of the group (sockets of
  * other processes on the port), recorded as {@code runtime/<unit>/program}, and attached again as soon as a
