@@ -159,6 +159,16 @@ public interface Kernel {
     }
 
     /**
+     * The cookie of each TCP listener (UDP: bound unconnected socket) on {@code port} in {@code netns} (empty:
+     * this process's namespace), by socket inode, read without taking any socket (NETLINK_SOCK_DIAG): a
+     * duplicate held by bpfgit would keep a dead process's listener open, and its close reset the connections
+     * queued on it. Empty when this kernel cannot tell; the caller then takes duplicates to read the cookies.
+     */
+    default java.util.Map<Long, Long> listenerCookies(SocketProtocol protocol, int port, Optional<Path> netns) {
+        return java.util.Map.of();
+    }
+
+    /**
      * Takes a duplicate of the listener's socket (pidfd_getfd), checking it is still that socket and that it
      * has SO_REUSEPORT. PermissionDenied without CAP_SYS_PTRACE; NotFound when the process or fd is gone;
      * EINVAL when the socket lacks SO_REUSEPORT.

@@ -522,6 +522,15 @@ public final class MemoryKernel implements Kernel {
         return List.copyOf(out.values());
     }
 
+    /** The cookies of the declared processes' sockets on the port (the inode doubles as the cookie). */
+    @Override
+    public Map<Long, Long> listenerCookies(SocketProtocol protocol, int port, Optional<Path> netns) {
+        Map<Long, Long> out = new HashMap<>();
+        processes.values().forEach(all -> all.stream().filter(l -> l.protocol() == protocol && l.local().getPort() == port)
+                .forEach(l -> out.put(l.inode(), l.inode())));
+        return out;
+    }
+
     @Override
     public AdoptedSocket adopt(Listener listener) {
         if (!ptrace) {

@@ -33,6 +33,7 @@ import java.util.concurrent.TimeUnit;
 
 import static dev.bpfgit.it.Bpfgit.write;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -435,6 +436,100 @@ class ReusePortGroupIT {
         System.out.println("kind level, migrate: false, primary killed with 100 queued: " + lost);
         assertEquals(0, lost.getOrDefault("standby", 0), lost.toString());
         assertTrue(lost.keySet().stream().allMatch(k -> k.startsWith("error: ")), lost.toString());
+    }
+
+    /**
+     * The runtime's steady-state pass must hold no duplicate of a member's listener: a duplicate keeps a dead
+     * member's listener open and in the group's map, hot-standby keeps steering new connections to it, and the
+     * pass's close of its duplicate (the last close) resets them all. The pass runs here in the test's process,
+     * through a kernel that kills the active member and connects to the group in the middle of the pass (right
+     * after the pass looked at that member's listeners), then the connections are read once the pass is done.
+     */
+    @Test
+    void aSteadyStatePassHoldsNoDuplicateSoADeadActiveMembersConnectionsAreNotReset(@TempDir Path dir)
+            throws Exception {
+        int port = 8085;
+        Process primary = member(ns, "primary", "tcp", "127.0.0.1", port);
+        member(ns, "standby", "tcp", "127.0.0.1", port);
+        Path policies = write(dir.resolve("p"), "web.yaml", group(port, "tcp", "127.0.0.1", "hot-standby", false,
+                ns.path().toString(), pidMember("primary", ""), pidMember("standby", ""))).getParent();
+        apply(policies);
+        assertEquals(Map.of("primary", 20), connect("127.0.0.1", port, 20));
+
+        dev.bpfgit.kernel.Kernel real = new dev.bpfgit.kernel.linux.LinuxKernel();
+        long inode = real.listeners((int) primary.pid(), dev.bpfgit.kernel.SocketProtocol.TCP, port,
+                java.util.Optional.empty(), java.util.Optional.of(ns.path())).getFirst().inode();
+        int[] phase = {0};   // 0: not armed, 1: armed, 2: the primary's listeners found, 3: done
+        boolean[] heldDuringPass = {false};
+        List<Socket> opened = new ArrayList<>();
+        dev.bpfgit.kernel.Kernel kernel = (dev.bpfgit.kernel.Kernel) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {dev.bpfgit.kernel.Kernel.class}, (proxy, method, args) -> {
+                    Object out;
+                    try {
+                        out = method.invoke(real, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                    if (phase[0] == 2) {
+                        phase[0] = 3;
+                        // the pass's next step on the primary: whatever it holds of the listener, it holds now
+                        heldDuringPass[0] = holds(inode);
+                        kill("primary");
+                        opened.addAll(ns.call(() -> {
+                            List<Socket> o = new ArrayList<>();
+                            for (int i = 0; i < 20; i++) {
+                                Socket c = new Socket();
+                                try {
+                                    c.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+                                    c.setSoTimeout(5000);
+                                } catch (IOException e) {
+                                    // read below as the error it is
+                                }
+                                o.add(c);
+                            }
+                            return o;
+                        }));
+                    }
+                    if (phase[0] == 1 && method.getName().equals("listeners") && (int) args[0] == primary.pid()) {
+                        phase[0] = 2;
+                    }
+                    return out;
+                });
+        var runtime = new dev.bpfgit.kind.reuseport.ReusePortKind().runtime(kernel, root.path()).orElseThrow();
+        runtime.reconcile();   // this process's first pass attaches through every member: not the steady state
+        phase[0] = 1;
+        runtime.reconcile();
+        assertEquals(3, phase[0], "the pass did not look at the primary's listeners");
+        Map<String, Integer> who = new TreeMap<>();
+        for (Socket c : opened) {
+            try (c) {
+                String r = new String(c.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                who.merge(r.isEmpty() ? "error: EOF" : r, 1, Integer::sum);
+            } catch (IOException e) {
+                who.merge("error: " + e.getMessage(), 1, Integer::sum);
+            }
+        }
+        System.out.println("steady-state pass, active member killed mid-pass, 20 connections: " + who
+                + (heldDuringPass[0] ? " (the pass held a duplicate)" : ""));
+        assertEquals(false, heldDuringPass[0], "the steady-state pass holds a duplicate of the primary's listener");
+        assertEquals(Map.of("standby", 20), who);
+        assertFalse(holds(inode), "a duplicate is left open after the pass");
+    }
+
+    /** Whether this process has the socket with this inode open. */
+    static boolean holds(long inode) throws IOException {
+        try (var fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds) {
+                try {
+                    if (Files.readSymbolicLink(fd).toString().equals("socket:[" + inode + "]")) {
+                        return true;
+                    }
+                } catch (IOException e) {
+                    // closed meanwhile (the directory stream's own fd)
+                }
+            }
+        }
+        return false;
     }
 
     @Test

@@ -376,6 +376,23 @@ public final class LinuxKernel implements Kernel {
     }
 
     @Override
+    public java.util.Map<Long, Long> listenerCookies(SocketProtocol protocol, int port, Optional<Path> netns) {
+        // this process's namespace is the calling thread's: no thread needs to enter it
+        Optional<Path> where = netns.filter(n -> !n.equals(Path.of("/proc/self/ns/net")));
+        java.util.Map<Long, Long> out = new java.util.HashMap<>();
+        try (SockDiag d = SockDiag.open(where)) {
+            // TCP LISTEN (10); a bound unconnected UDP socket is in TCP_CLOSE (7) with no remote port
+            for (dev.bpfgit.kernel.InetSocket s : d.dump(protocol == SocketProtocol.TCP ? 1 << 10 : 0,
+                    protocol == SocketProtocol.UDP ? 1 << 7 : 0)) {
+                if (s.local().getPort() == port && s.remote().getPort() == 0 && s.inode() != 0) {
+                    out.put(s.inode(), s.cookie());
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
     public AdoptedSocket adopt(Listener listener) {
         return Sockets.adopt(listener);
     }

@@ -443,6 +443,37 @@ class ReuseportIT {
         assertEquals(Map.of("green", 200), connect("::1", 18086, 200));
     }
 
+    /**
+     * listenerCookies reads, by inode, the cookies pidfd_getfd + SO_COOKIE would give and the SOCKMAP answers,
+     * without a duplicate: TCP listeners (IPv4 and IPv6, not the connections), bound UDP sockets, of the named
+     * namespace only.
+     */
+    @Test
+    void listenerCookiesAreTheSocketCookiesReadWithoutADuplicate() throws Exception {
+        Process v4 = member("v4", "tcp", "127.0.0.1", 18088);
+        Process v6 = member("v6", "tcp", "::1", 18088);
+        Process udp = member("udp", "udp", "127.0.0.1", 18088);
+        Listener l4 = kernel.listeners(pid(v4), SocketProtocol.TCP, 18088, Optional.empty()).getFirst();
+        Listener l6 = kernel.listeners(pid(v6), SocketProtocol.TCP, 18088, Optional.empty()).getFirst();
+        Listener lu = kernel.listeners(pid(udp), SocketProtocol.UDP, 18088, Optional.empty()).getFirst();
+        assertEquals(Map.of("v4", 3), connect("127.0.0.1", 18088, 3));   // connections of the port are not listeners
+
+        Map<Long, Long> tcp = kernel.listenerCookies(SocketProtocol.TCP, 18088, Optional.of(ns.path()));
+        Map<Long, Long> udps = kernel.listenerCookies(SocketProtocol.UDP, 18088, Optional.of(ns.path()));
+        assertEquals(java.util.Set.of(l4.inode(), l6.inode()), tcp.keySet(), tcp.toString());
+        assertEquals(java.util.Set.of(lu.inode()), udps.keySet(), udps.toString());
+        try (AdoptedSocket a4 = kernel.adopt(l4); AdoptedSocket a6 = kernel.adopt(l6); AdoptedSocket au = kernel.adopt(lu)) {
+            assertEquals(a4.cookie(), tcp.get(l4.inode()));
+            assertEquals(a6.cookie(), tcp.get(l6.inode()));
+            assertEquals(au.cookie(), udps.get(lu.inode()));
+            kernel.putSocket(root.resolve("rp_sockets"), 0, a4);
+        }
+        assertEquals(tcp.get(l4.inode()), kernel.sockets(root.resolve("rp_sockets")).get(0));
+        // this process's namespace (the host's) has none of them
+        assertEquals(Map.of(), kernel.listenerCookies(SocketProtocol.TCP, 18088, Optional.of(Path.of("/proc/self/ns/net"))));
+        assertEquals(Map.of(), kernel.listenerCookies(SocketProtocol.TCP, 18088, Optional.empty()));
+    }
+
     @Test
     void listenersAreFoundByPortAddressAndProtocolInTheProcessNamespace() throws Exception {
         Process any = member("any", "tcp", "0.0.0.0", 18087);

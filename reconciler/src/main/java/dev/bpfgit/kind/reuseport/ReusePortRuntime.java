@@ -34,10 +34,12 @@ import java.util.stream.Collectors;
 
 /**
  * Keeps each group's SOCKMAP holding its members' live listeners: finds each member's processes and their
- * listeners in the group's network namespace, takes duplicates, and fills the member's {@link
- * ReusePortLayout#SLOTS} slots round-robin with them, writing only slots that hold another socket (a
- * restarted member), then attaches the group's program through every socket it put (a socket may be in a
- * new reuseport group). A member without a process or listener is degraded, with the reason recorded as
+ * listeners in the group's network namespace and fills the member's {@link ReusePortLayout#SLOTS} slots
+ * round-robin with them, writing only slots that hold another socket (a restarted member), then attaches the
+ * group's program through every socket it put (a socket may be in a new reuseport group). Which socket a slot
+ * holds is told by cookies read with sock_diag; a duplicate (pidfd_getfd) is taken only to write or attach,
+ * and closed right after: one held while its member dies keeps the dead listener open and in the group, and
+ * its close, the last, resets every connection steered there meanwhile. A member without a process or listener is degraded, with the reason recorded as
  * {@code runtime/<unit>/<member index>} in the bookkeeping map for {@code status}; the other members still
  * apply. When no member has a listener the program is detached from what is left of the group (sockets of
  * other processes on the port), recorded as {@code runtime/<unit>/program}, and attached again as soon as a
@@ -127,7 +129,7 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
 
     /**
      * Per group a heading and per member its process and listeners, and whether the map holds those sockets
-     * (taking duplicates to read their cookies, as a pass would) or a pass would put them there.
+     * (their cookies read as a pass reads them, without duplicates) or a pass would put them there.
      */
     @Override
     public List<String> describe() {
@@ -137,17 +139,23 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
             Path sockmap = g.dir().resolve("rp_sockets");
             boolean exists = kernel.mapInfo(sockmap).isPresent();
             SortedMap<Integer, Long> live = exists ? kernel.sockets(sockmap) : new java.util.TreeMap<>();
+            Map<Long, Long> cookies = null;
             out.add(g.id() + " (" + g.label() + ") members:");
             for (Member m : s.members()) {
                 String line;
                 List<AdoptedSocket> adopted = new ArrayList<>();
                 try {
                     List<Listener> found = listeners(s, m);
-                    adopted = adopt(found);
-                    boolean held = true;
-                    for (int slot = 0; slot < ReusePortLayout.SLOTS; slot++) {
-                        Long have = live.get(ReusePortLayout.slot(m.index(), slot));
-                        held &= have != null && have == adopted.get(slot % adopted.size()).cookie();
+                    cookies = cookies == null ? cookies(s) : cookies;
+                    boolean held = inMap(found, cookies, live, m);
+                    if (!held) {
+                        // as a pass that writes: duplicates tell a listener gone or without SO_REUSEPORT
+                        adopted = adopt(found);
+                        held = true;
+                        for (int slot = 0; slot < ReusePortLayout.SLOTS; slot++) {
+                            Long have = live.get(ReusePortLayout.slot(m.index(), slot));
+                            held &= have != null && have == adopted.get(slot % adopted.size()).cookie();
+                        }
                     }
                     line = labels(found) + ": " + (held ? "in the map" : "to be put in the map");
                 } catch (Degraded | KernelException e) {
@@ -177,6 +185,41 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
         return found.subList(0, used).stream().map(Listener::label).collect(Collectors.joining(", "))
                 + (found.size() > used ? " (" + (found.size() - used) + " more not used: " + ReusePortLayout.SLOTS
                 + " per member)" : "");
+    }
+
+    /**
+     * Cookie by inode of the group's listeners in its namespace, read without duplicates; empty when the kernel
+     * cannot tell (a pass then takes duplicates to read them, as before).
+     */
+    private Map<Long, Long> cookies(ReusePortSpec s) {
+        try {
+            return kernel.listenerCookies(s.protocol(), s.port(), Optional.of(netns(s)));
+        } catch (RuntimeException e) {
+            LOG.debug("ReusePortGroup on port {}: socket cookies: {}", s.port(), e.getMessage());
+            return Map.of();
+        }
+    }
+
+    /** The listeners {@link #adopt} would take (one per slot at most), without those closed meanwhile. */
+    private static List<Listener> used(List<Listener> found, Map<Long, Long> cookies) {
+        return found.subList(0, Math.min(found.size(), ReusePortLayout.SLOTS)).stream()
+                .filter(l -> cookies.containsKey(l.inode())).toList();
+    }
+
+    /** Whether every slot of the member holds the socket a pass would put there, told by the cookies. */
+    private static boolean inMap(List<Listener> found, Map<Long, Long> cookies, SortedMap<Integer, Long> live,
+                                 Member m) {
+        List<Listener> used = used(found, cookies);
+        if (used.isEmpty()) {
+            return false;
+        }
+        for (int slot = 0; slot < ReusePortLayout.SLOTS; slot++) {
+            Long have = live.get(ReusePortLayout.slot(m.index(), slot));
+            if (have == null || have.longValue() != cookies.get(used.get(slot % used.size()).inode())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Duplicates of the listeners (one per slot at most); a listener closed meanwhile is skipped. */
@@ -218,11 +261,23 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
         String rel = root.relativize(dir).toString();
         List<Entry> meta = new ArrayList<>();
         int serving = 0;
+        Map<Long, Long> cookies = null;
         for (Member m : s.members()) {
             String state;
             List<AdoptedSocket> adopted = new ArrayList<>();
             try {
                 List<Listener> found = listeners(s, m);
+                cookies = cookies == null ? cookies(s) : cookies;
+                if (!attachAll && inMap(found, cookies, live, m)) {
+                    // the steady state: the map holds this member's listeners, and no duplicate is taken
+                    serving++;
+                    state = m.name() + " ok " + labels(found);
+                    stats.state(policy, m.name(), false);
+                    String now = state;
+                    record(meta, metaKey(rel, m.index()), now, () -> { });
+                    continue;
+                }
+                // a slot to write or a group to attach to: duplicates, each closed right after (finally)
                 adopted = adopt(found);
                 Set<Long> before = new HashSet<>();
                 List<AdoptedSocket> put = new ArrayList<>();

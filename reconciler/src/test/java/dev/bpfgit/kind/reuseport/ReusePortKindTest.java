@@ -158,6 +158,54 @@ class ReusePortKindTest {
         assertTrue(kernel.mapInfo(ROOT.resolve("reuseport/web/rp_members")).isEmpty());
     }
 
+    /**
+     * A pass takes duplicates only to write a slot or attach: holding one while a member dies would keep the
+     * dead listener in the group and reset the connections steered to it when the duplicate is closed.
+     */
+    @Test
+    void aSteadyStatePassTakesNoDuplicateAndARestartedMemberOnlyItsOwn() {
+        DesiredState d = desired(snapshot("r1", "hot-standby", false, false));
+        Applier.apply(kernel, plan(d), CLOCK);
+        Path sockmap = ROOT.resolve("reuseport/web/rp_sockets");
+        kernel.process(Path.of("/run/blue.pid"), 100, List.of(listener(100, 5000)), true);
+        kernel.process(Path.of("/run/green.pid"), 300, List.of(listener(300, 7000)), true);
+        List<Listener> adopted = new java.util.ArrayList<>();
+        dev.bpfgit.kernel.Kernel counting = (dev.bpfgit.kernel.Kernel) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {dev.bpfgit.kernel.Kernel.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("adopt")) {
+                        adopted.add((Listener) args[0]);
+                    }
+                    try {
+                        return method.invoke(kernel, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        PolicyKind.Runtime r = Kinds.BUILT_IN.named("ReusePortGroup").runtime(counting, d).orElseThrow();
+        r.reconcile();   // the first pass puts both and attaches through them
+        assertEquals(List.of(5000L, 7000L), adopted.stream().map(Listener::inode).toList());
+        Map<Integer, Long> both = new TreeMap<>(slots(0, 5000));
+        both.putAll(slots(1, 7000));
+        assertEquals(both, kernel.sockets(sockmap));
+
+        adopted.clear();
+        r.reconcile();
+        r.reconcile();
+        assertEquals(List.of(), adopted, "a steady-state pass took duplicates");
+        assertEquals(both, kernel.sockets(sockmap));
+        assertTrue(Observer.observe(kernel, ROOT, List.of()).meta().get("runtime/reuseport/web/0").orElseThrow()
+                .startsWith("blue ok tcp 127.0.0.1:8080 (pid 100"));
+
+        // blue restarts: only its new listener is taken, to be put
+        kernel.exit(100);
+        kernel.process(Path.of("/run/blue.pid"), 200, List.of(listener(200, 6000)), true);
+        r.reconcile();
+        assertEquals(List.of(6000L), adopted.stream().map(Listener::inode).toList());
+        both.putAll(slots(0, 6000));
+        assertEquals(both, kernel.sockets(sockmap));
+        assertTrue(kernel.reuseportProgram(6000).isPresent());
+    }
+
     @Test
     void theRuntimeAdoptsLiveMembersRecordsDegradedOnesAndReadoptsARestartedMember() {
         DesiredState d = desired(snapshot("r1", "hot-standby", false, false));
