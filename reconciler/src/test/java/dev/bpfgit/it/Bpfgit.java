@@ -269,7 +269,8 @@ final class Bpfgit {
         if (dir != null) {
             c.addAll(List.of("env", "-C", dir.toString()));
         }
-        c.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+        c.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
                 "-cp", String.join(":", entries), "dev.bpfgit.cli.Main"));
         c.addAll(List.of(args));
         dev.bpfgit.kernel.testing.Commands.Result r = dev.bpfgit.kernel.testing.Commands.exec(c);

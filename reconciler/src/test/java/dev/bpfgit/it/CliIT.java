@@ -326,7 +326,8 @@ class CliIT {
         Commands.run("chmod", "-R", "a+rX", work.toString());
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> c = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                java, "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-cp",
+                java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-cp",
                 String.join(":", entries), "dev.bpfgit.cli.Main"));
         c.addAll(List.of(args));
         Commands.Result r = Commands.exec(c);
