@@ -107,6 +107,11 @@ public final class Pipeline {
         return Observer.observe(kernel, root, points);
     }
 
+    /** As {@link #observe(List)}, with map contents kept in {@code cache} (null: none). */
+    public LiveState observe(List<AttachPoint> points, dev.bpfgit.observe.EntryCache cache) {
+        return Observer.observe(dev.bpfgit.kind.Kinds.BUILT_IN, kernel, root, points, cache);
+    }
+
     public Plan plan(DesiredState desired) {
         return Differ.diff(desired, observe(desired));
     }

@@ -66,8 +66,13 @@ public final class Sidecar {
     private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
     /** The longest the loop sleeps, so that /healthz sees it turn even when nothing is due. */
     static final Duration MAX_WAIT = Duration.ofSeconds(2);
-    /** Change events come in bursts (an editor's save, a ConfigMap swap): read once they pause... */
-    static final Duration SETTLE = Duration.ofMillis(150);
+    /**
+     * Change events come in bursts (an editor's save, a ConfigMap swap): read once they pause... Short, since
+     * it only spares reads of a burst's middle: what keeps a half-written file from being applied is the
+     * source's own read (DirectoryPolicySource re-reads while events arrive during or just after it, and
+     * while a file is empty; a git head is a whole commit). It was 150 ms, all of it in an edit's latency.
+     */
+    static final Duration SETTLE = Duration.ofMillis(30);
     /** ...or at the latest this long after the first one. */
     static final Duration SETTLE_MAX = Duration.ofMillis(800);
     static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
@@ -150,6 +155,7 @@ public final class Sidecar {
     private int sinceFull;
     private Instant changeSeen;                  // the first change event of the source check in progress
     private Map<String, Long> stages;            // nanoseconds by stage of the new revision being applied
+    private Ahead ahead;                         // the observation taken while the new revision was parsed
     private final LastGoodStore lastGood;        // a directory source's copy of its last applied revision, or null
     private Snapshot uncopied;                   // the new revision's files until it is applied and copied
 
@@ -417,6 +423,7 @@ public final class Sidecar {
         }
         lastParsedRevision = snapshot.revision();
         metrics.parsed();
+        Ahead observing = observeAhead(current);
         Map<String, Long> timed = new LinkedHashMap<>();
         long parseStart = System.nanoTime();
         timed.put("wait", changeSeen == null ? 0 : Math.max(0, Duration.between(changeSeen, clock.instant()).toNanos()
@@ -427,10 +434,12 @@ public final class Sidecar {
             Pipeline.requireFiles(snapshot);
             policies = loader.load(snapshot);   // only files changed since the last revision are parsed
         } catch (PolicyException e) {
+            discard(observing);
             invalid(snapshot.revision(), e.errors().stream().map(ErrorFormat::text).toList());
             publish(head);
             return false;
         } catch (RuntimeException | StackOverflowError e) {
+            discard(observing);
             // no policy files at all, or a parser failure not turned into a policy error: it is about this
             // input, so the revision is invalid and not parsed again
             invalid(snapshot.revision(), List.of(describe(e)));
@@ -446,16 +455,20 @@ public final class Sidecar {
                     .withCommit(snapshot.commit());
             next = new Enforced(snapshot.revision(), snapshot.commit(), policies, facts, desired, Optional.empty());
         } catch (PolicyException e) {
+            discard(observing);
             invalid(snapshot.revision(), e.errors().stream().map(ErrorFormat::text).toList());
             publish(head);
             return false;
         } catch (RuntimeException e) {
+            discard(observing);
             // reading the host failed, not the revision: read and compile it again at the next check
             lastHead = null;
             lastParsedRevision = null;
             throw e;
         }
         timed.put("compile", System.nanoTime() - compileStart);
+        // no kernel write (publish, apply) before the observation ahead has finished: see observeAhead
+        observing = observing == null ? null : observing.await();
         enforced = next;
         uncopied = lastGood == null ? null : snapshot;
         state(SourceState.OK, "");
@@ -466,8 +479,13 @@ public final class Sidecar {
         backoff = Duration.ZERO;
         retryAt = null;
         stages = timed;
-        reconcile();
-        stages = null;
+        ahead = observing;
+        try {
+            reconcile();
+        } finally {
+            stages = null;
+            ahead = null;
+        }
         // reading 100,000 rules makes hundreds of MB of garbage, and the heap grown for it would stay
         // committed (RSS) until the next full collection, days away in an idle sidecar: one collection per
         // new revision returns it (the launcher's -XX:MaxHeapFreeRatio for run lets the heap shrink)
@@ -547,9 +565,17 @@ public final class Sidecar {
         nextReconcile = start.plus(jittered(config.interval()));
         retryAt = null;
         try {
+            Ahead a = ahead;
+            ahead = null;
             e = recompileIfHostChanged(e);
             long observeStart = System.nanoTime();
-            LiveState live = observe(e);
+            LiveState live;
+            if (a != null && a.points().equals(Pipeline.attachPoints(e.desired()))) {
+                live = a.live();   // taken while it was parsed and compiled (observeAhead)
+                observed();
+            } else {
+                live = observe(e);
+            }
             long diffStart = System.nanoTime();
             if (appliedRevision == null) {
                 appliedRevision = live.meta().revision().orElse(null);
@@ -682,25 +708,109 @@ public final class Sidecar {
                 openWriteCounter();
             }
         }
-        if (entryCache == null) {
-            LiveState live = pipeline.observe(e.desired());
-            metrics.driftCheck(false);
-            return live;
+        LiveState live = observe(Pipeline.attachPoints(e.desired()));
+        observed();
+        return live;
+    }
+
+    /** The observation itself: on the loop thread, or on the one of {@link #observeAhead} while the loop waits. */
+    private LiveState observe(List<dev.bpfgit.kernel.AttachPoint> points) {
+        dev.bpfgit.observe.EntryCache cache = entryCache;
+        if (cache == null) {
+            return pipeline.observe(points);
         }
         if (++sinceFull >= FULL_EVERY) {
             sinceFull = 0;
-            entryCache.forget();
+            cache.forget();
         }
-        LiveState live;
         try {
-            live = pipeline.observe(e.desired(), entryCache);
+            return pipeline.observe(points, cache);
         } catch (RuntimeException x) {
-            entryCache.forget();
+            cache.forget();
             throw x;
         }
-        metrics.driftCheck(entryCache.read() == 0);
-        LOG.debug("observed: {} maps kept (no write since read), {} read", entryCache.reused(), entryCache.read());
-        return live;
+    }
+
+    /** After an observation, on the loop thread. */
+    private void observed() {
+        dev.bpfgit.observe.EntryCache cache = entryCache;
+        metrics.driftCheck(cache != null && cache.read() == 0);
+        if (cache != null) {
+            LOG.debug("observed: {} maps kept (no write since read), {} read", cache.reused(), cache.read());
+        }
+    }
+
+    /**
+     * Starts observing the live state, for the attach points of the revision enforced so far, on a thread of its
+     * own while the loop parses and compiles a new revision (issue 10: on a second core the observation then
+     * costs the edit nothing); null when there is nothing to observe ahead for (no revision yet, or the write
+     * counter not opened yet: that happens on the loop thread). {@link #reconcile} takes it when the new
+     * revision attaches at the same points, the usual edit, and observes again otherwise.
+     *
+     * <p>Why an observation taken before the parse is as good as one taken after it: both precede the diff
+     * and the apply, and between this observation and the apply nothing here writes to the kernel (the loop
+     * reads files, parses, compiles, and reads the host's facts; {@link Ahead#await} is called before any
+     * write: publish, apply, and the EntryCache those writes are folded into is not thread-safe). The sidecar
+     * holds the pin root's writer lock, so no other bpfgit writes under it meanwhile. A foreign write after
+     * the observation is the race that a write between observe and apply always was: the applier's protections
+     * are unchanged (it checks each pin with PinGuard, writes the plan's entries and records the revision;
+     * a saved plan's basis check is the CLI's), and the next drift tick sees and corrects it (with the write
+     * counter, a foreign write leaves a count that does not match what was kept, so that map is read again).
+     */
+    private Ahead observeAhead(Enforced current) {
+        if (current == null || !counterTried) {
+            return null;
+        }
+        List<dev.bpfgit.kernel.AttachPoint> points = Pipeline.attachPoints(current.desired());
+        java.util.concurrent.FutureTask<LiveState> task = new java.util.concurrent.FutureTask<>(() -> observe(points));
+        // a platform thread: setns(2) in an attach point's namespace applies to the carrier (Netns)
+        Thread.ofPlatform().name("bpfgit-observe").daemon().start(task);
+        return new Ahead(points, task);
+    }
+
+    /** Waits for an observation ahead that will not be used: nothing may write to the kernel while it runs. */
+    private static void discard(Ahead a) {
+        if (a != null) {
+            a.await();
+        }
+    }
+
+    private record Ahead(List<dev.bpfgit.kernel.AttachPoint> points, java.util.concurrent.FutureTask<LiveState> task) {
+        /** Waits until it has finished (successfully or not); this. */
+        Ahead await() {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    task.get();
+                    break;
+                } catch (InterruptedException x) {
+                    interrupted = true;   // it must finish before the loop writes; it does, promptly
+                } catch (java.util.concurrent.ExecutionException x) {
+                    break;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            return this;
+        }
+
+        /** The observation, or what it failed with. */
+        LiveState live() {
+            try {
+                return await().task.get();
+            } catch (InterruptedException x) {
+                throw new IllegalStateException(x);   // not reached: await has finished it
+            } catch (java.util.concurrent.ExecutionException x) {
+                if (x.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                if (x.getCause() instanceof Error err) {
+                    throw err;
+                }
+                throw new IllegalStateException(x.getCause());
+            }
+        }
     }
 
     private record Quiet(DesiredState desired, LiveState live, Plan plan) {

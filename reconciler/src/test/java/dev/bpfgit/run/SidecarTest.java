@@ -56,8 +56,13 @@ class SidecarTest {
     private final MemoryKernel memory = new MemoryKernel(HOST.interfaces(), 2);
     /** When set, every map update fails with ENOSPC (a failing apply). */
     private final AtomicBoolean failWrites = new AtomicBoolean();
+    /** Observations (one listing of the pins each) by the thread that made them. */
+    private final Map<String, Integer> observedOn = new java.util.concurrent.ConcurrentHashMap<>();
     private final Kernel kernel = (Kernel) Proxy.newProxyInstance(Kernel.class.getClassLoader(),
             new Class<?>[]{Kernel.class}, (proxy, method, args) -> {
+                if (method.getName().equals("pins")) {
+                    observedOn.merge(Thread.currentThread().getName(), 1, Integer::sum);
+                }
                 if (failWrites.get() && method.getName().equals("update")) {
                     throw KernelException.of("update map", String.valueOf(args[0]), Errno.of(28), null);
                 }
@@ -167,6 +172,41 @@ class SidecarTest {
         assertEquals(1, sample(m, "bpfgit_revision_info{revision=\"r4\",short=\"r4\"}"), m);
         assertEquals(1, sample(m, "bpfgit_source_info{revision=\"r4\",source=\"fake\",state=\"ok\"}"), m);
         assertEquals(1, sample(m, "bpfgit_policy_state{policy=\"TrafficPolicy/edge\",state=\"in_sync\"}"), m);
+    }
+
+    @Test
+    void aNewRevisionIsDiffedAgainstWhatWasObservedWhileItWasParsedUnlessItAttachesElsewhere() throws IOException {
+        Sidecar s = sidecar("correct");
+        source.set("h1", revision("r1", DROP));
+        s.step();   // the first revision: nothing to observe ahead for
+        assertEquals(null, observedOn.get("bpfgit-observe"));
+        assertTrue(has("192.0.2.0/24"));
+
+        source.set("h2", revision("r2", OTHER));
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertEquals(1, observedOn.get("bpfgit-observe"), observedOn.toString());
+        assertTrue(has("198.51.100.0/24") && !has("192.0.2.0/24"));
+        assertEquals("r2", meta().get("revision"));
+
+        source.set("h3", revision("r3", BAD));   // observed ahead, not used: nothing applied
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertEquals(2, observedOn.get("bpfgit-observe"), observedOn.toString());
+        assertEquals("r2", meta().get("revision"));
+
+        int onLoop = observedOn.getOrDefault(Thread.currentThread().getName(), 0);
+        source.set("h4", new Snapshot("r4", Map.of("p.yaml", "apiVersion: bpfgit.dev/v1\nkind: TrafficPolicy\n"
+                + "metadata: {name: edge}\nspec:\n  interfaces: [eth1]\n  hook: xdp\n  rules:\n" + DROP)));
+        clock.advance(Duration.ofSeconds(31));
+        s.step();   // attaches elsewhere: what was observed ahead does not cover eth1, so observed again
+        assertEquals(3, observedOn.get("bpfgit-observe"), observedOn.toString());
+        assertTrue(observedOn.getOrDefault(Thread.currentThread().getName(), 0) > onLoop, observedOn.toString());
+        assertTrue(memory.lookup(ROOT.resolve("traffic/eth1/xdp/rules_v4"),
+                TrafficLayout.key(Prefix.parse("192.0.2.0/24"))).isPresent());
+        assertTrue(memory.mapInfo(RULES).isEmpty(), "eth0's rules removed");
+        assertEquals("r4", meta().get("revision"));
+        assertTrue(s.ready());
     }
 
     @Test
