@@ -75,32 +75,13 @@ final class Common {
      * The host facts read from the kernel on a thread of their own, started now, while the caller reads and
      * parses the policies: interfaces (a netlink dump through jnr-ffi, whose first call generates its stubs),
      * the cgroup tree and the feature probes (BPF programs loaded and dropped) take 0.2-0.5 s of a cold start
-     * that the second core can do while the first parses. The thread is new, not a pool's, so that it is in
-     * the network namespace of the thread that asks (a test's setns thread included). Errors come out of
-     * {@code get()}, as from {@link #facts}.
+     * that the second core can do while the first parses ({@link dev.bpfgit.run.Ahead}: in the network
+     * namespace of the thread that asks). Errors come out of {@code get()}, as from {@link #facts}.
      */
     java.util.function.Supplier<HostFacts> factsAhead(Kernel kernel) {
         String name = hostName();
         Map<String, String> hostLabels = hostLabels();
-        java.util.concurrent.FutureTask<HostFacts> task =
-                new java.util.concurrent.FutureTask<>(() -> Pipeline.host(kernel, name, hostLabels));
-        Thread.ofPlatform().name("bpfgit-host-facts").daemon().start(task);
-        return () -> {
-            try {
-                return task.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while reading the host's interfaces and features", e);
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException r) {
-                    throw r;
-                }
-                if (e.getCause() instanceof Error err) {
-                    throw err;
-                }
-                throw new IllegalStateException(e.getCause());
-            }
-        };
+        return dev.bpfgit.run.Ahead.start("bpfgit-host-facts", () -> Pipeline.host(kernel, name, hostLabels))::get;
     }
 
     /** The pipeline on the real kernel: needs root and bpffs. */

@@ -155,7 +155,7 @@ public final class Sidecar {
     private int sinceFull;
     private Instant changeSeen;                  // the first change event of the source check in progress
     private Map<String, Long> stages;            // nanoseconds by stage of the new revision being applied
-    private Ahead ahead;                         // the observation taken while the new revision was parsed
+    private Observing ahead;                     // the observation taken while the new revision was parsed
     private final LastGoodStore lastGood;        // a directory source's copy of its last applied revision, or null
     private Snapshot uncopied;                   // the new revision's files until it is applied and copied
 
@@ -423,7 +423,7 @@ public final class Sidecar {
         }
         lastParsedRevision = snapshot.revision();
         metrics.parsed();
-        Ahead observing = observeAhead(current);
+        Observing observing = observeAhead(current);
         Map<String, Long> timed = new LinkedHashMap<>();
         long parseStart = System.nanoTime();
         timed.put("wait", changeSeen == null ? 0 : Math.max(0, Duration.between(changeSeen, clock.instant()).toNanos()
@@ -565,13 +565,13 @@ public final class Sidecar {
         nextReconcile = start.plus(jittered(config.interval()));
         retryAt = null;
         try {
-            Ahead a = ahead;
+            Observing a = ahead;
             ahead = null;
             e = recompileIfHostChanged(e);
             long observeStart = System.nanoTime();
             LiveState live;
             if (a != null && a.points().equals(Pipeline.attachPoints(e.desired()))) {
-                live = a.live();   // taken while it was parsed and compiled (observeAhead)
+                live = a.live().get();   // taken while it was parsed and compiled (observeAhead)
                 observed();
             } else {
                 live = observe(e);
@@ -749,7 +749,7 @@ public final class Sidecar {
      *
      * <p>Why an observation taken before the parse is as good as one taken after it: both precede the diff
      * and the apply, and between this observation and the apply nothing here writes to the kernel (the loop
-     * reads files, parses, compiles, and reads the host's facts; {@link Ahead#await} is called before any
+     * reads files, parses, compiles, and reads the host's facts; {@link Observing#await} is called before any
      * write: publish, apply, and the EntryCache those writes are folded into is not thread-safe). The sidecar
      * holds the pin root's writer lock, so no other bpfgit writes under it meanwhile. A foreign write after
      * the observation is the race that a write between observe and apply always was: the applier's protections
@@ -757,59 +757,26 @@ public final class Sidecar {
      * a saved plan's basis check is the CLI's), and the next drift tick sees and corrects it (with the write
      * counter, a foreign write leaves a count that does not match what was kept, so that map is read again).
      */
-    private Ahead observeAhead(Enforced current) {
+    private Observing observeAhead(Enforced current) {
         if (current == null || !counterTried) {
             return null;
         }
         List<dev.bpfgit.kernel.AttachPoint> points = Pipeline.attachPoints(current.desired());
-        java.util.concurrent.FutureTask<LiveState> task = new java.util.concurrent.FutureTask<>(() -> observe(points));
-        // a platform thread: setns(2) in an attach point's namespace applies to the carrier (Netns)
-        Thread.ofPlatform().name("bpfgit-observe").daemon().start(task);
-        return new Ahead(points, task);
+        return new Observing(points, Ahead.start("bpfgit-observe", () -> observe(points)));
     }
 
     /** Waits for an observation ahead that will not be used: nothing may write to the kernel while it runs. */
-    private static void discard(Ahead a) {
+    private static void discard(Observing a) {
         if (a != null) {
             a.await();
         }
     }
 
-    private record Ahead(List<dev.bpfgit.kernel.AttachPoint> points, java.util.concurrent.FutureTask<LiveState> task) {
-        /** Waits until it has finished (successfully or not); this. */
-        Ahead await() {
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    task.get();
-                    break;
-                } catch (InterruptedException x) {
-                    interrupted = true;   // it must finish before the loop writes; it does, promptly
-                } catch (java.util.concurrent.ExecutionException x) {
-                    break;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+    /** An observation started ahead, for these attach points. */
+    private record Observing(List<dev.bpfgit.kernel.AttachPoint> points, Ahead<LiveState> live) {
+        Observing await() {
+            live.await();
             return this;
-        }
-
-        /** The observation, or what it failed with. */
-        LiveState live() {
-            try {
-                return await().task.get();
-            } catch (InterruptedException x) {
-                throw new IllegalStateException(x);   // not reached: await has finished it
-            } catch (java.util.concurrent.ExecutionException x) {
-                if (x.getCause() instanceof RuntimeException r) {
-                    throw r;
-                }
-                if (x.getCause() instanceof Error err) {
-                    throw err;
-                }
-                throw new IllegalStateException(x.getCause());
-            }
         }
     }
 
