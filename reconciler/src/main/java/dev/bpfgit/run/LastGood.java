@@ -44,13 +44,11 @@ final class LastGood {
         }
     }
 
-    /** The applied revision, validated and compiled for this host; empty (logged) when it cannot be had. */
-    static Optional<Sidecar.Enforced> read(PolicySource source, Pipeline pipeline, String revision,
-                                           Supplier<HostFacts> host) {
-        return read(source, null, pipeline, revision, host);
-    }
-
-    /** @param copies a directory source's kept copy, or null */
+    /**
+     * The applied revision, validated and compiled for this host; empty (logged) when it cannot be had.
+     *
+     * @param copies a directory source's kept copy, or null
+     */
     static Optional<Sidecar.Enforced> read(PolicySource source, LastGoodStore copies, Pipeline pipeline,
                                            String revision, Supplier<HostFacts> host) {
         Optional<Snapshot> snapshot;
