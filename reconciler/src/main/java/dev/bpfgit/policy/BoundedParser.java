@@ -90,7 +90,10 @@ final class BoundedParser implements Parser {
             case Scalar -> {
                 count++;
                 writtenNodes++;
-                anchor(e).ifPresent(a -> sizes.put(a, 1L));
+                Optional<Anchor> anchor = anchor(e);
+                if (anchor.isPresent()) {   // not ifPresent: a capturing lambda per event
+                    sizes.put(anchor.get(), 1L);
+                }
             }
             case SequenceStart, MappingStart -> {
                 if (open.size() >= maxDepth) {
@@ -99,14 +102,18 @@ final class BoundedParser implements Parser {
                 }
                 Optional<Anchor> anchor = anchor(e);
                 // an alias inside its own anchor's node refers to this node, not to an earlier one of that name
-                anchor.ifPresent(sizes::remove);
+                if (anchor.isPresent()) {
+                    sizes.remove(anchor.get());
+                }
                 open.push(new Open(anchor, count));
                 count++;
                 writtenNodes++;
             }
             case SequenceEnd, MappingEnd -> {
                 Open o = open.pop();
-                o.anchor().ifPresent(a -> sizes.put(a, count - o.startCount()));
+                if (o.anchor().isPresent()) {
+                    sizes.put(o.anchor().get(), count - o.startCount());
+                }
             }
             case Alias -> {
                 // unknown: undefined (the composer says so) or recursive (YamlToJson says so); either way 1

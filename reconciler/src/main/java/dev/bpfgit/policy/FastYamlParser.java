@@ -516,9 +516,32 @@ final class FastYamlParser implements Parser {
             throw DECLINE;
         }
         if (emit) {
-            add(new ScalarEvent(Optional.empty(), Optional.empty(), PLAIN, s.substring(from, to), ScalarStyle.PLAIN,
+            add(new ScalarEvent(Optional.empty(), Optional.empty(), PLAIN, word(from, to), ScalarStyle.PLAIN,
                     mark(from), sameMark()));
         }
+    }
+
+    /** Short words seen (keys, actions, booleans), by length and first and last letter; prefixes are not kept. */
+    private final String[] words = new String[64];
+
+    /**
+     * The text from..to, the same string as the last time the same short word was read: a 100,000-rule file
+     * writes "prefix", "action" and "drop" 100,000 times each, one new string each time otherwise.
+     */
+    private String word(int from, int to) {
+        int n = to - from;
+        char first = s.charAt(from);
+        if (n > 16 || !(first >= 'a' && first <= 'z' || first >= 'A' && first <= 'Z')) {
+            return s.substring(from, to);
+        }
+        int slot = (n * 31 + first * 7 + s.charAt(to - 1)) & (words.length - 1);
+        String w = words[slot];
+        if (w != null && w.length() == n && s.regionMatches(from, w, 0, n)) {
+            return w;
+        }
+        w = s.substring(from, to);
+        words[slot] = w;
+        return w;
     }
 
     private int skipDoubleQuoted(int i) {

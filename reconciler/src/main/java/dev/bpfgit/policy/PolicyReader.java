@@ -85,7 +85,7 @@ final class PolicyReader {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             try (DigestWriter out = new DigestWriter(sha)) {
-                CANONICAL.writeValue(out, canonical);
+                new CanonicalJson(CANONICAL).write(out, canonical);
             }
             return HexFormat.of().formatHex(sha.digest());
         } catch (IOException | NoSuchAlgorithmException e) {

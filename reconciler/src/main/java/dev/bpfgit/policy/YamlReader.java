@@ -94,7 +94,7 @@ final class YamlReader {
             Optional<Parser> fast = FastYamlParser.of(file, text);
             if (fast.isPresent()) {
                 try {
-                    Result result = convert(file, settings, fast.get(), false, again);
+                    Result result = convert(file, settings, fast.get(), false, false, again);
                     if (result.errors().isEmpty()) {
                         return result;
                     }
@@ -104,11 +104,12 @@ final class YamlReader {
             }
         }
         return convert(file, settings, new ParserImpl(settings, new StreamReader(settings,
-                new SurrogateSafeReader(text))), positions, again);
+                new SurrogateSafeReader(text))), positions, true, again);
     }
 
+    /** @param pointers false when a result with errors is dropped (and the file read again): no pointers made */
     private static Result convert(String file, LoadSettings settings, Parser parser, boolean positions,
-                                  Supplier<List<YamlDocument>> again) {
+                                  boolean pointers, Supplier<List<YamlDocument>> again) {
         List<YamlDocument> documents = new ArrayList<>();
         List<PolicyError> errors = new ArrayList<>();
         PolicyError stop = null;
@@ -117,7 +118,7 @@ final class YamlReader {
             events.next();   // StreamStart
             // lazy: documents before a syntax error are still returned and validated
             while (!events.checkEvent(Event.ID.StreamEnd)) {
-                YamlToJson converter = new YamlToJson(file, settings, events, MAX_DEPTH, positions);
+                YamlToJson converter = new YamlToJson(file, settings, events, MAX_DEPTH, positions, pointers);
                 int index = documents.size();
                 // empty: a bare "---" or a document of comments only
                 converter.document(() -> again.get().get(index).locations()).ifPresent(documents::add);

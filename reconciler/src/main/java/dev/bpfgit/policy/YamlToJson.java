@@ -55,6 +55,16 @@ final class YamlToJson {
     private final int maxDepth;
     /** False on the first read: positions are recorded only when asked for ({@link LazyLocations}). */
     private final boolean positions;
+    /**
+     * False when any error makes the caller read the file again with snakeyaml (the fast reader's pass): no
+     * JSON pointer is then made, as none is kept or shown (a string per node was a tenth of a 100k load).
+     */
+    private final boolean pointers;
+    /** The resolver's tag of each plain value seen (a pure function of the value): a feed repeats its actions. */
+    private final Map<String, Tag> plainTags = new HashMap<>();
+    /** A mapping's keys so far, per nesting level: reused, as a mapping's keys are only needed while it is read. */
+    private final List<List<Event>> keysAt = new ArrayList<>();
+    private final List<List<String>> keyNamesAt = new ArrayList<>();
     private final Map<String, Location> locations = new HashMap<>();
     /** Pointers in the order they were recorded, so that an anchored node's are the ones since it began. */
     private final List<String> recorded = new ArrayList<>();
@@ -69,8 +79,14 @@ final class YamlToJson {
 
     /** @param maxDepth nesting as converted, aliases expanded: also what bounds this class's recursion */
     YamlToJson(String file, LoadSettings settings, Parser parser, int maxDepth, boolean positions) {
+        this(file, settings, parser, maxDepth, positions, true);
+    }
+
+    /** @param pointers false only when the caller drops the result on any error (no pointer is then made) */
+    YamlToJson(String file, LoadSettings settings, Parser parser, int maxDepth, boolean positions, boolean pointers) {
         this.file = file;
         this.positions = positions;
+        this.pointers = positions || pointers;
         this.settings = settings;
         this.resolver = settings.getSchema().getScalarResolver();
         this.parser = parser;
@@ -134,8 +150,10 @@ final class YamlToJson {
         if (event instanceof ScalarEvent s) {
             JsonNode json = scalar(s, pointer);
             height = 0;
-            anchor.ifPresent(a -> anchors.put(a, new Anchored(json, Optional.of(s.getValue()), at,
-                    Map.of("", at), pointer, List.of(), 0)));
+            if (anchor.isPresent()) {   // not ifPresent: a capturing lambda per scalar
+                anchors.put(anchor.get(), new Anchored(json, Optional.of(s.getValue()), at, Map.of("", at), pointer,
+                        List.of(), 0));
+            }
             return json;
         }
         if (depth >= maxDepth) {
@@ -148,14 +166,15 @@ final class YamlToJson {
             return JSON.nullNode();
         }
         int errorsBefore = errors.size(), recordedBefore = recorded.size() - 1;
-        anchor.ifPresent(a -> {
-            anchors.remove(a);
-            open.add(a);
-        });
+        if (anchor.isPresent()) {
+            anchors.remove(anchor.get());
+            open.add(anchor.get());
+        }
         JsonNode json;
         int below;
         if (event.getEventId() == Event.ID.MappingStart) {
-            json = JSON.objectNode();
+            // a rule has 2 or 3 keys: the default table of 16 slots was most of an object's size
+            json = new ObjectNode(JSON, new java.util.LinkedHashMap<>(4));
             below = mapping((ObjectNode) json, pointer, depth);
         } else {
             json = JSON.arrayNode();
@@ -174,15 +193,21 @@ final class YamlToJson {
     private int mapping(ObjectNode object, String pointer, int depth) {
         // the keys so far are the object's own (merges come after): a duplicate is found by the object, and
         // only then is the first key's event looked for (a HashMap per mapping was a twentieth of a 100k load)
-        List<Event> keys = new ArrayList<>(4);
-        List<String> keyNames = new ArrayList<>(4);   // as they were read: an anchor may be redefined since
+        while (keysAt.size() <= depth) {
+            keysAt.add(new ArrayList<>(4));
+            keyNamesAt.add(new ArrayList<>(4));
+        }
+        List<Event> keys = keysAt.get(depth);
+        List<String> keyNames = keyNamesAt.get(depth);   // as they were read: an anchor may be redefined since
+        keys.clear();
+        keyNames.clear();
         Map<String, Event> firstKeys = null;
-        List<Merged> merges = new ArrayList<>(0);
+        List<Merged> merges = List.of();
         int tallest = 0;
         while (!parser.checkEvent(Event.ID.MappingEnd)) {
             Event keyEvent = parser.peekEvent();
-            Optional<String> name = keyName(keyEvent);
-            if (name.isEmpty()) {
+            String name = keyName(keyEvent);
+            if (name == null) {
                 Location keyAt = start(keyEvent);
                 boolean mapping = keyKind(keyEvent) == Event.ID.MappingStart;
                 discard(() -> convert(pointer, depth + 1));
@@ -195,35 +220,38 @@ final class YamlToJson {
             if (keyEvent instanceof ScalarEvent k && (k.getTag().isPresent() || k.getValue().equals("<<"))
                     && tag(k).equals(Tag.MERGE)) {
                 parser.next();
+                if (merges.isEmpty()) {
+                    merges = new ArrayList<>(1);
+                }
                 merges.add(merge(pointer, depth));
                 tallest = Math.max(tallest, height);
                 continue;
             }
             parser.next();   // the key
-            String child = JsonPointers.child(pointer, name.get());
+            String child = pointers ? JsonPointers.child(pointer, name) : pointer;
             Event firstEvent = null;
-            if (object.has(name.get())) {
+            if (object.has(name)) {
                 if (firstKeys == null) {   // once, at the first duplicate: many duplicates stay linear
                     firstKeys = new HashMap<>();
                     for (int i = 0; i < keys.size(); i++) {
                         firstKeys.putIfAbsent(keyNames.get(i), keys.get(i));
                     }
                 }
-                firstEvent = firstKeys.get(name.get());
+                firstEvent = firstKeys.get(name);
             }
             keys.add(keyEvent);
-            keyNames.add(name.get());
+            keyNames.add(name);
             if (firstKeys != null) {
-                firstKeys.putIfAbsent(name.get(), keyEvent);
+                firstKeys.putIfAbsent(name, keyEvent);
             }
             if (firstEvent != null) {
                 Location keyAt = start(keyEvent), first = start(firstEvent);
-                error(new PolicyError(keyAt, child, "duplicate key '" + Shown.value(name.get()) + "' (first at "
+                error(new PolicyError(keyAt, child, "duplicate key '" + Shown.value(name) + "' (first at "
                         + (first.line() == keyAt.line() ? "column " + first.column() : "line " + first.line()) + ")"));
                 discard(() -> convert(child, depth + 1));
                 continue;
             }
-            object.set(name.get(), convert(child, depth + 1));
+            object.set(name, convert(child, depth + 1));
             tallest = Math.max(tallest, height);
         }
         parser.next();
@@ -297,22 +325,22 @@ final class YamlToJson {
     private int sequence(ArrayNode array, String pointer, int depth) {
         int tallest = 0;
         for (int i = 0; !parser.checkEvent(Event.ID.SequenceEnd); i++) {
-            array.add(convert(JsonPointers.child(pointer, i), depth + 1));
+            array.add(convert(pointers ? JsonPointers.child(pointer, i) : pointer, depth + 1));
             tallest = Math.max(tallest, height);
         }
         parser.next();
         return tallest;
     }
 
-    /** A key's text if it is a scalar (or an alias of one), else empty. */
-    private Optional<String> keyName(Event key) {
+    /** A key's text if it is a scalar (or an alias of one), else null. */
+    private String keyName(Event key) {
         if (key instanceof ScalarEvent s) {
-            return Optional.of(s.getValue());
+            return s.getValue();
         }
         if (key instanceof AliasEvent a && anchors.get(a.getAlias()) instanceof Anchored stored) {
-            return stored.scalar();
+            return stored.scalar().orElse(null);
         }
-        return Optional.empty();
+        return null;
     }
 
     private Event.ID keyKind(Event key) {
@@ -388,7 +416,8 @@ final class YamlToJson {
     private Tag tag(ScalarEvent s) {
         Optional<String> tag = s.getTag();
         if (tag.isEmpty() || tag.get().equals("!")) {
-            return resolve(resolver, s.getValue(), s.getImplicit().canOmitTagInPlainScalar());
+            return s.getImplicit().canOmitTagInPlainScalar() ? plainTag(s.getValue())
+                    : resolve(resolver, s.getValue(), false);
         }
         return new Tag(tag.get());
     }
@@ -403,6 +432,21 @@ final class YamlToJson {
             return Tag.STR;
         }
         return resolver.resolve(value, implicit);
+    }
+
+    /** The resolver's tag of a plain value, remembered for short values (a feed's actions, booleans, numbers). */
+    private Tag plainTag(String value) {
+        if (value.length() > 32) {
+            return resolve(resolver, value, true);
+        }
+        Tag tag = plainTags.get(value);
+        if (tag == null) {
+            tag = resolve(resolver, value, true);
+            if (plainTags.size() < 4096) {
+                plainTags.put(value, tag);
+            }
+        }
+        return tag;
     }
 
     private JsonNode scalar(ScalarEvent event, String pointer) {
@@ -426,7 +470,7 @@ final class YamlToJson {
         }
         // an explicit tag on a value that is not one ("!!bool maybe", "!!float abc") is not constructed: the
         // constructors return null or throw NumberFormatException; "!!float 1" is a float all the same
-        Tag plain = resolve(resolver, text, true);
+        Tag plain = plainTag(text);
         boolean fits = plain.equals(tag) || (tag.equals(Tag.FLOAT) && plain.equals(Tag.INT));
         Object value;
         try {

@@ -39,6 +39,65 @@ class DigestTest {
         }
     }
 
+    /**
+     * The sorted walk writes what Jackson's sorted serialization writes, byte for byte: random trees of every
+     * node type the YAML conversion makes (nested objects and arrays, empty ones, numbers of each width,
+     * doubles including NaN and infinities, booleans, nulls), keys with escapes, non-ASCII, lone surrogates,
+     * and keys that sort differently as UTF-16 than as code points.
+     */
+    @Test
+    void theSortedWalkWritesWhatJacksonWrites() throws Exception {
+        Random r = new Random(11);
+        CanonicalJson walk = new CanonicalJson(SORTED);
+        for (int round = 0; round < 3000; round++) {
+            com.fasterxml.jackson.databind.JsonNode tree = tree(r, 0);
+            java.io.StringWriter out = new java.io.StringWriter();
+            walk.write(out, tree);
+            assertEquals(SORTED.writeValueAsString(tree), out.toString());
+        }
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode tree(Random r, int depth) {
+        var f = JSON.getNodeFactory();
+        int kind = depth > 5 ? 2 + r.nextInt(9) : r.nextInt(11);
+        return switch (kind) {
+            case 0 -> {
+                ObjectNode o = JSON.createObjectNode();
+                for (int i = r.nextInt(r.nextInt(10) == 0 ? 40 : 6); i > 0; i--) {
+                    o.set(r.nextInt(4) == 0 ? text(r) : key(r), tree(r, depth + 1));
+                }
+                yield o;
+            }
+            case 1 -> {
+                ArrayNode a = JSON.createArrayNode();
+                for (int i = r.nextInt(6); i > 0; i--) {
+                    a.add(tree(r, depth + 1));
+                }
+                yield a;
+            }
+            case 2 -> f.textNode(text(r));
+            case 3 -> f.numberNode(r.nextInt());
+            case 4 -> f.numberNode(r.nextLong());
+            case 5 -> f.numberNode(java.math.BigInteger.valueOf(r.nextLong()).shiftLeft(r.nextInt(80)));
+            case 6 -> f.numberNode(switch (r.nextInt(5)) {
+                case 0 -> Double.NaN;
+                case 1 -> r.nextBoolean() ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
+                case 2 -> (double) r.nextInt(1000);
+                default -> r.nextGaussian() * Math.pow(10, r.nextInt(40) - 20);
+            });
+            case 7 -> f.booleanNode(r.nextBoolean());
+            case 8 -> f.nullNode();
+            case 9 -> f.textNode("\u0000\u001f\t\n\r\b\f/<>&'\u007f\u2028");
+            default -> f.textNode(key(r));
+        };
+    }
+
+    /** Short keys that collide often, and some that sort apart as UTF-16 and as code points. */
+    private static String key(Random r) {
+        String[] keys = {"a", "b", "A", "_", "prefix", "prefixes", "action", "", "\uFF5E", "\uD83D\uDE00", "\u00e9", "\n"};
+        return keys[r.nextInt(keys.length)] + (r.nextBoolean() ? "" : keys[r.nextInt(keys.length)]);
+    }
+
     /** Mostly ASCII, with two-, three- and four-byte characters and now and then a lone surrogate. */
     private static String text(Random r) {
         StringBuilder sb = new StringBuilder();

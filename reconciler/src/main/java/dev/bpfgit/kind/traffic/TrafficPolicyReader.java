@@ -47,7 +47,9 @@ public final class TrafficPolicyReader {
             JsonNode toNode = r.get("to"), markNode = r.get("mark");
             Optional<String> to = toNode == null ? Optional.empty() : Optional.of(toNode.asText());
             Optional<Long> mark = markNode == null ? Optional.empty() : Optional.of(mark(markNode));
-            mark.ifPresent(m -> r.put("mark", m));
+            if (mark.isPresent()) {   // not ifPresent: a capturing lambda per rule
+                r.put("mark", mark.get());
+            }
             // pointers are made only for an error: a string per prefix was a good part of a 100k feed's garbage
             if (r.get("prefixes") instanceof ArrayNode list) {
                 for (int j = 0; j < list.size(); j++) {

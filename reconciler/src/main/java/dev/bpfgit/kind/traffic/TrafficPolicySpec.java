@@ -84,8 +84,10 @@ public record TrafficPolicySpec(List<String> interfaces, Hook hook, Match match,
             this.yaml = yaml;
         }
 
+        private static final Action[] ALL = values();   // values() copies the array: once per rule otherwise
+
         public static Action of(String yaml) {
-            for (Action a : values()) {
+            for (Action a : ALL) {
                 if (a.yaml.equals(yaml)) {
                     return a;
                 }
