@@ -7,8 +7,6 @@ import org.snakeyaml.engine.v2.events.NodeEvent;
 import org.snakeyaml.engine.v2.exceptions.Mark;
 import org.snakeyaml.engine.v2.parser.Parser;
 
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -34,15 +32,15 @@ final class BoundedParser implements Parser {
         }
     }
 
-    private record Open(Optional<Anchor> anchor, long startCount) {
-    }
-
     private final Parser parser;
     private final int maxDepth;
     private final int maxDocuments;
     private final long maxAliasNodes;
 
-    private final Deque<Open> open = new ArrayDeque<>();
+    /** The open collections: their anchor (null for none) and the count at their start; not a record per one. */
+    private Anchor[] openAnchors = new Anchor[16];
+    private long[] openStarts = new long[16];
+    private int openCount;
     /** Expanded size of each anchored node of the current document, once it is complete. */
     private final Map<Anchor, Long> sizes = new HashMap<>();
     /** Nodes of the current document, aliases counted as what they expand to. */
@@ -84,7 +82,8 @@ final class BoundedParser implements Parser {
                             + " YAML documents in one file; split it into several files");
                 }
                 sizes.clear();
-                open.clear();
+                java.util.Arrays.fill(openAnchors, 0, openCount, null);
+                openCount = 0;
                 count = 0;
             }
             case Scalar -> {
@@ -96,7 +95,7 @@ final class BoundedParser implements Parser {
                 }
             }
             case SequenceStart, MappingStart -> {
-                if (open.size() >= maxDepth) {
+                if (openCount >= maxDepth) {
                     throw new LimitExceeded(e.getStartMark(), "nested more than " + maxDepth
                             + " levels deep; a policy needs far fewer");
                 }
@@ -105,14 +104,20 @@ final class BoundedParser implements Parser {
                 if (anchor.isPresent()) {
                     sizes.remove(anchor.get());
                 }
-                open.push(new Open(anchor, count));
+                if (openCount == openStarts.length) {
+                    openAnchors = java.util.Arrays.copyOf(openAnchors, openCount * 2);
+                    openStarts = java.util.Arrays.copyOf(openStarts, openCount * 2);
+                }
+                openAnchors[openCount] = anchor.orElse(null);
+                openStarts[openCount++] = count;
                 count++;
                 writtenNodes++;
             }
             case SequenceEnd, MappingEnd -> {
-                Open o = open.pop();
-                if (o.anchor().isPresent()) {
-                    sizes.put(o.anchor().get(), count - o.startCount());
+                Anchor anchor = openAnchors[--openCount];
+                openAnchors[openCount] = null;
+                if (anchor != null) {
+                    sizes.put(anchor, count - openStarts[openCount]);
                 }
             }
             case Alias -> {

@@ -11,18 +11,25 @@ import java.io.IOException;
 import java.io.Writer;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.Map;
 
 /**
  * A tree written as {@code ObjectMapper} with {@code WRITE_PROPERTIES_SORTED} writes it, byte for byte, without
  * its {@code TreeMap} copy of every object (a tenth of what a 100,000-rule load allocated): objects and arrays
- * are walked here with the keys sorted in a reused array, and every value is written by Jackson's own
+ * are walked here with the entries sorted in a reused array, and every value is written by Jackson's own
  * {@code serialize}, so escapes and numbers are Jackson's. {@code DigestTest} compares both on random trees.
  */
 final class CanonicalJson {
     private final ObjectMapper mapper;
     private final SerializerProvider provider;
     /** Keys of the object being written, per nesting level. */
-    private String[][] keys = new String[8][];
+    @SuppressWarnings("unchecked")
+    private Map.Entry<String, JsonNode>[][] keys = new Map.Entry[8][];
+
+    @SuppressWarnings("unchecked")
+    private static Map.Entry<String, JsonNode>[] newEntries(int n) {
+        return new Map.Entry[n];
+    }
 
     CanonicalJson(ObjectMapper mapper) {
         this.mapper = mapper;
@@ -42,22 +49,22 @@ final class CanonicalJson {
             if (depth == keys.length) {
                 keys = Arrays.copyOf(keys, depth * 2);
             }
-            String[] names = keys[depth];
+            Map.Entry<String, JsonNode>[] names = keys[depth];
             if (names == null || names.length < n) {
-                names = new String[Math.max(n, 4)];
+                names = newEntries(Math.max(n, 4));
                 keys[depth] = names;
             }
-            Iterator<String> it = object.fieldNames();
+            Iterator<Map.Entry<String, JsonNode>> it = object.properties().iterator();
             for (int i = 0; i < n; i++) {
                 names[i] = it.next();
             }
-            Arrays.sort(names, 0, n);   // String's order: a TreeMap's
+            Arrays.sort(names, 0, n, Map.Entry.comparingByKey());   // String's order: a TreeMap's
             g.writeStartObject(object);
             for (int i = 0; i < n; i++) {
-                String name = names[i];
+                Map.Entry<String, JsonNode> e = names[i];
                 names[i] = null;
-                g.writeFieldName(name);
-                write(g, object.get(name), depth + 1);
+                g.writeFieldName(e.getKey());
+                write(g, e.getValue(), depth + 1);
             }
             g.writeEndObject();
         } else if (node instanceof ArrayNode array) {

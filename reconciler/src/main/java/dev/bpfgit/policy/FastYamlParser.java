@@ -52,6 +52,20 @@ final class FastYamlParser implements Parser {
     private static final Decline DECLINE = new Decline();
     private static final ImplicitTuple PLAIN = new ImplicitTuple(true, false);
     private static final ImplicitTuple QUOTED = new ImplicitTuple(false, true);
+    /**
+     * Events without a mark are values: the same ones serve every collection's start and end (a 100,000-rule
+     * file made 200,000 of each otherwise).
+     */
+    private static final MappingEndEvent MAPPING_END = new MappingEndEvent();
+    private static final SequenceEndEvent SEQUENCE_END = new SequenceEndEvent();
+    private static final MappingStartEvent BLOCK_MAPPING = new MappingStartEvent(Optional.empty(), Optional.empty(),
+            true, FlowStyle.BLOCK, Optional.empty(), Optional.empty());
+    private static final MappingStartEvent FLOW_MAPPING = new MappingStartEvent(Optional.empty(), Optional.empty(),
+            true, FlowStyle.FLOW, Optional.empty(), Optional.empty());
+    private static final SequenceStartEvent BLOCK_SEQUENCE = new SequenceStartEvent(Optional.empty(),
+            Optional.empty(), true, FlowStyle.BLOCK, Optional.empty(), Optional.empty());
+    private static final SequenceStartEvent FLOW_SEQUENCE = new SequenceStartEvent(Optional.empty(),
+            Optional.empty(), true, FlowStyle.FLOW, Optional.empty(), Optional.empty());
     private static final int[] NO_BUFFER = new int[0];
     private static final byte MAP = 1, SEQ = 2;
     /** snakeyaml forgets a possible key 1024 characters after its start; shorter ones only. */
@@ -288,7 +302,7 @@ final class FastYamlParser implements Parser {
 
     private void end() {
         depth--;
-        add(kinds[depth] == MAP ? new MappingEndEvent() : new SequenceEndEvent());
+        add(kinds[depth] == MAP ? MAPPING_END : SEQUENCE_END);
     }
 
     private void empty() {
@@ -341,7 +355,8 @@ final class FastYamlParser implements Parser {
             boolean withoutIndent = depth > 0 && kinds[depth - 1] == MAP && indents[depth - 1] == column;
             Optional<Mark> at = mark(i);
             push(SEQ, column, withoutIndent);
-            add(new SequenceStartEvent(Optional.empty(), Optional.empty(), true, FlowStyle.BLOCK, at, at));
+            add(at.isEmpty() ? BLOCK_SEQUENCE
+                    : new SequenceStartEvent(Optional.empty(), Optional.empty(), true, FlowStyle.BLOCK, at, at));
             entry(i, depth - 1);
             return;
         }
@@ -349,7 +364,8 @@ final class FastYamlParser implements Parser {
         if (colon >= 0) {
             Optional<Mark> at = mark(i);
             push(MAP, column, false);
-            add(new MappingStartEvent(Optional.empty(), Optional.empty(), true, FlowStyle.BLOCK, at, at));
+            add(at.isEmpty() ? BLOCK_MAPPING
+                    : new MappingStartEvent(Optional.empty(), Optional.empty(), true, FlowStyle.BLOCK, at, at));
             keyValue(i, colon);
             return;
         }
@@ -516,30 +532,32 @@ final class FastYamlParser implements Parser {
             throw DECLINE;
         }
         if (emit) {
-            add(new ScalarEvent(Optional.empty(), Optional.empty(), PLAIN, word(from, to), ScalarStyle.PLAIN,
-                    mark(from), sameMark()));
+            Optional<Mark> at = mark(from);
+            add(at.isEmpty() ? word(from, to) : new ScalarEvent(Optional.empty(), Optional.empty(), PLAIN,
+                    s.substring(from, to), ScalarStyle.PLAIN, at, at));
         }
     }
 
-    /** Short words seen (keys, actions, booleans), by length and first and last letter; prefixes are not kept. */
-    private final String[] words = new String[64];
+    /** Events of short plain words seen (keys, actions, booleans), by length and first and last letter. */
+    private final ScalarEvent[] words = new ScalarEvent[64];
 
     /**
-     * The text from..to, the same string as the last time the same short word was read: a 100,000-rule file
-     * writes "prefix", "action" and "drop" 100,000 times each, one new string each time otherwise.
+     * The plain scalar from..to without a mark; the same event as the last time the same short word was read:
+     * a 100,000-rule file writes "prefix", "action" and "drop" 100,000 times each, a new event and string
+     * each time otherwise. Prefixes (a digit first) are not kept.
      */
-    private String word(int from, int to) {
+    private ScalarEvent word(int from, int to) {
         int n = to - from;
         char first = s.charAt(from);
         if (n > 16 || !(first >= 'a' && first <= 'z' || first >= 'A' && first <= 'Z')) {
-            return s.substring(from, to);
+            return new ScalarEvent(Optional.empty(), Optional.empty(), PLAIN, s.substring(from, to), ScalarStyle.PLAIN);
         }
         int slot = (n * 31 + first * 7 + s.charAt(to - 1)) & (words.length - 1);
-        String w = words[slot];
-        if (w != null && w.length() == n && s.regionMatches(from, w, 0, n)) {
+        ScalarEvent w = words[slot];
+        if (w != null && w.getValue().length() == n && s.regionMatches(from, w.getValue(), 0, n)) {
             return w;
         }
-        w = s.substring(from, to);
+        w = new ScalarEvent(Optional.empty(), Optional.empty(), PLAIN, s.substring(from, to), ScalarStyle.PLAIN);
         words[slot] = w;
         return w;
     }
@@ -639,17 +657,19 @@ final class FastYamlParser implements Parser {
         if (level > YamlReader.MAX_DEPTH) {
             throw DECLINE;
         }
-        add(new SequenceStartEvent(Optional.empty(), Optional.empty(), true, FlowStyle.FLOW, mark(i), sameMark()));
+        Optional<Mark> at = mark(i);
+        add(at.isEmpty() ? FLOW_SEQUENCE
+                : new SequenceStartEvent(Optional.empty(), Optional.empty(), true, FlowStyle.FLOW, at, at));
         int p = spaces(i + 1);
         if (ch(p) == ']') {
-            add(new SequenceEndEvent());
+            add(SEQUENCE_END);
             return p + 1;
         }
         while (true) {
             p = spaces(flowNode(p, level));
             char c = ch(p);
             if (c == ']') {
-                add(new SequenceEndEvent());
+                add(SEQUENCE_END);
                 return p + 1;
             }
             if (c != ',') {
@@ -667,10 +687,12 @@ final class FastYamlParser implements Parser {
         if (level > YamlReader.MAX_DEPTH) {
             throw DECLINE;
         }
-        add(new MappingStartEvent(Optional.empty(), Optional.empty(), true, FlowStyle.FLOW, mark(i), sameMark()));
+        Optional<Mark> at = mark(i);
+        add(at.isEmpty() ? FLOW_MAPPING
+                : new MappingStartEvent(Optional.empty(), Optional.empty(), true, FlowStyle.FLOW, at, at));
         int p = spaces(i + 1);
         if (ch(p) == '}') {
-            add(new MappingEndEvent());
+            add(MAPPING_END);
             return p + 1;
         }
         while (true) {
@@ -690,7 +712,7 @@ final class FastYamlParser implements Parser {
             p = spaces(flowNode(p, level));
             c = ch(p);
             if (c == '}') {
-                add(new MappingEndEvent());
+                add(MAPPING_END);
                 return p + 1;
             }
             if (c != ',') {

@@ -101,6 +101,11 @@ final class PolicyReader {
     static final class DigestWriter extends java.io.Writer {
         private final MessageDigest sha;
         private final char[] chunk = new char[8192];
+        /** UTF-8 of a chunk, each chunk encoded on its own as {@code String.getBytes} would ('?' for a lone surrogate). */
+        private final java.nio.charset.CharsetEncoder utf8 = StandardCharsets.UTF_8.newEncoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPLACE)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPLACE);
+        private final java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(chunk.length * 3);
         private int used;
 
         DigestWriter(MessageDigest sha) {
@@ -125,7 +130,13 @@ final class PolicyReader {
             if (!last && n > 0 && Character.isHighSurrogate(chunk[n - 1])) {
                 n--;
             }
-            sha.update(new String(chunk, 0, n).getBytes(StandardCharsets.UTF_8));
+            utf8.reset();
+            bytes.clear();
+            java.nio.CharBuffer in = java.nio.CharBuffer.wrap(chunk, 0, n);
+            utf8.encode(in, bytes, true);
+            utf8.flush(bytes);
+            bytes.flip();
+            sha.update(bytes);
             System.arraycopy(chunk, n, chunk, 0, used - n);
             used -= n;
         }

@@ -152,6 +152,39 @@ public record Prefix(byte[] address, int length) implements Comparable<Prefix> {
         return r;
     }
 
+    /**
+     * {@link #toString()}, as {@code written} itself when that is already it: a feed's prefixes are written
+     * canonically, and the reader compared each with a new string.
+     */
+    public String canonical(String written) {
+        return address.length == 4 && writtenAs(written) ? written : toString();
+    }
+
+    /** Whether {@code s} is this IPv4 prefix's {@link #toString()}: a.b.c.d/n in decimal, no leading zeros. */
+    private boolean writtenAs(String s) {
+        int i = 0, n = s.length();
+        for (int k = 0; k < 5; k++) {
+            int v = k < 4 ? address[k] & 0xff : length;
+            int digits = v >= 100 ? 3 : v >= 10 ? 2 : 1;
+            if (i + digits > n) {
+                return false;
+            }
+            for (int j = digits - 1, x = v; j >= 0; j--, x /= 10) {
+                if (s.charAt(i + j) != '0' + x % 10) {
+                    return false;
+                }
+            }
+            i += digits;
+            if (k < 4) {
+                if (i >= n || s.charAt(i) != (k < 3 ? '.' : '/')) {
+                    return false;
+                }
+                i++;
+            }
+        }
+        return i == n;
+    }
+
     @Override
     public String toString() {
         if (address.length == 4) {

@@ -38,6 +38,40 @@ class PrefixParseTest {
                 + " valid by the general reading only, " + errors + " errors");
     }
 
+    /**
+     * {@link Prefix#canonical} is {@link Prefix#toString}, and the written string itself exactly when it is
+     * that text: for every candidate that parses, against its own text and against other prefixes' texts.
+     */
+    @Test
+    void theCanonicalTextIsToStringAndTheWrittenTextWhenEqual() {
+        Random r = new Random(2611);
+        int same = 0, rewritten = 0;
+        String previous = "0.0.0.0/0";
+        for (int i = 0; i < 200_000; i++) {
+            String s = candidate(r);
+            Prefix p;
+            try {
+                p = Prefix.parse(s);
+            } catch (IllegalArgumentException e) {
+                continue;
+            }
+            for (String written : new String[]{s, previous, p.toString()}) {
+                String canonical = p.canonical(written);
+                assertEquals(p.toString(), canonical, "\"" + written + "\"");
+                if (written.equals(canonical) && !p.ipv6()) {
+                    assertTrue(canonical == written, "not the written string: \"" + written + "\"");
+                }
+            }
+            if (p.canonical(s) == s) {
+                same++;
+            } else {
+                rewritten++;
+            }
+            previous = s;
+        }
+        assertTrue(same > 20_000 && rewritten > 5_000, same + " kept, " + rewritten + " rewritten");
+    }
+
     private static String outcome(java.util.function.Supplier<Prefix> parse) {
         try {
             return "ok " + parse.get();

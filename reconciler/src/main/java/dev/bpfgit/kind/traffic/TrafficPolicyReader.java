@@ -64,8 +64,8 @@ public final class TrafficPolicyReader {
                 String text = r.get("prefix").asText();
                 Prefix prefix = prefix(text, pointer, i, Rule.SINGLE, error, errors);
                 if (prefix != null) {
-                    String canonical = prefix.toString();
-                    if (!canonical.equals(text)) {
+                    String canonical = prefix.canonical(text);
+                    if (canonical != text) {   // the same string when it was written canonically
                         r.put("prefix", canonical);
                     }
                     rules.add(new Rule(i, prefix, action, to, mark));
@@ -78,8 +78,8 @@ public final class TrafficPolicyReader {
     }
 
     private static void canonical(ArrayNode list, int j, String was, Prefix prefix) {
-        String text = prefix.toString();
-        if (!text.equals(was)) {
+        String text = prefix.canonical(was);
+        if (text != was) {   // the same string when it was written canonically
             list.set(j, TextNode.valueOf(text));
         }
     }
