@@ -8,7 +8,8 @@ import java.util.TreeMap;
 
 /**
  * Parse and validate (PolicyLoader.load) of N /32 rules, warm: prints one line per size with the median and
- * spread of RUNS runs after WARM warm-ups, and µs per rule; then the same for the process's CPU time. Args: --sizes 10000,100000 --runs 5 --warmup 3
+ * spread of RUNS runs after WARM warm-ups, and µs per rule; then the same for the process's CPU time; then the bytes
+ * the loading thread allocated per rule (prefix). Args: --sizes 10000,100000 --runs 5 --warmup 3
  * --form rules|list (one rule per prefix, or one rule with prefixes: [...]) --files F (files per size).
  * Or --dir DIR: the *.yaml files of a real directory (e.g. the geo-routing example's 1.16M-prefix table),
  * per prefix (a line "- a.b.c.d/n" of a list or a "prefix:" field), N being their count.
@@ -41,25 +42,31 @@ public class ParseBench {
         for (int n : sizes) {
             Snapshot s = dir != null ? new Snapshot("r", read(dir)) : new Snapshot("r", policies(n, files, form));
             long bytes = s.files().values().stream().mapToLong(String::length).sum();
-            double[] ms = new double[runs], cpu = new double[runs];
+            double[] ms = new double[runs], cpu = new double[runs], alloc = new double[runs];
+            var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
             for (int i = 0; i < warmup + runs; i++) {
+                long a0 = threads.getCurrentThreadAllocatedBytes();
                 long c0 = os.getProcessCpuTime(), t0 = System.nanoTime();
                 int count = loader.load(s).size();
                 long t1 = System.nanoTime(), c1 = os.getProcessCpuTime();
+                long a1 = threads.getCurrentThreadAllocatedBytes();
                 if (count != files) throw new IllegalStateException(count + " policies");
                 if (i >= warmup) {
                     ms[i - warmup] = (t1 - t0) / 1e6;
                     cpu[i - warmup] = (c1 - c0) / 1e6;
+                    alloc[i - warmup] = (a1 - a0) / 1e6;
                 }
             }
             java.util.Arrays.sort(ms);
             java.util.Arrays.sort(cpu);
+            java.util.Arrays.sort(alloc);
             double med = ms[runs / 2];
             // CPU time of the whole process (collector and compiler threads included): on a loaded machine it
             // moves less than the wall time, which includes waiting for a core
-            System.out.printf("| %d | %s | %d | %.1f | %.1f-%.1f | %.2f | %.1f | %.1f-%.1f | %.2f |%n", n, form,
+            // the last column: bytes this thread allocated per rule (prefix), median of the runs
+            System.out.printf("| %d | %s | %d | %.1f | %.1f-%.1f | %.2f | %.1f | %.1f-%.1f | %.2f | %.0f |%n", n, form,
                     bytes / 1024, med, ms[0], ms[runs - 1], med * 1000 / n, cpu[runs / 2], cpu[0], cpu[runs - 1],
-                    cpu[runs / 2] * 1000 / n);
+                    cpu[runs / 2] * 1000 / n, alloc[runs / 2] * 1e6 / n);
         }
     }
 

@@ -42,45 +42,54 @@ public final class TrafficPolicyReader {
         List<Rule> rules = new ArrayList<>();
         JsonNode ruleNodes = spec.get("rules");
         for (int i = 0; i < ruleNodes.size(); i++) {
-            ObjectNode r = (ObjectNode) ruleNodes.get(i);
-            Action action = Action.of(r.get("action").asText());
-            JsonNode toNode = r.get("to"), markNode = r.get("mark");
-            Optional<String> to = toNode == null ? Optional.empty() : Optional.of(toNode.asText());
-            Optional<Long> mark = markNode == null ? Optional.empty() : Optional.of(mark(markNode));
-            if (mark.isPresent()) {   // not ifPresent: a capturing lambda per rule
-                r.put("mark", mark.get());
-            }
-            // pointers are made only for an error: a string per prefix was a good part of a 100k feed's garbage
-            if (r.get("prefixes") instanceof ArrayNode list) {
-                for (int j = 0; j < list.size(); j++) {
-                    String text = list.get(j).asText();
-                    Prefix prefix = prefix(text, pointer, i, j, error, errors);
-                    if (prefix != null) {
-                        canonical(list, j, text, prefix);
-                        rules.add(new Rule(i, prefix, action, to, mark, j));
-                    }
-                }
-            } else {
-                String text = r.get("prefix").asText();
-                Prefix prefix = prefix(text, pointer, i, Rule.SINGLE, error, errors);
-                if (prefix != null) {
-                    String canonical = prefix.canonical(text);
-                    if (canonical != text) {   // the same string when it was written canonically
-                        r.put("prefix", canonical);
-                    }
-                    rules.add(new Rule(i, prefix, action, to, mark));
-                }
-            }
+            // a call per rule: compiled as a method early, where a loop run once per load is only ever compiled
+            // on the stack (OSR), late and differently from one JVM to the next
+            readRule((ObjectNode) ruleNodes.get(i), i, pointer, error, errors, rules);
         }
         OptionalInt capacity = spec.has("capacity") ? OptionalInt.of(spec.get("capacity").asInt()) : OptionalInt.empty();
         return new TrafficPolicySpec(interfaces, Hook.of(spec.get("hook").asText()),
                 Match.of(spec.get("match").asText()), Verdict.of(spec.get("default").asText()), rules, capacity);
     }
 
-    private static void canonical(ArrayNode list, int j, String was, Prefix prefix) {
-        String text = prefix.canonical(was);
-        if (text != was) {   // the same string when it was written canonically
-            list.set(j, TextNode.valueOf(text));
+    private static void readRule(ObjectNode r, int i, String pointer, BiFunction<String, String, PolicyError> error,
+                                 Consumer<PolicyError> errors, List<Rule> rules) {
+        Action action = Action.of(r.get("action").asText());
+        JsonNode toNode = r.get("to"), markNode = r.get("mark");
+        Optional<String> to = toNode == null ? Optional.empty() : Optional.of(toNode.asText());
+        Optional<Long> mark = markNode == null ? Optional.empty() : Optional.of(mark(markNode));
+        if (mark.isPresent()) {   // not ifPresent: a capturing lambda per rule
+            r.put("mark", mark.get());
+        }
+        // pointers are made only for an error: a string per prefix was a good part of a 100k feed's garbage
+        if (r.get("prefixes") instanceof ArrayNode list) {
+            for (int j = 0; j < list.size(); j++) {
+                readElement(list, i, j, action, to, mark, pointer, error, errors, rules);
+            }
+        } else {
+            String text = r.get("prefix").asText();
+            Prefix prefix = prefix(text, pointer, i, Rule.SINGLE, error, errors);
+            if (prefix != null) {
+                String canonical = prefix.canonical(text);
+                if (canonical != text) {   // the same string when it was written canonically
+                    r.put("prefix", canonical);
+                }
+                rules.add(new Rule(i, prefix, action, to, mark));
+            }
+        }
+    }
+
+    /** One prefix of a rule's {@code prefixes} (a call per element, as {@link #readRule} per rule). */
+    private static void readElement(ArrayNode list, int i, int j, Action action, Optional<String> to,
+                                    Optional<Long> mark, String pointer, BiFunction<String, String, PolicyError> error,
+                                    Consumer<PolicyError> errors, List<Rule> rules) {
+        String was = list.get(j).asText();
+        Prefix prefix = prefix(was, pointer, i, j, error, errors);
+        if (prefix != null) {
+            String text = prefix.canonical(was);
+            if (text != was) {   // the same string when it was written canonically
+                list.set(j, TextNode.valueOf(text));
+            }
+            rules.add(new Rule(i, prefix, action, to, mark, j));
         }
     }
 
