@@ -36,6 +36,10 @@ final class ValidateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (!List.of("text", "github").contains(output)) {
+            // checked first: an unknown format must not pass as text in a CI step that parses the output
+            throw new UsageException("-o must be text or github, not " + output);
+        }
         try {
             Snapshot snapshot = Sources.read(paths, common);
             List<Policy> policies;

@@ -106,4 +106,49 @@ class CliContractTest {
         assertTrue(err.toString().contains("already exists"), err.toString());
         assertTrue(java.nio.file.Files.exists(kept));
     }
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.execute(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void anOutputFormatAVerbDoesNotHaveIsRefusedNotPrintedAsText(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("p.yaml"), """
+                apiVersion: bpfgit.dev/v1
+                kind: TrafficPolicy
+                metadata: {name: edge}
+                spec: {interfaces: [eth0], hook: xdp, rules: [{prefix: 192.0.2.0/24, action: drop}]}
+                """);
+        Run validate = run("validate", "-o", "json", dir.toString());
+        assertEquals(2, validate.code(), validate.toString());
+        assertEquals("", validate.out());
+        assertTrue(validate.err().contains("-o must be text or github, not json"), validate.err());
+        // status exits 0 or 3 (design section 4); checked before the kernel is read
+        Run status = run("status", "-o", "yaml", "--root", dir.resolve("root").toString());
+        assertEquals(3, status.code(), status.toString());
+        assertEquals("", status.out());
+        assertTrue(status.err().contains("-o must be text or json, not yaml"), status.err());
+    }
+
+    @Test
+    void runExitsThreeWithoutAConfigurationOrWithMetricsOffLoopback(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        Run none = run("run", "--root", dir.resolve("root").toString());
+        assertEquals(3, none.code(), none.toString());
+        assertTrue(none.err().contains("--config"), none.err());
+        java.nio.file.Files.createDirectories(dir.resolve("policies"));
+        java.nio.file.Path config = java.nio.file.Files.writeString(dir.resolve("bpfgit.yaml"),
+                "source: {path: policies}\nmetrics: {listen: '0.0.0.0:19754'}\n");
+        Run open = run("run", "--config", config.toString(), "--root", dir.resolve("root").toString());
+        assertEquals(3, open.code(), open.toString());
+        assertTrue(open.err().contains("metrics.listen must be a loopback address"), open.err());
+        assertTrue(java.nio.file.Files.notExists(dir.resolve("root")), "nothing created before refusing");
+    }
 }
