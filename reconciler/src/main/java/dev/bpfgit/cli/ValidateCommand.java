@@ -41,6 +41,10 @@ final class ValidateCommand implements Callable<Integer> {
             throw new UsageException("-o must be text or github, not " + output);
         }
         try {
+            if (common.configFile != null) {
+                // with PATH nothing else reads it; 'validate --config FILE' is how a configuration is checked
+                common.config();
+            }
             Snapshot snapshot = Sources.read(paths, common);
             List<Policy> policies;
             try (Progress progress = Progress.start(spec.commandLine().getErr(), "parsing policies")) {

@@ -151,4 +151,34 @@ class CliContractTest {
         assertTrue(open.err().contains("metrics.listen must be a loopback address"), open.err());
         assertTrue(java.nio.file.Files.notExists(dir.resolve("root")), "nothing created before refusing");
     }
+
+    @Test
+    void validateChecksTheConfigurationItIsGiven(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path policies = java.nio.file.Files.createDirectories(dir.resolve("policies"));
+        java.nio.file.Files.writeString(policies.resolve("p.yaml"), """
+                apiVersion: bpfgit.dev/v1
+                kind: TrafficPolicy
+                metadata: {name: edge}
+                spec: {interfaces: [eth0], hook: xdp, rules: [{prefix: 192.0.2.0/24, action: drop}]}
+                """);
+        java.nio.file.Path good = java.nio.file.Files.writeString(dir.resolve("good.yaml"),
+                "source: {path: policies}\nreconcile: {interval: 30s}\n");
+        Run ok = run("validate", "--config", good.toString(), policies.toString());
+        assertEquals(0, ok.code(), ok.toString());
+        // design section 6: exactly one of path and git; durations are 500ms, 30s, 5m, 1h
+        java.nio.file.Path both = java.nio.file.Files.writeString(dir.resolve("both.yaml"),
+                "source:\n  path: policies\n  git: {url: 'file:///nowhere'}\n");
+        Run bad = run("validate", "--config", both.toString(), policies.toString());
+        assertEquals(2, bad.code(), bad.toString());
+        assertTrue(bad.err().contains(both + ":2:3: error:") && bad.err().contains("exactly one of path"), bad.err());
+        java.nio.file.Path duration = java.nio.file.Files.writeString(dir.resolve("duration.yaml"),
+                "reconcile: {interval: 1.5s}\n");
+        Run slow = run("validate", "--config", duration.toString(), policies.toString());
+        assertEquals(2, slow.code(), slow.toString());
+        assertTrue(slow.err().contains(duration + ":1:23: error: reconcile.interval: must be a duration"), slow.err());
+        Run missing = run("validate", "--config", dir.resolve("none.yaml").toString(), policies.toString());
+        assertEquals(2, missing.code(), missing.toString());
+        assertTrue(missing.err().contains("none.yaml: no such file"), missing.err());
+    }
 }
