@@ -66,9 +66,6 @@ public final class Main {
     /** As {@link #execute(String...)}, printing to {@code out} and {@code err} (null: stdout and stderr). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new Main());
-        // the verbs' descriptions are written in lines of up to 100 columns; at picocli's default 80 each
-        // such line was wrapped again, leaving one- or two-word lines in every --help
-        cl.setUsageHelpWidth(100);
         if (out != null) {
             cl.setOut(out);
         }
