@@ -39,7 +39,11 @@ final class Common {
 
     Config config() {
         if (config == null) {
-            config = configFile == null ? Config.defaults() : Config.load(configFile);
+            try {
+                config = configFile == null ? Config.defaults() : Config.load(configFile);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());   // a --config that cannot be read is the user's input
+            }
         }
         return config;
     }

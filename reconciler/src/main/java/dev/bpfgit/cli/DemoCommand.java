@@ -34,6 +34,11 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer> {
             description = "Policy directory to demo (default: examples/edge-filter).")
     Path policies;
 
+    // every verb takes --root (design section 4); the demo's must be its own: destroy at its end empties it
+    @Option(names = "--root", paramLabel = "DIR",
+            description = "Pin root for the demo; must not exist yet (default: /sys/fs/bpf/bpfgit-demo-PID).")
+    Path rootOption;
+
     @Option(names = "--keep", description = "Leave the namespaces and pins in place for exploring (print how to remove them).")
     boolean keep;
 
@@ -45,12 +50,19 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer> {
     private final String client = "bpfgit-demo-" + id + "-client";
     private final String edge = "bpfgit-demo-" + id + "-edge";
     private final String scrub = "bpfgit-demo-" + id + "-scrub";
-    private final Path root = Path.of("/sys/fs/bpf/bpfgit-demo-" + id);
+    private Path root = Path.of("/sys/fs/bpf/bpfgit-demo-" + id);
     private Path workDir;
 
     @Override
     public Integer call() throws Exception {
         out = spec.commandLine().getOut();
+        if (rootOption != null) {
+            if (Files.exists(rootOption)) {
+                throw new IllegalStateException("the demo's pin root " + rootOption
+                        + " already exists; the demo destroys its root at the end, so give one that does not exist");
+            }
+            root = rootOption.toAbsolutePath().normalize();
+        }
         if (Libc.geteuid() != 0) {
             throw new IllegalStateException("the demo creates network namespaces and loads BPF programs: run it as root");
         }

@@ -42,7 +42,9 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
             }
             case dev.bpfgit.source.SourceException _, UsageException _ -> {
                 err.println("error: " + ex.getMessage());
-                yield INVALID;
+                // as for a policy: run, status, destroy... exit 0 or 3 only (design section 4); run without --config
+                // is a fatal error of the sidecar, 3
+                yield invalidInput(cl) ? INVALID : ERROR;
             }
             case KernelException _, ForeignProgramException _, StalePlanException _ -> {
                 err.println("error: " + ex.getMessage());

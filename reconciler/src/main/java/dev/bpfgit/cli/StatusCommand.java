@@ -59,6 +59,9 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (!List.of("text", "json").contains(output)) {
+            throw new UsageException("-o must be text or json, not " + output);
+        }
         Pipeline p = common.live();
         LiveState live = p.observe(List.<AttachPoint>of());
         Meta meta = live.meta();

@@ -36,7 +36,15 @@ final class ValidateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (!List.of("text", "github").contains(output)) {
+            // checked first: an unknown format must not pass as text in a CI step that parses the output
+            throw new UsageException("-o must be text or github, not " + output);
+        }
         try {
+            if (common.configFile != null) {
+                // with PATH nothing else reads it; 'validate --config FILE' is how a configuration is checked
+                common.config();
+            }
             Snapshot snapshot = Sources.read(paths, common);
             List<Policy> policies;
             try (Progress progress = Progress.start(spec.commandLine().getErr(), "parsing policies")) {

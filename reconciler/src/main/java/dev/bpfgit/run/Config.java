@@ -74,7 +74,10 @@ public record Config(Path root, Optional<String> hostName, Map<String, String> l
         try {
             text = Files.readString(file);
         } catch (IOException e) {
-            throw new IllegalArgumentException("read config " + file + ": " + e.getMessage());
+            // NoSuchFileException's message is only the path
+            String why = e instanceof java.nio.file.NoSuchFileException ? "no such file"
+                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : e.getMessage();
+            throw new IllegalArgumentException("read config " + file + ": " + why);
         }
         SettingsFile settings = SettingsFile.read(file.toString(), text, SettingsFile.CONFIG);
         Map<?, ?> m = settings.values();

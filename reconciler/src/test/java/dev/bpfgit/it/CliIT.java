@@ -280,8 +280,13 @@ class CliIT {
 
     @Test
     void demoRunsTheWholeStoryAndCleansUp() {
-        Bpfgit.Cli demo = Bpfgit.cli(null, "demo");
+        // --root: every verb takes it (design section 4); the demo works in it and removes it at the end
+        Path root = Path.of("/sys/fs/bpf/bpfgit-it-demo-" + ProcessHandle.current().pid());
+        Bpfgit.Cli demo = Bpfgit.cli(null, "demo", "--root", root.toString());
         assertEquals(0, demo.exit(), demo.toString());
+        assertTrue(demo.out().contains("bpfgit apply examples/edge-filter --root " + root)
+                || demo.out().contains("--root " + root + " --yes"), demo.out());
+        assertFalse(Files.exists(root), "pin root left behind: " + root);
         Matcher blocked = Pattern.compile("(?m)^ +203\\.0\\.113\\.7 +(\\d+) +(\\d+) +blocked").matcher(demo.out());
         assertTrue(blocked.find(), demo.out());
         assertTrue(Integer.parseInt(blocked.group(1)) > 0, blocked.group());
@@ -294,7 +299,7 @@ class CliIT {
             assertFalse(netns.contains(created.group(i)), created.group(i) + " left behind: " + netns);
         }
         String id = created.group(1).replaceAll("^bpfgit-demo-(\\d+)-.*$", "$1");
-        assertFalse(Files.exists(Path.of("/sys/fs/bpf/bpfgit-demo-" + id)), "pin root left behind");
+        assertFalse(Files.exists(Path.of("/sys/fs/bpf/bpfgit-demo-" + id)), "a default pin root was made besides --root");
     }
 
     // ---- helpers
