@@ -27,6 +27,18 @@ public interface Kernel {
     /** {@code dir} and every directory below it, sorted; empty when {@code dir} does not exist. */
     List<Path> directories(Path dir);
 
+    /** {@link #pins} and {@link #directories} of the same tree. */
+    record PinTree(List<Pin> pins, List<Path> directories) {
+    }
+
+    /**
+     * {@link #pins} and {@link #directories} of {@code dir} together; an implementation may list the tree once
+     * for both (observe asks for both on every reconcile).
+     */
+    default PinTree pinTree(Path dir) {
+        return new PinTree(pins(dir), directories(dir));
+    }
+
     Optional<MapInfo> mapInfo(Path pin);
 
     /** All entries (batch lookup where the map type has it). Per-CPU values are all CPUs' slots concatenated. */

@@ -51,7 +51,8 @@ public final class Observer {
         Map<Path, LiveProgram> programs = new TreeMap<>();
         Map<Path, LiveLink> links = new TreeMap<>();
         Meta meta = Meta.EMPTY;
-        for (Pin pin : kernel.pins(root)) {
+        Kernel.PinTree tree = kernel.pinTree(root);   // one listing of the tree for pins and directories
+        for (Pin pin : tree.pins()) {
             switch (pin.type()) {
                 case MAP -> {
                     Decision d = new Decision();
@@ -105,7 +106,7 @@ public final class Observer {
                 cgroups.putAll(kernel.cgroups());
             }
         }
-        Set<Path> dirs = new TreeSet<>(kernel.directories(root));
+        Set<Path> dirs = new TreeSet<>(tree.directories());
         Map<String, Integer> interfaces = new TreeMap<>();
         kernel.interfaces().forEach(i -> interfaces.put(i.name(), i.ifindex()));
         Set<String> asked = new TreeSet<>();

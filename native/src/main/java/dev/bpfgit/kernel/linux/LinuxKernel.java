@@ -20,15 +20,17 @@ import dev.bpfgit.kernel.SortedEntries;
 import dev.bpfgit.kernel.TestRun;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.nio.file.FileStore;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -37,7 +39,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.function.Predicate;
-import java.util.stream.Stream;
 
 import static dev.bpfgit.kernel.linux.Structs.TEST_RUN_OPTS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -59,17 +60,52 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public List<Pin> pins(Path dir) {
+        return pinTree(dir).pins();
+    }
+
+    @Override
+    public List<Path> directories(Path dir) {
+        return pinTree(dir).directories();
+    }
+
+    /**
+     * One walk of the tree for both lists, with the attributes each entry is listed with (no second stat per
+     * entry): observe asks for both on every reconcile.
+     */
+    @Override
+    public PinTree pinTree(Path dir) {
         if (!Files.isDirectory(dir)) {
-            return List.of();
+            return new PinTree(List.of(), List.of());
         }
-        List<Path> files;
-        try (Stream<Path> walk = Files.walk(dir)) {
-            files = walk.filter(p -> !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).sorted().toList();
+        List<Path> files = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>();
+        try {
+            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
+                    dirs.add(d);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                    files.add(file);   // links are not followed: a symlink to a directory is listed here
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                    if (e instanceof NoSuchFileException && !file.equals(dir)) {
+                        return FileVisitResult.CONTINUE;   // unpinned or removed while we walked
+                    }
+                    throw e;
+                }
+            });
         } catch (IOException e) {
             throw Failures.io("list pins under", dir, e);
-        } catch (UncheckedIOException e) {
-            throw Failures.io("list pins under", dir, e.getCause());
         }
+        files.sort(null);
+        dirs.sort(null);
         List<Pin> pins = new ArrayList<>(files.size());
         for (Path p : files) {
             int r = Pins.objGet(p);
@@ -86,21 +122,7 @@ public final class LinuxKernel implements Kernel {
                 }
             }
         }
-        return pins;
-    }
-
-    @Override
-    public List<Path> directories(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            return List.of();
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            return walk.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).sorted().toList();
-        } catch (IOException e) {
-            throw Failures.io("list directories under", dir, e);
-        } catch (UncheckedIOException e) {
-            throw Failures.io("list directories under", dir, e.getCause());
-        }
+        return new PinTree(List.copyOf(pins), List.copyOf(dirs));
     }
 
     @Override

@@ -21,7 +21,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
  * Reads and writes the entries of one open map, batched. The batch buffers are native and reused across
- * chunks, so a dump costs one bpf(2) call per chunk plus two array copies per entry.
+ * chunks and, up to {@link Scratch#RETAIN}, across calls on the same thread, so a dump costs one bpf(2) call per
+ * chunk plus two array copies per entry, and nothing is allocated or zeroed natively per dump.
  */
 final class MapAccess {
     private static final int MAX_CHUNK = 16384;
@@ -85,21 +86,19 @@ final class MapAccess {
     /** The whole map with BPF_MAP_LOOKUP_BATCH, chunk by chunk; null if the map type or kernel lacks it. */
     private Packed dump() {
         try (Arena arena = Arena.ofConfined()) {
-            // start small and grow while chunks come back full: a map often holds far fewer entries than
-            // max_entries, and the buffers are allocated (and zeroed) for every dump
-            int limit = chunk(maxEntries);
-            int chunk = Math.min(limit, 1024);
-            MemorySegment keys = arena.allocate((long) chunk * keySize, 8);
-            MemorySegment values = arena.allocate((long) chunk * valueSize, 8);
             // the resume token is a u32 bucket for hash maps and a key for the generic implementation
             long tokenSize = Math.max(8, keySize);
-            MemorySegment inToken = arena.allocate(tokenSize, 8);
-            MemorySegment outToken = arena.allocate(tokenSize, 8);
-            MemorySegment count = arena.allocate(JAVA_INT);
+            int chunk = chunk(maxEntries);
+            MemorySegment buf = Scratch.get(bufferBytes(chunk, tokenSize), arena);
+            MemorySegment keys = buf.asSlice(0, (long) chunk * keySize);
+            MemorySegment values = buf.asSlice(align((long) chunk * keySize), (long) chunk * valueSize);
+            MemorySegment inToken = buf.asSlice(tokensAt(chunk), tokenSize);
+            MemorySegment outToken = buf.asSlice(tokensAt(chunk) + align(tokenSize), tokenSize);
+            MemorySegment count = buf.asSlice(tokensAt(chunk) + 2 * align(tokenSize), JAVA_INT.byteSize());
             MemorySegment in = MemorySegment.NULL;
-            int capacity = chunk;
-            byte[] allKeys = new byte[capacity * keySize];
-            byte[] allValues = new byte[capacity * valueSize];
+            byte[] allKeys = new byte[0];
+            byte[] allValues = new byte[0];
+            int capacity = 0;
             int total = 0;
             while (true) {
                 count.set(JAVA_INT, 0, chunk);
@@ -113,14 +112,21 @@ final class MapAccess {
                     if (-r == ENOSPC && n == 0 && chunk < maxEntries) {
                         // a hash bucket holds more entries than fit in one chunk
                         chunk = Math.min(maxEntries, chunk * 2);
-                        keys = arena.allocate((long) chunk * keySize, 8);
-                        values = arena.allocate((long) chunk * valueSize, 8);
+                        MemorySegment bigger = arena.allocate(bufferBytes(chunk, tokenSize), 8);
+                        MemorySegment.copy(inToken, 0, bigger, tokensAt(chunk), tokenSize);
+                        keys = bigger.asSlice(0, (long) chunk * keySize);
+                        values = bigger.asSlice(align((long) chunk * keySize), (long) chunk * valueSize);
+                        inToken = bigger.asSlice(tokensAt(chunk), tokenSize);
+                        outToken = bigger.asSlice(tokensAt(chunk) + align(tokenSize), tokenSize);
+                        count = bigger.asSlice(tokensAt(chunk) + 2 * align(tokenSize), JAVA_INT.byteSize());
+                        in = in.equals(MemorySegment.NULL) ? in : inToken;
                         continue;
                     }
                     throw Failures.of("dump map", pin, -r, null);
                 }
                 if (total + n > capacity) {
-                    capacity = Math.max(total + n, 2 * capacity);
+                    // the last chunk (ENOENT) sizes the arrays exactly: one chunk is the whole of most maps
+                    capacity = r < 0 ? total + n : 2 * (total + n);
                     allKeys = Arrays.copyOf(allKeys, Math.multiplyExact(capacity, keySize));
                     allValues = Arrays.copyOf(allValues, Math.multiplyExact(capacity, valueSize));
                 }
@@ -133,13 +139,21 @@ final class MapAccess {
                 }
                 MemorySegment.copy(outToken, 0, inToken, 0, tokenSize);
                 in = inToken;
-                if (n == chunk && chunk < limit) {
-                    chunk = Math.min(limit, chunk * 4);
-                    keys = arena.allocate((long) chunk * keySize, 8);
-                    values = arena.allocate((long) chunk * valueSize, 8);
-                }
             }
         }
+    }
+
+    private static long align(long bytes) {
+        return (bytes + 7) & ~7L;
+    }
+
+    /** Where the two resume tokens and the count start in a dump buffer of {@code chunk} entries. */
+    private long tokensAt(int chunk) {
+        return align((long) chunk * keySize) + align((long) chunk * valueSize);
+    }
+
+    private long bufferBytes(int chunk, long tokenSize) {
+        return tokensAt(chunk) + 2 * align(tokenSize) + 8;
     }
 
     private static Bytes copy(MemorySegment buf, int index, int size) {

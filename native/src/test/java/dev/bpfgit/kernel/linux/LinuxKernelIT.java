@@ -157,6 +157,71 @@ class LinuxKernelIT {
         assertEquals(asMap(rewritten), asMap(kernel.entries(pin)));
     }
 
+    /**
+     * The dump buffer is kept per thread across calls (Scratch): consecutive dumps of maps of other shapes and
+     * sizes, one of more than one chunk, one emptied after being full, read exactly what each map holds now and
+     * nothing a previous dump left in the buffer.
+     */
+    @Test
+    void dumpsOnOneThreadReadOnlyWhatEachMapHoldsNow() {
+        Path big = root.resolve("big");
+        Path hash = root.resolve("hash");
+        Path v6 = root.resolve("v6");
+        kernel.createMap(big, new MapSpec("big", MapType.LPM_TRIE, 8, 8, 40_000, MapSpec.BPF_F_NO_PREALLOC,
+                Optional.empty()));
+        kernel.createMap(hash, new MapSpec("hash", MapType.HASH, 4, 16, 4096, 0, Optional.empty()));
+        kernel.createMap(v6, new MapSpec("v6", MapType.LPM_TRIE, 20, 8, 1000, MapSpec.BPF_F_NO_PREALLOC,
+                Optional.empty()));
+        List<Entry> bigAll = new ArrayList<>();
+        for (int i = 0; i < 30_000; i++) {   // more than one 16,384-entry chunk
+            bigAll.add(new Entry(lpmKey(4, false, i), value(i)));
+        }
+        kernel.update(big, bigAll);
+        List<Entry> hashAll = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            hashAll.add(new Entry(u32(i), Bytes.wrap(ByteBuffer.allocate(16).putLong(i).putLong(-i).array())));
+        }
+        kernel.update(hash, hashAll);
+        for (int round = 0; round < 2; round++) {
+            assertEquals(asMap(bigAll), asMap(kernel.entries(big)));
+            assertEquals(bigAll.size(), kernel.sortedEntries(big).size());
+            assertEquals(asMap(hashAll), asMap(kernel.entries(hash)));
+            assertEquals(Map.of(), asMap(kernel.entries(v6)));
+            assertEquals(0, kernel.readMap(v6, i -> true).orElseThrow().entries().orElseThrow().size());
+            kernel.update(v6, List.of(new Entry(lpmKey(16, false, 7), value(7))));
+            assertEquals(Map.of(lpmKey(16, false, 7), value(7)), asMap(kernel.entries(v6)));
+            kernel.delete(v6, List.of(lpmKey(16, false, 7)));
+            // drift of one value, the entry count unchanged: read from the kernel, not from the kept buffer
+            Entry changed = new Entry(lpmKey(4, false, 29_999), value(-1 - round));
+            kernel.update(big, List.of(changed));
+            bigAll.set(29_999, changed);
+        }
+        assertEquals(Optional.of(value(-2)), Optional.ofNullable(asMap(kernel.entries(big)).get(lpmKey(4, false, 29_999))));
+        kernel.delete(big, bigAll.stream().map(Entry::key).toList());
+        assertEquals(Map.of(), asMap(kernel.entries(big)), "an emptied map reads empty after a full dump");
+        assertEquals(0, kernel.readMap(big, i -> true).orElseThrow().entries().orElseThrow().size());
+    }
+
+    /** pinTree lists what pins and directories list, in one walk: empty directories included, sorted. */
+    @Test
+    void pinTreeIsPinsAndDirectoriesTogether() {
+        kernel.makeDirs(root.resolve("a/empty"));
+        kernel.makeDirs(root.resolve("b"));
+        kernel.createMap(root.resolve("a/m"), new MapSpec("m", MapType.HASH, 4, 4, 16, 0, Optional.empty()));
+        kernel.createMap(root.resolve("b/n"), new MapSpec("n", MapType.ARRAY, 4, 4, 4, 0, Optional.empty()));
+        kernel.createMap(root.resolve("top"), new MapSpec("top", MapType.ARRAY, 4, 4, 4, 0, Optional.empty()));
+        var tree = kernel.pinTree(root.path());
+        assertEquals(List.of(new Pin(root.resolve("a/m"), PinType.MAP), new Pin(root.resolve("b/n"), PinType.MAP),
+                new Pin(root.resolve("top"), PinType.MAP)), tree.pins());
+        assertEquals(List.of(root.path(), root.resolve("a"), root.resolve("a/empty"), root.resolve("b")),
+                tree.directories());
+        assertEquals(kernel.pins(root.path()), tree.pins());
+        assertEquals(kernel.directories(root.path()), tree.directories());
+        var absent = kernel.pinTree(root.resolve("absent"));
+        assertEquals(List.of(), absent.pins());
+        assertEquals(List.of(), absent.directories());
+    }
+
     @Test
     void perCpuArrayValuesCarryEveryCpusSlot() {
         int cpus = kernel.possibleCpus();

@@ -1,0 +1,148 @@
+import dev.bpfgit.apply.ApplyResult;
+import dev.bpfgit.compile.Compiler;
+import dev.bpfgit.compile.DesiredState;
+import dev.bpfgit.diff.Differ;
+import dev.bpfgit.diff.Plan;
+import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.kernel.MapInfo;
+import dev.bpfgit.kernel.Pin;
+import dev.bpfgit.kernel.linux.LinuxKernel;
+import dev.bpfgit.observe.LiveState;
+import dev.bpfgit.run.Pipeline;
+import dev.bpfgit.source.DirectorySource;
+import dev.bpfgit.source.Snapshot;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Where a warm observe spends its time, beyond the dump of the rule trie: every Kernel call observe makes is
+ * timed through a proxy, the rest of observe (sorting, digest, collections) is what remains. Flips between the
+ * two states of ReconcileBench (write them first with {@code ReconcileBench --write DIR N}) as the warm bench
+ * does, observing, diffing and applying; reports medians per stage over the measured flips. Run inside a
+ * network namespace with an interface named {@code bench0} (nsenter --net=...), as root:
+ *
+ *   java --enable-native-access=ALL-UNNAMED -cp CLASSPATH bench/src/ObserveStages.java ROOT DIR [WARMUP] [RUNS]
+ *
+ * The pin root ROOT is destroyed at the end with bpfgit's own destroy plan.
+ */
+public class ObserveStages {
+    static final Map<String, long[]> calls = new TreeMap<>();   // method -> {ns, count} of this observe
+
+    public static void main(String[] args) throws Exception {
+        Path root = Path.of(args[0]);
+        Path dir = Path.of(args[1]);
+        int warmup = args.length > 2 ? Integer.parseInt(args[2]) : 200;
+        int runs = args.length > 3 ? Integer.parseInt(args[3]) : 200;
+        LinuxKernel real = new LinuxKernel();
+        Kernel timed = (Kernel) Proxy.newProxyInstance(Kernel.class.getClassLoader(), new Class<?>[]{Kernel.class},
+                (proxy, method, a) -> {
+                    long t0 = System.nanoTime();
+                    try {
+                        return method.invoke(real, a);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    } finally {
+                        String name = method.getName().equals("readMap") ? "readMap " + ((Path) a[0]).getFileName()
+                                : method.getName();
+                        long[] c = calls.computeIfAbsent(name, k -> new long[2]);
+                        c[0] += System.nanoTime() - t0;
+                        c[1]++;
+                    }
+                });
+        Pipeline pipe = new Pipeline(real, root, Clock.systemUTC());
+        Pipeline timedPipe = pipe.withKernel(timed);
+        DesiredState a = compile(pipe, dir.resolve("a"));
+        DesiredState b = compile(pipe, dir.resolve("b"));
+        try {
+            pipe.apply(Differ.diff(a, pipe.observe(a)));
+            Map<String, List<Double>> per = new TreeMap<>();
+            Path trie = root.resolve("traffic/bench0/xdp/rules_v4");
+            boolean toB = true;
+            for (int r = 0; r < warmup + runs; r++) {
+                DesiredState want = toB ? b : a;
+                toB = !toB;
+                calls.clear();
+                long gc0 = gcMillis();
+                long c0 = CPU.getCurrentThreadCpuTime();
+                long t0 = System.nanoTime();
+                LiveState live = timedPipe.observe(want);
+                long t1 = System.nanoTime();
+                long c1 = CPU.getCurrentThreadCpuTime();
+                long gc1 = gcMillis();
+                Plan plan = Differ.diff(want, live);
+                long t2 = System.nanoTime();
+                ApplyResult res = pipe.apply(plan);
+                long t3 = System.nanoTime();
+                // the trie's dump alone, right after (the C floor's "dump")
+                long c4 = CPU.getCurrentThreadCpuTime();
+                long t4 = System.nanoTime();
+                real.readMap(trie, (MapInfo i) -> true).orElseThrow();
+                long t5 = System.nanoTime();
+                long c5 = CPU.getCurrentThreadCpuTime();
+                Path v6 = root.resolve("traffic/bench0/xdp/rules_v6");
+                long t6 = System.nanoTime();
+                real.mapInfo(v6).orElseThrow();
+                long t7 = System.nanoTime();
+                real.readMap(v6, (MapInfo i) -> true).orElseThrow();
+                long t8 = System.nanoTime();
+                if (r < warmup) {
+                    continue;
+                }
+                per.computeIfAbsent("v6 mapInfo alone", k -> new ArrayList<>()).add((t7 - t6) / 1e6);
+                per.computeIfAbsent("v6 readMap alone", k -> new ArrayList<>()).add((t8 - t7) / 1e6);
+                long inKernel = 0;
+                for (var e : calls.entrySet()) {
+                    per.computeIfAbsent("  kernel." + e.getKey() + " x" + e.getValue()[1], k -> new ArrayList<>())
+                            .add(e.getValue()[0] / 1e6);
+                    inKernel += e.getValue()[0];
+                }
+                per.computeIfAbsent("observe", k -> new ArrayList<>()).add((t1 - t0) / 1e6);
+                per.computeIfAbsent("  rest of observe (Java)", k -> new ArrayList<>()).add((t1 - t0 - inKernel) / 1e6);
+                per.computeIfAbsent("observe, CPU of this thread", k -> new ArrayList<>()).add((c1 - c0) / 1e6);
+                per.computeIfAbsent("observe, GC pauses", k -> new ArrayList<>()).add((double) (gc1 - gc0));
+                per.computeIfAbsent("diff", k -> new ArrayList<>()).add((t2 - t1) / 1e6);
+                per.computeIfAbsent("apply", k -> new ArrayList<>()).add((t3 - t2) / 1e6);
+                per.computeIfAbsent("trie readMap alone, CPU", k -> new ArrayList<>()).add((c5 - c4) / 1e6);
+                per.computeIfAbsent("trie readMap alone", k -> new ArrayList<>()).add((t5 - t4) / 1e6);
+                if (res.entriesWritten() == 0) {
+                    throw new IllegalStateException("a flip wrote nothing");
+                }
+            }
+            for (var e : per.entrySet()) {
+                double[] v = e.getValue().stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                System.out.printf("%-44s median %8.3f ms  p10 %8.3f  p90 %8.3f  (n=%d)%n", e.getKey(),
+                        v[v.length / 2], v[v.length / 10], v[v.length * 9 / 10], v.length);
+            }
+            String cdump = System.getenv("CDUMP");   // a C dump of the same trie, for comparison
+            if (cdump != null) {
+                new ProcessBuilder(cdump, trie.toString()).inheritIO().start().waitFor();
+            }
+        } finally {
+            LiveState live = pipe.observe(List.of());
+            dev.bpfgit.apply.Applier.apply(real, Differ.destroy(live), Clock.systemUTC());
+        }
+    }
+
+    static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    static long gcMillis() {
+        long t = 0;
+        for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            t += Math.max(0, gc.getCollectionTime());
+        }
+        return t;
+    }
+
+    static DesiredState compile(Pipeline pipe, Path dir) {
+        Snapshot snap = DirectorySource.read(dir);
+        return Compiler.compile(pipe.root(), snap.revision(), Pipeline.validate(snap), pipe.host("bench", Map.of()));
+    }
+}
