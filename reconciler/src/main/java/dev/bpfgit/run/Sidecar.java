@@ -158,8 +158,6 @@ public final class Sidecar {
     private Observing ahead;                     // the observation taken while the new revision was parsed
     private final LastGoodStore lastGood;        // a directory source's copy of its last applied revision, or null
     private Snapshot uncopied;                   // the new revision's files until it is applied and copied
-    private Parsing parsing;                     // a parse started during the source's read (parseEarly)
-    private int earlyParsesUsed;
 
     public Sidecar(Pipeline pipeline, PolicySource source, Supplier<HostFacts> host, Config config,
                    Duration sourceInterval, Clock clock, Metrics metrics) {
@@ -388,9 +386,8 @@ public final class Sidecar {
         Snapshot snapshot;
         long readStart = System.nanoTime();
         try {
-            snapshot = source.read(head, this::parseEarly);
+            snapshot = source.read(head);
         } catch (RefusedRevisionException e) {
-            discard(takeEarly());
             lastHead = head;
             lastSeenRevision = e.revision();
             metrics.refused();
@@ -400,7 +397,6 @@ public final class Sidecar {
             publish(head);
             return false;
         } catch (InvalidFilesException e) {
-            discard(takeEarly());
             // files no policy can come from (not UTF-8, a link out of the source, a fifo): a mistake in this
             // revision, like an invalid policy, not an unreachable source; read again when the source moves
             lastHead = head;
@@ -410,21 +406,15 @@ public final class Sidecar {
             publish(head);
             return false;
         } catch (SourceException e) {
-            discard(takeEarly());
             unreachable(e);   // lastHead unchanged: read again at the next check
             return false;
-        } catch (RuntimeException | Error e) {
-            discard(takeEarly());
-            throw e;
         }
-        Parsing early = takeEarly();
         lastHead = head;
         lastSeenRevision = snapshot.revision();
         Enforced current = enforced;
         if (current != null && current.revision().equals(snapshot.revision())
                 || snapshot.revision().equals(lastParsedRevision)) {
             // the same files again (a touched file, a safety re-read): no parse, no compile
-            discard(early);
             if (current != null && current.revision().equals(snapshot.revision())) {
                 state(SourceState.OK, "");
             }
@@ -441,13 +431,8 @@ public final class Sidecar {
         timed.put("read", parseStart - readStart);
         List<Policy> policies;
         try {
-            if (early != null && early.snapshot().revision().equals(snapshot.revision())) {
-                policies = early.policies().get();   // parsed while the source waited for quiet (parseEarly)
-                earlyParsesUsed++;
-            } else {
-                discard(early);
-                policies = parse(snapshot);
-            }
+            Pipeline.requireFiles(snapshot);
+            policies = loader.load(snapshot);   // only files changed since the last revision are parsed
         } catch (PolicyException e) {
             discard(observing);
             invalid(snapshot.revision(), e.errors().stream().map(ErrorFormat::text).toList());
@@ -506,50 +491,6 @@ public final class Sidecar {
         // new revision returns it (the launcher's -XX:MaxHeapFreeRatio for run lets the heap shrink)
         System.gc();
         return true;
-    }
-
-    /** Only files changed since the last revision are parsed (PolicyLoader.keepingFiles). */
-    private List<Policy> parse(Snapshot snapshot) {
-        Pipeline.requireFiles(snapshot);
-        return loader.load(snapshot);
-    }
-
-    /**
-     * A snapshot the source has read but not yet found settled: a directory source then waits a quiet time
-     * (50 ms) for the events of a write still in progress, and re-reads if some come. The parse of a new
-     * revision starts at once, on a thread of its own, so that the wait costs an edit nothing; it is used only
-     * when the snapshot the source returns is this one (same revision: the same names and texts), otherwise
-     * it is waited for and dropped, and the returned snapshot is parsed as before. One at a time: the loader
-     * is not shared while it runs ({@link #discard(Parsing)} or its result is awaited before any other use).
-     */
-    private void parseEarly(Snapshot s) {
-        Enforced current = enforced;
-        if (parsing != null || s.revision().equals(lastParsedRevision)
-                || current != null && current.revision().equals(s.revision())) {
-            return;
-        }
-        parsing = new Parsing(s, Ahead.start("bpfgit-parse", () -> parse(s)));
-    }
-
-    /** How many new revisions were taken from a parse started early (for tests). */
-    int earlyParsesUsed() {
-        return earlyParsesUsed;
-    }
-
-    /** A parse started by {@link #parseEarly}. */
-    private record Parsing(Snapshot snapshot, Ahead<List<Policy>> policies) {
-    }
-
-    private Parsing takeEarly() {
-        Parsing p = parsing;
-        parsing = null;
-        return p;
-    }
-
-    private static void discard(Parsing p) {
-        if (p != null) {
-            p.policies().await();
-        }
     }
 
     /**

@@ -94,18 +94,11 @@ public final class DirectoryPolicySource implements PolicySource {
      */
     @Override
     public Snapshot read(String head) {
-        return read(head, s -> { });
-    }
-
-    /** As {@link #read(String)}; {@code early} is told of each read before its quiet time. */
-    @Override
-    public Snapshot read(String head, java.util.function.Consumer<Snapshot> early) {
         for (int attempt = 0; ; attempt++) {
             long before = events.get();
             // taken before reading: a change made during the read shows as another stamp at the next recheck
             readStamp = stamp();
             Snapshot s = DirectorySource.read(List.of(dir));
-            early.accept(s);
             try {
                 Thread.sleep(QUIET.toMillis());   // lets the events of a write in progress reach the watcher
             } catch (InterruptedException e) {

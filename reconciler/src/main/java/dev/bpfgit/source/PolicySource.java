@@ -30,16 +30,6 @@ public interface PolicySource extends AutoCloseable {
     Snapshot read(String head);
 
     /**
-     * As {@link #read}, telling {@code early} of a snapshot as soon as it is read, before the source has made
-     * sure that it is settled (a directory waits a short quiet time for the events of a write in progress),
-     * so that the sidecar can parse it meanwhile. Only the snapshot returned counts: it may differ from the
-     * ones {@code early} was told of, and none may be told at all. Called on the caller's thread.
-     */
-    default Snapshot read(String head, java.util.function.Consumer<Snapshot> early) {
-        return read(head);
-    }
-
-    /**
      * Registers a listener called (from any thread) when the source may have changed, so the loop wakes up
      * at once instead of at its next check: a directory's file-system events. Sources without events (git)
      * never call it and are checked every interval.

@@ -210,51 +210,6 @@ class SidecarTest {
     }
 
     @Test
-    void aSnapshotParsedWhileTheSourceSettlesIsUsedOnlyWhenItIsTheOneRead() throws IOException {
-        Sidecar s = sidecar("correct");
-        source.set("h1", revision("r1", DROP));
-        source.early.add(revision("r1", DROP));
-        s.step();   // told early, then read the same: its parse is the one used
-        assertEquals(1, s.earlyParsesUsed());
-        assertEquals(1, metrics.parses());
-        assertEquals("r1", meta().get("revision"));
-
-        // told a valid revision early, then read an invalid one (the write went on): nothing of either applied
-        source.early.set(0, revision("r2", OTHER));
-        source.set("h2", revision("r3", BAD));
-        clock.advance(Duration.ofSeconds(31));
-        s.step();
-        assertEquals(1, s.earlyParsesUsed());
-        assertEquals(Sidecar.SourceState.INVALID, s.sourceState());
-        assertEquals("r1", meta().get("revision"));
-        assertTrue(has("192.0.2.0/24") && !has("198.51.100.0/24"));
-
-        // told a half-written, invalid one early, then read a valid one: that is applied
-        source.early.set(0, revision("r4", BAD));
-        source.set("h3", revision("r5", OTHER));
-        clock.advance(Duration.ofSeconds(31));
-        s.step();
-        assertEquals(1, s.earlyParsesUsed());
-        assertEquals("r5", meta().get("revision"));
-        assertTrue(has("198.51.100.0/24") && !has("192.0.2.0/24"));
-
-        // told one early, then the read refuses it: nothing applied, and the next read is parsed as usual
-        source.early.set(0, revision("r6", DROP));
-        source.set("h4", new dev.bpfgit.source.RefusedRevisionException("r6", "unsigned"));
-        clock.advance(Duration.ofSeconds(31));
-        s.step();
-        assertEquals(Sidecar.SourceState.REFUSED, s.sourceState());
-        assertEquals("r5", meta().get("revision"));
-        source.early.clear();
-        source.set("h5", revision("r6", DROP));
-        clock.advance(Duration.ofSeconds(31));
-        s.step();
-        assertEquals("r6", meta().get("revision"));
-        assertTrue(has("192.0.2.0/24") && !has("198.51.100.0/24"));
-        assertEquals(1, s.earlyParsesUsed());
-    }
-
-    @Test
     void anUnchangedHeadIsNotReadAndAnUnchangedRevisionNotParsed() throws IOException {
         Sidecar s = sidecar("correct");
         source.set("h1", revision("r1", DROP));
@@ -501,15 +456,6 @@ class SidecarTest {
                 case RuntimeException e -> throw e;
                 default -> throw new UncheckedIOException(new IOException("no content"));
             };
-        }
-
-        /** Told to the sidecar before {@link #read} returns, as a directory tells what it read before its quiet time. */
-        final List<Snapshot> early = new java.util.ArrayList<>();
-
-        @Override
-        public Snapshot read(String h, java.util.function.Consumer<Snapshot> told) {
-            early.forEach(told);
-            return read(h);
         }
 
         @Override
