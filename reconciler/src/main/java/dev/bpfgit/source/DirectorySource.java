@@ -50,6 +50,7 @@ public final class DirectorySource {
      */
     public static Snapshot read(List<Path> paths) {
         Map<String, String> files = new TreeMap<>();
+        Map<String, byte[]> bytes = new TreeMap<>();   // what was read, for the revision without encoding it again
         List<FileProblem> problems = new ArrayList<>();
         for (Path given : paths) {
             Path base = given.normalize();
@@ -60,21 +61,22 @@ public final class DirectorySource {
                 Path root = realPath(given, given);
                 for (Path file : list(given)) {
                     String name = name(base.resolve(given.relativize(file)));
-                    read(root, file, name, files, problems);
+                    read(root, file, name, files, bytes, problems);
                 }
             } else {
                 // named by the user, so a link is theirs to follow; what kind of file it is still matters
-                read(null, given, name(base), files, problems);
+                read(null, given, name(base), files, bytes, problems);
             }
         }
         if (!problems.isEmpty()) {
             throw new InvalidFilesException(problems.stream().sorted(Comparator.comparing(FileProblem::file)).toList());
         }
-        return new Snapshot("dir:" + revision(files), files);
+        return new Snapshot("dir:" + revisionOfBytes(bytes), files);
     }
 
     /** @param root the real path a link must stay inside, or null for a file named on the command line */
-    private static void read(Path root, Path file, String name, Map<String, String> files, List<FileProblem> problems) {
+    private static void read(Path root, Path file, String name, Map<String, String> files, Map<String, byte[]> raw,
+                             List<FileProblem> problems) {
         BasicFileAttributes attrs = attributes(file, LinkOption.NOFOLLOW_LINKS);
         Path target = file;
         if (attrs.isSymbolicLink()) {
@@ -118,6 +120,7 @@ public final class DirectorySource {
             problems.add(decoded.problem());
         } else {
             files.put(name, decoded.text());
+            raw.put(name, bytes);
         }
     }
 
@@ -215,11 +218,20 @@ public final class DirectorySource {
 
     /** First 12 hex digits of SHA-256 over each (name, content), length-prefixed so that no two sets collide. */
     static String revision(Map<String, String> sortedFiles) {
+        Map<String, byte[]> encoded = new TreeMap<>();
+        sortedFiles.forEach((name, content) -> encoded.put(name, content.getBytes(StandardCharsets.UTF_8)));
+        return revisionOfBytes(encoded);
+    }
+
+    /**
+     * {@link #revision} from the files' UTF-8 bytes as read: the same digest, since a text decoded from valid
+     * UTF-8 (PolicyFiles.decode refuses anything else) encodes back to exactly those bytes.
+     */
+    private static String revisionOfBytes(Map<String, byte[]> sortedFiles) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             sortedFiles.forEach((name, content) -> {
-                for (String s : new String[]{name, content}) {
-                    byte[] b = s.getBytes(StandardCharsets.UTF_8);
+                for (byte[] b : new byte[][]{name.getBytes(StandardCharsets.UTF_8), content}) {
                     sha.update(ByteBuffer.allocate(8).putLong(b.length).array());
                     sha.update(b);
                 }

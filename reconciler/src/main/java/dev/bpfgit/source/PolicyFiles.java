@@ -36,6 +36,11 @@ public final class PolicyFiles {
 
     /** A file's text, or where its first byte that is not UTF-8 is; nothing of the content is quoted. */
     public static Decoded decode(String file, byte[] bytes) {
+        if (ascii(bytes)) {
+            // the usual policy file: every byte is its own character, copied once (a string of one byte per
+            // character), not decoded through a char buffer twice the size; 4.5 MB at 100,000 rules
+            return new Decoded(new String(bytes, StandardCharsets.ISO_8859_1), null);
+        }
         CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
         ByteBuffer in = ByteBuffer.wrap(bytes);
@@ -49,6 +54,15 @@ public final class PolicyFiles {
             return new Decoded(null, notUtf8(file, out.flip(), offset, bytes[offset]));
         }
         return new Decoded(out.flip().toString(), null);
+    }
+
+    /** No byte with its high bit set: US-ASCII, which is UTF-8 (and ISO 8859-1) as it is. */
+    static boolean ascii(byte[] bytes) {
+        int any = 0;
+        for (byte b : bytes) {
+            any |= b;   // a loop without an exit, which the JIT vectorises
+        }
+        return any >= 0;
     }
 
     /** Either text or problem. */

@@ -85,6 +85,21 @@ class DirectorySourceTest {
     }
 
     @Test
+    void theRevisionOfWhatWasReadIsThatOfItsTextsAndTheTextsAreTheFiles(@TempDir Path dir) throws IOException {
+        // ASCII (copied as it is), and UTF-8 of two, three and four bytes and a byte order mark (decoded)
+        Map<String, String> texts = Map.of("a.yaml", "a: 1\n", "b.yaml", "# é € 🛡\nb: 2\n", "c.yaml", "\uFEFFc: 3\n",
+                "d/e.yaml", "e: \"x\"\n".repeat(1000));
+        for (var e : texts.entrySet()) {
+            write(dir.resolve(e.getKey()), e.getValue());
+        }
+        Snapshot s = DirectorySource.read(dir);
+        Map<String, String> expected = new java.util.TreeMap<>();
+        texts.forEach((name, text) -> expected.put(dir.resolve(name).toString(), text));
+        assertEquals(expected, new java.util.TreeMap<>(s.files()));
+        assertEquals(DirectorySource.revisionOf(s.files()), s.revision());
+    }
+
+    @Test
     void aMissingPathIsAClearError(@TempDir Path dir) {
         SourceException e = assertThrows(SourceException.class, () -> DirectorySource.read(dir.resolve("nope")));
         assertEquals("read " + dir + "/nope: no such file or directory", e.getMessage());

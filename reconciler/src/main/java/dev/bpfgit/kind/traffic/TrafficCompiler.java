@@ -17,6 +17,7 @@ import dev.bpfgit.compile.Le;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.MapSpec;
 import dev.bpfgit.kernel.MapType;
+import dev.bpfgit.kernel.SortedEntries;
 import dev.bpfgit.kernel.ObjectFile;
 import dev.bpfgit.kernel.ProgramSpec;
 import dev.bpfgit.policy.Policy;
@@ -95,21 +96,8 @@ public final class TrafficCompiler {
         int capacity = ps.stream().map(p -> ((TrafficPolicySpec) p.spec()).capacity())
                 .filter(c -> c.isPresent()).mapToInt(c -> c.getAsInt()).max().orElse(DEFAULT_CAPACITY);
 
-        int rules = ps.stream().mapToInt(p -> ((TrafficPolicySpec) p.spec()).rules().size()).sum();
-        Map<Bytes, Bytes> v4 = HashMap.newHashMap(rules);
-        Map<Bytes, Bytes> v6 = HashMap.newHashMap(rules / 2);
-        for (Policy p : ps) {
-            int owner = PolicyIds.of(p.id());
-            // a policy's rules share a handful of values (one per action, target and mark): one object each,
-            // not one per rule, keeps a million-rule table from holding a million identical arrays
-            Map<List<Object>, Bytes> values = new HashMap<>();
-            for (Rule r : ((TrafficPolicySpec) p.spec()).rules()) {
-                int ifindex = r.to().map(host.interfaces()::get).orElse(0);
-                Bytes value = values.computeIfAbsent(List.of(r.action(), ifindex, r.mark().orElse(0L)),
-                        v -> TrafficLayout.rule(owner, r.action(), ifindex, r.mark().orElse(0L)));
-                (r.prefix().ipv6() ? v6 : v4).put(TrafficLayout.key(r.prefix()), value);
-            }
-        }
+        Map<Bytes, Bytes> v4 = entries(ps, host, false);
+        Map<Bytes, Bytes> v6 = entries(ps, host, true);
         Slots slots = new Slots("counters", capacity, TrafficLayout.SLOT_OFFSET);
         Bytes configValue = TrafficLayout.config(first.defaultVerdict() == TrafficPolicySpec.Verdict.DROP,
                 first.match() == TrafficPolicySpec.Match.DESTINATION);
@@ -150,6 +138,43 @@ public final class TrafficCompiler {
                 ps.stream().map(Policy::id).sorted().toList(), maps,
                 List.of(new ProgramDesire(prog, new ProgramSpec(obj, program, mapPins))),
                 List.of(new LinkDesire(dir.resolve(link), prog, at)));
+    }
+
+    /**
+     * The trie's entries (IPv4 or IPv6) of the unit's policies: each rule's key ({@link TrafficLayout#key}) and
+     * value written straight into two packed arrays, sorted once ({@link SortedEntries#ofPacked}; of two rules
+     * with one prefix the later wins, as a {@code Map.put}, though validation leaves none). A map of 100,000
+     * key and value objects, then copied and sorted, took most of a 100k-rule compile, which is on the path of
+     * every new revision in the sidecar.
+     */
+    static SortedEntries entries(List<Policy> ps, HostFacts host, boolean ipv6) {
+        int n = 0;
+        for (Policy p : ps) {
+            for (Rule r : ((TrafficPolicySpec) p.spec()).rules()) {
+                n += r.prefix().ipv6() == ipv6 ? 1 : 0;
+            }
+        }
+        int keySize = ipv6 ? 20 : 8;
+        byte[] keys = new byte[n * keySize];
+        byte[] values = new byte[n * TrafficLayout.RULE_SIZE];
+        int at = 0;
+        for (Policy p : ps) {
+            int owner = PolicyIds.of(p.id());
+            // a policy's rules share a handful of values (one per action, target and mark): made once each
+            Map<List<Object>, Bytes> made = new HashMap<>();
+            for (Rule r : ((TrafficPolicySpec) p.spec()).rules()) {
+                if (r.prefix().ipv6() != ipv6) {
+                    continue;
+                }
+                int ifindex = r.to().map(host.interfaces()::get).orElse(0);
+                Bytes value = made.computeIfAbsent(List.of(r.action(), ifindex, r.mark().orElse(0L)),
+                        v -> TrafficLayout.rule(owner, r.action(), ifindex, r.mark().orElse(0L)));
+                TrafficLayout.key(r.prefix(), keys, at * keySize);
+                value.copyTo(values, at * TrafficLayout.RULE_SIZE);
+                at++;
+            }
+        }
+        return SortedEntries.ofPacked(keys, keySize, values, TrafficLayout.RULE_SIZE, n);
     }
 
     private static MapSpec lpm(String name, int keySize, String keyType, int capacity, ObjectFile obj) {

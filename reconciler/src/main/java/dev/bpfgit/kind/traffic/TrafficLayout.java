@@ -29,6 +29,13 @@ public final class TrafficLayout {
         return dev.bpfgit.kind.LpmMaps.key(p);
     }
 
+    /** {@link #key}'s bytes written at {@code at} of {@code out}, without an object per key. */
+    static void key(Prefix p, byte[] out, int at) {
+        byte[] a = p.address();
+        Le.putU32(out, at, p.length());
+        System.arraycopy(a, 0, out, at + 4, a.length);
+    }
+
     public static Prefix prefix(Bytes key) {
         return dev.bpfgit.kind.LpmMaps.prefix(key);
     }
