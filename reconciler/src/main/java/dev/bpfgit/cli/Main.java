@@ -85,13 +85,15 @@ public final class Main {
     /**
      * bpfgit's command line for {@code args}: with only the verb {@code args[0]} when it names one exactly
      * (its parsing, help, errors and exit codes are those of the full command line), with every verb
-     * otherwise ({@code bpfgit}, {@code --help}, {@code help VERB}, an unknown or misspelt verb).
+     * otherwise ({@code bpfgit}, {@code --help}, {@code help VERB}, {@code demo}, an unknown or misspelt verb).
      */
     static CommandLine commandLine(String... args) {
         CommandLine cl = new CommandLine(new Main());
         String first = args.length > 0 ? args[0] : "";
+        // help shows the others, and demo runs them through this command line (DemoCommand.bpfgit)
+        boolean all = !VERBS.contains(first) || first.equals("help") || first.equals("demo");
         for (String name : VERBS) {
-            if (first.equals(name) && !name.equals("help") || !VERBS.contains(first) || first.equals("help")) {
+            if (all || first.equals(name)) {
                 cl.addSubcommand(verb(name));
             }
         }

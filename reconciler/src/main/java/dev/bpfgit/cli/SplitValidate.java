@@ -32,15 +32,22 @@ final class SplitValidate {
     /** Below this many characters the second loader (its schema) and thread cost more than they save. */
     static final long MIN_CHARS = 512 * 1024;
 
+    /**
+     * Above this many characters (about 500k rules) the parse stays serial: runs parsed at once hold more at
+     * once, and at 1M rules that was 100-150 MB more peak RSS (`validate`, bench/README.md, "The cold CLI,
+     * fifth session"), against issue 12's RSS limit with the default heap. The cold target is at 100k.
+     */
+    static final long MAX_CHARS = 24L * 1024 * 1024;
+
     private SplitValidate() {
     }
 
     static List<Policy> validate(Snapshot snapshot, IntConsumer filesDone) {
-        return validate(snapshot, filesDone, Runtime.getRuntime().availableProcessors(), MIN_CHARS);
+        return validate(snapshot, filesDone, Runtime.getRuntime().availableProcessors(), MIN_CHARS, MAX_CHARS);
     }
 
-    static List<Policy> validate(Snapshot snapshot, IntConsumer filesDone, int cores, long minChars) {
-        List<Map<String, String>> runs = runs(new TreeMap<>(snapshot.files()), cores, minChars);
+    static List<Policy> validate(Snapshot snapshot, IntConsumer filesDone, int cores, long minChars, long maxChars) {
+        List<Map<String, String>> runs = runs(new TreeMap<>(snapshot.files()), cores, minChars, maxChars);
         if (runs.size() < 2) {
             return Pipeline.validate(snapshot, filesDone);
         }
@@ -115,16 +122,17 @@ final class SplitValidate {
 
     /**
      * At most {@code cores} contiguous runs of files of about equal total length, each run at least
-     * {@code minChars / 2} long; one run when the files are fewer than two or shorter than {@code minChars}.
+     * {@code minChars / 2} long; one run when the files are fewer than two, shorter than {@code minChars} or
+     * longer than {@code maxChars}.
      */
-    static List<Map<String, String>> runs(TreeMap<String, String> files, int cores, long minChars) {
+    static List<Map<String, String>> runs(TreeMap<String, String> files, int cores, long minChars, long maxChars) {
         long total = 0;
         for (String text : files.values()) {
             total += text.length();
         }
         int k = (int) Math.min(Math.min(cores, files.size()), Math.max(1, total / Math.max(1, minChars / 2)));
         List<Map<String, String>> runs = new ArrayList<>();
-        if (k < 2 || total < minChars) {
+        if (k < 2 || total < minChars || total > maxChars) {
             runs.add(files);
             return runs;
         }

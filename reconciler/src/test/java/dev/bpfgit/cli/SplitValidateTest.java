@@ -35,7 +35,7 @@ class SplitValidateTest {
 
     private static Object split(Snapshot s, int cores) {
         try {
-            return SplitValidate.validate(s, n -> { }, cores, 0);
+            return SplitValidate.validate(s, n -> { }, cores, 0, Long.MAX_VALUE);
         } catch (PolicyException e) {
             return e.errors();
         }
@@ -114,7 +114,7 @@ class SplitValidateTest {
         List<Policy> got = SplitValidate.validate(s, n -> {
             seen.add(n);
             last.accumulateAndGet(n, Math::max);
-        }, 2, 0);
+        }, 2, 0, Long.MAX_VALUE);
         assertEquals(Pipeline.validate(s), got);
         assertEquals(List.of("p0", "p1", "p2", "p3", "p4"), got.stream().map(Policy::name).toList());
         assertEquals(5, last.get());
@@ -127,18 +127,20 @@ class SplitValidateTest {
         for (int i = 0; i < 10; i++) {
             files.put(String.format("f%02d", i), "x".repeat(i == 0 ? 9000 : 1000));
         }
-        List<Map<String, String>> two = SplitValidate.runs(files, 2, 0);
+        List<Map<String, String>> two = SplitValidate.runs(files, 2, 0, Long.MAX_VALUE);
         assertEquals(List.of(List.of("f00"), List.of("f01", "f02", "f03", "f04", "f05", "f06", "f07", "f08", "f09")),
                 two.stream().map(m -> List.copyOf(m.keySet())).toList());
         for (int cores = 1; cores <= 12; cores++) {
-            List<Map<String, String>> runs = SplitValidate.runs(files, cores, 0);
+            List<Map<String, String>> runs = SplitValidate.runs(files, cores, 0, Long.MAX_VALUE);
             assertEquals(Math.min(cores, files.size()), runs.size(), cores + " cores");
             List<String> joined = runs.stream().flatMap(m -> m.keySet().stream()).toList();
             assertEquals(List.copyOf(files.keySet()), joined);
             assertTrue(runs.stream().noneMatch(Map::isEmpty));
         }
-        // small input, or one file: one run
-        assertEquals(1, SplitValidate.runs(files, 2, 1 << 20).size());
-        assertEquals(1, SplitValidate.runs(new TreeMap<>(Map.of("a", "x".repeat(1 << 21))), 2, 0).size());
+        // small input, large input, or one file: one run
+        assertEquals(1, SplitValidate.runs(files, 2, 1 << 20, Long.MAX_VALUE).size());
+        assertEquals(1, SplitValidate.runs(files, 2, 0, 17_999).size());
+        assertEquals(2, SplitValidate.runs(files, 2, 0, 18_000).size());
+        assertEquals(1, SplitValidate.runs(new TreeMap<>(Map.of("a", "x".repeat(1 << 21))), 2, 0, Long.MAX_VALUE).size());
     }
 }
