@@ -82,11 +82,12 @@ final class ApplyCommand implements Callable<Integer> {
             if (planFile != null) {
                 plan = saved(p, read);
             } else {
+                var live = Common.observeAhead(p);
                 Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
-                desired = p.compile(snapshot, common.factsAhead(p.kernel()),
+                desired = Common.compile(p, snapshot, common.factsAhead(p.kernel()),
                         progress.files(snapshot.files().size()));
                 progress.show("reading the kernel and planning");
-                plan = p.plan(desired);
+                plan = dev.bpfgit.diff.Differ.diff(desired, live.apply(desired));
             }
         }
         PlanText.print(plan, out);

@@ -88,6 +88,63 @@ final class Common {
         return dev.bpfgit.run.Ahead.start("bpfgit-host-facts", () -> Pipeline.host(kernel, name, hostLabels))::get;
     }
 
+    /**
+     * Parse and validate, then compile with {@code host} (asked for once the policies are valid), as
+     * {@link Pipeline#compile(dev.bpfgit.source.Snapshot, java.util.function.Supplier, java.util.function.IntConsumer)}
+     * but parsed on every core ({@link SplitValidate}).
+     */
+    static dev.bpfgit.compile.DesiredState compile(Pipeline p, dev.bpfgit.source.Snapshot snapshot,
+                                                   java.util.function.Supplier<HostFacts> host,
+                                                   java.util.function.IntConsumer filesDone) {
+        Pipeline.requireFiles(snapshot);
+        java.util.List<dev.bpfgit.policy.Policy> policies = SplitValidate.validate(snapshot, filesDone);
+        return dev.bpfgit.compile.Compiler.compile(p.root(), snapshot.revision(), policies, host.get())
+                .withCommit(snapshot.commit());
+    }
+
+    /**
+     * The live state read on a thread of its own, started now, while the caller parses and compiles: what is
+     * pinned under the root (maps with their entries, programs, links, the bookkeeping) does not depend on the
+     * policies, only what runs at their attach points does, and that is read when the desired state is
+     * known ({@link #atPoints}). 100k map entries take 0.1-0.3 s of a cold plan or apply. Nothing writes to
+     * the kernel before the caller asks for the result, and a writer holds the pin-root lock from before this
+     * starts. Errors come out of {@code apply}, as from {@link Pipeline#observe}.
+     */
+    static java.util.function.Function<dev.bpfgit.compile.DesiredState, dev.bpfgit.observe.LiveState> observeAhead(
+            Pipeline p) {
+        dev.bpfgit.run.Ahead<dev.bpfgit.observe.LiveState> pinned = dev.bpfgit.run.Ahead.start("bpfgit-observe",
+                () -> dev.bpfgit.observe.Observer.observe(p.kernel(), p.root(), java.util.List.of()));
+        return desired -> atPoints(pinned.get(), p.kernel(), Pipeline.attachPoints(desired));
+    }
+
+    /**
+     * A live state observed at no attach point, completed with what runs at {@code points} as
+     * {@link dev.bpfgit.observe.Observer#observe} reads it (programs attached, and the cgroups asked about);
+     * equal to observing at the points at once ({@code CommonTest}).
+     */
+    static dev.bpfgit.observe.LiveState atPoints(dev.bpfgit.observe.LiveState live, Kernel kernel,
+                                                 java.util.List<dev.bpfgit.kernel.AttachPoint> points) {
+        if (points.isEmpty()) {
+            return live;
+        }
+        Map<dev.bpfgit.kernel.AttachPoint, java.util.List<dev.bpfgit.kernel.AttachedProgram>> attached =
+                new LinkedHashMap<>();
+        Map<String, Long> cgroups = new TreeMap<>();
+        java.util.Set<String> asked = new java.util.TreeSet<>();
+        for (dev.bpfgit.kernel.AttachPoint at : points) {
+            attached.put(at, kernel.attached(at));
+            if (at instanceof dev.bpfgit.kernel.AttachPoint.Cgroup c) {
+                if (cgroups.isEmpty()) {
+                    cgroups.putAll(kernel.cgroups());
+                }
+                asked.add(c.path());
+            }
+        }
+        cgroups.keySet().retainAll(asked);
+        return new dev.bpfgit.observe.LiveState(live.root(), live.maps(), live.programs(), live.links(), live.dirs(),
+                live.meta(), attached, live.interfaces(), live.basis(), cgroups);
+    }
+
     /** The pipeline on the real kernel: needs root and bpffs. */
     Pipeline live() {
         if (Libc.geteuid() != 0) {

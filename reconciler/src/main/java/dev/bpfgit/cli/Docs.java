@@ -23,7 +23,7 @@ public final class Docs {
     public static void main(String[] args) throws IOException {
         Path share = Path.of(args[0]);
         Path adoc = Path.of(args[1]);
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = Main.commandLine();   // every verb
         String bash = AutoComplete.bash("bpfgit", cl);
         write(share.resolve("bash-completion/completions/bpfgit"), bash);
         write(share.resolve("zsh/site-functions/_bpfgit"), zsh(bash));

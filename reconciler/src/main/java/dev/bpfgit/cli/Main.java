@@ -8,9 +8,6 @@ import java.io.PrintWriter;
 /** The bpfgit command line. */
 @Command(name = "bpfgit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         header = "Keeps this host's eBPF networking policy equal to YAML files, the GitOps way.",
-        subcommands = {ValidateCommand.class, PlanCommand.class, ApplyCommand.class, RunCommand.class,
-                StatusCommand.class, StateCommand.class, DestroyCommand.class, DemoCommand.class, ExplainCommand.class,
-                CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success; plan: in sync",
                 "1:plan: changes pending",
@@ -58,6 +55,51 @@ public final class Main {
         });
     }
 
+    /**
+     * The verbs, in the order help lists them. Added to the command line by {@link #commandLine}, not named in
+     * {@code @Command(subcommands)}: picocli builds the model of every subcommand it is given (options,
+     * mixins, help texts, by reflection, in picocli's classes that the AOT cache cannot hold), about half of
+     * its start; a command line that begins with a verb needs that verb's only.
+     */
+    static final java.util.List<String> VERBS = java.util.List.of("validate", "plan", "apply", "run", "status",
+            "state", "destroy", "demo", "explain", "help");
+
+    // a switch, not a map of constructor references: a lambda of picocli's HelpCommand (a class the AOT cache
+    // cannot hold) in the cache's heap made JDK 25.0.3 abort while writing the cache
+    private static Object verb(String name) {
+        return switch (name) {
+            case "validate" -> new ValidateCommand();
+            case "plan" -> new PlanCommand();
+            case "apply" -> new ApplyCommand();
+            case "run" -> new RunCommand();
+            case "status" -> new StatusCommand();
+            case "state" -> new StateCommand();
+            case "destroy" -> new DestroyCommand();
+            case "demo" -> new DemoCommand();
+            case "explain" -> new ExplainCommand();
+            case "help" -> new CommandLine.HelpCommand();
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    /**
+     * bpfgit's command line for {@code args}: with only the verb {@code args[0]} when it names one exactly
+     * (its parsing, help, errors and exit codes are those of the full command line), with every verb
+     * otherwise ({@code bpfgit}, {@code --help}, {@code help VERB}, {@code demo}, an unknown or misspelt verb).
+     */
+    static CommandLine commandLine(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        String first = args.length > 0 ? args[0] : "";
+        // help shows the others, and demo runs them through this command line (DemoCommand.bpfgit)
+        boolean all = !VERBS.contains(first) || first.equals("help") || first.equals("demo");
+        for (String name : VERBS) {
+            if (all || first.equals(name)) {
+                cl.addSubcommand(verb(name));
+            }
+        }
+        return cl;
+    }
+
     /** Runs a command line and returns its exit code; never exits the JVM. */
     public static int execute(String... args) {
         return execute(null, null, args);
@@ -65,7 +107,7 @@ public final class Main {
 
     /** As {@link #execute(String...)}, printing to {@code out} and {@code err} (null: stdout and stderr). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = commandLine(args);
         if (out != null) {
             cl.setOut(out);
         }

@@ -110,9 +110,11 @@ final class PlanCommand implements Callable<Integer> {
 
     private Plan againstKernel(Snapshot snapshot, Progress progress) {
         Pipeline p = common.live();
-        DesiredState desired = p.compile(snapshot, common.factsAhead(p.kernel()), progress.files(snapshot.files().size()));
+        var live = Common.observeAhead(p);
+        DesiredState desired = Common.compile(p, snapshot, common.factsAhead(p.kernel()),
+                progress.files(snapshot.files().size()));
         progress.show("reading the kernel and planning");
-        Plan plan = p.plan(desired);
+        Plan plan = Differ.diff(desired, live.apply(desired));
         runtimes = p.runtimes(desired);
         return plan;
     }
@@ -122,7 +124,8 @@ final class PlanCommand implements Callable<Integer> {
         HostFacts host = loaded.host();
         Path root = loaded.root();
         DesiredState desired = Compiler.compile(root, snapshot.revision(),
-                Pipeline.validate(snapshot, progress.files(snapshot.files().size())), host).withCommit(snapshot.commit());
+                SplitValidate.validate(snapshot, progress.files(snapshot.files().size())), host)
+                .withCommit(snapshot.commit());
         progress.show("planning against " + against.state);
         return Differ.diff(desired, Observer.observe(loaded.kernel(), root, Pipeline.attachPoints(desired)));
     }
@@ -146,7 +149,7 @@ final class PlanCommand implements Callable<Integer> {
             throw new UsageException("the policies at " + against.against + " are themselves invalid:\n"
                     + ErrorFormat.text(e).stripTrailing());
         }
-        List<Policy> head = Pipeline.validate(snapshot, progress.files(snapshot.files().size()));
+        List<Policy> head = SplitValidate.validate(snapshot, progress.files(snapshot.files().size()));
         progress.show("planning against " + against.against);
         HostFacts host = new HostFacts(common.hostName(), common.hostLabels(),
                 InMemoryHost.interfaces(basePolicies, head));

@@ -3,7 +3,6 @@ package dev.bpfgit.cli;
 import dev.bpfgit.policy.ErrorFormat;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
-import dev.bpfgit.run.Pipeline;
 import dev.bpfgit.source.Snapshot;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -48,7 +47,7 @@ final class ValidateCommand implements Callable<Integer> {
             Snapshot snapshot = Sources.read(paths, common);
             List<Policy> policies;
             try (Progress progress = Progress.start(spec.commandLine().getErr(), "parsing policies")) {
-                policies = Pipeline.validate(snapshot, progress.files(snapshot.files().size()));
+                policies = SplitValidate.validate(snapshot, progress.files(snapshot.files().size()));
             }
             spec.commandLine().getOut().printf("valid: %d %s in %d %s (revision %s)%n", policies.size(),
                     policies.size() == 1 ? "policy" : "policies", snapshot.files().size(),

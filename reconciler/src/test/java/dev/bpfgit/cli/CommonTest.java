@@ -62,4 +62,37 @@ class CommonTest {
         Supplier<HostFacts> ahead = common().factsAhead(recording(kernel, ConcurrentHashMap.newKeySet(), failure));
         assertSame(failure, assertThrows(IllegalStateException.class, ahead::get));
     }
+
+    /**
+     * The observation ahead of plan/apply reads the pins with no attach point and adds the points once the
+     * policies are compiled: that must be what observing at the points at once reads, programs attached
+     * (and the cgroups asked about, EgressTimeout's) included, also when nothing is applied yet.
+     */
+    @Test
+    void observingAheadThenAtThePointsIsObservingAtThePoints() {
+        java.nio.file.Path root = java.nio.file.Path.of("/sys/fs/bpf/bpfgit-test");
+        for (String example : java.util.List.of("edge-filter", "egress-timeout", "blocklist")) {
+            dev.bpfgit.source.Snapshot s = dev.bpfgit.source.DirectorySource.read(java.nio.file.Path.of("../examples", example));
+            java.util.List<dev.bpfgit.policy.Policy> policies = dev.bpfgit.run.Pipeline.validate(s);
+            Map<String, Integer> ifs = InMemoryHost.interfaces(policies);
+            for (boolean applied : new boolean[]{false, true}) {
+                MemoryKernel kernel = new MemoryKernel(ifs, 2);
+                kernel.restoreCgroups(Map.of("/", 1L, "/system.slice", 2L, "/system.slice/crawler.service", 3L));
+                HostFacts host = new HostFacts("web-1", Map.of(), ifs, java.util.Optional.of(kernel.cgroups()),
+                        dev.bpfgit.kernel.Features.ALL);
+                dev.bpfgit.compile.DesiredState desired = dev.bpfgit.compile.Compiler.compile(root, s.revision(),
+                        policies, host);
+                if (applied) {
+                    InMemoryHost.applied(kernel, desired, java.time.Clock.systemUTC());
+                }
+                var points = dev.bpfgit.run.Pipeline.attachPoints(desired);
+                assertFalse(points.isEmpty(), example);
+                var atOnce = dev.bpfgit.observe.Observer.observe(kernel, root, points);
+                var ahead = Common.atPoints(dev.bpfgit.observe.Observer.observe(kernel, root, java.util.List.of()),
+                        kernel, points);
+                assertEquals(atOnce, ahead, example + (applied ? ", applied" : ", nothing applied"));
+                assertEquals(atOnce.attached().keySet(), ahead.attached().keySet());
+            }
+        }
+    }
 }

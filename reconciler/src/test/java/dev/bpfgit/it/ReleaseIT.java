@@ -242,6 +242,7 @@ class ReleaseIT {
         assertEquals(0, validate.exit(), validate.toString());
         List<String> expected = new ArrayList<>(common);
         expected.add("-XX:TieredStopAtLevel=1");
+        expected.add("-XX:InitialRAMPercentage=100");   // the young generation at its largest from the start
         expected.add("-Xmx768m");   // the default heap (README, "Memory: the default heap")
         expected.addAll(tail);
         expected.addAll(List.of("validate", "x.yaml"));

@@ -1,0 +1,157 @@
+package dev.bpfgit.cli;
+
+import dev.bpfgit.kind.Kinds;
+import dev.bpfgit.kind.PolicyKind;
+import dev.bpfgit.policy.Policy;
+import dev.bpfgit.policy.PolicyException;
+import dev.bpfgit.policy.PolicyLoader;
+import dev.bpfgit.run.Ahead;
+import dev.bpfgit.run.Pipeline;
+import dev.bpfgit.source.Snapshot;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.IntConsumer;
+
+/**
+ * Parse and validate of a large directory on every core: the files split into contiguous runs (in the
+ * loader's file order) of about equal size, each run loaded on a thread of its own with a loader of its own,
+ * the first on the caller's. A file's result depends on its name and text only (PolicyLoader), so what
+ * remains are the checks across files, run again over all the policies. Half of a cold 100k-rule apply is
+ * this parse under C1; two files on two cores take about half the time.
+ *
+ * <p>Anything wrong in any run, or across runs, and the whole snapshot is loaded again the ordinary way
+ * ({@link Pipeline#validate}), so that errors, their order and their wording are exactly the serial path's:
+ * only the valid case is faster, and an invalid large directory costs one more parse.
+ */
+final class SplitValidate {
+    /** Below this many characters the second loader (its schema) and thread cost more than they save. */
+    static final long MIN_CHARS = 512 * 1024;
+
+    /**
+     * Above this many characters (about 500k rules) the parse stays serial: runs parsed at once hold more at
+     * once, and at 1M rules that was 100-150 MB more peak RSS (`validate`, bench/README.md, "The cold CLI,
+     * fifth session"), against issue 12's RSS limit with the default heap. The cold target is at 100k.
+     */
+    static final long MAX_CHARS = 24L * 1024 * 1024;
+
+    private SplitValidate() {
+    }
+
+    static List<Policy> validate(Snapshot snapshot, IntConsumer filesDone) {
+        return validate(snapshot, filesDone, Runtime.getRuntime().availableProcessors(), MIN_CHARS, MAX_CHARS);
+    }
+
+    static List<Policy> validate(Snapshot snapshot, IntConsumer filesDone, int cores, long minChars, long maxChars) {
+        List<Map<String, String>> runs = runs(new TreeMap<>(snapshot.files()), cores, minChars, maxChars);
+        if (runs.size() < 2) {
+            return Pipeline.validate(snapshot, filesDone);
+        }
+        int[] done = new int[runs.size()];
+        List<Ahead<List<Policy>>> others = new ArrayList<>();
+        for (int i = 1; i < runs.size(); i++) {
+            Snapshot part = new Snapshot(snapshot.revision(), runs.get(i), snapshot.commit());
+            IntConsumer told = told(done, i, filesDone);
+            others.add(Ahead.start("bpfgit-parse-" + i, () -> {
+                try {
+                    return new PolicyLoader().load(part, told);
+                } catch (PolicyException e) {
+                    return null;
+                }
+            }));
+        }
+        List<Policy> all = new ArrayList<>();
+        boolean valid = true;
+        try {
+            all.addAll(Pipeline.validate(new Snapshot(snapshot.revision(), runs.get(0), snapshot.commit()),
+                    told(done, 0, filesDone)));
+        } catch (PolicyException e) {
+            valid = false;
+        }
+        for (Ahead<List<Policy>> other : others) {
+            List<Policy> got = other.get();   // waited for also when invalid: its core is the serial path's
+            if (got == null) {
+                valid = false;
+            } else {
+                all.addAll(got);
+            }
+        }
+        if (valid && acrossValid(all)) {
+            return List.copyOf(all);
+        }
+        return Pipeline.validate(snapshot, n -> { });
+    }
+
+    /**
+     * The checks across files of PolicyLoader, over every run's policies: names unique per kind, and each
+     * kind's own checks. Only whether they pass: when one does not, the serial path reports it.
+     */
+    static boolean acrossValid(List<Policy> policies) {
+        Set<String> ids = new HashSet<>();
+        for (Policy p : policies) {
+            if (!ids.add(p.id())) {
+                return false;
+            }
+        }
+        for (PolicyKind kind : Kinds.BUILT_IN.all()) {
+            if (!kind.check(policies.stream().filter(p -> p.kind().equals(kind.name())).toList()).isEmpty()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The progress of all runs as one count of files. */
+    private static IntConsumer told(int[] done, int run, IntConsumer filesDone) {
+        return n -> {
+            int sum;
+            synchronized (done) {
+                done[run] = n;
+                sum = 0;
+                for (int d : done) {
+                    sum += d;
+                }
+            }
+            filesDone.accept(sum);
+        };
+    }
+
+    /**
+     * At most {@code cores} contiguous runs of files of about equal total length, each run at least
+     * {@code minChars / 2} long; one run when the files are fewer than two, shorter than {@code minChars} or
+     * longer than {@code maxChars}.
+     */
+    static List<Map<String, String>> runs(TreeMap<String, String> files, int cores, long minChars, long maxChars) {
+        long total = 0;
+        for (String text : files.values()) {
+            total += text.length();
+        }
+        int k = (int) Math.min(Math.min(cores, files.size()), Math.max(1, total / Math.max(1, minChars / 2)));
+        List<Map<String, String>> runs = new ArrayList<>();
+        if (k < 2 || total < minChars || total > maxChars) {
+            runs.add(files);
+            return runs;
+        }
+        long sum = 0;
+        int left = files.size();
+        Map<String, String> run = new TreeMap<>();
+        for (Map.Entry<String, String> f : files.entrySet()) {
+            // a run ends where the files so far reach its share of the total, or where each later run needs
+            // one of the files left
+            int later = k - runs.size() - 1;
+            if (!run.isEmpty() && later > 0 && (sum >= total * (runs.size() + 1) / k || left <= later)) {
+                runs.add(run);
+                run = new TreeMap<>();
+            }
+            run.put(f.getKey(), f.getValue());
+            sum += f.getValue().length();
+            left--;
+        }
+        runs.add(run);
+        return runs;
+    }
+}
