@@ -51,7 +51,7 @@ class CliContractTest {
             "validate", List.of("-o"));
 
     private static CommandSpec verb(String path) {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = Main.commandLine();
         for (String name : path.split(" ")) {
             cl = cl.getSubcommands().get(name);
             assertNotNull(cl, "no verb '" + path + "'");
@@ -77,7 +77,7 @@ class CliContractTest {
 
     @Test
     void theTopLevelVerbsAreExactlyTheContractsPlusHelp() {
-        Set<String> verbs = new TreeSet<>(new CommandLine(new Main()).getSubcommands().keySet());
+        Set<String> verbs = new TreeSet<>(Main.commandLine().getSubcommands().keySet());
         Set<String> expected = new TreeSet<>(List.of("validate", "plan", "apply", "run", "status", "state", "destroy",
                 "demo", "explain", "help"));
         assertTrue(verbs.containsAll(expected), "verbs: " + verbs);
