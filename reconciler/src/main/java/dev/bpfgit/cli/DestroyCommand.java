@@ -6,6 +6,7 @@ import dev.bpfgit.diff.Plan;
 import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.kernel.linux.PinRootLock;
 import dev.bpfgit.render.PlanText;
+import dev.bpfgit.run.LastGoodStore;
 import dev.bpfgit.run.Pipeline;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -22,8 +23,9 @@ import java.util.concurrent.Callable;
         exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
         exitCodeList = {"0:destroyed, or nothing to destroy", "3:error, or not confirmed"},
         footer = {"  bpfgit destroy --yes"},
-        description = {"Shows the plan, then detaches bpfgit's links and removes its pins and the pin root.",
-                "Never touches anything outside the pin root. Holds the pin-root lock throughout;",
+        description = {"Shows the plan, then detaches bpfgit's links and removes its pins and the pin root,",
+                "and the root's copy of its last applied revision in source.lastGood (--config).",
+                "Touches nothing else outside the pin root. Holds the pin-root lock throughout;",
                 "another writer of the root waits up to --lock-timeout for it. Exit 0 done, 3 error."})
 final class DestroyCommand implements Callable<Integer> {
     @Mixin
@@ -44,6 +46,7 @@ final class DestroyCommand implements Callable<Integer> {
         Pipeline p = common.live();
         if (!Files.exists(p.root())) {
             out.println("Nothing to destroy under " + p.root() + ".");
+            removeCopy(p, out);
             return ExitCodes.OK;
         }
         PinRootLock lock;
@@ -51,6 +54,7 @@ final class DestroyCommand implements Callable<Integer> {
             lock = common.lock(p, lockOption, false);
         } catch (KernelException.NotFound e) {
             out.println("Nothing to destroy under " + p.root() + ".");   // destroyed while we waited
+            removeCopy(p, out);
             return ExitCodes.OK;
         }
         try (lock) {
@@ -65,6 +69,7 @@ final class DestroyCommand implements Callable<Integer> {
         }
         if (plan.inSync()) {
             out.println("Nothing to destroy under " + p.root() + ".");
+            removeCopy(p, out);
             return ExitCodes.OK;
         }
         out.print(PlanText.render(plan));
@@ -77,6 +82,13 @@ final class DestroyCommand implements Callable<Integer> {
             r = p.apply(plan, progress.applying(plan));
         }
         out.printf("Destroyed: %d steps; %s is gone.%n", r.steps(), p.root());
+        removeCopy(p, out);
         return ExitCodes.OK;
+    }
+
+    /** A sidecar's copy of the root's last applied revision is only ever enforced with its pins: it goes too. */
+    private void removeCopy(Pipeline p, PrintWriter out) {
+        common.config().lastGood().flatMap(lastGood -> LastGoodStore.remove(lastGood, p.root())).ifPresent(d ->
+                out.println("Removed " + d + ", the copy of its last applied revision (source.lastGood)."));
     }
 }

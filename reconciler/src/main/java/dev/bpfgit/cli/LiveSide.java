@@ -32,15 +32,13 @@ final class LiveSide {
 
     /** {@code --state FILE}, read; a file that cannot be read or is not a state export is invalid input. */
     FromState readState(Common common) {
-        String text;
-        try {
-            text = Files.readString(state);
+        StateFile.Loaded loaded;
+        try (var in = Files.newBufferedReader(state)) {   // parsed as read: a million entries are 100 MB of text
+            loaded = StateFile.read(in, state.toString());
         } catch (IOException e) {
             throw new UsageException("read state file " + state + ": " + e.getMessage());
-        }
-        StateFile.Loaded loaded;
-        try {
-            loaded = StateFile.read(text, state.toString());
+        } catch (java.io.UncheckedIOException e) {
+            throw new UsageException("read state file " + state + ": " + e.getCause().getMessage());
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -9,9 +9,11 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -89,6 +91,37 @@ public final class LastGoodStore {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Removes the copy kept for {@code root}, and {@code lastGood} itself when that leaves it empty: what
+     * {@code destroy} does with the pins, as a copy is only ever enforced with the revision they record.
+     *
+     * @return the directory removed, empty when no copy was kept for {@code root}
+     * @throws UncheckedIOException when it cannot be removed (what could be removed is)
+     */
+    public static Optional<Path> remove(Path lastGood, Path root) {
+        Path d = directory(lastGood, root);
+        if (!Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> walk = Files.walk(d)) {   // links are removed, never followed
+            for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("remove " + d + ": " + e.getMessage(), e);
+        } catch (UncheckedIOException e) {
+            throw new UncheckedIOException("remove " + d + ": " + e.getCause().getMessage(), e.getCause());
+        }
+        try {
+            Files.deleteIfExists(lastGood);
+        } catch (DirectoryNotEmptyException e) {
+            // another root's copy
+        } catch (IOException e) {
+            LOG.warn("remove {}: {}", lastGood, e.toString());
+        }
+        return Optional.of(d);
     }
 
     /** For logs: where the copy is. */

@@ -130,8 +130,8 @@ public final class StateFile {
         private static final com.fasterxml.jackson.databind.node.JsonNodeFactory NODES =
                 com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
 
-        static JsonNode read(String text) throws IOException {
-            try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(text)) {
+        static JsonNode read(java.io.Reader in) throws IOException {
+            try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(in)) {
                 return p.nextToken() == null ? null : node(p, "");
             }
         }
@@ -334,9 +334,20 @@ public final class StateFile {
      * @throws IllegalArgumentException naming the source and the field
      */
     public static Loaded read(String text, String source) {
+        return read(new java.io.StringReader(text), source);
+    }
+
+    /**
+     * As {@link #read(String, String)}, parsed as it is read: a million-entry file is 100 MB of text, and as one
+     * String (and the bytes it was decoded from) it stayed in the old generation until the first full collection,
+     * through the whole validation of the policies it is planned against. Does not close {@code in}.
+     *
+     * @throws java.io.UncheckedIOException when {@code in} cannot be read (or is not UTF-8)
+     */
+    public static Loaded read(java.io.Reader in, String source) {
         JsonNode root;
         try {
-            root = Tree.read(text);
+            root = Tree.read(in);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             // the original message only: the full one may quote the file
             var at = e.getLocation();
@@ -344,7 +355,7 @@ public final class StateFile {
             throw new IllegalArgumentException(source + where
                     + ": not JSON: " + clip(e.getOriginalMessage()));
         } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": not JSON");
+            throw new java.io.UncheckedIOException(e);
         }
         Reader r = new Reader(source);
         if (root == null || !root.isObject()) {

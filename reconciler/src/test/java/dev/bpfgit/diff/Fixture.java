@@ -20,6 +20,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -63,6 +64,27 @@ final class Fixture {
         ApplyResult r = apply(plan(s));
         assertEquals(true, plan(s).inSync(), "re-plan after apply must be in sync");
         return r;
+    }
+
+    /** One TrafficPolicy, edge-filter on eth0's xdp, in policies/edge.yaml. */
+    static Snapshot edge(String revision, String... rules) {
+        return snapshot(revision, "policies/edge.yaml", policy("edge-filter", "eth0", "xdp", rules));
+    }
+
+    /**
+     * Five small plans from the differ with every kind of step between them, applied in turn on this host: the
+     * plan renderers' fixture.
+     */
+    List<Plan> everyKindOfStep() {
+        Snapshot first = edge("r1", "{prefix: 203.0.113.0/24, action: drop}",
+                "{prefix: 198.51.100.0/24, action: redirect, to: eth1}");
+        Plan create = plan(first);                                                  // CreateMap, PutEntries, LoadProgram, CreateLink
+        converge(first);
+        Plan change = plan(edge("r2", "{prefix: 203.0.113.0/24, action: pass}"));   // PutEntries ~, DeleteEntries
+        Plan replace = plan(snapshot("r3", "p.yaml", policy("edge-filter", "eth0", "xdp",
+                "{prefix: 192.0.2.0/24, action: drop}").replace("  rules:", "  capacity: 128\n  rules:")));  // ReplaceMap, Rename
+        Plan destroy = Differ.destroy(live(desired(first)));                        // Unpin
+        return List.of(create, change, replace, destroy, plan(first));              // the last in sync
     }
 
     static String policy(String name, String iface, String hook, String... rules) {

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static dev.bpfgit.diff.Fixture.edge;
 import static dev.bpfgit.diff.Fixture.policy;
 import static dev.bpfgit.diff.Fixture.snapshot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,10 +31,6 @@ class PlanOutputsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final Fixture f = new Fixture();
 
-    private static Snapshot edge(String revision, String... rules) {
-        return snapshot(revision, "policies/edge.yaml", policy("edge-filter", "eth0", "xdp", rules));
-    }
-
     private static String[] rules(int n, String action) {
         String[] r = new String[n];
         for (int i = 0; i < n; i++) {
@@ -44,18 +41,8 @@ class PlanOutputsTest {
 
     @Test
     void everyKindOfStepValidatesAgainstTheSchema() {
-        List<Plan> plans = new ArrayList<>();
-        Snapshot first = edge("r1", "{prefix: 203.0.113.0/24, action: drop}",
-                "{prefix: 198.51.100.0/24, action: redirect, to: eth1}");
-        plans.add(f.plan(first));                                     // CreateMap, PutEntries, LoadProgram, CreateLink
-        f.converge(first);
-        plans.add(f.plan(edge("r2", "{prefix: 203.0.113.0/24, action: pass}")));   // PutEntries ~, DeleteEntries
-        plans.add(f.plan(snapshot("r3", "p.yaml", policy("edge-filter", "eth0", "xdp",
-                "{prefix: 192.0.2.0/24, action: drop}").replace("  rules:", "  capacity: 128\n  rules:"))));  // ReplaceMap
-        plans.add(Differ.destroy(f.live(f.desired(first))));         // Unpin
-        plans.add(f.plan(first));                                     // in sync
         List<String> ops = new ArrayList<>();
-        for (Plan p : plans) {
+        for (Plan p : f.everyKindOfStep()) {
             JsonNode n = OutputSchema.assertValid(PlanJson.render(p));
             assertEquals(1, n.get("version").asInt());
             n.at("/units").forEach(u -> u.get("changes").forEach(c -> ops.add(c.get("op").asText())));

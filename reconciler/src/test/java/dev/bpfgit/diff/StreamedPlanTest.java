@@ -27,7 +27,6 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.function.Consumer;
 
-import static dev.bpfgit.diff.Fixture.policy;
 import static dev.bpfgit.diff.Fixture.snapshot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -42,10 +41,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class StreamedPlanTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final Fixture f = new Fixture();
-
-    private static Snapshot edge(String revision, String... rules) {
-        return snapshot(revision, "policies/edge.yaml", policy("edge-filter", "eth0", "xdp", rules));
-    }
 
     /** {@code n} prefixes, IPv4 and IPv6 of several lengths, as one {@code prefixes:} list per action. */
     private static Snapshot geo(String revision, int n, int salt, int capacity) {
@@ -69,16 +64,7 @@ class StreamedPlanTest {
 
     /** Plans with every kind of step, small and large, from the differ; and one made by hand. */
     private List<Plan> plans() {
-        List<Plan> plans = new ArrayList<>();
-        Snapshot first = edge("r1", "{prefix: 203.0.113.0/24, action: drop}",
-                "{prefix: 198.51.100.0/24, action: redirect, to: eth1}");
-        plans.add(f.plan(first));                                                   // CreateMap, PutEntries, LoadProgram, CreateLink
-        f.converge(first);
-        plans.add(f.plan(edge("r2", "{prefix: 203.0.113.0/24, action: pass}")));     // PutEntries ~, DeleteEntries
-        plans.add(f.plan(snapshot("r3", "p.yaml", policy("edge-filter", "eth0", "xdp",
-                "{prefix: 192.0.2.0/24, action: drop}").replace("  rules:", "  capacity: 128\n  rules:"))));  // ReplaceMap, Rename
-        plans.add(Differ.destroy(f.live(f.desired(first))));                        // Unpin
-        plans.add(f.plan(first));                                                   // in sync
+        List<Plan> plans = new ArrayList<>(f.everyKindOfStep());
         Fixture g = new Fixture();
         Snapshot big = geo("g1", 40_000, 0, 65536);
         plans.add(g.plan(big));                                                     // 40,000 entries into new maps

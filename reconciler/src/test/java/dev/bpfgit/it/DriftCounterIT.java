@@ -85,7 +85,7 @@ class DriftCounterIT {
             Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
             int port = ThreadLocalRandom.current().nextInt(20000, 40000);
             Path cfg = dir.resolve("bpfgit.yaml");
-            Files.writeString(cfg, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies
+            Files.writeString(cfg, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies + RunIT.lastGood(dir)
                     + "\nreconcile: {interval: 2s, jitter: 0, drift: correct, writeCounter: true}\nmetrics:\n  listen: 127.0.0.1:" + port
                     + "\n");
             try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run.log"))) {

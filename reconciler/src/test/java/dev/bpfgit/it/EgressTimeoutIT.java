@@ -103,7 +103,7 @@ class EgressTimeoutIT {
                 "tcpEstablished: 3s, any: 3s, tcpUser: 7s, tcpFin: 2s")).getParent();
         int port = ThreadLocalRandom.current().nextInt(20000, 40000);
         Path config = dir.resolve("bpfgit.yaml");
-        Files.writeString(config, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies
+        Files.writeString(config, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies + RunIT.lastGood(dir)
                 + "\nreconcile: {interval: 30s, jitter: 0, drift: correct}\nmetrics:\n  listen: 127.0.0.1:" + port
                 + "\n");
         try (RunIT.Daemon d = new RunIT.Daemon(client, root.path(), config, port, dir.resolve("run.log"))) {

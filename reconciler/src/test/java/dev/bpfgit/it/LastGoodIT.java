@@ -205,6 +205,14 @@ class LastGoodIT {
                 assertEquals("invalid", edge.cli("status", "-o", "json").json().at("/sidecar/state").asText());
                 assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
             }
+
+            // destroy: the copy goes with the pins, and the state directory it leaves empty
+            assertTrue(Files.isDirectory(copies));
+            Bpfgit.Cli destroy = edge.cli("destroy", "--yes", "--config", cfg.toString());
+            assertEquals(0, destroy.exit(), destroy.toString());
+            assertTrue(destroy.out().contains("Removed " + copies + ", the copy of its last applied revision"),
+                    destroy.out());
+            assertTrue(Files.notExists(root.path()) && Files.notExists(lastGood), destroy.out());
         }
     }
 

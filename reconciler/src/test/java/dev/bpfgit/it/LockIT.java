@@ -135,7 +135,7 @@ class LockIT {
     void writersWaitForARunningSidecarThenFailNamingItOrProceedWhenItStops(@TempDir Path dir) throws Exception {
         Path a = write(dir.resolve("a"), "edge.yaml", A).getParent();
         Path b = write(dir.resolve("b"), "edge.yaml", B).getParent();
-        Path config = write(dir, "bpfgit.yaml", "source:\n  path: " + a + "\nreconcile:\n  interval: 60s\n");
+        Path config = write(dir, "bpfgit.yaml", "source:\n  path: " + a + RunIT.lastGood(dir) + "\nreconcile:\n  interval: 60s\n");
         try (PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
             Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
             Process run = Bpfgit.start(t.ns("edge"), "run", "--config", config.toString(), "--root",
@@ -173,7 +173,7 @@ class LockIT {
                 assertFalse(Files.exists(root.path()));
             } finally {
                 run.destroyForcibly().waitFor();
-                RunIT.removeLastGoodCopy(root.path());
+                RunIT.noHostState(root.path());
             }
         }
     }

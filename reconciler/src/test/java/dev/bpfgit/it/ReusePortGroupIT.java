@@ -257,7 +257,7 @@ class ReusePortGroupIT {
                 pidMember("green", ""))).getParent();
         int port = ThreadLocalRandom.current().nextInt(20000, 40000);
         Path config = dir.resolve("bpfgit.yaml");
-        Files.writeString(config, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies
+        Files.writeString(config, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies + RunIT.lastGood(dir)
                 + "\nreconcile: {interval: 30s, jitter: 0, drift: correct}\nmetrics:\n  listen: 127.0.0.1:" + port
                 + "\n");
         try (RunIT.Daemon d = new RunIT.Daemon(ns, root.path(), config, port, dir.resolve("run.log"))) {
@@ -683,7 +683,7 @@ class ReusePortGroupIT {
                 pidMember("green", ""))).getParent();
         int port = ThreadLocalRandom.current().nextInt(20000, 40000);
         Path config = dir.resolve("bpfgit.yaml");
-        Files.writeString(config, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies
+        Files.writeString(config, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies + RunIT.lastGood(dir)
                 + "\nreconcile: {interval: 30s, jitter: 0, drift: correct}\nmetrics:\n  listen: 127.0.0.1:" + port
                 + "\n");
         try (RunIT.Daemon d = new RunIT.Daemon(ns, root.path(), config, port, dir.resolve("run.log"))) {

@@ -130,7 +130,7 @@ class RunIT {
                     Thread.currentThread().interrupt();
                 }
             }
-            removeLastGoodCopy(root);
+            noHostState(root);
         }
 
         @Override
@@ -143,25 +143,27 @@ class RunIT {
     }
 
     /**
-     * The copy a directory source's sidecar keeps of its applied revision, at the default source.lastGood (a
-     * test's config that does not set it): removed with the test's pin root.
+     * A test's {@code source.lastGood}, in its own directory: a sidecar's copy of its applied revision is state a
+     * test must not leave on the host (the default is /var/lib/bpfgit/lastgood).
      */
-    static void removeLastGoodCopy(Path root) {
-        Path copy = dev.bpfgit.run.LastGoodStore.directory(dev.bpfgit.run.Config.DEFAULT_LAST_GOOD, root);
-        if (Files.exists(copy, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            try (java.util.stream.Stream<Path> walk = Files.walk(copy)) {
-                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+    static String lastGood(Path dir) {
+        return "\n  lastGood: " + dir.resolve("state/lastgood");
+    }
+
+    /**
+     * Fails when a sidecar of {@code root} kept its copy at the default source.lastGood (a test's config that
+     * forgot {@link #lastGood}), after removing it: a test leaves no host state, even when it fails.
+     */
+    static void noHostState(Path root) {
+        if (dev.bpfgit.run.LastGoodStore.remove(dev.bpfgit.run.Config.DEFAULT_LAST_GOOD, root).isPresent()) {
+            throw new AssertionError("a sidecar of " + root + " kept its copy under "
+                    + dev.bpfgit.run.Config.DEFAULT_LAST_GOOD + ": give the test's config RunIT.lastGood(dir)");
         }
     }
 
     private static Path config(Path dir, Path root, Path policies, int port) throws IOException {
         Path c = dir.resolve("bpfgit-" + port + ".yaml");
-        Files.writeString(c, "root: " + root + "\nhost: {name: it-host}\nsource:\n  path: " + policies
+        Files.writeString(c, "root: " + root + "\nhost: {name: it-host}\nsource:\n  path: " + policies + lastGood(dir)
                 + "\nreconcile: {interval: 2s, jitter: 0, drift: correct}\nmetrics:\n  listen: 127.0.0.1:" + port
                 + "\n");
         return c;

@@ -322,7 +322,7 @@ class SocketTerminationIT {
         Path p = write(dir.resolve("p"), "st.yaml", policy("churn", "continuous", "")).getParent();
         int port = ThreadLocalRandom.current().nextInt(20000, 40000);
         Path config = dir.resolve("bpfgit.yaml");
-        Files.writeString(config, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + p
+        Files.writeString(config, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + p + RunIT.lastGood(dir)
                 + "\nreconcile: {interval: 30s, jitter: 0, drift: correct}\nmetrics:\n  listen: 127.0.0.1:" + port + "\n");
         Client before = client(null, T2, T3);
         try (RunIT.Daemon d = new RunIT.Daemon(ns, root.path(), config, port, dir.resolve("run.log"), env(netlink))) {

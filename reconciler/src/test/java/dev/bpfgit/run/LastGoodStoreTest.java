@@ -66,6 +66,29 @@ class LastGoodStoreTest {
         assertEquals(2, back.files().size());
     }
 
+    /** destroy: a root's copy goes with its pins, another root's stays, and the state directory once empty. */
+    @Test
+    void removingARootsCopyLeavesAnotherRootsAndThenNothing() throws IOException {
+        Path other = Path.of("/sys/fs/bpf/it-other");
+        Snapshot s = twoFiles("a: 1\n");
+        store.save(s);
+        new LastGoodStore(state, other, policies).save(s);
+        Path otherCopy = LastGoodStore.directory(state, other);
+        Files.createSymbolicLink(copies.resolve("link-out"), policies);   // removed, never followed
+
+        assertEquals(Optional.of(copies), LastGoodStore.remove(state, Path.of("/sys/fs/bpf/it-root")));
+        assertTrue(Files.notExists(copies, LinkOption.NOFOLLOW_LINKS));
+        assertTrue(Files.exists(policies.resolve("sub/b.yml")), "a link's target is not removed");
+        assertEquals(Optional.empty(), store.read(s.revision()));
+        assertEquals(s.revision(), new LastGoodStore(state, other, policies).read(s.revision()).orElseThrow()
+                .revision());
+
+        assertEquals(Optional.of(otherCopy), LastGoodStore.remove(state, other));
+        assertTrue(Files.notExists(state), "the state directory left empty is removed");
+        assertTrue(Files.exists(state.getParent()), "only the lastGood directory itself");
+        assertEquals(Optional.empty(), LastGoodStore.remove(state, other));
+    }
+
     @Test
     void aCopyOfAnotherRevisionIsRefusedSayingWhy() throws IOException {
         Snapshot first = twoFiles("a: 1\n");

@@ -69,6 +69,45 @@ class StateFileTest {
         assertEquals(true, fromFile.matches("(?s).*~ 192\\.0\\.2\\.0/24 +pass \\(was drop\\).*"), fromFile);
     }
 
+    /**
+     * {@code plan --state} parses the file as it reads it: the same state from a reader that gives a few characters
+     * at a time as from the whole text, and a read that fails is that failure, not a file that is "not JSON".
+     */
+    @Test
+    void aStateFileReadAsItStreamsIsTheSameStateAndAReadFailureSaysSo() {
+        MemoryKernel host = new MemoryKernel(HOST.interfaces(), 4);
+        DesiredState r1 = desired(policy("r1", "    - {prefix: 192.0.2.0/24, action: drop}\n"
+                + "    - {prefix: 2001:db8::/32, action: redirect, to: eth1}\n"));
+        Applier.apply(host, Differ.diff(r1, Observer.observe(host, ROOT, Pipeline.attachPoints(r1))), Clock.systemUTC());
+        List<AttachPoint> points = List.of(new AttachPoint.Xdp("eth0"), new AttachPoint.Xdp("eth1"));
+        String json = StateFile.write(Observer.observe(host, ROOT, points), HOST, host.possibleCpus());
+
+        StateFile.Loaded loaded = StateFile.read(new java.io.FilterReader(new java.io.StringReader(json)) {
+            @Override
+            public int read(char[] b, int off, int len) throws java.io.IOException {
+                return super.read(b, off, Math.min(len, 7));
+            }
+        }, "host.json");
+        assertEquals(HOST, loaded.host());
+        assertEquals(json, StateFile.write(Observer.observe(loaded.kernel(), ROOT, points), loaded.host(), 4));
+
+        java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class, () -> StateFile.read(
+                new java.io.FilterReader(new java.io.StringReader(json)) {
+                    private int given;
+
+                    @Override
+                    public int read(char[] b, int off, int len) throws java.io.IOException {
+                        if (given > json.length() / 2) {
+                            throw new java.io.IOException("Input/output error");
+                        }
+                        int n = super.read(b, off, Math.min(len, 64));
+                        given += Math.max(n, 0);
+                        return n;
+                    }
+                }, "host.json"));
+        assertEquals("Input/output error", e.getCause().getMessage());
+    }
+
     /** A legacy tc filter of another classifier (id 0) is exported and read back as it was, and plans alike. */
     @Test
     void aForeignNonBpfTcFilterRoundTrips() {
