@@ -1,10 +1,12 @@
 package dev.bpfgit.cli;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.StreamWriteFeature;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.SerializationFeature;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.kind.Kinds;
 import dev.bpfgit.kind.UnitReport;
 import dev.bpfgit.kernel.AttachPoint;
@@ -155,7 +157,7 @@ final class StatusCommand implements Callable<Integer> {
 
     /** Written as it is generated: a kind's part (a TrafficPolicy's million rules) is written, not held, here. */
     private static void json(Meta meta, List<PolicyStatus> policies, PrintWriter out) {
-        ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectMapper m = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
         ObjectNode root = m.createObjectNode();
         root.put("revision", meta.revision().orElse(null));
         root.put("applied", meta.get("applied").orElse(null));
@@ -183,11 +185,8 @@ final class StatusCommand implements Callable<Integer> {
                 u.report().json().accept(un);
             }
         }
-        try (JsonGenerator g = m.writer().createGenerator(out)) {
-            g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+        try (JsonGenerator g = m.writer().without(StreamWriteFeature.AUTO_CLOSE_TARGET).createGenerator(out)) {
             g.writeTree(root);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
         out.print("\n");
     }

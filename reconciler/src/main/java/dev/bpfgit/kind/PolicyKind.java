@@ -1,6 +1,6 @@
 package dev.bpfgit.kind;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.compile.Unit;
@@ -80,7 +80,7 @@ public interface PolicyKind {
      *                    accepts the spec without it
      */
     record ItemCheck(String array, String fingerprint,
-                     java.util.function.BiPredicate<ObjectNode, com.fasterxml.jackson.databind.JsonNode> valid) {
+                     java.util.function.BiPredicate<ObjectNode, tools.jackson.databind.JsonNode> valid) {
     }
 
     /** Checks across the documents of this kind, each valid on its own, in file order. */

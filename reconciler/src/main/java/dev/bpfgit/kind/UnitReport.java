@@ -1,6 +1,6 @@
 package dev.bpfgit.kind;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.node.ObjectNode;
 
 import java.util.List;
 import java.util.function.Consumer;

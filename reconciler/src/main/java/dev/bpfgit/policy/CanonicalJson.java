@@ -1,11 +1,10 @@
 package dev.bpfgit.policy;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.io.Writer;
@@ -17,11 +16,10 @@ import java.util.Map;
  * A tree written as {@code ObjectMapper} with {@code WRITE_PROPERTIES_SORTED} writes it, byte for byte, without
  * its {@code TreeMap} copy of every object (a tenth of what a 100,000-rule load allocated): objects and arrays
  * are walked here with the entries sorted in a reused array, and every value is written by Jackson's own
- * {@code serialize}, so escapes and numbers are Jackson's. {@code DigestTest} compares both on random trees.
+ * {@code writeTree}, so escapes and numbers are Jackson's. {@code DigestTest} compares both on random trees.
  */
 final class CanonicalJson {
     private final ObjectMapper mapper;
-    private final SerializerProvider provider;
     /** Keys of the object being written, per nesting level. */
     @SuppressWarnings("unchecked")
     private Map.Entry<String, JsonNode>[][] keys = new Map.Entry[8][];
@@ -33,12 +31,11 @@ final class CanonicalJson {
 
     CanonicalJson(ObjectMapper mapper) {
         this.mapper = mapper;
-        this.provider = mapper.getSerializerProviderInstance();
     }
 
     /** Writes {@code tree} to {@code out}, and closes {@code out} as {@code ObjectMapper.writeValue} does. */
     void write(Writer out, JsonNode tree) throws IOException {
-        try (JsonGenerator g = mapper.getFactory().createGenerator(out)) {
+        try (JsonGenerator g = mapper.createGenerator(out)) {
             write(g, tree, 0);
         }
     }
@@ -63,7 +60,7 @@ final class CanonicalJson {
             for (int i = 0; i < n; i++) {
                 Map.Entry<String, JsonNode> e = names[i];
                 names[i] = null;
-                g.writeFieldName(e.getKey());
+                g.writeName(e.getKey());
                 write(g, e.getValue(), depth + 1);
             }
             g.writeEndObject();
@@ -75,7 +72,7 @@ final class CanonicalJson {
             }
             g.writeEndArray();
         } else {
-            node.serialize(g, provider);
+            g.writeTree(node);
         }
     }
 }

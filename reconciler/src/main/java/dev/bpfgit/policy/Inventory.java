@@ -1,6 +1,6 @@
 package dev.bpfgit.policy;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import tools.jackson.databind.JsonNode;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -88,17 +88,17 @@ public record Inventory(Path file, List<Host> hosts) {
             JsonNode e = entries.get(i);
             String at = "/hosts/" + i;
             Map<String, String> labels = new TreeMap<>();
-            e.path("labels").properties().forEach(l -> labels.put(l.getKey(), l.getValue().asText()));
-            Optional<Path> state = e.has("state") ? Optional.of(dir.resolve(e.get("state").asText()).normalize())
+            e.path("labels").properties().forEach(l -> labels.put(l.getKey(), l.getValue().asString()));
+            Optional<Path> state = e.has("state") ? Optional.of(dir.resolve(e.get("state").asString()).normalize())
                     : Optional.empty();
             List<String> names = new ArrayList<>();
             List<String> pointers = new ArrayList<>();
             if (e.has("name")) {
-                names.add(e.get("name").asText());
+                names.add(e.get("name").asString());
                 pointers.add(at + "/name");
             } else {
                 for (int j = 0; j < e.get("names").size(); j++) {
-                    names.add(e.get("names").get(j).asText());
+                    names.add(e.get("names").get(j).asString());
                     pointers.add(at + "/names/" + j);
                 }
             }

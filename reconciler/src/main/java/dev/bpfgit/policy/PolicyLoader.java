@@ -194,13 +194,13 @@ public final class PolicyLoader {
         return out;
     }
 
-    private static void prefixError(YamlDocument doc, com.fasterxml.jackson.databind.JsonNode prefix, String pointer,
+    private static void prefixError(YamlDocument doc, tools.jackson.databind.JsonNode prefix, String pointer,
                                     List<PolicyError> out) {
-        if (!prefix.isTextual()) {
+        if (!prefix.isString()) {
             return;
         }
         try {
-            Prefix.parse(prefix.asText());
+            Prefix.parse(prefix.asString());
         } catch (IllegalArgumentException e) {
             out.add(doc.error(pointer, e.getMessage()));
         }

@@ -1,10 +1,10 @@
 package dev.bpfgit.policy;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.cfg.JsonNodeFeature;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 import dev.bpfgit.kind.Kinds;
 
@@ -43,9 +43,9 @@ final class PolicyReader {
     Policy read(YamlDocument doc, Consumer<PolicyError> errors) {
         // in place: the document is not used after this, but for its locations
         ObjectNode canonical = (ObjectNode) doc.root();
-        String kind = canonical.get("kind").asText();
+        String kind = canonical.get("kind").asString();
         schema.applyDefaults(canonical, kind);
-        String name = canonical.get("metadata").get("name").asText();
+        String name = canonical.get("metadata").get("name").asString();
         ObjectNode spec = (ObjectNode) canonical.get("spec");
         HostSelector hosts = hosts(spec.get("hosts"), doc, errors);
         PolicySpec parsed = kinds.named(kind).read(spec, "/spec", doc::error, errors);
@@ -59,7 +59,7 @@ final class PolicyReader {
         List<String> names = new ArrayList<>();
         JsonNode globs = hosts.path("names");
         for (int i = 0; i < globs.size(); i++) {
-            String glob = globs.get(i).asText();
+            String glob = globs.get(i).asString();
             try {
                 // the JDK's words for a syntax error; Glob for the matching, and its own limits
                 FileSystems.getDefault().getPathMatcher("glob:" + glob);
@@ -76,7 +76,7 @@ final class PolicyReader {
             }
         }
         Map<String, String> labels = new LinkedHashMap<>();
-        hosts.path("labels").properties().forEach(e -> labels.put(e.getKey(), e.getValue().asText()));
+        hosts.path("labels").properties().forEach(e -> labels.put(e.getKey(), e.getValue().asString()));
         return new HostSelector(names, labels);
     }
 

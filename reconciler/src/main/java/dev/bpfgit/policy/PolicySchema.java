@@ -1,11 +1,11 @@
 package dev.bpfgit.policy;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.core.JsonPointer;
-import com.fasterxml.jackson.core.JsonProcessingException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+import tools.jackson.core.JsonPointer;
+import tools.jackson.core.JacksonException;
 import com.networknt.schema.Error;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaLocation;
@@ -48,8 +48,6 @@ final class PolicySchema {
 
     private final String root;
     private final Schema validator;
-    /** The validator's own tree (Jackson 3, json-schema-validator 3.x): documents are handed over as JSON text. */
-    private final tools.jackson.databind.ObjectMapper validatorJson = new tools.jackson.databind.ObjectMapper();
     private final Map<String, JsonNode> documents = new ConcurrentHashMap<>();
     private final ObjectMapper mapper = new ObjectMapper();
 
@@ -84,15 +82,7 @@ final class PolicySchema {
     }
 
     List<SchemaViolation> validate(JsonNode document) {
-        return violations(validator.validate(toValidator(document)), document);
-    }
-
-    private tools.jackson.databind.JsonNode toValidator(JsonNode document) {
-        try {
-            return validatorJson.readTree(mapper.writeValueAsString(document));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a policy tree as JSON", e);
-        }
+        return violations(validator.validate(document), document);
     }
 
     private static List<SchemaViolation> violations(List<Error> errors, JsonNode document) {
@@ -135,11 +125,11 @@ final class PolicySchema {
 
     /** The document with the kind's array emptied, if every item passed the kind's check. */
     private Optional<JsonNode> withoutBulkItems(JsonNode document, Kinds kinds) {
-        if (!(document instanceof ObjectNode top) || !(top.get("kind") instanceof JsonNode kind) || !kind.isTextual()
+        if (!(document instanceof ObjectNode top) || !(top.get("kind") instanceof JsonNode kind) || !kind.isString()
                 || !(top.get("spec") instanceof ObjectNode spec)) {
             return Optional.empty();
         }
-        Optional<PolicyKind> k = kinds.find(kind.asText());
+        Optional<PolicyKind> k = kinds.find(kind.asString());
         Optional<PolicyKind.ItemCheck> check = k.flatMap(PolicyKind::itemCheck);
         if (check.isEmpty() || !(spec.get(check.get().array()) instanceof ArrayNode items)
                 || bulk(items) < BULK_ITEMS || !check.get().fingerprint().equals(fingerprints.computeIfAbsent(
@@ -199,9 +189,9 @@ final class PolicySchema {
      */
     private String kindSchema(String kind) {
         for (JsonNode branch : document(root).path("allOf")) {
-            if (branch.at("/if/properties/kind/const").asText("").equals(kind)
-                    && branch.at("/then/properties/spec/$ref") instanceof JsonNode ref && ref.isTextual()) {
-                return ref.asText().contains(":") ? ref.asText() : resolve(ref.asText(), root);
+            if (branch.at("/if/properties/kind/const").asString("").equals(kind)
+                    && branch.at("/then/properties/spec/$ref") instanceof JsonNode ref && ref.isString()) {
+                return ref.asString().contains(":") ? ref.asString() : resolve(ref.asString(), root);
             }
         }
         throw new IllegalStateException("the root schema " + root + " does not dispatch kind " + kind);
@@ -211,8 +201,8 @@ final class PolicySchema {
         if (schema == null || !schema.isObject() || depth > 64) {
             return;
         }
-        if (schema.get("$ref") instanceof JsonNode ref && ref.isTextual()) {
-            Resolved r = ref(ref.asText(), base);
+        if (schema.get("$ref") instanceof JsonNode ref && ref.isString()) {
+            Resolved r = ref(ref.asString(), base);
             fill(r.node(), r.base(), instance, depth + 1);
         }
         for (JsonNode sub : schema.path("allOf")) {
@@ -239,7 +229,7 @@ final class PolicySchema {
 
     /** Whether a default is anywhere below this schema (through $ref); memoized per schema node. */
     private boolean hasDefaults(JsonNode schema, String base, int depth) {
-        if (!schema.isContainerNode() || depth > 64) {
+        if (!schema.isContainer() || depth > 64) {
             return false;
         }
         Boolean known = withDefaults.get(schema);
@@ -247,8 +237,8 @@ final class PolicySchema {
             return known;
         }
         boolean found = schema.has("default");
-        if (!found && schema.get("$ref") instanceof JsonNode ref && ref.isTextual()) {
-            Resolved r = ref(ref.asText(), base);
+        if (!found && schema.get("$ref") instanceof JsonNode ref && ref.isString()) {
+            Resolved r = ref(ref.asString(), base);
             found = r.node() != null && hasDefaults(r.node(), r.base(), depth + 1);
         }
         for (var it = schema.iterator(); !found && it.hasNext(); ) {

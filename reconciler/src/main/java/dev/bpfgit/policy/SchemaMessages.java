@@ -1,7 +1,7 @@
 package dev.bpfgit.policy;
 
-import com.fasterxml.jackson.core.JsonPointer;
-import com.fasterxml.jackson.databind.JsonNode;
+import tools.jackson.core.JsonPointer;
+import tools.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -75,7 +75,7 @@ final class SchemaMessages {
         List<String> out = new ArrayList<>();
         String object = m.pointer();
         schema.node(m, 0).ifPresent(alternatives -> alternatives.forEach(a ->
-                a.path("required").forEach(r -> out.add(JsonPointers.child(object, r.asText())))));
+                a.path("required").forEach(r -> out.add(JsonPointers.child(object, r.asString())))));
         return out;
     }
 
@@ -93,7 +93,7 @@ final class SchemaMessages {
         }
         JsonNode keyword = schema.node(m, 0).orElse(null);
         Optional<String> custom = schema.node(m, 1)
-                .map(s -> s.path("errorMessage")).filter(JsonNode::isTextual).map(JsonNode::asText);
+                .map(s -> s.path("errorMessage")).filter(JsonNode::isString).map(JsonNode::asString);
         if (custom.isPresent()) {
             // the schema's own words, also what editors show (vscode-json-languageservice "errorMessage")
             return List.of(doc.error(pointer, custom.get()));
@@ -116,12 +116,12 @@ final class SchemaMessages {
                     + branch.map(b -> b.then() ? "not allowed when " + b.condition()
                     : "only allowed when " + b.condition()).orElse("not allowed here");
             case "enum" -> "must be one of " + StreamSupport.stream(keyword.spliterator(), false)
-                    .map(JsonNode::asText).collect(Collectors.joining(", ")) + " (got " + shown(value) + ")";
+                    .map(JsonNode::asString).collect(Collectors.joining(", ")) + " (got " + shown(value) + ")";
             case "const" -> "must be " + shown(keyword) + " (got " + shown(value) + ")";
             case "type" -> "must be " + typeNames(keyword) + " (got " + shown(value) + ")" + quoteHint(keyword, value);
             case "pattern" -> schema.node(m, 1)
-                    .map(s -> s.path("patternErrorMessage").asText(null))
-                    .orElse("must match the pattern " + keyword.asText()) + " (got " + shown(value) + ")";
+                    .map(s -> s.path("patternErrorMessage").asString(null))
+                    .orElse("must match the pattern " + keyword.asString()) + " (got " + shown(value) + ")";
             case "minimum" -> "must be at least " + keyword + " (got " + shown(value) + ")";
             case "maximum" -> "must be at most " + keyword + " (got " + shown(value) + ")";
             case "exclusiveMinimum" -> "must be greater than " + keyword + " (got " + shown(value) + ")";
@@ -169,7 +169,7 @@ final class SchemaMessages {
     /** The properties declared next to the failing {@code additionalProperties}. */
     private List<String> knownFields(SchemaViolation m) {
         return schema.node(m, 1)
-                .map(s -> iterable(s.path("properties").fieldNames()))
+                .map(s -> iterable(s.path("properties").propertyNames().iterator()))
                 .orElse(List.of());
     }
 
@@ -218,10 +218,10 @@ final class SchemaMessages {
         ifSchema.path("properties").properties().forEach(p -> {
             JsonNode s = p.getValue();
             if (s.has("const")) {
-                parts.add(p.getKey() + " is " + s.get("const").asText());
+                parts.add(p.getKey() + " is " + s.get("const").asString());
             } else if (s.has("enum")) {
                 parts.add(p.getKey() + " is one of " + StreamSupport.stream(s.get("enum").spliterator(), false)
-                        .map(JsonNode::asText).collect(Collectors.joining(", ")));
+                        .map(JsonNode::asString).collect(Collectors.joining(", ")));
             }
         });
         return parts.isEmpty() ? "this condition holds" : String.join(" and ", parts);
@@ -231,7 +231,7 @@ final class SchemaMessages {
     private static boolean conditionDecidable(Branch b, YamlDocument doc) {
         JsonNode object = doc.root().at(JsonPointer.compile(b.object()));
         for (JsonNode required : b.ifSchema().path("required")) {
-            if (!object.has(required.asText())) {
+            if (!object.has(required.asString())) {
                 return false;
             }
         }
@@ -251,8 +251,8 @@ final class SchemaMessages {
         if (v == null || v.isNull() || v.isMissingNode()) {
             return "an empty value";
         }
-        if (v.isTextual()) {
-            return "\"" + Shown.value(v.asText()) + "\"";
+        if (v.isString()) {
+            return "\"" + Shown.value(v.asString()) + "\"";
         }
         if (v.isObject()) {
             return "a mapping";
@@ -266,9 +266,9 @@ final class SchemaMessages {
     private static String typeNames(JsonNode type) {
         List<String> names = new ArrayList<>();
         if (type.isArray()) {
-            type.forEach(t -> names.add(typeName(t.asText())));
+            type.forEach(t -> names.add(typeName(t.asString())));
         } else {
-            names.add(typeName(type.asText()));
+            names.add(typeName(type.asString()));
         }
         return String.join(" or ", names);
     }
@@ -288,8 +288,8 @@ final class SchemaMessages {
 
     /** YAML reads 12 and true as a number and a boolean; a field that only takes strings needs them quoted. */
     private static String quoteHint(JsonNode type, JsonNode value) {
-        boolean onlyString = type.isTextual() && type.asText().equals("string");
+        boolean onlyString = type.isString() && type.asString().equals("string");
         boolean scalar = value != null && (value.isNumber() || value.isBoolean());
-        return onlyString && scalar ? "; write \"" + Shown.value(value.asText()) + "\"" : "";
+        return onlyString && scalar ? "; write \"" + Shown.value(value.asString()) + "\"" : "";
     }
 }

@@ -1,9 +1,9 @@
 package dev.bpfgit.policy;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
 import org.snakeyaml.engine.v2.api.ConstructNode;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.common.Anchor;
@@ -453,14 +453,14 @@ final class YamlToJson {
         Tag tag = tag(event);
         String text = event.getValue();
         if (tag.equals(Tag.STR)) {
-            return JSON.textNode(text);
+            return JSON.stringNode(text);
         }
         ConstructNode constructor = settings.getSchema().getSchemaTagConstructors().get(tag);
         if (constructor == null || !(tag.equals(Tag.NULL) || tag.equals(Tag.BOOL) || tag.equals(Tag.INT)
                 || tag.equals(Tag.FLOAT))) {
             error(new PolicyError(start(event), pointer, "unsupported YAML tag " + shortTag(tag)
                     + "; remove it (quote the value to make it a string)"));
-            return JSON.textNode(text);
+            return JSON.stringNode(text);
         }
         boolean number = tag.equals(Tag.INT) || tag.equals(Tag.FLOAT);
         if (number && text.length() > YamlReader.MAX_NUMBER_LENGTH) {
@@ -490,7 +490,7 @@ final class YamlToJson {
             case Long l -> JSON.numberNode(l);
             case BigInteger b -> JSON.numberNode(b);
             case Double d -> JSON.numberNode(d);
-            default -> JSON.textNode(text);
+            default -> JSON.stringNode(text);
         };
     }
 

@@ -1,7 +1,7 @@
 package dev.bpfgit.render;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.explain.Explanation;
 import dev.bpfgit.explain.Explanation.Verdict;
 

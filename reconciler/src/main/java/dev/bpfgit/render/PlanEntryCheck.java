@@ -1,8 +1,8 @@
 package dev.bpfgit.render;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,17 +38,17 @@ final class PlanEntryCheck {
     private PlanEntryCheck() {
         JsonNode schema = schema();
         JsonNode entry = schema.at("/$defs/entry");
-        entry.at("/properties/change/enum").forEach(c -> changes.add(c.asText()));
-        entry.at("/required").forEach(r -> required.add(r.asText()));
+        entry.at("/properties/change/enum").forEach(c -> changes.add(c.asString()));
+        entry.at("/required").forEach(r -> required.add(r.asString()));
         entry.at("/properties").properties().forEach(p -> {
-            if (p.getValue().path("$ref").asText().equals("#/$defs/hex")) {
+            if (p.getValue().path("$ref").asString().equals("#/$defs/hex")) {
                 hexFields.add(p.getKey());
-            } else if (p.getValue().path("type").asText().equals("string")) {
+            } else if (p.getValue().path("type").asString().equals("string")) {
                 textFields.add(p.getKey());
             }
         });
         on = fingerprint(schema).equals(FINGERPRINT)
-                && schema.at("/$defs/hex/pattern").asText().equals(HEX_PATTERN);
+                && schema.at("/$defs/hex/pattern").asString().equals(HEX_PATTERN);
     }
 
     private static final class Holder {
@@ -73,7 +73,7 @@ final class PlanEntryCheck {
         for (String f : hexFields) {
             JsonNode v = o.get(f);
             if (v != null) {
-                if (!v.isTextual() || !hex(v.textValue())) {
+                if (!v.isString() || !hex(v.stringValue())) {
                     return false;
                 }
                 known++;
@@ -82,7 +82,7 @@ final class PlanEntryCheck {
         for (String f : textFields) {
             JsonNode v = o.get(f);
             if (v != null) {
-                if (!v.isTextual()) {
+                if (!v.isString()) {
                     return false;
                 }
                 known++;
@@ -90,7 +90,7 @@ final class PlanEntryCheck {
         }
         JsonNode change = o.get("change");
         // change is an enum, not a type: every other field is a string or hex
-        return known + 1 == o.size() && change != null && change.isTextual() && changes.contains(change.textValue());
+        return known + 1 == o.size() && change != null && change.isString() && changes.contains(change.stringValue());
     }
 
     /** {@code ^([0-9a-f]{2})*$}, without the final line terminator Java's {@code $} lets through: that goes to the validator. */

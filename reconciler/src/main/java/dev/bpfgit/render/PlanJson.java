@@ -1,11 +1,13 @@
 package dev.bpfgit.render;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.StreamWriteFeature;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.SerializationFeature;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.compile.Objects;
 import dev.bpfgit.diff.Change;
 import dev.bpfgit.diff.EntryChange;
@@ -48,7 +50,7 @@ public final class PlanJson {
      */
     public static final int VERSION = 1;
     static final String FORMAT_PREFIX = "bpfgit.dev/plan/v";
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
 
     private PlanJson() {
     }
@@ -73,33 +75,32 @@ public final class PlanJson {
     public static void write(Plan plan, Consumer<ObjectNode> extra, Writer out) {
         ObjectNode added = JSON.createObjectNode();
         extra.accept(added);
-        try (JsonGenerator g = JSON.writer().createGenerator(out)) {
-            g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+        try (JsonGenerator g = JSON.writer().without(StreamWriteFeature.AUTO_CLOSE_TARGET).createGenerator(out)) {
             g.writeStartObject();
-            g.writeStringField("format", FORMAT);
-            g.writeNumberField("version", VERSION);
-            g.writeStringField("root", plan.root().toString());
-            g.writeStringField("revision", plan.revision());
-            g.writeStringField("basis", plan.basis());
-            g.writeBooleanField("inSync", plan.inSync());
+            g.writeStringProperty("format", FORMAT);
+            g.writeNumberProperty("version", VERSION);
+            g.writeStringProperty("root", plan.root().toString());
+            g.writeStringProperty("revision", plan.revision());
+            g.writeStringProperty("basis", plan.basis());
+            g.writeBooleanProperty("inSync", plan.inSync());
             Summary s = plan.summary();
-            g.writeObjectFieldStart("summary");
-            g.writeNumberField("create", s.create());
-            g.writeNumberField("change", s.change());
-            g.writeNumberField("remove", s.remove());
-            g.writeNumberField("entriesAdded", s.added());
-            g.writeNumberField("entriesChanged", s.changed());
-            g.writeNumberField("entriesRemoved", s.removed());
+            g.writeObjectPropertyStart("summary");
+            g.writeNumberProperty("create", s.create());
+            g.writeNumberProperty("change", s.change());
+            g.writeNumberProperty("remove", s.remove());
+            g.writeNumberProperty("entriesAdded", s.added());
+            g.writeNumberProperty("entriesChanged", s.changed());
+            g.writeNumberProperty("entriesRemoved", s.removed());
             g.writeEndObject();
             strings(g, "warnings", plan.warnings());
-            g.writeArrayFieldStart("units");
+            g.writeArrayPropertyStart("units");
             for (UnitPlan u : plan.units()) {
                 g.writeStartObject();
-                g.writeStringField("dir", u.dir().toString());
-                g.writeStringField("kind", u.kind());
-                g.writeStringField("label", u.label());
+                g.writeStringProperty("dir", u.dir().toString());
+                g.writeStringProperty("kind", u.kind());
+                g.writeStringProperty("label", u.label());
                 strings(g, "policies", u.policies());
-                g.writeArrayFieldStart("changes");
+                g.writeArrayPropertyStart("changes");
                 for (Change c : u.changes()) {
                     if (c instanceof Change.PutEntries || c instanceof Change.DeleteEntries) {
                         entrySteps(g, c);
@@ -114,14 +115,14 @@ public final class PlanJson {
                 g.writeEndObject();
             }
             g.writeEndArray();
-            g.writeObjectFieldStart("meta");
+            g.writeObjectPropertyStart("meta");
             for (Map.Entry<String, String> m : new TreeMap<>(plan.meta()).entrySet()) {
-                g.writeStringField(m.getKey(), m.getValue());
+                g.writeStringProperty(m.getKey(), m.getValue());
             }
             g.writeEndObject();
             strings(g, "metaDeletes", plan.metaDeletes());
             for (Map.Entry<String, JsonNode> e : added.properties()) {
-                g.writeFieldName(e.getKey());
+                g.writeName(e.getKey());
                 g.writeTree(e.getValue());
             }
             g.writeEndObject();
@@ -133,7 +134,7 @@ public final class PlanJson {
     }
 
     private static void strings(JsonGenerator g, String field, List<String> values) throws IOException {
-        g.writeArrayFieldStart(field);
+        g.writeArrayPropertyStart(field);
         for (String v : values) {
             g.writeString(v);
         }
@@ -143,41 +144,37 @@ public final class PlanJson {
     /** A PutEntries or DeleteEntries step, in the order of {@link #change}, one entry at a time. */
     private static void entrySteps(JsonGenerator g, Change c) throws IOException {
         g.writeStartObject();
-        g.writeStringField("op", c.getClass().getSimpleName());
-        g.writeStringField("pin", c.pin().toString());
+        g.writeStringProperty("op", c.getClass().getSimpleName());
+        g.writeStringProperty("pin", c.pin().toString());
         int before = c instanceof Change.PutEntries p ? p.before() : ((Change.DeleteEntries) c).before();
         List<EntryChange> changes = c instanceof Change.PutEntries p ? p.changes() : ((Change.DeleteEntries) c).changes();
-        g.writeNumberField("before", before);
-        g.writeArrayFieldStart("entries");
+        g.writeNumberProperty("before", before);
+        g.writeArrayPropertyStart("entries");
         for (int i = 0; i < changes.size(); i++) {
             EntryChange e = changes.get(i);
             g.writeStartObject();
-            g.writeStringField("change", String.valueOf(e.symbol()));
-            g.writeStringField("owner", e.owner());
-            g.writeStringField("key", e.key());
-            g.writeStringField("text", e.text());
-            g.writeStringField("rawKey", e.rawKey().toHex());
+            g.writeStringProperty("change", String.valueOf(e.symbol()));
+            g.writeStringProperty("owner", e.owner());
+            g.writeStringProperty("key", e.key());
+            g.writeStringProperty("text", e.text());
+            g.writeStringProperty("rawKey", e.rawKey().toHex());
             if (e.before().isPresent()) {
-                g.writeStringField("rawBefore", e.before().get().toHex());
+                g.writeStringProperty("rawBefore", e.before().get().toHex());
             }
             if (e.after().isPresent()) {
-                g.writeStringField("rawAfter", e.after().get().toHex());
+                g.writeStringProperty("rawAfter", e.after().get().toHex());
             }
             g.writeEndObject();
         }
         g.writeEndArray();
         if (c instanceof Change.DeleteEntries d && d.early()) {
-            g.writeStringField("room", d.room());
+            g.writeStringProperty("room", d.room());
         }
         g.writeEndObject();
     }
 
     static String write(ObjectNode root) {
-        try {
-            return JSON.writeValueAsString(root) + "\n";
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return JSON.writeValueAsString(root) + "\n";
     }
 
     static ObjectNode tree(Plan plan) {
@@ -310,25 +307,25 @@ public final class PlanJson {
         List<UnitPlan> units = new ArrayList<>();
         for (JsonNode u : root.path("units")) {
             List<String> pols = new ArrayList<>();
-            u.path("policies").forEach(p -> pols.add(p.asText()));
+            u.path("policies").forEach(p -> pols.add(p.asString()));
             List<Change> changes = new ArrayList<>();
             u.path("changes").forEach(c -> changes.add(change(c, saved)));
-            units.add(new UnitPlan(Path.of(u.path("dir").asText()), u.path("kind").asText(),
-                    u.path("label").asText(), pols, changes));
+            units.add(new UnitPlan(Path.of(u.path("dir").asString()), u.path("kind").asString(),
+                    u.path("label").asString(), pols, changes));
         }
         Map<String, String> meta = new TreeMap<>();
-        root.path("meta").properties().forEach(e -> meta.put(e.getKey(), e.getValue().asText()));
+        root.path("meta").properties().forEach(e -> meta.put(e.getKey(), e.getValue().asString()));
         List<String> metaDeletes = new ArrayList<>();
-        root.path("metaDeletes").forEach(m -> metaDeletes.add(m.asText()));
+        root.path("metaDeletes").forEach(m -> metaDeletes.add(m.asString()));
         List<String> warnings = new ArrayList<>();
-        root.path("warnings").forEach(w -> warnings.add(w.asText()));
-        return new Plan(Path.of(root.path("root").asText()), root.path("revision").asText(),
-                root.path("basis").asText(), units, meta, metaDeletes, warnings);
+        root.path("warnings").forEach(w -> warnings.add(w.asString()));
+        return new Plan(Path.of(root.path("root").asString()), root.path("revision").asString(),
+                root.path("basis").asString(), units, meta, metaDeletes, warnings);
     }
 
     /** Refuses what this build cannot read exactly: another kind of document, or a version it does not know. */
     private static void checkVersion(JsonNode root) {
-        String format = root.path("format").asText();
+        String format = root.path("format").asString();
         if (format.equals(FleetJson.FORMAT)) {
             throw new IllegalArgumentException("this is the plan of several hosts (plan --hosts), which cannot be"
                     + " applied; on the host, save its own plan with 'bpfgit plan PATH -o json'");
@@ -336,7 +333,7 @@ public final class PlanJson {
         if (!format.startsWith(FORMAT_PREFIX)) {
             throw new IllegalArgumentException("not a bpfgit plan (format is not " + FORMAT + ")");
         }
-        String version = root.has("version") ? root.get("version").asText() : format.substring(FORMAT_PREFIX.length());
+        String version = root.has("version") ? root.get("version").asString() : format.substring(FORMAT_PREFIX.length());
         if (!format.equals(FORMAT) || !version.equals(String.valueOf(VERSION))
                 || (root.has("version") && !root.get("version").isInt())) {
             throw new IllegalArgumentException("plan format version " + version + " (" + format + ") is not known"
@@ -346,33 +343,33 @@ public final class PlanJson {
     }
 
     private static Change change(JsonNode n, SavedPlan saved) {
-        Path pin = Path.of(n.path("pin").asText());
-        String op = n.path("op").asText();
+        Path pin = Path.of(n.path("pin").asString());
+        String op = n.path("op").asString();
         return switch (op) {
             case "CreateMap" -> new Change.CreateMap(pin, spec(n.path("spec")));
             case "ReplaceMap" -> {
                 List<String> reasons = new ArrayList<>();
-                n.path("reasons").forEach(r -> reasons.add(r.asText()));
-                yield new Change.ReplaceMap(pin, Path.of(n.path("staging").asText()), spec(n.path("spec")), reasons);
+                n.path("reasons").forEach(r -> reasons.add(r.asString()));
+                yield new Change.ReplaceMap(pin, Path.of(n.path("staging").asString()), spec(n.path("spec")), reasons);
             }
             case "PutEntries" -> new Change.PutEntries(pin, n.path("before").asInt(), entries(n, saved));
             case "DeleteEntries" -> new Change.DeleteEntries(pin, n.path("before").asInt(), entries(n, saved),
-                    n.path("room").asText(""));
+                    n.path("room").asString(""));
             case "LoadProgram" -> {
                 JsonNode p = n.path("program");
                 Map<String, Path> maps = new TreeMap<>();
-                p.path("maps").properties().forEach(e -> maps.put(e.getKey(), Path.of(e.getValue().asText())));
-                yield new Change.LoadProgram(pin, new ProgramSpec(object(p), p.path("name").asText(), maps),
-                        n.path("replace").asBoolean(), n.path("reason").asText());
+                p.path("maps").properties().forEach(e -> maps.put(e.getKey(), Path.of(e.getValue().asString())));
+                yield new Change.LoadProgram(pin, new ProgramSpec(object(p), p.path("name").asString(), maps),
+                        n.path("replace").asBoolean(), n.path("reason").asString());
             }
-            case "CreateLink" -> new Change.CreateLink(pin, Path.of(n.path("program").asText()), at(n.path("at")));
-            case "UpdateLink" -> new Change.UpdateLink(pin, Path.of(n.path("program").asText()),
+            case "CreateLink" -> new Change.CreateLink(pin, Path.of(n.path("program").asString()), at(n.path("at")));
+            case "UpdateLink" -> new Change.UpdateLink(pin, Path.of(n.path("program").asString()),
                     n.has("expectedProgId") ? Optional.of(n.path("expectedProgId").asInt()) : Optional.empty(),
-                    n.path("reason").asText());
-            case "Rename" -> new Change.Rename(pin, Path.of(n.path("to").asText()));
+                    n.path("reason").asString());
+            case "Rename" -> new Change.Rename(pin, Path.of(n.path("to").asString()));
             case "Unpin" -> new Change.Unpin(pin, n.has("type")
-                    ? Optional.of(PinType.valueOf(n.path("type").asText())) : Optional.empty(),
-                    n.path("detail").asText());
+                    ? Optional.of(PinType.valueOf(n.path("type").asString())) : Optional.empty(),
+                    n.path("detail").asString());
             default -> throw new IllegalArgumentException("unknown plan step " + op);
         };
     }
@@ -384,30 +381,30 @@ public final class PlanJson {
 
     private static MapSpec spec(JsonNode n) {
         Optional<BtfTypes> btf = n.has("btf") ? Optional.of(new BtfTypes(object(n.path("btf")),
-                n.path("btf").path("keyType").asText(), n.path("btf").path("valueType").asText())) : Optional.empty();
-        return new MapSpec(n.path("name").asText(), MapType.valueOf(n.path("type").asText()),
+                n.path("btf").path("keyType").asString(), n.path("btf").path("valueType").asString())) : Optional.empty();
+        return new MapSpec(n.path("name").asString(), MapType.valueOf(n.path("type").asString()),
                 n.path("keySize").asInt(), n.path("valueSize").asInt(), n.path("maxEntries").asInt(),
                 n.path("flags").asInt(), btf);
     }
 
     private static ObjectFile object(JsonNode n) {
-        ObjectFile o = Objects.get(n.path("object").asText());
-        if (!o.sha256().equals(n.path("sha256").asText())) {
+        ObjectFile o = Objects.get(n.path("object").asString());
+        if (!o.sha256().equals(n.path("sha256").asString())) {
             throw new IllegalArgumentException("the plan was made with another build of " + o.name()
-                    + " (sha256 " + n.path("sha256").asText() + ", this bpfgit has " + o.sha256() + "): plan again");
+                    + " (sha256 " + n.path("sha256").asString() + ", this bpfgit has " + o.sha256() + "): plan again");
         }
         return o;
     }
 
     private static AttachPoint at(JsonNode n) {
-        String type = n.path("type").asText();
-        String ifname = n.path("interface").asText();
+        String type = n.path("type").asString();
+        String ifname = n.path("interface").asString();
         return switch (type) {
             case "xdp" -> new AttachPoint.Xdp(ifname);
             case "tcx-ingress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.INGRESS);
             case "tcx-egress" -> new AttachPoint.Tcx(ifname, AttachPoint.Direction.EGRESS);
             case "cgroup-sock_ops", "cgroup-ingress", "cgroup-egress" -> new AttachPoint.Cgroup(
-                    n.path("cgroup").asText(), AttachPoint.CgroupHook.of(type.substring("cgroup-".length())));
+                    n.path("cgroup").asString(), AttachPoint.CgroupHook.of(type.substring("cgroup-".length())));
             case "legacy-tc-ingress" -> new AttachPoint.LegacyTc(ifname, AttachPoint.Direction.INGRESS);
             case "legacy-tc-egress" -> new AttachPoint.LegacyTc(ifname, AttachPoint.Direction.EGRESS);
             default -> throw new IllegalArgumentException("unknown attach point " + type);

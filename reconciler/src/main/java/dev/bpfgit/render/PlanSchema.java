@@ -1,8 +1,9 @@
 package dev.bpfgit.render;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.node.ObjectNode;
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaLocation;
@@ -36,7 +37,7 @@ public final class PlanSchema {
     public static JsonNode tree(String text) {
         try {
             return JSON.readTree(text);
-        } catch (IOException e) {
+        } catch (JacksonException e) {
             throw new IllegalArgumentException("not a bpfgit plan: " + e.getMessage());
         }
     }
@@ -46,7 +47,7 @@ public final class PlanSchema {
      * {@code version} existed is version 1); anything else {@link PlanJson#parse} refuses with its own words.
      */
     public static boolean current(JsonNode root) {
-        return root.path("format").asText().equals(PlanJson.FORMAT)
+        return root.path("format").asString().equals(PlanJson.FORMAT)
                 && (!root.has("version") || root.get("version").isInt() && root.get("version").asInt() == PlanJson.VERSION);
     }
 

@@ -1,13 +1,15 @@
 package dev.bpfgit.render;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.MissingNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonToken;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.MissingNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.diff.Plan;
 import dev.bpfgit.diff.SavedEntryChanges;
 
@@ -32,7 +34,9 @@ import java.util.stream.Stream;
  * ({@code $defs/entry}), whose complaints carry the entry's place in the plan and its line in the file.
  */
 public final class SavedPlan {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Reads a value at a time from the document's parser: what follows it is the rest of the document. */
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .disable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
     /** Entries the validator words complaints for; past that they are counted. */
     static final int MAX_ENTRY_COMPLAINTS = 1000;
 
@@ -51,7 +55,7 @@ public final class SavedPlan {
     public static SavedPlan read(InputStream in) throws IOException {
         try (JsonParser p = JSON.createParser(in)) {
             return new SavedPlan(p);
-        } catch (JsonProcessingException e) {
+        } catch (JacksonException e) {
             throw new IllegalArgumentException("not a bpfgit plan: " + e.getOriginalMessage() + location(e));
         }
     }
@@ -59,12 +63,12 @@ public final class SavedPlan {
     public static SavedPlan read(Reader in) throws IOException {
         try (JsonParser p = JSON.createParser(in)) {
             return new SavedPlan(p);
-        } catch (JsonProcessingException e) {
+        } catch (JacksonException e) {
             throw new IllegalArgumentException("not a bpfgit plan: " + e.getOriginalMessage() + location(e));
         }
     }
 
-    private static String location(JsonProcessingException e) {
+    private static String location(JacksonException e) {
         return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column "
                 + e.getLocation().getColumnNr() + ")";
     }
@@ -122,7 +126,7 @@ public final class SavedPlan {
         JsonToken t = p.currentToken();
         if (t == JsonToken.START_OBJECT && (where == Where.ROOT || where == Where.UNIT || where == Where.CHANGE)) {
             ObjectNode o = JSON.createObjectNode();
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
+            while (p.nextToken() == JsonToken.PROPERTY_NAME) {
                 String f = p.currentName();
                 p.nextToken();
                 if (where == Where.CHANGE && f.equals("entries") && p.currentToken() == JsonToken.START_ARRAY) {
@@ -169,8 +173,8 @@ public final class SavedPlan {
                 }
             }
             try {
-                b.add(e.get("rawKey").textValue(), text(e, "rawBefore"), text(e, "rawAfter"),
-                        e.get("owner").textValue(), e.get("key").textValue(), e.get("text").textValue());
+                b.add(e.get("rawKey").stringValue(), text(e, "rawBefore"), text(e, "rawAfter"),
+                        e.get("owner").stringValue(), e.get("key").stringValue(), e.get("text").stringValue());
             } catch (IllegalArgumentException x) {
                 // what the schema's pattern lets through and is still no hex (a final line break)
                 entryComplaints.add(new PlanSchema.Complaint(here + "/" + x.getMessage().substring(0,
@@ -183,7 +187,7 @@ public final class SavedPlan {
 
     private static String text(JsonNode e, String field) {
         JsonNode v = e.get(field);
-        return v == null ? null : v.textValue();
+        return v == null ? null : v.stringValue();
     }
 
     private static String pointer(String field) {

@@ -1,10 +1,11 @@
 package dev.bpfgit.state;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.SerializationFeature;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.AttachedProgram;
@@ -35,7 +36,7 @@ public final class StateFile {
     public static final String FORMAT = "bpfgit.dev/state/v1";
     /** As in a plan (schema/plan.schema.json): the version readers check; {@code format} keeps its /v1. */
     public static final int VERSION = 1;
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
 
     /** A state file read back. */
     public record Loaded(Path root, HostFacts host, MemoryKernel kernel) {
@@ -113,7 +114,7 @@ public final class StateFile {
             ps.forEach(p -> pa.addObject().put("id", p.progId()).put("name", p.name()));
         });
         try {
-            JSON.writer().without(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_TARGET)
+            JSON.writer().without(tools.jackson.core.StreamWriteFeature.AUTO_CLOSE_TARGET)
                     .writeValue(out, root);
             out.write("\n");
         } catch (IOException e) {
@@ -127,24 +128,24 @@ public final class StateFile {
      * not kept as a node per entry and per key (a host of a million entries: hundreds of MB as a tree).
      */
     private static final class Tree {
-        private static final com.fasterxml.jackson.databind.node.JsonNodeFactory NODES =
-                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
+        private static final tools.jackson.databind.node.JsonNodeFactory NODES =
+                tools.jackson.databind.node.JsonNodeFactory.instance;
 
         static JsonNode read(java.io.Reader in) throws IOException {
-            try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(in)) {
+            try (tools.jackson.core.JsonParser p = JSON.createParser(in)) {
                 return p.nextToken() == null ? null : node(p, "");
             }
         }
 
-        private static JsonNode node(com.fasterxml.jackson.core.JsonParser p, String path) throws IOException {
+        private static JsonNode node(tools.jackson.core.JsonParser p, String path) throws IOException {
             return switch (p.currentToken()) {
                 case START_OBJECT -> {
                     ObjectNode o = NODES.objectNode();
                     boolean map = path.matches("maps\\[\\d+\\]");
-                    while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                    while (p.nextToken() == tools.jackson.core.JsonToken.PROPERTY_NAME) {
                         String name = p.currentName();
                         p.nextToken();
-                        o.set(name, map && name.equals("entries") && p.currentToken() == com.fasterxml.jackson.core.JsonToken.START_ARRAY
+                        o.set(name, map && name.equals("entries") && p.currentToken() == tools.jackson.core.JsonToken.START_ARRAY
                                 ? NODES.pojoNode(Packed.read(p)) : node(p, path.isEmpty() ? name : path + "." + name));
                     }
                     yield o;
@@ -152,12 +153,12 @@ public final class StateFile {
                 case START_ARRAY -> {
                     ArrayNode a = NODES.arrayNode();
                     int i = 0;
-                    while (p.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+                    while (p.nextToken() != tools.jackson.core.JsonToken.END_ARRAY) {
                         a.add(node(p, path + "[" + i++ + "]"));
                     }
                     yield a;
                 }
-                case VALUE_STRING -> NODES.textNode(p.getText());
+                case VALUE_STRING -> NODES.stringNode(p.getString());
                 case VALUE_NUMBER_INT -> switch (p.getNumberType()) {
                     case INT -> NODES.numberNode(p.getIntValue());
                     case LONG -> NODES.numberNode(p.getLongValue());
@@ -167,7 +168,7 @@ public final class StateFile {
                 case VALUE_TRUE -> NODES.booleanNode(true);
                 case VALUE_FALSE -> NODES.booleanNode(false);
                 case VALUE_NULL -> NODES.nullNode();
-                default -> throw new com.fasterxml.jackson.core.JsonParseException(p, "unexpected " + p.currentToken());
+                default -> throw new tools.jackson.core.exc.StreamReadException(p, "unexpected " + p.currentToken());
             };
         }
     }
@@ -186,26 +187,26 @@ public final class StateFile {
         private String badPart = "";
         private boolean badPair;
 
-        static Packed read(com.fasterxml.jackson.core.JsonParser p) throws IOException {
+        static Packed read(tools.jackson.core.JsonParser p) throws IOException {
             Packed out = new Packed();
             int j = 0;
-            while (p.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+            while (p.nextToken() != tools.jackson.core.JsonToken.END_ARRAY) {
                 out.element(p, j++);
             }
             return out;
         }
 
-        private void element(com.fasterxml.jackson.core.JsonParser p, int j) throws IOException {
-            if (p.currentToken() != com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+        private void element(tools.jackson.core.JsonParser p, int j) throws IOException {
+            if (p.currentToken() != tools.jackson.core.JsonToken.START_ARRAY) {
                 p.skipChildren();
                 bad(j, true, "");
                 return;
             }
             byte[][] pair = new byte[2][];
             int i = 0;
-            while (p.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+            while (p.nextToken() != tools.jackson.core.JsonToken.END_ARRAY) {
                 if (i < 2) {
-                    String hex = p.currentToken() == com.fasterxml.jackson.core.JsonToken.VALUE_STRING ? p.getText() : null;
+                    String hex = p.currentToken() == tools.jackson.core.JsonToken.VALUE_STRING ? p.getString() : null;
                     pair[i] = hex == null ? null : decode(hex);
                     if (pair[i] == null) {
                         bad(j, false, "[" + i + "]");
@@ -286,10 +287,10 @@ public final class StateFile {
     }
 
     /** A map's entries, sorted by key, as {@code [["key hex", "value hex"], ...]}, written when the tree is. */
-    private record Entries(Map<Bytes, Bytes> entries) implements com.fasterxml.jackson.databind.JsonSerializable {
+    private record Entries(Map<Bytes, Bytes> entries) implements tools.jackson.databind.JacksonSerializable {
         @Override
-        public void serialize(com.fasterxml.jackson.core.JsonGenerator g,
-                              com.fasterxml.jackson.databind.SerializerProvider provider) throws IOException {
+        public void serialize(tools.jackson.core.JsonGenerator g,
+                              tools.jackson.databind.SerializationContext provider) {
             g.writeStartArray();
             if (entries instanceof dev.bpfgit.kernel.SortedEntries s) {   // in key order already
                 for (int i = 0; i < s.size(); i++) {
@@ -310,9 +311,9 @@ public final class StateFile {
         }
 
         @Override
-        public void serializeWithType(com.fasterxml.jackson.core.JsonGenerator g,
-                                      com.fasterxml.jackson.databind.SerializerProvider provider,
-                                      com.fasterxml.jackson.databind.jsontype.TypeSerializer type) throws IOException {
+        public void serializeWithType(tools.jackson.core.JsonGenerator g,
+                                      tools.jackson.databind.SerializationContext provider,
+                                      tools.jackson.databind.jsontype.TypeSerializer type) {
             serialize(g, provider);
         }
     }
@@ -348,7 +349,9 @@ public final class StateFile {
         JsonNode root;
         try {
             root = Tree.read(in);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (tools.jackson.core.exc.JacksonIOException e) {
+            throw new java.io.UncheckedIOException(e.getCause());   // the file, not its JSON
+        } catch (tools.jackson.core.JacksonException e) {
             // the original message only: the full one may quote the file
             var at = e.getLocation();
             String where = at == null ? "" : ":" + at.getLineNr() + ":" + at.getColumnNr();
@@ -361,7 +364,7 @@ public final class StateFile {
         if (root == null || !root.isObject()) {
             throw r.error("", "must be a JSON object (a file from 'bpfgit state export')");
         }
-        if (!FORMAT.equals(root.path("format").asText(null))) {
+        if (!FORMAT.equals(root.path("format").asString(null))) {
             throw new IllegalArgumentException(source + ": not a bpfgit state file (format is not " + FORMAT + ")");
         }
         // absent: version 1, as written before versions were numbered (schema/README.md)
@@ -402,7 +405,7 @@ public final class StateFile {
                     r.integer(m, at, "keySize", 1), r.integer(m, at, "valueSize", 0), r.integer(m, at, "maxEntries", 0),
                     r.integer(m, at, "flags", 0), r.integer(m, at, "btfId", 0));
             Map<Bytes, Bytes> entries = new HashMap<>();
-            if (m.get("entries") instanceof com.fasterxml.jackson.databind.node.POJONode pojo
+            if (m.get("entries") instanceof tools.jackson.databind.node.POJONode pojo
                     && pojo.getPojo() instanceof Packed packed) {
                 entries = packed.entries(r, at, info.keySize());
             } else if (m.has("entries")) {   // absent: a map whose entries bpfgit does not read back
@@ -570,18 +573,18 @@ public final class StateFile {
 
         String text(JsonNode parent, String at, String field) {
             JsonNode v = need(parent, at, field);
-            if (!v.isTextual()) {
+            if (!v.isString()) {
                 throw error(join(at, field), "must be a string (got " + kind(v) + ")");
             }
-            return v.asText();
+            return v.asString();
         }
 
         String text(JsonNode array, String at, int i) {
             JsonNode v = array.get(i);
-            if (v == null || !v.isTextual()) {
+            if (v == null || !v.isString()) {
                 throw error(at + "[" + i + "]", "must be a string (got " + kind(v) + ")");
             }
-            return v.asText();
+            return v.asString();
         }
 
         Path path(JsonNode parent, String at, String field) {
@@ -590,10 +593,10 @@ public final class StateFile {
 
         Path path(JsonNode array, String at, int i) {
             JsonNode v = array.get(i);
-            if (v == null || !v.isTextual()) {
+            if (v == null || !v.isString()) {
                 throw error(at + "[" + i + "]", "must be a string (got " + kind(v) + ")");
             }
-            return path(v.asText(), at + "[" + i + "]");
+            return path(v.asString(), at + "[" + i + "]");
         }
 
         private Path path(String p, String field) {
@@ -626,18 +629,18 @@ public final class StateFile {
 
         Bytes hex(JsonNode pair, String at, int i) {
             JsonNode v = pair.get(i);
-            if (v == null || !v.isTextual() || !v.asText().matches("([0-9a-fA-F]{2})*")) {
+            if (v == null || !v.isString() || !v.asString().matches("([0-9a-fA-F]{2})*")) {
                 throw error(at + "[" + i + "]", "must be a string of hex digit pairs");
             }
-            return Bytes.hex(v.asText());
+            return Bytes.hex(v.asString());
         }
 
         private static String kind(JsonNode v) {
             if (v == null || v.isNull()) {
                 return "null";
             }
-            if (v.isTextual()) {
-                return "\"" + clip(v.asText()) + "\"";
+            if (v.isString()) {
+                return "\"" + clip(v.asString()) + "\"";
             }
             if (v.isObject()) {
                 return "an object";

@@ -1,8 +1,8 @@
 package dev.bpfgit.diff;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.render.Fleet;
 import dev.bpfgit.render.FleetJson;
 import dev.bpfgit.render.FleetText;
@@ -45,7 +45,7 @@ class PlanOutputsTest {
         for (Plan p : f.everyKindOfStep()) {
             JsonNode n = OutputSchema.assertValid(PlanJson.render(p));
             assertEquals(1, n.get("version").asInt());
-            n.at("/units").forEach(u -> u.get("changes").forEach(c -> ops.add(c.get("op").asText())));
+            n.at("/units").forEach(u -> u.get("changes").forEach(c -> ops.add(c.get("op").asString())));
         }
         assertTrue(ops.containsAll(List.of("CreateMap", "PutEntries", "DeleteEntries", "LoadProgram", "CreateLink",
                 "ReplaceMap", "UpdateLink", "Unpin")), ops.toString());
@@ -173,7 +173,7 @@ class PlanOutputsTest {
         assertEquals(3, json.get("exitCode").asInt());
         assertEquals(0, json.at("/hosts/1/group").asInt());
         assertEquals(1, json.at("/hosts/2/group").asInt());
-        assertEquals("db-1.json: no such file", json.at("/groups/2/error").asText());
+        assertEquals("db-1.json: no such file", json.at("/groups/2/error").asString());
         String md = PlanMarkdown.render(fleet);
         assertTrue(md.contains("| db-2 | `state db-2.json` | - | - | - | - | 3 |\n"), md);
     }

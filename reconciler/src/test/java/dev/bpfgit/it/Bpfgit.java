@@ -1,7 +1,7 @@
 package dev.bpfgit.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
 import dev.bpfgit.apply.ApplyResult;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.diff.Plan;
@@ -111,7 +111,7 @@ final class Bpfgit {
         JsonNode json() {
             try {
                 return JSON.readTree(out);
-            } catch (IOException e) {
+            } catch (tools.jackson.core.JacksonException e) {
                 throw new AssertionError("stdout of " + this + " is not JSON: " + e.getMessage());
             }
         }

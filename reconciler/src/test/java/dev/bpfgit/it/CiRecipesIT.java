@@ -1,8 +1,8 @@
 package dev.bpfgit.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.bpfgit.kernel.testing.Commands;
@@ -85,7 +85,7 @@ class CiRecipesIT {
                 "GET /repos/acme/policies/issues/7/comments?per_page=100&page=2",
                 "POST /repos/acme/policies/issues/7/comments"), calls);
         assertEquals(2, api.comments.size());
-        String body = api.comments.get(1).get("body").asText();
+        String body = api.comments.get(1).get("body").asString();
         assertTrue(body.startsWith(MARKER + "\n### bpfgit plan for revision `"), body);
         assertTrue(body.contains("| edge-1 | `revision origin/main` | 0 | 1 | 0 | +0 ~1 -0 | 1 |\n"), body);
         assertTrue(body.contains("| db-1 | `revision origin/main` | 0 | 0 | 0 | +0 ~0 -0 | 0 |\n"), body);
@@ -106,8 +106,8 @@ class CiRecipesIT {
                 "GET /repos/acme/policies/issues/7/comments?per_page=100&page=1",
                 "PATCH /repos/acme/policies/issues/comments/2"), api.calls());
         assertEquals(2, api.comments.size());
-        assertEquals("looks good to me", api.comments.get(0).get("body").asText());
-        String updated = api.comments.get(1).get("body").asText();
+        assertEquals("looks good to me", api.comments.get(0).get("body").asString());
+        String updated = api.comments.get(1).get("body").asString();
         assertTrue(updated.startsWith(MARKER + "\n"), updated);
         assertTrue(updated.contains("+     + 192.0.2.0/24     drop\n"), updated);
     }
@@ -133,7 +133,7 @@ class CiRecipesIT {
                 "POST /api/v4/projects/42/merge_requests/3/notes"), api.calls());
         assertTrue(api.requests.stream().skip(1).allMatch(r -> r.token().equals("gl-token")), api.requests.toString());
         assertEquals(1, api.notes.size());
-        String body = api.notes.getFirst().get("body").asText();
+        String body = api.notes.getFirst().get("body").asString();
         assertTrue(body.startsWith(MARKER + "\n### bpfgit plan for revision `"), body);
         assertTrue(body.contains("#### edge-1, edge-2\n"), body);
 
@@ -452,7 +452,7 @@ class CiRecipesIT {
 
         private static ObjectNode add(List<ObjectNode> items, String body) throws IOException {
             JsonNode in = Bpfgit.JSON.readTree(body);
-            ObjectNode c = comment(items.size() + 1, in.get("body").asText());
+            ObjectNode c = comment(items.size() + 1, in.get("body").asString());
             items.add(c);
             return c;
         }
@@ -461,7 +461,7 @@ class CiRecipesIT {
             long id = Long.parseLong(call.substring(call.lastIndexOf('/') + 1));
             ObjectNode c = items.stream().filter(i -> i.get("id").asLong() == id).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("no comment " + id));
-            c.put("body", Bpfgit.JSON.readTree(body).get("body").asText());
+            c.put("body", Bpfgit.JSON.readTree(body).get("body").asString());
             return c;
         }
 

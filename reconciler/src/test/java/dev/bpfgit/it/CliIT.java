@@ -1,6 +1,6 @@
 package dev.bpfgit.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import tools.jackson.databind.JsonNode;
 import dev.bpfgit.kernel.testing.Commands;
 import dev.bpfgit.kernel.testing.KernelTest;
 import dev.bpfgit.kernel.testing.PinRoot;
@@ -92,18 +92,18 @@ class CliIT {
             Bpfgit.Cli json = edge.cli("plan", policies.toString(), "-o", "json");
             assertEquals(1, json.exit(), json.toString());
             JsonNode plan = dev.bpfgit.render.OutputSchema.assertValid(json.out());
-            assertEquals("bpfgit.dev/plan/v1", plan.get("format").asText());
-            assertEquals(root.toString(), plan.get("root").asText());
+            assertEquals("bpfgit.dev/plan/v1", plan.get("format").asString());
+            assertEquals(root.toString(), plan.get("root").asString());
             assertFalse(plan.get("inSync").asBoolean());
             assertEquals(6, plan.at("/summary/create").asInt());
             assertEquals(4, plan.at("/summary/entriesAdded").asInt());
-            assertEquals("eth0, xdp", plan.at("/units/0/label").asText());
-            assertEquals("TrafficPolicy/edge-filter", plan.at("/units/0/policies/0").asText());
+            assertEquals("eth0, xdp", plan.at("/units/0/label").asString());
+            assertEquals("TrafficPolicy/edge-filter", plan.at("/units/0/policies/0").asString());
             Set<String> ops = new TreeSet<>();
             Set<String> keys = new TreeSet<>();
             plan.at("/units/0/changes").forEach(c -> {
-                ops.add(c.get("op").asText());
-                c.path("entries").forEach(e -> keys.add(e.get("change").asText() + " " + e.get("key").asText()));
+                ops.add(c.get("op").asString());
+                c.path("entries").forEach(e -> keys.add(e.get("change").asString() + " " + e.get("key").asString()));
             });
             assertEquals(Set.of("CreateMap", "PutEntries", "LoadProgram", "CreateLink"), ops);
             assertEquals(Set.of("+ 203.0.113.0/24", "+ 198.51.100.0/24", "+ 2001:db8:bad::/48", "+ config"), keys);
@@ -160,21 +160,21 @@ class CliIT {
             Bpfgit.Cli statusJson = edge.cli("status", "-o", "json");
             assertEquals(0, statusJson.exit(), statusJson.toString());
             JsonNode s = statusJson.json();
-            assertEquals("TrafficPolicy/edge-filter", s.at("/policies/0/id").asText());
-            assertEquals("in sync", s.at("/policies/0/state").asText());
+            assertEquals("TrafficPolicy/edge-filter", s.at("/policies/0/id").asString());
+            assertEquals("in sync", s.at("/policies/0/state").asString());
             List<String> rules = new ArrayList<>();
-            s.at("/policies/0/units/0/rules").forEach(r -> rules.add(r.get("prefix").asText() + " "
-                    + r.path("action").asText("-") + " " + r.get("packets").asLong()));
+            s.at("/policies/0/units/0/rules").forEach(r -> rules.add(r.get("prefix").asString() + " "
+                    + r.path("action").asString("-") + " " + r.get("packets").asLong()));
             assertTrue(rules.containsAll(List.of("203.0.113.0/24 drop 3", "198.51.100.0/24 pass 3",
                     "2001:db8:bad::/48 drop 0")), rules.toString());
 
             Bpfgit.Cli export = edge.cli("state", "export");
             assertEquals(0, export.exit(), export.toString());
             JsonNode state = dev.bpfgit.render.OutputSchema.assertValid(export.out());
-            assertEquals("bpfgit.dev/state/v1", state.get("format").asText());
-            assertEquals(root.toString(), state.get("root").asText());
+            assertEquals("bpfgit.dev/state/v1", state.get("format").asString());
+            assertEquals(root.toString(), state.get("root").asString());
             Set<String> pins = new TreeSet<>();
-            state.get("maps").forEach(m -> pins.add(m.get("pin").asText() + " " + m.path("entries").size()));
+            state.get("maps").forEach(m -> pins.add(m.get("pin").asString() + " " + m.path("entries").size()));
             assertTrue(pins.contains(root.resolve("traffic/eth0/xdp/rules_v4") + " 2"), pins.toString());
             assertTrue(pins.contains(root.resolve("traffic/eth0/xdp/rules_v6") + " 1"), pins.toString());
             assertEquals(1, state.get("links").size());
@@ -240,10 +240,10 @@ class CliIT {
             assertTrue(status.out().startsWith("Revision " + head + " (edge filter for the fleet, " + authorTime
                     + ") applied at "), status.out());
             JsonNode json = edge.cli("status", "-o", "json").json();
-            assertEquals(head, json.at("/revision").asText());
-            assertEquals(head, json.at("/commit/id").asText());
-            assertEquals("edge filter for the fleet", json.at("/commit/subject").asText());
-            assertEquals(authorTime, json.at("/commit/authorTime").asText());
+            assertEquals(head, json.at("/revision").asString());
+            assertEquals(head, json.at("/commit/id").asString());
+            assertEquals("edge filter for the fleet", json.at("/commit/subject").asString());
+            assertEquals(authorTime, json.at("/commit/authorTime").asString());
 
             write(policies, "edge.yaml", CHANGED);
             Bpfgit.Cli dirty = edge.cli("apply", policies.toString(), "--yes");

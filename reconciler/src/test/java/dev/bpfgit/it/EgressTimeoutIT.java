@@ -269,20 +269,20 @@ class EgressTimeoutIT {
 
         Bpfgit.Cli json = host.cli("plan", file.getParent().toString(), "-o", "json");
         assertEquals(1, json.exit(), json.toString());
-        com.fasterxml.jackson.databind.JsonNode listed = Bpfgit.JSON.readTree(json.out()).path("idleTerminations");
+        tools.jackson.databind.JsonNode listed = Bpfgit.JSON.readTree(json.out()).path("idleTerminations");
         assertEquals(1, listed.size(), json.out());
-        com.fasterxml.jackson.databind.JsonNode unit = listed.get(0);
-        assertEquals("/" + cgroupName, unit.path("cgroup").asText());
+        tools.jackson.databind.JsonNode unit = listed.get(0);
+        assertEquals("/" + cgroupName, unit.path("cgroup").asString());
         assertTrue(unit.path("needsRun").asBoolean(), unit.toString());
         assertEquals(1, unit.path("count").asInt(), unit.toString());
-        com.fasterxml.jackson.databind.JsonNode sock = unit.path("sockets").get(0);
-        assertEquals("tcp", sock.path("protocol").asText());
-        assertEquals(veth.ipv4A(), sock.path("local").asText(), sock.toString());
-        assertEquals(veth.ipv4B(), sock.path("remote").asText(), sock.toString());
+        tools.jackson.databind.JsonNode sock = unit.path("sockets").get(0);
+        assertEquals("tcp", sock.path("protocol").asString());
+        assertEquals(veth.ipv4A(), sock.path("local").asString(), sock.toString());
+        assertEquals(veth.ipv4B(), sock.path("remote").asString(), sock.toString());
         assertEquals(PORT, sock.path("remotePort").asInt(), sock.toString());
-        assertEquals("tcpEstablished", sock.path("timeout").asText());
+        assertEquals("tcpEstablished", sock.path("timeout").asString());
         assertTrue(sock.path("idleMs").asLong() > 2000, sock.toString());
-        assertEquals("python3", sock.path("owners").get(0).path("command").asText(), sock.toString());
+        assertEquals("python3", sock.path("owners").get(0).path("command").asString(), sock.toString());
 
         // a plan is read-only: nothing pinned, attached or left loaded, and every connection still open
         assertEquals(before, hostState());

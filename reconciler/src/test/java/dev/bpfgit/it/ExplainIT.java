@@ -1,6 +1,6 @@
 package dev.bpfgit.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import tools.jackson.databind.JsonNode;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.testing.Commands;
 import dev.bpfgit.kernel.testing.KernelTest;
@@ -56,29 +56,29 @@ class ExplainIT {
             assertEquals(2, t.ping("client", "198.51.100.7", "10.0.0.2", 2), "passed by the /32 override");
 
             JsonNode inside24 = unit(edge.cli("explain", "203.0.113.7", "-o", "json"));
-            assertEquals("traffic/eth0/xdp", inside24.get("unit").asText());
-            assertEquals("source", inside24.get("match").asText());
+            assertEquals("traffic/eth0/xdp", inside24.get("unit").asString());
+            assertEquals("source", inside24.get("match").asString());
             assertTrue(inside24.get("matched").asBoolean());
-            assertEquals("203.0.113.0/24", inside24.get("prefix").asText());
-            assertEquals("drop", inside24.get("action").asText());
-            assertEquals("TrafficPolicy/edge-filter", inside24.at("/policies/0").asText());
+            assertEquals("203.0.113.0/24", inside24.get("prefix").asString());
+            assertEquals("drop", inside24.get("action").asString());
+            assertEquals("TrafficPolicy/edge-filter", inside24.at("/policies/0").asString());
             assertEquals(3, inside24.get("packets").asLong(), "the rule's own counter: " + inside24);
             assertTrue(inside24.get("bytes").asLong() >= 3 * 84, inside24.toString());
             assertTrue(inside24.get("files").isNull(), "no PATH, no agreement: " + inside24);
 
             JsonNode override = unit(edge.cli("explain", "198.51.100.7", "-o", "json"));
-            assertEquals("198.51.100.7/32", override.get("prefix").asText());
-            assertEquals("pass", override.get("verdict").asText());
+            assertEquals("198.51.100.7/32", override.get("prefix").asString());
+            assertEquals("pass", override.get("verdict").asString());
             assertEquals(2, override.get("packets").asLong(), override.toString());
 
             JsonNode sibling = unit(edge.cli("explain", "198.51.100.8", "-o", "json"));
-            assertEquals("198.51.100.0/24", sibling.get("prefix").asText());
-            assertEquals("drop", sibling.get("verdict").asText());
+            assertEquals("198.51.100.0/24", sibling.get("prefix").asString());
+            assertEquals("drop", sibling.get("verdict").asString());
             assertEquals(0, sibling.get("packets").asLong());
 
             JsonNode v6 = unit(edge.cli("explain", "2001:db8:bad::7", "-o", "json"));
-            assertEquals("2001:db8:bad::/48", v6.get("prefix").asText());
-            assertEquals("drop", v6.get("action").asText());
+            assertEquals("2001:db8:bad::/48", v6.get("prefix").asString());
+            assertEquals("drop", v6.get("action").asString());
 
             Bpfgit.Cli missText = edge.cli("explain", "192.0.2.1");
             assertEquals(0, missText.exit(), missText.toString());
@@ -91,7 +91,7 @@ class ExplainIT {
             JsonNode miss = unit(edge.cli("explain", "192.0.2.1", "-o", "json"));
             assertFalse(miss.get("matched").asBoolean());
             assertTrue(miss.get("prefix").isNull());
-            assertEquals("pass", miss.get("verdict").asText());
+            assertEquals("pass", miss.get("verdict").asString());
 
             Bpfgit.Cli hitText = edge.cli("explain", "198.51.100.7", policies.toString());
             assertEquals(0, hitText.exit(), hitText.toString());
@@ -102,7 +102,7 @@ class ExplainIT {
             assertTrue(hitText.out().contains("  declared  " + file + ":12:"), "rule 1 is on line 12: " + hitText.out());
             assertTrue(hitText.out().endsWith("  files     in sync\n"), hitText.out());
             assertTrue(unit(edge.cli("explain", "192.0.2.1", policies.toString(), "-o", "json"))
-                    .get("declared").asText().startsWith(file + ":9:"), "the default's line");
+                    .get("declared").asString().startsWith(file + ":9:"), "the default's line");
 
             for (String bad : List.of("198.51.100.300", "198.51.100.0/24", "edge", "")) {
                 Bpfgit.Cli malformed = edge.cli("explain", bad);
@@ -125,12 +125,12 @@ class ExplainIT {
                     state.toString(), "-o", "json");
             assertEquals(0, nobody.exit(), nobody.toString());
             JsonNode fromState = dev.bpfgit.render.OutputSchema.assertValid(nobody.out());
-            assertEquals("state " + state, fromState.get("source").asText());
+            assertEquals("state " + state, fromState.get("source").asString());
             JsonNode s = fromState.at("/units/0");
-            assertEquals("198.51.100.0/24", s.get("prefix").asText());
-            assertEquals("drop", s.get("verdict").asText());
+            assertEquals("198.51.100.0/24", s.get("prefix").asString());
+            assertEquals("drop", s.get("verdict").asString());
             assertTrue(s.get("packets").isNull(), "a snapshot has no counters: " + s);
-            assertEquals("in sync", s.get("files").asText());
+            assertEquals("in sync", s.get("files").asString());
             Bpfgit.Cli nobodyLive = Bpfgit.asNobody(work, "explain", "198.51.100.8");
             assertEquals(3, nobodyLive.exit(), nobodyLive.toString());
             assertTrue(nobodyLive.err().contains("--state"), nobodyLive.err());
@@ -149,14 +149,14 @@ class ExplainIT {
             Commands.run(update.toArray(String[]::new));
 
             JsonNode drifted = unit(edge.cli("explain", "198.51.100.8", policies.toString(), "-o", "json"));
-            assertEquals("pass", drifted.get("verdict").asText(), "the kernel's truth, not the files'");
-            assertEquals("198.51.100.0/24", drifted.get("prefix").asText());
-            assertEquals("drifted", drifted.get("files").asText());
-            assertTrue(drifted.get("drift").asText().contains("files 198.51.100.0/24 drop"), drifted.toString());
+            assertEquals("pass", drifted.get("verdict").asString(), "the kernel's truth, not the files'");
+            assertEquals("198.51.100.0/24", drifted.get("prefix").asString());
+            assertEquals("drifted", drifted.get("files").asString());
+            assertTrue(drifted.get("drift").asString().contains("files 198.51.100.0/24 drop"), drifted.toString());
             Bpfgit.Cli driftText = edge.cli("explain", "198.51.100.8", policies.toString());
             assertTrue(driftText.out().contains("  files     drifted: kernel 198.51.100.0/24 pass"), driftText.out());
             JsonNode untouched = unit(edge.cli("explain", "198.51.100.7", policies.toString(), "-o", "json"));
-            assertEquals("in sync", untouched.get("files").asText(), "the /32 is as the files say");
+            assertEquals("in sync", untouched.get("files").asString(), "the /32 is as the files say");
         } finally {
             delete(work);
         }
@@ -167,7 +167,7 @@ class ExplainIT {
         assertEquals(0, c.exit(), c.toString());
         assertEquals("", c.err());
         JsonNode j = dev.bpfgit.render.OutputSchema.assertValid(c.out());
-        assertEquals("bpfgit.dev/explain/v1", j.get("format").asText());
+        assertEquals("bpfgit.dev/explain/v1", j.get("format").asString());
         assertEquals(1, j.get("units").size(), c.out());
         return j.at("/units/0");
     }

@@ -1,8 +1,8 @@
 package dev.bpfgit.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.apply.Applier;
 import dev.bpfgit.compile.Compiler;
 import dev.bpfgit.compile.DesiredState;
@@ -129,7 +129,7 @@ class FleetPlanIT {
         assertEquals(List.of("edge-1 1 0", "edge-2 1 0", "db-1 0 1", "web-1 1 2"), rows(fleet));
         JsonNode edge = fleet.at("/groups/0/plan");
         assertEquals(List.of("edge-1", "edge-2"), names(fleet.at("/groups/0/hosts")));
-        assertEquals("TrafficPolicy/edge-filter", edge.at("/units/0/policies/0").asText());
+        assertEquals("TrafficPolicy/edge-filter", edge.at("/units/0/policies/0").asString());
         assertEquals(2, edge.at("/summary/entriesAdded").asInt() + edge.at("/summary/entriesChanged").asInt());
 
         Bpfgit.Cli github = Bpfgit.cliIn(repo, with(plan, "-o", "github"));
@@ -191,8 +191,8 @@ class FleetPlanIT {
         assertEquals(2, base.exit(), base.toString());
         JsonNode b = OutputSchema.assertValid(base.out());
         assertEquals(List.of("edge-1 2 0", "edge-2 2 0", "db-1 2 0", "web-1 1 1"), rows(b));
-        assertTrue(b.at("/hosts/0/error").asText().startsWith("the policies at r3 are themselves invalid:\n"
-                + policies.resolve("edge.yaml") + ":13:41: error: "), b.at("/hosts/0/error").asText());
+        assertTrue(b.at("/hosts/0/error").asString().startsWith("the policies at r3 are themselves invalid:\n"
+                + policies.resolve("edge.yaml") + ":13:41: error: "), b.at("/hosts/0/error").asString());
 
         Bpfgit.Cli unknown = Bpfgit.cli(null, "plan", policies.toString(), "--against", "no-such-rev", "--hosts",
                 hosts.toString());
@@ -285,14 +285,14 @@ class FleetPlanIT {
     /** "name exitCode group" of every host row. */
     private static List<String> rows(JsonNode fleet) {
         List<String> out = new ArrayList<>();
-        fleet.get("hosts").forEach(h -> out.add(h.get("name").asText() + " " + h.get("exitCode").asInt() + " "
+        fleet.get("hosts").forEach(h -> out.add(h.get("name").asString() + " " + h.get("exitCode").asInt() + " "
                 + h.get("group").asInt()));
         return out;
     }
 
     private static List<String> names(JsonNode array) {
         List<String> out = new ArrayList<>();
-        array.forEach(n -> out.add(n.asText()));
+        array.forEach(n -> out.add(n.asString()));
         return out;
     }
 

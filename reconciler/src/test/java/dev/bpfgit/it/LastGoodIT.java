@@ -1,6 +1,6 @@
 package dev.bpfgit.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import tools.jackson.databind.JsonNode;
 import dev.bpfgit.kernel.testing.Commands;
 import dev.bpfgit.kernel.testing.KernelTest;
 import dev.bpfgit.kernel.testing.PinRoot;
@@ -57,7 +57,7 @@ class LastGoodIT {
                     + "metrics: {listen: 127.0.0.1:" + port + "}\n");
             try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run1.log"))) {
                 d.awaitReady();
-                assertEquals(good, edge.cli("status", "-o", "json").json().get("revision").asText());
+                assertEquals(good, edge.cli("status", "-o", "json").json().get("revision").asString());
                 assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
             }
 
@@ -69,8 +69,8 @@ class LastGoodIT {
                         || Bpfgit.unchecked(() -> d.get("/readyz").code()) == 200), d.toString());
                 // the bad head is reported: status (text and json), metrics and the log
                 JsonNode status = edge.cli("status", "-o", "json").json();
-                assertEquals("invalid", status.at("/sidecar/state").asText(), status.toString());
-                assertEquals(good, status.get("revision").asText(), status.toString());
+                assertEquals("invalid", status.at("/sidecar/state").asString(), status.toString());
+                assertEquals(good, status.get("revision").asString(), status.toString());
                 Bpfgit.Cli text = edge.cli("status");
                 assertTrue(Pattern.compile("(?m)revision " + bad + " is invalid since .*broken\\.yaml:\\d+:\\d+: error: ")
                         .matcher(text.out()).find(), text.out());
@@ -92,7 +92,7 @@ class LastGoodIT {
                         () -> Bpfgit.unchecked(() -> RunIT.action(edge, "203.0.113.0/24")).equals("drop")),
                         "drift not corrected while the head is invalid:\n" + d);
                 assertTrue(RunIT.sample(d.get("/metrics").body(), "bpfgit_drift_corrected_total") >= 1, d.toString());
-                assertEquals("invalid", edge.cli("status", "-o", "json").json().at("/sidecar/state").asText());
+                assertEquals("invalid", edge.cli("status", "-o", "json").json().at("/sidecar/state").asString());
 
                 // the fix commit is taken
                 Files.delete(repo.resolve("hosts/edge/broken.yaml"));
@@ -101,9 +101,9 @@ class LastGoodIT {
                 assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(50),
                         () -> Bpfgit.unchecked(() -> RunIT.action(edge, "198.51.100.0/24")).equals("drop")), d.toString());
                 assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(100), () ->
-                        edge.cli("status", "-o", "json").json().at("/sidecar/state").asText().equals("ok")),
+                        edge.cli("status", "-o", "json").json().at("/sidecar/state").asString().equals("ok")),
                         d.toString());
-                assertEquals(fix, edge.cli("status", "-o", "json").json().get("revision").asText());
+                assertEquals(fix, edge.cli("status", "-o", "json").json().get("revision").asString());
                 assertEquals("drop", RunIT.action(edge, "203.0.113.0/24"));
                 assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
             }
@@ -140,7 +140,7 @@ class LastGoodIT {
             String good;
             try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run1.log"))) {
                 d.awaitReady();
-                good = edge.cli("status", "-o", "json").json().get("revision").asText();
+                good = edge.cli("status", "-o", "json").json().get("revision").asString();
                 assertTrue(good.startsWith("dir:"), good);
                 assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(100),
                         () -> d.log().contains("revision " + good + ": a copy of its 1 file kept in")), d.toString());
@@ -158,8 +158,8 @@ class LastGoodIT {
                         || Bpfgit.unchecked(() -> d.get("/readyz").code()) == 200), d.toString());
                 assertEquals("revision " + good + " applied and in sync\n", d.get("/readyz").body());
                 JsonNode status = edge.cli("status", "-o", "json").json();
-                assertEquals("invalid", status.at("/sidecar/state").asText(), status.toString());
-                assertEquals(good, status.get("revision").asText(), status.toString());
+                assertEquals("invalid", status.at("/sidecar/state").asString(), status.toString());
+                assertEquals(good, status.get("revision").asString(), status.toString());
                 Bpfgit.Cli text = edge.cli("status");
                 assertTrue(Pattern.compile("(?m)is invalid since .*broken\\.yaml:\\d+:\\d+: error: ")
                         .matcher(text.out()).find(), text.out());
@@ -177,7 +177,7 @@ class LastGoodIT {
                         () -> Bpfgit.unchecked(() -> RunIT.action(edge, "203.0.113.0/24")).equals("drop")),
                         "drift not corrected while the directory is invalid:\n" + d);
                 assertTrue(RunIT.sample(d.get("/metrics").body(), "bpfgit_drift_corrected_total") >= 1, d.toString());
-                assertEquals("invalid", edge.cli("status", "-o", "json").json().at("/sidecar/state").asText());
+                assertEquals("invalid", edge.cli("status", "-o", "json").json().at("/sidecar/state").asString());
 
                 // the fix is taken, and becomes the copy
                 Files.delete(policies.resolve("broken.yaml"));
@@ -185,11 +185,11 @@ class LastGoodIT {
                 assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(50),
                         () -> Bpfgit.unchecked(() -> RunIT.action(edge, "198.51.100.0/24")).equals("drop")), d.toString());
                 assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(100), () ->
-                        edge.cli("status", "-o", "json").json().at("/sidecar/state").asText().equals("ok")),
+                        edge.cli("status", "-o", "json").json().at("/sidecar/state").asString().equals("ok")),
                         d.toString());
                 assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
             }
-            String fixed = edge.cli("status", "-o", "json").json().get("revision").asText();
+            String fixed = edge.cli("status", "-o", "json").json().get("revision").asString();
             assertTrue(!fixed.equals(good) && fixed.startsWith("dir:"), fixed);
 
             // restarted on an empty directory (a mount gone wrong): the fix is enforced from its copy
@@ -202,7 +202,7 @@ class LastGoodIT {
                         () -> Bpfgit.unchecked(() -> RunIT.action(edge, "203.0.113.0/24")).equals("drop")),
                         "drift not corrected while the directory is empty:\n" + d);
                 assertEquals("drop", RunIT.action(edge, "198.51.100.0/24"));
-                assertEquals("invalid", edge.cli("status", "-o", "json").json().at("/sidecar/state").asText());
+                assertEquals("invalid", edge.cli("status", "-o", "json").json().at("/sidecar/state").asString());
                 assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
             }
 
@@ -233,14 +233,14 @@ class LastGoodIT {
             String copied;
             try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run1.log"))) {
                 d.awaitReady();
-                copied = edge.cli("status", "-o", "json").json().get("revision").asText();
+                copied = edge.cli("status", "-o", "json").json().get("revision").asString();
                 assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(100),
                         () -> d.log().contains("revision " + copied + ": a copy of its 1 file kept in")), d.toString());
                 assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
             }
             Bpfgit.Cli apply = edge.cli("apply", other.toString(), "--yes");
             assertEquals(0, apply.exit(), apply.toString());
-            String applied = edge.cli("status", "-o", "json").json().get("revision").asText();
+            String applied = edge.cli("status", "-o", "json").json().get("revision").asString();
             assertTrue(!applied.equals(copied), applied);
 
             write(policies, "broken.yaml", BROKEN);
@@ -255,8 +255,8 @@ class LastGoodIT {
                 assertEquals("absent", RunIT.action(edge, "203.0.113.0/24"), d.toString());
                 assertEquals("drop", RunIT.action(edge, "198.51.100.0/24"), "the pins stay as applied");
                 JsonNode status = edge.cli("status", "-o", "json").json();
-                assertEquals("invalid", status.at("/sidecar/state").asText(), status.toString());
-                assertEquals(applied, status.get("revision").asText(), status.toString());
+                assertEquals("invalid", status.at("/sidecar/state").asString(), status.toString());
+                assertEquals(applied, status.get("revision").asString(), status.toString());
                 assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
             }
         }

@@ -1,6 +1,6 @@
 package dev.bpfgit.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import tools.jackson.databind.JsonNode;
 import dev.bpfgit.kernel.testing.Commands;
 import dev.bpfgit.kernel.testing.KernelTest;
 import dev.bpfgit.kernel.testing.PinRoot;
@@ -206,7 +206,7 @@ class ReusePortGroupIT {
         JsonNode json = host.cli("status", "-o", "json").json();
         JsonNode unit = json.at("/policies/0/units/0");
         JsonNode web = unit.path("members");
-        assertEquals("blue", web.path(0).path("name").asText(), json.toString());
+        assertEquals("blue", web.path(0).path("name").asString(), json.toString());
         assertEquals(100, web.path(0).path("selected").asLong(), json.toString());
         assertTrue(web.path(1).path("degraded").asBoolean(), json.toString());
         assertEquals(0, web.path(2).path("selected").asLong(), json.toString());
@@ -587,7 +587,7 @@ class ReusePortGroupIT {
         // no policies at hand: the members were found from what the group's pins record
         assertEquals(Map.of("blue", 100), connect(100));
         JsonNode members = host.cli("status", "-o", "json").json().at("/policies/0/units/0/members");
-        assertTrue(members.path(0).path("listeners").asText().contains("pid " + members().get("blue").pid()),
+        assertTrue(members.path(0).path("listeners").asString().contains("pid " + members().get("blue").pid()),
                 members.toString());
 
         // destroyed: the program leaves the members' group, the kernel's own hash spreads them again
@@ -653,7 +653,7 @@ class ReusePortGroupIT {
                 "bpfgit needs CAP_SYS_PTRACE to see another process's sockets")), noPtrace.stdout());
         assertEquals(Map.of("blue", 50), connect(50));
         JsonNode status = host.cli("status", "-o", "json").json().at("/policies/0/units/0/members/4");
-        assertTrue(status.path("reason").asText().contains("CAP_SYS_PTRACE"), status.toString());
+        assertTrue(status.path("reason").asString().contains("CAP_SYS_PTRACE"), status.toString());
     }
 
     Map<String, Process> members() {
@@ -705,7 +705,7 @@ class ReusePortGroupIT {
             assertTrue(Topology.waitFor(Duration.ofSeconds(3), () -> d.log().contains(
                     "no member has a listener; program detached from the group of tcp 127.0.0.1:" + PORT)), d.log());
             JsonNode before = host.cli("status", "-o", "json").json().at("/policies/0/units/0");
-            assertEquals("detached: no member has a listener", before.path("program").asText(), before.toString());
+            assertEquals("detached: no member has a listener", before.path("program").asString(), before.toString());
             long none = before.path("members").path(2).path("selected").asLong();
             assertEquals(Map.of("stranger", 30), connect(30));
             JsonNode after = host.cli("status", "-o", "json").json().at("/policies/0/units/0");

@@ -1,6 +1,6 @@
 package dev.bpfgit.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import tools.jackson.databind.JsonNode;
 import dev.bpfgit.kind.traffic.TrafficLayout;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
@@ -262,7 +262,7 @@ class RunIT {
                         + ":11:\\d+: error: /spec/rules/0/action: .*; last fetch \\d+s ago$").matcher(status.out()).find(),
                         status.out());
                 JsonNode json = edge.cli("status", "-o", "json").json();
-                assertEquals("invalid", json.at("/sidecar/state").asText(), json.toString());
+                assertEquals("invalid", json.at("/sidecar/state").asString(), json.toString());
                 assertEquals(before, rules(edge));
                 assertEquals(200, d.get("/healthz").code());
                 assertEquals(200, d.get("/readyz").code(), "the last good revision is applied and in sync");
@@ -293,13 +293,13 @@ class RunIT {
             Files.delete(policies.resolve("broken.yaml"));
             Bpfgit.Cli plan = edge.cli("plan", policies.toString());
             assertEquals(0, plan.exit(), plan.toString());
-            String applied = edge.cli("status", "-o", "json").json().get("applied").asText();
+            String applied = edge.cli("status", "-o", "json").json().get("applied").asString();
             try (Daemon d = new Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run2.log"))) {
                 d.awaitReady();
                 JsonNode json = edge.cli("status", "-o", "json").json();
-                assertEquals(applied, json.get("applied").asText(), "nothing applied again:\n" + d);
-                assertEquals(revision, json.get("revision").asText());
-                assertEquals("ok", json.at("/sidecar/state").asText());
+                assertEquals(applied, json.get("applied").asString(), "nothing applied again:\n" + d);
+                assertEquals(revision, json.get("revision").asString());
+                assertEquals("ok", json.at("/sidecar/state").asString());
                 assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
             }
         }
@@ -342,8 +342,8 @@ class RunIT {
                 assertEquals(1, sample(m, "bpfgit_revision_info\\{revision=\"" + first + "\",short=\""
                         + first.substring(0, 12) + "\"}"), m);
                 JsonNode status = edge.cli("status", "-o", "json").json();
-                assertEquals(first, status.get("revision").asText(), status.toString());
-                assertEquals("edge filter", status.at("/commit/subject").asText(), status.toString());
+                assertEquals(first, status.get("revision").asString(), status.toString());
+                assertEquals("edge filter", status.at("/commit/subject").asString(), status.toString());
 
                 Thread.sleep(3000);   // three checks of an unchanged remote
                 assertEquals(1, sample(d.get("/metrics").body(), "bpfgit_parses_total"), "no parse:\n" + d);
@@ -363,13 +363,13 @@ class RunIT {
                 write(repo.resolve("hosts/edge"), "broken.yaml", BROKEN);
                 String third = commit(repo, home, "a typo");
                 assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(100), () ->
-                        edge.cli("status", "-o", "json").json().at("/sidecar/state").asText().equals("invalid")),
+                        edge.cli("status", "-o", "json").json().at("/sidecar/state").asString().equals("invalid")),
                         d.toString());
                 Bpfgit.Cli text = edge.cli("status");
                 assertTrue(Pattern.compile("(?m)^Source: git file://" + Pattern.quote(repo.toString())
                         + " main:hosts/edge: revision " + third + " is invalid since .*broken\\.yaml:11:\\d+: error: ")
                         .matcher(text.out()).find(), text.out());
-                assertEquals(second, edge.cli("status", "-o", "json").json().get("revision").asText());
+                assertEquals(second, edge.cli("status", "-o", "json").json().get("revision").asString());
                 assertEquals("drop", action(edge, "198.51.100.0/24"));
                 assertEquals(200, d.get("/readyz").code());
                 assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
@@ -391,7 +391,7 @@ class RunIT {
     }
 
     private static String sidecarState(Bpfgit.Host edge) {
-        return edge.cli("status", "-o", "json").json().at("/sidecar/state").asText();
+        return edge.cli("status", "-o", "json").json().at("/sidecar/state").asString();
     }
 
     /**
@@ -430,7 +430,7 @@ class RunIT {
                     + "metrics: {listen: 127.0.0.1:" + port + "}\n");
             try (Daemon d = new Daemon(ns, root.path(), cfg, port, dir.resolve("run.log"))) {
                 d.awaitReady();
-                assertEquals(first, edge.cli("status", "-o", "json").json().get("revision").asText());
+                assertEquals(first, edge.cli("status", "-o", "json").json().get("revision").asString());
 
                 write(repo.resolve("hosts/edge"), "edge.yaml", CHANGED);
                 String unsigned = commit(repo, home, "drop 198.51.100.0/24 (unsigned)");
@@ -454,7 +454,7 @@ class RunIT {
                         Bpfgit.unchecked(() -> action(edge, "198.51.100.0/24")).equals("drop")), d.toString());
                 assertTrue(Topology.waitFor(Duration.ofSeconds(5), Duration.ofMillis(100), () ->
                         sidecarState(edge).equals("ok")), d.toString());
-                assertEquals(signed, edge.cli("status", "-o", "json").json().get("revision").asText());
+                assertEquals(signed, edge.cli("status", "-o", "json").json().get("revision").asString());
 
                 write(repo.resolve("hosts/edge"), "broken.yaml", BROKEN);
                 String broken = signedCommit(repo, home, "a typo, signed", trusted);
@@ -465,7 +465,7 @@ class RunIT {
                 String fixed = signedCommit(repo, home, "fix the typo", trusted);
                 assertTrue(Topology.waitFor(Duration.ofSeconds(10), Duration.ofMillis(200), () ->
                         sidecarState(edge).equals("ok")), "the next good commit did not recover:\n" + d);
-                assertEquals(fixed, edge.cli("status", "-o", "json").json().get("revision").asText());
+                assertEquals(fixed, edge.cli("status", "-o", "json").json().get("revision").asString());
 
                 Map<String, String> applied = rules(edge);
                 gitd.destroy();

@@ -1,6 +1,6 @@
 package dev.bpfgit.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import tools.jackson.databind.JsonNode;
 import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.testing.Commands;
 import dev.bpfgit.kernel.testing.KernelTest;
@@ -90,9 +90,9 @@ class SafetyIT {
     }
 
     /** A state export without the host's cgroup tree: what bpfgit pinned and attached, and the host's interfaces. */
-    private static com.fasterxml.jackson.databind.JsonNode owned(com.fasterxml.jackson.databind.JsonNode export) {
-        com.fasterxml.jackson.databind.JsonNode copy = export.deepCopy();
-        if (copy.get("host") instanceof com.fasterxml.jackson.databind.node.ObjectNode host) {
+    private static tools.jackson.databind.JsonNode owned(tools.jackson.databind.JsonNode export) {
+        tools.jackson.databind.JsonNode copy = export.deepCopy();
+        if (copy.get("host") instanceof tools.jackson.databind.node.ObjectNode host) {
             host.remove("cgroups");
         }
         return copy;

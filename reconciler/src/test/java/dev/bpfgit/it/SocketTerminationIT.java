@@ -1,6 +1,6 @@
 package dev.bpfgit.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import tools.jackson.databind.JsonNode;
 import dev.bpfgit.kernel.CgroupRoot;
 import dev.bpfgit.kernel.Feature;
 import dev.bpfgit.kernel.linux.LinuxKernel;
@@ -208,9 +208,9 @@ class SocketTerminationIT {
     static Set<String> planned(JsonNode plan, long ownerPid) {
         Set<String> s = new TreeSet<>();
         for (JsonNode k : plan.path("terminations").get(0).path("sockets")) {
-            s.add(k.path("protocol").asText() + " " + k.path("localPort").asInt());
+            s.add(k.path("protocol").asString() + " " + k.path("localPort").asInt());
             assertEquals(ownerPid, k.path("owners").get(0).path("pid").asLong(), k.toString());
-            assertEquals("python3", k.path("owners").get(0).path("command").asText(), k.toString());
+            assertEquals("python3", k.path("owners").get(0).path("command").asString(), k.toString());
         }
         return s;
     }
@@ -232,14 +232,14 @@ class SocketTerminationIT {
         Bpfgit.Cli plan = cli(netlink, "plan", p.toString(), "-o", "json");
         assertEquals(1, plan.exit(), plan.toString());
         JsonNode t = plan.json().path("terminations").get(0);
-        assertEquals("SocketTermination/stale", t.path("policy").asText());
+        assertEquals("SocketTermination/stale", t.path("policy").asString());
         assertEquals(3, t.path("count").asInt(), plan.out());
         Set<String> listed = new TreeSet<>();
         for (JsonNode k : t.path("sockets")) {
-            listed.add(k.path("protocol").asText() + " " + k.path("localPort").asInt());
+            listed.add(k.path("protocol").asString() + " " + k.path("localPort").asInt());
             long pid = k.path("owners").get(0).path("pid").asLong();
             assertTrue(pid == a.process().pid() || pid == b.process().pid(), k.toString());
-            assertEquals("127.0.0.2", k.path("remote").asText());
+            assertEquals("127.0.0.2", k.path("remote").asString());
         }
         Set<String> expected = new TreeSet<>(a.keys(T2, U2));
         expected.addAll(b.keys(T2));
@@ -265,7 +265,7 @@ class SocketTerminationIT {
         assertEquals(1, unit.path("terminatedUdp").asLong(), status.toString());
         // a kernel without bpf_sock_destroy (6.1) takes the netlink path either way
         boolean kfunc = !netlink && new LinuxKernel().features().has(Feature.SOCK_DESTROY);
-        assertTrue(unit.path("lastPass").asText().contains(kfunc ? "kfunc: 3 terminated" : "netlink: 3 terminated"),
+        assertTrue(unit.path("lastPass").asString().contains(kfunc ? "kfunc: 3 terminated" : "netlink: 3 terminated"),
                 status.toString());
 
         // mode once: the connection made after the apply survives a second apply of the same policy

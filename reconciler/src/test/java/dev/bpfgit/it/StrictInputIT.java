@@ -1,6 +1,6 @@
 package dev.bpfgit.it;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.kernel.testing.KernelTest;
 import dev.bpfgit.kernel.testing.PinRoot;
 import org.junit.jupiter.api.BeforeAll;
@@ -86,7 +86,7 @@ class StrictInputIT {
             ObjectNode entryBroken = (ObjectNode) Bpfgit.JSON.readTree(plan.out());
             String puts = null;
             for (int i = 0; i < entryBroken.at("/units/0/changes").size() && puts == null; i++) {
-                if (entryBroken.at("/units/0/changes/" + i + "/op").asText().equals("PutEntries")) {
+                if (entryBroken.at("/units/0/changes/" + i + "/op").asString().equals("PutEntries")) {
                     puts = "/units/0/changes/" + i;
                 }
             }

@@ -1,6 +1,6 @@
 package dev.bpfgit.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import tools.jackson.databind.JsonNode;
 import dev.bpfgit.apply.ApplyResult;
 import dev.bpfgit.cli.Main;
 import dev.bpfgit.diff.Change;
@@ -325,7 +325,7 @@ class TrafficPolicyIT {
             JsonNode key = f.get("key");
             JsonNode value = f.get("value");
             List<String> addr = new ArrayList<>();
-            key.get("addr").forEach(b -> addr.add(b.asText()));
+            key.get("addr").forEach(b -> addr.add(b.asString()));
             for (String field : List.of("slot", "gen", "policy", "ifindex", "mark", "action")) {
                 assertTrue(value.has(field), "typed value lacks " + field + ": " + value);
             }

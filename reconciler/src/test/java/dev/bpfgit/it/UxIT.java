@@ -137,11 +137,11 @@ class UxIT {
                 "-o", "json");
         assertEquals(0, redirect.exit(), redirect.toString());
         var u = redirect.json().at("/units/0");
-        assertEquals("revision HEAD", redirect.json().get("source").asText());
-        assertEquals("redirect eth1", u.get("verdict").asText());
-        assertEquals("eth1", u.get("target").asText());
-        assertEquals(file + ":12:16", u.get("declared").asText());
-        assertEquals("in sync", u.get("files").asText());
+        assertEquals("revision HEAD", redirect.json().get("source").asString());
+        assertEquals("redirect eth1", u.get("verdict").asString());
+        assertEquals("eth1", u.get("target").asString());
+        assertEquals(file + ":12:16", u.get("declared").asString());
+        assertEquals("in sync", u.get("files").asString());
 
         Bpfgit.Cli changed = Bpfgit.cli(null, "explain", "198.51.100.8", policies.toString(), "--against", "HEAD");
         assertEquals(0, changed.exit(), changed.toString());

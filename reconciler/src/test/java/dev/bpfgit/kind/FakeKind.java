@@ -1,6 +1,6 @@
 package dev.bpfgit.kind;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.compile.EntryCodec;
 import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.compile.Le;
@@ -55,7 +55,7 @@ final class FakeKind implements PolicyKind {
         if (values.size() > size) {
             errors.accept(error.apply(pointer + "/values", "more values than size " + size));
         }
-        return new Spec(spec.get("target").asText(), values, size);
+        return new Spec(spec.get("target").asString(), values, size);
     }
 
     @Override

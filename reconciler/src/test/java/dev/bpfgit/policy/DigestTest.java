@@ -1,10 +1,10 @@
 package dev.bpfgit.policy;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.cfg.JsonNodeFeature;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -50,14 +50,14 @@ class DigestTest {
         Random r = new Random(11);
         CanonicalJson walk = new CanonicalJson(SORTED);
         for (int round = 0; round < 3000; round++) {
-            com.fasterxml.jackson.databind.JsonNode tree = tree(r, 0);
+            tools.jackson.databind.JsonNode tree = tree(r, 0);
             java.io.StringWriter out = new java.io.StringWriter();
             walk.write(out, tree);
             assertEquals(SORTED.writeValueAsString(tree), out.toString());
         }
     }
 
-    private static com.fasterxml.jackson.databind.JsonNode tree(Random r, int depth) {
+    private static tools.jackson.databind.JsonNode tree(Random r, int depth) {
         var f = JSON.getNodeFactory();
         int kind = depth > 5 ? 2 + r.nextInt(9) : r.nextInt(11);
         return switch (kind) {

@@ -1,9 +1,9 @@
 package dev.bpfgit.policy;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.kind.Kinds;
 import dev.bpfgit.kind.PolicyKind;
 import org.junit.jupiter.api.Test;
@@ -132,7 +132,7 @@ class ItemCheckTest {
     /** A rule, usually well-formed, with random mistakes. */
     private static JsonNode rule(Random r) {
         if (r.nextInt(50) == 0) {
-            return r.nextBoolean() ? JSON.getNodeFactory().textNode("10.0.0.0/8") : JSON.createArrayNode();
+            return r.nextBoolean() ? JSON.getNodeFactory().stringNode("10.0.0.0/8") : JSON.createArrayNode();
         }
         ObjectNode rule = JSON.createObjectNode();
         int form = r.nextInt(10);

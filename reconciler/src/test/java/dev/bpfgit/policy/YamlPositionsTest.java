@@ -48,7 +48,7 @@ class YamlPositionsTest {
         assertEquals(new Location("f.yaml", 8, 45), a.at("/spec/rules/1/action"), "merged: where it is written");
         assertEquals(new Location("f.yaml", 14, 11), a.at("/spec/rules/2/prefixes/1"));
         assertEquals(new Location("f.yaml", 11, 21), a.at("/spec/rules/2/action"), "the first mapping of the list wins");
-        assertEquals("drop", a.root().at("/spec/rules/2/action").asText());
+        assertEquals("drop", a.root().at("/spec/rules/2/action").asString());
         assertEquals(1, a.root().at("/spec/rules/2/mark").asInt());
         assertEquals(lazy.get(1).at("/spec/rules/0/action"), lazy.get(1).at("/spec/rules/1/action"), "an alias: its anchor's");
         assertEquals(20, lazy.get(1).at("/spec/rules/1/action").line());

@@ -1,7 +1,7 @@
 package dev.bpfgit.render;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
 import com.networknt.schema.Error;
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.Schema;
@@ -37,8 +37,8 @@ public final class OutputSchema {
         JsonNode n;
         try {
             n = JSON.readTree(json);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (tools.jackson.core.JacksonException e) {
+            throw new AssertionError("not JSON: " + e.getMessage(), e);
         }
         List<String> errors = errors(n);
         if (!errors.isEmpty()) {

@@ -1,6 +1,6 @@
 package dev.bpfgit.render;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.diff.Plan;
 
 import java.util.function.Consumer;
@@ -22,11 +22,11 @@ public final class TreePlan {
     }
 
     /** The fast entry check's verdict, and the validator's ({@code $defs/entry}) on its own. */
-    public static boolean fast(com.fasterxml.jackson.databind.JsonNode entry) {
+    public static boolean fast(tools.jackson.databind.JsonNode entry) {
         return PlanEntryCheck.get().valid(entry);
     }
 
-    public static boolean schemaAccepts(com.fasterxml.jackson.databind.JsonNode entry) {
+    public static boolean schemaAccepts(tools.jackson.databind.JsonNode entry) {
         return PlanSchema.entryComplaints(entry, "", "").isEmpty();
     }
 

@@ -14,9 +14,9 @@ import dev.bpfgit.run.Pipeline;
 import dev.bpfgit.source.Snapshot;
 import org.junit.jupiter.api.Test;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.PrintWriter;
@@ -184,7 +184,7 @@ class StateFileTest {
             }
             JsonNode copy = tree.deepCopy();
             ObjectNode o = (ObjectNode) at(copy, parent);
-            if (v.isTextual()) {
+            if (v.isString()) {
                 o.put(field, 7);
             } else {
                 o.put(field, "7");
@@ -256,7 +256,7 @@ class StateFileTest {
 
     private static void forEachField(JsonNode node, String pointer, String path, FieldVisitor v) {
         if (node.isObject()) {
-            for (String f : iterable(node.fieldNames())) {
+            for (String f : iterable(node.propertyNames().iterator())) {
                 String p = path.isEmpty() ? f : path + "." + f;
                 v.visit(pointer, f, p);
                 forEachField(node.get(f), pointer + "/" + f, p, v);

@@ -1,7 +1,7 @@
 package dev.bpfgit.kind.egress;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.policy.JsonPointers;
 import dev.bpfgit.policy.PolicyError;
 import dev.bpfgit.policy.Prefix;
@@ -35,7 +35,7 @@ final class EgressReader {
             ObjectNode d = (ObjectNode) ds.get(i);
             String at = JsonPointers.child(JsonPointers.child(pointer, "destinations"), i) + "/prefix";
             try {
-                Prefix p = Prefix.parse(d.get("prefix").asText());
+                Prefix p = Prefix.parse(d.get("prefix").asString());
                 d.put("prefix", p.toString());
                 destinations.add(new EgressSpec.Destination(i, p));
             } catch (IllegalArgumentException e) {
@@ -49,16 +49,16 @@ final class EgressReader {
             if (v == null) {
                 continue;
             }
-            ms[i] = millis(v.asText());
+            ms[i] = millis(v.asString());
             if (ms[i] > MAX_MS) {
-                errors.accept(error.apply(pointer + "/timeouts/" + FIELDS[i], v.asText()
+                errors.accept(error.apply(pointer + "/timeouts/" + FIELDS[i], v.asString()
                         + " is longer than TCP_USER_TIMEOUT can hold (24 days)"));
                 ms[i] = 0;
             }
         }
-        return new EgressSpec(spec.get("cgroup").asText(), destinations,
+        return new EgressSpec(spec.get("cgroup").asString(), destinations,
                 new EgressSpec.Timeouts(ms[0], ms[1], ms[2], ms[3], ms[4]),
-                Optional.ofNullable(spec.get("netns")).map(JsonNode::asText));
+                Optional.ofNullable(spec.get("netns")).map(JsonNode::asString));
     }
 
     /** The schema accepted it: a duration or 0. */

@@ -1,7 +1,7 @@
 package dev.bpfgit.kind.reuseport;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.kernel.SocketProtocol;
 import dev.bpfgit.kind.reuseport.ReusePortSpec.Member;
 import dev.bpfgit.kind.reuseport.ReusePortSpec.Strategy;
@@ -47,11 +47,11 @@ final class ReusePortReader {
         Optional<InetAddress> address = Optional.empty();
         if (spec.has("address")) {
             try {
-                InetAddress a = InetAddress.ofLiteral(spec.get("address").asText());
+                InetAddress a = InetAddress.ofLiteral(spec.get("address").asString());
                 address = Optional.of(a);
                 spec.put("address", a.getHostAddress());
             } catch (IllegalArgumentException e) {
-                errors.accept(error.apply(pointer + "/address", spec.get("address").asText()
+                errors.accept(error.apply(pointer + "/address", spec.get("address").asString()
                         + " is not an IPv4 or IPv6 address"));
             }
         }
@@ -63,25 +63,25 @@ final class ReusePortReader {
             JsonNode p = m.get("process");
             ReusePortSpec.Process process;
             if (p.has("pidFile")) {
-                process = new ReusePortSpec.PidFile(Path.of(p.get("pidFile").asText()));
+                process = new ReusePortSpec.PidFile(Path.of(p.get("pidFile").asString()));
             } else if (p.has("cgroup")) {
-                process = new ReusePortSpec.Cgroup(p.get("cgroup").asText());
+                process = new ReusePortSpec.Cgroup(p.get("cgroup").asString());
             } else {
                 try {
-                    process = new ReusePortSpec.Command(Pattern.compile(p.get("command").asText()));
+                    process = new ReusePortSpec.Command(Pattern.compile(p.get("command").asString()));
                 } catch (PatternSyntaxException e) {
                     errors.accept(error.apply(at + "/process/command", "not a regular expression: "
                             + e.getDescription() + " near index " + e.getIndex()));
                     continue;
                 }
             }
-            members.add(new Member(i, m.get("name").asText(), m.path("weight").asInt(1), m.path("drain").asBoolean(false),
+            members.add(new Member(i, m.get("name").asString(), m.path("weight").asInt(1), m.path("drain").asBoolean(false),
                     process));
         }
         return new ReusePortSpec(spec.get("port").asInt(), address,
-                SocketProtocol.valueOf(spec.path("protocol").asText("tcp").toUpperCase()),
-                Optional.ofNullable(spec.get("netns")).map(JsonNode::asText),
-                Strategy.of(spec.path("strategy").asText("hot-standby")), spec.path("migrate").asBoolean(false), members);
+                SocketProtocol.valueOf(spec.path("protocol").asString("tcp").toUpperCase()),
+                Optional.ofNullable(spec.get("netns")).map(JsonNode::asString),
+                Strategy.of(spec.path("strategy").asString("hot-standby")), spec.path("migrate").asBoolean(false), members);
     }
 
     private static void putIfAbsent(ObjectNode spec, String field, String value) {

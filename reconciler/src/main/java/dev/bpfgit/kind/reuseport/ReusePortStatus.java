@@ -1,7 +1,7 @@
 package dev.bpfgit.kind.reuseport;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.compile.Le;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.Kernel;

@@ -1,6 +1,6 @@
 package dev.bpfgit.kind.sockterm;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.compile.Unit;

@@ -1,8 +1,8 @@
 package dev.bpfgit.kind.sockterm;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.kernel.SocketProtocol;
 import dev.bpfgit.kind.sockterm.SocketTerminationSpec.Destination;
 import dev.bpfgit.kind.sockterm.SocketTerminationSpec.Mode;
@@ -41,7 +41,7 @@ final class SocketTerminationReader {
             spec.put("mode", "once");
         }
         Set<SocketProtocol> protocols = EnumSet.noneOf(SocketProtocol.class);
-        spec.get("protocols").forEach(p -> protocols.add(SocketProtocol.valueOf(p.asText().toUpperCase())));
+        spec.get("protocols").forEach(p -> protocols.add(SocketProtocol.valueOf(p.asString().toUpperCase())));
         List<Destination> destinations = new ArrayList<>();
         Map<Prefix, Integer> seen = new HashMap<>();
         JsonNode nodes = spec.get("destinations");
@@ -50,7 +50,7 @@ final class SocketTerminationReader {
             String at = JsonPointers.child(JsonPointers.child(pointer, "destinations"), i);
             Prefix prefix;
             try {
-                prefix = Prefix.parse(d.get("prefix").asText());
+                prefix = Prefix.parse(d.get("prefix").asString());
             } catch (IllegalArgumentException e) {
                 errors.accept(error.apply(at + "/prefix", e.getMessage()));
                 continue;
@@ -65,8 +65,8 @@ final class SocketTerminationReader {
             d.path("ports").forEach(p -> ports.add(p.asInt()));
             destinations.add(new Destination(i + 1, prefix, ports));
         }
-        return new SocketTerminationSpec(protocols, destinations, Optional.ofNullable(spec.get("netns")).map(JsonNode::asText),
-                Optional.ofNullable(spec.get("cgroup")).map(JsonNode::asText), Mode.of(spec.get("mode").asText()));
+        return new SocketTerminationSpec(protocols, destinations, Optional.ofNullable(spec.get("netns")).map(JsonNode::asString),
+                Optional.ofNullable(spec.get("cgroup")).map(JsonNode::asString), Mode.of(spec.get("mode").asString()));
     }
 
     /** Nothing spans documents: each policy has its own unit, and terminating twice is harmless. */

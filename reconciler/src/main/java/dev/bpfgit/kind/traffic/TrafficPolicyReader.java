@@ -1,9 +1,9 @@
 package dev.bpfgit.kind.traffic;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.node.StringNode;
 import dev.bpfgit.policy.PolicyError;
 import dev.bpfgit.policy.Prefix;
 import dev.bpfgit.kind.traffic.TrafficPolicySpec.Action;
@@ -38,7 +38,7 @@ public final class TrafficPolicyReader {
                                          BiFunction<String, String, PolicyError> error,
                                          Consumer<PolicyError> errors) {
         List<String> interfaces = new ArrayList<>();
-        spec.get("interfaces").forEach(i -> interfaces.add(i.asText()));
+        spec.get("interfaces").forEach(i -> interfaces.add(i.asString()));
         List<Rule> rules = new ArrayList<>();
         JsonNode ruleNodes = spec.get("rules");
         for (int i = 0; i < ruleNodes.size(); i++) {
@@ -47,15 +47,15 @@ public final class TrafficPolicyReader {
             readRule((ObjectNode) ruleNodes.get(i), i, pointer, error, errors, rules);
         }
         OptionalInt capacity = spec.has("capacity") ? OptionalInt.of(spec.get("capacity").asInt()) : OptionalInt.empty();
-        return new TrafficPolicySpec(interfaces, Hook.of(spec.get("hook").asText()),
-                Match.of(spec.get("match").asText()), Verdict.of(spec.get("default").asText()), rules, capacity);
+        return new TrafficPolicySpec(interfaces, Hook.of(spec.get("hook").asString()),
+                Match.of(spec.get("match").asString()), Verdict.of(spec.get("default").asString()), rules, capacity);
     }
 
     private static void readRule(ObjectNode r, int i, String pointer, BiFunction<String, String, PolicyError> error,
                                  Consumer<PolicyError> errors, List<Rule> rules) {
-        Action action = Action.of(r.get("action").asText());
+        Action action = Action.of(r.get("action").asString());
         JsonNode toNode = r.get("to"), markNode = r.get("mark");
-        Optional<String> to = toNode == null ? Optional.empty() : Optional.of(toNode.asText());
+        Optional<String> to = toNode == null ? Optional.empty() : Optional.of(toNode.asString());
         Optional<Long> mark = markNode == null ? Optional.empty() : Optional.of(mark(markNode));
         if (mark.isPresent()) {   // not ifPresent: a capturing lambda per rule
             r.put("mark", mark.get());
@@ -66,7 +66,7 @@ public final class TrafficPolicyReader {
                 readElement(list, i, j, action, to, mark, pointer, error, errors, rules);
             }
         } else {
-            String text = r.get("prefix").asText();
+            String text = r.get("prefix").asString();
             Prefix prefix = prefix(text, pointer, i, Rule.SINGLE, error, errors);
             if (prefix != null) {
                 String canonical = prefix.canonical(text);
@@ -82,12 +82,12 @@ public final class TrafficPolicyReader {
     private static void readElement(ArrayNode list, int i, int j, Action action, Optional<String> to,
                                     Optional<Long> mark, String pointer, BiFunction<String, String, PolicyError> error,
                                     Consumer<PolicyError> errors, List<Rule> rules) {
-        String was = list.get(j).asText();
+        String was = list.get(j).asString();
         Prefix prefix = prefix(was, pointer, i, j, error, errors);
         if (prefix != null) {
             String text = prefix.canonical(was);
             if (text != was) {   // the same string when it was written canonically
-                list.set(j, TextNode.valueOf(text));
+                list.set(j, StringNode.valueOf(text));
             }
             rules.add(new Rule(i, prefix, action, to, mark, j));
         }
@@ -107,6 +107,6 @@ public final class TrafficPolicyReader {
 
     /** The schema allows 1..0xffffffff as a YAML integer (16, 0x10) or a hex string ("0x10"). */
     private static long mark(JsonNode mark) {
-        return mark.isTextual() ? Long.parseLong(mark.asText().substring(2), 16) : mark.asLong();
+        return mark.isString() ? Long.parseLong(mark.asString().substring(2), 16) : mark.asLong();
     }
 }

@@ -1,8 +1,8 @@
 package dev.bpfgit.kind.traffic;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.node.ObjectNode;
 import dev.bpfgit.kind.PolicyKind;
 
 import java.io.IOException;
@@ -39,12 +39,12 @@ final class TrafficRuleCheck {
         JsonNode traffic = read("schema/trafficpolicy.schema.json");
         JsonNode common = read("schema/common.schema.json");
         JsonNode rule = traffic.at("/$defs/rule/properties");
-        String prefixPattern = common.at("/$defs/prefix/pattern").asText();
+        String prefixPattern = common.at("/$defs/prefix/pattern").asString();
         prefix = Pattern.compile(prefixPattern);
         prefixScanned = prefixPattern.equals(PREFIX_PATTERN);
-        interfaceName = Pattern.compile(traffic.at("/$defs/interfaceName/pattern").asText());
-        markText = Pattern.compile(rule.at("/mark/pattern").asText());
-        rule.at("/action/enum").forEach(a -> actions.add(a.asText()));
+        interfaceName = Pattern.compile(traffic.at("/$defs/interfaceName/pattern").asString());
+        markText = Pattern.compile(rule.at("/mark/pattern").asString());
+        rule.at("/action/enum").forEach(a -> actions.add(a.asString()));
         maxItems = rule.at("/prefixes/maxItems").asLong();
         markMin = rule.at("/mark/minimum").asLong();
         markMax = rule.at("/mark/maximum").asLong();
@@ -64,12 +64,12 @@ final class TrafficRuleCheck {
             return false;   // more than prefix(es), action and to or mark: let the validator say what
         }
         JsonNode action = rule.get("action"), one = rule.get("prefix"), many = rule.get("prefixes");
-        if (action == null || !action.isTextual() || !actions.contains(action.asText()) || (one == null) == (many == null)) {
+        if (action == null || !action.isString() || !actions.contains(action.asString()) || (one == null) == (many == null)) {
             return false;
         }
-        String a = action.asText();
+        String a = action.asString();
         boolean redirect = a.equals("redirect"), mark = a.equals("mark");
-        if (mark && !(spec.get("hook") instanceof JsonNode hook && hook.isTextual() && !hook.asText().equals("xdp"))) {
+        if (mark && !(spec.get("hook") instanceof JsonNode hook && hook.isString() && !hook.asString().equals("xdp"))) {
             return false;   // xdp (or no hook, which the rest of the document's validation reports)
         }
         int expected = 2 + (redirect || mark ? 1 : 0);
@@ -104,7 +104,7 @@ final class TrafficRuleCheck {
         if (!prefixScanned) {
             return matches(prefix, value);
         }
-        return value != null && value.isTextual() && scanPrefix(value.asText());
+        return value != null && value.isString() && scanPrefix(value.asString());
     }
 
     /** What {@link #PREFIX_PATTERN} finds in a string without line breaks; false for any string with one. */
@@ -155,10 +155,10 @@ final class TrafficRuleCheck {
      * the JDK's on where {@code $} matches around a final newline, and no valid value has one.
      */
     private static boolean matches(Pattern pattern, JsonNode value) {
-        if (value == null || !value.isTextual()) {
+        if (value == null || !value.isString()) {
             return false;
         }
-        String s = value.asText();
+        String s = value.asString();
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c == '\n' || c == '\r' || c == '\u0085' || c == '\u2028' || c == '\u2029') {

@@ -1,14 +1,13 @@
 package dev.bpfgit.kind.traffic;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonSerializable;
-import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.databind.jsontype.TypeSerializer;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.databind.JacksonSerializable;
+import tools.jackson.databind.SerializationContext;
+import tools.jackson.databind.jsontype.TypeSerializer;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
 
-import java.io.IOException;
 import java.util.List;
 
 /**
@@ -16,7 +15,7 @@ import java.util.List;
  * 1.16M rules as a tree of a node per field did not fit the launcher's heap ({@code status -o json} ran out of
  * memory at 768 MiB). It writes what {@link #tree} holds, token for token ({@code TrafficRulesJsonTest}).
  */
-final class TrafficRulesJson extends JsonSerializable.Base {
+final class TrafficRulesJson extends JacksonSerializable.Base {
     private final List<TrafficCounters.Count> counts;
 
     TrafficRulesJson(List<TrafficCounters.Count> counts) {
@@ -24,23 +23,23 @@ final class TrafficRulesJson extends JsonSerializable.Base {
     }
 
     @Override
-    public void serialize(JsonGenerator g, SerializerProvider provider) throws IOException {
+    public void serialize(JsonGenerator g, SerializationContext provider) {
         g.writeStartArray();
         for (TrafficCounters.Count c : counts) {
             g.writeStartObject();
-            g.writeStringField("prefix", c.prefix());
+            g.writeStringProperty("prefix", c.prefix());
             if (c.rule() != null) {
-                g.writeStringField("action", TrafficLayout.rule(c.rule()).action().yaml);
+                g.writeStringProperty("action", TrafficLayout.rule(c.rule()).action().yaml);
             }
-            g.writeNumberField("packets", c.packets());
-            g.writeNumberField("bytes", c.bytes());
+            g.writeNumberProperty("packets", c.packets());
+            g.writeNumberProperty("bytes", c.bytes());
             g.writeEndObject();
         }
         g.writeEndArray();
     }
 
     @Override
-    public void serializeWithType(JsonGenerator g, SerializerProvider provider, TypeSerializer type) throws IOException {
+    public void serializeWithType(JsonGenerator g, SerializationContext provider, TypeSerializer type) {
         serialize(g, provider);
     }
 

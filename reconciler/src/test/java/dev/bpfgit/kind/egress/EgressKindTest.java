@@ -235,9 +235,9 @@ class EgressKindTest {
         assertEquals(1, unit.path("count").asInt(), json);
         assertTrue(unit.path("needsRun").asBoolean());
         var sock = unit.path("sockets").get(0);
-        assertEquals("10.77.0.1", sock.path("local").asText());
+        assertEquals("10.77.0.1", sock.path("local").asString());
         assertEquals(6232, sock.path("idleMs").asLong());
-        assertEquals("EgressTimeout/narrow", sock.path("policy").asText());
+        assertEquals("EgressTimeout/narrow", sock.path("policy").asString());
         assertEquals(4711, sock.path("owners").get(0).path("pid").asInt());
 
         // socket-layer timeouts only: apply alone enforces them, nothing to list

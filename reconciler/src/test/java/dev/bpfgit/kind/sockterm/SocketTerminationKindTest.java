@@ -1,6 +1,6 @@
 package dev.bpfgit.kind.sockterm;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import tools.jackson.databind.JsonNode;
 import dev.bpfgit.apply.Applier;
 import dev.bpfgit.compile.Compiler;
 import dev.bpfgit.compile.DesiredState;
