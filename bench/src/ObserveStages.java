@@ -1,23 +1,18 @@
 import dev.bpfgit.apply.ApplyResult;
-import dev.bpfgit.compile.Compiler;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.diff.Differ;
 import dev.bpfgit.diff.Plan;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.MapInfo;
-import dev.bpfgit.kernel.Pin;
 import dev.bpfgit.kernel.linux.LinuxKernel;
 import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.run.Pipeline;
-import dev.bpfgit.source.DirectorySource;
-import dev.bpfgit.source.Snapshot;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -59,8 +54,8 @@ public class ObserveStages {
                 });
         Pipeline pipe = new Pipeline(real, root, Clock.systemUTC());
         Pipeline timedPipe = pipe.withKernel(timed);
-        DesiredState a = compile(pipe, dir.resolve("a"));
-        DesiredState b = compile(pipe, dir.resolve("b"));
+        DesiredState a = ReconcileBench.compile(pipe, dir.resolve("a"));
+        DesiredState b = ReconcileBench.compile(pipe, dir.resolve("b"));
         try {
             pipe.apply(Differ.diff(a, pipe.observe(a)));
             Map<String, List<Double>> per = new TreeMap<>();
@@ -70,13 +65,13 @@ public class ObserveStages {
                 DesiredState want = toB ? b : a;
                 toB = !toB;
                 calls.clear();
-                long gc0 = gcMillis();
+                long gc0 = ReconcileBench.gcMillis();
                 long c0 = CPU.getCurrentThreadCpuTime();
                 long t0 = System.nanoTime();
                 LiveState live = timedPipe.observe(want);
                 long t1 = System.nanoTime();
                 long c1 = CPU.getCurrentThreadCpuTime();
-                long gc1 = gcMillis();
+                long gc1 = ReconcileBench.gcMillis();
                 Plan plan = Differ.diff(want, live);
                 long t2 = System.nanoTime();
                 ApplyResult res = pipe.apply(plan);
@@ -132,17 +127,4 @@ public class ObserveStages {
     }
 
     static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
-
-    static long gcMillis() {
-        long t = 0;
-        for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
-            t += Math.max(0, gc.getCollectionTime());
-        }
-        return t;
-    }
-
-    static DesiredState compile(Pipeline pipe, Path dir) {
-        Snapshot snap = DirectorySource.read(dir);
-        return Compiler.compile(pipe.root(), snap.revision(), Pipeline.validate(snap), pipe.host("bench", Map.of()));
-    }
 }
