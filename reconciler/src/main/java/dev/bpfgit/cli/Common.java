@@ -106,43 +106,16 @@ final class Common {
      * The live state read on a thread of its own, started now, while the caller parses and compiles: what is
      * pinned under the root (maps with their entries, programs, links, the bookkeeping) does not depend on the
      * policies, only what runs at their attach points does, and that is read when the desired state is
-     * known ({@link #atPoints}). 100k map entries take 0.1-0.3 s of a cold plan or apply. Nothing writes to
-     * the kernel before the caller asks for the result, and a writer holds the pin-root lock from before this
-     * starts. Errors come out of {@code apply}, as from {@link Pipeline#observe}.
+     * known ({@link dev.bpfgit.observe.Observer#atPoints}). 100k map entries take 0.1-0.3 s of a cold plan or
+     * apply. Nothing writes to the kernel before the caller asks for the result, and a writer holds the pin-root
+     * lock from before this starts. Errors come out of {@code apply}, as from {@link Pipeline#observe}.
      */
     static java.util.function.Function<dev.bpfgit.compile.DesiredState, dev.bpfgit.observe.LiveState> observeAhead(
             Pipeline p) {
         dev.bpfgit.run.Ahead<dev.bpfgit.observe.LiveState> pinned = dev.bpfgit.run.Ahead.start("bpfgit-observe",
                 () -> dev.bpfgit.observe.Observer.observe(p.kernel(), p.root(), java.util.List.of()));
-        return desired -> atPoints(pinned.get(), p.kernel(), Pipeline.attachPoints(desired));
-    }
-
-    /**
-     * A live state observed at no attach point, completed with what runs at {@code points} as
-     * {@link dev.bpfgit.observe.Observer#observe} reads it (programs attached, and the cgroups asked about);
-     * equal to observing at the points at once ({@code CommonTest}).
-     */
-    static dev.bpfgit.observe.LiveState atPoints(dev.bpfgit.observe.LiveState live, Kernel kernel,
-                                                 java.util.List<dev.bpfgit.kernel.AttachPoint> points) {
-        if (points.isEmpty()) {
-            return live;
-        }
-        Map<dev.bpfgit.kernel.AttachPoint, java.util.List<dev.bpfgit.kernel.AttachedProgram>> attached =
-                new LinkedHashMap<>();
-        Map<String, Long> cgroups = new TreeMap<>();
-        java.util.Set<String> asked = new java.util.TreeSet<>();
-        for (dev.bpfgit.kernel.AttachPoint at : points) {
-            attached.put(at, kernel.attached(at));
-            if (at instanceof dev.bpfgit.kernel.AttachPoint.Cgroup c) {
-                if (cgroups.isEmpty()) {
-                    cgroups.putAll(kernel.cgroups());
-                }
-                asked.add(c.path());
-            }
-        }
-        cgroups.keySet().retainAll(asked);
-        return new dev.bpfgit.observe.LiveState(live.root(), live.maps(), live.programs(), live.links(), live.dirs(),
-                live.meta(), attached, live.interfaces(), live.basis(), cgroups);
+        return desired -> dev.bpfgit.observe.Observer.atPoints(pinned.get(), p.kernel(),
+                Pipeline.attachPoints(desired));
     }
 
     /** The pipeline on the real kernel: needs root and bpffs. */

@@ -98,26 +98,38 @@ public final class Observer {
             withIdentity.put(p.pin(), new LiveProgram(p.pin(), p.info(),
                     meta.get(Meta.programKey(root.relativize(p.pin()).toString()))));
         }
-        Map<AttachPoint, List<AttachedProgram>> attached = new LinkedHashMap<>();
-        Map<String, Long> cgroups = new TreeMap<>();
-        for (AttachPoint at : points) {
-            attached.put(at, kernel.attached(at));
-            if (at instanceof AttachPoint.Cgroup c && cgroups.isEmpty()) {
-                cgroups.putAll(kernel.cgroups());
-            }
-        }
         Set<Path> dirs = new TreeSet<>(tree.directories());
         Map<String, Integer> interfaces = new TreeMap<>();
         kernel.interfaces().forEach(i -> interfaces.put(i.name(), i.ifindex()));
+        LiveState pinned = new LiveState(root, maps, withIdentity, links, dirs, meta, Map.of(), interfaces,
+                basis(maps, withIdentity, links), Map.of());
+        return atPoints(pinned, kernel, points);
+    }
+
+    /**
+     * {@code live}, observed at no attach point, with what runs at {@code points} read now: the programs
+     * attached there, and the cgroups asked about. What is pinned does not depend on the points, so a caller
+     * may observe the pins early (while policies parse) and the points once it knows them.
+     */
+    public static LiveState atPoints(LiveState live, Kernel kernel, Collection<AttachPoint> points) {
+        if (points.isEmpty()) {
+            return live;
+        }
+        Map<AttachPoint, List<AttachedProgram>> attached = new LinkedHashMap<>();
+        Map<String, Long> cgroups = new TreeMap<>();
         Set<String> asked = new TreeSet<>();
-        points.forEach(at -> {
+        for (AttachPoint at : points) {
+            attached.put(at, kernel.attached(at));
             if (at instanceof AttachPoint.Cgroup c) {
+                if (cgroups.isEmpty()) {
+                    cgroups.putAll(kernel.cgroups());
+                }
                 asked.add(c.path());
             }
-        });
+        }
         cgroups.keySet().retainAll(asked);
-        return new LiveState(root, maps, withIdentity, links, dirs, meta, attached, interfaces,
-                basis(maps, withIdentity, links), cgroups);
+        return new LiveState(live.root(), live.maps(), live.programs(), live.links(), live.dirs(), live.meta(),
+                attached, live.interfaces(), live.basis(), cgroups);
     }
 
     /** What the read of one map decided: kept contents, or the write count taken before reading. */

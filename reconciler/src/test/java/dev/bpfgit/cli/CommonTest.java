@@ -88,7 +88,7 @@ class CommonTest {
                 var points = dev.bpfgit.run.Pipeline.attachPoints(desired);
                 assertFalse(points.isEmpty(), example);
                 var atOnce = dev.bpfgit.observe.Observer.observe(kernel, root, points);
-                var ahead = Common.atPoints(dev.bpfgit.observe.Observer.observe(kernel, root, java.util.List.of()),
+                var ahead = dev.bpfgit.observe.Observer.atPoints(dev.bpfgit.observe.Observer.observe(kernel, root, java.util.List.of()),
                         kernel, points);
                 assertEquals(atOnce, ahead, example + (applied ? ", applied" : ", nothing applied"));
                 assertEquals(atOnce.attached().keySet(), ahead.attached().keySet());
