@@ -6,12 +6,16 @@
 #     bin/bpfgit passes it with -XX:AOTCache when it is there;
 #   - aot/dev.aot for the source checkout's ./bpfgit, trained with the classpath it runs with (the module
 #     jars in target/ and the Maven repository's jars, as in classpath.txt).
+# picocli's class files (Java 5) are first upgraded to version 50 with stack maps (ClassFileUpgrade.java,
+# target/aot/lib/picocli-*.jar): the cache holds no class older than that. The release ships that jar
+# (src/assembly/release.xml) and ./bpfgit runs with it when it uses dev.aot (target/aot/classpath.txt).
 # The JVM then starts with bpfgit's classes already parsed, linked and profiled. It checks every classpath
 # entry's path, size and modification time against the cache's and refuses a cache made for other jars or
 # by another JDK build, starting as without it (nothing is logged): a stale cache is never used.
 #
 #   aot-cache.sh TARGET_DIR EXAMPLES_DIR JAVA_HOME
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 target=$1
 examples=$2
 java_home=$3
@@ -37,10 +41,22 @@ train() {
 # the same files
 cp -p "$target"/bpfgit-reconciler-*.jar "$lib/"
 tr ':' '\n' < "$target/classpath.txt" | while read -r jar || [ -n "$jar" ]; do [ -n "$jar" ] && cp -p "$jar" "$lib/"; done
+# the upgraded jar, made once: the release's lib/ and ./bpfgit's classpath name this same file (size, time)
+for jar in "$lib"/picocli-[0-9]*.jar; do
+  up=$target/aot/lib/$(basename "$jar")
+  "$java_home/bin/java" "$here/ClassFileUpgrade.java" "$jar" "$up" > "$target/aot/upgrade.log" 2>&1 \
+    || { cat "$target/aot/upgrade.log" >&2; exit 1; }
+  cp -p "$up" "$jar"
+done
 cp=$(LC_ALL=C; printf '%s:' "$lib"/*.jar)
 train "${cp%:}" "$lib/bpfgit.aot"
 cp "$lib/bpfgit.aot" "$target/aot/lib/"
 
 # the source checkout's: ./bpfgit runs with exactly this classpath when target/aot/dev.aot is there
-dev_cp="$(echo "$target"/bpfgit-reconciler-*.jar):$(cat "$target/classpath.txt")"
+tr ':' '\n' < "$target/classpath.txt" | while read -r jar || [ -n "$jar" ]; do
+  up=$target/aot/lib/$(basename "$jar")
+  case $(basename "$jar") in picocli-[0-9]*.jar) [ -f "$up" ] && jar=$up ;; esac
+  printf '%s\n' "$jar"
+done | paste -sd: - > "$target/aot/classpath.txt"
+dev_cp="$(echo "$target"/bpfgit-reconciler-*.jar):$(cat "$target/aot/classpath.txt")"
 train "$dev_cp" "$target/aot/dev.aot"
