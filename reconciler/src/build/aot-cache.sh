@@ -6,9 +6,11 @@
 #     bin/bpfgit passes it with -XX:AOTCache when it is there;
 #   - aot/dev.aot for the source checkout's ./bpfgit, trained with the classpath it runs with (the module
 #     jars in target/ and the Maven repository's jars, as in classpath.txt).
-# picocli's class files (Java 5) are first upgraded to version 50 with stack maps (ClassFileUpgrade.java,
-# target/aot/lib/picocli-*.jar): the cache holds no class older than that. The release ships that jar
-# (src/assembly/release.xml) and ./bpfgit runs with it when it uses dev.aot (target/aot/classpath.txt).
+# Two kinds of jars are first copied into a form the cache can hold (CacheableJar.java, target/aot/lib/):
+# picocli's (class files of Java 5, upgraded to version 50 with stack maps) and JGit's (signed: the
+# signature is left out). The release ships those copies (src/assembly/release.xml) and ./bpfgit runs with
+# them when it uses dev.aot (target/aot/classpath.txt). The training's directory is a git repository, so
+# that reading a directory's revision (JGit) is trained too: policies usually live in a git checkout.
 # The JVM then starts with bpfgit's classes already parsed, linked and profiled. It checks every classpath
 # entry's path, size and modification time against the cache's and refuses a cache made for other jars or
 # by another JDK build, starting as without it (nothing is logged): a stale cache is never used.
@@ -26,12 +28,13 @@ trap 'rm -rf "$stage"' EXIT
 lib=$stage/lib
 rm -rf "$target/aot"
 mkdir -p "$lib" "$target/aot/lib"
-cp -r "$examples/edge-filter" "$examples/blocklist" "$examples/fleet" "$stage/"
+mkdir "$stage/policies"
+cp -r "$examples/edge-filter" "$examples/blocklist" "$examples/fleet" "$stage/policies/"
 
 # train CLASSPATH CACHE: the launchers' flags for the one-shot verbs (bin/bpfgit, ./bpfgit), their heap
 # included, so that the cache is made for the heap it is used with
 train() {
-  (cd "$stage" && "$java_home/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
+  (cd "$stage/policies" && "$java_home/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
     -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:InitialRAMPercentage=100 -Xmx768m -XX:AOTCacheOutput="$2" -Xlog:aot*=error -cp "$1" \
     dev.bpfgit.cli.AotTraining validate edge-filter blocklist -- plan fleet/policies --hosts fleet/hosts.yaml) \
     > "$target/aot/training.log" 2>&1 && [ -s "$2" ] || { cat "$target/aot/training.log" >&2; exit 1; }
@@ -41,13 +44,20 @@ train() {
 # the same files
 cp -p "$target"/bpfgit-reconciler-*.jar "$lib/"
 tr ':' '\n' < "$target/classpath.txt" | while read -r jar || [ -n "$jar" ]; do [ -n "$jar" ] && cp -p "$jar" "$lib/"; done
-# the upgraded jar, made once: the release's lib/ and ./bpfgit's classpath name this same file (size, time)
-for jar in "$lib"/picocli-[0-9]*.jar; do
+# the cacheable copies, made once: the release's lib/ and ./bpfgit's classpath name these same files (size,
+# time). The names here and the excludes of src/assembly/release.xml go together.
+for jar in "$lib"/picocli-[0-9]*.jar "$lib"/org.eclipse.jgit-[0-9]*.jar "$lib"/org.eclipse.jgit.ssh.apache-[0-9]*.jar; do
   up=$target/aot/lib/$(basename "$jar")
-  "$java_home/bin/java" "$here/ClassFileUpgrade.java" "$jar" "$up" > "$target/aot/upgrade.log" 2>&1 \
-    || { cat "$target/aot/upgrade.log" >&2; exit 1; }
+  "$java_home/bin/java" "$here/CacheableJar.java" "$jar" "$up" >> "$target/aot/cacheable.log" 2>&1 \
+    || { cat "$target/aot/cacheable.log" >&2; exit 1; }
   cp -p "$up" "$jar"
 done
+# best effort: without git the cache is made all the same, without JGit's classes
+if command -v git > /dev/null; then
+  git -C "$stage/policies" init -q && git -C "$stage/policies" add -A \
+    && git -C "$stage/policies" -c user.name=bpfgit -c user.email=build@bpfgit.invalid -c commit.gpgsign=false \
+      commit -q -m "AOT training" || echo "aot-cache.sh: the training directory is not a git repository" >&2
+fi
 cp=$(LC_ALL=C; printf '%s:' "$lib"/*.jar)
 train "${cp%:}" "$lib/bpfgit.aot"
 cp "$lib/bpfgit.aot" "$target/aot/lib/"
@@ -55,7 +65,7 @@ cp "$lib/bpfgit.aot" "$target/aot/lib/"
 # the source checkout's: ./bpfgit runs with exactly this classpath when target/aot/dev.aot is there
 tr ':' '\n' < "$target/classpath.txt" | while read -r jar || [ -n "$jar" ]; do
   up=$target/aot/lib/$(basename "$jar")
-  case $(basename "$jar") in picocli-[0-9]*.jar) [ -f "$up" ] && jar=$up ;; esac
+  [ -f "$up" ] && jar=$up
   printf '%s\n' "$jar"
 done | paste -sd: - > "$target/aot/classpath.txt"
 dev_cp="$(echo "$target"/bpfgit-reconciler-*.jar):$(cat "$target/aot/classpath.txt")"

@@ -24,8 +24,10 @@ class LauncherAotIT {
         Bpfgit.Cli listed = Bpfgit.cli(Map.of("BPFGIT_JAVA_OPTS", "-XX:+PrintSharedArchiveAndExit"), null, "--version");
         assertEquals(0, listed.exit(), listed.err());
         assertTrue(listed.out().contains("dev.bpfgit.policy.PolicyLoader app_loader"), "bpfgit's classes are in the cache");
-        // picocli's Java 5 class files, upgraded for the cache (src/build/ClassFileUpgrade.java, target/aot/classpath.txt)
+        // picocli's Java 5 class files and JGit's signed jar, made cacheable (src/build/CacheableJar.java,
+        // target/aot/classpath.txt)
         assertTrue(listed.out().contains("picocli.CommandLine app_loader"), "picocli's classes are in the cache");
+        assertTrue(listed.out().contains("org.eclipse.jgit.lib.Repository app_loader"), "JGit's classes are in the cache");
         assertTrue(listed.out().contains("Static archive name: ") && listed.out().contains("dev.aot"), "the cache is dev.aot");
     }
 

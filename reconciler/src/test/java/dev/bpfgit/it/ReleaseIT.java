@@ -285,8 +285,11 @@ class ReleaseIT {
                 .forEach(l -> classes.add(l.substring(l.indexOf(':') + 1).trim().split(" ")[0]));
         for (String c : List.of("dev.bpfgit.policy.PolicyLoader", "dev.bpfgit.compile.Compiler", "dev.bpfgit.diff.Differ",
                 "dev.bpfgit.render.PlanText", "dev.bpfgit.kernel.linux.Libbpf", "dev.bpfgit.kernel.linux.Libc",
-                // picocli's Java 5 class files, upgraded at package time (src/build/ClassFileUpgrade.java)
-                "picocli.CommandLine", "picocli.CommandLine$Model$CommandSpec", "dev.bpfgit.cli.Main$Version")) {
+                // picocli's Java 5 class files, upgraded at package time (src/build/CacheableJar.java)
+                "picocli.CommandLine", "picocli.CommandLine$Model$CommandSpec", "dev.bpfgit.cli.Main$Version",
+                // JGit's signed jar, unsigned at package time, and a directory's revision read in the training
+                "dev.bpfgit.source.GitRevisionSource", "org.eclipse.jgit.lib.Repository",
+                "org.eclipse.jgit.revwalk.RevWalk")) {
             assertTrue(classes.contains(c), c + " is in the AOT cache (" + classes.size() + " application classes)");
         }
     }
