@@ -77,7 +77,7 @@ final class Common {
 
     /**
      * The host facts read from the kernel on a thread of their own, started now, while the caller reads and
-     * parses the policies: interfaces (a netlink dump inside libc),
+     * parses the policies: interfaces (a netlink dump through jnr-ffi, whose first call generates its stubs),
      * the cgroup tree and the feature probes (BPF programs loaded and dropped) take 0.2-0.5 s of a cold start
      * that the second core can do while the first parses ({@link dev.bpfgit.run.Ahead}: in the network
      * namespace of the thread that asks). Errors come out of {@code get()}, as from {@link #facts}.

@@ -44,7 +44,7 @@ import static dev.bpfgit.kernel.linux.Structs.TEST_RUN_OPTS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /**
- * The real kernel: libbpf.so.1 and libc through the FFM API. Stateless and thread-safe;
+ * The real kernel: libbpf.so.1 through the FFM API, libc through jnr-ffi. Stateless and thread-safe;
  * device names resolve in the network namespace of the calling thread (see {@link Netns}).
  */
 public final class LinuxKernel implements Kernel {
