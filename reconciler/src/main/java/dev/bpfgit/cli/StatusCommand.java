@@ -40,9 +40,10 @@ import java.util.function.Function;
         exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
         exitCodeList = {"0:shown", "3:error"},
         footer = {"  bpfgit status", "  bpfgit status -o json"},
-        description = {"A policy is 'in sync' when every unit it acts in is as bpfgit applied it, 'drifted' when",
-                "something changed it since, 'failed' when the last apply of it failed. Exit 0, 3 on error.",
-                "A drifted unit says what differs; with PATH (or source.path in --config) the entries too."})
+        description = {"A policy is 'in sync' when every unit it acts in is as bpfgit applied it,",
+                "'drifted' when something changed it since, 'failed' when the last apply of it",
+                "failed. Exit 0, 3 on error. A drifted unit says what differs; with PATH (or",
+                "source.path in --config) the entries too."})
 final class StatusCommand implements Callable<Integer> {
     private static final String SIDECAR = Meta.SIDECAR;
 
@@ -53,7 +54,7 @@ final class StatusCommand implements Callable<Integer> {
     String output;
 
     @Parameters(index = "0", paramLabel = "PATH", arity = "0..1",
-            description = "Policy file or directory the drift is counted against (default: source.path).")
+            description = {"Policy file or directory the drift is counted", "against (default: source.path)."})
     Path path;
 
     @Spec
