@@ -67,12 +67,12 @@ public final class DirectorySource {
                 for (Path file : list(given)) {
                     Path relative = given.relativize(file);
                     String name = name(base.resolve(relative));
-                    inside.put(name, relative.toString());
+                    inside.putIfAbsent(name, relative.toString());   // a file reached twice counts as first found
                     read(root, file, name, files, bytes, problems);
                 }
             } else {
                 // named by the user, so a link is theirs to follow; what kind of file it is still matters
-                inside.put(name(base), given.getFileName().toString());
+                inside.putIfAbsent(name(base), given.getFileName().toString());
                 read(null, given, name(base), files, bytes, problems);
             }
         }

@@ -145,6 +145,9 @@ class DirectorySourceTest {
         assertNotEquals(ab, DirectorySource.read(a, b).revision());
         // a file named on its own counts by its file name, as inside a directory
         assertEquals(DirectorySource.read(a).revision(), DirectorySource.read(a.resolve("x.yaml")).revision());
+        // a file named again besides its directory counts once, by its name inside the directory
+        write(a.resolve("sub/y.yaml"), "y: 1\n");
+        assertEquals(DirectorySource.read(a).revision(), DirectorySource.read(a, a.resolve("sub/y.yaml")).revision());
     }
 
     @Test
