@@ -31,13 +31,13 @@ import java.util.concurrent.Callable;
 @Command(name = "apply", mixinStandardHelpOptions = true, header = "Make the kernel match the policies.",
         exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
         exitCodeList = {"0:applied, or nothing to do", "2:invalid input", "3:error, stale plan, lock not obtained, not confirmed"},
-        footer = {"  bpfgit apply policies/ --yes", "  bpfgit plan policies/ -o json > plan.json && bpfgit apply --plan plan.json --yes"},
+        footer = {"  bpfgit apply policies/ --yes", "  bpfgit plan policies/ -o json > plan.json", "  bpfgit apply --plan plan.json --yes"},
         description = {"Plans against the kernel and applies the plan, or applies a saved plan",
                 "('plan -o json > FILE') exactly, refusing it if the kernel changed since.",
                 "Holds the pin-root lock from reading the kernel to the last write; another",
-                "writer of the root waits up to --lock-timeout for it.",
-                "Asks for confirmation on a terminal unless --yes. Exit 0 done, 2 invalid input, 3 error.",
-                "A saved plan of a format version this bpfgit does not know (schema/plan.schema.json), or the",
+                "writer of the root waits up to --lock-timeout for it. Asks for confirmation on",
+                "a terminal unless --yes. Exit 0 done, 2 invalid input, 3 error. A saved plan of",
+                "a format version this bpfgit does not know (schema/plan.schema.json), or the",
                 "plan of several hosts (plan --hosts), is refused as invalid input (exit 2)."})
 final class ApplyCommand implements Callable<Integer> {
     @Mixin

@@ -23,13 +23,13 @@ import java.util.TreeMap;
 /** Options every verb takes, and what they resolve to. */
 final class Common {
     @Option(names = "--root", paramLabel = "DIR",
-            description = "Pin root in bpffs (default: root: in --config, else /sys/fs/bpf/bpfgit).")
+            description = {"Pin root in bpffs (default: root: in --config,", "else /sys/fs/bpf/bpfgit)."})
     Path root;
 
     @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (see config/bpfgit.yaml).")
     Path configFile;
 
-    @Option(names = "--host", paramLabel = "NAME", description = "Host name for spec.hosts (default: the kernel hostname).")
+    @Option(names = "--host", paramLabel = "NAME", description = {"Host name for spec.hosts (default: the kernel", "hostname)."})
     String host;
 
     @Option(names = "--label", paramLabel = "KEY=VALUE", description = "Host label for spec.hosts; repeatable.")

@@ -21,25 +21,26 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-@Command(name = "demo", mixinStandardHelpOptions = true, header = "A guided run in throwaway network namespaces; touches nothing of the host's.",
+@Command(name = "demo", mixinStandardHelpOptions = true, header = "A guided run in throwaway network namespaces; the host is untouched.",
         exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
         exitCodeList = {"0:the demo ran and cleaned up", "3:error"},
         footer = {"  sudo bpfgit demo"},
-        description = {"Creates three network namespaces (client, edge, scrubber) joined by veth pairs, applies",
-                "examples/edge-filter on the edge's eth0 with its own pin root, sends IPv4 and IPv6 UDP from",
-                "allowed, blocked and redirected sources, shows status with per-rule counters, the plan of a",
-                "changed rule, then destroys everything it created. Needs root. Exit 0, 3 on error."})
+        description = {"Creates three network namespaces (client, edge, scrubber) joined by veth pairs,",
+                "applies examples/edge-filter on the edge's eth0 with its own pin root, sends",
+                "IPv4 and IPv6 UDP from allowed, blocked and redirected sources, shows status",
+                "with per-rule counters, the plan of a changed rule, then destroys everything it",
+                "created. Needs root. Exit 0, 3 on error."})
 final class DemoCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--policies", paramLabel = "DIR",
-            description = "Policy directory to demo (default: examples/edge-filter).")
+            description = {"Policy directory to demo", "(default: examples/edge-filter)."})
     Path policies;
 
     // every verb takes --root (design section 4); the demo's must be its own: destroy at its end empties it
     @Option(names = "--root", paramLabel = "DIR",
-            description = "Pin root for the demo; must not exist yet (default: /sys/fs/bpf/bpfgit-demo-PID).")
+            description = {"Pin root for the demo; must not exist yet", "(default: /sys/fs/bpf/bpfgit-demo-PID)."})
     Path rootOption;
 
-    @Option(names = "--keep", description = "Leave the namespaces and pins in place for exploring (print how to remove them).")
+    @Option(names = "--keep", description = {"Leave the namespaces and pins in place for", "exploring (print how to remove them)."})
     boolean keep;
 
     @Spec

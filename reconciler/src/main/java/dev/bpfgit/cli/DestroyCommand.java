@@ -23,10 +23,11 @@ import java.util.concurrent.Callable;
         exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
         exitCodeList = {"0:destroyed, or nothing to destroy", "3:error, or not confirmed"},
         footer = {"  bpfgit destroy --yes"},
-        description = {"Shows the plan, then detaches bpfgit's links and removes its pins and the pin root,",
-                "and the root's copy of its last applied revision in source.lastGood (--config).",
-                "Touches nothing else outside the pin root. Holds the pin-root lock throughout;",
-                "another writer of the root waits up to --lock-timeout for it. Exit 0 done, 3 error."})
+        description = {"Shows the plan, then detaches bpfgit's links and removes its pins and the pin",
+                "root, and the root's copy of its last applied revision in source.lastGood",
+                "(--config). Touches nothing else outside the pin root. Holds the pin-root lock",
+                "throughout; another writer of the root waits up to --lock-timeout for it. Exit",
+                "0 done, 3 error."})
 final class DestroyCommand implements Callable<Integer> {
     @Mixin
     Common common;

@@ -52,7 +52,7 @@ import java.util.concurrent.Callable;
                 "counters."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:answered (also when a unit drifted)",
-                "2:invalid input: a malformed address, an unknown interface or hook, invalid policies",
+                "2:invalid input (a malformed address, unknown interface or hook, policies)",
                 "3:error (kernel operation with path and errno, no root)"},
         footerHeading = "%nExamples:%n",
         footer = {"  bpfgit explain 198.51.100.7",
@@ -66,13 +66,13 @@ final class ExplainCommand implements Callable<Integer> {
     String address;
 
     @Parameters(index = "1", paramLabel = "PATH", arity = "0..1",
-            description = "Policy file or directory: adds file:line and in sync or drifted.")
+            description = {"Policy file or directory: adds file:line, and", "in sync or drifted."})
     Path path;
 
     @Option(names = "--interface", paramLabel = "IF", description = "Only units on this interface.")
     String iface;
 
-    @Option(names = "--hook", paramLabel = "H", description = "Only units at this hook: xdp, tc-ingress, tc-egress.")
+    @Option(names = "--hook", paramLabel = "H", description = {"Only units at this hook: xdp, tc-ingress,", "tc-egress."})
     String hook;
 
     @ArgGroup(exclusive = true)

@@ -19,11 +19,11 @@ final class LiveSide {
     boolean live;
 
     @Option(names = "--state", paramLabel = "FILE",
-            description = "Read a file from 'bpfgit state export' instead of the kernel (no root needed).")
+            description = {"Read a file from 'bpfgit state export' instead of", "the kernel (no root needed)."})
     Path state;
 
     @Option(names = "--against", paramLabel = "REV",
-            description = "Compile the policies at this git revision of the same repository, as if applied (no root needed).")
+            description = {"Compile the policies at this git revision of the", "same repository, as if applied (no root needed)."})
     String against;
 
     /** The host of a state file: its kernel, pin root and facts, with --root, --host and --label given over the file's. */

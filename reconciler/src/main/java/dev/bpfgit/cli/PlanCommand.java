@@ -35,16 +35,17 @@ import java.util.concurrent.Callable;
         exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
         exitCodeList = {"0:in sync", "1:changes pending", "2:invalid input (policy errors name file:line:column)", "3:error (kernel, no root, bpffs)"},
         footer = {"  bpfgit plan policies/", "  bpfgit plan policies/ --state edge-1.json -o markdown", "  bpfgit plan policies/ --against origin/main", "  bpfgit plan policies/ --hosts hosts.yaml"},
-        description = {"The live side is the kernel (--live, the default; needs root), a state file from",
-                "'bpfgit state export' (--state), or another git revision of the same repository compiled",
-                "as if applied (--against). Exit 0 in sync, 1 changes pending, 2 invalid input, 3 error.",
+        description = {"The live side is the kernel (--live, the default; needs root), a state file",
+                "from 'bpfgit state export' (--state), or another git revision of the same",
+                "repository compiled as if applied (--against). Exit 0 in sync, 1 changes",
+                "pending, 2 invalid input, 3 error.",
                 "",
-                "With --hosts FILE (an inventory, schema/inventory.schema.json) every host",
-                "is planned, without root or bpffs: against its state: file when it has",
-                "one, else against the --against revision compiled for that host (its name",
-                "and labels), else against an empty host. Hosts whose plans are identical",
-                "share a section; a table of hosts by changes follows. The exit code is the",
-                "largest over the hosts (3 error > 2 invalid > 1 changes > 0 in sync)."})
+                "With --hosts FILE (an inventory, schema/inventory.schema.json) every host is",
+                "planned, without root or bpffs: against its state: file when it has one, else",
+                "against the --against revision compiled for that host (its name and labels),",
+                "else against an empty host. Hosts whose plans are identical share a section; a",
+                "table of hosts by changes follows. The exit code is the largest over the hosts",
+                "(3 error > 2 invalid > 1 changes > 0 in sync)."})
 final class PlanCommand implements Callable<Integer> {
     @Mixin
     Common common;

@@ -26,12 +26,13 @@ import java.util.concurrent.Callable;
         exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
         exitCodeList = {"0:stopped by SIGTERM or SIGINT", "3:fatal error (configuration, pin root locked, port in use)"},
         footer = {"  bpfgit run --config /etc/bpfgit/bpfgit.yaml"},
-        description = {"Reconciles on every change of the source and every reconcile.interval (with jitter),",
-                "keeps enforcing the last good revision while a newer one is invalid or the source is",
-                "unreachable, serves /metrics, /healthz (the loop is alive) and /readyz (the last good",
-                "revision is applied and in sync) on metrics.listen (loopback only). SIGTERM or SIGINT",
-                "finishes the current step and leaves the datapath attached. Exit 0 on SIGTERM, 3 on a",
-                "fatal error (bad configuration, pin root locked, port in use, fatal error in the loop)."})
+        description = {"Reconciles on every change of the source and every reconcile.interval (with",
+                "jitter), keeps enforcing the last good revision while a newer one is invalid or",
+                "the source is unreachable, serves /metrics, /healthz (the loop is alive) and",
+                "/readyz (the last good revision is applied and in sync) on metrics.listen",
+                "(loopback only). SIGTERM or SIGINT finishes the current step and leaves the",
+                "datapath attached. Exit 0 on SIGTERM, 3 on a fatal error (bad configuration,",
+                "pin root locked, port in use, fatal error in the loop)."})
 final class RunCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 

@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
         subcommands = StateCommand.Export.class)
 final class StateCommand {
 
-    @Command(name = "export", mixinStandardHelpOptions = true, header = "Print a JSON snapshot of the live managed state, for 'plan --state' in CI.",
+    @Command(name = "export", mixinStandardHelpOptions = true, header = "Print the live managed state as JSON, for 'plan --state' in CI.",
             description = "Exit 0, 3 on error.",
             exitCodeListHeading = "%nExit codes:%n", exitCodeList = {"0:exported", "3:error (no root, bpffs)"},
             footerHeading = "%nExamples:%n",

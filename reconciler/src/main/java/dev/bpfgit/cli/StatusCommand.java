@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
@@ -39,8 +40,10 @@ import java.util.function.Function;
         exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
         exitCodeList = {"0:shown", "3:error"},
         footer = {"  bpfgit status", "  bpfgit status -o json"},
-        description = {"A policy is 'in sync' when every unit it acts in is as bpfgit applied it, 'drifted' when",
-                "something changed it since, 'failed' when the last apply of it failed. Exit 0, 3 on error."})
+        description = {"A policy is 'in sync' when every unit it acts in is as bpfgit applied it,",
+                "'drifted' when something changed it since, 'failed' when the last apply of it",
+                "failed. Exit 0, 3 on error. A drifted unit says what differs; with PATH (or",
+                "source.path in --config) the entries too."})
 final class StatusCommand implements Callable<Integer> {
     private static final String SIDECAR = Meta.SIDECAR;
 
@@ -50,10 +53,15 @@ final class StatusCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, defaultValue = "text", description = "text or json.")
     String output;
 
+    @Parameters(index = "0", paramLabel = "PATH", arity = "0..1",
+            description = {"Policy file or directory the drift is counted", "against (default: source.path)."})
+    Path path;
+
     @Spec
     CommandSpec spec;
 
-    record UnitStatus(String unit, boolean inSync, UnitReport report) {
+    /** @param reason what differs when drifted ({@link DriftReason}), else empty */
+    record UnitStatus(String unit, boolean inSync, String reason, UnitReport report) {
     }
 
     record PolicyStatus(String id, String digest, String state, String reason, List<UnitStatus> units) {
@@ -78,6 +86,8 @@ final class StatusCommand implements Callable<Integer> {
         List<PolicyStatus> policies = new ArrayList<>();
         // one read of each unit (its counters, say), whichever policies share the unit
         Map<String, Function<String, UnitReport>> reportOf = new TreeMap<>();
+        Map<String, String> reasonOf = new TreeMap<>();
+        java.util.function.Supplier<Map<Path, String>> counted = countedDrift(p, meta.revision().orElse(""));
         meta.policies().forEach((id, digest) -> {
             List<UnitStatus> units = new ArrayList<>();
             boolean sync = true;
@@ -88,11 +98,20 @@ final class StatusCommand implements Callable<Integer> {
                 UnitReport report = reportOf.computeIfAbsent(rel, r -> Kinds.BUILT_IN.owning(Path.of(r))
                         .map(k -> k.report(p.kernel(), live, dir))
                         .orElse(x -> UnitReport.NONE)).apply(id);
-                units.add(new UnitStatus(rel, ok, report));
+                String reason = ok ? "" : reasonOf.computeIfAbsent(rel, r -> counted.get().getOrDefault(dir,
+                        meta.get(Meta.unitKey(r)).map(f -> DriftReason.fromKernel(live, dir, f)).orElse("not recorded")));
+                units.add(new UnitStatus(rel, ok, reason, report));
             }
             String failed = meta.get("failed/" + id).orElse("");
             String state = !failed.isEmpty() ? "failed" : sync ? "in sync" : "drifted";
             policies.add(new PolicyStatus(id, digest, state, failed, units));
+        });
+        // a policy whose first apply failed was never recorded as applied: its failure is all there is to show
+        meta.values().forEach((k, reason) -> {
+            String id = k.startsWith(Meta.FAILED) ? k.substring(Meta.FAILED.length()) : null;
+            if (id != null && !meta.policies().containsKey(id)) {
+                policies.add(new PolicyStatus(id, "", "failed", reason, List.of()));
+            }
         });
         PrintWriter out = spec.commandLine().getOut();
         if (output.equals("json")) {
@@ -102,6 +121,39 @@ final class StatusCommand implements Callable<Integer> {
         }
         out.flush();   // print() of an autoflush PrintWriter does not flush: the JSON was lost at exit
         return ExitCodes.OK;
+    }
+
+    /**
+     * The drift of each unit counted against the policies of PATH (or source.path), read once when a unit is
+     * first found drifted: the plan's changes to it. Empty when there are none, or they cannot be read or are
+     * invalid (said on stderr: status still shows what the kernel tells).
+     */
+    private java.util.function.Supplier<Map<Path, String>> countedDrift(Pipeline p, String applied) {
+        Optional<Path> from = path != null ? Optional.of(path) : common.config().sourcePath();
+        Map<Path, String> counted = new TreeMap<>();
+        boolean[] done = {false};
+        return () -> {
+            if (!done[0] && from.isPresent()) {
+                done[0] = true;
+                try {
+                    dev.bpfgit.source.Snapshot snapshot = Sources.read(List.of(from.get()), common);
+                    dev.bpfgit.compile.DesiredState desired = Common.compile(p, snapshot, () -> common.facts(p.kernel()),
+                            n -> { });
+                    counted.putAll(DriftReason.fromPlan(p.plan(desired)));
+                    if (!snapshot.revision().equals(applied)) {
+                        spec.commandLine().getErr().println("note: " + from.get() + " is revision "
+                                + snapshot.revision() + ", not the applied " + applied + ": drift is counted against it");
+                        spec.commandLine().getErr().flush();
+                    }
+                } catch (RuntimeException e) {
+                    String why = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+                    spec.commandLine().getErr().println("warning: drift not counted against " + from.get() + ": "
+                            + why);
+                    spec.commandLine().getErr().flush();
+                }
+            }
+            return counted;
+        };
     }
 
     private static void text(PrintWriter out, Meta meta, List<PolicyStatus> policies) {
@@ -118,7 +170,8 @@ final class StatusCommand implements Callable<Integer> {
         for (PolicyStatus ps : policies) {
             out.println(ps.id() + "  " + ps.state() + (ps.reason().isEmpty() ? "" : ": " + ps.reason()));
             for (UnitStatus u : ps.units()) {
-                out.println("  " + u.unit() + (u.inSync() ? "" : "  (drifted)"));
+                out.println("  " + u.unit() + (u.inSync() ? "" : u.reason().isEmpty() ? "  (drifted)"
+                        : "  (drifted: " + u.reason() + ")"));
                 u.report().lines().forEach(l -> out.println("    " + l));
             }
         }
@@ -182,6 +235,9 @@ final class StatusCommand implements Callable<Integer> {
             ArrayNode us = pn.putArray("units");
             for (UnitStatus u : p.units()) {
                 ObjectNode un = us.addObject().put("unit", u.unit()).put("inSync", u.inSync());
+                if (!u.reason().isEmpty()) {
+                    un.put("reason", u.reason());
+                }
                 u.report().json().accept(un);
             }
         }

@@ -51,7 +51,8 @@ import java.util.stream.Stream;
  *
  * <p>The copy is not trusted by its name: reading it is a directory read with a source's limits
  * ({@link DirectorySource}: file size, UTF-8, no links out, no special files), and its revision id is computed
- * again from what was read. Only a copy whose id equals the revision the pins record as applied is returned.
+ * again from what was read. Only a copy whose id equals the revision the pins record as applied is returned
+ * (or the id earlier builds gave the same files, named from {@code source}: what an upgraded host records).
  */
 public final class LastGoodStore {
     private static final Logger LOG = LoggerFactory.getLogger(LastGoodStore.class);
@@ -218,11 +219,14 @@ public final class LastGoodStore {
         if (files.isEmpty()) {
             throw new SourceException(describe() + " holds no policy file");
         }
-        String id = DirectorySource.revisionOf(files);
-        if (!id.equals(revision)) {
+        // the copy holds the files at their names inside the directory, so its read's id is the directory's
+        String id = read.revision();
+        if (!id.equals(revision) && !DirectorySource.revisionOf(files).equals(revision)) {
             throw new SourceException(describe() + " is of revision " + id + " (files of " + from + "), not of "
                     + revision + ", the one the pins record as applied: it is not enforced");
         }
+        // a host upgraded from a build whose ids hashed the names as the sidecar typed them records that older id:
+        // the same files are enforced, and the reconcile records their id of now
         return Optional.of(new Snapshot(id, files));
     }
 

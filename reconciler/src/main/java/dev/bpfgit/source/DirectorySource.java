@@ -13,7 +13,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +29,9 @@ import java.util.stream.Stream;
  * A directory is searched recursively for {@code *.yaml} and {@code *.yml}; names starting with a dot are
  * skipped, files and directories alike, which also skips the {@code ..data} machinery of a mounted Kubernetes
  * ConfigMap while its symlinked files are read. A file given by name is read whatever its extension.
- * Files are named as the user would find them: the path given joined with the path inside it.
+ * Files are named as the user would find them: the path given joined with the path inside it. The revision id
+ * is computed from the names inside the paths given (a file named on its own: its file name) and the contents,
+ * so {@code plan q}, {@code plan /abs/q}, a link to {@code q} and the sidecar's {@code source.path} give one id.
  * <p>
  * A directory is a repository that others write to, so what it holds is not trusted: a symbolic link is
  * followed only to a file inside the directory (a link to {@code /etc/shadow} is refused by its own name,
@@ -51,6 +55,7 @@ public final class DirectorySource {
     public static Snapshot read(List<Path> paths) {
         Map<String, String> files = new TreeMap<>();
         Map<String, byte[]> bytes = new TreeMap<>();   // what was read, for the revision without encoding it again
+        Map<String, String> inside = new HashMap<>();  // each file's name inside the path it was found under
         List<FileProblem> problems = new ArrayList<>();
         for (Path given : paths) {
             Path base = given.normalize();
@@ -60,18 +65,23 @@ public final class DirectorySource {
             if (Files.isDirectory(given)) {
                 Path root = realPath(given, given);
                 for (Path file : list(given)) {
-                    String name = name(base.resolve(given.relativize(file)));
+                    Path relative = given.relativize(file);
+                    String name = name(base.resolve(relative));
+                    inside.putIfAbsent(name, relative.toString());   // a file reached twice counts as first found
                     read(root, file, name, files, bytes, problems);
                 }
             } else {
                 // named by the user, so a link is theirs to follow; what kind of file it is still matters
+                inside.putIfAbsent(name(base), given.getFileName().toString());
                 read(null, given, name(base), files, bytes, problems);
             }
         }
         if (!problems.isEmpty()) {
             throw new InvalidFilesException(problems.stream().sorted(Comparator.comparing(FileProblem::file)).toList());
         }
-        return new Snapshot("dir:" + revisionOfBytes(bytes), files);
+        List<Map.Entry<String, byte[]>> named = new ArrayList<>(bytes.size());
+        bytes.forEach((name, content) -> named.add(Map.entry(inside.get(name), content)));
+        return new Snapshot("dir:" + revisionOfBytes(named), files);
     }
 
     /** @param root the real path a link must stay inside, or null for a file named on the command line */
@@ -156,13 +166,17 @@ public final class DirectorySource {
         }
     }
 
+    /** The policy files under {@code dir}, named under it as given (a link to a directory is walked where it points). */
     private static List<Path> list(Path dir) {
         List<Path> found = new ArrayList<>();
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.filter(p -> !p.equals(dir))
-                    .filter(p -> !hidden(dir.relativize(p)))
+        // a walk does not follow its start when that is a link: it would list the link alone, and no file
+        Path start = Files.isSymbolicLink(dir) ? realPath(dir, dir) : dir;
+        try (Stream<Path> walk = Files.walk(start)) {
+            walk.filter(p -> !p.equals(start))
+                    .map(start::relativize)
+                    .filter(p -> !hidden(p))
                     .filter(p -> PolicyFiles.isPolicyName(p.getFileName().toString()))
-                    .forEach(found::add);
+                    .forEach(p -> found.add(dir.resolve(p)));
         } catch (IOException | java.io.UncheckedIOException e) {
             throw new SourceException("read " + dir + ": " + reason(e), e);
         }
@@ -209,8 +223,11 @@ public final class DirectorySource {
     }
 
     /**
-     * The revision {@link #read} gives these files (named as it names them): for a copy of a read kept
-     * elsewhere, whose id must be computed from its content again, not taken from a label.
+     * The revision {@link #read} gives these files, named relative to the directory they were read from (the id
+     * does not depend on how the directory's path was typed, or where it is): for a copy of a read kept
+     * elsewhere, whose id must be computed from its content again, not taken from a label. Given the names a
+     * read shows (the path as typed joined with the name inside), it is the id earlier builds gave a read, which
+     * hosts upgraded from them still record as applied.
      */
     public static String revisionOf(Map<String, String> files) {
         return "dir:" + revision(new TreeMap<>(files));
@@ -218,24 +235,27 @@ public final class DirectorySource {
 
     /** First 12 hex digits of SHA-256 over each (name, content), length-prefixed so that no two sets collide. */
     static String revision(Map<String, String> sortedFiles) {
-        Map<String, byte[]> encoded = new TreeMap<>();
-        sortedFiles.forEach((name, content) -> encoded.put(name, content.getBytes(StandardCharsets.UTF_8)));
+        List<Map.Entry<String, byte[]>> encoded = new ArrayList<>(sortedFiles.size());
+        sortedFiles.forEach((name, content) -> encoded.add(Map.entry(name, content.getBytes(StandardCharsets.UTF_8))));
         return revisionOfBytes(encoded);
     }
 
     /**
      * {@link #revision} from the files' UTF-8 bytes as read: the same digest, since a text decoded from valid
-     * UTF-8 (PolicyFiles.decode refuses anything else) encodes back to exactly those bytes.
+     * UTF-8 (PolicyFiles.decode refuses anything else) encodes back to exactly those bytes. Ordered by name, then
+     * by content: two paths of one read may each hold a file of the same name inside them.
      */
-    private static String revisionOfBytes(Map<String, byte[]> sortedFiles) {
+    private static String revisionOfBytes(List<Map.Entry<String, byte[]>> files) {
+        List<Map.Entry<String, byte[]>> sorted = new ArrayList<>(files);
+        sorted.sort(Map.Entry.<String, byte[]>comparingByKey().thenComparing(Map.Entry::getValue, Arrays::compareUnsigned));
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sortedFiles.forEach((name, content) -> {
-                for (byte[] b : new byte[][]{name.getBytes(StandardCharsets.UTF_8), content}) {
+            for (Map.Entry<String, byte[]> f : sorted) {
+                for (byte[] b : new byte[][]{f.getKey().getBytes(StandardCharsets.UTF_8), f.getValue()}) {
                     sha.update(ByteBuffer.allocate(8).putLong(b.length).array());
                     sha.update(b);
                 }
-            });
+            }
             return HexFormat.of().formatHex(sha.digest()).substring(0, 12);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

@@ -146,6 +146,15 @@ class LastGoodIT {
                         () -> d.log().contains("revision " + good + ": a copy of its 1 file kept in")), d.toString());
                 assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
             }
+            // a hand-run plan of the same files, through a link and typed relative to its working directory,
+            // names the revision the sidecar applied and status shows
+            Path link = Files.createSymbolicLink(dir.resolve("policies-link"), policies);
+            for (String typed : List.of(link.toString(), Bpfgit.REPO.relativize(policies).toString())) {
+                Bpfgit.Cli plan = edge.cli("plan", typed);
+                assertEquals(0, plan.exit(), plan.toString());
+                assertTrue(plan.out().contains("No changes: the host is in sync with revision " + good + "."),
+                        plan.toString());
+            }
             Path copies = dev.bpfgit.run.LastGoodStore.directory(lastGood, root.path());
             assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
                     Files.getPosixFilePermissions(copies)));

@@ -109,13 +109,39 @@ class LastGoodStoreTest {
         Files.writeString(file, "a: 666\n");
         SourceException e = assertThrows(SourceException.class, () -> store.read(s.revision()));
         assertTrue(e.getMessage().contains("not of " + s.revision()), e.getMessage());
-        // nor a copy whose files were said to come from another directory (names are part of the id)
+        // names inside the directory are part of the id, the directory's own path is not: it only names the files
         Files.writeString(file, "a: 1\n");
         assertEquals(s.revision(), store.read(s.revision()).orElseThrow().revision());
+        Files.move(current().resolve("files/sub"), current().resolve("files/other"));
+        assertThrows(SourceException.class, () -> store.read(s.revision()));
+        Files.move(current().resolve("files/other"), current().resolve("files/sub"));
         Path source = current().resolve("source");
         Files.setPosixFilePermissions(source, PosixFilePermissions.fromString("rw-------"));
         Files.writeString(source, tmp.resolve("elsewhere") + "\n");
-        assertThrows(SourceException.class, () -> store.read(s.revision()));
+        Snapshot moved = store.read(s.revision()).orElseThrow();
+        assertEquals(s.revision(), moved.revision());
+        assertEquals(java.util.Set.of(tmp.resolve("elsewhere/a.yaml").toString(),
+                tmp.resolve("elsewhere/sub/b.yml").toString()), moved.files().keySet());
+    }
+
+    /**
+     * A host upgraded from a build whose directory ids hashed the file names as the sidecar typed them: its pins
+     * record that older id; the copy of the same files is enforced, under the id the files have now (which the
+     * sidecar's next reconcile records), and a copy of other files is still refused.
+     */
+    @Test
+    void aCopyRecordedUnderTheIdOfEarlierBuildsIsEnforcedUnderTheIdOfNow() throws IOException {
+        Snapshot s = twoFiles("a: 1\n");
+        store.save(s);
+        String earlier = DirectorySource.revisionOf(s.files());   // the names as the sidecar typed source.path
+        assertNotEquals(s.revision(), earlier);
+        Snapshot back = store.read(earlier).orElseThrow();
+        assertEquals(s.revision(), back.revision());
+        assertEquals(s.files(), back.files());
+
+        Files.writeString(current().resolve("files/a.yaml"), "a: 2\n");
+        SourceException e = assertThrows(SourceException.class, () -> store.read(earlier));
+        assertTrue(e.getMessage().contains("not of " + earlier + ", the one the pins record"), e.getMessage());
     }
 
     @Test

@@ -44,12 +44,13 @@ class SidecarLastGoodTest {
                 Duration.ofSeconds(30), clock, new Metrics(clock));
     }
 
-    /** Files named as the directory source names them, with the id it would give them. */
+    /** Files named as the directory source names them, with the id it would give them (from the names inside). */
     private Snapshot revision(String rules) {
-        Map<String, String> files = Map.of(tmp.resolve("policies/p.yaml").toString(), "apiVersion: bpfgit.dev/v1\n"
+        String text = "apiVersion: bpfgit.dev/v1\n"
                 + "kind: TrafficPolicy\nmetadata: {name: edge}\nspec:\n  interfaces: [eth0]\n  hook: xdp\n  rules:\n"
-                + rules);
-        return new Snapshot(DirectorySource.revisionOf(files), files);
+                + rules;
+        Map<String, String> files = Map.of(tmp.resolve("policies/p.yaml").toString(), text);
+        return new Snapshot(DirectorySource.revisionOf(Map.of("p.yaml", text)), files);
     }
 
     private boolean has(String prefix) {
@@ -86,6 +87,29 @@ class SidecarLastGoodTest {
         assertEquals(Optional.of(good.revision()), again.enforcedRevision());
         assertTrue(has("192.0.2.0/24"));
         assertEquals(Sidecar.SourceState.UNREACHABLE, again.sourceState());
+    }
+
+    /**
+     * A host upgraded from a build whose directory ids hashed the file names as the sidecar typed them: the pins
+     * record that id, the kept copy of the same files is enforced, and the id of now is recorded.
+     */
+    @Test
+    void anUpgradedHostEnforcesItsCopyRecordedUnderTheEarlierIdAndRecordsTheIdOfNow() throws IOException {
+        Path lastGood = tmp.resolve("state/lastgood");
+        Snapshot now = revision(DROP);
+        Snapshot earlier = new Snapshot(DirectorySource.revisionOf(now.files()), now.files());
+        assertTrue(!earlier.revision().equals(now.revision()));
+        source.set("1", earlier);
+        sidecar(lastGood).step();
+        assertEquals(earlier.revision(), applied());
+
+        source.set("2", revision(BAD));
+        memory.delete(RULES, List.of(TrafficLayout.key(Prefix.parse("192.0.2.0/24"))));
+        Sidecar upgraded = sidecar(lastGood);
+        upgraded.step();
+        assertEquals(Optional.of(now.revision()), upgraded.enforcedRevision());
+        assertTrue(has("192.0.2.0/24"), "drift corrected from the copy");
+        assertEquals(now.revision(), applied());
     }
 
     /** Without a copy (it could not be written) the restart enforces nothing, as before; the apply itself stands. */

@@ -96,7 +96,58 @@ class DirectorySourceTest {
         Map<String, String> expected = new java.util.TreeMap<>();
         texts.forEach((name, text) -> expected.put(dir.resolve(name).toString(), text));
         assertEquals(expected, new java.util.TreeMap<>(s.files()));
-        assertEquals(DirectorySource.revisionOf(s.files()), s.revision());
+        assertEquals(DirectorySource.revisionOf(texts), s.revision());
+    }
+
+    /** {@code plan q}, {@code plan /abs/q}, a link to q, a copy elsewhere, the sidecar's path: one id for one content. */
+    @Test
+    void theRevisionDependsOnlyOnTheNamesInsideTheDirectoryAndTheContents(@TempDir Path tmp) throws IOException {
+        Path q = tmp.resolve("a/q");
+        write(q.resolve("edge.yaml"), "e: 1\n");
+        write(q.resolve("sub/core.yml"), "c: 2\n");
+        String id = DirectorySource.read(q).revision();
+
+        Path cwd = Path.of("").toAbsolutePath();
+        assertEquals(id, DirectorySource.read(cwd.relativize(q)).revision());   // as typed relative to the cwd
+        assertEquals(id, DirectorySource.read(tmp.resolve("a/../a/./q")).revision());
+        assertEquals(id, DirectorySource.read(Files.createSymbolicLink(tmp.resolve("link"), q)).revision());
+        Path elsewhere = tmp.resolve("b/c/policies");
+        write(elsewhere.resolve("edge.yaml"), "e: 1\n");
+        write(elsewhere.resolve("sub/core.yml"), "c: 2\n");
+        assertEquals(id, DirectorySource.read(elsewhere).revision());
+        // the names the snapshot shows still say where the files were found
+        assertTrue(DirectorySource.read(elsewhere).files().containsKey(elsewhere + "/sub/core.yml"));
+
+        write(elsewhere.resolve("sub/core.yml"), "c: 3\n");
+        assertNotEquals(id, DirectorySource.read(elsewhere).revision());
+        write(elsewhere.resolve("sub/core.yml"), "c: 2\n");
+        Files.move(elsewhere.resolve("sub"), elsewhere.resolve("other"));
+        assertNotEquals(id, DirectorySource.read(elsewhere).revision());   // a name inside changed
+
+        // the same as a map of names inside to contents, as a kept copy is checked
+        assertEquals(id, DirectorySource.revisionOf(Map.of("edge.yaml", "e: 1\n", "sub/core.yml", "c: 2\n")));
+        // the id earlier builds gave: the names as typed, which upgraded hosts still record
+        Snapshot s = DirectorySource.read(q);
+        assertNotEquals(id, DirectorySource.revisionOf(s.files()));
+    }
+
+    /** Two paths may each hold a file of one name: both count, in any order of the paths. */
+    @Test
+    void twoPathsWithAFileOfTheSameNameInsideGiveOneIdInEitherOrder(@TempDir Path tmp) throws IOException {
+        Path a = tmp.resolve("a");
+        Path b = tmp.resolve("b");
+        write(a.resolve("x.yaml"), "a: 1\n");
+        write(b.resolve("x.yaml"), "b: 1\n");
+        String ab = DirectorySource.read(a, b).revision();
+        assertEquals(ab, DirectorySource.read(b, a).revision());
+        assertNotEquals(ab, DirectorySource.read(a).revision());
+        write(b.resolve("x.yaml"), "b: 2\n");
+        assertNotEquals(ab, DirectorySource.read(a, b).revision());
+        // a file named on its own counts by its file name, as inside a directory
+        assertEquals(DirectorySource.read(a).revision(), DirectorySource.read(a.resolve("x.yaml")).revision());
+        // a file named again besides its directory counts once, by its name inside the directory
+        write(a.resolve("sub/y.yaml"), "y: 1\n");
+        assertEquals(DirectorySource.read(a).revision(), DirectorySource.read(a, a.resolve("sub/y.yaml")).revision());
     }
 
     @Test

@@ -22,6 +22,9 @@ class FailuresTest {
         KernelException unsupported = assertThrows(KernelException.NotSupported.class,
                 () -> Failures.check(-524, "delete batch", "/m"));
         assertEquals("ENOTSUPP", unsupported.errno().name());
+        // XDP on a veth whose MTU is too large for a program without frags
+        assertEquals("attach eth0 xdp /l: ERANGE (Numerical result out of range)",
+                assertThrows(KernelException.class, () -> Failures.check(-34, "attach eth0 xdp", "/l")).getMessage());
     }
 
     @Test
