@@ -106,7 +106,7 @@ public final class Differ {
                 .filter(k -> k.startsWith(Meta.FAILED) || !meta.containsKey(k) && !k.equals("applied")
                         && !k.startsWith(Meta.SIDECAR) && !runtimeOfDesired(k, desiredRels))
                 .toList();
-        return new Plan(root, desired.revision(), live.basis(), units, meta, metaDeletes, warnings);
+        return new Plan(root, desired.revision(), live.basisDigest(), units, meta, metaDeletes, warnings);
     }
 
     /** The plan that removes everything bpfgit owns under the root, the root included. */
@@ -117,7 +117,7 @@ public final class Differ {
     public static Plan destroy(Kinds kinds, LiveState live) {
         Map<Integer, String> owners = owners(List.of(), live.meta());
         List<UnitPlan> units = new ArrayList<>(removals(kinds, live, Set.of(), owners));
-        return new Plan(live.root(), live.meta().revision().orElse(""), live.basis(), units, Map.of(),
+        return new Plan(live.root(), live.meta().revision().orElse(""), live.basisDigest(), units, Map.of(),
                 List.of(), List.of());
     }
 

@@ -101,8 +101,10 @@ public final class Observer {
         Set<Path> dirs = new TreeSet<>(tree.directories());
         Map<String, Integer> interfaces = new TreeMap<>();
         kernel.interfaces().forEach(i -> interfaces.put(i.name(), i.ifindex()));
+        // computed when a plan is saved or checked: the maps' contents are immutable, so later is the same value
+        Basis basis = Basis.lazy(() -> basis(maps, withIdentity, links));
         LiveState pinned = new LiveState(root, maps, withIdentity, links, dirs, meta, Map.of(), interfaces,
-                basis(maps, withIdentity, links), Map.of());
+                basis, Map.of());
         return atPoints(pinned, kernel, points);
     }
 
@@ -129,7 +131,7 @@ public final class Observer {
         }
         cgroups.keySet().retainAll(asked);
         return new LiveState(live.root(), live.maps(), live.programs(), live.links(), live.dirs(), live.meta(),
-                attached, live.interfaces(), live.basis(), cgroups);
+                attached, live.interfaces(), live.basisDigest(), cgroups);
     }
 
     /** What the read of one map decided: kept contents, or the write count taken before reading. */

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,6 +62,30 @@ class BasisTest {
         assertTrue(json.contains("\"basis\":\"" + EDGE_FILTER + "\"") || json.contains("\"basis\" : \"" + EDGE_FILTER + "\""),
                 json);
         assertEquals(EDGE_FILTER, Differ.destroy(live).basis());
+    }
+
+    /**
+     * The warm reconcile (observe, diff, apply) never asks for the basis; asked for afterwards, it is the digest
+     * of what was observed, not of the kernel as the apply and a later write left it.
+     */
+    @Test
+    void aReconcileLeavesTheBasisUncomputedAndItIsThatOfTheObservation() {
+        MemoryKernel kernel = new MemoryKernel(Map.of("eth0", 2, "eth1", 3, "lo", 1), 2);
+        DesiredState desired = edgeFilter(kernel);
+        LiveState empty = Observer.observe(kernel, ROOT, Pipeline.attachPoints(desired));
+        Plan first = Differ.diff(desired, empty);
+        Applier.apply(kernel, first, CLOCK);
+        assertFalse(empty.basisDigest().computed());
+        assertFalse(first.basisDigest().computed());
+        LiveState live = Observer.observe(kernel, ROOT, Pipeline.attachPoints(desired));
+        Plan inSync = Differ.diff(desired, live);
+        Applier.apply(kernel, inSync, CLOCK);
+        kernel.update(Meta.pin(ROOT), Meta.encode("revision", "something else"));
+        assertFalse(live.basisDigest().computed());
+        assertEquals(EMPTY, first.basis());
+        assertEquals(EDGE_FILTER, inSync.basis());
+        assertTrue(live.basisDigest().computed());
+        assertNotEquals(EDGE_FILTER, Observer.observe(kernel, ROOT, Pipeline.attachPoints(desired)).basis());
     }
 
     @Test
