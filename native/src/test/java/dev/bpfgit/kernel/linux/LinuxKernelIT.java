@@ -542,6 +542,67 @@ class LinuxKernelIT {
         }
     }
 
+    /** What libbpf's bpf_xdp_query (a dump of every interface) reports for {@code ifindex}: drv, skb, hw ids. */
+    private static List<Integer> libbpfXdpIds(int ifindex) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment opts = Structs.opts(arena, Structs.XDP_QUERY_OPTS);
+            Failures.check(Libbpf.xdpQuery(ifindex, 0, opts), "query", "ifindex " + ifindex);
+            List<Integer> ids = new ArrayList<>();
+            for (String mode : List.of("drv_prog_id", "skb_prog_id", "hw_prog_id")) {
+                int id = Structs.getInt(opts, Structs.XDP_QUERY_OPTS, mode);
+                if (id != 0 && !ids.contains(id)) {
+                    ids.add(id);
+                }
+            }
+            return ids;
+        }
+    }
+
+    /** XdpQuery's request for the one ifindex, checked against libbpf's dump of all in the same namespace. */
+    private static List<Integer> xdpIds(TestNetns ns, int ifindex) throws Exception {
+        return ns.call(() -> {
+            List<Integer> one = List.copyOf(XdpQuery.programIds(ifindex, "ifindex " + ifindex));
+            assertEquals(libbpfXdpIds(ifindex), one, "XdpQuery against bpf_xdp_query");
+            return one;
+        });
+    }
+
+    @Test
+    void xdpQueryOfOneInterfaceReadsWhatLibbpfsDumpOfAllReads() throws Exception {
+        Path drop = load("xdp_drop");
+        Path pass = load("xdp_pass");
+        int dropId = kernel.programInfo(drop).orElseThrow().id();
+        int passId = kernel.programInfo(pass).orElseThrow().id();
+        Path link = root.resolve("xdp_link");
+        try (TestNetns a = TestNetns.create(); TestNetns b = TestNetns.create()) {
+            TestNetns.Veth veth = TestNetns.veth(a, b);
+            b.run("ip", "link", "add", "other0", "type", "veth", "peer", "name", "other1");   // more than one interface in the dump
+            b.run("ip", "link", "set", "dev", "other0", "xdpgeneric", "pinned", drop.toString());
+            int ifb = b.ifindex(veth.ifB());
+            assertEquals(List.of(), xdpIds(b, ifb), "nothing attached, while another interface has a program");
+            assertEquals(List.of(dropId), xdpIds(b, b.ifindex("other0")), "generic (skb) mode");
+
+            AttachPoint at = new AttachPoint.Xdp(veth.ifB());
+            b.call(() -> {
+                kernel.attach(link, pass, at);
+                return null;
+            });
+            assertEquals(List.of(passId), xdpIds(b, ifb), "a link, native (drv) mode");
+            assertEquals(List.of(new AttachedProgram(passId, "xdp_pass")), b.call(() -> kernel.attached(at)));
+            kernel.unpin(link);
+            assertEquals(List.of(), eventually(List.of(), () -> xdpIds(b, ifb)), "unpinned: detached");
+
+            // a program attached without a link, as another tool would: foreign, and seen
+            b.run("ip", "link", "set", "dev", veth.ifB(), "xdpdrv", "pinned", drop.toString());
+            assertEquals(List.of(dropId), xdpIds(b, ifb));
+            assertEquals(List.of(new AttachedProgram(dropId, "xdp_drop")), b.call(() -> kernel.attached(at)));
+            b.run("ip", "link", "set", "dev", veth.ifB(), "xdpdrv", "off");
+            assertEquals(List.of(), xdpIds(b, ifb));
+            assertEquals(List.of(), b.call(() -> List.copyOf(XdpQuery.programIds(1 << 30, "absent"))),
+                    "no such ifindex: nothing attached, as libbpf's dump");
+        }
+    }
+
     // ---- pins
 
     @Test
