@@ -6,6 +6,7 @@ import dev.bpfgit.kernel.BtfTypes;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.Interface;
+import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.kernel.LinkInfo;
 import dev.bpfgit.kernel.MapInfo;
@@ -220,6 +221,54 @@ class LinuxKernelIT {
         var absent = kernel.pinTree(root.resolve("absent"));
         assertEquals(List.of(), absent.pins());
         assertEquals(List.of(), absent.directories());
+    }
+
+    /**
+     * readPins opens each pin once for everything: what it reads is what the listing and a read of each pin
+     * by itself (the interface's default) read, entries only where asked for, directories included.
+     */
+    @Test
+    void readPinsIsTheListingAndTheReadOfEachPin() throws Exception {
+        Path prog = load("xdp_pass");
+        kernel.makeDirs(root.resolve("a/empty"));
+        kernel.createMap(root.resolve("a/m"), new MapSpec("m", MapType.HASH, 4, 4, 16, 0, Optional.empty()));
+        kernel.update(root.resolve("a/m"), List.of(new Entry(Bytes.wrap(new byte[]{1, 0, 0, 0}),
+                Bytes.wrap(new byte[]{7, 0, 0, 0}))));
+        try (TestNetns a = TestNetns.create(); TestNetns b = TestNetns.create()) {
+            TestNetns.Veth veth = TestNetns.veth(a, b);
+            b.call(() -> {
+                kernel.attach(root.resolve("a/link"), prog, new AttachPoint.Xdp(veth.ifB()));
+                return null;
+            });
+            List<Path> asked = new ArrayList<>();
+            Kernel.PinReads reads = kernel.readPins(root.path(), (pin, info) -> {
+                asked.add(pin);
+                return !pin.endsWith("counters");
+            });
+            List<Kernel.PinRead> expected = new ArrayList<>();
+            for (Pin pin : kernel.pins(root.path())) {
+                Path p = pin.path();
+                switch (pin.type()) {
+                    case MAP -> expected.add(new Kernel.MapPin(p,
+                            kernel.readMap(p, i -> !p.endsWith("counters")).orElseThrow()));
+                    case PROG -> expected.add(new Kernel.ProgramPin(p, kernel.programInfo(p).orElseThrow()));
+                    case LINK -> expected.add(new Kernel.LinkPin(p, kernel.linkInfo(p).orElseThrow()));
+                }
+            }
+            assertEquals(expected, reads.pins());
+            assertEquals(List.of(root.resolve("a/link"), root.resolve("a/m"), root.resolve("counters"),
+                    root.resolve("rules"), prog), reads.pins().stream().map(Kernel.PinRead::path).toList());
+            assertEquals(List.of(root.resolve("a/m"), root.resolve("counters"), root.resolve("rules")), asked);
+            Kernel.MapPin m = (Kernel.MapPin) reads.pins().get(1);
+            assertEquals(Map.of(Bytes.wrap(new byte[]{1, 0, 0, 0}), Bytes.wrap(new byte[]{7, 0, 0, 0})),
+                    m.read().entries().orElseThrow());
+            assertEquals(Optional.empty(), ((Kernel.MapPin) reads.pins().get(2)).read().entries());
+            Kernel.LinkPin l = (Kernel.LinkPin) reads.pins().get(0);
+            assertEquals(kernel.programInfo(prog).orElseThrow().id(), l.info().progId());
+            assertEquals(kernel.directories(root.path()), reads.directories());
+            kernel.unpin(root.resolve("a/link"));
+        }
+        assertEquals(new Kernel.PinReads(List.of(), List.of()), kernel.readPins(root.resolve("absent"), (p, i) -> true));
     }
 
     @Test
