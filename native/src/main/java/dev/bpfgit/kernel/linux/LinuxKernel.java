@@ -243,7 +243,7 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public List<Interface> interfaces() {
-        return LinkDump.interfaces().stream().sorted(Comparator.comparingInt(Interface::ifindex)).toList();
+        return Libc.interfaces().stream().sorted(Comparator.comparingInt(Interface::ifindex)).toList();
     }
 
     @Override

@@ -616,21 +616,6 @@ class LinuxKernelIT {
         });
     }
 
-    /** The netlink dump without statistics lists what glibc's if_nameindex lists, here and in a namespace. */
-    @Test
-    void interfacesAreWhatIfNameindexLists() throws Exception {
-        java.util.Comparator<Interface> byIndex = java.util.Comparator.comparingInt(Interface::ifindex);
-        assertEquals(Libc.interfaces().stream().sorted(byIndex).toList(), kernel.interfaces());
-        try (TestNetns a = TestNetns.create(); TestNetns b = TestNetns.create()) {
-            TestNetns.Veth veth = TestNetns.veth(a, b);
-            b.run("ip", "link", "add", "other0", "type", "veth", "peer", "name", "other-peer-abcd");
-            List<Interface> listed = b.call(() -> kernel.interfaces());
-            assertEquals(b.call(() -> Libc.interfaces().stream().sorted(byIndex).toList()), listed);
-            assertEquals(List.of("lo", veth.ifB(), "other-peer-abcd", "other0").stream().sorted().toList(),
-                    listed.stream().map(Interface::name).sorted().toList());
-        }
-    }
-
     @Test
     void xdpQueryOfOneInterfaceReadsWhatLibbpfsDumpOfAllReads() throws Exception {
         Path drop = load("xdp_drop");
