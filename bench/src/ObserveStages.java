@@ -72,10 +72,16 @@ public class ObserveStages {
                 long t1 = System.nanoTime();
                 long c1 = CPU.getCurrentThreadCpuTime();
                 long gc1 = ReconcileBench.gcMillis();
+                Map<String, long[]> observed = new TreeMap<>(calls);
+                calls.clear();
+                long c2a = CPU.getCurrentThreadCpuTime();
                 Plan plan = Differ.diff(want, live);
                 long t2 = System.nanoTime();
-                ApplyResult res = pipe.apply(plan);
+                long c2 = CPU.getCurrentThreadCpuTime();
+                ApplyResult res = timedPipe.apply(plan);
                 long t3 = System.nanoTime();
+                long c3 = CPU.getCurrentThreadCpuTime();
+                Map<String, long[]> applied = new TreeMap<>(calls);
                 // the trie's dump alone, right after (the C floor's "dump")
                 long c4 = CPU.getCurrentThreadCpuTime();
                 long t4 = System.nanoTime();
@@ -93,8 +99,16 @@ public class ObserveStages {
                 }
                 per.computeIfAbsent("v6 mapInfo alone", k -> new ArrayList<>()).add((t7 - t6) / 1e6);
                 per.computeIfAbsent("v6 readMap alone", k -> new ArrayList<>()).add((t8 - t7) / 1e6);
+                for (var e : applied.entrySet()) {
+                    per.computeIfAbsent("  apply: kernel." + e.getKey() + " x" + e.getValue()[1], k -> new ArrayList<>())
+                            .add(e.getValue()[0] / 1e6);
+                }
+                per.computeIfAbsent("diff, CPU of this thread", k -> new ArrayList<>()).add((c2 - c2a) / 1e6);
+                per.computeIfAbsent("apply, CPU of this thread", k -> new ArrayList<>()).add((c3 - c2) / 1e6);
+                per.computeIfAbsent("observe+diff+apply, CPU of this thread", k -> new ArrayList<>())
+                        .add((c1 - c0 + c3 - c2a) / 1e6);
                 long inKernel = 0;
-                for (var e : calls.entrySet()) {
+                for (var e : observed.entrySet()) {
                     per.computeIfAbsent("  kernel." + e.getKey() + " x" + e.getValue()[1], k -> new ArrayList<>())
                             .add(e.getValue()[0] / 1e6);
                     inKernel += e.getValue()[0];

@@ -2,11 +2,13 @@ package dev.bpfgit.kernel;
 
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.Map;
+import java.util.function.BiPredicate;
 import java.util.function.Predicate;
 
 /**
@@ -60,6 +62,47 @@ public interface Kernel {
     default Optional<MapRead> readMap(Path pin, Predicate<MapInfo> withEntries) {
         return mapInfo(pin).map(i -> new MapRead(i,
                 withEntries.test(i) ? Optional.of(sortedEntries(pin)) : Optional.empty()));
+    }
+
+    /** One pinned object with what {@link #readPins} read of it. */
+    sealed interface PinRead permits MapPin, ProgramPin, LinkPin {
+        Path path();
+    }
+
+    /** A map: its info and, when asked for, its entries ({@link #readMap}). */
+    record MapPin(Path path, MapRead read) implements PinRead {
+    }
+
+    /** A program: {@link #programInfo}. */
+    record ProgramPin(Path path, ProgramInfo info) implements PinRead {
+    }
+
+    /** A link, or a legacy tc filter's record standing where its link would be: {@link #linkInfo}. */
+    record LinkPin(Path path, LinkInfo info) implements PinRead {
+    }
+
+    /** Every pin below a directory with what was read of it, and the directories. */
+    record PinReads(List<PinRead> pins, List<Path> directories) {
+    }
+
+    /**
+     * {@link #pinTree} of {@code dir}, and of each pin what {@link #readMap} (entries when {@code withEntries}
+     * accepts the map's pin and info), {@link #programInfo} or {@link #linkInfo} reads, sorted by path; a pin
+     * gone between the listing and its read is left out. An implementation may open each pin once for all of
+     * it (observe reads every pin on every reconcile).
+     */
+    default PinReads readPins(Path dir, BiPredicate<Path, MapInfo> withEntries) {
+        PinTree tree = pinTree(dir);
+        List<PinRead> out = new ArrayList<>(tree.pins().size());
+        for (Pin pin : tree.pins()) {
+            Path p = pin.path();
+            switch (pin.type()) {
+                case MAP -> readMap(p, i -> withEntries.test(p, i)).ifPresent(r -> out.add(new MapPin(p, r)));
+                case PROG -> programInfo(p).ifPresent(i -> out.add(new ProgramPin(p, i)));
+                case LINK -> linkInfo(p).ifPresent(i -> out.add(new LinkPin(p, i)));
+            }
+        }
+        return new PinReads(List.copyOf(out), tree.directories());
     }
 
     /** One entry, or empty. In an LPM trie the kernel answers with the longest stored prefix that matches. */

@@ -361,6 +361,12 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
 
     /** Feeds every entry to the digest in key order, as key bytes then value bytes. */
     public void digest(MessageDigest md) {
+        int k = uniformKeySize();
+        int v = uniformValueSize();
+        if (k > 0 && v >= 0 && k % Long.BYTES == 0 && v % Long.BYTES == 0 && k + v <= BLOCK) {
+            digestFixed(md, k, v);
+            return;
+        }
         byte[] block = new byte[BLOCK];
         int pos = 0;
         for (int i = 0; i < size; i++) {
@@ -380,6 +386,47 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
             pos += kl + vl;
         }
         md.update(block, 0, pos);
+    }
+
+    /**
+     * {@link #digest} for keys and values of one size each, multiples of 8 bytes (a rule trie's): the same bytes,
+     * interleaved a long at a time; two small arraycopy calls per entry cost more than the SHA-256 of the bytes.
+     */
+    private void digestFixed(MessageDigest md, int k, int v) {
+        byte[] block = new byte[BLOCK];
+        int perBlock = BLOCK / (k + v);
+        int keyBase = keyOff[0];
+        int valueBase = valueOff[0];
+        for (int start = 0; start < size; start += perBlock) {
+            int end = Math.min(size, start + perBlock);
+            int pos = 0;
+            for (int i = start; i < end; i++) {
+                int ko = keyBase + i * k;
+                for (int b = 0; b < k; b += Long.BYTES) {
+                    LONG_BE.set(block, pos + b, (long) LONG_BE.get(keys, ko + b));
+                }
+                pos += k;
+                int vo = valueBase + i * v;
+                for (int b = 0; b < v; b += Long.BYTES) {
+                    LONG_BE.set(block, pos + b, (long) LONG_BE.get(values, vo + b));
+                }
+                pos += v;
+            }
+            md.update(block, 0, pos);
+        }
+    }
+
+    private int uniformValueSize() {
+        if (size == 0) {
+            return -1;
+        }
+        int v = valueOff[1] - valueOff[0];
+        for (int i = 1; i < size; i++) {
+            if (valueOff[i + 1] - valueOff[i] != v) {
+                return -1;
+            }
+        }
+        return v;
     }
 
     // ---- Map

@@ -51,7 +51,7 @@ class SortedEntriesTest {
     void isTheSameMapInKeyOrder() throws Exception {
         Random r = new Random(7);
         for (boolean varying : new boolean[]{false, true}) {
-            for (int n : new int[]{0, 1, 2, 17, 5000}) {
+            for (int n : new int[]{0, 1, 2, 17, 5000, 10_000}) {
                 Map<Bytes, Bytes> m = random(r, n, varying ? 6 : 8, varying);
                 SortedEntries s = SortedEntries.copyOf(m);
                 assertEquals(m, s);
@@ -65,7 +65,24 @@ class SortedEntriesTest {
                 assertFalse(s.containsKey("not bytes"));
                 assertArrayEquals(digestBySorting(m), digest(s), "digest, n=" + n + " varying=" + varying);
                 assertSame(s, SortedEntries.copyOf(s));
+                byte[] other = s.copyOfValues();
+                if (other.length > 0) {
+                    other[other.length - 1] ^= 1;
+                    SortedEntries changed = s.withValues(other);
+                    assertArrayEquals(digestBySorting(Map.copyOf(changed)), digest(changed), "digest with values");
+                }
             }
+        }
+        for (int[] sizes : new int[][]{{16, 8}, {8, 0}, {4, 8}, {8, 20}}) {   // fixed sizes, long-aligned or not
+            Map<Bytes, Bytes> m = new HashMap<>();
+            while (m.size() < 3000) {
+                byte[] k = new byte[sizes[0]];
+                byte[] v = new byte[sizes[1]];
+                r.nextBytes(k);
+                r.nextBytes(v);
+                m.put(Bytes.wrap(k), Bytes.wrap(v));
+            }
+            assertArrayEquals(digestBySorting(m), digest(SortedEntries.copyOf(m)), "digest, sizes " + sizes[0] + "/" + sizes[1]);
         }
     }
 

@@ -27,6 +27,7 @@ import dev.bpfgit.policy.Policy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -106,7 +107,7 @@ public final class Differ {
                 .filter(k -> k.startsWith(Meta.FAILED) || !meta.containsKey(k) && !k.equals("applied")
                         && !k.startsWith(Meta.SIDECAR) && !runtimeOfDesired(k, desiredRels))
                 .toList();
-        return new Plan(root, desired.revision(), live.basis(), units, meta, metaDeletes, warnings);
+        return new Plan(root, desired.revision(), live.basisDigest(), units, meta, metaDeletes, warnings);
     }
 
     /** The plan that removes everything bpfgit owns under the root, the root included. */
@@ -117,7 +118,7 @@ public final class Differ {
     public static Plan destroy(Kinds kinds, LiveState live) {
         Map<Integer, String> owners = owners(List.of(), live.meta());
         List<UnitPlan> units = new ArrayList<>(removals(kinds, live, Set.of(), owners));
-        return new Plan(live.root(), live.meta().revision().orElse(""), live.basis(), units, Map.of(),
+        return new Plan(live.root(), live.meta().revision().orElse(""), live.basisDigest(), units, Map.of(),
                 List.of(), List.of());
     }
 
@@ -365,19 +366,22 @@ public final class Differ {
 
         /** Adds and changes of a map that is not an array, most specific first. */
         private EntryChanges puts(EntryCodec codec, SortedEntries want, SortedEntries have, int[] at) {
-            int n = 0;
-            for (int w = 0; w < want.size(); w++) {
-                n += at[w] < 0 || !want.sameValue(w, have, at[w]) ? 1 : 0;
-            }
-            int[] wanted = new int[n];
-            int[] had = new int[n];
+            // one pass over the entries; most stay, so the arrays are trimmed to the changes found
+            int[] wanted = new int[Math.min(want.size(), 1024)];
+            int[] had = new int[wanted.length];
             int k = 0;
             for (int w = 0; w < want.size(); w++) {
                 if (at[w] < 0 || !want.sameValue(w, have, at[w])) {
+                    if (k == wanted.length) {
+                        wanted = Arrays.copyOf(wanted, Math.min(want.size(), 2 * k));
+                        had = Arrays.copyOf(had, wanted.length);
+                    }
                     wanted[k] = w;
                     had[k++] = at[w];
                 }
             }
+            wanted = Arrays.copyOf(wanted, k);
+            had = Arrays.copyOf(had, k);
             EntryChanges.bySpecificity(want, have, wanted, had, codec, true);
             return EntryChanges.of(want, have, wanted, had, codec, this::ownerName);
         }

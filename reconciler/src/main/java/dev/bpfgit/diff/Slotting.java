@@ -5,6 +5,9 @@ import dev.bpfgit.compile.Slots;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.SortedEntries;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -100,11 +103,12 @@ final class Slotting {
     private static void setSlot(byte[] values, SortedEntries entries, int w, int off, long slot, long gen) {
         Objects.checkFromIndexSize(off, 8, entries.valueSize(w));
         int at = entries.valueOffset(w) + off;
-        for (int i = 0; i < 4; i++) {
-            values[at + i] = (byte) (slot >>> (8 * i));
-            values[at + 4 + i] = (byte) (gen >>> (8 * i));
-        }
+        INT_LE.set(values, at, (int) slot);
+        INT_LE.set(values, at + 4, (int) gen);
     }
+
+    /** Slot and generation are little-endian u32s in the value (the datapath's struct). */
+    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** A non-zero generation that differs for a different key or revision, and is the same when re-planned. */
     static long generation(Bytes key, String revision) {

@@ -18,13 +18,14 @@ import java.util.Set;
  * @param dirs     directories under the root (for cleanup of empty ones)
  * @param attached programs at each attach point asked about, whoever attached them
  * @param interfaces the host's interfaces (name to ifindex): a link whose ifindex differs is stale
- * @param basis    a digest of everything above: a saved plan is applied only if it is unchanged
+ * @param basisDigest a digest of everything above, computed when asked for ({@link #basis()}): a saved plan
+ *                 is applied only if it is unchanged
  * @param cgroups  the ids of the cgroups of the cgroup attach points asked about (a link to another id is stale)
  */
 public record LiveState(Path root, Map<Path, LiveMap> maps, Map<Path, LiveProgram> programs,
                         Map<Path, LiveLink> links, Set<Path> dirs, Meta meta,
                         Map<AttachPoint, List<AttachedProgram>> attached, Map<String, Integer> interfaces,
-                        String basis, Map<String, Long> cgroups) {
+                        Basis basisDigest, Map<String, Long> cgroups) {
     /** Collections are sorted (by path, name, attach point label), so that exports read the same every time. */
     public LiveState {
         interfaces = Collections.unmodifiableSortedMap(new TreeMap<>(interfaces));
@@ -38,10 +39,22 @@ public record LiveState(Path root, Map<Path, LiveMap> maps, Map<Path, LiveProgra
         attached = Collections.unmodifiableSortedMap(byLabel);
     }
 
+    public LiveState(Path root, Map<Path, LiveMap> maps, Map<Path, LiveProgram> programs,
+                     Map<Path, LiveLink> links, Set<Path> dirs, Meta meta,
+                     Map<AttachPoint, List<AttachedProgram>> attached, Map<String, Integer> interfaces,
+                     String basis, Map<String, Long> cgroups) {
+        this(root, maps, programs, links, dirs, meta, attached, interfaces, Basis.of(basis), cgroups);
+    }
+
     /** No cgroup attach point asked about. */
     public LiveState(Path root, Map<Path, LiveMap> maps, Map<Path, LiveProgram> programs,
                      Map<Path, LiveLink> links, Set<Path> dirs, Meta meta,
                      Map<AttachPoint, List<AttachedProgram>> attached, Map<String, Integer> interfaces, String basis) {
-        this(root, maps, programs, links, dirs, meta, attached, interfaces, basis, Map.of());
+        this(root, maps, programs, links, dirs, meta, attached, interfaces, Basis.of(basis), Map.of());
+    }
+
+    /** The digest of what was observed (computed on the first call). */
+    public String basis() {
+        return basisDigest.value();
     }
 }

@@ -5,7 +5,6 @@ import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.MapInfo;
-import dev.bpfgit.kernel.Pin;
 import dev.bpfgit.kernel.SortedEntries;
 import dev.bpfgit.kind.Kinds;
 
@@ -16,6 +15,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,43 +51,42 @@ public final class Observer {
         Map<Path, LiveProgram> programs = new TreeMap<>();
         Map<Path, LiveLink> links = new TreeMap<>();
         Meta meta = Meta.EMPTY;
-        Kernel.PinTree tree = kernel.pinTree(root);   // one listing of the tree for pins and directories
-        for (Pin pin : tree.pins()) {
-            switch (pin.type()) {
-                case MAP -> {
-                    Decision d = new Decision();
-                    Optional<Kernel.MapRead> read = kernel.readMap(pin.path(), i -> {
-                        if (statistics(kinds, root.relativize(pin.path()), i)) {
-                            return false;
-                        }
-                        if (cache == null) {
-                            return true;
-                        }
-                        d.kept = cache.reusable(pin.path(), i);
-                        if (d.kept.isPresent()) {
-                            return false;
-                        }
-                        d.before = cache.before(i);   // the count before the contents: see EntryCache
-                        return true;
-                    });
-                    if (read.isEmpty()) {
-                        continue;   // unpinned between listing and reading
-                    }
-                    Optional<Map<Bytes, Bytes>> entries = read.get().entries().map(e -> e);
+        // one read of the tree: each pin's kind and contents (an implementation opens each pin once)
+        Map<Path, Decision> decisions = new HashMap<>();
+        Kernel.PinReads tree = kernel.readPins(root, (pin, i) -> {
+            if (statistics(kinds, root.relativize(pin), i)) {
+                return false;
+            }
+            if (cache == null) {
+                return true;
+            }
+            Decision d = new Decision();
+            decisions.put(pin, d);
+            d.kept = cache.reusable(pin, i);
+            if (d.kept.isPresent()) {
+                return false;
+            }
+            d.before = cache.before(i);   // the count before the contents: see EntryCache
+            return true;
+        });
+        for (Kernel.PinRead read : tree.pins()) {
+            switch (read) {
+                case Kernel.MapPin m -> {
+                    Path pin = m.path();
+                    Decision d = decisions.getOrDefault(pin, NONE);
+                    Optional<Map<Bytes, Bytes>> entries = m.read().entries().map(e -> e);
                     if (d.kept.isPresent()) {
                         entries = d.kept;
                     } else if (cache != null && entries.isPresent()) {
-                        cache.keep(pin.path(), read.get().info(), d.before, entries.get());
+                        cache.keep(pin, m.read().info(), d.before, entries.get());
                     }
-                    maps.put(pin.path(), new LiveMap(pin.path(), read.get().info(), entries));
-                    if (pin.path().equals(Meta.pin(root)) && entries.isPresent()) {
+                    maps.put(pin, new LiveMap(pin, m.read().info(), entries));
+                    if (pin.equals(Meta.pin(root)) && entries.isPresent()) {
                         meta = Meta.decode(entries.get());
                     }
                 }
-                case PROG -> kernel.programInfo(pin.path()).ifPresent(i ->
-                        programs.put(pin.path(), new LiveProgram(pin.path(), i, Optional.empty())));
-                case LINK -> kernel.linkInfo(pin.path()).ifPresent(i ->
-                        links.put(pin.path(), new LiveLink(pin.path(), i)));
+                case Kernel.ProgramPin p -> programs.put(p.path(), new LiveProgram(p.path(), p.info(), Optional.empty()));
+                case Kernel.LinkPin l -> links.put(l.path(), new LiveLink(l.path(), l.info()));
             }
         }
         if (cache != null) {
@@ -101,8 +100,10 @@ public final class Observer {
         Set<Path> dirs = new TreeSet<>(tree.directories());
         Map<String, Integer> interfaces = new TreeMap<>();
         kernel.interfaces().forEach(i -> interfaces.put(i.name(), i.ifindex()));
+        // computed when a plan is saved or checked: the maps' contents are immutable, so later is the same value
+        Basis basis = Basis.lazy(() -> basis(maps, withIdentity, links));
         LiveState pinned = new LiveState(root, maps, withIdentity, links, dirs, meta, Map.of(), interfaces,
-                basis(maps, withIdentity, links), Map.of());
+                basis, Map.of());
         return atPoints(pinned, kernel, points);
     }
 
@@ -129,8 +130,10 @@ public final class Observer {
         }
         cgroups.keySet().retainAll(asked);
         return new LiveState(live.root(), live.maps(), live.programs(), live.links(), live.dirs(), live.meta(),
-                attached, live.interfaces(), live.basis(), cgroups);
+                attached, live.interfaces(), live.basisDigest(), cgroups);
     }
+
+    private static final Decision NONE = new Decision();
 
     /** What the read of one map decided: kept contents, or the write count taken before reading. */
     private static final class Decision {

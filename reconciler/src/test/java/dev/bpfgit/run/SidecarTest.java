@@ -60,7 +60,8 @@ class SidecarTest {
     private final Map<String, Integer> observedOn = new java.util.concurrent.ConcurrentHashMap<>();
     private final Kernel kernel = (Kernel) Proxy.newProxyInstance(Kernel.class.getClassLoader(),
             new Class<?>[]{Kernel.class}, (proxy, method, args) -> {
-                if (method.getName().equals("pins") || method.getName().equals("pinTree")) {
+                if (method.getName().equals("pins") || method.getName().equals("pinTree")
+                        || method.getName().equals("readPins")) {
                     observedOn.merge(Thread.currentThread().getName(), 1, Integer::sum);
                 }
                 if (failWrites.get() && method.getName().equals("update")) {

@@ -97,7 +97,11 @@ final class LegacyTc {
 
     /** Whether an open map is an ownership record. */
     static boolean isRecord(int fd, Object what) {
-        MapInfo i = Info.map(fd, what);
+        return isRecord(Info.map(fd, what));
+    }
+
+    /** Whether a map with this info is a record. */
+    static boolean isRecord(MapInfo i) {
         return i.type() == MAP_ARRAY && RECORD_NAME.equals(i.name())
                 && (i.valueSize() == RECORD_SIZE || i.valueSize() == RECORD_SIZE_V1);
     }

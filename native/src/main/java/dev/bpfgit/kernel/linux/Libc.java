@@ -188,7 +188,12 @@ public final class Libc {
 
     /** One datagram into {@code buf}; its length. */
     static int recv(int fd, byte[] buf, String operation) {
-        long n = C.recv(fd, buf, buf.length, 0);
+        return recv(fd, buf, 0, operation);
+    }
+
+    /** One datagram into {@code buf}, with recv(2) flags (MSG_TRUNC: the datagram's length, also when longer). */
+    static int recv(int fd, byte[] buf, int flags, String operation) {
+        long n = C.recv(fd, buf, buf.length, flags);
         if (n < 0) {
             throw KernelException.of(operation, "netlink", errno());
         }

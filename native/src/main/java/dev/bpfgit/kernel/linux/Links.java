@@ -19,7 +19,6 @@ import java.util.Optional;
 import java.util.Set;
 
 import static dev.bpfgit.kernel.linux.Structs.LINK_UPDATE_OPTS;
-import static dev.bpfgit.kernel.linux.Structs.XDP_QUERY_OPTS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /** Device attachments through bpf_link: create, atomic update, and what runs at an attach point. */
@@ -190,18 +189,7 @@ final class Links {
     }
 
     private static Set<Integer> xdpIds(int ifindex, AttachPoint at) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment opts = Structs.opts(arena, XDP_QUERY_OPTS);
-            Failures.check(Libbpf.xdpQuery(ifindex, 0, opts), "query", at.label());
-            Set<Integer> ids = new LinkedHashSet<>();
-            for (String mode : List.of("drv_prog_id", "skb_prog_id", "hw_prog_id")) {
-                int id = Structs.getInt(opts, XDP_QUERY_OPTS, mode);
-                if (id != 0) {
-                    ids.add(id);
-                }
-            }
-            return ids;
-        }
+        return XdpQuery.programIds(ifindex, at.label());
     }
 
     private static Set<Integer> tcxIds(int ifindex, AttachPoint at) {

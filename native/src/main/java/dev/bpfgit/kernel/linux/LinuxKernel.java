@@ -38,6 +38,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.SortedMap;
+import java.util.function.BiPredicate;
 import java.util.function.Predicate;
 
 import static dev.bpfgit.kernel.linux.Structs.TEST_RUN_OPTS;
@@ -74,8 +75,34 @@ public final class LinuxKernel implements Kernel {
      */
     @Override
     public PinTree pinTree(Path dir) {
+        Listing listed = listing(dir);
+        List<Pin> pins = new ArrayList<>(listed.files().size());
+        for (Path p : listed.files()) {
+            int r = Pins.objGet(p);
+            if (r == -Failures.ENOENT) {
+                continue; // unpinned while we walked
+            }
+            try (Fd fd = Fd.own(Failures.check(r, "open pin", p))) {
+                PinType type = Pins.kind(fd.value());
+                if (type == PinType.MAP && LegacyTc.isRecord(fd.value(), p)) {
+                    type = PinType.LINK;   // a legacy tc filter's record stands where its link would be
+                }
+                if (type != null) {
+                    pins.add(new Pin(p, type));
+                }
+            }
+        }
+        return new PinTree(List.copyOf(pins), listed.directories());
+    }
+
+    /** The files and directories under a directory, sorted. */
+    private record Listing(List<Path> files, List<Path> directories) {
+    }
+
+    /** One walk of {@code dir}. */
+    private static Listing listing(Path dir) {
         if (!Files.isDirectory(dir)) {
-            return new PinTree(List.of(), List.of());
+            return new Listing(List.of(), List.of());
         }
         List<Path> files = new ArrayList<>();
         List<Path> dirs = new ArrayList<>();
@@ -106,23 +133,41 @@ public final class LinuxKernel implements Kernel {
         }
         files.sort(null);
         dirs.sort(null);
-        List<Pin> pins = new ArrayList<>(files.size());
-        for (Path p : files) {
+        return new Listing(files, List.copyOf(dirs));
+    }
+
+    /**
+     * One open of each pin for its kind and everything observe reads of it (the listing and the read used to
+     * open it once each, with a readlink and an info call every time).
+     */
+    @Override
+    public PinReads readPins(Path dir, BiPredicate<Path, MapInfo> withEntries) {
+        Listing tree = listing(dir);
+        List<PinRead> out = new ArrayList<>(tree.files().size());
+        for (Path p : tree.files()) {
             int r = Pins.objGet(p);
             if (r == -Failures.ENOENT) {
-                continue; // unpinned while we walked
+                continue; // unpinned since the listing
             }
             try (Fd fd = Fd.own(Failures.check(r, "open pin", p))) {
                 PinType type = Pins.kind(fd.value());
-                if (type == PinType.MAP && LegacyTc.isRecord(fd.value(), p)) {
-                    type = PinType.LINK;   // a legacy tc filter's record stands where its link would be
-                }
-                if (type != null) {
-                    pins.add(new Pin(p, type));
+                if (type == PinType.MAP) {
+                    MapInfo info = Info.map(fd.value(), p);
+                    if (LegacyTc.isRecord(info)) {
+                        out.add(new LinkPin(p, LegacyTc.info(p)));
+                    } else {
+                        out.add(new MapPin(p, new MapRead(info, withEntries.test(p, info)
+                                ? Optional.of(new MapAccess(fd.value(), p, info, cpus).sortedEntries())
+                                : Optional.empty())));
+                    }
+                } else if (type == PinType.PROG) {
+                    out.add(new ProgramPin(p, Info.program(fd.value(), p)));
+                } else if (type == PinType.LINK) {
+                    out.add(new LinkPin(p, Info.link(fd.value(), p)));
                 }
             }
         }
-        return new PinTree(List.copyOf(pins), List.copyOf(dirs));
+        return new PinReads(List.copyOf(out), tree.directories());
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.bpfgit.kernel.BtfTypes;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.Interface;
+import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.kernel.LinkInfo;
 import dev.bpfgit.kernel.MapInfo;
@@ -220,6 +221,54 @@ class LinuxKernelIT {
         var absent = kernel.pinTree(root.resolve("absent"));
         assertEquals(List.of(), absent.pins());
         assertEquals(List.of(), absent.directories());
+    }
+
+    /**
+     * readPins opens each pin once for everything: what it reads is what the listing and a read of each pin
+     * by itself (the interface's default) read, entries only where asked for, directories included.
+     */
+    @Test
+    void readPinsIsTheListingAndTheReadOfEachPin() throws Exception {
+        Path prog = load("xdp_pass");
+        kernel.makeDirs(root.resolve("a/empty"));
+        kernel.createMap(root.resolve("a/m"), new MapSpec("m", MapType.HASH, 4, 4, 16, 0, Optional.empty()));
+        kernel.update(root.resolve("a/m"), List.of(new Entry(Bytes.wrap(new byte[]{1, 0, 0, 0}),
+                Bytes.wrap(new byte[]{7, 0, 0, 0}))));
+        try (TestNetns a = TestNetns.create(); TestNetns b = TestNetns.create()) {
+            TestNetns.Veth veth = TestNetns.veth(a, b);
+            b.call(() -> {
+                kernel.attach(root.resolve("a/link"), prog, new AttachPoint.Xdp(veth.ifB()));
+                return null;
+            });
+            List<Path> asked = new ArrayList<>();
+            Kernel.PinReads reads = kernel.readPins(root.path(), (pin, info) -> {
+                asked.add(pin);
+                return !pin.endsWith("counters");
+            });
+            List<Kernel.PinRead> expected = new ArrayList<>();
+            for (Pin pin : kernel.pins(root.path())) {
+                Path p = pin.path();
+                switch (pin.type()) {
+                    case MAP -> expected.add(new Kernel.MapPin(p,
+                            kernel.readMap(p, i -> !p.endsWith("counters")).orElseThrow()));
+                    case PROG -> expected.add(new Kernel.ProgramPin(p, kernel.programInfo(p).orElseThrow()));
+                    case LINK -> expected.add(new Kernel.LinkPin(p, kernel.linkInfo(p).orElseThrow()));
+                }
+            }
+            assertEquals(expected, reads.pins());
+            assertEquals(List.of(root.resolve("a/link"), root.resolve("a/m"), root.resolve("counters"),
+                    root.resolve("rules"), prog), reads.pins().stream().map(Kernel.PinRead::path).toList());
+            assertEquals(List.of(root.resolve("a/m"), root.resolve("counters"), root.resolve("rules")), asked);
+            Kernel.MapPin m = (Kernel.MapPin) reads.pins().get(1);
+            assertEquals(Map.of(Bytes.wrap(new byte[]{1, 0, 0, 0}), Bytes.wrap(new byte[]{7, 0, 0, 0})),
+                    m.read().entries().orElseThrow());
+            assertEquals(Optional.empty(), ((Kernel.MapPin) reads.pins().get(2)).read().entries());
+            Kernel.LinkPin l = (Kernel.LinkPin) reads.pins().get(0);
+            assertEquals(kernel.programInfo(prog).orElseThrow().id(), l.info().progId());
+            assertEquals(kernel.directories(root.path()), reads.directories());
+            kernel.unpin(root.resolve("a/link"));
+        }
+        assertEquals(new Kernel.PinReads(List.of(), List.of()), kernel.readPins(root.resolve("absent"), (p, i) -> true));
     }
 
     @Test
@@ -539,6 +588,67 @@ class LinuxKernelIT {
             assertEquals(b.ifindex(veth.ifB()), b.call(() -> kernel.interfaces()).get(1).ifindex());
             assertFalse(kernel.interfaces().stream().anyMatch(i -> i.name().startsWith("veth-")));
             assertEquals(List.of(), b.call(() -> kernel.attached(at)));
+        }
+    }
+
+    /** What libbpf's bpf_xdp_query (a dump of every interface) reports for {@code ifindex}: drv, skb, hw ids. */
+    private static List<Integer> libbpfXdpIds(int ifindex) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment opts = Structs.opts(arena, Structs.XDP_QUERY_OPTS);
+            Failures.check(Libbpf.xdpQuery(ifindex, 0, opts), "query", "ifindex " + ifindex);
+            List<Integer> ids = new ArrayList<>();
+            for (String mode : List.of("drv_prog_id", "skb_prog_id", "hw_prog_id")) {
+                int id = Structs.getInt(opts, Structs.XDP_QUERY_OPTS, mode);
+                if (id != 0 && !ids.contains(id)) {
+                    ids.add(id);
+                }
+            }
+            return ids;
+        }
+    }
+
+    /** XdpQuery's request for the one ifindex, checked against libbpf's dump of all in the same namespace. */
+    private static List<Integer> xdpIds(TestNetns ns, int ifindex) throws Exception {
+        return ns.call(() -> {
+            List<Integer> one = List.copyOf(XdpQuery.programIds(ifindex, "ifindex " + ifindex));
+            assertEquals(libbpfXdpIds(ifindex), one, "XdpQuery against bpf_xdp_query");
+            return one;
+        });
+    }
+
+    @Test
+    void xdpQueryOfOneInterfaceReadsWhatLibbpfsDumpOfAllReads() throws Exception {
+        Path drop = load("xdp_drop");
+        Path pass = load("xdp_pass");
+        int dropId = kernel.programInfo(drop).orElseThrow().id();
+        int passId = kernel.programInfo(pass).orElseThrow().id();
+        Path link = root.resolve("xdp_link");
+        try (TestNetns a = TestNetns.create(); TestNetns b = TestNetns.create()) {
+            TestNetns.Veth veth = TestNetns.veth(a, b);
+            b.run("ip", "link", "add", "other0", "type", "veth", "peer", "name", "other1");   // more than one interface in the dump
+            b.run("ip", "link", "set", "dev", "other0", "xdpgeneric", "pinned", drop.toString());
+            int ifb = b.ifindex(veth.ifB());
+            assertEquals(List.of(), xdpIds(b, ifb), "nothing attached, while another interface has a program");
+            assertEquals(List.of(dropId), xdpIds(b, b.ifindex("other0")), "generic (skb) mode");
+
+            AttachPoint at = new AttachPoint.Xdp(veth.ifB());
+            b.call(() -> {
+                kernel.attach(link, pass, at);
+                return null;
+            });
+            assertEquals(List.of(passId), xdpIds(b, ifb), "a link, native (drv) mode");
+            assertEquals(List.of(new AttachedProgram(passId, "xdp_pass")), b.call(() -> kernel.attached(at)));
+            kernel.unpin(link);
+            assertEquals(List.of(), eventually(List.of(), () -> xdpIds(b, ifb)), "unpinned: detached");
+
+            // a program attached without a link, as another tool would: foreign, and seen
+            b.run("ip", "link", "set", "dev", veth.ifB(), "xdpdrv", "pinned", drop.toString());
+            assertEquals(List.of(dropId), xdpIds(b, ifb));
+            assertEquals(List.of(new AttachedProgram(dropId, "xdp_drop")), b.call(() -> kernel.attached(at)));
+            b.run("ip", "link", "set", "dev", veth.ifB(), "xdpdrv", "off");
+            assertEquals(List.of(), xdpIds(b, ifb));
+            assertEquals(List.of(), b.call(() -> List.copyOf(XdpQuery.programIds(1 << 30, "absent"))),
+                    "no such ifindex: nothing attached, as libbpf's dump");
         }
     }
 
