@@ -21,6 +21,7 @@ import dev.bpfgit.source.FileProblem;
 import dev.bpfgit.source.InvalidFilesException;
 import dev.bpfgit.source.PolicySource;
 import dev.bpfgit.source.RefusedRevisionException;
+import dev.bpfgit.source.SettlingSource;
 import dev.bpfgit.source.Snapshot;
 import dev.bpfgit.source.SourceException;
 import org.slf4j.Logger;
@@ -86,6 +87,14 @@ public final class Sidecar {
      * counter does not see writes made by BPF programs.
      */
     static final int FULL_EVERY = 10;
+    /**
+     * Passes of parse, compile and diff over the first revision, made once after it is applied while nothing else
+     * is due, each a step of its own (issue 10). The code of a new revision runs once per revision, so the JIT
+     * compiles it only after several: at 100,000 rules the first 6-8 edits after a start cost 1.5-3 times the
+     * CPU of later ones (bench/README.md, "One-rule edit at 100k: the tail"). These passes make that happen at
+     * start instead of in the first edits; they write nothing and read nothing from the kernel.
+     */
+    static final int WARM_PASSES = 4;
 
     /** Source states recorded for status and metrics. */
     public enum SourceState { OK, INVALID, REFUSED, UNREACHABLE;
@@ -158,6 +167,10 @@ public final class Sidecar {
     private Observing ahead;                     // the observation taken while the new revision was parsed
     private final LastGoodStore lastGood;        // a directory source's copy of its last applied revision, or null
     private Snapshot uncopied;                   // the new revision's files until it is applied and copied
+    private Snapshot warmWith;                   // the first revision, until WARM_PASSES passes were made over it
+    private int warmPasses;
+    private long warmNanos;
+    private boolean warmed;                      // passes made (or begun) once: never again in this process
 
     public Sidecar(Pipeline pipeline, PolicySource source, Supplier<HostFacts> host, Config config,
                    Duration sourceInterval, Clock clock, Metrics metrics) {
@@ -276,6 +289,9 @@ public final class Sidecar {
     }
 
     private Instant nextDue() {
+        if (warmWith != null && retryAt == null && changeDue() == null) {
+            return clock.instant();   // a warm-up pass is left (warmUp)
+        }
         Instant due = nextSourceCheck;
         if (enforced != null && nextReconcile.isBefore(due)) {
             due = nextReconcile;
@@ -332,6 +348,36 @@ public final class Sidecar {
             reconcile();
         }
         runtimes();
+        warmUp();
+    }
+
+    /** One pass of {@link #WARM_PASSES} when one is left and nothing else is due; see there. */
+    private void warmUp() {
+        Snapshot s = warmWith;
+        Enforced e = enforced;
+        if (s == null || e == null || changeDue() != null || retryAt != null) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        try {
+            // a loader of its own: the sidecar's keeps each file's result and would not parse an unchanged file
+            List<Policy> policies = new dev.bpfgit.policy.PolicyLoader().load(s);
+            DesiredState d = Compiler.compile(pipeline.root(), s.revision(), policies, e.facts());
+            Quiet q = quiet;
+            if (q != null) {
+                Differ.diff(d, q.live());
+            }
+        } catch (RuntimeException | StackOverflowError x) {
+            LOG.debug("warm-up pass over revision {}: {}", s.revision(), x.toString());
+            warmPasses = WARM_PASSES;
+        }
+        warmNanos += System.nanoTime() - t0;
+        if (++warmPasses >= WARM_PASSES) {
+            warmWith = null;
+            System.gc();   // what the passes allocated: the heap shrinks back (see checkSource)
+            LOG.info("warm-up: {} passes of parse, compile and diff over revision {} in {} ms", warmPasses,
+                    s.revision(), warmNanos / 1_000_000);
+        }
     }
 
     /**
@@ -367,6 +413,16 @@ public final class Sidecar {
 
     /** @return true when it reconciled (a new valid revision) */
     private boolean checkSource() {
+        return checkSource(source instanceof SettlingSource);
+    }
+
+    /**
+     * @param early read without waiting for the source to settle ({@link SettlingSource}), parse and compile, and
+     *              only then ask whether the read was settled: the quiet time after a directory's read (50 ms)
+     *              passes while the revision is parsed, not before. Whatever an unsettled read led to (a revision,
+     *              or errors) is dropped unseen and the source read again as before, settled.
+     */
+    private boolean checkSource(boolean early) {
         String head;
         try {
             head = source.head();
@@ -384,9 +440,19 @@ public final class Sidecar {
             return false;
         }
         Snapshot snapshot;
+        SettlingSource.Early unsettled = null;
         long readStart = System.nanoTime();
         try {
-            snapshot = source.read(head);
+            if (early) {
+                try {
+                    unsettled = ((SettlingSource) source).readEarly(head);
+                } catch (InvalidFilesException e) {
+                    return readAgain();   // refused files may be half-written ones: only a settled read says
+                }
+                snapshot = unsettled.snapshot();
+            } else {
+                snapshot = source.read(head);
+            }
         } catch (RefusedRevisionException e) {
             lastHead = head;
             lastSeenRevision = e.revision();
@@ -435,11 +501,17 @@ public final class Sidecar {
             policies = loader.load(snapshot);   // only files changed since the last revision are parsed
         } catch (PolicyException e) {
             discard(observing);
+            if (!settled(unsettled)) {
+                return readAgain();
+            }
             invalid(snapshot.revision(), e.errors().stream().map(ErrorFormat::text).toList());
             publish(head);
             return false;
         } catch (RuntimeException | StackOverflowError e) {
             discard(observing);
+            if (!settled(unsettled)) {
+                return readAgain();
+            }
             // no policy files at all, or a parser failure not turned into a policy error: it is about this
             // input, so the revision is invalid and not parsed again
             invalid(snapshot.revision(), List.of(describe(e)));
@@ -456,6 +528,9 @@ public final class Sidecar {
             next = new Enforced(snapshot.revision(), snapshot.commit(), policies, facts, desired, Optional.empty());
         } catch (PolicyException e) {
             discard(observing);
+            if (!settled(unsettled)) {
+                return readAgain();
+            }
             invalid(snapshot.revision(), e.errors().stream().map(ErrorFormat::text).toList());
             publish(head);
             return false;
@@ -466,7 +541,15 @@ public final class Sidecar {
             lastParsedRevision = null;
             throw e;
         }
-        timed.put("compile", System.nanoTime() - compileStart);
+        long settleStart = System.nanoTime();
+        timed.put("compile", settleStart - compileStart);
+        if (unsettled != null) {
+            if (!settled(unsettled)) {
+                discard(observing);
+                return readAgain();
+            }
+            timed.put("settle", System.nanoTime() - settleStart);
+        }
         // no kernel write (publish, apply) before the observation ahead has finished: see observeAhead
         observing = observing == null ? null : observing.await();
         enforced = next;
@@ -486,11 +569,27 @@ public final class Sidecar {
             stages = null;
             ahead = null;
         }
+        if (!warmed && ready) {
+            warmed = true;
+            warmWith = snapshot;
+        }
         // reading 100,000 rules makes hundreds of MB of garbage, and the heap grown for it would stay
         // committed (RSS) until the next full collection, days away in an idle sidecar: one collection per
         // new revision returns it (the launcher's -XX:MaxHeapFreeRatio for run lets the heap shrink)
         System.gc();
         return true;
+    }
+
+    /** Whether an early read was settled; true for a read that settled itself (null). */
+    private static boolean settled(SettlingSource.Early early) {
+        return early == null || early.settled();
+    }
+
+    /** After an early read that was not settled: what it led to is dropped, and the source read again, settled. */
+    private boolean readAgain() {
+        lastHead = null;
+        lastParsedRevision = null;
+        return checkSource(false);
     }
 
     /**

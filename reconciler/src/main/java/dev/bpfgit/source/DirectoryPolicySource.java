@@ -33,7 +33,7 @@ import java.util.stream.Stream;
  * rules) each time. Reading is {@link DirectorySource#read}; a re-read whose files are unchanged yields the
  * same revision, which the sidecar does not parse again.
  */
-public final class DirectoryPolicySource implements PolicySource {
+public final class DirectoryPolicySource implements SettlingSource {
     private static final Logger LOG = LoggerFactory.getLogger(DirectoryPolicySource.class);
     private static final Duration QUIET = Duration.ofMillis(50);
     private static final int MAX_REREADS = 20;
@@ -95,23 +95,50 @@ public final class DirectoryPolicySource implements PolicySource {
     @Override
     public Snapshot read(String head) {
         for (int attempt = 0; ; attempt++) {
-            long before = events.get();
-            // taken before reading: a change made during the read shows as another stamp at the next recheck
-            readStamp = stamp();
-            Snapshot s = DirectorySource.read(List.of(dir));
-            try {
-                Thread.sleep(QUIET.toMillis());   // lets the events of a write in progress reach the watcher
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return s;
-            }
-            // an empty file is most likely one being written (truncated, not yet written): give the writer
-            // up to a second before taking it as meant
-            boolean settled = events.get() == before && s.files().values().stream().noneMatch(String::isEmpty);
-            if (settled || attempt >= MAX_REREADS) {
-                return s;
+            Early early = readEarly(head);
+            if (early.settled() || attempt >= MAX_REREADS || Thread.currentThread().isInterrupted()) {
+                return early.snapshot();
             }
         }
+    }
+
+    /**
+     * One read; its {@link Early#settled} waits what remains of {@link #QUIET} after it and says whether events
+     * came meanwhile or a file is empty (an empty file is most likely one being written, truncated and not yet
+     * written: {@link #read} gives the writer up to a second before taking it as meant).
+     */
+    @Override
+    public Early readEarly(String head) {
+        long before = events.get();
+        // taken before reading: a change made during the read shows as another stamp at the next recheck
+        readStamp = stamp();
+        Snapshot s = DirectorySource.read(List.of(dir));
+        long readEnd = System.nanoTime();
+        return new Early() {
+            @Override
+            public Snapshot snapshot() {
+                return s;
+            }
+
+            @Override
+            public boolean settled() {
+                return quiet(readEnd, before) && s.files().values().stream().noneMatch(String::isEmpty);
+            }
+        };
+    }
+
+    /** Waits until {@link #QUIET} after {@code readEnd} (lets the events of a write in progress reach the watcher). */
+    private boolean quiet(long readEnd, long eventsBefore) {
+        long left = readEnd + QUIET.toNanos() - System.nanoTime();
+        if (left > 0) {
+            try {
+                Thread.sleep(Duration.ofNanos(left));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return true;   // as before: an interrupted read returns what it read
+            }
+        }
+        return events.get() == eventsBefore;
     }
 
     /**
