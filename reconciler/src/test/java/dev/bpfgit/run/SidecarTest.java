@@ -58,8 +58,11 @@ class SidecarTest {
     private final AtomicBoolean failWrites = new AtomicBoolean();
     /** Observations (one listing of the pins each) by the thread that made them. */
     private final Map<String, Integer> observedOn = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Every call made to the kernel. */
+    private final java.util.concurrent.atomic.AtomicInteger kernelCalls = new java.util.concurrent.atomic.AtomicInteger();
     private final Kernel kernel = (Kernel) Proxy.newProxyInstance(Kernel.class.getClassLoader(),
             new Class<?>[]{Kernel.class}, (proxy, method, args) -> {
+                kernelCalls.incrementAndGet();
                 if (method.getName().equals("pins") || method.getName().equals("pinTree")) {
                     observedOn.merge(Thread.currentThread().getName(), 1, Integer::sum);
                 }
@@ -427,8 +430,106 @@ class SidecarTest {
         Meta.encodeValue(cut);
     }
 
+
+    /**
+     * A directory's read is parsed before it is known to be settled; a read that was not (events came during the
+     * quiet time) leads to nothing seen: neither its half-written revision applied nor its errors reported. The
+     * source is read again, settled, and that is what is applied.
+     */
+    @Test
+    void anUnsettledEarlyReadIsNeitherAppliedNorReportedAndTheSettledReadIs() throws IOException {
+        SettlingFake settling = new SettlingFake();
+        Path file = tmp.resolve("bpfgit.yaml");
+        Files.writeString(file, "reconcile: {interval: 60s, jitter: 0}\n");
+        metrics = new Metrics(clock);
+        Sidecar s = new Sidecar(new Pipeline(kernel, ROOT, clock), settling, () -> HOST, Config.load(file),
+                Duration.ofSeconds(30), clock, metrics);
+        settling.set("h1", revision("r1", DROP));
+        settling.early = revision("half", DROP.substring(0, DROP.length() - 12));   // cut mid-rule: invalid
+        settling.earlySettled = false;
+        s.step();
+        assertEquals(1, settling.earlyReads);
+        assertEquals(1, settling.reads, "read again, settled");
+        assertEquals(Sidecar.SourceState.OK, s.sourceState(), "the half-written file's errors are not reported");
+        assertEquals("r1", meta().get("revision"));
+        assertTrue(has("192.0.2.0/24"));
+
+        // half-written and valid (a rule list cut at a line): not applied either
+        settling.set("h2", revision("r2", DROP + OTHER));
+        settling.early = revision("half2", OTHER);
+        settling.earlySettled = false;
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertEquals("r2", meta().get("revision"));
+        assertTrue(has("192.0.2.0/24"), "the rule the half-written read lacked was never removed: r2 has it");
+        assertTrue(has("198.51.100.0/24"));
+        assertFalse(scrape().contains("half"), "no metric names the unsettled read");
+
+        // settled: applied from the early read alone, with the time the settling took
+        settling.set("h3", revision("r3", OTHER));
+        settling.early = revision("r3", OTHER);
+        settling.earlySettled = true;
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertEquals(3, settling.earlyReads);
+        assertEquals(2, settling.reads, "a settled early read is not read again");
+        assertEquals("r3", meta().get("revision"));
+        assertFalse(has("192.0.2.0/24"));
+        assertTrue(scrape().contains("stage=\"settle\""), scrape());
+    }
+
+    /** After the first revision: passes of parse, compile and diff while idle, which touch neither kernel nor source. */
+    @Test
+    void theFirstRevisionWarmsTheJitWhileIdleWithoutTouchingTheKernel() throws IOException {
+        Sidecar s = sidecar("correct");
+        source.set("h1", revision("r1", DROP));
+        s.step();
+        assertTrue(s.ready());
+        int calls = kernelCalls.get();
+        for (int i = 0; i < Sidecar.WARM_PASSES + 3; i++) {
+            s.step();   // the clock does not move: only the warm-up passes are due
+        }
+        assertEquals(calls, kernelCalls.get(), "no kernel call while warming up");
+        assertEquals(1, source.reads);
+        assertEquals(1, metrics.parses());
+        // and the next revision is applied as ever
+        source.set("h2", revision("r2", OTHER));
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertEquals("r2", meta().get("revision"));
+        assertTrue(has("198.51.100.0/24"));
+    }
+
+    /** A {@link FakeSource} that reads early too: {@link #early} and whether it is settled are the test's. */
+    static final class SettlingFake extends FakeSourceBase implements dev.bpfgit.source.SettlingSource {
+        Snapshot early;
+        boolean earlySettled;
+        int earlyReads;
+
+        @Override
+        public Early readEarly(String h) {
+            earlyReads++;
+            Snapshot s = early;
+            boolean settled = earlySettled;
+            return new Early() {
+                @Override
+                public Snapshot snapshot() {
+                    return s;
+                }
+
+                @Override
+                public boolean settled() {
+                    return settled;
+                }
+            };
+        }
+    }
+
+    static final class FakeSource extends FakeSourceBase {
+    }
+
     /** A source whose head and content the test sets: a snapshot, or an exception to throw on read. */
-    static final class FakeSource implements PolicySource {
+    static class FakeSourceBase implements PolicySource {
         private String head = "none";
         Object snapshot;
         int reads;

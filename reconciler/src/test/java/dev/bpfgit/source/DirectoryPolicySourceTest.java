@@ -148,4 +148,49 @@ class DirectoryPolicySourceTest {
             assertNotEquals(h1, s.head());
         }
     }
+
+    /**
+     * An early read (parsed while the quiet time passes) taken in the middle of a checkout of many files is not
+     * settled; once the checkout is done, a read gives its files, all of them, as one revision.
+     */
+    @Test
+    void anEarlyReadDuringACheckoutOfManyFilesIsNotSettledAndTheReadAfterItIsWhole() throws Exception {
+        int n = 30;
+        for (int i = 0; i < n; i++) {
+            Files.writeString(dir.resolve("p" + i + ".yaml"), POLICY.replace("name: a", "name: a" + i));
+        }
+        try (DirectoryPolicySource s = open()) {
+            String h = s.head();
+            s.read(h);
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread checkout = Thread.ofPlatform().start(() -> {
+                try {
+                    // a checkout that goes on until the test has read in the middle of it
+                    for (int round = 0; !stop.get() || round < 2; round++) {
+                        for (int i = 0; i < n; i++) {
+                            Files.writeString(dir.resolve("p" + i + ".yaml"),
+                                    POLICY.replace("name: a", "name: a" + i).replace("192.0.2.0", "198.51.100.0"));
+                            Thread.sleep(1);
+                        }
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(20);
+            SettlingSource.Early early = s.readEarly(s.head());
+            long t0 = System.nanoTime();
+            boolean settled = early.settled();
+            stop.set(true);
+            checkout.join();
+            assertTrue(!settled, "read in the middle of a checkout: not settled");
+            assertTrue(System.nanoTime() - t0 >= 40_000_000L, "settled() waited out the quiet time");
+            Snapshot whole = s.read(s.head());
+            assertEquals(n, whole.files().size());
+            assertTrue(whole.files().values().stream().allMatch(t -> t.contains("198.51.100.0")), "every file new");
+            SettlingSource.Early quiet = s.readEarly(s.head());
+            assertTrue(quiet.settled(), "nothing written since: settled");
+            assertEquals(whole.revision(), quiet.snapshot().revision());
+        }
+    }
 }
