@@ -478,6 +478,48 @@ class SidecarTest {
         assertTrue(scrape().contains("stage=\"settle\""), scrape());
     }
 
+    /**
+     * A new revision's full collection waits until no change event has come for COLLECT_QUIET (an edit that came
+     * meanwhile would wait for it), but not for more than MAX_UNCOLLECTED revisions.
+     */
+    @Test
+    void theCollectionAfterANewRevisionWaitsForAQuietSourceButNotForever() throws IOException {
+        Sidecar s = sidecar("correct");
+        java.util.concurrent.atomic.AtomicInteger collections = new java.util.concurrent.atomic.AtomicInteger();
+        s.collector = collections::incrementAndGet;
+        source.set("h1", revision("r1", DROP));
+        s.step();
+        for (int i = 0; i < Sidecar.WARM_PASSES; i++) {
+            s.step();   // the warm-up passes, which end with a collection
+        }
+        collections.set(0);
+        source.set("h2", revision("r2", OTHER));
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertEquals("r2", meta().get("revision"));
+        assertEquals(0, collections.get(), "not at once");
+        clock.advance(Sidecar.COLLECT_QUIET);
+        s.changed();   // an event just as it is due: the collection waits for the edit it may announce
+        s.step();
+        assertEquals(0, collections.get());
+        clock.advance(Sidecar.SETTLE);
+        s.step();   // the source check the event asked for: nothing new
+        assertEquals(0, collections.get());
+        clock.advance(Sidecar.COLLECT_QUIET);
+        s.step();
+        assertEquals(1, collections.get(), "quiet: collected");
+
+        // a burst of revisions with no quiet between them: collected every MAX_UNCOLLECTED
+        for (int i = 0; i < Sidecar.MAX_UNCOLLECTED; i++) {
+            source.set("b" + i, revision("rb" + i, i % 2 == 0 ? DROP : OTHER));
+            s.changed();
+            clock.advance(Duration.ofMillis(50));
+            s.step();
+            assertEquals("rb" + i, meta().get("revision"));
+        }
+        assertEquals(2, collections.get(), "the burst's last revision collected at once");
+    }
+
     /** After the first revision: passes of parse, compile and diff while idle, which touch neither kernel nor source. */
     @Test
     void theFirstRevisionWarmsTheJitWhileIdleWithoutTouchingTheKernel() throws IOException {
