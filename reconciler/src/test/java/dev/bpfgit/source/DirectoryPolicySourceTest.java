@@ -193,4 +193,33 @@ class DirectoryPolicySourceTest {
             assertEquals(whole.revision(), quiet.snapshot().revision());
         }
     }
+
+    /**
+     * A temporary file written before it is renamed over a policy file, an editor's swap file, a file of another
+     * kind: none is read, so none moves the head (each made a read of every policy file); the rename does.
+     */
+    @Test
+    void filesNoReadTakesDoNotMoveTheHeadTheRenameOverAPolicyFileDoes() throws Exception {
+        Files.writeString(dir.resolve("a.yaml"), POLICY);
+        try (DirectoryPolicySource s = open()) {
+            String h1 = s.head();
+            s.read(h1);
+            Path tmp = dir.resolve(".a.yaml.tmp");
+            for (int i = 0; i < 20; i++) {
+                Files.writeString(tmp, POLICY.replace("192.0.2.0", "198.51.100.0").repeat(i + 1));
+            }
+            Files.writeString(dir.resolve(".a.yaml.swp"), "swap");
+            Files.writeString(dir.resolve("notes.txt"), "not a policy");
+            assertTrue(!events.tryAcquire(300, TimeUnit.MILLISECONDS), "no event for files no read takes");
+            assertEquals(h1, s.head());
+            Files.move(tmp, dir.resolve("a.yaml"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            awaitEvent();
+            String h2 = s.head();
+            assertNotEquals(h1, h2);
+            assertTrue(s.read(h2).files().values().iterator().next().contains("198.51.100.0"));
+            Files.createDirectories(dir.resolve(".hidden-dir"));   // a directory counts (a ConfigMap's ..2026_...)
+            awaitEvent();
+            assertNotEquals(h2, s.head());
+        }
+    }
 }
