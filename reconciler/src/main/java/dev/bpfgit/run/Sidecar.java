@@ -88,14 +88,6 @@ public final class Sidecar {
      */
     static final int FULL_EVERY = 10;
     /**
-     * Passes of parse, compile and diff over the first revision, made once after it is applied while nothing else
-     * is due, each a step of its own (issue 10). The code of a new revision runs once per revision, so the JIT
-     * compiles it only after several: at 100,000 rules the first 6-8 edits after a start cost 1.5-3 times the
-     * CPU of later ones (bench/README.md, "One-rule edit at 100k: the tail"). These passes make that happen at
-     * start instead of in the first edits; they write nothing and read nothing from the kernel.
-     */
-    static final int WARM_PASSES = 4;
-    /**
      * A new revision's garbage is collected (one full collection, which returns the heap grown for it: see
      * checkSource) once no change event has come for this long, not at once: a full collection at 100,000 rules
      * takes 60-100 ms (more under load), and an edit that came during it waited for it (14 of 20 back-to-back
@@ -179,10 +171,6 @@ public final class Sidecar {
     private Observing ahead;                     // the observation taken while the new revision was parsed
     private final LastGoodStore lastGood;        // a directory source's copy of its last applied revision, or null
     private Snapshot uncopied;                   // the new revision's files until it is applied and copied
-    private Snapshot warmWith;                   // the first revision, until WARM_PASSES passes were made over it
-    private int warmPasses;
-    private long warmNanos;
-    private boolean warmed;                      // passes made (or begun) once: never again in this process
     private Instant collectAt;                   // a collection after new revisions, due then (collect)
     private int uncollected;                     // new revisions since the last collection
     Runnable collector = System::gc;             // a test counts the collections instead
@@ -304,9 +292,6 @@ public final class Sidecar {
     }
 
     private Instant nextDue() {
-        if (warmWith != null && retryAt == null && changeDue() == null) {
-            return clock.instant();   // a warm-up pass is left (warmUp)
-        }
         Instant due = nextSourceCheck;
         if (enforced != null && nextReconcile.isBefore(due)) {
             due = nextReconcile;
@@ -366,7 +351,6 @@ public final class Sidecar {
             reconcile();
         }
         runtimes();
-        warmUp();
         if (collectAt != null && !clock.instant().isBefore(collectAt)) {
             if (changeDue() != null) {
                 collectAt = clock.instant().plus(COLLECT_QUIET);   // an edit may be on its way: after it
@@ -381,35 +365,6 @@ public final class Sidecar {
         collectAt = null;
         uncollected = 0;
         collector.run();
-    }
-
-    /** One pass of {@link #WARM_PASSES} when one is left and nothing else is due; see there. */
-    private void warmUp() {
-        Snapshot s = warmWith;
-        Enforced e = enforced;
-        if (s == null || e == null || changeDue() != null || retryAt != null) {
-            return;
-        }
-        long t0 = System.nanoTime();
-        try {
-            // a loader of its own: the sidecar's keeps each file's result and would not parse an unchanged file
-            List<Policy> policies = new dev.bpfgit.policy.PolicyLoader().load(s);
-            DesiredState d = Compiler.compile(pipeline.root(), s.revision(), policies, e.facts());
-            Quiet q = quiet;
-            if (q != null) {
-                Differ.diff(d, q.live());
-            }
-        } catch (RuntimeException | StackOverflowError x) {
-            LOG.debug("warm-up pass over revision {}: {}", s.revision(), x.toString());
-            warmPasses = WARM_PASSES;
-        }
-        warmNanos += System.nanoTime() - t0;
-        if (++warmPasses >= WARM_PASSES) {
-            warmWith = null;
-            collect();   // what the passes allocated: the heap shrinks back (see checkSource)
-            LOG.info("warm-up: {} passes of parse, compile and diff over revision {} in {} ms", warmPasses,
-                    s.revision(), warmNanos / 1_000_000);
-        }
     }
 
     /**
@@ -600,10 +555,6 @@ public final class Sidecar {
         } finally {
             stages = null;
             ahead = null;
-        }
-        if (!warmed && ready) {
-            warmed = true;
-            warmWith = snapshot;
         }
         // reading 100,000 rules makes hundreds of MB of garbage, and the heap grown for it would stay
         // committed (RSS) until the next full collection, days away in an idle sidecar: one collection after

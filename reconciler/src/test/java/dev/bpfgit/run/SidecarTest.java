@@ -489,9 +489,9 @@ class SidecarTest {
         s.collector = collections::incrementAndGet;
         source.set("h1", revision("r1", DROP));
         s.step();
-        for (int i = 0; i < Sidecar.WARM_PASSES; i++) {
-            s.step();   // the warm-up passes, which end with a collection
-        }
+        clock.advance(Sidecar.COLLECT_QUIET);
+        s.step();
+        assertEquals(1, collections.get(), "the first revision's");
         collections.set(0);
         source.set("h2", revision("r2", OTHER));
         clock.advance(Duration.ofSeconds(31));
@@ -518,28 +518,6 @@ class SidecarTest {
             assertEquals("rb" + i, meta().get("revision"));
         }
         assertEquals(2, collections.get(), "the burst's last revision collected at once");
-    }
-
-    /** After the first revision: passes of parse, compile and diff while idle, which touch neither kernel nor source. */
-    @Test
-    void theFirstRevisionWarmsTheJitWhileIdleWithoutTouchingTheKernel() throws IOException {
-        Sidecar s = sidecar("correct");
-        source.set("h1", revision("r1", DROP));
-        s.step();
-        assertTrue(s.ready());
-        int calls = kernelCalls.get();
-        for (int i = 0; i < Sidecar.WARM_PASSES + 3; i++) {
-            s.step();   // the clock does not move: only the warm-up passes are due
-        }
-        assertEquals(calls, kernelCalls.get(), "no kernel call while warming up");
-        assertEquals(1, source.reads);
-        assertEquals(1, metrics.parses());
-        // and the next revision is applied as ever
-        source.set("h2", revision("r2", OTHER));
-        clock.advance(Duration.ofSeconds(31));
-        s.step();
-        assertEquals("r2", meta().get("revision"));
-        assertTrue(has("198.51.100.0/24"));
     }
 
     /** A {@link FakeSource} that reads early too: {@link #early} and whether it is settled are the test's. */
