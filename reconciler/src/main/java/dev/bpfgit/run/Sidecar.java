@@ -21,6 +21,7 @@ import dev.bpfgit.source.FileProblem;
 import dev.bpfgit.source.InvalidFilesException;
 import dev.bpfgit.source.PolicySource;
 import dev.bpfgit.source.RefusedRevisionException;
+import dev.bpfgit.source.SettlingSource;
 import dev.bpfgit.source.Snapshot;
 import dev.bpfgit.source.SourceException;
 import org.slf4j.Logger;
@@ -86,6 +87,18 @@ public final class Sidecar {
      * counter does not see writes made by BPF programs.
      */
     static final int FULL_EVERY = 10;
+    /**
+     * A new revision's garbage is collected (one full collection, which returns the heap grown for it: see
+     * checkSource) once no change event has come for this long, not at once: a full collection at 100,000 rules
+     * takes 60-100 ms (more under load), and an edit that came during it waited for it (14 of 20 back-to-back
+     * edits in bench/sidecar on a loaded machine, by 3-117 ms).
+     */
+    static final Duration COLLECT_QUIET = Duration.ofMillis(250);
+    /**
+     * ...unless this many new revisions are uncollected, or the heap is half full: then at once, as before, so
+     * that a burst of edits does not grow the heap (at a million rules one revision's garbage alone is that much).
+     */
+    static final int MAX_UNCOLLECTED = 4;
 
     /** Source states recorded for status and metrics. */
     public enum SourceState { OK, INVALID, REFUSED, UNREACHABLE;
@@ -158,6 +171,9 @@ public final class Sidecar {
     private Observing ahead;                     // the observation taken while the new revision was parsed
     private final LastGoodStore lastGood;        // a directory source's copy of its last applied revision, or null
     private Snapshot uncopied;                   // the new revision's files until it is applied and copied
+    private Instant collectAt;                   // a collection after new revisions, due then (collect)
+    private int uncollected;                     // new revisions since the last collection
+    Runnable collector = System::gc;             // a test counts the collections instead
 
     public Sidecar(Pipeline pipeline, PolicySource source, Supplier<HostFacts> host, Config config,
                    Duration sourceInterval, Clock clock, Metrics metrics) {
@@ -286,6 +302,9 @@ public final class Sidecar {
         if (!runtimes.isEmpty() && nextRuntime.isBefore(due)) {
             due = nextRuntime;
         }
+        if (collectAt != null && collectAt.isBefore(due)) {
+            due = collectAt;
+        }
         Instant change = changeDue();
         return change != null && change.isBefore(due) ? change : due;
     }
@@ -332,6 +351,20 @@ public final class Sidecar {
             reconcile();
         }
         runtimes();
+        if (collectAt != null && !clock.instant().isBefore(collectAt)) {
+            if (changeDue() != null) {
+                collectAt = clock.instant().plus(COLLECT_QUIET);   // an edit may be on its way: after it
+            } else {
+                collect();
+            }
+        }
+    }
+
+    /** The full collection after new revisions (see checkSource). */
+    private void collect() {
+        collectAt = null;
+        uncollected = 0;
+        collector.run();
     }
 
     /**
@@ -367,6 +400,16 @@ public final class Sidecar {
 
     /** @return true when it reconciled (a new valid revision) */
     private boolean checkSource() {
+        return checkSource(source instanceof SettlingSource);
+    }
+
+    /**
+     * @param early read without waiting for the source to settle ({@link SettlingSource}), parse and compile, and
+     *              only then ask whether the read was settled: the quiet time after a directory's read (50 ms)
+     *              passes while the revision is parsed, not before. Whatever an unsettled read led to (a revision,
+     *              or errors) is dropped unseen and the source read again as before, settled.
+     */
+    private boolean checkSource(boolean early) {
         String head;
         try {
             head = source.head();
@@ -384,9 +427,19 @@ public final class Sidecar {
             return false;
         }
         Snapshot snapshot;
+        SettlingSource.Early unsettled = null;
         long readStart = System.nanoTime();
         try {
-            snapshot = source.read(head);
+            if (early) {
+                try {
+                    unsettled = ((SettlingSource) source).readEarly(head);
+                } catch (InvalidFilesException e) {
+                    return readAgain();   // refused files may be half-written ones: only a settled read says
+                }
+                snapshot = unsettled.snapshot();
+            } else {
+                snapshot = source.read(head);
+            }
         } catch (RefusedRevisionException e) {
             lastHead = head;
             lastSeenRevision = e.revision();
@@ -435,11 +488,17 @@ public final class Sidecar {
             policies = loader.load(snapshot);   // only files changed since the last revision are parsed
         } catch (PolicyException e) {
             discard(observing);
+            if (!settled(unsettled)) {
+                return readAgain();
+            }
             invalid(snapshot.revision(), e.errors().stream().map(ErrorFormat::text).toList());
             publish(head);
             return false;
         } catch (RuntimeException | StackOverflowError e) {
             discard(observing);
+            if (!settled(unsettled)) {
+                return readAgain();
+            }
             // no policy files at all, or a parser failure not turned into a policy error: it is about this
             // input, so the revision is invalid and not parsed again
             invalid(snapshot.revision(), List.of(describe(e)));
@@ -456,6 +515,9 @@ public final class Sidecar {
             next = new Enforced(snapshot.revision(), snapshot.commit(), policies, facts, desired, Optional.empty());
         } catch (PolicyException e) {
             discard(observing);
+            if (!settled(unsettled)) {
+                return readAgain();
+            }
             invalid(snapshot.revision(), e.errors().stream().map(ErrorFormat::text).toList());
             publish(head);
             return false;
@@ -466,7 +528,15 @@ public final class Sidecar {
             lastParsedRevision = null;
             throw e;
         }
-        timed.put("compile", System.nanoTime() - compileStart);
+        long settleStart = System.nanoTime();
+        timed.put("compile", settleStart - compileStart);
+        if (unsettled != null) {
+            if (!settled(unsettled)) {
+                discard(observing);
+                return readAgain();
+            }
+            timed.put("settle", System.nanoTime() - settleStart);
+        }
         // no kernel write (publish, apply) before the observation ahead has finished: see observeAhead
         observing = observing == null ? null : observing.await();
         enforced = next;
@@ -487,10 +557,28 @@ public final class Sidecar {
             ahead = null;
         }
         // reading 100,000 rules makes hundreds of MB of garbage, and the heap grown for it would stay
-        // committed (RSS) until the next full collection, days away in an idle sidecar: one collection per
-        // new revision returns it (the launcher's -XX:MaxHeapFreeRatio for run lets the heap shrink)
-        System.gc();
+        // committed (RSS) until the next full collection, days away in an idle sidecar: one collection after
+        // new revisions returns it (the launcher's -XX:MaxHeapFreeRatio for run lets the heap shrink), once the
+        // source is quiet (COLLECT_QUIET)
+        Runtime rt = Runtime.getRuntime();
+        if (++uncollected >= MAX_UNCOLLECTED || rt.totalMemory() - rt.freeMemory() > rt.maxMemory() / 2) {
+            collect();
+        } else {
+            collectAt = clock.instant().plus(COLLECT_QUIET);
+        }
         return true;
+    }
+
+    /** Whether an early read was settled; true for a read that settled itself (null). */
+    private static boolean settled(SettlingSource.Early early) {
+        return early == null || early.settled();
+    }
+
+    /** After an early read that was not settled: what it led to is dropped, and the source read again, settled. */
+    private boolean readAgain() {
+        lastHead = null;
+        lastParsedRevision = null;
+        return checkSource(false);
     }
 
     /**

@@ -33,7 +33,7 @@ import java.util.stream.Stream;
  * rules) each time. Reading is {@link DirectorySource#read}; a re-read whose files are unchanged yields the
  * same revision, which the sidecar does not parse again.
  */
-public final class DirectoryPolicySource implements PolicySource {
+public final class DirectoryPolicySource implements SettlingSource {
     private static final Logger LOG = LoggerFactory.getLogger(DirectoryPolicySource.class);
     private static final Duration QUIET = Duration.ofMillis(50);
     private static final int MAX_REREADS = 20;
@@ -95,23 +95,50 @@ public final class DirectoryPolicySource implements PolicySource {
     @Override
     public Snapshot read(String head) {
         for (int attempt = 0; ; attempt++) {
-            long before = events.get();
-            // taken before reading: a change made during the read shows as another stamp at the next recheck
-            readStamp = stamp();
-            Snapshot s = DirectorySource.read(List.of(dir));
-            try {
-                Thread.sleep(QUIET.toMillis());   // lets the events of a write in progress reach the watcher
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return s;
-            }
-            // an empty file is most likely one being written (truncated, not yet written): give the writer
-            // up to a second before taking it as meant
-            boolean settled = events.get() == before && s.files().values().stream().noneMatch(String::isEmpty);
-            if (settled || attempt >= MAX_REREADS) {
-                return s;
+            Early early = readEarly(head);
+            if (early.settled() || attempt >= MAX_REREADS || Thread.currentThread().isInterrupted()) {
+                return early.snapshot();
             }
         }
+    }
+
+    /**
+     * One read; its {@link Early#settled} waits what remains of {@link #QUIET} after it and says whether events
+     * came meanwhile or a file is empty (an empty file is most likely one being written, truncated and not yet
+     * written: {@link #read} gives the writer up to a second before taking it as meant).
+     */
+    @Override
+    public Early readEarly(String head) {
+        long before = events.get();
+        // taken before reading: a change made during the read shows as another stamp at the next recheck
+        readStamp = stamp();
+        Snapshot s = DirectorySource.read(List.of(dir));
+        long readEnd = System.nanoTime();
+        return new Early() {
+            @Override
+            public Snapshot snapshot() {
+                return s;
+            }
+
+            @Override
+            public boolean settled() {
+                return quiet(readEnd, before) && s.files().values().stream().noneMatch(String::isEmpty);
+            }
+        };
+    }
+
+    /** Waits until {@link #QUIET} after {@code readEnd} (lets the events of a write in progress reach the watcher). */
+    private boolean quiet(long readEnd, long eventsBefore) {
+        long left = readEnd + QUIET.toNanos() - System.nanoTime();
+        if (left > 0) {
+            try {
+                Thread.sleep(Duration.ofNanos(left));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return true;   // as before: an interrupted read returns what it read
+            }
+        }
+        return events.get() == eventsBefore;
     }
 
     /**
@@ -195,6 +222,7 @@ public final class DirectoryPolicySource implements PolicySource {
                 return;
             }
             Path where = (Path) key.watchable();
+            boolean relevant = false;
             for (WatchEvent<?> ev : key.pollEvents()) {
                 if (ev.kind() == StandardWatchEventKinds.ENTRY_CREATE && ev.context() instanceof Path name) {
                     Path created = where.resolve(name);
@@ -202,12 +230,41 @@ public final class DirectoryPolicySource implements PolicySource {
                         register(created);
                     }
                 }
+                relevant |= relevant(where, ev);
             }
-            if (!key.reset() && where.equals(dir)) {
+            boolean valid = key.reset();
+            if (!valid && where.equals(dir)) {
                 watching = false;   // the directory itself went away; head() re-registers when it is back
             }
-            events.incrementAndGet();
-            listeners.forEach(Runnable::run);
+            if (relevant || !valid) {
+                events.incrementAndGet();
+                listeners.forEach(Runnable::run);
+            }
+        }
+    }
+
+    /**
+     * Whether an event may change what a read takes. Not when a regular file that no read takes (a hidden name, or
+     * not {@code *.yaml}/{@code *.yml}) was created or written: an editor's swap file, or the temporary file a
+     * writer renames over a policy file (whose rename is an event of its own). Each such event cost a read of every
+     * policy file (4.5 MB at 100,000 rules), re-read while the temporary file was being written. Everything else
+     * counts: a policy name, a directory or link (a ConfigMap's {@code ..data} swap), a deletion (what was deleted
+     * cannot be looked at), a lost event.
+     */
+    private boolean relevant(Path where, WatchEvent<?> ev) {
+        if (!(ev.context() instanceof Path name) || ev.kind() == StandardWatchEventKinds.ENTRY_DELETE) {
+            return true;
+        }
+        Path p = where.resolve(name);
+        String file = name.getFileName().toString();
+        if (PolicyFiles.isPolicyName(file) && !hidden(p)) {
+            return true;
+        }
+        try {
+            return !Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS).isRegularFile();
+        } catch (IOException | RuntimeException e) {
+            return true;   // gone already, or unreadable: let a read see
         }
     }
 

@@ -58,8 +58,11 @@ class SidecarTest {
     private final AtomicBoolean failWrites = new AtomicBoolean();
     /** Observations (one listing of the pins each) by the thread that made them. */
     private final Map<String, Integer> observedOn = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Every call made to the kernel. */
+    private final java.util.concurrent.atomic.AtomicInteger kernelCalls = new java.util.concurrent.atomic.AtomicInteger();
     private final Kernel kernel = (Kernel) Proxy.newProxyInstance(Kernel.class.getClassLoader(),
             new Class<?>[]{Kernel.class}, (proxy, method, args) -> {
+                kernelCalls.incrementAndGet();
                 if (method.getName().equals("pins") || method.getName().equals("pinTree")
                         || method.getName().equals("readPins")) {
                     observedOn.merge(Thread.currentThread().getName(), 1, Integer::sum);
@@ -428,8 +431,126 @@ class SidecarTest {
         Meta.encodeValue(cut);
     }
 
+
+    /**
+     * A directory's read is parsed before it is known to be settled; a read that was not (events came during the
+     * quiet time) leads to nothing seen: neither its half-written revision applied nor its errors reported. The
+     * source is read again, settled, and that is what is applied.
+     */
+    @Test
+    void anUnsettledEarlyReadIsNeitherAppliedNorReportedAndTheSettledReadIs() throws IOException {
+        SettlingFake settling = new SettlingFake();
+        Path file = tmp.resolve("bpfgit.yaml");
+        Files.writeString(file, "reconcile: {interval: 60s, jitter: 0}\n");
+        metrics = new Metrics(clock);
+        Sidecar s = new Sidecar(new Pipeline(kernel, ROOT, clock), settling, () -> HOST, Config.load(file),
+                Duration.ofSeconds(30), clock, metrics);
+        settling.set("h1", revision("r1", DROP));
+        settling.early = revision("half", DROP.substring(0, DROP.length() - 12));   // cut mid-rule: invalid
+        settling.earlySettled = false;
+        s.step();
+        assertEquals(1, settling.earlyReads);
+        assertEquals(1, settling.reads, "read again, settled");
+        assertEquals(Sidecar.SourceState.OK, s.sourceState(), "the half-written file's errors are not reported");
+        assertEquals("r1", meta().get("revision"));
+        assertTrue(has("192.0.2.0/24"));
+
+        // half-written and valid (a rule list cut at a line): not applied either
+        settling.set("h2", revision("r2", DROP + OTHER));
+        settling.early = revision("half2", OTHER);
+        settling.earlySettled = false;
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertEquals("r2", meta().get("revision"));
+        assertTrue(has("192.0.2.0/24"), "the rule the half-written read lacked was never removed: r2 has it");
+        assertTrue(has("198.51.100.0/24"));
+        assertFalse(scrape().contains("half"), "no metric names the unsettled read");
+
+        // settled: applied from the early read alone, with the time the settling took
+        settling.set("h3", revision("r3", OTHER));
+        settling.early = revision("r3", OTHER);
+        settling.earlySettled = true;
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertEquals(3, settling.earlyReads);
+        assertEquals(2, settling.reads, "a settled early read is not read again");
+        assertEquals("r3", meta().get("revision"));
+        assertFalse(has("192.0.2.0/24"));
+        assertTrue(scrape().contains("stage=\"settle\""), scrape());
+    }
+
+    /**
+     * A new revision's full collection waits until no change event has come for COLLECT_QUIET (an edit that came
+     * meanwhile would wait for it), but not for more than MAX_UNCOLLECTED revisions.
+     */
+    @Test
+    void theCollectionAfterANewRevisionWaitsForAQuietSourceButNotForever() throws IOException {
+        Sidecar s = sidecar("correct");
+        java.util.concurrent.atomic.AtomicInteger collections = new java.util.concurrent.atomic.AtomicInteger();
+        s.collector = collections::incrementAndGet;
+        source.set("h1", revision("r1", DROP));
+        s.step();
+        clock.advance(Sidecar.COLLECT_QUIET);
+        s.step();
+        assertEquals(1, collections.get(), "the first revision's");
+        collections.set(0);
+        source.set("h2", revision("r2", OTHER));
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        assertEquals("r2", meta().get("revision"));
+        assertEquals(0, collections.get(), "not at once");
+        clock.advance(Sidecar.COLLECT_QUIET);
+        s.changed();   // an event just as it is due: the collection waits for the edit it may announce
+        s.step();
+        assertEquals(0, collections.get());
+        clock.advance(Sidecar.SETTLE);
+        s.step();   // the source check the event asked for: nothing new
+        assertEquals(0, collections.get());
+        clock.advance(Sidecar.COLLECT_QUIET);
+        s.step();
+        assertEquals(1, collections.get(), "quiet: collected");
+
+        // a burst of revisions with no quiet between them: collected every MAX_UNCOLLECTED
+        for (int i = 0; i < Sidecar.MAX_UNCOLLECTED; i++) {
+            source.set("b" + i, revision("rb" + i, i % 2 == 0 ? DROP : OTHER));
+            s.changed();
+            clock.advance(Duration.ofMillis(50));
+            s.step();
+            assertEquals("rb" + i, meta().get("revision"));
+        }
+        assertEquals(2, collections.get(), "the burst's last revision collected at once");
+    }
+
+    /** A {@link FakeSource} that reads early too: {@link #early} and whether it is settled are the test's. */
+    static final class SettlingFake extends FakeSourceBase implements dev.bpfgit.source.SettlingSource {
+        Snapshot early;
+        boolean earlySettled;
+        int earlyReads;
+
+        @Override
+        public Early readEarly(String h) {
+            earlyReads++;
+            Snapshot s = early;
+            boolean settled = earlySettled;
+            return new Early() {
+                @Override
+                public Snapshot snapshot() {
+                    return s;
+                }
+
+                @Override
+                public boolean settled() {
+                    return settled;
+                }
+            };
+        }
+    }
+
+    static final class FakeSource extends FakeSourceBase {
+    }
+
     /** A source whose head and content the test sets: a snapshot, or an exception to throw on read. */
-    static final class FakeSource implements PolicySource {
+    static class FakeSourceBase implements PolicySource {
         private String head = "none";
         Object snapshot;
         int reads;

@@ -148,4 +148,78 @@ class DirectoryPolicySourceTest {
             assertNotEquals(h1, s.head());
         }
     }
+
+    /**
+     * An early read (parsed while the quiet time passes) taken in the middle of a checkout of many files is not
+     * settled; once the checkout is done, a read gives its files, all of them, as one revision.
+     */
+    @Test
+    void anEarlyReadDuringACheckoutOfManyFilesIsNotSettledAndTheReadAfterItIsWhole() throws Exception {
+        int n = 30;
+        for (int i = 0; i < n; i++) {
+            Files.writeString(dir.resolve("p" + i + ".yaml"), POLICY.replace("name: a", "name: a" + i));
+        }
+        try (DirectoryPolicySource s = open()) {
+            String h = s.head();
+            s.read(h);
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread checkout = Thread.ofPlatform().start(() -> {
+                try {
+                    // a checkout that goes on until the test has read in the middle of it
+                    for (int round = 0; !stop.get() || round < 2; round++) {
+                        for (int i = 0; i < n; i++) {
+                            Files.writeString(dir.resolve("p" + i + ".yaml"),
+                                    POLICY.replace("name: a", "name: a" + i).replace("192.0.2.0", "198.51.100.0"));
+                            Thread.sleep(1);
+                        }
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(20);
+            SettlingSource.Early early = s.readEarly(s.head());
+            long t0 = System.nanoTime();
+            boolean settled = early.settled();
+            stop.set(true);
+            checkout.join();
+            assertTrue(!settled, "read in the middle of a checkout: not settled");
+            assertTrue(System.nanoTime() - t0 >= 40_000_000L, "settled() waited out the quiet time");
+            Snapshot whole = s.read(s.head());
+            assertEquals(n, whole.files().size());
+            assertTrue(whole.files().values().stream().allMatch(t -> t.contains("198.51.100.0")), "every file new");
+            SettlingSource.Early quiet = s.readEarly(s.head());
+            assertTrue(quiet.settled(), "nothing written since: settled");
+            assertEquals(whole.revision(), quiet.snapshot().revision());
+        }
+    }
+
+    /**
+     * A temporary file written before it is renamed over a policy file, an editor's swap file, a file of another
+     * kind: none is read, so none moves the head (each made a read of every policy file); the rename does.
+     */
+    @Test
+    void filesNoReadTakesDoNotMoveTheHeadTheRenameOverAPolicyFileDoes() throws Exception {
+        Files.writeString(dir.resolve("a.yaml"), POLICY);
+        try (DirectoryPolicySource s = open()) {
+            String h1 = s.head();
+            s.read(h1);
+            Path tmp = dir.resolve(".a.yaml.tmp");
+            for (int i = 0; i < 20; i++) {
+                Files.writeString(tmp, POLICY.replace("192.0.2.0", "198.51.100.0").repeat(i + 1));
+            }
+            Files.writeString(dir.resolve(".a.yaml.swp"), "swap");
+            Files.writeString(dir.resolve("notes.txt"), "not a policy");
+            assertTrue(!events.tryAcquire(300, TimeUnit.MILLISECONDS), "no event for files no read takes");
+            assertEquals(h1, s.head());
+            Files.move(tmp, dir.resolve("a.yaml"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            awaitEvent();
+            String h2 = s.head();
+            assertNotEquals(h1, h2);
+            assertTrue(s.read(h2).files().values().iterator().next().contains("198.51.100.0"));
+            Files.createDirectories(dir.resolve(".hidden-dir"));   // a directory counts (a ConfigMap's ..2026_...)
+            awaitEvent();
+            assertNotEquals(h2, s.head());
+        }
+    }
 }
