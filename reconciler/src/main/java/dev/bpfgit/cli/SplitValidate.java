@@ -58,7 +58,7 @@ final class SplitValidate {
             IntConsumer told = told(done, i, filesDone);
             others.add(Ahead.start("bpfgit-parse-" + i, () -> {
                 try {
-                    return new PolicyLoader().load(part, told);
+                    return new PolicyLoader().splitting(1).load(part, told);
                 } catch (PolicyException e) {
                     return null;
                 }
