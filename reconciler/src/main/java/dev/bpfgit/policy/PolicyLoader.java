@@ -56,8 +56,12 @@ public final class PolicyLoader {
     private record Parsed(String text, List<Policy> policies, List<PolicyError> errors, boolean split) {
     }
 
-    /** Threads a large file is read on; 1: every file on the caller's. */
-    private int threads = Math.min(SplitYaml.MAX_RUNS, Runtime.getRuntime().availableProcessors());
+    /**
+     * Threads a large file is read on; 1: every file on the caller's. The property {@code bpfgit.parse.threads}
+     * (BPFGIT_JAVA_OPTS) sets it, e.g. to 1 to compare against the serial read (bench/cold, bench/sidecar).
+     */
+    private int threads = Math.max(1, Integer.getInteger("bpfgit.parse.threads",
+            Math.min(SplitYaml.MAX_RUNS, Runtime.getRuntime().availableProcessors())));
 
     /**
      * @param threads how many threads one large file may be read on (default: the cores, up to
