@@ -25,8 +25,11 @@ import java.util.function.Supplier;
  * for every error, message and position: positions are read from the whole file when asked for, as always.
  */
 final class SplitYaml {
-    /** Below this many characters (about 6,000 rules) the threads save less than they cost. */
-    static final int MIN_CHARS = 256 * 1024;
+    /**
+     * Below this many characters (about 23,000 rules) the threads save less than they cost: at 10,000 rules
+     * (461 KiB) the split was 1.15x the serial read, warm, on a loaded 2-core machine.
+     */
+    static final int MIN_CHARS = 1024 * 1024;
     /**
      * Above this many characters (about 500,000 rules) a file is read on one thread: the runs' copies and the
      * threads' garbage at once raise the peak of a 1M-rule validate (bench/README.md, "One large file on

@@ -220,8 +220,9 @@ class SplitYamlTest {
         // fewer items than runs; a file below the size a split pays for; one within the defaults
         assertFalse(split(policy(2, "  - ", "flow"), 3).isPresent());
         assertFalse(YamlReader.readSplit("f.yaml", good, 2).isPresent());
-        assertFalse(YamlReader.readSplit("f.yaml", policy(10_000, "  - ", "flow"), 1).isPresent());
-        assertTrue(YamlReader.readSplit("f.yaml", policy(10_000, "  - ", "flow"), 2).isPresent());
+        assertFalse(YamlReader.readSplit("f.yaml", policy(10_000, "  - ", "flow"), 2).isPresent());
+        assertFalse(YamlReader.readSplit("f.yaml", policy(30_000, "  - ", "flow"), 1).isPresent());
+        assertTrue(YamlReader.readSplit("f.yaml", policy(30_000, "  - ", "flow"), 2).isPresent());
         String nested = deep.toString();
         assertEquals(YamlReader.read("f.yaml", nested).documents().get(0).root().toString().length(),
                 YamlReader.read("f.yaml", nested, true).documents().get(0).root().toString().length());
