@@ -223,6 +223,10 @@ class SplitYamlTest {
         assertFalse(YamlReader.readSplit("f.yaml", policy(10_000, "  - ", "flow"), 2).isPresent());
         assertFalse(YamlReader.readSplit("f.yaml", policy(30_000, "  - ", "flow"), 1).isPresent());
         assertTrue(YamlReader.readSplit("f.yaml", policy(30_000, "  - ", "flow"), 2).isPresent());
+        // above the ceiling (the peak memory of a split): read whole
+        String large = policy(200_000, "  - ", "flow");
+        assertTrue(large.length() > SplitYaml.MAX_CHARS);
+        assertFalse(YamlReader.readSplit("f.yaml", large, 2).isPresent());
         String nested = deep.toString();
         assertEquals(YamlReader.read("f.yaml", nested).documents().get(0).root().toString().length(),
                 YamlReader.read("f.yaml", nested, true).documents().get(0).root().toString().length());
