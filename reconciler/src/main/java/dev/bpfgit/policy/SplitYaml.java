@@ -66,17 +66,19 @@ final class SplitYaml {
         @SuppressWarnings("unchecked")
         Optional<ArrayNode>[] parts = new Optional[cuts.length - 1];
         List<Thread> threadsStarted = new ArrayList<>();
-        // the others are read while the caller reads the skeleton, which gives how deep the sequence is; their
-        // depth limit assumes the deepest a sequence may be to be split (MAX_SPLIT_DEPTH), checked below
-        for (int i = 1; i < parts.length; i++) {
-            int run = i;
-            threadsStarted.add(Thread.ofPlatform().daemon().name("bpfgit-split-" + i).start(() ->
-                    parts[run] = part(file, text, seq, cuts[run], cuts[run + 1], settings)));
-        }
+        // the other runs are read while the caller reads the first and the skeleton, which gives how deep the
+        // sequence is: their depth limit assumes the deepest a split sequence may be (MAX_SPLIT_DEPTH)
         Optional<YamlReader.Result> whole;
         try {
-            parts[0] = part(file, text, seq, cuts[0], cuts[1], settings);
+            for (int i = 1; i < parts.length; i++) {
+                int run = i;
+                threadsStarted.add(Thread.ofPlatform().daemon().name("bpfgit-split-" + i).start(() ->
+                        parts[run] = part(file, text, seq, cuts[run], cuts[run + 1])));
+            }
+            parts[0] = part(file, text, seq, cuts[0], cuts[1]);
             whole = skeleton(file, skeleton, marker, settings, again, parts, seq, text);
+        } catch (OutOfMemoryError e) {
+            return Optional.empty();   // no thread to be had (the process's limit): the file is read whole
         } finally {
             for (Thread t : threadsStarted) {
                 join(t);
@@ -218,15 +220,15 @@ final class SplitYaml {
      * sequence of exactly as many items as lines starting one, or empty. Its depth limit is what remains of
      * the file's below the deepest sequence split.
      */
-    static Optional<ArrayNode> part(String file, String text, Sequence seq, int from, int to,
-                                    LoadSettings settings) {
+    static Optional<ArrayNode> part(String file, String text, Sequence seq, int from, int to) {
         try {
             String run = dedent(text, from, to, seq.column());
             Optional<Parser> fast = FastYamlParser.of(file, run);
             if (fast.isEmpty()) {
                 return Optional.empty();
             }
-            YamlReader.Result result = YamlReader.convert(file, settings, fast.get(), false, false, () -> {
+            // settings of its own: nothing of snakeyaml's is shared between threads
+            YamlReader.Result result = YamlReader.convert(file, YamlReader.settings(file), fast.get(), false, false, () -> {
                 throw new IllegalStateException("a part's positions are the whole file's");
             }, YamlReader.MAX_DEPTH - MAX_SPLIT_DEPTH - 1);
             if (!result.errors().isEmpty() || result.documents().size() != 1
