@@ -25,7 +25,7 @@ import java.util.function.IntConsumer;
  * this parse under C1; two files on two cores take about half the time.
  *
  * <p>Anything wrong in any run, or across runs, and the whole snapshot is loaded again the ordinary way
- * ({@link Pipeline#validate}), so that errors, their order and their wording are exactly the serial path's:
+ * (as {@link Pipeline#validate}), so that errors, their order and their wording are exactly the serial path's:
  * only the valid case is faster, and an invalid large directory costs one more parse.
  */
 final class SplitValidate {
@@ -42,6 +42,20 @@ final class SplitValidate {
     private SplitValidate() {
     }
 
+    /**
+     * The CLI's loader: one large file is read on every core but one (policy/SplitYaml), unless
+     * {@code bpfgit.parse.threads} says otherwise. A fresh JVM's compiler threads need that core: on 2
+     * cores, reading a 100,000-rule file on both was no faster cold (the parse waited for compiled code) and
+     * cost 80 ms more CPU (bench/README.md, "One large file on several cores"); the warm sidecar uses both.
+     * The schema it validates against is compiled once per process, whichever loader asks first.
+     */
+    private static final ThreadLocal<PolicyLoader> LOADER = ThreadLocal.withInitial(() -> new PolicyLoader()
+            .splitting(Integer.getInteger("bpfgit.parse.threads", Runtime.getRuntime().availableProcessors() - 1)));
+
+    private static List<Policy> serial(Snapshot snapshot, IntConsumer filesDone) {
+        return LOADER.get().load(snapshot, filesDone);
+    }
+
     static List<Policy> validate(Snapshot snapshot, IntConsumer filesDone) {
         return validate(snapshot, filesDone, Runtime.getRuntime().availableProcessors(), MIN_CHARS, MAX_CHARS);
     }
@@ -49,7 +63,7 @@ final class SplitValidate {
     static List<Policy> validate(Snapshot snapshot, IntConsumer filesDone, int cores, long minChars, long maxChars) {
         List<Map<String, String>> runs = runs(new TreeMap<>(snapshot.files()), cores, minChars, maxChars);
         if (runs.size() < 2) {
-            return Pipeline.validate(snapshot, filesDone);
+            return serial(snapshot, filesDone);
         }
         int[] done = new int[runs.size()];
         List<Ahead<List<Policy>>> others = new ArrayList<>();
@@ -58,7 +72,7 @@ final class SplitValidate {
             IntConsumer told = told(done, i, filesDone);
             others.add(Ahead.start("bpfgit-parse-" + i, () -> {
                 try {
-                    return new PolicyLoader().load(part, told);
+                    return new PolicyLoader().splitting(1).load(part, told);
                 } catch (PolicyException e) {
                     return null;
                 }
@@ -67,7 +81,7 @@ final class SplitValidate {
         List<Policy> all = new ArrayList<>();
         boolean valid = true;
         try {
-            all.addAll(Pipeline.validate(new Snapshot(snapshot.revision(), runs.get(0), snapshot.commit()),
+            all.addAll(serial(new Snapshot(snapshot.revision(), runs.get(0), snapshot.commit()),
                     told(done, 0, filesDone)));
         } catch (PolicyException e) {
             valid = false;
@@ -83,7 +97,7 @@ final class SplitValidate {
         if (valid && acrossValid(all)) {
             return List.copyOf(all);
         }
-        return Pipeline.validate(snapshot, n -> { });
+        return serial(snapshot, n -> { });
     }
 
     /**

@@ -48,8 +48,38 @@ public final class PolicyLoader {
         return load(snapshot, n -> { });
     }
 
-    /** What one file's text gave: its policies and its errors (a file's result depends on its name and text only). */
-    private record Parsed(String text, List<Policy> policies, List<PolicyError> errors) {
+    /**
+     * What one file's text gave: its policies and its errors (a file's result depends on its name and text only).
+     *
+     * @param split read on several threads ({@link YamlReader#readSplit})
+     */
+    private record Parsed(String text, List<Policy> policies, List<PolicyError> errors, boolean split) {
+    }
+
+    /**
+     * Threads a large file is read on; 1: every file on the caller's. The property {@code bpfgit.parse.threads}
+     * (BPFGIT_JAVA_OPTS) sets it, e.g. to 1 to compare against the serial read (bench/cold, bench/sidecar).
+     */
+    private int threads = Math.max(1, Integer.getInteger("bpfgit.parse.threads",
+            Math.min(SplitYaml.MAX_RUNS, Runtime.getRuntime().availableProcessors())));
+
+    /**
+     * @param threads how many threads one large file may be read on (default: the cores, up to
+     *                {@link SplitYaml#MAX_RUNS}); 1 reads every file on the caller's thread. Only the time
+     *                differs: a load with any error is done again on one thread, whose errors are the ones shown.
+     */
+    public PolicyLoader splitting(int threads) {
+        this.threads = Math.max(1, threads);
+        return this;
+    }
+
+    private int splitMinChars = SplitYaml.MIN_CHARS, splitMinRun = SplitYaml.MIN_RUN;
+
+    /** As {@link #splitting(int)}, for files and runs as small as these (tests). */
+    PolicyLoader splitting(int threads, int minChars, int minRun) {
+        splitMinChars = minChars;
+        splitMinRun = minRun;
+        return splitting(threads);
     }
 
     private java.util.Map<String, Parsed> kept;   // null: files are not kept
@@ -65,6 +95,25 @@ public final class PolicyLoader {
 
     /** @param filesDone told the number of files parsed and checked so far, after each file */
     public List<Policy> load(Snapshot snapshot, java.util.function.IntConsumer filesDone) {
+        try {
+            return load(snapshot, filesDone, threads);
+        } catch (PolicyException e) {
+            if (!split) {
+                throw e;
+            }
+            // errors, their order and their wording are the serial read's: read again, every file on one thread
+            if (kept != null) {
+                kept.values().removeIf(Parsed::split);
+            }
+            return load(snapshot, n -> { }, 1);
+        }
+    }
+
+    /** Whether the last load read a file (or kept one read) on several threads. */
+    private boolean split;
+
+    private List<Policy> load(Snapshot snapshot, java.util.function.IntConsumer filesDone, int threads) {
+        split = false;
         List<PolicyError> errors = new ArrayList<>();
         List<Policy> policies = new ArrayList<>();
         int[] done = {0};
@@ -72,6 +121,7 @@ public final class PolicyLoader {
         new TreeMap<>(snapshot.files()).forEach((file, text) -> {
             Parsed was = kept == null ? null : kept.get(file);
             if (was != null && was.text().equals(text)) {
+                split |= was.split();
                 policies.addAll(was.policies());
                 errors.addAll(was.errors());
                 next.put(file, was);
@@ -82,16 +132,18 @@ public final class PolicyLoader {
             int errorsFrom = errors.size();
             List<PolicyError> fileErrors = new ArrayList<>();
             List<PolicyError> stop = new ArrayList<>(1);
+            boolean fileSplit = false;
             try {
-                load(file, text, policies, fileErrors, stop);
+                fileSplit = load(file, text, policies, fileErrors, stop, threads);
             } catch (Throwable t) {
                 stop.add(unreadable(file, t));
             }
+            split |= fileSplit;
             errors.addAll(firstOf(fileErrors));
             errors.addAll(stop);   // why the rest of the file was not read: always shown
             if (next != null) {
                 next.put(file, new Parsed(text, List.copyOf(policies.subList(from, policies.size())),
-                        List.copyOf(errors.subList(errorsFrom, errors.size()))));
+                        List.copyOf(errors.subList(errorsFrom, errors.size())), fileSplit));
             }
             filesDone.accept(++done[0]);
         });
@@ -109,9 +161,11 @@ public final class PolicyLoader {
         return List.copyOf(policies);
     }
 
-    private void load(String file, String text, List<Policy> policies, List<PolicyError> errors,
-                      List<PolicyError> stop) {
-        YamlReader.Result yaml = YamlReader.read(file, text);
+    /** @return whether the file was read on several threads */
+    private boolean load(String file, String text, List<Policy> policies, List<PolicyError> errors,
+                         List<PolicyError> stop, int threads) {
+        java.util.Optional<YamlReader.Result> split = YamlReader.readSplit(file, text, threads, splitMinChars, splitMinRun);
+        YamlReader.Result yaml = split.orElseGet(() -> YamlReader.read(file, text));
         yaml.stop().ifPresent(stop::add);
         yaml.errors().stream().filter(e -> yaml.stop().map(s -> s != e).orElse(true)).forEach(errors::add);
         for (YamlDocument doc : yaml.documents()) {
@@ -128,6 +182,7 @@ public final class PolicyLoader {
                 policies.add(reader.read(doc, errors::add));
             }
         }
+        return split.isPresent();
     }
 
     /** Errors shown per file: a file of 100,000 unknown keys makes one screen of errors, not 100,000 lines. */

@@ -83,11 +83,7 @@ final class YamlReader {
                     + " than the " + PolicyFiles.MAX_BYTES + " a policy file may have; split it into several files");
             return new Result(new ArrayList<>(), List.of(tooLarge), Optional.of(tooLarge));
         }
-        // the default limit (3 Mi code points, about 75k rules) is below what capacity allows (1Mi rules);
-        // snakeyaml's own alias count is superseded by the expanded size that BoundedParser counts
-        LoadSettings settings = LoadSettings.builder().setLabel(file).setSchema(new CoreSchema())
-                .setCodePointLimit(MAX_CODE_POINTS).setMaxAliasesForCollections(Integer.MAX_VALUE)
-                .setAllowRecursiveKeys(false).setAllowNonScalarKeys(true).build();
+        LoadSettings settings = settings(file);
         if (!positions) {
             // the common file, read fast; a file with any error is read again by snakeyaml, whose errors and
             // positions are the reference (the fast reader carries no positions but each document's start)
@@ -107,18 +103,60 @@ final class YamlReader {
                 new SurrogateSafeReader(text))), positions, true, again);
     }
 
+    static LoadSettings settings(String file) {
+        // the default limit (3 Mi code points, about 75k rules) is below what capacity allows (1Mi rules);
+        // snakeyaml's own alias count is superseded by the expanded size that BoundedParser counts
+        return LoadSettings.builder().setLabel(file).setSchema(new CoreSchema())
+                .setCodePointLimit(MAX_CODE_POINTS).setMaxAliasesForCollections(Integer.MAX_VALUE)
+                .setAllowRecursiveKeys(false).setAllowNonScalarKeys(true).build();
+    }
+
+    /**
+     * A large file read on {@code threads} threads ({@link SplitYaml}), or empty when it is not split or any
+     * part of it is not read cleanly: then {@link #read(String, String)} reads it, the reference.
+     */
+    static Optional<Result> readSplit(String file, String text, int threads) {
+        return readSplit(file, text, threads, SplitYaml.MIN_CHARS, SplitYaml.MIN_RUN);
+    }
+
+    /** @param minChars, minRun below these, no split (tests split small files) */
+    static Optional<Result> readSplit(String file, String text, int threads, int minChars, int minRun) {
+        if (threads < 2 || text.length() < minChars || text.length() > SplitYaml.MAX_CHARS
+                || text.length() > MAX_CODE_POINTS - 65_536 || utf8Length(text) > PolicyFiles.MAX_BYTES) {
+            return Optional.empty();
+        }
+        Supplier<List<YamlDocument>> again = new Supplier<>() {
+            private List<YamlDocument> documents;
+
+            @Override
+            public synchronized List<YamlDocument> get() {
+                if (documents == null) {
+                    documents = read(file, text, true).documents();
+                }
+                return documents;
+            }
+        };
+        return SplitYaml.read(file, text, threads, minRun, settings(file), again);
+    }
+
     /** @param pointers false when a result with errors is dropped (and the file read again): no pointers made */
     private static Result convert(String file, LoadSettings settings, Parser parser, boolean positions,
                                   boolean pointers, Supplier<List<YamlDocument>> again) {
+        return convert(file, settings, parser, positions, pointers, again, MAX_DEPTH);
+    }
+
+    /** @param maxDepth {@link #MAX_DEPTH}, less for a part of a file whose root is that deep in the file */
+    static Result convert(String file, LoadSettings settings, Parser parser, boolean positions,
+                          boolean pointers, Supplier<List<YamlDocument>> again, int maxDepth) {
         List<YamlDocument> documents = new ArrayList<>();
         List<PolicyError> errors = new ArrayList<>();
         PolicyError stop = null;
         try {
-            BoundedParser events = new BoundedParser(parser, MAX_DEPTH, MAX_DOCUMENTS, MAX_ALIAS_NODES);
+            BoundedParser events = new BoundedParser(parser, maxDepth, MAX_DOCUMENTS, MAX_ALIAS_NODES);
             events.next();   // StreamStart
             // lazy: documents before a syntax error are still returned and validated
             while (!events.checkEvent(Event.ID.StreamEnd)) {
-                YamlToJson converter = new YamlToJson(file, settings, events, MAX_DEPTH, positions, pointers);
+                YamlToJson converter = new YamlToJson(file, settings, events, maxDepth, positions, pointers);
                 int index = documents.size();
                 // empty: a bare "---" or a document of comments only
                 converter.document(() -> again.get().get(index).locations()).ifPresent(documents::add);
