@@ -39,12 +39,18 @@ class BasisTest {
     private static final String EDGE_FILTER = "640a82fbf7879b266d78cc8ca97ebfed4f5507f0245dcb7d377a4a127dee3f0f";
     private static final String EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+    /**
+     * The revision the kernel records is part of the basis; it is the id 260ee96 gave this directory, so that the
+     * pinned basis checks only how the basis is computed, not how a directory's id is.
+     */
+    private static final String REVISION = "dir:127b44b77294";
+
     private static DesiredState edgeFilter(MemoryKernel kernel) {
         Snapshot s = DirectorySource.read(Path.of("../examples/edge-filter"));
         List<Policy> policies = Pipeline.validate(s);
         HostFacts host = new HostFacts("web-1", Map.of("role", "edge"), Map.of("eth0", 2, "eth1", 3, "lo", 1),
                 Optional.empty(), Features.ALL);
-        return Compiler.compile(ROOT, s.revision(), policies, host);
+        return Compiler.compile(ROOT, REVISION, policies, host);
     }
 
     @Test
