@@ -65,18 +65,7 @@ final class YamlReader {
      *                  them when first asked ({@link LazyLocations})
      */
     static Result read(String file, String text, boolean positions) {
-        // the positions of every document of the file, read once when the first is asked for
-        Supplier<List<YamlDocument>> again = positions ? null : new Supplier<>() {
-            private List<YamlDocument> documents;
-
-            @Override
-            public synchronized List<YamlDocument> get() {
-                if (documents == null) {
-                    documents = read(file, text, true).documents();
-                }
-                return documents;
-            }
-        };
+        Supplier<List<YamlDocument>> again = positions ? null : positionsOnce(file, text);
         long bytes = utf8Length(text);
         if (bytes > PolicyFiles.MAX_BYTES) {
             PolicyError tooLarge = new PolicyError(new Location(file, 1, 1), "", "file is " + bytes + " bytes, more"
@@ -119,13 +108,9 @@ final class YamlReader {
         return readSplit(file, text, threads, SplitYaml.MIN_CHARS, SplitYaml.MIN_RUN);
     }
 
-    /** @param minChars, minRun below these, no split (tests split small files) */
-    static Optional<Result> readSplit(String file, String text, int threads, int minChars, int minRun) {
-        if (threads < 2 || text.length() < minChars || text.length() > SplitYaml.MAX_CHARS
-                || text.length() > MAX_CODE_POINTS - 65_536 || utf8Length(text) > PolicyFiles.MAX_BYTES) {
-            return Optional.empty();
-        }
-        Supplier<List<YamlDocument>> again = new Supplier<>() {
+    /** The positions of every document of the file, read once when the first is asked for. */
+    private static Supplier<List<YamlDocument>> positionsOnce(String file, String text) {
+        return new Supplier<>() {
             private List<YamlDocument> documents;
 
             @Override
@@ -136,6 +121,15 @@ final class YamlReader {
                 return documents;
             }
         };
+    }
+
+    /** @param minChars, minRun below these, no split (tests split small files) */
+    static Optional<Result> readSplit(String file, String text, int threads, int minChars, int minRun) {
+        if (threads < 2 || text.length() < minChars || text.length() > SplitYaml.MAX_CHARS
+                || text.length() > MAX_CODE_POINTS - 65_536 || utf8Length(text) > PolicyFiles.MAX_BYTES) {
+            return Optional.empty();
+        }
+        Supplier<List<YamlDocument>> again = positionsOnce(file, text);
         return SplitYaml.read(file, text, threads, minRun, settings(file), again);
     }
 
