@@ -45,6 +45,7 @@ public final class DirectoryPolicySource implements SettlingSource {
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final Object watchLock = new Object();
     private WatchService watcher;
+    private volatile Path watchedRoot;   // the directory's own watch: where it points when given as a link
     private Thread thread;
     private volatile boolean watching;
     private volatile boolean closed;
@@ -148,16 +149,17 @@ public final class DirectoryPolicySource implements SettlingSource {
      */
     String stamp() {
         StringBuilder b = new StringBuilder();
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) walk.filter(p -> !p.equals(dir) && !hidden(p)
+        Path root = root();
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) walk.filter(p -> !p.equals(root) && !hidden(p)
                     && PolicyFiles.isPolicyName(p.getFileName().toString())).sorted()::iterator) {
                 try {
                     var a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
-                    b.append(dir.relativize(p)).append('\0').append(a.fileKey()).append('\0').append(a.size())
+                    b.append(root.relativize(p)).append('\0').append(a.fileKey()).append('\0').append(a.size())
                             .append('\0').append(a.lastModifiedTime().toMillis()).append('\0')
                             .append(a.lastModifiedTime().toInstant().getNano()).append('\n');
                 } catch (IOException e) {
-                    b.append(dir.relativize(p)).append("\0?").append(e.getClass().getSimpleName()).append('\n');
+                    b.append(root.relativize(p)).append("\0?").append(e.getClass().getSimpleName()).append('\n');
                 }
             }
         } catch (IOException | java.io.UncheckedIOException e) {
@@ -186,12 +188,14 @@ public final class DirectoryPolicySource implements SettlingSource {
             if (closed) {
                 return;
             }
-            try (Stream<Path> walk = Files.walk(top)) {
+            Path start = top.equals(dir) ? root() : top;
+            try (Stream<Path> walk = Files.walk(start)) {
                 for (Path d : (Iterable<Path>) walk.filter(p -> Files.isDirectory(p) && !hidden(p))::iterator) {
                     d.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE,
                             StandardWatchEventKinds.ENTRY_MODIFY);
                 }
                 if (top.equals(dir)) {
+                    watchedRoot = start;
                     watching = true;
                 }
             } catch (IOException | java.io.UncheckedIOException | ClosedWatchServiceException e) {
@@ -201,11 +205,27 @@ public final class DirectoryPolicySource implements SettlingSource {
         }
     }
 
+    /**
+     * Where the directory's files are: the directory, or where it points when it is given as a link (a walk does
+     * not follow its start when that is a link: it would list the link alone, and no file or subdirectory).
+     */
+    private Path root() {
+        if (!Files.isSymbolicLink(dir)) {
+            return dir;
+        }
+        try {
+            return dir.toRealPath();
+        } catch (IOException e) {
+            return dir;   // a dangling link: the read reports it
+        }
+    }
+
     private boolean hidden(Path p) {
-        if (!p.startsWith(dir)) {
+        Path base = p.startsWith(dir) ? dir : watchedRoot != null && p.startsWith(watchedRoot) ? watchedRoot : root();
+        if (!p.startsWith(base)) {
             return false;
         }
-        for (Path part : dir.relativize(p)) {
+        for (Path part : base.relativize(p)) {
             if (part.toString().startsWith(".")) {
                 return true;
             }
@@ -233,7 +253,7 @@ public final class DirectoryPolicySource implements SettlingSource {
                 relevant |= relevant(where, ev);
             }
             boolean valid = key.reset();
-            if (!valid && where.equals(dir)) {
+            if (!valid && (where.equals(dir) || where.equals(watchedRoot))) {
                 watching = false;   // the directory itself went away; head() re-registers when it is back
             }
             if (relevant || !valid) {

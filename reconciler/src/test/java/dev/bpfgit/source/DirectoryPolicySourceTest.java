@@ -64,6 +64,31 @@ class DirectoryPolicySourceTest {
         }
     }
 
+    /** source.path given as a link to the directory: its files, a new subdirectory and a file in it are seen. */
+    @Test
+    void aDirectoryGivenThroughALinkIsWatchedWhereItPoints(@TempDir Path elsewhere) throws Exception {
+        Files.writeString(dir.resolve("a.yaml"), POLICY);
+        Path link = Files.createSymbolicLink(elsewhere.resolve("policies"), dir);
+        try (DirectoryPolicySource s = new DirectoryPolicySource(link, Duration.ofHours(1), Clock.systemUTC())) {
+            s.onChange(events::release);
+            String h1 = s.head();
+            assertEquals(1, s.read(h1).files().size());
+            assertTrue(!s.stamp().isEmpty(), "the stamp lists the files behind the link");
+
+            Files.createDirectories(dir.resolve("nested"));
+            awaitEvent();
+            Files.writeString(dir.resolve("nested/b.yaml"), POLICY.replace("name: a", "name: b"));
+            awaitEvent();
+            String h2 = s.head();
+            assertNotEquals(h1, h2);
+            assertEquals(2, s.read(h2).files().size());
+
+            Files.writeString(dir.resolve("nested/b.yaml"), POLICY.replace("name: a", "name: c"));
+            awaitEvent();
+            assertNotEquals(h2, s.head(), "a change in the new subdirectory is an event");
+        }
+    }
+
     @Test
     void aConfigMapSwapOfItsDataSymlinkIsAnEvent() throws Exception {
         // the layout kubelet writes: ..<timestamp>/files, ..data -> ..<timestamp>, file -> ..data/file
