@@ -115,17 +115,7 @@ public final class DirectoryPolicySource implements SettlingSource {
         readStamp = stamp();
         Snapshot s = DirectorySource.read(List.of(dir));
         long readEnd = System.nanoTime();
-        return new Early() {
-            @Override
-            public Snapshot snapshot() {
-                return s;
-            }
-
-            @Override
-            public boolean settled() {
-                return quiet(readEnd, before) && s.files().values().stream().noneMatch(String::isEmpty);
-            }
-        };
+        return new Early(s, () -> quiet(readEnd, before) && s.files().values().stream().noneMatch(String::isEmpty));
     }
 
     /** Waits until {@link #QUIET} after {@code readEnd} (lets the events of a write in progress reach the watcher). */

@@ -17,15 +17,16 @@ public interface SettlingSource extends PolicySource {
      */
     Early readEarly(String head);
 
-    /** A read not yet known to be settled. */
-    interface Early {
-        Snapshot snapshot();
-
-        /**
-         * Waits for what remains of the quiet time after the read (none when the caller's work took longer), then
-         * whether the snapshot is what {@link #read} would have returned: no event since the read began, and no
-         * file empty.
-         */
-        boolean settled();
+    /**
+     * A read not yet known to be settled.
+     *
+     * @param check waits for what remains of the quiet time after the read (none when the caller's work took
+     *              longer), then says whether the snapshot is what {@link #read} would have returned: no event since
+     *              the read began, and no file empty
+     */
+    record Early(Snapshot snapshot, java.util.function.BooleanSupplier check) {
+        public boolean settled() {
+            return check.getAsBoolean();
+        }
     }
 }

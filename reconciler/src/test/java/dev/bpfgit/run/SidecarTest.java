@@ -532,17 +532,7 @@ class SidecarTest {
             earlyReads++;
             Snapshot s = early;
             boolean settled = earlySettled;
-            return new Early() {
-                @Override
-                public Snapshot snapshot() {
-                    return s;
-                }
-
-                @Override
-                public boolean settled() {
-                    return settled;
-                }
-            };
+            return new Early(s, () -> settled);
         }
     }
 
