@@ -138,7 +138,7 @@ final class FleetPlan {
                             .replace(",", "%2C");
                     if (h.plan().isPresent()) {
                         out.println("::notice title=" + title + "::" + (h.plan().get().inSync() ? "in sync"
-                                : h.plan().get().summary().toString()));
+                                : dev.bpfgit.render.PlanText.summary(h.plan().get()).toString()));
                     } else {
                         out.println("::error title=" + title + "::" + data(h.error()));
                     }

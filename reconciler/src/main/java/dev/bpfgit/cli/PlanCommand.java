@@ -95,7 +95,7 @@ final class PlanCommand implements Callable<Integer> {
             case "markdown" -> out.print(PlanMarkdown.render(plan));
             case "github" -> {
                 PlanText.print(plan, out);
-                out.println("::notice title=bpfgit plan::" + (plan.inSync() ? "in sync" : plan.summary().toString()));
+                out.println("::notice title=bpfgit plan::" + (plan.inSync() ? "in sync" : PlanText.summary(plan).toString()));
             }
             default -> PlanText.print(plan, out);
         }

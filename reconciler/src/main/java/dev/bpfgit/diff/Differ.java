@@ -224,6 +224,7 @@ public final class Differ {
         final Map<String, String> texts = new HashMap<>();
         final List<Change> deletes = new ArrayList<>();
         final Map<Path, Path> staged = new HashMap<>();
+        final Map<Path, Integer> held = new HashMap<>();
 
         final PolicyKind kind;
 
@@ -249,7 +250,7 @@ public final class Differ {
             all.addAll(links);
             all.addAll(renames);
             all.addAll(deletes);
-            return new UnitPlan(unit.dir(), unit.kind(), unit.label(), unit.policies(), all);
+            return new UnitPlan(unit.dir(), unit.kind(), unit.label(), unit.policies(), all, held);
         }
 
         private void maps() {
@@ -264,6 +265,9 @@ public final class Differ {
                     creates.add(new Change.CreateMap(m.pin(), m.spec()));
                     have = Map.of();
                 } else {
+                    if (m.entries().isPresent()) {
+                        held.put(m.pin(), have.size());
+                    }
                     List<String> why = m.spec().incompatibilities(lm.info());
                     if (!why.isEmpty()) {
                         Path staging = m.pin().resolveSibling(m.name() + STAGING);
@@ -275,6 +279,7 @@ public final class Differ {
                         renames.add(new Change.Rename(staging, m.pin()));
                         staged.put(m.pin(), staging);
                         keptLive.put(m, have);   // slots of staying entries survive the swap
+                        held.remove(m.pin());
                         have = Map.of();
                     }
                 }
@@ -452,7 +457,7 @@ public final class Differ {
             Bytes shown = after != null ? after : before;
             String text = codec.value(shown);
             if (before != null && after != null) {
-                text += " (was " + codec.value(before) + ")";
+                text = EntryChange.changed(text, codec.value(before));
             }
             return new EntryChange(key, Optional.ofNullable(before), Optional.ofNullable(after),
                     ownerName(codec.owner(shown)), codec.key(key), texts.computeIfAbsent(text, t -> t));

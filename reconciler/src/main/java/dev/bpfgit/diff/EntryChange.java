@@ -17,4 +17,19 @@ public record EntryChange(Bytes rawKey, Optional<Bytes> before, Optional<Bytes> 
     public char symbol() {
         return before.isEmpty() ? '+' : after.isEmpty() ? '-' : '~';
     }
+
+    /**
+     * The text of a changed entry: {@code now (was before)}, where a value of two words that keeps its first
+     * ({@code mark 0x10}, was {@code mark 0x20}) says only what changed, as design §4 shows it:
+     * {@code mark 0x10 (was 0x20)}.
+     */
+    public static String changed(String now, String before) {
+        int n = now.indexOf(' ');
+        int b = before.indexOf(' ');
+        if (n > 0 && n == b && now.regionMatches(0, before, 0, n + 1)
+                && now.indexOf(' ', n + 1) < 0 && before.indexOf(' ', b + 1) < 0) {
+            return now + " (was " + before.substring(b + 1) + ")";
+        }
+        return now + " (was " + before + ")";
+    }
 }

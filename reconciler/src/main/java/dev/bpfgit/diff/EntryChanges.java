@@ -110,7 +110,7 @@ public final class EntryChanges extends AbstractList<EntryChange> implements Ran
 
     private String text(Bytes before, Bytes after) {
         String text = codec.value(after != null ? after : before);
-        return before != null && after != null ? text + " (was " + codec.value(before) + ")" : text;
+        return before != null && after != null ? EntryChange.changed(text, codec.value(before)) : text;
     }
 
     /** {@link EntryChange#key} of change {@code i}. */

@@ -44,6 +44,23 @@ public final class KernelMemory {
         return Optional.empty();
     }
 
+    /**
+     * The note for several maps made now together (the two families of one table), {@code entries.get(i)} in
+     * {@code specs.get(i)}: their LPM tries' cost summed; otherwise the note of the first alone.
+     */
+    public static Optional<String> note(java.util.List<MapSpec> specs, java.util.List<Long> entries) {
+        long bytes = 0;
+        for (int i = 0; i < specs.size(); i++) {
+            MapSpec spec = specs.get(i);
+            if (spec.type() != MapType.LPM_TRIE || (spec.flags() & MapSpec.BPF_F_NO_PREALLOC) == 0) {
+                return note(specs.getFirst(), entries.getFirst());
+            }
+            bytes += entries.get(i) * ((spec.keySize() <= 8 ? LPM_V4_BYTES : LPM_V6_BYTES)
+                    + Math.max(0, spec.valueSize() - 24L));
+        }
+        return bytes < SHOWN_FROM ? Optional.empty() : Optional.of("kernel memory about " + mib(bytes));
+    }
+
     static String mib(long bytes) {
         return String.format(Locale.ROOT, bytes >= 100L << 20 ? "%.0f MiB" : "%.1f MiB", bytes / 1048576.0);
     }

@@ -44,7 +44,7 @@ public final class FleetText {
         if (h.plan().isEmpty()) {
             return List.of(h.name(), h.against(), "-", "-", "-", "-", String.valueOf(h.exitCode()));
         }
-        Summary s = h.plan().get().summary();
+        Summary s = PlanText.summary(h.plan().get());
         return List.of(h.name(), h.against(), String.valueOf(s.create()), String.valueOf(s.change()),
                 String.valueOf(s.remove()), "+" + s.added() + " ~" + s.changed() + " -" + s.removed(),
                 String.valueOf(h.exitCode()));

@@ -112,6 +112,13 @@ public final class PlanJson {
                     }
                 }
                 g.writeEndArray();
+                if (!u.held().isEmpty()) {
+                    g.writeObjectPropertyStart("held");
+                    for (Map.Entry<String, Integer> h : held(u).entrySet()) {
+                        g.writeNumberProperty(h.getKey(), h.getValue());
+                    }
+                    g.writeEndObject();
+                }
                 g.writeEndObject();
             }
             g.writeEndArray();
@@ -199,12 +206,22 @@ public final class PlanJson {
             u.policies().forEach(pols::add);
             ArrayNode changes = un.putArray("changes");
             u.changes().forEach(c -> change(changes.addObject(), c));
+            if (!u.held().isEmpty()) {
+                held(u).forEach(un.putObject("held")::put);
+            }
         }
         ObjectNode meta = root.putObject("meta");
         new TreeMap<>(plan.meta()).forEach(meta::put);
         ArrayNode md = root.putArray("metaDeletes");
         plan.metaDeletes().forEach(md::add);
         return root;
+    }
+
+    /** The unit's {@code held} counts by pin, in pin order so that a plan's text is stable. */
+    private static Map<String, Integer> held(UnitPlan u) {
+        Map<String, Integer> out = new TreeMap<>();
+        u.held().forEach((pin, n) -> out.put(pin.toString(), n));
+        return out;
     }
 
     private static void change(ObjectNode n, Change c) {
@@ -310,8 +327,10 @@ public final class PlanJson {
             u.path("policies").forEach(p -> pols.add(p.asString()));
             List<Change> changes = new ArrayList<>();
             u.path("changes").forEach(c -> changes.add(change(c, saved)));
+            Map<Path, Integer> held = new java.util.HashMap<>();
+            u.path("held").properties().forEach(h -> held.put(Path.of(h.getKey()), h.getValue().asInt()));
             units.add(new UnitPlan(Path.of(u.path("dir").asString()), u.path("kind").asString(),
-                    u.path("label").asString(), pols, changes));
+                    u.path("label").asString(), pols, changes, held));
         }
         Map<String, String> meta = new TreeMap<>();
         root.path("meta").properties().forEach(e -> meta.put(e.getKey(), e.getValue().asString()));

@@ -116,7 +116,7 @@ public final class PlanMarkdown {
 
     /** The summary line, one block per policy, and the warnings. */
     private static void plan(List<String> lines, Plan plan) {
-        lines.add("**" + plan.summary() + "**");
+        lines.add("**" + PlanText.summary(plan) + "**");
         for (PlanText.Block b : PlanText.blocks(plan)) {
             lines.add("");
             boolean fold = b.lines().size() > FOLD_LINES;

@@ -44,6 +44,45 @@ class DifferTest {
         assertEquals(Files.readString(dir.resolve("plan.txt")), PlanText.render(f.plan(s)));
     }
 
+    /** design §4's text plan, byte for byte; mark needs a tc hook, so only the attach point differs. */
+    private static final String CONTRACT_PLAN = """
+            TrafficPolicy/edge-filter (eth0, xdp)
+              ~ map rules: +1 -1 ~1 (3 -> 3 entries)
+                  + 198.51.100.0/24  redirect eth1
+                  ~ 10.0.0.0/8       mark 0x10 (was 0x20)
+                  - 192.0.2.0/24     drop
+            Plan: 0 to create, 1 to change, 0 to remove; entries +1 ~1 -1.
+            """;
+
+    @Test
+    void aChangeOfThreeRulesReadsAsTheContractShows() {
+        Snapshot before = snapshot("r1", "policies/edge.yaml", policy("edge-filter", "eth0", "tc-ingress",
+                "{prefix: 10.0.0.0/8, action: mark, mark: 0x20}", "{prefix: 192.0.2.0/24, action: drop}",
+                "{prefix: 2001:db8::/32, action: drop}"));
+        f.converge(before);
+        Snapshot after = snapshot("r2", "policies/edge.yaml", policy("edge-filter", "eth0", "tc-ingress",
+                "{prefix: 10.0.0.0/8, action: mark, mark: 0x10}", "{prefix: 198.51.100.0/24, action: redirect, to: eth1}",
+                "{prefix: 2001:db8::/32, action: drop}"));
+        // the v6 rule stays: the table is counted over both families (3 -> 3), not the v4 map's 2 -> 2
+        assertEquals(CONTRACT_PLAN.replace("(eth0, xdp)", "(eth0, tc-ingress)"), PlanText.render(f.plan(after)));
+    }
+
+    @Test
+    void aTableChangedInBothFamiliesCountsAsOneChange() {
+        f.converge(edge("r1", "{prefix: 192.0.2.0/24, action: drop}", "{prefix: 2001:db8::/32, action: drop}"));
+        Plan p = f.plan(edge("r2", "{prefix: 198.51.100.0/24, action: drop}", "{prefix: 2001:db8:1::/48, action: drop}"));
+        assertEquals("""
+                TrafficPolicy/edge-filter (eth0, xdp)
+                  ~ map rules: +2 -2 (2 -> 2 entries)
+                      + 198.51.100.0/24  drop
+                      - 192.0.2.0/24     drop
+                      + 2001:db8:1::/48  drop
+                      - 2001:db8::/32    drop
+                Plan: 0 to create, 1 to change, 0 to remove; entries +2 ~0 -2.
+                """, PlanText.render(p));
+        assertEquals(2, p.summary().change(), "the JSON plan's summary still counts the kernel's two maps");
+    }
+
     @Test
     void blocklistExamplePlanMatchesItsExpectedOutput() throws Exception {
         Path dir = Path.of("../examples/blocklist");
@@ -202,7 +241,7 @@ class DifferTest {
         v[20] = 0;   // action: drop -> pass, behind bpfgit's back
         f.kernel.tamper(UNIT.resolve("rules_v4"), key, Bytes.wrap(v));
         Plan p = f.plan(s);
-        assertEquals("TrafficPolicy/edge-filter (eth0, xdp)\n  ~ map rules_v4: ~1 (1 -> 1 entries)\n"
+        assertEquals("TrafficPolicy/edge-filter (eth0, xdp)\n  ~ map rules: ~1 (1 -> 1 entries)\n"
                 + "      ~ 192.0.2.0/24  drop (was pass)\n"
                 + "Plan: 0 to create, 1 to change, 0 to remove; entries +0 ~1 -0.\n", PlanText.render(p));
     }

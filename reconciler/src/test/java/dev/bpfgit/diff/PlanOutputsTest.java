@@ -108,12 +108,12 @@ class PlanOutputsTest {
         String md = PlanMarkdown.render(f.plan(s));
         List<String> lines = md.lines().toList();
         assertEquals("### bpfgit plan for revision `r1`", lines.get(0));
-        assertEquals("**Plan: 12 to create, 0 to change, 0 to remove; entries +43 ~0 -0.**", lines.get(2));
+        assertEquals("**Plan: 10 to create, 0 to change, 0 to remove; entries +43 ~0 -0.**", lines.get(2));
         int shortAt = lines.indexOf("TrafficPolicy/short (eth0, xdp)");
         assertEquals("```diff", lines.get(shortAt - 1), "a short policy is shown open");
         assertFalse(lines.get(shortAt - 3).startsWith("<details>"), md);
         int longAt = lines.indexOf("TrafficPolicy/long (eth1, xdp)");
-        assertEquals("<details><summary><code>TrafficPolicy/long (eth1, xdp)</code>: entries +41 ~0 -0, 47 lines"
+        assertEquals("<details><summary><code>TrafficPolicy/long (eth1, xdp)</code>: entries +41 ~0 -0, 46 lines"
                 + "</summary>", lines.get(longAt - 3), md);
         assertEquals("</details>", lines.get(lines.indexOf("</details>")));
         assertTrue(lines.indexOf("</details>") > longAt + 47);
@@ -146,7 +146,7 @@ class PlanOutputsTest {
         String md = PlanMarkdown.render(new Fleet("r1", hosts));
         assertFalse(md.contains("Truncated"), md);
         assertTrue(md.contains("| hosts | against | create | change | remove | entries | exit |\n|---|---|--:|--:|--:|---|--:|\n"
-                + "| edge-0, edge-1, edge-2, edge-3, edge-4 and 2995 more (3000 hosts) | `revision main` | 6 | 0 | 0 |"
+                + "| edge-0, edge-1, edge-2, edge-3, edge-4 and 2995 more (3000 hosts) | `revision main` | 5 | 0 | 0 |"
                 + " +2 ~0 -0 | 1 |\n\n#### edge-0, edge-1, edge-2, edge-3, edge-4 and 2995 more (3000 hosts)\n"), md);
         assertTrue(md.contains("+     + 192.0.2.0/24  drop\n"), md);
     }
