@@ -84,7 +84,7 @@ class CliIT {
             assertEquals("", text.err());
             List<String> lines = text.out().lines().toList();
             assertEquals("TrafficPolicy/edge-filter (eth0, xdp)", lines.getFirst());
-            assertEquals("Plan: 6 to create, 0 to change, 0 to remove; entries +4 ~0 -0.", lines.getLast());
+            assertEquals("Plan: 5 to create, 0 to change, 0 to remove; entries +4 ~0 -0.", lines.getLast());
             assertTrue(Pattern.compile("(?m)^ {6}\\+ 203\\.0\\.113\\.0/24 +drop$").matcher(text.out()).find(),
                     text.out());
             assertTrue(text.out().contains("  + link eth0 xdp\n"), text.out());
@@ -111,7 +111,7 @@ class CliIT {
             Bpfgit.Cli md = edge.cli("plan", policies.toString(), "-o", "markdown");
             assertEquals(1, md.exit(), md.toString());
             assertTrue(md.out().startsWith("### bpfgit plan for revision `dir:"), md.out());
-            assertTrue(md.out().contains("**Plan: 6 to create, 0 to change, 0 to remove; entries +4 ~0 -0.**"),
+            assertTrue(md.out().contains("**Plan: 5 to create, 0 to change, 0 to remove; entries +4 ~0 -0.**"),
                     md.out());
             assertTrue(Pattern.compile("(?m)^\\+ {5}\\+ 203\\.0\\.113\\.0/24 +drop$").matcher(md.out()).find(),
                     "a diff line per added entry: " + md.out());
@@ -270,7 +270,7 @@ class CliIT {
         Bpfgit.Cli plan = Bpfgit.cli(null, "plan", policies.toString(), "--against", "HEAD");
         assertEquals(1, plan.exit(), plan.toString());
         assertEquals(List.of("TrafficPolicy/edge-filter (eth0, xdp)",
-                "  ~ map rules_v4: ~1 (2 -> 2 entries)",
+                "  ~ map rules: ~1 (3 -> 3 entries)",
                 "      ~ 198.51.100.0/24  drop (was pass)",
                 "Plan: 0 to create, 1 to change, 0 to remove; entries +0 ~1 -0."), plan.out().lines().toList());
         assertEquals("", plan.err());

@@ -254,9 +254,9 @@ class FleetPlanIT {
         assertEquals(1, empty.exit(), empty.toString());
         List<String> lines = empty.out().lines().toList();
         assertEquals("=== db-1 ===", lines.getFirst());
-        assertTrue(empty.out().contains("Plan: 6 to create, 0 to change, 0 to remove; entries +2 ~0 -0.\n"), empty.out());
+        assertTrue(empty.out().contains("Plan: 5 to create, 0 to change, 0 to remove; entries +2 ~0 -0.\n"), empty.out());
         assertTrue(lines.getLast().startsWith("Fleet: 1 host: 0 in sync, 1 with changes"), empty.out());
-        assertTrue(lines.contains("db-1  empty         6       0       0  +2 ~0 -0     1"), empty.out());
+        assertTrue(lines.contains("db-1  empty         5       0       0  +2 ~0 -0     1"), empty.out());
     }
 
     @Test

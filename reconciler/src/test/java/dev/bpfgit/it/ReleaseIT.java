@@ -139,7 +139,7 @@ class ReleaseIT {
         Run plan = nobody("plan", policies.toString(), "--against", "HEAD~1");
         assertEquals(1, plan.exit(), plan.toString());
         assertEquals(List.of("TrafficPolicy/edge-filter (eth0, xdp)",
-                "  ~ map rules_v4: ~1 (2 -> 2 entries)",
+                "  ~ map rules: ~1 (3 -> 3 entries)",
                 "      ~ 203.0.113.0/24  pass (was drop)",
                 "Plan: 0 to create, 1 to change, 0 to remove; entries +0 ~1 -0."), plan.out().lines().toList());
         assertEquals("", plan.err());
