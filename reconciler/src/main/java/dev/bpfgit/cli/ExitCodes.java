@@ -25,8 +25,25 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
     }
 
     /** Whether the verb's exit codes (design §4) include 2. */
-    private static boolean invalidInput(CommandLine cl) {
+    static boolean invalidInput(CommandLine cl) {
         return cl.getCommandSpec().usageMessage().exitCodeList().containsKey(String.valueOf(INVALID));
+    }
+
+    /**
+     * A command line picocli cannot parse (an unknown option, a missing argument): the message, the verb's
+     * synopsis and where its help is, on stderr; exit 2 where the verb's contract has "invalid input"
+     * (validate, plan, apply, explain), 3 where it has only 0 and 3 (run, status, state export, destroy, demo).
+     */
+    static int usageError(CommandLine.ParameterException ex) {
+        CommandLine cl = ex.getCommandLine();
+        PrintWriter err = cl.getErr();
+        err.println("error: " + ex.getMessage());
+        CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+        CommandLine.Help help = cl.getHelp();
+        err.print(help.synopsisHeading() + help.synopsis(help.synopsisHeadingLength()));
+        err.println("Run '" + cl.getCommandSpec().qualifiedName() + " --help' for its options.");
+        err.flush();
+        return invalidInput(cl) ? INVALID : ERROR;
     }
 
     @Override

@@ -115,8 +115,11 @@ public final class Main {
             cl.setErr(err);
         }
         cl.setExecutionExceptionHandler(new ExitCodes());
-        // a mapper overrides exitCodeOnInvalidInput: a bad option or value is invalid input (2), like a policy
-        cl.setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? ExitCodes.INVALID
+        cl.setParameterExceptionHandler((ex, unparsed) -> ExitCodes.usageError(ex));
+        // a mapper overrides exitCodeOnInvalidInput: a bad option or value is invalid input, like a policy, on a
+        // verb whose contract has 2; 3 on the others (status, destroy...: 0 or 3)
+        cl.setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException pe
+                ? ExitCodes.invalidInput(pe.getCommandLine()) ? ExitCodes.INVALID : ExitCodes.ERROR
                 : ExitCodes.ERROR);
         cl.getCommandSpec().exitCodeOnInvalidInput(ExitCodes.INVALID);
         cl.getSubcommands().values().forEach(sub -> setInvalid(sub));

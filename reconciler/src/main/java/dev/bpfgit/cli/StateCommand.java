@@ -19,8 +19,8 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "state", mixinStandardHelpOptions = true, header = "Work with snapshots of the live state.",
-        exitCodeListHeading = "%nExit codes:%n", exitCodeList = {"0:exported", "2:invalid input",
-                "3:error (no root, bpffs)"},
+        exitCodeListHeading = "%nExit codes:%n", exitCodeList = {"0:exported",
+                "3:error (no root, bpffs), or no such subcommand"},
         footerHeading = "%nExamples:%n", footer = "  bpfgit state export > edge-1.json",
         subcommands = StateCommand.Export.class)
 final class StateCommand {
