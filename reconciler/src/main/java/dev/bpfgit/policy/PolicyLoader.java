@@ -178,8 +178,14 @@ public final class PolicyLoader {
                 prefixErrors(doc).stream().filter(e -> !flagged.contains(e.pointer())).forEach(errors::add);
                 continue;
             }
+            // a document with a duplicate key or a custom tag never becomes a policy, but its rules are still
+            // checked (a prefix with host bits set...): validate reports them with it, not on its next run
+            Policy read = reader.read(doc, errors::add);
             if (doc.clean()) {
-                policies.add(reader.read(doc, errors::add));
+                policies.add(read);
+            } else {
+                // its kind's checks of it alone (a prefix given twice...); with others it would only add noise
+                errors.addAll(kinds.named(read.kind()).check(List.of(read)));
             }
         }
         return split.isPresent();

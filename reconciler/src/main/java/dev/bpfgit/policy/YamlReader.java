@@ -145,29 +145,41 @@ final class YamlReader {
         List<YamlDocument> documents = new ArrayList<>();
         List<PolicyError> errors = new ArrayList<>();
         PolicyError stop = null;
+        YamlToJson converter = null;
         try {
             BoundedParser events = new BoundedParser(parser, maxDepth, MAX_DOCUMENTS, MAX_ALIAS_NODES);
             events.next();   // StreamStart
             // lazy: documents before a syntax error are still returned and validated
             while (!events.checkEvent(Event.ID.StreamEnd)) {
-                YamlToJson converter = new YamlToJson(file, settings, events, maxDepth, positions, pointers);
+                converter = new YamlToJson(file, settings, events, maxDepth, positions, pointers);
                 int index = documents.size();
                 // empty: a bare "---" or a document of comments only
                 converter.document(() -> again.get().get(index).locations()).ifPresent(documents::add);
                 errors.addAll(converter.errors());
+                converter = null;
             }
-        } catch (BoundedParser.LimitExceeded e) {
-            Location at = e.mark.map(m -> YamlToJson.location(file, m)).orElse(new Location(file, 1, 1));
-            stop = new PolicyError(at, "", e.getMessage());
-        } catch (MarkedYamlEngineException e) {
-            stop = syntaxError(file, e);
-        } catch (YamlEngineException e) {
-            stop = new PolicyError(new Location(file, 1, 1), "", "invalid YAML: " + oneLine(e.getMessage()));
+        } catch (BoundedParser.LimitExceeded | YamlEngineException e) {
+            // what the document cut short showed before it (a duplicate key above a syntax error) is reported
+            // with it: one run of validate shows every error the parser reached
+            if (converter != null) {
+                errors.addAll(converter.errors());
+            }
+            stop = stopError(file, e);
         }
         if (stop != null) {
             errors.add(stop);
         }
         return new Result(documents, errors, Optional.ofNullable(stop));
+    }
+
+    /** The error that ended reading: a limit, a syntax error, or what else snakeyaml refused. */
+    private static PolicyError stopError(String file, RuntimeException ex) {
+        return switch (ex) {
+            case BoundedParser.LimitExceeded e -> new PolicyError(e.mark.map(m -> YamlToJson.location(file, m))
+                    .orElse(new Location(file, 1, 1)), "", e.getMessage());
+            case MarkedYamlEngineException e -> syntaxError(file, e);
+            default -> new PolicyError(new Location(file, 1, 1), "", "invalid YAML: " + oneLine(ex.getMessage()));
+        };
     }
 
     /**
