@@ -135,7 +135,7 @@ class FleetPlanIT {
         Bpfgit.Cli github = Bpfgit.cliIn(repo, with(plan, "-o", "github"));
         assertEquals(1, github.exit(), github.toString());
         assertTrue(github.out().startsWith(text.out()), github.out());
-        assertEquals(List.of("::notice title=bpfgit plan edge-1%2C edge-2::Plan: 0 to create, 2 to change, 0 to remove;"
+        assertEquals(List.of("::notice title=bpfgit plan edge-1%2C edge-2::Plan: 0 to create, 1 to change, 0 to remove;"
                         + " entries +1 ~1 -0.", "::notice title=bpfgit plan db-1::in sync",
                 "::notice title=bpfgit plan web-1::Plan: 0 to create, 1 to change, 0 to remove; entries +1 ~0 -0."),
                 github.out().substring(text.out().length()).lines().toList());
