@@ -191,12 +191,13 @@ public final class PlanText {
                     }
                 }
                 java.util.Set<String> noted = new java.util.HashSet<>();
+                int stepNet = 0;
                 for (int i = 0; i < changes.size(); i++) {
                     Row e = Row.of(changes, i, true);
                     String owner = e.owner().isEmpty() ? firstOwner : e.owner();
                     int kind = e.symbol() == '+' ? 0 : e.symbol() == '~' ? 1 : 2;
                     counts.computeIfAbsent(owner, k -> new int[3])[kind]++;
-                    net.merge(c.pin(), kind == 0 ? 1 : kind == 2 ? -1 : 0, Integer::sum);
+                    stepNet += kind == 0 ? 1 : kind == 2 ? -1 : 0;
                     added += kind == 0 ? 1 : 0;
                     removed += kind == 2 ? 1 : 0;
                     List<String> lines = entryLines.computeIfAbsent(owner, k -> new ArrayList<>());
@@ -205,6 +206,7 @@ public final class PlanText {
                     }
                     lines.add("      " + e.symbol() + " " + pad(e.key(), widths.get(owner)) + "  " + e.text());
                 }
+                net.merge(c.pin(), stepNet, Integer::sum);   // once a step: a new map's has a million entries
             }
             // a family whose entries do not change still holds its entries: the table counts them
             int b = 0;
