@@ -29,6 +29,8 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
     private static final SortedEntries EMPTY = new SortedEntries(0, new byte[0], new int[]{0}, new byte[0], new int[]{0});
     private static final int BLOCK = 64 * 1024;
     private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+    /** For copying eight bytes as they are: no byte swap on the way in and out (the order does not matter). */
+    private static final VarHandle LONG_NATIVE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
     private final int size;
     private final byte[] keys;
@@ -403,12 +405,12 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
             for (int i = start; i < end; i++) {
                 int ko = keyBase + i * k;
                 for (int b = 0; b < k; b += Long.BYTES) {
-                    LONG_BE.set(block, pos + b, (long) LONG_BE.get(keys, ko + b));
+                    LONG_NATIVE.set(block, pos + b, (long) LONG_NATIVE.get(keys, ko + b));
                 }
                 pos += k;
                 int vo = valueBase + i * v;
                 for (int b = 0; b < v; b += Long.BYTES) {
-                    LONG_BE.set(block, pos + b, (long) LONG_BE.get(values, vo + b));
+                    LONG_NATIVE.set(block, pos + b, (long) LONG_NATIVE.get(values, vo + b));
                 }
                 pos += v;
             }

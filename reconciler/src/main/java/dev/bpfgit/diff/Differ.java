@@ -69,7 +69,7 @@ public final class Differ {
 
     public static Plan diff(Kinds kinds, DesiredState desired, LiveState live) {
         Path root = desired.root();
-        Map<Integer, String> owners = owners(desired.policies(), live.meta());
+        Owners owners = new Owners(desired.policies(), live.meta());
         List<UnitPlan> units = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         Set<Path> wanted = new HashSet<>();
@@ -97,7 +97,7 @@ public final class Differ {
                 meta.put(Meta.programKey(root.relativize(p.pin()).toString()), p.spec().identity());
             }
         }
-        units.addAll(removals(kinds, live, wanted, owners));
+        units.addAll(removals(kinds, live, wanted));
         // stale keys, and the failures recorded by earlier applies: a successful apply clears them; the
         // sidecar's view of its source (sidecar/...) is not the plan's to remove, nor a kind's runtime state
         // (runtime/<unit>/...) of a unit still desired
@@ -116,22 +116,43 @@ public final class Differ {
     }
 
     public static Plan destroy(Kinds kinds, LiveState live) {
-        Map<Integer, String> owners = owners(List.of(), live.meta());
-        List<UnitPlan> units = new ArrayList<>(removals(kinds, live, Set.of(), owners));
+        List<UnitPlan> units = new ArrayList<>(removals(kinds, live, Set.of()));
         return new Plan(live.root(), live.meta().revision().orElse(""), live.basisDigest(), units, Map.of(),
                 List.of(), List.of());
     }
 
-    private static Map<Integer, String> owners(List<Policy> policies, Meta meta) {
-        Map<Integer, String> m = new HashMap<>();
-        meta.policies().keySet().forEach(id -> m.put(PolicyIds.of(id), id));
-        policies.forEach(p -> m.put(PolicyIds.of(p.id()), p.id()));
-        return m;
+    /**
+     * The policy of each 32-bit owner id in map values, made on first use: only a change shown as text names its
+     * owner, and each id is a SHA-256 of a policy's name, desired and recorded, which the warm reconcile (plan,
+     * apply, no text) computed on every diff and never used: 5% of the diff's samples at 10k (JFR).
+     */
+    private static final class Owners {
+        private final List<Policy> policies;
+        private final Meta meta;
+        private Map<Integer, String> byId;
+
+        Owners(List<Policy> policies, Meta meta) {
+            this.policies = policies;
+            this.meta = meta;
+        }
+
+        String name(int owner) {
+            if (owner == 0) {
+                return "";
+            }
+            if (byId == null) {
+                Map<Integer, String> m = new HashMap<>();
+                meta.policies().keySet().forEach(id -> m.put(PolicyIds.of(id), id));
+                policies.forEach(p -> m.put(PolicyIds.of(p.id()), p.id()));
+                byId = m;
+            }
+            String id = byId.get(owner);
+            return id != null ? id : String.format("policy %08x", owner);
+        }
     }
 
     /** Live pins nobody wants, grouped by directory; then directories left empty. */
-    private static List<UnitPlan> removals(Kinds kinds, LiveState live, Set<Path> wanted,
-                                           Map<Integer, String> owners) {
+    private static List<UnitPlan> removals(Kinds kinds, LiveState live, Set<Path> wanted) {
         Path root = live.root();
         Map<Path, List<Change>> byDir = new TreeMap<>();
         Comparator<Path> order = Comparator.comparing(Path::toString);
@@ -207,7 +228,7 @@ public final class Differ {
     private static final class UnitDiff {
         final Unit unit;
         final LiveState live;
-        final Map<Integer, String> owners;
+        final Owners owners;
         final String revision;
         final List<String> warnings;
         final Set<Path> wanted = new HashSet<>();
@@ -228,7 +249,7 @@ public final class Differ {
 
         final PolicyKind kind;
 
-        UnitDiff(Unit unit, PolicyKind kind, LiveState live, Map<Integer, String> owners, String revision,
+        UnitDiff(Unit unit, PolicyKind kind, LiveState live, Owners owners, String revision,
                  List<String> warnings) {
             this.unit = unit;
             this.kind = kind;
@@ -285,21 +306,26 @@ public final class Differ {
                 }
                 liveEntries.put(m, have);
             }
-            Map<MapDesire, Map<Bytes, Bytes>> desired = withSlots(liveEntries, keptLive);
+            Map<MapDesire, Map<Bytes, Bytes>> desired = new IdentityHashMap<>();
+            Map<MapDesire, Slotting.Assigned> merges = withSlots(liveEntries, keptLive, desired);
             for (MapDesire m : unit.maps()) {
                 if (m.entries().isEmpty()) {
                     continue;
                 }
                 Path target = staged.getOrDefault(m.pin(), m.pin());
-                entries(m, target, desired.get(m), liveEntries.get(m));
+                entries(m, target, desired.get(m), liveEntries.get(m), merges.get(m));
                 fingerprint.map(m.name(), desired.get(m));
             }
         }
 
-        /** Desired entries with counter slots filled from the live ones. */
-        private Map<MapDesire, Map<Bytes, Bytes>> withSlots(Map<MapDesire, Map<Bytes, Bytes>> liveEntries,
-                                                            Map<MapDesire, Map<Bytes, Bytes>> keptLive) {
-            Map<MapDesire, Map<Bytes, Bytes>> out = new IdentityHashMap<>();
+        /**
+         * Puts into {@code out} the desired entries with counter slots filled from the live ones; returns the merge
+         * of each map whose slots were assigned against the same live entries its entry diff compares with.
+         */
+        private Map<MapDesire, Slotting.Assigned> withSlots(Map<MapDesire, Map<Bytes, Bytes>> liveEntries,
+                                                            Map<MapDesire, Map<Bytes, Bytes>> keptLive,
+                                                            Map<MapDesire, Map<Bytes, Bytes>> out) {
+            Map<MapDesire, Slotting.Assigned> merges = new IdentityHashMap<>();
             Map<String, List<MapDesire>> spaces = new LinkedHashMap<>();
             for (MapDesire m : unit.maps()) {
                 if (m.entries().isEmpty()) {
@@ -315,20 +341,27 @@ public final class Differ {
                 Slots slots = maps.getFirst().slots().get();
                 List<Map<Bytes, Bytes>> lives = maps.stream()
                         .map(m -> keptLive.getOrDefault(m, liveEntries.get(m))).toList();
-                List<Map<Bytes, Bytes>> assigned = Slotting.assign(slots, maps, lives, revision);
+                List<Slotting.Assigned> assigned = Slotting.assign(slots, maps, lives, revision);
                 for (int i = 0; i < maps.size(); i++) {
-                    out.put(maps.get(i), assigned.get(i));
+                    MapDesire m = maps.get(i);
+                    out.put(m, assigned.get(i).entries());
+                    if (!keptLive.containsKey(m)) {   // a replaced map's entries are diffed against none
+                        merges.put(m, assigned.get(i));
+                    }
                 }
             });
-            return out;
+            return merges;
         }
 
-        private void entries(MapDesire m, Path target, Map<Bytes, Bytes> wanted, Map<Bytes, Bytes> live) {
+        /** @param merge the merge of slot assignment against the same live entries, or null */
+        private void entries(MapDesire m, Path target, Map<Bytes, Bytes> wanted, Map<Bytes, Bytes> live,
+                             Slotting.Assigned merge) {
             EntryCodec codec = m.codec();
-            // one merge of the two sorted runs (see SortedEntries); objects only for the entries that change
+            // one merge of the two sorted runs (see SortedEntries); objects only for the entries that change.
+            // Slot assignment changed values only, so its merge of the same keys is this one.
             SortedEntries want = SortedEntries.copyOf(wanted);
-            SortedEntries have = SortedEntries.copyOf(live);
-            int[] at = want.indexIn(have);
+            SortedEntries have = merge != null ? merge.have() : SortedEntries.copyOf(live);
+            int[] at = merge != null ? merge.at() : want.indexIn(have);
             boolean array = m.spec().type() == MapType.ARRAY;
             List<EntryChange> put;
             List<EntryChange> del;
@@ -464,7 +497,7 @@ public final class Differ {
         }
 
         private String ownerName(int owner) {
-            return owner == 0 ? "" : owners.containsKey(owner) ? owners.get(owner) : String.format("policy %08x", owner);
+            return owners.name(owner);
         }
 
         /** @return pins of programs (re)loaded by this plan */

@@ -24,6 +24,7 @@ import java.util.Optional;
 
 import static dev.bpfgit.diff.Fixture.policy;
 import static dev.bpfgit.diff.Fixture.snapshot;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -230,6 +231,31 @@ class DifferTest {
         assertEquals(linkId, f.kernel.linkInfo(UNIT.resolve("link")).orElseThrow().id(), "same link, updated in place");
         assertEquals(128, f.kernel.mapInfo(UNIT.resolve("rules_v4")).orElseThrow().maxEntries());
         assertTrue(f.kernel.pins(Fixture.ROOT).stream().noneMatch(pin -> pin.path().toString().endsWith("_next")));
+    }
+
+    /**
+     * A replaced map is written whole into its staging copy (its entry diff is against no entries), while its slots come
+     * from the live map: slot assignment and the entry diff share a merge only when they compare with the same entries.
+     */
+    @Test
+    void aReplacedMapIsWrittenWholeAndKeepsItsCounterSlots() {
+        Snapshot small = snapshot("r1", "p.yaml", policy("edge-filter", "eth0", "xdp",
+                "{prefix: 192.0.2.0/24, action: drop}", "{prefix: 198.51.100.0/24, action: drop}")
+                .replace("  rules:", "  capacity: 64\n  rules:"));
+        f.converge(small);
+        Bytes key = TrafficLayout.key(Prefix.parse("198.51.100.0/24"));
+        byte[] before = f.kernel.lookup(UNIT.resolve("rules_v4"), key).orElseThrow().toArray();
+        Snapshot big = snapshot("r2", "p.yaml", policy("edge-filter", "eth0", "xdp",
+                "{prefix: 192.0.2.0/24, action: drop}", "{prefix: 198.51.100.0/24, action: drop}")
+                .replace("  rules:", "  capacity: 128\n  rules:"));
+        Plan p = f.plan(big);
+        Change.PutEntries put = p.units().getFirst().changes().stream()
+                .filter(c -> c instanceof Change.PutEntries e && e.pin().getFileName().toString().equals("rules_v4_next"))
+                .map(c -> (Change.PutEntries) c).findFirst().orElseThrow();
+        assertEquals(2, put.changes().size(), "every entry, into the staging map");
+        f.converge(big);
+        assertArrayEquals(before, f.kernel.lookup(UNIT.resolve("rules_v4"), key).orElseThrow().toArray(),
+                "same slot and generation after the swap");
     }
 
     @Test
