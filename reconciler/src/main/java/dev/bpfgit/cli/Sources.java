@@ -28,15 +28,15 @@ final class Sources {
                 throw new UsageException(p + ": no such file or directory");
             }
         }
-        Snapshot onDisk;
+        DirectorySource.Read onDisk;
         try {
-            onDisk = DirectorySource.read(ps);
+            onDisk = DirectorySource.readFiles(ps);
         } catch (InvalidFilesException e) {
             throw asPolicyErrors(e);
         }
         // a path in a git working tree is named by its commit (and "+dirty") rather than a digest
         return ps.size() == 1 && DirectorySource.mayBeInGitRepository(ps.get(0).toAbsolutePath().normalize())
-                ? GitRevisionSource.named(ps.get(0), onDisk) : onDisk;
+                ? GitRevisionSource.named(ps.get(0), onDisk) : onDisk.snapshot();
     }
 
     /** Refused files are mistakes in the policy files: printed, annotated and exited on like policy errors. */
