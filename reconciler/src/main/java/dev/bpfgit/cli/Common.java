@@ -97,9 +97,9 @@ final class Common {
                                                    java.util.function.Supplier<HostFacts> host,
                                                    java.util.function.IntConsumer filesDone) {
         Pipeline.requireFiles(snapshot);
-        java.util.List<dev.bpfgit.policy.Policy> policies = SplitValidate.validate(snapshot, filesDone);
-        return dev.bpfgit.compile.Compiler.compile(p.root(), snapshot.revision(), policies, host.get())
-                .withCommit(snapshot.commit());
+        // compiled while the checks across files run beside it (compile is pure: dropped if they fail)
+        return SplitValidate.validateThen(snapshot, filesDone, policies -> dev.bpfgit.compile.Compiler.compile(
+                p.root(), snapshot.revision(), policies, host.get()).withCommit(snapshot.commit()));
     }
 
     /**
