@@ -11,7 +11,6 @@ import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.render.PlanText;
 import dev.bpfgit.render.SavedPlan;
 import dev.bpfgit.run.Pipeline;
-import dev.bpfgit.source.Snapshot;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -83,9 +82,9 @@ final class ApplyCommand implements Callable<Integer> {
                 plan = saved(p, read);
             } else {
                 var live = Common.observeAhead(p);
-                Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
-                desired = Common.compile(p, snapshot, common.factsAhead(p.kernel()),
-                        progress.files(snapshot.files().size()));
+                Sources.Ahead files = Sources.readAhead(path == null ? null : List.of(path), common);
+                desired = Common.compile(p, files, common.factsAhead(p.kernel()),
+                        progress.files(files.files().files().size()));
                 progress.show("reading the kernel and planning");
                 plan = dev.bpfgit.diff.Differ.diff(desired, live.apply(desired));
             }

@@ -96,10 +96,20 @@ final class Common {
     static dev.bpfgit.compile.DesiredState compile(Pipeline p, dev.bpfgit.source.Snapshot snapshot,
                                                    java.util.function.Supplier<HostFacts> host,
                                                    java.util.function.IntConsumer filesDone) {
-        Pipeline.requireFiles(snapshot);
-        java.util.List<dev.bpfgit.policy.Policy> policies = SplitValidate.validate(snapshot, filesDone);
-        return dev.bpfgit.compile.Compiler.compile(p.root(), snapshot.revision(), policies, host.get())
-                .withCommit(snapshot.commit());
+        return compile(p, Sources.Ahead.of(snapshot), host, filesDone);
+    }
+
+    /** As {@link #compile(Pipeline, dev.bpfgit.source.Snapshot, java.util.function.Supplier, java.util.function.IntConsumer)}, the files named beside the parse. */
+    static dev.bpfgit.compile.DesiredState compile(Pipeline p, Sources.Ahead read,
+                                                   java.util.function.Supplier<HostFacts> host,
+                                                   java.util.function.IntConsumer filesDone) {
+        Pipeline.requireFiles(read.files());
+        // compiled while the checks across files run beside it (compile is pure: dropped if they fail)
+        return SplitValidate.validateThen(read.files(), filesDone, policies -> {
+            dev.bpfgit.source.Snapshot named = read.named().get();
+            return dev.bpfgit.compile.Compiler.compile(p.root(), named.revision(), policies, host.get())
+                    .withCommit(named.commit());
+        });
     }
 
     /**

@@ -73,14 +73,14 @@ final class PlanCommand implements Callable<Integer> {
         if (hosts != null) {
             return FleetPlan.run(this);
         }
-        Snapshot snapshot = Sources.read(path == null ? null : List.of(path), common);
-        Pipeline.requireFiles(snapshot);
+        Sources.Ahead read = Sources.readAhead(path == null ? null : List.of(path), common);
+        Pipeline.requireFiles(read.files());
         Plan plan;
         try {
             try (Progress progress = Progress.start(spec.commandLine().getErr(), "planning")) {
-                plan = against.state != null ? againstState(snapshot, progress)
-                        : against.against != null ? againstRevision(snapshot, progress)
-                        : againstKernel(snapshot, progress);
+                plan = against.state != null ? againstState(read.named().get(), progress)
+                        : against.against != null ? againstRevision(read.named().get(), progress)
+                        : againstKernel(read, progress);
             }
         } catch (PolicyException e) {
             if (output.equals("github")) {
@@ -109,11 +109,11 @@ final class PlanCommand implements Callable<Integer> {
     /** Against the kernel, what the kinds' runtimes see beyond the plan (members and their live sockets). */
     private List<dev.bpfgit.kind.PolicyKind.Runtime> runtimes = List.of();
 
-    private Plan againstKernel(Snapshot snapshot, Progress progress) {
+    private Plan againstKernel(Sources.Ahead read, Progress progress) {
         Pipeline p = common.live();
         var live = Common.observeAhead(p);
-        DesiredState desired = Common.compile(p, snapshot, common.factsAhead(p.kernel()),
-                progress.files(snapshot.files().size()));
+        DesiredState desired = Common.compile(p, read, common.factsAhead(p.kernel()),
+                progress.files(read.files().files().size()));
         progress.show("reading the kernel and planning");
         Plan plan = Differ.diff(desired, live.apply(desired));
         runtimes = p.runtimes(desired);

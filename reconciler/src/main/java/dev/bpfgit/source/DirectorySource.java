@@ -53,6 +53,22 @@ public final class DirectorySource {
      * @throws SourceException       if a path is missing or a file cannot be read
      */
     public static Snapshot read(List<Path> paths) {
+        return readFiles(paths).snapshot();
+    }
+
+    /**
+     * The files of a read and, computed only when asked, the revision {@link #read} gives them. A read that
+     * git names (a checkout: {@link GitRevisionSource#named(Path, Read)}) needs no digest of the files: a
+     * SHA-256 of every byte read, about 40 ms of CPU at 100,000 rules for a cold {@code plan} or {@code apply}.
+     */
+    public record Read(Map<String, String> files, java.util.function.Supplier<String> revision) {
+        public Snapshot snapshot() {
+            return new Snapshot(revision.get(), files);
+        }
+    }
+
+    /** As {@link #read(List)}, with the revision left to the caller to ask for. */
+    public static Read readFiles(List<Path> paths) {
         Map<String, String> files = new TreeMap<>();
         Map<String, byte[]> bytes = new TreeMap<>();   // what was read, for the revision without encoding it again
         Map<String, String> inside = new HashMap<>();  // each file's name inside the path it was found under
@@ -81,7 +97,7 @@ public final class DirectorySource {
         }
         List<Map.Entry<String, byte[]>> named = new ArrayList<>(bytes.size());
         bytes.forEach((name, content) -> named.add(Map.entry(inside.get(name), content)));
-        return new Snapshot("dir:" + revisionOfBytes(named), files);
+        return new Read(files, () -> "dir:" + revisionOfBytes(named));
     }
 
     /** @param root the real path a link must stay inside, or null for a file named on the command line */

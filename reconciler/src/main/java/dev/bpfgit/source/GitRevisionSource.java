@@ -65,32 +65,45 @@ public final class GitRevisionSource {
      * repository without commits, or one JGit cannot read, {@code onDisk} is returned as it is.
      */
     public static Snapshot named(Path path, Snapshot onDisk) {
+        return named(path, new DirectorySource.Read(onDisk.files(), onDisk::revision), () -> onDisk);
+    }
+
+    /**
+     * As {@link #named(Path, Snapshot)} for a {@link DirectorySource#readFiles read}: its revision (a digest of
+     * every file) is computed only when git does not name the files.
+     */
+    public static Snapshot named(Path path, DirectorySource.Read onDisk) {
+        return named(path, onDisk, onDisk::snapshot);
+    }
+
+    private static Snapshot named(Path path, DirectorySource.Read read, java.util.function.Supplier<Snapshot> unnamed) {
+        Map<String, String> onDisk = read.files();
         Path abs = path.toAbsolutePath().normalize();
         if (!DirectorySource.mayBeInGitRepository(abs)) {
-            return onDisk;
+            return unnamed.get();
         }
         FileRepositoryBuilder builder = find(abs);
         if (builder.getGitDir() == null) {
-            return onDisk;
+            return unnamed.get();
         }
         try (Repository repo = builder.setMustExist(true).build(); RevWalk walk = new RevWalk(repo)) {
             ObjectId head = repo.isBare() ? null : repo.resolve(Constants.HEAD);
             if (head == null) {
-                return onDisk;
+                return unnamed.get();
             }
             RevCommit commit = walk.parseCommit(head);
             boolean same;
             try {
-                same = files(repo, commit, path).equals(onDisk.files());
+                same = files(repo, commit, path).equals(onDisk);
             } catch (InvalidFilesException e) {
                 same = false;   // HEAD holds a file the disk no longer has as it was
             }
             if (same) {
-                return new Snapshot(commit.getName(), onDisk.files(), Optional.of(commit(commit)));
+                return new Snapshot(commit.getName(), onDisk, Optional.of(commit(commit)));
             }
-            return new Snapshot(commit.getName() + DIRTY, onDisk.files());
+            return new Snapshot(commit.getName() + DIRTY, onDisk);
         } catch (IOException | IllegalArgumentException e) {
-            return onDisk;
+            return unnamed.get();
         }
     }
 

@@ -41,6 +41,15 @@ class SplitValidateTest {
         }
     }
 
+    /** {@link SplitValidate#validateThen} with {@code then}: its result, or the errors thrown. */
+    private static Object splitThen(Snapshot s, int cores, java.util.function.Function<List<Policy>, Object> then) {
+        try {
+            return SplitValidate.validateThen(s, n -> { }, cores, 0, Long.MAX_VALUE, then);
+        } catch (PolicyException e) {
+            return e.errors();
+        }
+    }
+
     private static List<Path> dirs() throws IOException {
         List<Path> dirs = new ArrayList<>();
         for (String top : List.of("src/test/resources/policies/valid", "src/test/resources/policies/invalid",
@@ -68,6 +77,7 @@ class SplitValidateTest {
             Object want = serial(s);
             for (int cores : new int[]{2, 3, 8}) {
                 assertEquals(want, split(s, cores), dir + ", " + cores + " cores");
+                assertEquals(want, splitThen(s, cores, p -> p), dir + ", " + cores + " cores, checks beside");
             }
             compared++;
             invalid += want instanceof List<?> l && !l.isEmpty() && l.get(0) instanceof PolicyError ? 1 : 0;
@@ -98,7 +108,24 @@ class SplitValidateTest {
             Object want = serial(s);
             assertTrue(want instanceof List<?> l && !l.isEmpty() && l.get(0) instanceof PolicyError, want.toString());
             assertEquals(want, split(s, 2));
+            // what the compile beside the checks gave or threw is dropped: the serial path's errors come out
+            assertEquals(want, splitThen(s, 2, p -> p));
+            assertEquals(want, splitThen(s, 2, p -> {
+                throw new IllegalStateException("a compile tripped over the duplicate");
+            }));
         }
+    }
+
+    @Test
+    void whatTheCompileBesideValidChecksGivesOrThrowsComesOut() {
+        Map<String, String> files = Map.of("a.yaml", policy("one", 1, 300), "b.yaml", policy("two", 2, 300));
+        Snapshot s = new Snapshot("r", files);
+        assertEquals(List.of("one", "two"), splitThen(s, 2, p -> p.stream().map(Policy::name).toList()));
+        IllegalStateException thrown = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> SplitValidate.validateThen(s, n -> { }, 2, 0, Long.MAX_VALUE, p -> {
+                    throw new IllegalStateException("kernel facts failed");
+                }));
+        assertEquals("kernel facts failed", thrown.getMessage());
     }
 
     @Test

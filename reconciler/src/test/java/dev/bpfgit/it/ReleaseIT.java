@@ -242,6 +242,7 @@ class ReleaseIT {
         assertEquals(0, validate.exit(), validate.toString());
         List<String> expected = new ArrayList<>(common);
         expected.add("-XX:TieredStopAtLevel=1");
+        expected.add("-XX:Tier3BackEdgeThreshold=2000");   // a loop run once per verb compiled early (OSR)
         expected.add("-XX:InitialRAMPercentage=100");   // the young generation at its largest from the start
         expected.add("-Xmx768m");   // the default heap (README, "Memory: the default heap")
         expected.addAll(tail);

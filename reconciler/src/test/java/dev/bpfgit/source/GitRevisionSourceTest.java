@@ -8,10 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A git revision refuses the files a directory refuses, with the same words. */
 class GitRevisionSourceTest {
@@ -63,5 +65,40 @@ class GitRevisionSourceTest {
         // the same files on disk: the same problems, word for word
         InvalidFilesException fromDisk = assertThrows(InvalidFilesException.class, () -> DirectorySource.read(dir));
         assertEquals(fromGit.problems(), fromDisk.problems());
+    }
+
+    /** A read that git names (clean or dirty) costs no digest of its files; elsewhere it is the directory's. */
+    @Test
+    void aCheckoutIsNamedWithoutTheDigestOfItsFiles(@TempDir Path repo, @TempDir Path plain) throws Exception {
+        Git.init().setDirectory(repo.toFile()).call().close();
+        Path dir = repo.resolve("policies");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("a.yaml"), "a: 1\n");
+        commit(repo);
+        AtomicInteger asked = new AtomicInteger();
+
+        Snapshot clean = GitRevisionSource.named(dir, counted(dir, asked));
+        assertEquals(GitRevisionSource.named(dir, DirectorySource.read(dir)), clean);
+        assertTrue(clean.commit().isPresent(), clean.toString());
+
+        Files.writeString(dir.resolve("b.yaml"), "b: 1\n");
+        Snapshot dirty = GitRevisionSource.named(dir, counted(dir, asked));
+        assertEquals(GitRevisionSource.named(dir, DirectorySource.read(dir)), dirty);
+        assertTrue(dirty.revision().endsWith("+dirty"), dirty.revision());
+        assertEquals(0, asked.get(), "the files' digest was computed for a read git names");
+
+        Files.writeString(plain.resolve("a.yaml"), "a: 1\n");
+        Snapshot unnamed = GitRevisionSource.named(plain, counted(plain, asked));
+        assertEquals(DirectorySource.read(plain), unnamed);
+        assertTrue(unnamed.revision().startsWith("dir:"), unnamed.revision());
+        assertEquals(1, asked.get());
+    }
+
+    private static DirectorySource.Read counted(Path dir, AtomicInteger asked) {
+        DirectorySource.Read read = DirectorySource.readFiles(List.of(dir));
+        return new DirectorySource.Read(read.files(), () -> {
+            asked.incrementAndGet();
+            return read.revision().get();
+        });
     }
 }
