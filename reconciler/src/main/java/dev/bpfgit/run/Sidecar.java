@@ -161,6 +161,7 @@ public final class Sidecar {
     private List<PolicyKind.Runtime> runtimes = List.of();
     private Instant nextRuntime = Instant.MIN;
     private boolean restoreTried;
+    private boolean startChecked;                // the first revision applied since the start was checked again
     private dev.bpfgit.kernel.MapWriteCounter writeCounter;
     private boolean counterTried;
     private volatile dev.bpfgit.observe.EntryCache entryCache;
@@ -556,6 +557,15 @@ public final class Sidecar {
             stages = null;
             ahead = null;
         }
+        if (!startChecked && ready) {
+            // the first revision applied since the start is observed and diffed again at once, a drift tick
+            // ahead of time: it checks that the kernel kept what was written, and it runs the code every later
+            // revision runs besides the parse (a dump of full maps, a diff against them) while nothing waits
+            // for it. Without it the first edit after a start ran that code cold and was the slowest edit of
+            // every run (bench/README.md, "The first edit after a start").
+            startChecked = true;
+            nextReconcile = clock.instant();
+        }
         // reading 100,000 rules makes hundreds of MB of garbage, and the heap grown for it would stay
         // committed (RSS) until the next full collection, days away in an idle sidecar: one collection after
         // new revisions returns it (the launcher's -XX:MaxHeapFreeRatio for run lets the heap shrink), once the
@@ -703,7 +713,9 @@ public final class Sidecar {
                         drifted, plan.summary());
             }
             // an in-sync result, with what it was diffed from: the next tick that finds the same needs no diff
-            quiet = plan.inSync() && recorded ? new Quiet(e.desired(), live, plan) : null;
+            // (only with the write counter, which is what tells that nothing changed since: without it the
+            // live state, every map's contents, would be kept for nothing, in the idle sidecar's RSS)
+            quiet = plan.inSync() && recorded && entryCache != null ? new Quiet(e.desired(), live, plan) : null;
             stagesDone(e, observeStart, diffStart, applyStart);
             Instant now = clock.instant();
             if (e.applied().isEmpty()) {
