@@ -99,12 +99,6 @@ public final class Sidecar {
      * that a burst of edits does not grow the heap (at a million rules one revision's garbage alone is that much).
      */
     static final int MAX_UNCOLLECTED = 4;
-    /**
-     * The first revision applied after a start is parsed and compiled once more, its result dropped, while the
-     * sidecar waits for its first edit (see warmUp), if its files hold at most this many characters (100,000
-     * rules are about 4.5 MB): a second revision beside the enforced one at a million rules would risk the heap.
-     */
-    static final long WARM_UP_MAX_CHARS = 10L << 20;
 
     /** Source states recorded for status and metrics. */
     public enum SourceState { OK, INVALID, REFUSED, UNREACHABLE;
@@ -168,8 +162,6 @@ public final class Sidecar {
     private Instant nextRuntime = Instant.MIN;
     private boolean restoreTried;
     private boolean startChecked;                // the first revision applied since the start was checked again
-    private Snapshot warmUp;                     // ...and is to be parsed once more (warmUp), until then
-    Runnable warmedUp = () -> { };               // a test is told of each warm-up
     private dev.bpfgit.kernel.MapWriteCounter writeCounter;
     private boolean counterTried;
     private volatile dev.bpfgit.observe.EntryCache entryCache;
@@ -360,9 +352,6 @@ public final class Sidecar {
             reconcile();
         }
         runtimes();
-        if (warmUp != null && !checked && enforced != null && changeDue() == null) {   // after the check
-            warmUp();
-        }
         if (collectAt != null && !clock.instant().isBefore(collectAt)) {
             if (changeDue() != null) {
                 collectAt = clock.instant().plus(COLLECT_QUIET);   // an edit may be on its way: after it
@@ -370,29 +359,6 @@ public final class Sidecar {
                 collect();
             }
         }
-    }
-
-    /**
-     * Parses and compiles the first revision applied after the start once more and drops the result. The first
-     * parse of a start runs mostly in the interpreter and C1, and C2's code for it is still being made, and made
-     * again, in the next parse: without this, that next parse was the first edit's, which allocated about 2.5
-     * times what later edits' parses allocate (young collections at 100,000 rules: 24 against 9) and was the
-     * slowest edit of every run (bench/README.md, "The first edit after a start"). Once per start, on the loop
-     * thread before the collection of the first revision's garbage (so that its own goes with it), and not while
-     * a change is pending; only for a revision of at most {@link #WARM_UP_MAX_CHARS}.
-     */
-    private void warmUp() {
-        Snapshot s = warmUp;
-        warmUp = null;
-        long t0 = System.nanoTime();
-        try {
-            Compiler.compile(pipeline.root(), s.revision(), new dev.bpfgit.policy.PolicyLoader().load(s), host.get());
-            LOG.debug("revision {} parsed and compiled again to warm the JIT in {} ms", s.revision(),
-                    (System.nanoTime() - t0) / 1_000_000);
-        } catch (RuntimeException x) {
-            LOG.debug("warm-up of revision {}: {}", s.revision(), x.toString());   // the revision was valid
-        }
-        warmedUp.run();
     }
 
     /** The full collection after new revisions (see checkSource). */
@@ -599,8 +565,6 @@ public final class Sidecar {
             // every run (bench/README.md, "The first edit after a start").
             startChecked = true;
             nextReconcile = clock.instant();
-            long chars = snapshot.files().values().stream().mapToLong(String::length).sum();
-            warmUp = chars <= WARM_UP_MAX_CHARS ? snapshot : null;
         }
         // reading 100,000 rules makes hundreds of MB of garbage, and the heap grown for it would stay
         // committed (RSS) until the next full collection, days away in an idle sidecar: one collection after

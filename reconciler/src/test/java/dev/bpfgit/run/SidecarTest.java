@@ -214,56 +214,6 @@ class SidecarTest {
         assertTrue(has("198.51.100.0/24"), "corrected at the drift tick");
     }
 
-    /**
-     * The first revision applied after a start is parsed and compiled once more (for the JIT), once, after its
-     * check, not while a change is pending, and before the collection of its garbage; later revisions are not.
-     */
-    @Test
-    void theFirstRevisionAppliedAfterAStartIsParsedOnceMoreWhileNothingIsPending() throws IOException {
-        Sidecar s = sidecar("correct");
-        java.util.List<String> done = new java.util.ArrayList<>();
-        s.warmedUp = () -> done.add("warm-up " + metrics.parses());
-        s.collector = () -> done.add("collection");
-        source.set("h1", revision("r1", DROP));
-        s.step();
-        assertEquals(List.of(), done, "not in the step that applies it");
-        s.changed();   // an edit on its way: it goes first
-        s.step();
-        assertEquals(List.of(), done);
-        clock.advance(Sidecar.SETTLE);
-        s.step();
-        assertEquals(List.of("warm-up 1"), done, "not counted as a parse of the source");
-        clock.advance(Sidecar.COLLECT_QUIET);
-        s.step();
-        assertEquals(List.of("warm-up 1", "collection"), done);
-        source.set("h2", revision("r2", OTHER));
-        clock.advance(Duration.ofSeconds(31));
-        s.step();
-        clock.advance(Sidecar.COLLECT_QUIET);
-        s.step();
-        clock.advance(Duration.ofSeconds(61));
-        s.step();
-        assertEquals(List.of("warm-up 1", "collection", "collection"), done, "once per start");
-        assertTrue(has("198.51.100.0/24") && s.ready());
-    }
-
-    /** ...and not at all when its files are larger than {@link Sidecar#WARM_UP_MAX_CHARS}. */
-    @Test
-    void aRevisionTooLargeIsNotParsedOnceMore() throws IOException {
-        Sidecar s = sidecar("correct");
-        java.util.concurrent.atomic.AtomicInteger warmUps = new java.util.concurrent.atomic.AtomicInteger();
-        s.warmedUp = warmUps::incrementAndGet;
-        String comment = "#" + "x".repeat((int) Sidecar.WARM_UP_MAX_CHARS) + "\n";
-        Snapshot large = revision("r1", DROP);
-        source.set("h1", new Snapshot("r1", Map.of("p.yaml", large.files().get("p.yaml"), "q.yaml", comment)));
-        s.step();
-        assertTrue(has("192.0.2.0/24"));
-        s.step();
-        clock.advance(Duration.ofSeconds(1));
-        s.step();
-        assertEquals(0, warmUps.get());
-    }
-
     @Test
     void aNewRevisionIsDiffedAgainstWhatWasObservedWhileItWasParsedUnlessItAttachesElsewhere() throws IOException {
         Sidecar s = sidecar("correct");
