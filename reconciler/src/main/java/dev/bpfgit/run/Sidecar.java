@@ -161,7 +161,6 @@ public final class Sidecar {
     private List<PolicyKind.Runtime> runtimes = List.of();
     private Instant nextRuntime = Instant.MIN;
     private boolean restoreTried;
-    private boolean startChecked;                // the first revision applied since the start was checked again
     private dev.bpfgit.kernel.MapWriteCounter writeCounter;
     private boolean counterTried;
     private volatile dev.bpfgit.observe.EntryCache entryCache;
@@ -556,15 +555,6 @@ public final class Sidecar {
         } finally {
             stages = null;
             ahead = null;
-        }
-        if (!startChecked && ready) {
-            // the first revision applied since the start is observed and diffed again at once, a drift tick
-            // ahead of time: it checks that the kernel kept what was written, and it runs the code every later
-            // revision runs besides the parse (a dump of full maps, a diff against them) while nothing waits
-            // for it. Without it the first edit after a start ran that code cold and was the slowest edit of
-            // every run (bench/README.md, "The first edit after a start").
-            startChecked = true;
-            nextReconcile = clock.instant();
         }
         // reading 100,000 rules makes hundreds of MB of garbage, and the heap grown for it would stay
         // committed (RSS) until the next full collection, days away in an idle sidecar: one collection after

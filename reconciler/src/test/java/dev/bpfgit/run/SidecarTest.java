@@ -178,42 +178,6 @@ class SidecarTest {
         assertEquals(1, sample(m, "bpfgit_policy_state{policy=\"TrafficPolicy/edge\",state=\"in_sync\"}"), m);
     }
 
-    /**
-     * The first revision applied after a start is observed and diffed again at the next step, not a drift interval
-     * later (it checks what the kernel kept, and the first edit then does not run the dump and diff of full maps
-     * cold); later revisions wait for the interval as before.
-     */
-    @Test
-    void theFirstRevisionAppliedAfterAStartIsCheckedAgainAtOnce() throws IOException {
-        Sidecar s = sidecar("correct");
-        String loop = Thread.currentThread().getName();
-        source.set("h1", revision("r1", DROP));
-        s.step();
-        assertTrue(s.ready());
-        int observed = observedOn.getOrDefault(loop, 0);
-        drop("192.0.2.0/24");   // the kernel lost what was written
-        s.step();   // no time passed
-        assertEquals(observed + 1, observedOn.getOrDefault(loop, 0), observedOn.toString());
-        assertTrue(has("192.0.2.0/24"), "corrected by the check after the first apply");
-        assertEquals(1, sample(scrape(), "bpfgit_drift_corrected_total"));
-
-        s.step();   // checked once, not at every step
-        assertEquals(observed + 1, observedOn.getOrDefault(loop, 0), observedOn.toString());
-
-        source.set("h2", revision("r2", OTHER));
-        clock.advance(Duration.ofSeconds(31));
-        s.step();
-        assertTrue(has("198.51.100.0/24"));
-        int afterSecond = observedOn.getOrDefault(loop, 0) + observedOn.getOrDefault("bpfgit-observe", 0);
-        drop("198.51.100.0/24");
-        s.step();
-        assertFalse(has("198.51.100.0/24"), "a later revision waits for the drift interval");
-        assertEquals(afterSecond, observedOn.getOrDefault(loop, 0) + observedOn.getOrDefault("bpfgit-observe", 0));
-        clock.advance(Duration.ofSeconds(61));
-        s.step();
-        assertTrue(has("198.51.100.0/24"), "corrected at the drift tick");
-    }
-
     @Test
     void aNewRevisionIsDiffedAgainstWhatWasObservedWhileItWasParsedUnlessItAttachesElsewhere() throws IOException {
         Sidecar s = sidecar("correct");
