@@ -703,7 +703,9 @@ public final class Sidecar {
                         drifted, plan.summary());
             }
             // an in-sync result, with what it was diffed from: the next tick that finds the same needs no diff
-            quiet = plan.inSync() && recorded ? new Quiet(e.desired(), live, plan) : null;
+            // (only with the write counter, which is what tells that nothing changed since: without it the
+            // live state, every map's contents, would be kept for nothing, in the idle sidecar's RSS)
+            quiet = plan.inSync() && recorded && entryCache != null ? new Quiet(e.desired(), live, plan) : null;
             stagesDone(e, observeStart, diffStart, applyStart);
             Instant now = clock.instant();
             if (e.applied().isEmpty()) {
