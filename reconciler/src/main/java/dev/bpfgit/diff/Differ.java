@@ -67,8 +67,19 @@ public final class Differ {
         return slash > 0 && desiredRels.contains(rest.substring(0, slash));
     }
 
+    /** @throws ForeignProgramException naming every unit a foreign program refuses, when one does */
     public static Plan diff(Kinds kinds, DesiredState desired, LiveState live) {
-        return diff(kinds, desired, live, null).plan();
+        Around a = diffAround(kinds, desired, live);
+        if (a.refused().size() == 1) {
+            throw a.refused().getFirst();
+        }
+        if (!a.refused().isEmpty()) {
+            // all of them at once: an operator clears every one before the next try
+            List<String> policies = a.refused().stream().flatMap(r -> r.policies().stream()).distinct().sorted().toList();
+            throw new ForeignProgramException(String.join("\n", a.refused().stream().map(Throwable::getMessage)
+                    .toList()), policies);
+        }
+        return a.plan();
     }
 
     /**
@@ -77,7 +88,8 @@ public final class Differ {
      * the reason, and every other unit is planned as usual. {@link #diff} refuses the whole plan instead.
      */
     public static Around diffAround(Kinds kinds, DesiredState desired, LiveState live) {
-        return diff(kinds, desired, live, new ArrayList<>());
+        List<ForeignProgramException> refused = new ArrayList<>();
+        return diff(kinds, desired, live, refused);
     }
 
     /** @param refused one per unit left out, naming its policies; empty when none was */
@@ -87,7 +99,7 @@ public final class Differ {
         }
     }
 
-    /** @param refused null: a refusal throws; else where refusals are collected */
+    /** @param refused where refusals are collected */
     private static Around diff(Kinds kinds, DesiredState desired, LiveState live,
                                List<ForeignProgramException> refused) {
         Path root = desired.root();
@@ -117,9 +129,6 @@ public final class Differ {
             try {
                 up = d.plan();
             } catch (ForeignProgramException e) {
-                if (refused == null) {
-                    throw e;
-                }
                 refused.add(e);
                 keep(u.dir(), rel, live, wanted, meta);
                 failed.addAll(u.policies());
@@ -154,7 +163,7 @@ public final class Differ {
                         && !k.equals("applied") && !k.startsWith(Meta.SIDECAR) && !runtimeOfDesired(k, desiredRels))
                 .toList();
         return new Around(new Plan(root, desired.revision(), live.basisDigest(), units, meta, metaDeletes, warnings),
-                refused == null ? List.of() : refused);
+                refused);
     }
 
     /** A unit left out keeps every pin it has and the bookkeeping of the unit and its programs. */

@@ -44,6 +44,19 @@ class DifferTest {
         assertEquals(Files.readString(dir.resolve("plan.txt")), PlanText.render(f.plan(s)));
     }
 
+    /** A tc policy beside another team's tcx program: attached with a warning, as the example says. */
+    @Test
+    void tcCoexistExamplePlanMatchesItsExpectedOutput() throws Exception {
+        Path dir = Path.of("../examples/tc-coexist");
+        f.kernel.attachForeign(new AttachPoint.Tcx("eth0", AttachPoint.Direction.INGRESS), 41, "ratelimit");
+        String yaml = Files.readString(dir.resolve("policy.yaml"));
+        Snapshot s = snapshot("example", "examples/tc-coexist/policy.yaml", yaml);
+        assertEquals(Fixture.expected(dir.resolve("plan.txt"), PlanText.render(f.plan(s))), PlanText.render(f.plan(s)));
+        ForeignProgramException e = assertThrows(ForeignProgramException.class, () -> f.plan(snapshot("example",
+                "examples/tc-coexist/policy.yaml", yaml.replace("foreignPrograms: coexist", "foreignPrograms: refuse"))));
+        assertTrue(e.getMessage().startsWith("eth0 tcx-ingress: program id 41 \"ratelimit\""), e.getMessage());
+    }
+
     @Test
     void blocklistExamplePlanMatchesItsExpectedOutput() throws Exception {
         Path dir = Path.of("../examples/blocklist");
