@@ -136,6 +136,9 @@ class ForeignTcIT {
         try (PinRoot a = PinRoot.create(); PinRoot b = PinRoot.create(); Topology t = Topology.pair()) {
             Bpfgit.Host first = new Bpfgit.Host(t.ns("edge"), a.path());
             Bpfgit.Host second = new Bpfgit.Host(t.ns("edge"), b.path());
+            Bpfgit.Cli saved = second.cli("plan", dir.toString(), "-o", "json");
+            assertEquals(1, saved.exit(), saved.toString());
+            Path planFile = write(build, "saved-plan.json", saved.out());   // outside the policies
             Bpfgit.Cli applied = first.cli("apply", dir.toString(), "--yes");
             assertEquals(0, applied.exit(), applied.toString());
             List<Integer> before = ingress(first);
@@ -147,6 +150,11 @@ class ForeignTcIT {
             assertTrue(other.err().contains("program id " + before.getFirst() + " \"")
                     && other.err().contains("is attached and was not attached by bpfgit; for TrafficPolicy/in"),
                     other.err());
+            // a plan saved before the other program came: stale, though nothing under its own root changed
+            Bpfgit.Cli stale = second.cli("apply", "--plan", planFile.toString(), "--yes");
+            assertEquals(3, stale.exit(), stale.toString());
+            assertTrue(stale.err().contains("is stale: eth0 ") && stale.err().contains("program id " + before.getFirst()),
+                    stale.err());
             assertEquals(List.of(), second.pins());
             assertEquals(before, ingress(first), "the first root's program untouched");
             assertEquals(0, t.ping("client", "203.0.113.7", "10.0.0.2", 3));
