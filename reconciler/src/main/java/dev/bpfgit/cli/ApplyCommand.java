@@ -160,6 +160,32 @@ final class ApplyCommand implements Callable<Integer> {
             throw new StalePlanException("the plan in " + planFile + " is stale: the kernel state under " + p.root()
                     + " changed since it was made; run plan again");
         }
+        foreignSince(plan, live);
         return plan;
+    }
+
+    /**
+     * The basis covers what is pinned under the root, not what others attach: a BPF program that appeared at a
+     * point the plan attaches to, since it was made, makes it stale too, unless the plan named it (a policy
+     * coexisting with it: its warning). The plan was made without it; plan again decides.
+     */
+    private void foreignSince(Plan plan, LiveState live) {
+        java.util.Set<Integer> ours = new java.util.HashSet<>();
+        live.programs().values().forEach(pr -> ours.add(pr.info().id()));
+        live.links().values().forEach(l -> ours.add(l.info().progId()));
+        String warned = String.join("\n", plan.warnings());
+        plan.units().forEach(u -> u.changes().forEach(c -> {
+            if (c instanceof Change.CreateLink l) {
+                for (dev.bpfgit.kernel.AttachedProgram a : live.attached().getOrDefault(l.at(), List.of())) {
+                    if (a.progId() != 0 && !ours.contains(a.progId())
+                            && !warned.contains(l.at().label() + ": program id " + a.progId() + " ")
+                            && !warned.contains(", program id " + a.progId() + " ")) {
+                        throw new StalePlanException("the plan in " + planFile + " is stale: " + l.at().label()
+                                + ": program id " + a.progId() + " \"" + a.name() + "\" is attached and was not"
+                                + " attached by bpfgit, and was not there when the plan was made; run plan again");
+                    }
+                }
+            }
+        }));
     }
 }

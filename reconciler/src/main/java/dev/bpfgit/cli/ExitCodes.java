@@ -63,7 +63,12 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
                 // is a fatal error of the sidecar, 3
                 yield invalidInput(cl) ? INVALID : ERROR;
             }
-            case KernelException _, ForeignProgramException _, StalePlanException _ -> {
+            case ForeignProgramException _ -> {
+                err.println("error: " + ex.getMessage().replace("\n", "\nerror: "));
+                err.println("nothing was changed.");
+                yield ERROR;
+            }
+            case KernelException _, StalePlanException _ -> {
                 err.println("error: " + ex.getMessage());
                 yield ERROR;
             }

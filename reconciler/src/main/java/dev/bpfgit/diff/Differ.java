@@ -67,7 +67,41 @@ public final class Differ {
         return slash > 0 && desiredRels.contains(rest.substring(0, slash));
     }
 
+    /** @throws ForeignProgramException naming every unit a foreign program refuses, when one does */
     public static Plan diff(Kinds kinds, DesiredState desired, LiveState live) {
+        Around a = diffAround(kinds, desired, live);
+        if (a.refused().size() == 1) {
+            throw a.refused().getFirst();
+        }
+        if (!a.refused().isEmpty()) {
+            // all of them at once: an operator clears every one before the next try
+            List<String> policies = a.refused().stream().flatMap(r -> r.policies().stream()).distinct().sorted().toList();
+            throw new ForeignProgramException(String.join("\n", a.refused().stream().map(Throwable::getMessage)
+                    .toList()), policies);
+        }
+        return a.plan();
+    }
+
+    /**
+     * A plan that leaves out the units a foreign program refuses, for the sidecar: each such unit keeps what
+     * it has (its pins and their bookkeeping, the last good state), its policies are recorded as failed with
+     * the reason, and every other unit is planned as usual. {@link #diff} refuses the whole plan instead.
+     */
+    public static Around diffAround(Kinds kinds, DesiredState desired, LiveState live) {
+        List<ForeignProgramException> refused = new ArrayList<>();
+        return diff(kinds, desired, live, refused);
+    }
+
+    /** @param refused one per unit left out, naming its policies; empty when none was */
+    public record Around(Plan plan, List<ForeignProgramException> refused) {
+        public Around {
+            refused = List.copyOf(refused);
+        }
+    }
+
+    /** @param refused where refusals are collected */
+    private static Around diff(Kinds kinds, DesiredState desired, LiveState live,
+                               List<ForeignProgramException> refused) {
         Path root = desired.root();
         Owners owners = new Owners(desired.policies(), live.meta());
         List<UnitPlan> units = new ArrayList<>();
@@ -84,11 +118,27 @@ public final class Differ {
         for (Policy p : desired.policies()) {
             meta.put(Meta.policyKey(p.id()), p.digest());
         }
+        Map<String, Policy> byId = new HashMap<>();
+        desired.policies().forEach(p -> byId.put(p.id(), p));
+        Set<String> failed = new HashSet<>();
         for (Unit u : desired.units()) {
-            UnitDiff d = new UnitDiff(u, kinds.named(u.kind()), live, owners, desired.revision(), warnings);
-            units.add(d.plan());
-            wanted.addAll(d.wanted);
+            List<Policy> acting = u.policies().stream().map(byId::get).filter(java.util.Objects::nonNull).toList();
+            UnitDiff d = new UnitDiff(u, kinds.named(u.kind()), live, owners, desired.revision(), warnings, acting);
             String rel = root.relativize(u.dir()).toString();
+            UnitPlan up;
+            try {
+                up = d.plan();
+            } catch (ForeignProgramException e) {
+                refused.add(e);
+                keep(u.dir(), rel, live, wanted, meta);
+                failed.addAll(u.policies());
+                for (String pid : u.policies()) {
+                    meta.put(Meta.FAILED + pid, Meta.fit(e.getMessage()));
+                }
+                continue;
+            }
+            units.add(up);
+            wanted.addAll(d.wanted);
             meta.put(Meta.unitKey(rel), d.fingerprint.digest());
             for (String pid : u.policies()) {
                 meta.put(Meta.ownerKey(rel, pid), "");
@@ -97,6 +147,11 @@ public final class Differ {
                 meta.put(Meta.programKey(root.relativize(p.pin()).toString()), p.spec().identity());
             }
         }
+        // a policy of a unit left out is not applied at its new digest: it keeps what was recorded
+        for (String pid : failed) {
+            live.meta().get(Meta.policyKey(pid)).ifPresentOrElse(v -> meta.put(Meta.policyKey(pid), v),
+                    () -> meta.remove(Meta.policyKey(pid)));
+        }
         units.addAll(removals(kinds, live, wanted));
         // stale keys, and the failures recorded by earlier applies: a successful apply clears them; the
         // sidecar's view of its source (sidecar/...) is not the plan's to remove, nor a kind's runtime state
@@ -104,10 +159,26 @@ public final class Differ {
         Set<String> desiredRels = new HashSet<>();
         desired.units().forEach(u -> desiredRels.add(root.relativize(u.dir()).toString()));
         List<String> metaDeletes = live.meta().values().keySet().stream()
-                .filter(k -> k.startsWith(Meta.FAILED) || !meta.containsKey(k) && !k.equals("applied")
-                        && !k.startsWith(Meta.SIDECAR) && !runtimeOfDesired(k, desiredRels))
+                .filter(k -> k.startsWith(Meta.FAILED) && !meta.containsKey(k) || !meta.containsKey(k)
+                        && !k.equals("applied") && !k.startsWith(Meta.SIDECAR) && !runtimeOfDesired(k, desiredRels))
                 .toList();
-        return new Plan(root, desired.revision(), live.basisDigest(), units, meta, metaDeletes, warnings);
+        return new Around(new Plan(root, desired.revision(), live.basisDigest(), units, meta, metaDeletes, warnings),
+                refused);
+    }
+
+    /** A unit left out keeps every pin it has and the bookkeeping of the unit and its programs. */
+    private static void keep(Path dir, String rel, LiveState live, Set<Path> wanted, Map<String, String> meta) {
+        live.links().keySet().stream().filter(p -> p.startsWith(dir)).forEach(wanted::add);
+        live.programs().keySet().stream().filter(p -> p.startsWith(dir)).forEach(wanted::add);
+        live.maps().keySet().stream().filter(p -> p.startsWith(dir)).forEach(wanted::add);
+        String unitKey = Meta.unitKey(rel);
+        String programs = Meta.programKey(rel + "/");
+        String owners = Meta.ownerKey(rel, "");
+        live.meta().values().forEach((k, v) -> {
+            if (k.equals(unitKey) || k.startsWith(programs) || k.startsWith(owners)) {
+                meta.put(k, v);
+            }
+        });
     }
 
     /** The plan that removes everything bpfgit owns under the root, the root included. */
@@ -249,8 +320,11 @@ public final class Differ {
 
         final PolicyKind kind;
 
+        final List<Policy> acting;
+
         UnitDiff(Unit unit, PolicyKind kind, LiveState live, Owners owners, String revision,
-                 List<String> warnings) {
+                 List<String> warnings, List<Policy> acting) {
+            this.acting = acting;
             this.unit = unit;
             this.kind = kind;
             this.live = live;
@@ -549,6 +623,9 @@ public final class Differ {
                     sameTarget = ll != null && (id == null || ll.info().ifindex() == id.intValue());
                 }
                 if (ll != null && !ll.info().defunct() && sameTarget) {
+                    // attached already: a foreign program that came later is refused as one that was there first
+                    // would be, and coexisting with it needs no word at every plan
+                    foreign(l, ll, true);
                     if (reloaded.contains(l.program())) {
                         links.add(new Change.UpdateLink(l.pin(), l.program(), Optional.of(ll.info().progId()),
                                 "program reloaded"));
@@ -562,26 +639,54 @@ public final class Differ {
                     links.add(new Change.Unpin(l.pin(), Optional.of(PinType.LINK), ll.info().defunct()
                             ? "link whose interface is gone" : "link attached to an older " + ifname(l.at())));
                 }
-                int ours = ll == null || lp == null ? -1 : lp.info().id();
-                // id 0: a legacy tc filter that is no BPF program (u32, flower, matchall...), never bpfgit's
-                List<AttachedProgram> others = live.attached().getOrDefault(l.at(), List.of()).stream()
-                        .filter(a -> a.progId() == 0
-                                || a.progId() != ours && (ll == null || a.progId() != ll.info().progId()))
-                        .toList();
-                if (!others.isEmpty()) {
-                    String who = others.stream().map(a -> a.progId() == 0 ? a.name()
-                                    : "program id " + a.progId() + " \"" + a.name() + "\"")
-                            .reduce((a, b) -> a + ", " + b).orElseThrow();
-                    String msg = l.at().label() + ": " + who + " is attached and was not attached by"
-                            + " bpfgit; for " + String.join(", ", unit.policies());
-                    PolicyKind.Foreign foreign = kind.foreign(l.at());
-                    if (foreign.refuse()) {
-                        throw new ForeignProgramException(msg + ": " + foreign.advice());
-                    }
-                    warnings.add(msg + ": " + foreign.advice());
-                }
+                foreign(l, ll, false);
                 links.add(new Change.CreateLink(l.pin(), l.program(), l.at()));
             }
+        }
+
+        /**
+         * Programs at the link's attach point that bpfgit did not attach: the kind says whether that refuses the
+         * unit ({@link ForeignProgramException}) or is a warning. bpfgit's own are every program pinned under
+         * this root (a reloaded one's predecessor included, until its link moves) and the one its link runs, so
+         * a restart or an upgrade finds its own programs its own; another root's are another owner's.
+         */
+        private void foreign(LinkDesire l, LiveLink ll, boolean attached) {
+            List<AttachedProgram> at = live.attached().getOrDefault(l.at(), List.of());
+            if (at.isEmpty()) {
+                return;
+            }
+            Set<Integer> ours = new HashSet<>();
+            live.programs().values().forEach(p -> ours.add(p.info().id()));
+            if (ll != null) {
+                ours.add(ll.info().progId());
+            }
+            // id 0: a legacy tc filter that is no BPF program (u32, flower, matchall...), never bpfgit's
+            List<AttachedProgram> others = at.stream().filter(a -> a.progId() == 0 || !ours.contains(a.progId()))
+                    .toList();
+            if (others.isEmpty()) {
+                return;
+            }
+            PolicyKind.Foreign foreign = kind.foreign(l.at(), acting);
+            List<AttachedProgram> programs = others.stream().filter(a -> a.progId() != 0).toList();
+            if (foreign.refuse() && !programs.isEmpty()) {
+                throw new ForeignProgramException(message(l, programs) + ": " + foreign.advice(), unit.policies());
+            }
+            if (attached) {
+                return;
+            }
+            // a classifier that is no program is never refused: it is the operator's tc setup, and bpfgit's
+            // filter (or tcx program) is not the one that has to make room for it
+            warnings.add(message(l, others) + ": " + (foreign.refuse()
+                    ? "it is no BPF program, so bpfgit leaves it be; one with a lower pref that returns a verdict"
+                    + " decides before bpfgit's." : foreign.advice()));
+        }
+
+        private String message(LinkDesire l, List<AttachedProgram> others) {
+            String who = others.stream().map(a -> a.progId() == 0 ? a.name()
+                            : "program id " + a.progId() + " \"" + a.name() + "\"")
+                    .reduce((a, b) -> a + ", " + b).orElseThrow();
+            return l.at().label() + ": " + who + " is attached and was not attached by bpfgit; for "
+                    + String.join(", ", unit.policies());
         }
 
         private static String ifname(AttachPoint at) {

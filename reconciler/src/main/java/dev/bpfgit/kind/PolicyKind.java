@@ -138,6 +138,14 @@ public interface PolicyKind {
         return Foreign.NONE;
     }
 
+    /**
+     * {@link #foreign(AttachPoint)} for a unit whose policies are {@code acting}: a kind whose policies may
+     * accept a foreign program at the point (TrafficPolicy's {@code foreignPrograms: coexist}) decides here.
+     */
+    default Foreign foreign(AttachPoint at, List<Policy> acting) {
+        return foreign(at);
+    }
+
     /** @param refuse an error (nothing is applied) rather than a warning; {@code advice} ends either */
     record Foreign(boolean refuse, String advice) {
         /** Neither refused nor explained. */

@@ -8,6 +8,7 @@ import dev.bpfgit.compile.Compiler;
 import dev.bpfgit.compile.DesiredState;
 import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.diff.Differ;
+import dev.bpfgit.diff.ForeignProgramException;
 import dev.bpfgit.diff.Plan;
 import dev.bpfgit.diff.UnitPlan;
 import dev.bpfgit.kernel.Entry;
@@ -669,15 +670,24 @@ public final class Sidecar {
                 appliedRevision = live.meta().revision().orElse(null);
                 appliedAt = live.meta().get("applied").map(Sidecar::instant).orElse(null);
             }
-            Plan plan = unchanged(e, live) ? quiet.plan() : Differ.diff(e.desired(), live);
+            // a unit a foreign program refuses is left as it is, its policies failed; the rest is applied
+            List<ForeignProgramException> refused = List.of();
+            Plan plan;
+            if (unchanged(e, live)) {
+                plan = quiet.plan();
+            } else {
+                Differ.Around around = Differ.diffAround(Kinds.BUILT_IN, e.desired(), live);
+                plan = around.plan();
+                refused = around.refused();
+            }
             long applyStart = System.nanoTime();
             boolean recorded = live.meta().revision().equals(Optional.of(e.revision()));
             boolean first = e.applied().isEmpty() && !recorded;
             Set<String> drifted = policiesChanged(plan);
             boolean inSync = true;
             if (plan.inSync()) {
-                if (!recorded) {
-                    pipeline.apply(plan);   // nothing to change in the datapath: records the revision
+                if (!recorded || !refused.isEmpty()) {
+                    pipeline.apply(plan);   // nothing to change in the datapath: records the revision (and failures)
                 }
                 if (first) {
                     LOG.info("revision {} in sync", e.revision());
@@ -704,8 +714,10 @@ public final class Sidecar {
             }
             // an in-sync result, with what it was diffed from: the next tick that finds the same needs no diff
             // (only with the write counter, which is what tells that nothing changed since: without it the
-            // live state, every map's contents, would be kept for nothing, in the idle sidecar's RSS)
-            quiet = plan.inSync() && recorded && entryCache != null ? new Quiet(e.desired(), live, plan) : null;
+            // live state, every map's contents, would be kept for nothing, in the idle sidecar's RSS; and a
+            // refused unit is looked at again every tick: the foreign program may have gone)
+            quiet = plan.inSync() && recorded && entryCache != null && refused.isEmpty()
+                    ? new Quiet(e.desired(), live, plan) : null;
             stagesDone(e, observeStart, diffStart, applyStart);
             Instant now = clock.instant();
             if (e.applied().isEmpty()) {
@@ -717,10 +729,14 @@ public final class Sidecar {
                 appliedRevision = e.revision();
                 appliedAt = now;
             }
+            metrics.revision(e.revision(), e.shortId(), e.applied().get());
+            if (!refused.isEmpty()) {
+                refused(e, refused, inSync ? Set.of() : drifted);
+                return;
+            }
             backoff = Duration.ZERO;
             ready = inSync;
             metrics.ready(inSync);
-            metrics.revision(e.revision(), e.shortId(), e.applied().get());
             metrics.result(Metrics.Result.OK);
             metrics.success(now);
             metrics.policyStates(states(e, inSync ? Set.of() : drifted, Set.of()));
@@ -744,6 +760,25 @@ public final class Sidecar {
                 LOG.warn("revision {} applied, but no copy of it is kept: {}; a restart while the directory is"
                         + " invalid would not correct drift", e.revision(), x.getMessage());
             }
+        }
+    }
+
+    /**
+     * Units left out because a foreign program is at their attach point: the rest of the revision is applied,
+     * those policies are failed (status reads the reason recorded with the pins) and retried with backoff.
+     */
+    private void refused(Enforced e, List<ForeignProgramException> refused, Set<String> drifted) {
+        backoff = backoff.isZero() ? MIN_BACKOFF : min(backoff.multipliedBy(2), MAX_BACKOFF);
+        retryAt = clock.instant().plus(backoff);
+        ready = false;
+        metrics.ready(false);
+        metrics.result(Metrics.Result.ERROR);
+        Set<String> failed = new TreeSet<>();
+        refused.forEach(r -> failed.addAll(r.policies()));
+        metrics.policyStates(states(e, drifted, failed));
+        for (ForeignProgramException r : refused) {
+            LOG.error("revision {} {} failed, the rest applied: {}; retrying in {}", e.revision(), r.policies(),
+                    r.getMessage(), Durations.human(backoff));
         }
     }
 

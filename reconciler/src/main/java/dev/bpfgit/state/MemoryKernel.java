@@ -438,6 +438,11 @@ public final class MemoryKernel implements Kernel {
         attached.computeIfAbsent(at, k -> new ArrayList<>()).add(new AttachedProgram(progId, name));
     }
 
+    /** For tests: the foreign tool detaches what it attached. */
+    public void detachForeign(AttachPoint at, int progId) {
+        attached.getOrDefault(at, new ArrayList<>()).removeIf(a -> a.progId() == progId);
+    }
+
     /** For tests: change a map entry behind bpfgit's back. */
     public void tamper(Path pin, Bytes key, Bytes value) {
         mutable(pin, "tamper").entries().put(key, value);

@@ -84,6 +84,19 @@ class DifferTest {
         assertEquals(2, p.summary().change(), "the JSON plan's summary still counts the kernel's two maps");
     }
 
+    /** A tc policy beside another team's tcx program: attached with a warning, as the example says. */
+    @Test
+    void tcCoexistExamplePlanMatchesItsExpectedOutput() throws Exception {
+        Path dir = Path.of("../examples/tc-coexist");
+        f.kernel.attachForeign(new AttachPoint.Tcx("eth0", AttachPoint.Direction.INGRESS), 41, "ratelimit");
+        String yaml = Files.readString(dir.resolve("policy.yaml"));
+        Snapshot s = snapshot("example", "examples/tc-coexist/policy.yaml", yaml);
+        assertEquals(Fixture.expected(dir.resolve("plan.txt"), PlanText.render(f.plan(s))), PlanText.render(f.plan(s)));
+        ForeignProgramException e = assertThrows(ForeignProgramException.class, () -> f.plan(snapshot("example",
+                "examples/tc-coexist/policy.yaml", yaml.replace("foreignPrograms: coexist", "foreignPrograms: refuse"))));
+        assertTrue(e.getMessage().startsWith("eth0 tcx-ingress: program id 41 \"ratelimit\""), e.getMessage());
+    }
+
     @Test
     void blocklistExamplePlanMatchesItsExpectedOutput() throws Exception {
         Path dir = Path.of("../examples/blocklist");
@@ -272,28 +285,129 @@ class DifferTest {
                 + "Plan: 0 to create, 1 to change, 0 to remove; entries +0 ~1 -0.\n", PlanText.render(p));
     }
 
+    private static final String MARK = "{prefix: 10.0.0.0/8, action: mark, mark: 0x10}";
+
+    private static Snapshot steer(String foreignPrograms) {
+        String text = policy("steer", "eth1", "tc-ingress", MARK);
+        if (foreignPrograms != null) {
+            text = text.replace("  rules:", "  foreignPrograms: " + foreignPrograms + "\n  rules:");
+        }
+        return snapshot("r1", "p.yaml", text);
+    }
+
     @Test
-    void aForeignXdpProgramIsAnErrorAndAForeignTcxProgramAWarning() {
+    void aForeignXdpProgramIsAnError() {
         f.kernel.attachForeign(new AttachPoint.Xdp("eth0"), 7, "their_xdp");
         ForeignProgramException e = assertThrows(ForeignProgramException.class,
                 () -> f.plan(edge("r1", "{prefix: 192.0.2.0/24, action: drop}")));
         assertTrue(e.getMessage().startsWith("eth0 xdp: program id 7 \"their_xdp\" is attached and was not attached by bpfgit"),
                 e.getMessage());
-        f.kernel.attachForeign(new AttachPoint.Tcx("eth1", AttachPoint.Direction.INGRESS), 8, "their_tc");
-        Plan p = f.plan(snapshot("r1", "p.yaml", policy("steer", "eth1", "tc-ingress", "{prefix: 10.0.0.0/8, action: mark, mark: 0x10}")));
-        assertEquals(1, p.warnings().size());
-        assertTrue(p.warnings().getFirst().contains("their_tc"));
+        assertEquals(List.of("TrafficPolicy/edge-filter"), e.policies());
     }
 
-    /** A legacy tc filter of another classifier (id 0: no BPF program) is reported by its kind and pref. */
+    /** A tcx program, or a legacy cls_bpf filter (both listed at either tc point), refuses the unit by default. */
+    @Test
+    void aForeignTcProgramIsAnErrorByDefaultNamingHookProgramAndTheWayOut() {
+        for (AttachPoint at : List.of(new AttachPoint.Tcx("eth1", AttachPoint.Direction.INGRESS),
+                new AttachPoint.LegacyTc("eth1", AttachPoint.Direction.INGRESS))) {
+            Fixture g = new Fixture();
+            g.kernel.attachForeign(at, 8, "their_tc");
+            for (String explicit : java.util.Arrays.asList(null, "refuse")) {
+                ForeignProgramException e = assertThrows(ForeignProgramException.class, () -> g.plan(steer(explicit)));
+                assertEquals("eth1 tcx-ingress: program id 8 \"their_tc\" is attached and was not attached by bpfgit;"
+                        + " for TrafficPolicy/steer: it may decide packets before bpfgit's program does, so bpfgit does"
+                        + " not attach beside it. Detach it (its tcx link's owner, or tc filter del dev eth1 ingress"
+                        + " pref PREF for a legacy filter), remove the interface from the policy, or, if it is meant to"
+                        + " run there, set spec.foreignPrograms: coexist in TrafficPolicy/steer.", e.getMessage());
+                assertEquals(List.of("TrafficPolicy/steer"), e.policies());
+            }
+            assertEquals(List.of(), g.kernel.pins(Fixture.ROOT), "nothing applied");
+        }
+    }
+
+    @Test
+    void foreignProgramsCoexistKeepsTheWarningAndAttaches() {
+        f.kernel.attachForeign(new AttachPoint.Tcx("eth1", AttachPoint.Direction.INGRESS), 8, "their_tc");
+        Plan p = f.plan(steer("coexist"));
+        assertEquals(1, p.warnings().size());
+        assertTrue(p.warnings().getFirst().startsWith("eth1 tcx-ingress: program id 8 \"their_tc\" is attached and"
+                + " was not attached by bpfgit; for TrafficPolicy/steer: tcx runs several programs"), p.warnings().getFirst());
+        f.converge(steer("coexist"));
+        assertTrue(f.plan(steer("coexist")).warnings().isEmpty(), "attached beside it: no warning at every plan");
+    }
+
+    /** Every policy at a shared hook must say coexist; the error names those that do not. */
+    @Test
+    void aSharedHookCoexistsOnlyWhenEveryPolicyThereSaysSo() {
+        f.kernel.attachForeign(new AttachPoint.Tcx("eth1", AttachPoint.Direction.INGRESS), 8, "their_tc");
+        Snapshot s = snapshot("r1", "a.yaml", policy("a", "eth1", "tc-ingress", MARK)
+                        .replace("  rules:", "  foreignPrograms: coexist\n  rules:"),
+                "b.yaml", policy("b", "eth1", "tc-ingress", "{prefix: 10.1.0.0/16, action: drop}"));
+        ForeignProgramException e = assertThrows(ForeignProgramException.class, () -> f.plan(s));
+        assertTrue(e.getMessage().endsWith("set spec.foreignPrograms: coexist in TrafficPolicy/b."), e.getMessage());
+        assertEquals(List.of("TrafficPolicy/a", "TrafficPolicy/b"), e.policies());
+    }
+
+    /** A foreign program that comes after bpfgit attached is refused too (bpfgit's own link is left alone). */
+    @Test
+    void aForeignTcProgramThatCameLaterIsRefusedAndOursIsNeverForeign() {
+        f.converge(steer(null));
+        f.kernel.attachForeign(new AttachPoint.LegacyTc("eth1", AttachPoint.Direction.INGRESS), 9, "later");
+        ForeignProgramException e = assertThrows(ForeignProgramException.class, () -> f.plan(steer(null)));
+        assertTrue(e.getMessage().startsWith("eth1 tcx-ingress: program id 9 \"later\""), e.getMessage());
+        assertTrue(f.plan(steer("coexist")).inSync(), "coexisting: nothing to change");
+    }
+
+    /**
+     * For the sidecar: the refused unit is left as it was and its policy recorded failed with the reason; the
+     * rest of the revision is planned and applied.
+     */
+    @Test
+    void diffAroundLeavesTheRefusedUnitAsItIsAndPlansTheRest() {
+        f.converge(steer(null));
+        Path tc = Fixture.ROOT.resolve("traffic/eth1/tc-ingress");
+        List<String> before = pins();
+        var entries = f.kernel.entries(tc.resolve("rules_v4"));
+        f.kernel.attachForeign(new AttachPoint.Tcx("eth1", AttachPoint.Direction.INGRESS), 9, "later");
+        Snapshot both = snapshot("r2", "p.yaml", policy("steer", "eth1", "tc-ingress",
+                        "{prefix: 10.0.0.0/8, action: mark, mark: 0x20}"),
+                "policies/edge.yaml", policy("edge-filter", "eth0", "xdp", "{prefix: 192.0.2.0/24, action: drop}"));
+        dev.bpfgit.compile.DesiredState d = f.desired(both);
+        Differ.Around a = Differ.diffAround(dev.bpfgit.kind.Kinds.BUILT_IN, d, f.live(d));
+        assertEquals(1, a.refused().size());
+        assertEquals(List.of("TrafficPolicy/steer"), a.refused().getFirst().policies());
+        assertEquals(List.of("eth0, xdp"), a.plan().units().stream().map(UnitPlan::label).toList(),
+                "only the other unit is planned: nothing removed, nothing changed at eth1");
+        f.apply(a.plan());
+        Meta meta = f.live(d).meta();
+        assertEquals(Optional.of(Meta.fit(a.refused().getFirst().getMessage())),
+                meta.get(Meta.FAILED + "TrafficPolicy/steer"));
+        assertTrue(meta.get(Meta.FAILED + "TrafficPolicy/edge-filter").isEmpty());
+        assertTrue(pins().containsAll(before), "the last good state stays: " + pins());
+        assertEquals(entries, f.kernel.entries(tc.resolve("rules_v4")), "the refused unit's entries are the old ones");
+        assertEquals(1, f.kernel.entries(UNIT.resolve("rules_v4")).size(), "the other unit is applied");
+        // the foreign program gone, the next round applies the unit and clears the failure
+        f.kernel.detachForeign(new AttachPoint.Tcx("eth1", AttachPoint.Direction.INGRESS), 9);
+        Differ.Around next = Differ.diffAround(dev.bpfgit.kind.Kinds.BUILT_IN, d, f.live(d));
+        assertEquals(List.of(), next.refused());
+        f.apply(next.plan());
+        assertTrue(f.live(d).meta().get(Meta.FAILED + "TrafficPolicy/steer").isEmpty());
+        assertTrue(f.plan(both).inSync());
+    }
+
+    private List<String> pins() {
+        return f.kernel.pins(Fixture.ROOT).stream().map(p -> p.path().toString()).sorted().toList();
+    }
+
+    /** A legacy tc filter of another classifier (id 0: no BPF program) is reported by its kind and pref, never refused. */
     @Test
     void aForeignNonBpfTcFilterIsAWarningNamingItsKind() {
         f.kernel.attachForeign(new AttachPoint.Tcx("eth1", AttachPoint.Direction.INGRESS), 0,
                 "tc u32 filter (legacy tc, pref 30)");
-        Plan p = f.plan(snapshot("r1", "p.yaml", policy("steer", "eth1", "tc-ingress", "{prefix: 10.0.0.0/8, action: mark, mark: 0x10}")));
+        Plan p = f.plan(steer(null));
         assertEquals(1, p.warnings().size(), p.warnings().toString());
         assertTrue(p.warnings().getFirst().startsWith("eth1 tcx-ingress: tc u32 filter (legacy tc, pref 30) is attached"
-                + " and was not attached by bpfgit; for TrafficPolicy/steer"), p.warnings().getFirst());
+                + " and was not attached by bpfgit; for TrafficPolicy/steer: it is no BPF program"), p.warnings().getFirst());
     }
 
     @Test

@@ -192,9 +192,16 @@ class LegacyTcPolicyIT {
         }
     }
 
+    /**
+     * A foreign cls_bpf filter at the policy's interface and direction: plan and apply refuse (exit 3) naming
+     * hook, program and the way out, and change nothing; with {@code foreignPrograms: coexist} bpfgit attaches
+     * beside it with a warning; once attached, the policy without the opt-in is refused again and bpfgit's own
+     * filter is left attached. In both modes where the kernel has tcx, legacy tc alone on 6.1.
+     */
     @Test
-    void aForeignLegacyTcFilterIsReportedInEveryModeAndNeverTouched(@TempDir Path dir) throws Exception {
+    void aForeignLegacyTcFilterIsRefusedByDefaultCoexistsOnRequestAndIsNeverTouched(@TempDir Path dir) throws Exception {
         writePolicies(dir);
+        String coexisting = policies().get(0).replace("  rules:", "  foreignPrograms: coexist\n  rules:");
         boolean tcx = new LinuxKernel().features().has(Feature.TCX_LINK);
         try (PinRoot root = PinRoot.create(); PinRoot theirs = PinRoot.create(); Topology t = Topology.pair()) {
             TestNetns edgeNs = t.ns("edge");
@@ -210,7 +217,24 @@ class LegacyTcPolicyIT {
 
             List<Map<String, String>> modes = tcx ? List.of(Map.of(), LEGACY) : List.of(LEGACY);
             for (Map<String, String> env : modes) {
+                write(dir, "in.yaml", policies().get(0));
                 String label = env.isEmpty() ? "eth0 tcx-ingress" : "eth0 tc-ingress (legacy tc)";
+                for (String verb : List.of("plan", "apply")) {
+                    Bpfgit.Cli r = verb.equals("plan") ? edge.cliWith(env, "plan", dir.toString())
+                            : edge.cliWith(env, "apply", dir.toString(), "--yes");
+                    assertEquals(3, r.exit(), r.toString());
+                    assertTrue(r.err().startsWith("error: " + label + ": program id " + id.group(1) + " \"foreign_tc"
+                            + " (legacy tc filter, pref 10 handle 0x7)\" is attached and was not attached by bpfgit;"
+                            + " for TrafficPolicy/in: it may decide packets before bpfgit's"), r.err());
+                    assertTrue(r.err().contains("tc filter del dev eth0 ingress pref PREF")
+                            && r.err().contains("set spec.foreignPrograms: coexist in TrafficPolicy/in.")
+                            && r.err().endsWith("nothing was changed.\n"), r.err());
+                }
+                assertEquals(List.of(), edge.pins(), "nothing applied");
+                assertEquals(theirsShown, filters(t, "ingress"), "the foreign filter alone, untouched");
+                assertEquals(3, t.ping("client", "203.0.113.7", "10.0.0.2", 3), "no policy runs");
+
+                write(dir, "in.yaml", coexisting);
                 Bpfgit.Cli plan = edge.cliWith(env, "plan", dir.toString());
                 assertEquals(1, plan.exit(), plan.toString());
                 assertTrue(plan.out().contains("Warning: " + label + ": program id " + id.group(1))
@@ -226,6 +250,18 @@ class LegacyTcPolicyIT {
                 assertEquals(0, t.ping("client", "203.0.113.7", "10.0.0.2", 3),
                         "bpfgit's rule still decides after the foreign filter that decides nothing");
                 assertEquals(3, t.ping("client", "10.0.0.1", "10.0.0.2", 3));
+                Bpfgit.Cli again = edge.cliWith(env, "plan", dir.toString());
+                assertEquals(0, again.exit(), "bpfgit's own filter is not foreign to a new process: " + again);
+
+                // the opt-in withdrawn while both run: refused, and bpfgit's own filter stays attached
+                write(dir, "in.yaml", policies().get(0));
+                List<String> pins = edge.pins();
+                Bpfgit.Cli refused = edge.cliWith(env, "apply", dir.toString(), "--yes");
+                assertEquals(3, refused.exit(), refused.toString());
+                assertTrue(refused.err().contains(label + ": program id " + id.group(1)), refused.err());
+                assertEquals(pins, edge.pins());
+                assertEquals(0, t.ping("client", "203.0.113.7", "10.0.0.2", 3), "the applied rule still drops");
+
                 edge.inside(p -> p.apply(Differ.destroy(p.observe(List.of()))));
                 assertTrue(filters(t, "ingress").contains("handle 0x7"), "the foreign filter is kept");
                 assertFalse(filters(t, "ingress").contains("0xb9f"), "bpfgit's own filter is gone");

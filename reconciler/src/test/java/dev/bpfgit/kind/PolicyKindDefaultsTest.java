@@ -58,7 +58,10 @@ class PolicyKindDefaultsTest {
         assertTrue(reuseport.statistics(map(MapType.SOCKMAP, "rp_sockets")));
         assertFalse(reuseport.statistics(map(MapType.HASH, "rp_members")));
         assertFalse(reuseport.statistics(map(MapType.ARRAY, "rp_config")));
-        // traffic's own: XDP is refused, tcx shared
+        // traffic's own: XDP is refused; tcx and legacy tc too, unless every policy there coexists; cgroups share
         assertTrue(traffic.foreign(new AttachPoint.Xdp("eth0")).refuse());
+        assertTrue(traffic.foreign(new AttachPoint.Tcx("eth0", AttachPoint.Direction.INGRESS)).refuse());
+        assertTrue(traffic.foreign(new AttachPoint.LegacyTc("eth0", AttachPoint.Direction.EGRESS)).refuse());
+        assertFalse(traffic.foreign(new AttachPoint.Cgroup("/a", AttachPoint.CgroupHook.SOCK_OPS)).refuse());
     }
 }

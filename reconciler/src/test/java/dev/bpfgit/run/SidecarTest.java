@@ -3,6 +3,7 @@ package dev.bpfgit.run;
 import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.kind.traffic.TrafficLayout;
 import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.AttachPoint;
 import dev.bpfgit.kernel.Errno;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.kernel.KernelException;
@@ -275,6 +276,47 @@ class SidecarTest {
         assertTrue(has("198.51.100.0/24"));
         assertEquals(Optional.empty(), s.retryAt());
         assertEquals(4 + 1, (int) sample(scrape(), "bpfgit_reconcile_total{result=\"error\"}"));
+    }
+
+    /**
+     * A foreign tc program refuses one policy's unit: that policy is failed (bookkeeping for status, metrics),
+     * the rest of the revision is applied, the loop is not ready and retries; once the program is gone the
+     * retry applies the policy and clears the failure.
+     */
+    @Test
+    void aForeignTcProgramFailsThatPolicyAloneAndTheRetryAppliesItOnceItIsGone() throws IOException {
+        Sidecar s = sidecar("correct");
+        AttachPoint tc = new AttachPoint.Tcx("eth1", AttachPoint.Direction.INGRESS);
+        memory.attachForeign(tc, 77, "their_tc");
+        Snapshot both = new Snapshot("r1", Map.of("p.yaml", revision("r1", DROP).files().get("p.yaml"),
+                "tc.yaml", "apiVersion: bpfgit.dev/v1\nkind: TrafficPolicy\nmetadata: {name: steer}\nspec:\n"
+                        + "  interfaces: [eth1]\n  hook: tc-ingress\n  rules:\n" + OTHER));
+        source.set("h1", both);
+        s.step();
+        assertTrue(has("192.0.2.0/24"), "the other policy is applied");
+        assertTrue(memory.pins(ROOT).stream().noneMatch(p -> p.path().startsWith(ROOT.resolve("traffic/eth1"))),
+                "nothing at the refused hook");
+        assertFalse(s.ready());
+        assertTrue(s.retryAt().isPresent(), "retried");
+        assertTrue(meta().getOrDefault(Meta.FAILED + "TrafficPolicy/steer", "").startsWith(
+                "eth1 tcx-ingress: program id 77 \"their_tc\" is attached and was not attached by bpfgit"), meta().toString());
+        String text = scrape();
+        assertEquals(1.0, sample(text, "bpfgit_policy_state{policy=\"TrafficPolicy/steer\",state=\"failed\"}"));
+        assertEquals(1.0, sample(text, "bpfgit_policy_state{policy=\"TrafficPolicy/edge\",state=\"in_sync\"}"));
+        assertEquals(1.0, sample(text, "bpfgit_reconcile_total{result=\"error\"}"));
+
+        // still there at the retry: still failed, and the applied policy untouched
+        clock.advance(Duration.between(clock.instant(), s.retryAt().orElseThrow()));
+        s.step();
+        assertFalse(s.ready());
+        memory.detachForeign(tc, 77);
+        clock.advance(Duration.between(clock.instant(), s.retryAt().orElseThrow()));
+        s.step();
+        assertTrue(s.ready(), "applied once the foreign program left");
+        assertTrue(memory.lookup(ROOT.resolve("traffic/eth1/tc-ingress/rules_v4"),
+                TrafficLayout.key(Prefix.parse("198.51.100.0/24"))).isPresent());
+        assertFalse(meta().containsKey(Meta.FAILED + "TrafficPolicy/steer"), meta().toString());
+        assertEquals(1.0, sample(scrape(), "bpfgit_policy_state{policy=\"TrafficPolicy/steer\",state=\"in_sync\"}"));
     }
 
     @Test

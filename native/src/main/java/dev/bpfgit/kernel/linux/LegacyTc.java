@@ -516,6 +516,23 @@ final class LegacyTc {
         return new String(s, StandardCharsets.UTF_8);
     }
 
+    /**
+     * The program's own name (what bpftool prog shows), which tc's filter name is not ("prog:[*fsobj]" for a
+     * pinned one); the filter's name when the program cannot be read (freed since the dump).
+     */
+    private static String programName(int id, String filterName) {
+        int fd = Libbpf.progGetFdById(id);
+        if (fd < 0) {
+            return filterName;
+        }
+        try (Fd prog = Fd.own(fd)) {
+            String name = Info.program(prog.value(), "program id " + id).name();
+            return name.isEmpty() ? filterName : name;
+        } catch (RuntimeException e) {
+            return filterName;
+        }
+    }
+
     private static int align(int len) {
         return (len + 3) & ~3;
     }
@@ -531,7 +548,7 @@ final class LegacyTc {
                 out.add(new AttachedProgram(0, "tc " + f.kind() + " filter (legacy tc, pref " + f.priority() + ")"));
                 continue;
             }
-            String what = f.name().isEmpty() ? "" : f.name();
+            String what = programName(f.progId(), f.name());
             out.add(new AttachedProgram(f.progId(), what + " (legacy tc filter, pref " + f.priority()
                     + " handle 0x" + Integer.toHexString(f.handle()) + ")"));
         }

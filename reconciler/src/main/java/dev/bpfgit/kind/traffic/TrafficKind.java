@@ -99,17 +99,43 @@ public final class TrafficKind implements PolicyKind {
         };
     }
 
-    /** XDP runs one program per interface: bpfgit never takes it over. tcx runs several. */
+    /**
+     * XDP runs one program per interface: bpfgit never takes it over. tcx and legacy tc run several, but one
+     * that decides a packet before bpfgit's program bypasses the policy, so a foreign one is refused too
+     * unless every policy at the hook says {@code foreignPrograms: coexist}.
+     */
     @Override
     public Foreign foreign(AttachPoint at) {
+        return foreign(at, List.of());
+    }
+
+    @Override
+    public Foreign foreign(AttachPoint at, List<Policy> acting) {
+        List<String> refusing = acting.stream()
+                .filter(p -> !(p.spec() instanceof TrafficPolicySpec t)
+                        || t.foreignPrograms() != TrafficPolicySpec.ForeignPrograms.COEXIST)
+                .map(Policy::id).toList();
+        boolean coexist = !acting.isEmpty() && refusing.isEmpty();
+        String optIn = " or, if it is meant to run there, set spec.foreignPrograms: coexist in "
+                + (refusing.isEmpty() ? "the policy" : String.join(", ", refusing)) + ".";
         return switch (at) {
             case AttachPoint.Xdp x -> new Foreign(true, "bpfgit does not replace it. Detach it (ip link set dev "
                     + x.ifname() + " xdp off) or remove the interface from the policy.");
             case AttachPoint.Cgroup c -> new Foreign(false, "a cgroup runs several programs.");
-            case AttachPoint.Tcx t -> new Foreign(false, "tcx runs several programs, bpfgit's runs after it;"
-                    + " a legacy tc filter runs after every tcx program.");
-            case AttachPoint.LegacyTc t -> new Foreign(false, "legacy tc runs its filters by priority (bpfgit's is"
-                    + " pref " + 0xb9f + "): one with a lower pref that returns a verdict decides before bpfgit's.");
+            case AttachPoint.Tcx t -> coexist
+                    ? new Foreign(false, "tcx runs several programs, bpfgit's runs after it;"
+                            + " a legacy tc filter runs after every tcx program.")
+                    : new Foreign(true, "it may decide packets before bpfgit's program does, so bpfgit does not"
+                            + " attach beside it. Detach it (its tcx link's owner, or tc filter del dev " + t.ifname()
+                            + " " + t.direction().name().toLowerCase(java.util.Locale.ROOT)
+                            + " pref PREF for a legacy filter), remove the interface from the policy," + optIn);
+            case AttachPoint.LegacyTc t -> coexist
+                    ? new Foreign(false, "legacy tc runs its filters by priority (bpfgit's is pref " + 0xb9f
+                            + "): one with a lower pref that returns a verdict decides before bpfgit's.")
+                    : new Foreign(true, "it may decide packets before bpfgit's filter (pref " + 0xb9f + ") does, so"
+                            + " bpfgit does not attach beside it. Detach it (tc filter del dev " + t.ifname() + " "
+                            + t.direction().name().toLowerCase(java.util.Locale.ROOT) + " pref PREF), remove the"
+                            + " interface from the policy," + optIn);
         };
     }
 

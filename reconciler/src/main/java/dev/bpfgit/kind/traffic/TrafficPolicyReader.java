@@ -47,8 +47,12 @@ public final class TrafficPolicyReader {
             readRule((ObjectNode) ruleNodes.get(i), i, pointer, error, errors, rules);
         }
         OptionalInt capacity = spec.has("capacity") ? OptionalInt.of(spec.get("capacity").asInt()) : OptionalInt.empty();
+        // absent means refuse, and is left absent: a default written into the spec would change the digest of
+        // every policy applied before the field existed
+        JsonNode foreign = spec.get("foreignPrograms");
         return new TrafficPolicySpec(interfaces, Hook.of(spec.get("hook").asString()),
-                Match.of(spec.get("match").asString()), Verdict.of(spec.get("default").asString()), rules, capacity);
+                Match.of(spec.get("match").asString()), Verdict.of(spec.get("default").asString()), rules, capacity,
+                TrafficPolicySpec.ForeignPrograms.of(foreign == null ? null : foreign.asString()));
     }
 
     private static void readRule(ObjectNode r, int i, String pointer, BiFunction<String, String, PolicyError> error,

@@ -11,9 +11,11 @@ import java.util.OptionalInt;
  * {@code kind: TrafficPolicy}: filter and steer packets by prefix at XDP or tc.
  *
  * @param capacity optional maximum number of rules per (interface, hook), across all policies sharing it
+ * @param foreignPrograms what a tc program bpfgit did not attach, at the same interface and direction, means
  */
 public record TrafficPolicySpec(List<String> interfaces, Hook hook, Match match, Verdict defaultVerdict,
-                                List<Rule> rules, OptionalInt capacity) implements PolicySpec {
+                                List<Rule> rules, OptionalInt capacity, ForeignPrograms foreignPrograms)
+        implements PolicySpec {
 
     /** Rules per (interface, hook) when no policy sharing it sets {@code capacity}. */
     public static final int DEFAULT_CAPACITY = 16384;
@@ -21,6 +23,31 @@ public record TrafficPolicySpec(List<String> interfaces, Hook hook, Match match,
     public TrafficPolicySpec {
         interfaces = List.copyOf(interfaces);
         rules = List.copyOf(rules);
+    }
+
+    /** Without {@code foreignPrograms}: a foreign tc program at the policy's hook is refused. */
+    public TrafficPolicySpec(List<String> interfaces, Hook hook, Match match, Verdict defaultVerdict,
+                             List<Rule> rules, OptionalInt capacity) {
+        this(interfaces, hook, match, defaultVerdict, rules, capacity, ForeignPrograms.REFUSE);
+    }
+
+    /**
+     * {@code spec.foreignPrograms}: a program another tool attached at the same tc hook runs before or beside
+     * bpfgit's and may decide a packet first, so by default bpfgit refuses to attach next to one (and reports
+     * one that appears later). {@code coexist} is the operator's word that the other program is meant to be there.
+     */
+    public enum ForeignPrograms {
+        REFUSE("refuse"), COEXIST("coexist");
+
+        public final String yaml;
+
+        ForeignPrograms(String yaml) {
+            this.yaml = yaml;
+        }
+
+        public static ForeignPrograms of(String yaml) {
+            return "coexist".equals(yaml) ? COEXIST : REFUSE;
+        }
     }
 
     public enum Hook {

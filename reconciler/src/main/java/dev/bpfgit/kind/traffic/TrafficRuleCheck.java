@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  */
 final class TrafficRuleCheck {
     /** {@code PolicySchema.fingerprint("TrafficPolicy")} of the schema this class follows. */
-    static final String FINGERPRINT = "8d450183a224ef1d";
+    static final String FINGERPRINT = "d8b5807267f4110c";
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
