@@ -68,19 +68,16 @@ final class TrafficMetrics implements MultiCollector {
                 if (!u.kind().equals(kind)) {
                     continue;
                 }
-                List<TrafficCounters.Count> counts;
+                TrafficCounters.Page page;
                 try {
-                    counts = TrafficCounters.read(kernel, live(desired.root(), u.dir()), u.dir());
+                    page = TrafficCounters.read(kernel, live(desired.root(), u.dir()), u.dir(), maxSeries - packets.size());
                 } catch (RuntimeException e) {
                     LOG.debug("counters of {}: {}", u.dir(), e.toString());
                     continue;
                 }
                 String unit = desired.root().relativize(u.dir()).toString();
-                for (TrafficCounters.Count c : counts) {
-                    if (packets.size() >= maxSeries) {
-                        omitted++;
-                        continue;
-                    }
+                omitted += page.total() - page.counts().size();
+                for (TrafficCounters.Count c : page.counts()) {
                     String action = c.rule() == null ? "default" : TrafficLayout.rule(c.rule()).action().yaml;
                     Labels l = Labels.of(LABELS, new String[]{names.getOrDefault(c.policy(), ""), unit,
                             c.prefix(), action});
