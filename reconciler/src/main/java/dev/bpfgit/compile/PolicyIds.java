@@ -1,8 +1,6 @@
 package dev.bpfgit.compile;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 
 /** The 32-bit id of a policy stored in map values: the first four bytes of SHA-256("Kind/name"), never 0. */
 public final class PolicyIds {
@@ -10,23 +8,8 @@ public final class PolicyIds {
     }
 
     public static int of(String policyId) {
-        try {
-            // a clone of an unused digest: getInstance's provider lookup costs more than hashing a name
-            byte[] d = ((MessageDigest) SHA256.clone()).digest(policyId.getBytes(StandardCharsets.UTF_8));
-            int id = ((d[0] & 0xff) << 24) | ((d[1] & 0xff) << 16) | ((d[2] & 0xff) << 8) | (d[3] & 0xff);
-            return id == 0 ? 1 : id;
-        } catch (CloneNotSupportedException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static final MessageDigest SHA256;
-
-    static {
-        try {
-            SHA256 = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        byte[] d = Sha256.fresh().digest(policyId.getBytes(StandardCharsets.UTF_8));
+        int id = ((d[0] & 0xff) << 24) | ((d[1] & 0xff) << 16) | ((d[2] & 0xff) << 8) | (d[3] & 0xff);
+        return id == 0 ? 1 : id;
     }
 }

@@ -36,7 +36,7 @@ public final class Fingerprint {
     }
 
     public String digest() {
-        MessageDigest md = Observer.sha256();
+        MessageDigest md = dev.bpfgit.compile.Sha256.fresh();
         maps.forEach((name, entries) -> {
             md.update(("map " + name + " " + entries.size() + "\n").getBytes(StandardCharsets.UTF_8));
             SortedEntries.copyOf(entries).digest(md);

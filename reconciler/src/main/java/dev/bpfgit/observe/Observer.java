@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -153,7 +152,7 @@ public final class Observer {
 
     /** A digest of object ids and map contents: any change in the kernel changes it. */
     static String basis(Map<Path, LiveMap> maps, Map<Path, LiveProgram> programs, Map<Path, LiveLink> links) {
-        MessageDigest md = sha256();
+        MessageDigest md = dev.bpfgit.compile.Sha256.fresh();
         maps.values().forEach(m -> {
             md.update((m.pin() + " map " + m.info().id() + "\n").getBytes(StandardCharsets.UTF_8));
             m.entries().ifPresent(es -> SortedEntries.copyOf(es).digest(md));
@@ -163,27 +162,5 @@ public final class Observer {
         links.values().forEach(l -> md.update((l.pin() + " link " + l.info().id() + " " + l.info().progId()
                 + " " + l.info().ifindex() + "\n").getBytes(StandardCharsets.UTF_8)));
         return HexFormat.of().formatHex(md.digest());
-    }
-
-    /**
-     * A fresh SHA-256: a clone of one never used; getInstance's provider lookup was about a tenth of the
-     * fingerprint's cost in a 10k-entry diff (JFR samples). The prototype is only ever cloned, never updated.
-     */
-    static MessageDigest sha256() {
-        try {
-            return (MessageDigest) SHA256.clone();
-        } catch (CloneNotSupportedException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static final MessageDigest SHA256;
-
-    static {
-        try {
-            SHA256 = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
