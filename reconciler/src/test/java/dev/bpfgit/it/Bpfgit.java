@@ -207,6 +207,18 @@ final class Bpfgit {
         return f;
     }
 
+    /**
+     * A BPF program written as {@code name.c} in {@code dir} and compiled with clang to {@code name.o}: what
+     * another tool would load, for the tests of foreign programs. Returns the object.
+     */
+    static Path bpfObject(Path dir, String name, String source) throws IOException {
+        Path src = write(dir, name + ".c", source);
+        Path object = dir.resolve(name + ".o");
+        dev.bpfgit.kernel.testing.Commands.run("clang", "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c",
+                src.toString(), "-o", object.toString());
+        return object;
+    }
+
     /** A TrafficPolicy on one interface; each rule is a YAML flow mapping. */
     static String traffic(String name, String iface, String hook, String match, String dflt, String... rules) {
         StringBuilder sb = new StringBuilder();

@@ -50,14 +50,11 @@ class ForeignTcIT {
     static void prepare() throws Exception {
         Bpfgit.warmUp();
         // decides nothing (TC_ACT_UNSPEC, or TCX_NEXT): the next program runs
-        Path src = write(build, "foreign_tcx.c", """
+        foreignObject = Bpfgit.bpfObject(build, "foreign_tcx", """
                 #include <linux/bpf.h>
                 __attribute__((section("tc"), used)) int foreign_tcx(struct __sk_buff *skb) { return -1; }
                 __attribute__((section("license"), used)) char LICENSE[] = "GPL";
                 """);
-        foreignObject = build.resolve("foreign_tcx.o");
-        Commands.run("clang", "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c",
-                src.toString(), "-o", foreignObject.toString());
     }
 
     private static String coexisting(String policy) {

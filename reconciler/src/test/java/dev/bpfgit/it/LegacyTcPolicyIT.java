@@ -48,14 +48,11 @@ class LegacyTcPolicyIT {
     static void prepare() throws Exception {
         Bpfgit.warmUp();
         // a classifier that decides nothing (TC_ACT_UNSPEC): the next filter runs
-        Path src = write(build, "foreign_tc.c", """
+        foreignObject = Bpfgit.bpfObject(build, "foreign_tc", """
                 #include <linux/bpf.h>
                 __attribute__((section("tc"), used)) int foreign_tc(struct __sk_buff *skb) { return -1; }
                 __attribute__((section("license"), used)) char LICENSE[] = "GPL";
                 """);
-        foreignObject = build.resolve("foreign_tc.o");
-        Commands.run("clang", "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c",
-                src.toString(), "-o", foreignObject.toString());
     }
 
     @AfterEach

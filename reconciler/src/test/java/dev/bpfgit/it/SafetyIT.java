@@ -46,14 +46,11 @@ class SafetyIT {
     @BeforeAll
     static void prepare() throws Exception {
         Bpfgit.warmUp();
-        Path src = write(build, "foreign.c", """
+        foreignObject = Bpfgit.bpfObject(build, "foreign", """
                 #include <linux/bpf.h>
                 __attribute__((section("xdp"), used)) int foreign_pass(struct xdp_md *ctx) { return XDP_PASS; }
                 __attribute__((section("license"), used)) char LICENSE[] = "GPL";
                 """);
-        foreignObject = build.resolve("foreign.o");
-        Commands.run("clang", "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c",
-                src.toString(), "-o", foreignObject.toString());
     }
 
     @Test
