@@ -7,17 +7,23 @@ import dev.bpfgit.observe.Fingerprint;
 import dev.bpfgit.observe.LiveLink;
 import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.observe.Meta;
+import dev.bpfgit.render.PlanText;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Why a unit is drifted, in a few words, for {@code status}: e.g. {@code 3 entries differ in rules_v4},
+ * Why a unit is drifted, in a few words, for {@code status}: e.g. {@code 3 entries differ in rules},
  * {@code link missing}.
+ *
+ * <p>The text names a table as the text plan shows it ({@link PlanText#tableNames}): a TrafficPolicy's prefix
+ * table, kept as one LPM trie per address family, reads {@code rules}; the JSON reason keeps naming the kernel's
+ * maps ({@code rules_v4}), as the JSON plan does.
  *
  * <p>The bookkeeping keeps one fingerprint per unit, not the entries applied, so what differs in a map can only
  * be counted against the policies ({@link #fromPlan}: the plan of the unit, as {@code plan} would show it).
@@ -32,13 +38,23 @@ final class DriftReason {
     private DriftReason() {
     }
 
+    /**
+     * Why one unit drifted: {@code text} as {@code status} prints it (the tables the policies wrote), {@code json}
+     * as its JSON has always said it (the kernel's maps). The same when no map is named.
+     */
+    record Reason(String text, String json) {
+        static Reason both(String reason) {
+            return new Reason(reason, reason);
+        }
+    }
+
     /** The reason of each drifted unit's changes in {@code plan}, by the unit's directory. */
-    static Map<Path, String> fromPlan(Plan plan) {
-        Map<Path, String> reasons = new TreeMap<>();
+    static Map<Path, Reason> fromPlan(Plan plan) {
+        Map<Path, Reason> reasons = new TreeMap<>();
         for (UnitPlan u : plan.units()) {
-            String r = of(u);
-            if (!r.isEmpty()) {
-                reasons.put(u.dir(), r);
+            String json = of(u, Map.of());
+            if (!json.isEmpty()) {
+                reasons.put(u.dir(), new Reason(of(u, PlanText.tableNames(u)), json));
             }
         }
         return reasons;
@@ -46,10 +62,19 @@ final class DriftReason {
 
     /** What the changes to one unit would restore, joined: {@code 3 entries differ in rules_v4, link missing}. */
     static String of(UnitPlan unit) {
+        return of(unit, Map.of());
+    }
+
+    /**
+     * @param names the name a map is said by ({@link PlanText#tableNames}); a pin not in it by its file name. The
+     *              two families of a table shown as one are said once: their entries counted together, a change
+     *              to both said once
+     */
+    static String of(UnitPlan unit, Map<Path, String> names) {
         Map<String, Integer> entries = new LinkedHashMap<>();
-        List<String> pins = new ArrayList<>();
+        java.util.Set<String> pins = new LinkedHashSet<>();
         for (Change c : unit.changes()) {
-            String name = c.pin().getFileName().toString();
+            String name = names.getOrDefault(c.pin(), c.pin().getFileName().toString());
             switch (c) {
                 case Change.PutEntries p -> entries.merge(name, p.changes().size(), Integer::sum);
                 case Change.DeleteEntries d -> entries.merge(name, d.changes().size(), Integer::sum);

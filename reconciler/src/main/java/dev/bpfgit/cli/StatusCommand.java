@@ -60,8 +60,11 @@ final class StatusCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** @param reason what differs when drifted ({@link DriftReason}), else empty */
-    record UnitStatus(String unit, boolean inSync, String reason, UnitReport report) {
+    /**
+     * @param reason what differs when drifted ({@link DriftReason}), else empty: its text naming the tables as
+     *               the plan shows them, its JSON the kernel's maps
+     */
+    record UnitStatus(String unit, boolean inSync, DriftReason.Reason reason, UnitReport report) {
     }
 
     record PolicyStatus(String id, String digest, String state, String reason, List<UnitStatus> units) {
@@ -86,8 +89,8 @@ final class StatusCommand implements Callable<Integer> {
         List<PolicyStatus> policies = new ArrayList<>();
         // one read of each unit (its counters, say), whichever policies share the unit
         Map<String, Function<String, UnitReport>> reportOf = new TreeMap<>();
-        Map<String, String> reasonOf = new TreeMap<>();
-        java.util.function.Supplier<Map<Path, String>> counted = countedDrift(p, meta.revision().orElse(""));
+        Map<String, DriftReason.Reason> reasonOf = new TreeMap<>();
+        java.util.function.Supplier<Map<Path, DriftReason.Reason>> counted = countedDrift(p, meta.revision().orElse(""));
         meta.policies().forEach((id, digest) -> {
             List<UnitStatus> units = new ArrayList<>();
             boolean sync = true;
@@ -98,8 +101,9 @@ final class StatusCommand implements Callable<Integer> {
                 UnitReport report = reportOf.computeIfAbsent(rel, r -> Kinds.BUILT_IN.owning(Path.of(r))
                         .map(k -> k.report(p.kernel(), live, dir))
                         .orElse(x -> UnitReport.NONE)).apply(id);
-                String reason = ok ? "" : reasonOf.computeIfAbsent(rel, r -> counted.get().getOrDefault(dir,
-                        meta.get(Meta.unitKey(r)).map(f -> DriftReason.fromKernel(live, dir, f)).orElse("not recorded")));
+                DriftReason.Reason reason = ok ? DriftReason.Reason.both("") : reasonOf.computeIfAbsent(rel,
+                        r -> counted.get().getOrDefault(dir, DriftReason.Reason.both(meta.get(Meta.unitKey(r))
+                                .map(f -> DriftReason.fromKernel(live, dir, f)).orElse("not recorded"))));
                 units.add(new UnitStatus(rel, ok, reason, report));
             }
             String failed = meta.get("failed/" + id).orElse("");
@@ -128,9 +132,9 @@ final class StatusCommand implements Callable<Integer> {
      * first found drifted: the plan's changes to it. Empty when there are none, or they cannot be read or are
      * invalid (said on stderr: status still shows what the kernel tells).
      */
-    private java.util.function.Supplier<Map<Path, String>> countedDrift(Pipeline p, String applied) {
+    private java.util.function.Supplier<Map<Path, DriftReason.Reason>> countedDrift(Pipeline p, String applied) {
         Optional<Path> from = path != null ? Optional.of(path) : common.config().sourcePath();
-        Map<Path, String> counted = new TreeMap<>();
+        Map<Path, DriftReason.Reason> counted = new TreeMap<>();
         boolean[] done = {false};
         return () -> {
             if (!done[0] && from.isPresent()) {
@@ -170,8 +174,9 @@ final class StatusCommand implements Callable<Integer> {
         for (PolicyStatus ps : policies) {
             out.println(ps.id() + "  " + ps.state() + (ps.reason().isEmpty() ? "" : ": " + ps.reason()));
             for (UnitStatus u : ps.units()) {
-                out.println("  " + u.unit() + (u.inSync() ? "" : u.reason().isEmpty() ? "  (drifted)"
-                        : "  (drifted: " + u.reason() + ")"));
+                String why = u.reason().text();
+                out.println("  " + u.unit() + (u.inSync() ? "" : why.isEmpty() ? "  (drifted)"
+                        : "  (drifted: " + why + ")"));
                 u.report().lines().forEach(l -> out.println("    " + l));
             }
         }
@@ -235,8 +240,8 @@ final class StatusCommand implements Callable<Integer> {
             ArrayNode us = pn.putArray("units");
             for (UnitStatus u : p.units()) {
                 ObjectNode un = us.addObject().put("unit", u.unit()).put("inSync", u.inSync());
-                if (!u.reason().isEmpty()) {
-                    un.put("reason", u.reason());
+                if (!u.reason().json().isEmpty()) {
+                    un.put("reason", u.reason().json());
                 }
                 u.report().json().accept(un);
             }

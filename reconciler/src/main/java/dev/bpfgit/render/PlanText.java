@@ -113,6 +113,17 @@ public final class PlanText {
         return new Summary(create, change, remove, s.added(), s.changed(), s.removed());
     }
 
+    /**
+     * The name each map of the unit's changes is shown by (its staging pin's too): a family of a table shown as
+     * one ({@code rules_v4} and {@code rules_v6} as {@code rules}) by the table's name, any other map by its own.
+     * For the texts that speak of a unit's maps as this plan does ({@code status}'s drift reasons).
+     */
+    public static Map<Path, String> tableNames(UnitPlan unit) {
+        Map<Path, String> names = new LinkedHashMap<>();
+        Tables.of(unit).byPin().forEach((pin, table) -> names.put(pin, table.name()));
+        return names;
+    }
+
     /** The blocks of every unit that changes, in plan order. */
     public static List<Block> blocks(Plan plan) {
         List<Block> out = new ArrayList<>();

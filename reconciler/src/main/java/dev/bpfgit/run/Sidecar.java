@@ -17,6 +17,7 @@ import dev.bpfgit.observe.Meta;
 import dev.bpfgit.policy.ErrorFormat;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
+import dev.bpfgit.render.PlanText;
 import dev.bpfgit.source.Commit;
 import dev.bpfgit.source.FileProblem;
 import dev.bpfgit.source.InvalidFilesException;
@@ -142,6 +143,12 @@ public final class Sidecar {
     private volatile long stepStartedNanos;
     private volatile boolean ready;
     private volatile Enforced enforced;
+    /**
+     * Why the enforced revision is not ready, policy by policy, for the /readyz body: the policies failed (a
+     * foreign program in the way, a failed apply) or drifted and left so, each with one line of reason; "" for
+     * a failure that names no policy. Empty when ready.
+     */
+    private volatile Map<String, String> notReady = Map.of();
 
     // loop thread only
     private String lastHead;
@@ -693,11 +700,14 @@ public final class Sidecar {
                     LOG.info("revision {} in sync", e.revision());
                 }
             } else if (first || config.correctDrift()) {
+                // the counts as the text plan shows them (a table kept as two family maps once): the log line
+                // reads as `plan` does; the metrics count what apply writes
                 if (first) {
-                    LOG.info("revision {}: {}", e.revision(), plan.summary());
+                    LOG.info("revision {}: {}", e.revision(), PlanText.summary(plan));
                 } else {
                     metrics.driftDetected();
-                    LOG.warn("revision {} drifted in {}, correcting: {}", e.revision(), drifted, plan.summary());
+                    LOG.warn("revision {} drifted in {}, correcting: {}", e.revision(), drifted,
+                            PlanText.summary(plan));
                 }
                 ApplyResult r = pipeline.apply(plan);
                 metrics.applied(r);
@@ -710,7 +720,7 @@ public final class Sidecar {
                 metrics.driftDetected();
                 inSync = false;
                 LOG.warn("revision {} drifted in {}, not correcting (reconcile.drift: report): {}", e.revision(),
-                        drifted, plan.summary());
+                        drifted, PlanText.summary(plan));
             }
             // an in-sync result, with what it was diffed from: the next tick that finds the same needs no diff
             // (only with the write counter, which is what tells that nothing changed since: without it the
@@ -735,6 +745,7 @@ public final class Sidecar {
                 return;
             }
             backoff = Duration.ZERO;
+            notReady = inSync ? Map.of() : reasons(drifted, "drifted, not corrected (reconcile.drift: report)");
             ready = inSync;
             metrics.ready(inSync);
             metrics.result(Metrics.Result.OK);
@@ -775,6 +786,9 @@ public final class Sidecar {
         metrics.result(Metrics.Result.ERROR);
         Set<String> failed = new TreeSet<>();
         refused.forEach(r -> failed.addAll(r.policies()));
+        Map<String, String> why = new TreeMap<>(reasons(drifted, "drifted, not corrected (reconcile.drift: report)"));
+        refused.forEach(r -> why.putAll(reasons(r.policies(), r.getMessage())));
+        notReady = Map.copyOf(why);
         metrics.policyStates(states(e, drifted, failed));
         for (ForeignProgramException r : refused) {
             LOG.error("revision {} {} failed, the rest applied: {}; retrying in {}", e.revision(), r.policies(),
@@ -790,6 +804,9 @@ public final class Sidecar {
         metrics.ready(false);
         metrics.result(Metrics.Result.ERROR);
         Set<String> failed = new TreeSet<>(policies);
+        // an apply names its policies and says why in its cause (what status shows with them)
+        String why = x instanceof ApplyException && x.getCause() != null ? x.getCause().getMessage() : x.getMessage();
+        notReady = failed.isEmpty() ? Map.of("", oneLine(x.getMessage())) : reasons(failed, why);
         metrics.policyStates(states(e, Set.of(), failed));
         LOG.error("revision {}{} failed: {}; retrying in {}", e.revision(), failed.isEmpty() ? "" : " " + failed,
                 x.getMessage(), Durations.human(backoff));
@@ -1041,7 +1058,10 @@ public final class Sidecar {
         return ready;
     }
 
-    /** Why not ready, for the /readyz body. */
+    /**
+     * Why not ready, for the /readyz body: a first line, then one line per policy that failed or drifted with
+     * its reason ({@code TrafficPolicy/in: eth0 tcx-ingress: program id 41 "ratelimit" is attached ...}).
+     */
     public String readiness() {
         Enforced e = enforced;
         if (ready) {
@@ -1050,7 +1070,27 @@ public final class Sidecar {
         if (e == null) {
             return "no valid revision yet (source " + state.label() + ")";
         }
-        return "revision " + e.revision() + (retryAt != null ? " failed to apply, retrying" : " not in sync");
+        StringBuilder sb = new StringBuilder("revision ").append(e.revision())
+                .append(retryAt != null ? " failed to apply, retrying" : " not in sync");
+        notReady.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(p -> sb.append('\n')
+                .append(p.getKey().isEmpty() ? "" : p.getKey() + ": ").append(p.getValue()));
+        return sb.toString();
+    }
+
+    /** The longest reason /readyz gives a policy: a line, not the whole advice of a long error. */
+    static final int READY_REASON_CHARS = 200;
+
+    private static Map<String, String> reasons(java.util.Collection<String> policies, String why) {
+        Map<String, String> m = new TreeMap<>();
+        String line = oneLine(why);
+        policies.forEach(p -> m.put(p, line));
+        return Map.copyOf(m);
+    }
+
+    /** The first line of a message, cut to {@link #READY_REASON_CHARS}. */
+    static String oneLine(String message) {
+        String line = message == null ? "unknown error" : message.lines().findFirst().orElse("").strip();
+        return line.length() <= READY_REASON_CHARS ? line : line.substring(0, READY_REASON_CHARS - 3) + "...";
     }
 
     public Optional<String> enforcedRevision() {

@@ -193,7 +193,12 @@ class ForeignTcIT {
                 assertEquals(1.0, RunIT.sample(metrics, failed), metrics);
                 assertEquals(1.0, RunIT.sample(metrics,
                         "bpfgit_policy_state\\{policy=\"TrafficPolicy/edge\",state=\"in_sync\"}"), metrics);
-                assertEquals(503, d.get("/readyz").code(), "not ready with a failed policy");
+                RunIT.Http ready = d.get("/readyz");
+                assertEquals(503, ready.code(), "not ready with a failed policy");
+                // the body says which policy and why, one line
+                assertTrue(Pattern.compile("(?m)^TrafficPolicy/in: eth0 .*program id " + id.group(1) + "\\b.*$")
+                        .matcher(ready.body()).find(), ready.body());
+                assertFalse(ready.body().contains("TrafficPolicy/edge"), "the applied policy is not named: " + ready.body());
                 assertTrue(d.log().contains("[TrafficPolicy/in] failed, the rest applied: eth0 ")
                         && d.log().contains("program id " + id.group(1)), d.toString());
                 assertEquals(0, t.ping("client", "198.51.100.7", "10.0.0.2", 3), "the XDP policy is applied");

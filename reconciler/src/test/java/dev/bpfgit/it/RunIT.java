@@ -221,8 +221,15 @@ class RunIT {
             int port = port();
             Path cfg = config(dir, root.path(), policies, port);
             String revision;
+            Bpfgit.Cli planned = edge.cli("plan", policies.toString());
+            assertEquals(1, planned.exit(), planned.toString());
+            String counts = planned.out().lines().toList().getLast();
             try (Daemon d = new Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run1.log"))) {
                 d.awaitReady();
+                // the first apply's log line counts as the text plan does (the rules table once, not per family)
+                assertTrue(counts.startsWith("Plan: 5 to create,"), planned.toString());
+                assertTrue(Pattern.compile("(?m)revision dir:[0-9a-f]+: " + Pattern.quote(counts) + "$")
+                        .matcher(d.log()).find(), counts + "\n" + d);
                 assertEquals(200, d.get("/healthz").code(), d.toString());
                 assertEquals(404, d.get("/nothing").code());
                 assertEquals("drop", action(edge, "203.0.113.0/24"));

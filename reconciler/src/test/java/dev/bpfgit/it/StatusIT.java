@@ -41,8 +41,9 @@ class StatusIT {
 
     private static void deleteRule(PinRoot root, String prefix) {
         String key = RunIT.hexBytes(TrafficLayout.key(Prefix.parse(prefix)).toArray());
+        String map = prefix.contains(":") ? "/rules_v6" : "/rules_v4";
         List<String> delete = new ArrayList<>(List.of("bpftool", "map", "delete", "pinned",
-                root.resolve(UNIT + "/rules_v4").toString(), "key", "hex"));
+                root.resolve(UNIT + map).toString(), "key", "hex"));
         delete.addAll(List.of(key.split(" ")));
         Commands.run(delete.toArray(String[]::new));
     }
@@ -58,9 +59,10 @@ class StatusIT {
             assertEquals(0, clean.exit(), clean.toString());
             assertTrue(clean.out().contains("\nTrafficPolicy/edge-filter  in sync\n  " + UNIT + "\n"), clean.out());
 
-            // a foreign writer removes two rules
+            // a foreign writer removes three rules, of both families
             deleteRule(root, "203.0.113.0/24");
             deleteRule(root, "198.51.100.0/24");
+            deleteRule(root, "2001:db8:bad::/48");
             Bpfgit.Cli kernelOnly = edge.cli("status");
             assertEquals(0, kernelOnly.exit(), kernelOnly.toString());
             assertTrue(kernelOnly.out().contains("\nTrafficPolicy/edge-filter  drifted\n  " + UNIT
@@ -69,19 +71,20 @@ class StatusIT {
 
             Bpfgit.Cli counted = edge.cli("status", policies.toString());
             assertEquals(0, counted.exit(), counted.toString());
-            assertTrue(counted.out().contains("\n  " + UNIT + "  (drifted: 2 entries differ in rules_v4)\n"),
+            // the text names the table the policy wrote, as the text plan does; the JSON the kernel's maps
+            assertTrue(counted.out().contains("\n  " + UNIT + "  (drifted: 3 entries differ in rules)\n"),
                     counted.out());
             assertEquals("", counted.err());
             JsonNode json = edge.cli("status", policies.toString(), "-o", "json").json();
             assertEquals("drifted", json.at("/policies/0/state").asString(), json.toString());
             assertFalse(json.at("/policies/0/units/0/inSync").asBoolean(), json.toString());
-            assertEquals("2 entries differ in rules_v4", json.at("/policies/0/units/0/reason").asString(),
+            assertEquals("2 entries differ in rules_v4, 1 entry differs in rules_v6", json.at("/policies/0/units/0/reason").asString(),
                     json.toString());
 
             // the link's pin removed: the program is detached with it
             Files.delete(root.resolve(UNIT + "/link"));
             Bpfgit.Cli linkGone = edge.cli("status", policies.toString());
-            assertTrue(linkGone.out().contains("\n  " + UNIT + "  (drifted: 2 entries differ in rules_v4, link missing)\n"),
+            assertTrue(linkGone.out().contains("\n  " + UNIT + "  (drifted: 3 entries differ in rules, link missing)\n"),
                     linkGone.toString());
 
             // corrected by apply: in sync, no reason

@@ -256,6 +256,11 @@ class SidecarTest {
         clock.advance(Duration.ofSeconds(31));
         s.step();
         assertFalse(s.ready(), "an apply failure is pending");
+        List<String> body = s.readiness().lines().toList();
+        assertEquals("revision r2 failed to apply, retrying", body.getFirst(), s.readiness());
+        assertEquals(2, body.size(), s.readiness());
+        assertTrue(body.get(1).startsWith("TrafficPolicy/edge: "), "the failed policy named, with why: " + body);
+        assertFalse(body.get(1).startsWith("TrafficPolicy/edge: apply "), "the cause, not the wrapper: " + body);
         List<Long> delays = new java.util.ArrayList<>();
         for (int i = 0; i < 4; i++) {
             Instant retry = s.retryAt().orElseThrow();
@@ -298,6 +303,13 @@ class SidecarTest {
                 "nothing at the refused hook");
         assertFalse(s.ready());
         assertTrue(s.retryAt().isPresent(), "retried");
+        // /readyz says which policy is refused and why, one line; not the one applied
+        List<String> body = s.readiness().lines().toList();
+        assertEquals("revision r1 failed to apply, retrying", body.getFirst(), s.readiness());
+        assertEquals(2, body.size(), s.readiness());
+        assertTrue(body.get(1).startsWith("TrafficPolicy/steer: eth1 tcx-ingress: program id 77 \"their_tc\""),
+                s.readiness());
+        assertTrue(body.get(1).length() <= "TrafficPolicy/steer: ".length() + Sidecar.READY_REASON_CHARS, body.get(1));
         assertTrue(meta().getOrDefault(Meta.FAILED + "TrafficPolicy/steer", "").startsWith(
                 "eth1 tcx-ingress: program id 77 \"their_tc\" is attached and was not attached by bpfgit"), meta().toString());
         String text = scrape();
@@ -313,6 +325,7 @@ class SidecarTest {
         clock.advance(Duration.between(clock.instant(), s.retryAt().orElseThrow()));
         s.step();
         assertTrue(s.ready(), "applied once the foreign program left");
+        assertEquals("revision r1 applied and in sync", s.readiness());
         assertTrue(memory.lookup(ROOT.resolve("traffic/eth1/tc-ingress/rules_v4"),
                 TrafficLayout.key(Prefix.parse("198.51.100.0/24"))).isPresent());
         assertFalse(meta().containsKey(Meta.FAILED + "TrafficPolicy/steer"), meta().toString());
@@ -648,5 +661,14 @@ class SidecarTest {
         public Instant instant() {
             return now;
         }
+    }
+
+    @Test
+    void aReasonForReadyzIsOneShortLine() {
+        assertEquals("attach eth0: EBUSY", Sidecar.oneLine("attach eth0: EBUSY\n  at the second line"));
+        String cut = Sidecar.oneLine("x".repeat(500));
+        assertEquals(Sidecar.READY_REASON_CHARS, cut.length());
+        assertTrue(cut.endsWith("..."), cut);
+        assertEquals("unknown error", Sidecar.oneLine(null));
     }
 }
