@@ -53,7 +53,8 @@ public final class PolicyLoader {
      *
      * @param split read on several threads ({@link YamlReader#readSplit})
      */
-    private record Parsed(String text, List<Policy> policies, List<PolicyError> errors, boolean split) {
+    private record Parsed(String text, List<Policy> policies, List<PolicyError> errors,
+                          List<UniqueNames.Named> names, boolean split) {
     }
 
     /**
@@ -116,6 +117,7 @@ public final class PolicyLoader {
         split = false;
         List<PolicyError> errors = new ArrayList<>();
         List<Policy> policies = new ArrayList<>();
+        List<UniqueNames.Named> names = new ArrayList<>();
         int[] done = {0};
         java.util.Map<String, Parsed> next = kept == null ? null : new java.util.HashMap<>();
         new TreeMap<>(snapshot.files()).forEach((file, text) -> {
@@ -124,17 +126,19 @@ public final class PolicyLoader {
                 split |= was.split();
                 policies.addAll(was.policies());
                 errors.addAll(was.errors());
+                names.addAll(was.names());
                 next.put(file, was);
                 filesDone.accept(++done[0]);
                 return;
             }
             int from = policies.size();
             int errorsFrom = errors.size();
+            int namesFrom = names.size();
             List<PolicyError> fileErrors = new ArrayList<>();
             List<PolicyError> stop = new ArrayList<>(1);
             boolean fileSplit = false;
             try {
-                fileSplit = load(file, text, policies, fileErrors, stop, threads);
+                fileSplit = load(file, text, policies, names, fileErrors, stop, threads);
             } catch (Throwable t) {
                 stop.add(unreadable(file, t));
             }
@@ -143,15 +147,19 @@ public final class PolicyLoader {
             errors.addAll(stop);   // why the rest of the file was not read: always shown
             if (next != null) {
                 next.put(file, new Parsed(text, List.copyOf(policies.subList(from, policies.size())),
-                        List.copyOf(errors.subList(errorsFrom, errors.size())), fileSplit));
+                        List.copyOf(errors.subList(errorsFrom, errors.size())),
+                        List.copyOf(names.subList(namesFrom, names.size())), fileSplit));
             }
             filesDone.accept(++done[0]);
         });
         if (next != null) {
             kept = next;
         }
-        // across documents, among those that are valid on their own: an invalid one would only add noise
-        errors.addAll(UniqueNames.check(policies));
+        // a name given twice, among every document that names itself clearly (valid or not: a duplicate is
+        // reported with the document's other errors, in one pass)
+        errors.addAll(UniqueNames.checkNamed(names));
+        // the kinds' checks across documents, among those that are valid on their own: an invalid one would only
+        // add noise
         for (PolicyKind kind : kinds.all()) {
             errors.addAll(kind.check(policies.stream().filter(p -> p.kind().equals(kind.name())).toList()));
         }
@@ -162,8 +170,8 @@ public final class PolicyLoader {
     }
 
     /** @return whether the file was read on several threads */
-    private boolean load(String file, String text, List<Policy> policies, List<PolicyError> errors,
-                         List<PolicyError> stop, int threads) {
+    private boolean load(String file, String text, List<Policy> policies, List<UniqueNames.Named> names,
+                         List<PolicyError> errors, List<PolicyError> stop, int threads) {
         java.util.Optional<YamlReader.Result> split = YamlReader.readSplit(file, text, threads, splitMinChars, splitMinRun);
         YamlReader.Result yaml = split.orElseGet(() -> YamlReader.read(file, text));
         yaml.stop().ifPresent(stop::add);
@@ -176,6 +184,7 @@ public final class PolicyLoader {
                 Set<String> flagged = new java.util.HashSet<>();
                 schemaErrors.forEach(e -> flagged.add(e.pointer()));
                 prefixErrors(doc).stream().filter(e -> !flagged.contains(e.pointer())).forEach(errors::add);
+                named(doc, flagged).ifPresent(names::add);
                 continue;
             }
             // a document with a duplicate key or a custom tag never becomes a policy, but its rules are still
@@ -183,12 +192,39 @@ public final class PolicyLoader {
             Policy read = reader.read(doc, errors::add);
             if (doc.clean()) {
                 policies.add(read);
+                names.add(UniqueNames.Named.of(read));
             } else {
+                // its name counts unless the YAML mistake is in the name itself (a duplicate 'name' key)
+                if (yaml.errors().stream().noneMatch(e -> NAMING.contains(e.pointer()))) {
+                    names.add(UniqueNames.Named.of(read));
+                }
                 // its kind's checks of it alone (a prefix given twice...); with others it would only add noise
                 errors.addAll(kinds.named(read.kind()).check(List.of(read)));
             }
         }
         return split.isPresent();
+    }
+
+    /** Where a mistake makes a document's kind or name unclear: then it takes part in no duplicate check. */
+    private static final Set<String> NAMING = Set.of("/kind", "/metadata", "/metadata/name");
+
+    /**
+     * The kind and name of a document the schema refused, when both are clear: a known kind, a name the
+     * schema accepts. A document whose kind or name is itself wrong is in no duplicate (that would be noise).
+     *
+     * @param flagged the pointers of its schema errors
+     */
+    private java.util.Optional<UniqueNames.Named> named(YamlDocument doc, Set<String> flagged) {
+        if (doc.root() == null || !doc.root().isObject() || flagged.stream().anyMatch(NAMING::contains)) {
+            return java.util.Optional.empty();
+        }
+        var kind = doc.root().path("kind");
+        var name = doc.root().path("metadata").path("name");
+        if (!kind.isString() || !name.isString() || kinds.find(kind.asString()).isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new UniqueNames.Named(kind.asString(), name.asString(),
+                doc.at("/metadata/name")));
     }
 
     /** Errors shown per file: a file of 100,000 unknown keys makes one screen of errors, not 100,000 lines. */

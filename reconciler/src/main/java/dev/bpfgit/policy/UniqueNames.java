@@ -10,15 +10,37 @@ public final class UniqueNames {
     private UniqueNames() {
     }
 
+    /**
+     * A document's kind and name, where it names itself: every document that names a known kind and a valid
+     * name, whether or not the rest of it is valid, so that a duplicate is reported in the same pass as the
+     * document's other errors.
+     *
+     * @param at where its {@code metadata.name} is
+     */
+    record Named(String kind, String name, Location at) {
+        static Named of(Policy p) {
+            return new Named(p.kind(), p.name(), p.at("/metadata/name"));
+        }
+
+        String id() {
+            return kind + "/" + name;
+        }
+    }
+
     /** @param policies in file order; the later of two is the one reported */
     static List<PolicyError> check(List<Policy> policies) {
+        return checkNamed(policies.stream().map(Named::of).toList());
+    }
+
+    /** @param named in file order, then document order; the later of two is the one reported */
+    static List<PolicyError> checkNamed(List<Named> named) {
         List<PolicyError> errors = new ArrayList<>();
-        Map<String, Policy> first = new HashMap<>();
-        for (Policy p : policies) {
-            Policy earlier = first.putIfAbsent(p.id(), p);
+        Map<String, Named> first = new HashMap<>();
+        for (Named n : named) {
+            Named earlier = first.putIfAbsent(n.id(), n);
             if (earlier != null) {
-                errors.add(p.error("/metadata/name", p.kind() + " \"" + p.name() + "\" is already defined at "
-                        + where(earlier.at("/metadata/name"))));
+                errors.add(new PolicyError(n.at(), "/metadata/name", n.kind() + " \"" + n.name()
+                        + "\" is already defined at " + where(earlier.at())));
             }
         }
         return errors;

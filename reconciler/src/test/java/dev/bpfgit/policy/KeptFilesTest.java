@@ -56,4 +56,18 @@ class KeptFilesTest {
         assertEquals(new PolicyLoader().load(snapshot(Map.of("a.yaml", v1.get("a.yaml")))),
                 kept.load(snapshot(Map.of("a.yaml", v1.get("a.yaml")))));
     }
+
+    /** A kept invalid file still names itself: a new file of the same name is a duplicate of it, as in a fresh load. */
+    @Test
+    void aKeptInvalidFilesNameIsStillCheckedForDuplicates() {
+        PolicyLoader kept = new PolicyLoader().keepingFiles();
+        String invalid = policy("c", "192.0.2.0/24").replace("action: drop", "action: dorp");   // fails the schema
+        Map<String, String> bad = Map.of("c.yaml", invalid);
+        assertThrows(PolicyException.class, () -> kept.load(snapshot(bad)));
+        Map<String, String> twice = Map.of("c.yaml", invalid, "d.yaml", policy("c", "198.51.100.0/24"));
+        List<String> again = texts(assertThrows(PolicyException.class, () -> kept.load(snapshot(twice))));
+        assertEquals(texts(assertThrows(PolicyException.class, () -> new PolicyLoader().load(snapshot(twice)))), again);
+        assertEquals(1, again.stream().filter(t -> t.startsWith("d.yaml:3:")
+                && t.endsWith("TrafficPolicy \"c\" is already defined at c.yaml:3")).count(), again.toString());
+    }
 }
