@@ -343,6 +343,8 @@ class SidecarTest {
         s.step();
         assertFalse(has("192.0.2.0/24"), "drift only reported");
         assertFalse(s.ready(), "not in sync");
+        assertEquals("revision r1 not in sync\nTrafficPolicy/edge: drifted, not corrected (reconcile.drift: report)",
+                s.readiness());
         String m = scrape();
         assertEquals(1, sample(m, "bpfgit_drift_detected_total"), m);
         assertEquals(0, sample(m, "bpfgit_drift_corrected_total"), m);
@@ -353,6 +355,7 @@ class SidecarTest {
         s.step();
         assertTrue(has("198.51.100.0/24"));
         assertTrue(s.ready());
+        assertEquals("revision r2 applied and in sync", s.readiness());
     }
 
     @Test
