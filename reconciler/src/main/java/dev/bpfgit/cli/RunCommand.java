@@ -29,7 +29,8 @@ import java.util.concurrent.Callable;
         description = {"Reconciles on every change of the source and every reconcile.interval (with",
                 "jitter), keeps enforcing the last good revision while a newer one is invalid or",
                 "the source is unreachable, serves /metrics, /healthz (the loop is alive) and",
-                "/readyz (the last good revision is applied and in sync) on metrics.listen",
+                "/readyz (the last good revision is applied and in sync; a 503 names each",
+                "failed or drifted policy and why) on metrics.listen",
                 "(loopback only). SIGTERM or SIGINT finishes the current step and leaves the",
                 "datapath attached. Exit 0 on SIGTERM, 3 on a fatal error (bad configuration,",
                 "pin root locked, port in use, fatal error in the loop)."})
