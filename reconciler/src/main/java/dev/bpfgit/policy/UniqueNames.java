@@ -27,11 +27,6 @@ public final class UniqueNames {
         }
     }
 
-    /** @param policies in file order; the later of two is the one reported */
-    static List<PolicyError> check(List<Policy> policies) {
-        return checkNamed(policies.stream().map(Named::of).toList());
-    }
-
     /** @param named in file order, then document order; the later of two is the one reported */
     static List<PolicyError> checkNamed(List<Named> named) {
         List<PolicyError> errors = new ArrayList<>();
