@@ -8,17 +8,21 @@ import dev.bpfgit.run.Sidecar;
 import dev.bpfgit.source.PolicySource;
 import dev.bpfgit.source.PolicySources;
 import dev.bpfgit.state.MemoryKernel;
+import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
-import io.prometheus.metrics.model.snapshots.EscapingScheme;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -41,8 +45,19 @@ final class AotRunTraining {
     }
 
     public static void main(String[] args) throws Exception {
-        int rules = Integer.parseInt(args[0]);
-        int edits = Integer.parseInt(args[1]);
+        List<String> revisions = train(Integer.parseInt(args[0]), Integer.parseInt(args[1]));
+        System.out.println("run training: revisions applied " + revisions);
+    }
+
+    /** The training; returns the revisions the sidecar applied, the first one's and one per edit. */
+    static List<String> train(int rules, int edits) throws Exception {
+        List<String> applied = new ArrayList<>();
+        // the command line's classes (picocli's model of every verb), as the sidecar's start goes through them
+        StringWriter help = new StringWriter();
+        int rc = Main.execute(new PrintWriter(help), new PrintWriter(help), new String[]{"run", "--help"});
+        if (rc != 0) {
+            throw new IllegalStateException("bpfgit run --help: exit " + rc + "\n" + help);
+        }
         Path dir = Files.createTempDirectory("bpfgit-aot-run");
         try {
             Path policies = Files.createDirectory(dir.resolve("policies"));
@@ -61,21 +76,25 @@ final class AotRunTraining {
                 Sidecar sidecar = new Sidecar(new Pipeline(kernel, config.root(), clock), source, () -> host, config,
                         PolicySources.checkInterval(config.git(), config.interval()), clock, metrics);
                 Thread loop = Thread.ofPlatform().name("aot-training-sidecar").start(sidecar::run);
-                Optional<String> last = await(sidecar, Optional.empty());
-                System.out.println("run training: first revision " + last.orElseThrow() + " (" + rules + " rules)");
-                for (int e = 1; e <= edits; e++) {
-                    write(policies, rules, e);
-                    last = await(sidecar, last);
+                try {
+                    Optional<String> last = await(sidecar, loop, Optional.empty());
+                    applied.add(last.orElseThrow());
+                    for (int e = 1; e <= edits; e++) {
+                        write(policies, rules, e);
+                        last = await(sidecar, loop, last);
+                        applied.add(last.orElseThrow());
+                    }
+                    PrometheusTextFormatWriter.create().write(OutputStream.nullOutputStream(),
+                            metrics.registry().scrape(), EscapingScheme.ALLOW_UTF8);
+                } finally {
+                    sidecar.stop();
+                    loop.join(TIMEOUT_MS);
                 }
-                PrometheusTextFormatWriter.create().write(OutputStream.nullOutputStream(),
-                        metrics.registry().scrape(), EscapingScheme.ALLOW_UTF8);
-                System.out.println("run training: " + edits + " edits applied, last revision " + last.orElseThrow());
-                sidecar.stop();
-                loop.join(TIMEOUT_MS);
                 if (loop.isAlive()) {
                     throw new IllegalStateException("the training sidecar did not stop");
                 }
             }
+            return applied;
         } finally {
             try (Stream<Path> all = Files.walk(dir)) {
                 all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -84,10 +103,11 @@ final class AotRunTraining {
     }
 
     /** Waits until the sidecar has applied a revision other than {@code before}, and returns it. */
-    private static Optional<String> await(Sidecar sidecar, Optional<String> before) throws InterruptedException {
+    private static Optional<String> await(Sidecar sidecar, Thread loop, Optional<String> before)
+            throws InterruptedException {
         long deadline = System.currentTimeMillis() + TIMEOUT_MS;
         while (sidecar.enforcedRevision().isEmpty() || sidecar.enforcedRevision().equals(before)) {
-            if (!sidecar.alive() || System.currentTimeMillis() > deadline) {
+            if (!loop.isAlive() || System.currentTimeMillis() > deadline) {
                 throw new IllegalStateException("the training sidecar applied no new revision (after "
                         + before.orElse("none") + ")");
             }
