@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The AOT caches (JDK 25, JEP 483/514/515): one training JVM (cli/AotTraining) runs `bpfgit validate` over
+# The AOT caches (JDK 25, JEP 483/514/515; run.aot, the sidecar's, is trained apart: train_run below).
+# One training JVM (cli/AotTraining) runs `bpfgit validate` over
 # the shipped examples and `bpfgit plan` of the fleet example (parse, validate, compile, diff, render; no
 # root, no kernel) with the flags the launchers give the one-shot verbs, and writes the cache at exit:
 #   - lib/bpfgit.aot of the release, trained with the jars laid out and named as in the tarball's lib/;
@@ -40,6 +41,20 @@ train() {
     > "$target/aot/training.log" 2>&1 && [ -s "$2" ] || { cat "$target/aot/training.log" >&2; exit 1; }
 }
 
+# train_run CLASSPATH CACHE: run's own cache (run.aot), with the flags the launchers give run (the full tiered
+# compiler, the shrinking heap), trained on the sidecar loop (cli/AotRunTraining): a directory of
+# RUN_RULES rules on an in-memory kernel, its first apply and RUN_EDITS one-rule edits. The cache keeps that
+# run's method profiles (JEP 515), so the sidecar's first edit after a start does not warm the JIT up.
+RUN_RULES=100000
+RUN_EDITS=10
+train_run() {
+  (cd "$stage" && "$java_home/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
+    -XX:+UseSerialGC -XX:+TieredCompilation -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xms16m -XX:-ShrinkHeapInSteps \
+    -Xmx768m -XX:AOTCacheOutput="$2" -Xlog:aot*=error -Djava.io.tmpdir="$stage" -cp "$1" \
+    dev.bpfgit.cli.AotRunTraining "$RUN_RULES" "$RUN_EDITS") \
+    > "$target/aot/run-training.log" 2>&1 && [ -s "$2" ] || { cat "$target/aot/run-training.log" >&2; exit 1; }
+}
+
 # -p: the JVM checks each jar's size and modification time against the cache's; the tarball keeps those of
 # the same files
 cp -p "$target"/bpfgit-reconciler-*.jar "$lib/"
@@ -61,6 +76,8 @@ fi
 cp=$(LC_ALL=C; printf '%s:' "$lib"/*.jar)
 train "${cp%:}" "$lib/bpfgit.aot"
 cp "$lib/bpfgit.aot" "$target/aot/lib/"
+train_run "${cp%:}" "$lib/run.aot"
+cp "$lib/run.aot" "$target/aot/lib/"
 
 # the source checkout's: ./bpfgit runs with exactly this classpath when target/aot/dev.aot is there
 tr ':' '\n' < "$target/classpath.txt" | while read -r jar || [ -n "$jar" ]; do
@@ -70,3 +87,4 @@ tr ':' '\n' < "$target/classpath.txt" | while read -r jar || [ -n "$jar" ]; do
 done | paste -sd: - > "$target/aot/classpath.txt"
 dev_cp="$(echo "$target"/bpfgit-reconciler-*.jar):$(cat "$target/aot/classpath.txt")"
 train "$dev_cp" "$target/aot/dev.aot"
+train_run "$dev_cp" "$target/aot/run.aot"

@@ -31,6 +31,25 @@ class LauncherAotIT {
         assertTrue(listed.out().contains("Static archive name: ") && listed.out().contains("dev.aot"), "the cache is dev.aot");
     }
 
+    /**
+     * run gets its own cache (target/aot/run.aot, trained on the sidecar with edits, cli/AotRunTraining): the
+     * JVM accepts it with run's flags (full tiered compiler, -Xms16m: the archived heap objects must fit the
+     * initial heap, or the JVM does not start at all) and it holds the sidecar's classes.
+     */
+    @Test
+    void runUsesItsOwnCacheTrainedOnTheSidecar() {
+        Path run = Bpfgit.REPO.resolve("reconciler/target/aot/run.aot");
+        assertTrue(Files.isRegularFile(run), "mvn package trains " + run);
+        Bpfgit.Cli listed = Bpfgit.cli(Map.of("BPFGIT_JAVA_OPTS", "-XX:+PrintSharedArchiveAndExit"), null,
+                "run", "--config", "/nonexistent/bpfgit.yaml");
+        assertEquals(0, listed.exit(), listed.err());
+        assertTrue(listed.out().contains("Static archive name: ") && listed.out().contains("run.aot"), "the cache is run.aot");
+        for (String c : new String[]{"dev.bpfgit.run.Sidecar", "dev.bpfgit.source.DirectoryPolicySource",
+                "dev.bpfgit.policy.PolicyLoader", "picocli.CommandLine"}) {
+            assertTrue(listed.out().contains(c + " app_loader"), c + " is in run's cache");
+        }
+    }
+
     @Test
     void validateGivesTheSameResultWithAndWithoutTheCache() {
         String example = Bpfgit.REPO.resolve("examples/edge-filter").toString();

@@ -263,7 +263,9 @@ class ReleaseIT {
         expected.add("-XX:+TieredCompilation");
         expected.addAll(List.of("-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Xms16m",
                 "-XX:-ShrinkHeapInSteps", "-Xmx768m"));
-        expected.addAll(tail);
+        // run's own AOT cache, trained on the sidecar with edits
+        expected.add("-XX:AOTCache=" + home + "/lib/run.aot");
+        expected.addAll(tail.subList(1, tail.size()));
         expected.addAll(List.of("run", "--config", "c.yaml"));
         assertEquals(expected, sidecar.out().lines().toList());
     }
@@ -292,6 +294,28 @@ class ReleaseIT {
                 "dev.bpfgit.source.GitRevisionSource", "org.eclipse.jgit.lib.Repository",
                 "org.eclipse.jgit.revwalk.RevWalk")) {
             assertTrue(classes.contains(c), c + " is in the AOT cache (" + classes.size() + " application classes)");
+        }
+    }
+
+    /**
+     * run's own cache (lib/run.aot) is accepted with the flags bin/bpfgit gives run (the full tiered compiler
+     * and the shrinking heap: a cache trained with other heap flags can be refused, and then the JVM does not
+     * start at all), and its training went through the sidecar loop and its edits.
+     */
+    @Test
+    void runHasItsOwnAotCacheTrainedOnTheSidecar() {
+        assertTrue(Files.isRegularFile(home.resolve("lib/run.aot")), "the release has run's AOT cache");
+        Map<String, String> env = env();
+        env.put("BPFGIT_JAVA_OPTS", "-XX:+PrintSharedArchiveAndExit");
+        Run r = run(true, env, home.resolve("bin/bpfgit").toString(), "run", "--config", "c.yaml");
+        assertEquals(0, r.exit(), r.toString().substring(0, Math.min(4000, r.toString().length())));
+        assertTrue(r.out().contains("/lib/run.aot"), "run maps lib/run.aot");
+        Set<String> classes = new TreeSet<>();
+        r.out().lines().map(String::trim).filter(l -> l.contains(" app_loader"))
+                .forEach(l -> classes.add(l.substring(l.indexOf(':') + 1).trim().split(" ")[0]));
+        for (String c : List.of("dev.bpfgit.run.Sidecar", "dev.bpfgit.source.DirectoryPolicySource",
+                "dev.bpfgit.policy.PolicyLoader", "dev.bpfgit.diff.Differ", "picocli.CommandLine")) {
+            assertTrue(classes.contains(c), c + " is in run's AOT cache (" + classes.size() + " application classes)");
         }
     }
 
