@@ -62,9 +62,9 @@ final class TrafficMetrics implements MultiCollector {
     /**
      * What one unit's series were made of at the last scrape: the rules it showed and their label sets, in the
      * order the exposition sorts them. Kept while the enforced revision is the same object (held weakly: a view
-     * does not keep a replaced revision in memory) and the unit's rule
-     * maps read the same, entry for entry (then the same rules count in the same slots), so a scrape of an
-     * unchanged unit reads the counters and makes no label set; any other scrape makes them anew.
+     * does not keep a replaced revision in memory) and the unit's rule maps read the same, entry for entry (then
+     * the same rules count in the same slots), so a scrape of an unchanged unit reads the counters and makes no
+     * label set; any other scrape makes them anew.
      */
     private record View(WeakReference<DesiredState> desired, TrafficCounters.Shown shown, Labels[] labels,
                         int[] order) {
@@ -142,7 +142,7 @@ final class TrafficMetrics implements MultiCollector {
         Labels[] labels = new Labels[shown.size()];
         for (int i = 0; i < labels.length; i++) {
             Bytes rule = shown.rule(i);
-            String policy = rule == null ? "" : names.getOrDefault(TrafficLayout.rule(rule).policy(), "");
+            String policy = names.getOrDefault(rule == null ? 0 : TrafficLayout.rule(rule).policy(), "");
             String action = rule == null ? "default" : TrafficLayout.rule(rule).action().yaml;
             labels[i] = Labels.of(LABELS, new String[]{policy, unit, shown.prefix(i), action});
         }
