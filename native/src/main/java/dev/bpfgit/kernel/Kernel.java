@@ -51,6 +51,14 @@ public interface Kernel {
         return SortedEntries.of(entries(pin));
     }
 
+    /**
+     * {@link #entries} in the kernel's order, packed: no sort and no object per entry (a per-CPU array's counters
+     * read whole and indexed by the reader).
+     */
+    default PackedEntries packedEntries(Path pin) {
+        return PackedEntries.of(entries(pin));
+    }
+
     /** A map's info and, when it was asked for, its entries sorted by key. */
     record MapRead(MapInfo info, Optional<SortedEntries> entries) {
     }

@@ -126,10 +126,15 @@ class TrafficPolicyIT {
 
     @Test
     void matchDestinationDropsByTheAddressThePacketIsSentTo(@TempDir Path dir) throws Exception {
-        write(dir, "dst.yaml", traffic("protect", "eth0", "xdp", "destination", "pass",
-                "{prefix: 198.18.1.0/24, action: drop}",
+        // with 1,100 more rules no packet reaches, the counters are read as a scrape reads a large unit's: the
+        // whole per-CPU array in one batch read, indexed by slot (TrafficCounters.counts)
+        List<String> rules = new java.util.ArrayList<>(List.of("{prefix: 198.18.1.0/24, action: drop}",
                 "{prefix: '2001:db8:dd:1::/64', action: drop}",
                 "{prefix: 198.18.0.0/24, action: pass}"));
+        for (int i = 0; i < 1_100; i++) {
+            rules.add("{prefix: 10.99." + (i / 256) + "." + (i % 256) + "/32, action: drop}");
+        }
+        write(dir, "dst.yaml", traffic("protect", "eth0", "xdp", "destination", "pass", rules.toArray(String[]::new)));
         try (PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
             for (String a : List.of("198.18.0.2", "198.18.1.2", "2001:db8:dd:1::2", "2001:db8:dd:2::2")) {
                 t.addr("edge", "eth0", a);

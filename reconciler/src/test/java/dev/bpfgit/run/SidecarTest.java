@@ -426,6 +426,59 @@ class SidecarTest {
         assertEquals(1, sample(m, "bpfgit_traffic_rule_series_omitted"), "two rules and the default slot, cap 2");
     }
 
+    /**
+     * A scrape keeps the label sets it made while the rules are unchanged and reads only the counters again; a new
+     * revision, and a rule changed in the kernel under the same revision, get label sets made anew (never the kept
+     * ones), and the counts follow each rule's own slot and generation.
+     */
+    @Test
+    void keptLabelSetsAreNeverReusedForChangedRules() throws IOException {
+        Sidecar s = sidecar("report");
+        String pass = "    - {prefix: 192.0.2.0/24, action: pass}\n";
+        String unit = ",unit=\"traffic/eth0/xdp\"}";
+        String dropped = "bpfgit_traffic_rule_packets_total{action=\"drop\",policy=\"TrafficPolicy/edge\",prefix=\"192.0.2.0/24\"" + unit;
+        String passed = "bpfgit_traffic_rule_packets_total{action=\"pass\",policy=\"TrafficPolicy/edge\",prefix=\"192.0.2.0/24\"" + unit;
+        String other = "bpfgit_traffic_rule_packets_total{action=\"drop\",policy=\"TrafficPolicy/edge\",prefix=\"198.51.100.0/24\"" + unit;
+        source.set("h1", revision("r1", DROP + OTHER));
+        s.step();
+        count("192.0.2.0/24", 3);
+        String m = scrape();
+        assertEquals(3, sample(m, dropped), m);
+        assertEquals(0, sample(m, other), m);
+        count("192.0.2.0/24", 5);
+        count("198.51.100.0/24", 7);
+        m = scrape();
+        assertEquals(5, sample(m, dropped), "the same rules: only the counters read again\n" + m);
+        assertEquals(7, sample(m, other), m);
+
+        source.set("h2", revision("r2", pass + OTHER));
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        count("192.0.2.0/24", 11);
+        m = scrape();
+        assertFalse(m.contains(dropped.substring(0, dropped.length() - 1)), "the old rule's series is gone\n" + m);
+        assertEquals(11, sample(m, passed), m);
+        assertEquals(7, sample(m, other), m);
+        assertEquals(3, m.lines().filter(l -> l.startsWith("bpfgit_traffic_rule_bytes_total{")).count(), m);
+
+        // the same revision, the kernel's rule removed behind its back (drift: report): the kernel's rules show
+        drop("198.51.100.0/24");
+        m = scrape();
+        assertFalse(m.contains("prefix=\"198.51.100.0/24\""), m);
+        assertEquals(11, sample(m, passed), m);
+        assertEquals(2, m.lines().filter(l -> l.startsWith("bpfgit_traffic_rule_packets_total{")).count(), m);
+    }
+
+    /** Sets {@code packets} (and 100 bytes each) on one CPU of the counter slot of the kernel's rule for a prefix. */
+    private void count(String prefix, long packets) {
+        TrafficLayout.Rule r = TrafficLayout.rule(memory.lookup(RULES, TrafficLayout.key(Prefix.parse(prefix))).orElseThrow());
+        java.nio.ByteBuffer v = java.nio.ByteBuffer.allocate(2 * 24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        v.putLong(packets).putLong(100 * packets).putInt((int) r.gen()).putInt(0);
+        v.putLong(0).putLong(0).putInt((int) r.gen()).putInt(0);
+        memory.update(RULES.resolveSibling("counters"), List.of(new Entry(
+                dev.bpfgit.kernel.Bytes.wrap(dev.bpfgit.compile.Le.u32(r.slot())), dev.bpfgit.kernel.Bytes.wrap(v.array()))));
+    }
+
     @Test
     void aGitRevisionIsShownByItsShortIdAndItsCommitRecordedForStatus() throws IOException {
         Sidecar s = sidecar("correct");

@@ -194,6 +194,13 @@ public final class LinuxKernel implements Kernel {
     }
 
     @Override
+    public dev.bpfgit.kernel.PackedEntries packedEntries(Path pin) {
+        try (Fd fd = Pins.open(pin, PinType.MAP, "open map")) {
+            return access(fd, pin).packedEntries();
+        }
+    }
+
+    @Override
     public Optional<MapRead> readMap(Path pin, Predicate<MapInfo> withEntries) {
         return Pins.openIfPinned(pin, PinType.MAP, "open map").map(fd -> {
             try (fd) {

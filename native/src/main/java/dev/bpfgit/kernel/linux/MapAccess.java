@@ -79,6 +79,17 @@ final class MapAccess {
         return SortedEntries.ofPacked(p.keys, keySize, p.values, valueSize, p.count);
     }
 
+    /** All entries in dump order, packed (see PackedEntries). */
+    dev.bpfgit.kernel.PackedEntries packedEntries() {
+        Packed p = dump();
+        if (p == null) {
+            try (Arena arena = Arena.ofConfined()) {
+                return dev.bpfgit.kernel.PackedEntries.of(entriesOneByOne(arena));
+            }
+        }
+        return new dev.bpfgit.kernel.PackedEntries(p.count, keySize, p.keys, valueSize, p.values);
+    }
+
     /** {@code count} entries, keys and values packed in dump order. */
     private record Packed(byte[] keys, byte[] values, int count) {
     }

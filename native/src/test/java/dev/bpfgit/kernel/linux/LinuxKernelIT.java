@@ -292,6 +292,16 @@ class LinuxKernelIT {
         kernel.update(pin, all);
         assertEquals(asMap(all), asMap(kernel.entries(pin)));
         assertEquals(Optional.of(all.get(77).value()), kernel.lookup(pin, u32(77)));
+        // packed: the same entries in the kernel's (slot) order, no sort
+        dev.bpfgit.kernel.PackedEntries packed = kernel.packedEntries(pin);
+        assertEquals(10_000, packed.count());
+        assertEquals(4, packed.keySize());
+        assertEquals(slot * cpus, packed.valueSize());
+        for (int i : new int[]{0, 1, 77, 256, 9_999}) {
+            assertEquals(all.get(i).key(), Bytes.wrap(java.util.Arrays.copyOfRange(packed.keys(), 4 * i, 4 * i + 4)));
+            assertEquals(all.get(i).value(), Bytes.wrap(java.util.Arrays.copyOfRange(packed.values(),
+                    i * packed.valueSize(), (i + 1) * packed.valueSize())));
+        }
 
         // array slots always exist: deleting one is refused, not silently ignored
         KernelException e = assertThrows(KernelException.class, () -> kernel.delete(pin, List.of(u32(1))));

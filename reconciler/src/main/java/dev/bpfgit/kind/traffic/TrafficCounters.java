@@ -5,6 +5,7 @@ import dev.bpfgit.compile.Le;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
 import dev.bpfgit.kernel.Kernel;
+import dev.bpfgit.kernel.PackedEntries;
 import dev.bpfgit.kernel.SortedEntries;
 import dev.bpfgit.observe.LiveMap;
 import dev.bpfgit.observe.LiveState;
@@ -40,13 +41,106 @@ public final class TrafficCounters {
     /**
      * The first {@code limit} counts of {@link #read} (the rules in key order, v4 then v6, then the default
      * slot): only those rules' prefixes are formatted and only their counters summed, so a capped scrape of a
-     * large table costs the dump of its keys, not an object per rule. Counters come by one lookup per slot when
-     * few are asked for, otherwise from one batch read of the whole counters map.
+     * large table costs the dump of its keys, not an object per rule.
      */
     public static Page read(Kernel kernel, LiveState live, Path dir, int limit) {
-        Path counters = dir.resolve("counters");
-        if (!live.maps().containsKey(counters)) {
+        Shown shown = shown(live, dir, limit);
+        if (shown == null) {
             return new Page(List.of(), 0);
+        }
+        long[] counts = counts(kernel, dir, shown);
+        List<Count> out = new ArrayList<>(shown.size());
+        for (int i = 0; i < shown.size(); i++) {
+            Bytes rule = shown.rule(i);
+            out.add(rule == null
+                    ? new Count(0, "default", null, counts[2 * i], counts[2 * i + 1])
+                    : new Count(TrafficLayout.rule(rule).policy(), shown.prefix(i), rule, counts[2 * i],
+                            counts[2 * i + 1]));
+        }
+        return new Page(out, shown.total());
+    }
+
+    /**
+     * Which rules a read capped at some limit shows, in order (the rules in key order, v4 then v6, then the default
+     * slot when it fits), and in which counter slot and generation each one counts. It depends on the unit's rule
+     * maps and the cap alone: a scrape that finds the same rule maps ({@link #sameRules}) can keep what it made of
+     * them (the label sets) and read only the counters again ({@link #counts}).
+     */
+    public static final class Shown {
+        private final List<SortedEntries> tables;
+        private final int limit;
+        private final int total;
+        private final int size;
+        private final long[] slots;   // slot, then generation, per shown rule; the default slot is 0, 0
+        private final boolean[] rule;
+
+        private Shown(List<SortedEntries> tables, int limit, int total, int size) {
+            this.tables = tables;
+            this.limit = limit;
+            this.total = total;
+            this.size = size;
+            this.slots = new long[2 * size];
+            this.rule = new boolean[size];
+            int i = 0;
+            for (SortedEntries t : tables) {
+                for (int j = 0; j < t.size() && i < size; j++, i++) {
+                    TrafficLayout.Rule r = TrafficLayout.rule(t.value(j));
+                    slots[2 * i] = r.slot();
+                    slots[2 * i + 1] = r.gen();
+                    rule[i] = true;
+                }
+            }
+        }
+
+        /** How many counts the read shows. */
+        public int size() {
+            return size;
+        }
+
+        /** How many the uncapped read has: every rule and the default slot. */
+        public int total() {
+            return total;
+        }
+
+        /** The rule map's value of the {@code i}-th shown count, or null for the default slot. */
+        public Bytes rule(int i) {
+            if (!rule[i]) {
+                return null;
+            }
+            for (SortedEntries t : tables) {
+                if (i < t.size()) {
+                    return t.value(i);
+                }
+                i -= t.size();
+            }
+            throw new IndexOutOfBoundsException();
+        }
+
+        /** The prefix of the {@code i}-th shown count ("default" for the default slot). */
+        public String prefix(int i) {
+            if (!rule[i]) {
+                return "default";
+            }
+            int j = i;
+            for (SortedEntries t : tables) {
+                if (j < t.size()) {
+                    return TrafficLayout.prefix(t.key(j)).toString();
+                }
+                j -= t.size();
+            }
+            throw new IndexOutOfBoundsException();
+        }
+
+        /** The same rule maps, entry for entry, under the same cap: the same counts in the same slots. */
+        public boolean sameRules(Shown other) {
+            return other != null && limit == other.limit && tables.equals(other.tables);
+        }
+    }
+
+    /** What a read of the unit at {@code dir} capped at {@code limit} shows; null when it has no counters map. */
+    public static Shown shown(LiveState live, Path dir, int limit) {
+        if (!live.maps().containsKey(dir.resolve("counters"))) {
+            return null;
         }
         List<SortedEntries> tables = new ArrayList<>(2);
         int total = 1;
@@ -58,26 +152,28 @@ public final class TrafficCounters {
                 total += t.size();
             }
         }
-        int shown = Math.min(Math.max(limit, 0), total);
-        if (shown == 0) {
-            return new Page(List.of(), total);
+        return new Shown(List.copyOf(tables), limit, total, Math.min(Math.max(limit, 0), total));
+    }
+
+    /**
+     * The packets ({@code [2i]}) and bytes ({@code [2i + 1]}) of each count {@code shown} shows, read from the
+     * unit's counters map now: by one lookup per slot when few are shown, otherwise from one batch read of the
+     * whole map.
+     */
+    public static long[] counts(Kernel kernel, Path dir, Shown shown) {
+        long[] out = new long[2 * shown.size()];
+        if (shown.size() == 0) {
+            return out;
         }
-        Slots slots = shown <= LOOKUPS ? new Lookups(kernel, counters) : Dump.of(kernel.sortedEntries(counters));
+        Path counters = dir.resolve("counters");
+        Slots slots = shown.size() <= LOOKUPS ? new Lookups(kernel, counters) : Dump.of(kernel.packedEntries(counters));
         int cpus = kernel.possibleCpus();
-        List<Count> out = new ArrayList<>(shown);
-        for (SortedEntries t : tables) {
-            for (int i = 0; i < t.size() && out.size() < shown; i++) {
-                Bytes value = t.value(i);
-                TrafficLayout.Rule r = TrafficLayout.rule(value);
-                long[] pb = sum(slots.value(r.slot()), cpus, r.gen(), true);
-                out.add(new Count(r.policy(), TrafficLayout.prefix(t.key(i)).toString(), value, pb[0], pb[1]));
-            }
+        for (int i = 0; i < shown.size(); i++) {
+            long[] pb = sum(slots.value(shown.slots[2 * i]), cpus, shown.slots[2 * i + 1], shown.rule[i]);
+            out[2 * i] = pb[0];
+            out[2 * i + 1] = pb[1];
         }
-        if (out.size() < shown) {
-            long[] d = sum(slots.value(0), cpus, 0, false);
-            out.add(new Count(0, "default", null, d[0], d[1]));
-        }
-        return new Page(out, total);
+        return out;
     }
 
     /** The per-CPU value of a counter slot, or null when the map has none. */
@@ -92,20 +188,23 @@ public final class TrafficCounters {
         }
     }
 
-    /** The whole counters map read once, indexed by slot. */
-    private record Dump(SortedEntries entries, int[] bySlot) implements Slots {
-        static Dump of(SortedEntries entries) {
-            long[] slots = new long[entries.size()];
+    /**
+     * The whole counters map read once, in the kernel's order (no sort: a per-CPU array's keys are its slots),
+     * indexed by slot.
+     */
+    private record Dump(PackedEntries entries, int[] bySlot) implements Slots {
+        static Dump of(PackedEntries entries) {
+            int n = entries.count();
             long max = -1;
-            for (int i = 0; i < slots.length; i++) {
-                slots[i] = Le.u32(entries.key(i).toArray(), 0);
-                max = Math.max(max, slots[i]);
+            for (int i = 0; i < n; i++) {
+                max = Math.max(max, Le.u32(entries.keys(), i * entries.keySize()));
             }
             int[] bySlot = new int[(int) Math.min(max + 1, Integer.MAX_VALUE - 8)];
             java.util.Arrays.fill(bySlot, -1);
-            for (int i = 0; i < slots.length; i++) {
-                if (slots[i] < bySlot.length) {
-                    bySlot[(int) slots[i]] = i;
+            for (int i = 0; i < n; i++) {
+                long slot = Le.u32(entries.keys(), i * entries.keySize());
+                if (slot < bySlot.length) {
+                    bySlot[(int) slot] = i;
                 }
             }
             return new Dump(entries, bySlot);
@@ -114,7 +213,8 @@ public final class TrafficCounters {
         @Override
         public byte[] value(long slot) {
             int i = slot >= 0 && slot < bySlot.length ? bySlot[(int) slot] : -1;
-            return i < 0 ? null : entries.value(i).toArray();
+            int size = entries.valueSize();
+            return i < 0 ? null : java.util.Arrays.copyOfRange(entries.values(), i * size, (i + 1) * size);
         }
     }
 
