@@ -361,6 +361,16 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
         return new SortedEntries(size, keys, keyOff, packed, valueOff);
     }
 
+    /**
+     * Feeds every key's bytes, in key order, to {@code keys} and every value's bytes, in the same order, to
+     * {@code values}: the packed arrays as they are, in one call each, with no interleaving copy. The entries' sizes
+     * are not fed ({@link #keySize}, {@link #valueSize}). The checksums only read the arrays.
+     */
+    public void checksum(java.util.zip.Checksum keys, java.util.zip.Checksum values) {
+        keys.update(this.keys, keyOff[0], keyOff[size] - keyOff[0]);
+        values.update(this.values, valueOff[0], valueOff[size] - valueOff[0]);
+    }
+
     /** Feeds every entry to the digest in key order, as key bytes then value bytes. */
     public void digest(MessageDigest md) {
         int k = uniformKeySize();

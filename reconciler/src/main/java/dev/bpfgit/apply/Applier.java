@@ -7,6 +7,7 @@ import dev.bpfgit.diff.Plan;
 import dev.bpfgit.diff.UnitPlan;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.Entry;
+import dev.bpfgit.kernel.KernelException;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.observe.Meta;
 import org.slf4j.Logger;
@@ -55,7 +56,12 @@ public final class Applier {
         boolean keepMeta = !plan.meta().isEmpty();
         boolean loads = plan.units().stream().flatMap(u -> u.changes().stream())
                 .anyMatch(c -> c instanceof Change.LoadProgram);
-        if ((keepMeta || loads) && kernel.mapInfo(metaPin).isEmpty()) {
+        // a plan of entry writes only (the warm reconcile) writes the bookkeeping once, at the end: it is created
+        // then if that write finds none, which saves the check's open of it (a bpf_obj_get, the readlink that tells
+        // a map from a program, an info call) on every such apply. Any other plan has it made before its first step.
+        boolean entriesOnly = plan.units().stream().flatMap(u -> u.changes().stream())
+                .allMatch(c -> c instanceof Change.PutEntries || c instanceof Change.DeleteEntries);
+        if ((keepMeta && !entriesOnly || loads) && kernel.mapInfo(metaPin).isEmpty()) {
             kernel.makeDirs(root);
             kernel.createMap(metaPin, Meta.spec());
         }
@@ -86,7 +92,16 @@ public final class Applier {
                 meta.addAll(Meta.encode(e.getKey(), e.getValue()));
             }
             meta.add(new Entry(Meta.encodeKey("applied"), Meta.encodeValue(clock.instant().toString())));
-            kernel.update(metaPin, meta);
+            try {
+                kernel.update(metaPin, meta);
+            } catch (KernelException.NotFound e) {
+                if (!entriesOnly || kernel.mapInfo(metaPin).isPresent()) {
+                    throw e;
+                }
+                kernel.makeDirs(root);
+                kernel.createMap(metaPin, Meta.spec());
+                kernel.update(metaPin, meta);
+            }
             List<Bytes> gone = new ArrayList<>();
             // stale keys and, since a successful apply clears them, the failures recorded by earlier ones
             // (the plan lists those it saw live: the basis check covers the bookkeeping map)

@@ -137,7 +137,7 @@ final class DriftReason {
         }
         // what the checks above expect, with the maps as they are now: if that is what apply recorded, the maps
         // are as applied and the checks said it all
-        if (!expected.digest().equals(recorded)) {
+        if (!expected.matches(recorded)) {
             parts.add(CHANGED);
         }
         return String.join(", ", parts);

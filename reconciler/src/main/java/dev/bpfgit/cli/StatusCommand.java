@@ -96,7 +96,7 @@ final class StatusCommand implements Callable<Integer> {
             boolean sync = true;
             for (String rel : unitsOf.getOrDefault(id, List.of())) {
                 Path dir = root.resolve(rel);
-                boolean ok = meta.get(Meta.unitKey(rel)).map(f -> f.equals(Fingerprint.live(live, dir))).orElse(false);
+                boolean ok = meta.get(Meta.unitKey(rel)).map(f -> Fingerprint.liveMatches(live, dir, f)).orElse(false);
                 sync &= ok;
                 UnitReport report = reportOf.computeIfAbsent(rel, r -> Kinds.BUILT_IN.owning(Path.of(r))
                         .map(k -> k.report(p.kernel(), live, dir))

@@ -139,7 +139,7 @@ public final class Differ {
             }
             units.add(up);
             wanted.addAll(d.wanted);
-            meta.put(Meta.unitKey(rel), d.fingerprint.digest());
+            meta.put(Meta.unitKey(rel), d.fingerprint.toRecord(live.meta().get(Meta.unitKey(rel))));
             for (String pid : u.policies()) {
                 meta.put(Meta.ownerKey(rel, pid), "");
             }

@@ -5,9 +5,6 @@ import dev.bpfgit.compile.Slots;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.SortedEntries;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -123,12 +120,21 @@ final class Slotting {
     private static void setSlot(byte[] values, SortedEntries entries, int w, int off, long slot, long gen) {
         Objects.checkFromIndexSize(off, 8, entries.valueSize(w));
         int at = entries.valueOffset(w) + off;
-        INT_LE.set(values, at, (int) slot);
-        INT_LE.set(values, at + 4, (int) gen);
+        putU32(values, at, (int) slot);
+        putU32(values, at + 4, (int) gen);
     }
 
-    /** Slot and generation are little-endian u32s in the value (the datapath's struct). */
-    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    /**
+     * Slot and generation are little-endian u32s in the value (the datapath's struct). Byte stores, not a byte-array
+     * VarHandle: in this loop the JIT left the VarHandle's set and index calls out of line, 17% of a 10k diff's
+     * samples (JFR).
+     */
+    private static void putU32(byte[] b, int at, int v) {
+        b[at] = (byte) v;
+        b[at + 1] = (byte) (v >>> 8);
+        b[at + 2] = (byte) (v >>> 16);
+        b[at + 3] = (byte) (v >>> 24);
+    }
 
     /** A non-zero generation that differs for a different key or revision, and is the same when re-planned. */
     static long generation(Bytes key, String revision) {

@@ -37,6 +37,14 @@ class BasisTest {
     private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-01-02T03:04:05Z"), ZoneOffset.UTC);
     /** Observer.basis of examples/edge-filter applied to an in-memory kernel, as computed at 260ee96. */
     private static final String EDGE_FILTER = "640a82fbf7879b266d78cc8ca97ebfed4f5507f0245dcb7d377a4a127dee3f0f";
+    /**
+     * The same fixture applied by this version, which records the unit's fingerprint in its current form (the
+     * basis covers the bookkeeping map): as computed when that form came.
+     */
+    private static final String EDGE_FILTER_NOW = "bbe2e95fbef0114b1a0da36d839c5026b0113145c68fd24869b809d5915720b4";
+    /** The unit fingerprint 260ee96 recorded for the fixture (FingerprintTest pins it too). */
+    private static final Map<String, String> FINGERPRINT_260EE96 = Map.of(
+            "unit/traffic/eth0/xdp", "528ea1f57d7b677860f1539b372f57dc129bb01374a57352eb3f8f809d25fcdd");
     private static final String EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
     /**
@@ -59,7 +67,12 @@ class BasisTest {
         DesiredState desired = edgeFilter(kernel);
         LiveState empty = Observer.observe(kernel, ROOT, Pipeline.attachPoints(desired));
         assertEquals(EMPTY, empty.basis());
-        Applier.apply(kernel, Differ.diff(desired, empty), CLOCK);
+        // the bookkeeping as 260ee96 wrote it: its apply recorded the fingerprint in the old form
+        Plan first = Differ.diff(desired, empty);
+        Map<String, String> meta = new java.util.TreeMap<>(first.meta());
+        meta.putAll(FINGERPRINT_260EE96);
+        Applier.apply(kernel, new Plan(first.root(), first.revision(), first.basisDigest(), first.units(), meta,
+                first.metaDeletes(), first.warnings()), CLOCK);
         LiveState live = Observer.observe(kernel, ROOT, Pipeline.attachPoints(desired));
         assertEquals(EDGE_FILTER, live.basis());
         Plan plan = Differ.diff(desired, live);
@@ -68,6 +81,10 @@ class BasisTest {
         assertTrue(json.contains("\"basis\":\"" + EDGE_FILTER + "\"") || json.contains("\"basis\" : \"" + EDGE_FILTER + "\""),
                 json);
         assertEquals(EDGE_FILTER, Differ.destroy(live).basis());
+
+        MemoryKernel now = new MemoryKernel(Map.of("eth0", 2, "eth1", 3, "lo", 1), 2);
+        Applier.apply(now, Differ.diff(desired, Observer.observe(now, ROOT, Pipeline.attachPoints(desired))), CLOCK);
+        assertEquals(EDGE_FILTER_NOW, Observer.observe(now, ROOT, Pipeline.attachPoints(desired)).basis());
     }
 
     /**
@@ -89,9 +106,9 @@ class BasisTest {
         kernel.update(Meta.pin(ROOT), Meta.encode("revision", "something else"));
         assertFalse(live.basisDigest().computed());
         assertEquals(EMPTY, first.basis());
-        assertEquals(EDGE_FILTER, inSync.basis());
+        assertEquals(EDGE_FILTER_NOW, inSync.basis());
         assertTrue(live.basisDigest().computed());
-        assertNotEquals(EDGE_FILTER, Observer.observe(kernel, ROOT, Pipeline.attachPoints(desired)).basis());
+        assertNotEquals(EDGE_FILTER_NOW, Observer.observe(kernel, ROOT, Pipeline.attachPoints(desired)).basis());
     }
 
     @Test

@@ -203,6 +203,35 @@ class LinuxKernelIT {
         assertEquals(0, kernel.readMap(big, i -> true).orElseThrow().entries().orElseThrow().size());
     }
 
+    /**
+     * A hash map of the bookkeeping map's shape (96-byte keys, 160-byte values, 4,096 entries: a whole-map chunk is
+     * a few bytes more than the per-thread buffer keeps, so its dump is cut in two chunks) reads exactly what it
+     * holds: empty, a few entries, full, and after entries are deleted.
+     */
+    @Test
+    void aMapOfTheBookkeepingsShapeDumpsWhole() {
+        Path meta = root.resolve("meta");
+        kernel.createMap(meta, new MapSpec("meta", MapType.HASH, 96, 160, 4096, 0, Optional.empty()));
+        assertEquals(Map.of(), asMap(kernel.entries(meta)));
+        List<Entry> all = new ArrayList<>();
+        for (int i = 0; i < 4096; i++) {
+            byte[] k = new byte[96];
+            byte[] v = new byte[160];
+            ByteBuffer.wrap(k).putInt(i).putInt(92, ~i);
+            ByteBuffer.wrap(v).putInt(i * 7).putInt(156, i);
+            all.add(new Entry(Bytes.wrap(k), Bytes.wrap(v)));
+        }
+        kernel.update(meta, all.subList(0, 10));
+        assertEquals(asMap(all.subList(0, 10)), asMap(kernel.entries(meta)));
+        kernel.update(meta, all);
+        for (int round = 0; round < 2; round++) {
+            assertEquals(asMap(all), asMap(kernel.entries(meta)));
+            assertEquals(4096, kernel.readMap(meta, i -> true).orElseThrow().entries().orElseThrow().size());
+        }
+        kernel.delete(meta, all.subList(0, 4000).stream().map(Entry::key).toList());
+        assertEquals(asMap(all.subList(4000, 4096)), asMap(kernel.entries(meta)));
+    }
+
     /** pinTree lists what pins and directories list, in one walk: empty directories included, sorted. */
     @Test
     void pinTreeIsPinsAndDirectoriesTogether() {
