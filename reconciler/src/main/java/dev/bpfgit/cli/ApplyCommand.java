@@ -64,51 +64,31 @@ final class ApplyCommand implements Callable<Integer> {
             throw new UsageException("give either PATH or --plan FILE, not both");
         }
         // a plan of an unknown version is refused before anything needs root or the kernel
-        if (planFile != null) {
-            Plan read = read();
-            Pipeline p = common.live();
-            // observe, the staleness check of a saved plan and apply, atomic for every other bpfgit writer
-            try (PinRootLock lock = common.lock(p, lockOption)) {
-                Plan plan;
-                try (Progress progress = Progress.start(spec.commandLine().getErr(), "reading the kernel")) {
-                    plan = saved(p, read);
-                }
-                // a saved plan has no desired state: its kinds' runtimes (e.g. adopting a group's member
-                // sockets) are made from what the applied units hold in the kernel
-                return locked(p, out, plan, null);
-            }
-        }
-        // the kernel side (root check, lock, observe) is set up while this thread reads and parses the files
-        Path root = common.root();   // the configuration read once, here, not on both threads
-        Common.KernelAhead kernel = Common.KernelAhead.start(common, lockOption, true);
-        Common.KernelAhead.Side side;
-        DesiredState desired;
-        Progress progress = Progress.start(spec.commandLine().getErr(), "reading the kernel");
-        try {
-            try {
-                Sources.Ahead files = Sources.readAhead(path == null ? null : List.of(path), common);
-                desired = Common.compile(root, files, kernel::facts,
-                        progress.files(files.files().files().size()));
-                side = kernel.get();
-            } catch (RuntimeException e) {
-                throw kernel.first(e);
-            }
-        } catch (RuntimeException | Error e) {
-            progress.close();
-            throw e;
-        }
-        // from here as before: observed, planned and applied under the lock
-        try (PinRootLock lock = side.lock()) {
-            Plan plan;
-            try (progress) {
-                progress.show("reading the kernel and planning");
-                plan = dev.bpfgit.diff.Differ.diff(desired, side.live().apply(desired));
-            }
-            return locked(side.pipeline(), out, plan, desired);
+        Plan read = planFile != null ? read() : null;
+        Pipeline p = common.live();
+        // observe, the staleness check of a saved plan and apply, atomic for every other bpfgit writer
+        try (PinRootLock lock = common.lock(p, lockOption)) {
+            return locked(p, out, read);
         }
     }
 
-    private int locked(Pipeline p, PrintWriter out, Plan plan, DesiredState desired) {
+    private int locked(Pipeline p, PrintWriter out, Plan read) {
+        Plan plan;
+        // a saved plan has no desired state: its kinds' runtimes (e.g. adopting a group's member sockets) are
+        // made from what the applied units hold in the kernel
+        DesiredState desired = null;
+        try (Progress progress = Progress.start(spec.commandLine().getErr(), "reading the kernel")) {
+            if (planFile != null) {
+                plan = saved(p, read);
+            } else {
+                var live = Common.observeAhead(p);
+                Sources.Ahead files = Sources.readAhead(path == null ? null : List.of(path), common);
+                desired = Common.compile(p, files, common.factsAhead(p.kernel()),
+                        progress.files(files.files().files().size()));
+                progress.show("reading the kernel and planning");
+                plan = dev.bpfgit.diff.Differ.diff(desired, live.apply(desired));
+            }
+        }
         PlanText.print(plan, out);
         if (desired != null) {
             p.runtimeLines(desired).forEach(out::println);

@@ -103,18 +103,11 @@ final class Common {
     static dev.bpfgit.compile.DesiredState compile(Pipeline p, Sources.Ahead read,
                                                    java.util.function.Supplier<HostFacts> host,
                                                    java.util.function.IntConsumer filesDone) {
-        return compile(p.root(), read, host, filesDone);
-    }
-
-    /** As {@link #compile(Pipeline, Sources.Ahead, java.util.function.Supplier, java.util.function.IntConsumer)}, for the pin root {@code root}. */
-    static dev.bpfgit.compile.DesiredState compile(Path root, Sources.Ahead read,
-                                                   java.util.function.Supplier<HostFacts> host,
-                                                   java.util.function.IntConsumer filesDone) {
         Pipeline.requireFiles(read.files());
         // compiled while the checks across files run beside it (compile is pure: dropped if they fail)
         return SplitValidate.validateThen(read.files(), filesDone, policies -> {
             dev.bpfgit.source.Snapshot named = read.named().get();
-            return dev.bpfgit.compile.Compiler.compile(root, named.revision(), policies, host.get())
+            return dev.bpfgit.compile.Compiler.compile(p.root(), named.revision(), policies, host.get())
                     .withCommit(named.commit());
         });
     }
@@ -133,74 +126,6 @@ final class Common {
                 () -> dev.bpfgit.observe.Observer.observe(p.kernel(), p.root(), java.util.List.of()));
         return desired -> dev.bpfgit.observe.Observer.atPoints(pinned.get(), p.kernel(),
                 Pipeline.attachPoints(desired));
-    }
-
-    /**
-     * The kernel side of a cold {@code plan} or {@code apply} against the kernel, set up on a thread of its own
-     * while the caller reads, parses and compiles the policies: the root check and the kernel ({@link #live}:
-     * jnr-ffi's libc stubs, libbpf's downcall handles), the pin-root lock when asked for, then
-     * {@link #observeAhead} and {@link #factsAhead} from that thread. Before, the parse started only after all
-     * of it: at 100,000 rules the main thread waited about 0.2 s of a cold apply for the native layer's start
-     * (bench/README.md, "The cold CLI, eighth session"). Nothing here writes to the kernel.
-     *
-     * <p>The errors are those of the order before, where this ran first: when the caller's own work fails,
-     * {@link #first} gives this side's error if it failed too, and closes the lock otherwise.
-     */
-    static final class KernelAhead {
-        /** What the caller needs of the kernel side, once it is set up. */
-        record Side(Pipeline pipeline, PinRootLock lock,
-                    java.util.function.Function<dev.bpfgit.compile.DesiredState, dev.bpfgit.observe.LiveState> live,
-                    java.util.function.Supplier<HostFacts> facts) {
-        }
-
-        private final dev.bpfgit.run.Ahead<Side> side;
-
-        private KernelAhead(dev.bpfgit.run.Ahead<Side> side) {
-            this.side = side;
-        }
-
-        /** @param locking whether to take the pin-root lock ({@code apply}; {@code plan} takes none) */
-        static KernelAhead start(Common common, LockOption lock, boolean locking) {
-            return new KernelAhead(dev.bpfgit.run.Ahead.start("bpfgit-kernel", () -> {
-                Pipeline p = common.live();
-                PinRootLock held = locking ? common.lock(p, lock) : null;
-                try {
-                    return new Side(p, held, observeAhead(p), common.factsAhead(p.kernel()));
-                } catch (RuntimeException | Error e) {
-                    if (held != null) {
-                        held.close();
-                    }
-                    throw e;
-                }
-            }));
-        }
-
-        /** The kernel side, waited for; what setting it up threw, it throws. */
-        Side get() {
-            return side.get();
-        }
-
-        /** The host facts, for the compile: waited for (the kernel side first). */
-        HostFacts facts() {
-            return side.get().facts().get();
-        }
-
-        /**
-         * The error to report when the caller failed with {@code e}: the kernel side's if it failed (it came
-         * first before), else {@code e}, with the lock released.
-         */
-        RuntimeException first(RuntimeException e) {
-            Side s;
-            try {
-                s = side.get();
-            } catch (RuntimeException k) {
-                return k;
-            }
-            if (s.lock() != null) {
-                s.lock().close();
-            }
-            return e;
-        }
     }
 
     /** The pipeline on the real kernel: needs root and bpffs. */

@@ -110,20 +110,13 @@ final class PlanCommand implements Callable<Integer> {
     private List<dev.bpfgit.kind.PolicyKind.Runtime> runtimes = List.of();
 
     private Plan againstKernel(Sources.Ahead read, Progress progress) {
-        Path root = common.root();   // the configuration read once, here, not on both threads
-        // the kernel side (root check, observe, host facts) is set up while this thread parses the files
-        Common.KernelAhead kernel = Common.KernelAhead.start(common, null, false);
-        DesiredState desired;
-        Common.KernelAhead.Side side;
-        try {
-            desired = Common.compile(root, read, kernel::facts, progress.files(read.files().files().size()));
-            side = kernel.get();
-        } catch (RuntimeException e) {
-            throw kernel.first(e);
-        }
+        Pipeline p = common.live();
+        var live = Common.observeAhead(p);
+        DesiredState desired = Common.compile(p, read, common.factsAhead(p.kernel()),
+                progress.files(read.files().files().size()));
         progress.show("reading the kernel and planning");
-        Plan plan = Differ.diff(desired, side.live().apply(desired));
-        runtimes = side.pipeline().runtimes(desired);
+        Plan plan = Differ.diff(desired, live.apply(desired));
+        runtimes = p.runtimes(desired);
         return plan;
     }
 
