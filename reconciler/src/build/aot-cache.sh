@@ -57,8 +57,8 @@ done
 # best effort: without git the cache is made all the same, without JGit's classes
 # `plan --against HEAD` (when the directory is a git repository): the base revision applied to an in-memory
 # kernel, observed and diffed, the stages after the parse of a cold plan or apply (Applier, Observer, Differ
-# with their lambdas). Without it a cold apply of 100,000 rules loaded 49 more classes outside the cache and
-# took 25-35 ms more CPU (bench/README.md, "The cold CLI, eighth session").
+# with their lambdas): a cold apply of 100,000 rules loads 49 fewer classes outside the cache; its time
+# changed within the noise, 0.96-1.02 (bench/README.md, "The cold CLI, eighth session").
 against=()
 if command -v git > /dev/null; then
   git -C "$stage/policies" init -q && git -C "$stage/policies" add -A \
