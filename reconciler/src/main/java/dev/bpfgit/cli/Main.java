@@ -25,13 +25,37 @@ public final class Main {
     private static final java.util.Set<String> KERNEL_VERBS = java.util.Set.of("plan", "apply", "run", "status",
             "destroy", "demo", "state");
 
+    /** The verbs that read policies. */
+    private static final java.util.Set<String> POLICY_VERBS = java.util.Set.of("validate", "plan", "apply", "run",
+            "explain");
+
     public static void main(String[] args) {
-        if (args.length > 0 && KERNEL_VERBS.contains(args[0]) && java.util.Arrays.stream(args).noneMatch(a ->
-                a.startsWith("--state") || a.startsWith("--hosts") || a.startsWith("--against") || a.equals("-h")
-                        || a.equals("--help") || a.equals("-V") || a.equals("--version"))) {
+        boolean help = java.util.Arrays.stream(args).anyMatch(a -> a.equals("-h") || a.equals("--help")
+                || a.equals("-V") || a.equals("--version"));
+        if (args.length > 0 && KERNEL_VERBS.contains(args[0]) && !help && java.util.Arrays.stream(args).noneMatch(a ->
+                a.startsWith("--state") || a.startsWith("--hosts") || a.startsWith("--against"))) {
             initNativeAhead();
         }
+        if (args.length > 0 && POLICY_VERBS.contains(args[0]) && !help) {
+            initSchemaAhead();
+        }
         System.exit(execute(args));
+    }
+
+    /**
+     * Compiles the policy schema on a thread of its own while this one sets up the command line. Its class
+     * initialisation was the first thing both parse threads of a large snapshot needed (cli/SplitValidate):
+     * one compiled it, about 90 ms of CPU, while the other waited (bench/README.md, "The cold CLI, eighth
+     * session"). A failure here is left to the first use to report.
+     */
+    private static void initSchemaAhead() {
+        Thread.ofPlatform().name("bpfgit-schema-init").daemon().start(() -> {
+            try {
+                Class.forName("dev.bpfgit.policy.PolicySchema", true, Main.class.getClassLoader());
+            } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
+                // the first use reports it
+            }
+        });
     }
 
     /**
