@@ -19,6 +19,11 @@ final class LazyLocations extends AbstractMap<String, Location> {
         this.read = read;
     }
 
+    /** Whether the positions were read: a valid policy's load should not have needed them (PolicyLoaderTest). */
+    boolean found() {
+        return map != null;
+    }
+
     private Map<String, Location> map() {
         Map<String, Location> m = map;
         if (m == null) {

@@ -223,8 +223,9 @@ public final class PolicyLoader {
         if (!kind.isString() || !name.isString() || kinds.find(kind.asString()).isEmpty()) {
             return java.util.Optional.empty();
         }
-        return java.util.Optional.of(new UniqueNames.Named(kind.asString(), name.asString(),
-                doc.at("/metadata/name")));
+        // its schema errors have found the document's locations already
+        Location at = doc.at("/metadata/name");
+        return java.util.Optional.of(new UniqueNames.Named(kind.asString(), name.asString(), () -> at));
     }
 
     /** Errors shown per file: a file of 100,000 unknown keys makes one screen of errors, not 100,000 lines. */

@@ -15,11 +15,13 @@ public final class UniqueNames {
      * name, whether or not the rest of it is valid, so that a duplicate is reported in the same pass as the
      * document's other errors.
      *
-     * @param at where its {@code metadata.name} is
+     * @param at where its {@code metadata.name} is; asked only for a duplicate, because a valid policy finds its
+     *           locations by reading its document again (LazyLocations): asking for every one made a cold validate
+     *           of a million rules run out of memory (UxIT)
      */
-    record Named(String kind, String name, Location at) {
+    record Named(String kind, String name, java.util.function.Supplier<Location> at) {
         static Named of(Policy p) {
-            return new Named(p.kind(), p.name(), p.at("/metadata/name"));
+            return new Named(p.kind(), p.name(), () -> p.at("/metadata/name"));
         }
 
         String id() {
@@ -34,8 +36,8 @@ public final class UniqueNames {
         for (Named n : named) {
             Named earlier = first.putIfAbsent(n.id(), n);
             if (earlier != null) {
-                errors.add(new PolicyError(n.at(), "/metadata/name", n.kind() + " \"" + n.name()
-                        + "\" is already defined at " + where(earlier.at())));
+                errors.add(new PolicyError(n.at().get(), "/metadata/name", n.kind() + " \"" + n.name()
+                        + "\" is already defined at " + where(earlier.at().get())));
             }
         }
         return errors;

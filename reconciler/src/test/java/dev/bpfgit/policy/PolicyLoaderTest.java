@@ -18,14 +18,33 @@ import java.util.stream.Collectors;
 
 import static dev.bpfgit.policy.Golden.POLICIES;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Valid policies: what the loader builds from them, and what their digests depend on. */
 class PolicyLoaderTest {
     private static final String FLEET = POLICIES + "/valid/fleet";
 
     private final PolicyLoader loader = new PolicyLoader();
+
+    @Test
+    void aValidLoadReadsNoPositions() {
+        // positions are read again from the file when an error needs them; the duplicate-name check once asked
+        // every policy for its name's position, and a million-rule validate ran out of memory doing so
+        List<Policy> policies = loader.load(DirectorySource.read(java.nio.file.Path.of(FLEET)));
+
+        assertEquals(3, policies.size());
+        for (Policy p : policies) {
+            assertTrue(p.locations() instanceof LazyLocations, p.id());
+            assertFalse(((LazyLocations) p.locations()).found(), p.id() + ": positions read for a valid load");
+        }
+        // and an error still finds them when it needs them
+        Policy edge = policies.get(0);
+        assertTrue(edge.at("/metadata/name").line() > edge.location().line(), edge.at("/metadata/name").toString());
+        assertTrue(((LazyLocations) edge.locations()).found());
+    }
 
     @Test
     void validDirectoryLoadsIntoTheExpectedRecords() {
