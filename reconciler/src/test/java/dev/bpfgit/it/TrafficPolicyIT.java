@@ -6,6 +6,8 @@ import dev.bpfgit.cli.Main;
 import dev.bpfgit.diff.Change;
 import dev.bpfgit.diff.EntryChange;
 import dev.bpfgit.diff.Plan;
+import dev.bpfgit.kernel.AttachPoint;
+import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.linux.Netns;
 import dev.bpfgit.kernel.testing.Commands;
 import dev.bpfgit.kernel.testing.KernelTest;
@@ -293,7 +295,13 @@ class TrafficPolicyIT {
             Files.delete(dir.resolve("c.yaml"));
             write(dir, "other.yaml", traffic("elsewhere", "lo", "tc-ingress", "source", "pass",
                     "{prefix: 192.0.2.0/24, action: drop}"));
-            edge.apply(dir);
+            // asked in the same thread right after the apply: the unit's link is detached when apply returns, not
+            // a moment later when the kernel releases it (the ip(8) run below came too late to see that, mostly)
+            List<AttachedProgram> left = edge.inside(p -> {
+                p.apply(p.plan(edge.desired(p, dir)));
+                return p.kernel().attached(new AttachPoint.Xdp("eth0"));
+            });
+            assertEquals(List.of(), left, "no XDP program on eth0 when apply returns");
             assertEquals(List.of(), edge.pins().stream().filter(p -> p.startsWith("traffic/eth0")).toList(),
                     "the last policy on eth0 xdp left: its unit is gone");
             assertEquals(0, t.xdpProgId("edge", "eth0"), "no XDP program on eth0");

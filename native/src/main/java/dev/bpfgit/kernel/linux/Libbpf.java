@@ -78,6 +78,7 @@ final class Libbpf {
             JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     private static final MethodHandle ITER_CREATE = fn("bpf_iter_create", JAVA_INT, JAVA_INT);
     private static final MethodHandle LINK_UPDATE = fn("bpf_link_update", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle LINK_DETACH = fn("bpf_link_detach", JAVA_INT, JAVA_INT);
     private static final MethodHandle PROG_FD_BY_ID = fn("bpf_prog_get_fd_by_id", JAVA_INT, JAVA_INT);
     private static final MethodHandle LINK_FD_BY_ID = fn("bpf_link_get_fd_by_id", JAVA_INT, JAVA_INT);
     private static final MethodHandle PROG_QUERY = fn("bpf_prog_query", JAVA_INT,
@@ -219,6 +220,15 @@ final class Libbpf {
     static int progGetFdById(int id) {
         try {
             return (int) PROG_FD_BY_ID.invokeExact(id);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** BPF_LINK_DETACH: the link leaves its attach point now, whoever else still holds it (5.9+). */
+    static int linkDetach(int linkFd) {
+        try {
+            return (int) LINK_DETACH.invokeExact(linkFd);
         } catch (Throwable t) {
             throw rethrow(t);
         }
