@@ -95,10 +95,11 @@ final class Beside {
         }
 
         private void finish() {
+            // the tasks run here as on the worker, without the caller's interrupt (restored after)
+            boolean interrupted = Thread.interrupted();
             for (FutureTask<T> t : tasks) {
                 t.run();   // a no-op when the worker has started or finished it
             }
-            boolean interrupted = false;
             for (FutureTask<T> t : tasks) {
                 while (true) {
                     try {
