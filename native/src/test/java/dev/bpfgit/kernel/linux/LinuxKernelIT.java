@@ -313,6 +313,8 @@ class LinuxKernelIT {
         for (int i = 0; i < 30_000; i++) {
             many.add(new Entry(u32(i), u32(i * 3)));
         }
+        kernel.makeDirs(root.resolve("a"));
+        kernel.makeDirs(root.resolve("b"));
         kernel.createMap(root.resolve("a/big"), big);
         kernel.update(root.resolve("a/big"), many);
         kernel.createMap(root.resolve("b/small"), new MapSpec("small", MapType.HASH, 4, 4, 16, 0, Optional.empty()));
@@ -351,6 +353,8 @@ class LinuxKernelIT {
      */
     @Test
     void aFailureAfterDumpsWereHandedOverWaitsForThem() throws Exception {
+        kernel.makeDirs(root.resolve("a"));
+        kernel.makeDirs(root.resolve("b"));
         kernel.createMap(root.resolve("a/m"), new MapSpec("m", MapType.HASH, 4, 4, 40_000, 0, Optional.empty()));
         List<Entry> many = new ArrayList<>();
         for (int i = 0; i < 30_000; i++) {
