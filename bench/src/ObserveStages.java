@@ -122,6 +122,11 @@ public class ObserveStages {
                 // with a second thread dumping maps (bpfgit-dump), the stage's CPU is both threads' together
                 per.computeIfAbsent("observe, CPU of all threads involved", k -> new ArrayList<>())
                         .add((c1 - c0 + h1 - h0) / 1e6);
+                // the wall observe would take on two idle cores: the longer of the two threads' CPU
+                per.computeIfAbsent("observe, critical path CPU (the longer thread)", k -> new ArrayList<>())
+                        .add(Math.max(c1 - c0, h1 - h0) / 1e6);
+                per.computeIfAbsent("observe+diff+apply, critical path CPU", k -> new ArrayList<>())
+                        .add((Math.max(c1 - c0, h1 - h0) + c3 - c2a) / 1e6);
                 per.computeIfAbsent("observe+diff+apply, CPU of all threads involved", k -> new ArrayList<>())
                         .add((c1 - c0 + h1 - h0 + c3 - c2a) / 1e6);
                 per.computeIfAbsent("observe+diff+apply, wall", k -> new ArrayList<>())
