@@ -113,6 +113,28 @@ public interface Kernel {
         return new PinReads(List.copyOf(out), tree.directories());
     }
 
+    /** A {@link #readPins} under way: {@link #await} gives its result. */
+    interface PendingReads {
+        /**
+         * The reads, once every one has finished; what a read threw, as it threw it (the first in path order,
+         * as {@link #readPins} would have). Waits through an interrupt (the interrupt is kept): nothing of the
+         * reads runs after this returns.
+         */
+        PinReads await();
+    }
+
+    /**
+     * {@link #readPins}, of which an implementation may leave the maps' dumps running on another thread when it
+     * returns, so that the caller reads something else meanwhile (observe: the interfaces and the attach points,
+     * while a large trie is dumped). The caller must {@link PendingReads#await} it before writing to the kernel.
+     * The predicate runs on the calling thread, before the dump of the map it accepts starts. The default reads
+     * everything before it returns.
+     */
+    default PendingReads startReadPins(Path dir, BiPredicate<Path, MapInfo> withEntries) {
+        PinReads reads = readPins(dir, withEntries);
+        return () -> reads;
+    }
+
     /** One entry, or empty. In an LPM trie the kernel answers with the longest stored prefix that matches. */
     Optional<Bytes> lookup(Path pin, Bytes key);
 

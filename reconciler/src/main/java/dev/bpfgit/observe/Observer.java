@@ -52,7 +52,7 @@ public final class Observer {
         Meta meta = Meta.EMPTY;
         // one read of the tree: each pin's kind and contents (an implementation opens each pin once)
         Map<Path, Decision> decisions = new HashMap<>();
-        Kernel.PinReads tree = kernel.readPins(root, (pin, i) -> {
+        Kernel.PendingReads pending = kernel.startReadPins(root, (pin, i) -> {
             if (statistics(kinds, root.relativize(pin), i)) {
                 return false;
             }
@@ -68,6 +68,17 @@ public final class Observer {
             d.before = cache.before(i);   // the count before the contents: see EntryCache
             return true;
         });
+        // while the maps are dumped (a second thread, where the kernel has one): what does not depend on the pins
+        Map<String, Integer> interfaces = new TreeMap<>();
+        Points at;
+        try {
+            kernel.interfaces().forEach(i -> interfaces.put(i.name(), i.ifindex()));
+            at = points(kernel, points);
+        } catch (RuntimeException | Error x) {
+            pending.await();   // a failed read of the pins is reported first, as when they were read first
+            throw x;
+        }
+        Kernel.PinReads tree = pending.await();
         for (Kernel.PinRead read : tree.pins()) {
             switch (read) {
                 case Kernel.MapPin m -> {
@@ -97,13 +108,10 @@ public final class Observer {
                     meta.get(Meta.programKey(root.relativize(p.pin()).toString()))));
         }
         Set<Path> dirs = new TreeSet<>(tree.directories());
-        Map<String, Integer> interfaces = new TreeMap<>();
-        kernel.interfaces().forEach(i -> interfaces.put(i.name(), i.ifindex()));
         // computed when a plan is saved or checked: the maps' contents are immutable, so later is the same value
         Basis basis = Basis.lazy(() -> basis(maps, withIdentity, links));
-        LiveState pinned = new LiveState(root, maps, withIdentity, links, dirs, meta, Map.of(), interfaces,
-                basis, Map.of());
-        return atPoints(pinned, kernel, points);
+        return new LiveState(root, maps, withIdentity, links, dirs, meta, at.attached(), interfaces, basis,
+                at.cgroups());
     }
 
     /**
@@ -114,6 +122,19 @@ public final class Observer {
     public static LiveState atPoints(LiveState live, Kernel kernel, Collection<AttachPoint> points) {
         if (points.isEmpty()) {
             return live;
+        }
+        Points at = points(kernel, points);
+        return new LiveState(live.root(), live.maps(), live.programs(), live.links(), live.dirs(), live.meta(),
+                at.attached(), live.interfaces(), live.basisDigest(), at.cgroups());
+    }
+
+    /** What runs at some attach points, and the cgroups asked about. */
+    private record Points(Map<AttachPoint, List<AttachedProgram>> attached, Map<String, Long> cgroups) {
+    }
+
+    private static Points points(Kernel kernel, Collection<AttachPoint> points) {
+        if (points.isEmpty()) {
+            return new Points(Map.of(), Map.of());
         }
         Map<AttachPoint, List<AttachedProgram>> attached = new LinkedHashMap<>();
         Map<String, Long> cgroups = new TreeMap<>();
@@ -128,8 +149,7 @@ public final class Observer {
             }
         }
         cgroups.keySet().retainAll(asked);
-        return new LiveState(live.root(), live.maps(), live.programs(), live.links(), live.dirs(), live.meta(),
-                attached, live.interfaces(), live.basisDigest(), cgroups);
+        return new Points(attached, cgroups);
     }
 
     private static final Decision NONE = new Decision();

@@ -65,7 +65,7 @@ class SidecarTest {
             new Class<?>[]{Kernel.class}, (proxy, method, args) -> {
                 kernelCalls.incrementAndGet();
                 if (method.getName().equals("pins") || method.getName().equals("pinTree")
-                        || method.getName().equals("readPins")) {
+                        || method.getName().equals("readPins") || method.getName().equals("startReadPins")) {
                     observedOn.merge(Thread.currentThread().getName(), 1, Integer::sum);
                 }
                 if (failWrites.get() && method.getName().equals("update")) {

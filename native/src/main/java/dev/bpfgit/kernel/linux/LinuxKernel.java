@@ -142,32 +142,71 @@ public final class LinuxKernel implements Kernel {
      */
     @Override
     public PinReads readPins(Path dir, BiPredicate<Path, MapInfo> withEntries) {
+        return startReadPins(dir, withEntries).await();
+    }
+
+    /**
+     * As {@link #readPins}, the maps' dumps handed to a second thread ({@link Beside}) with the pin's open fd as
+     * each is found, while this thread opens and reads the other pins and returns; {@link PendingReads#await}
+     * dumps here those the other thread has not started. A dump reads the map the fd was opened on, as a dump
+     * on this thread would: a pin removed or replaced meanwhile does not change what is read.
+     */
+    @Override
+    public PendingReads startReadPins(Path dir, BiPredicate<Path, MapInfo> withEntries) {
         Listing tree = listing(dir);
-        List<PinRead> out = new ArrayList<>(tree.files().size());
+        List<Object> out = new ArrayList<>(tree.files().size());   // a PinRead, or a Dumping
+        Beside.Group<SortedEntries> dumps = Beside.group();
         for (Path p : tree.files()) {
             int r = Pins.objGet(p);
             if (r == -Failures.ENOENT) {
                 continue; // unpinned since the listing
             }
-            try (Fd fd = Fd.own(Failures.check(r, "open pin", p))) {
+            Fd fd = null;
+            try {
+                fd = Fd.own(Failures.check(r, "open pin", p));
                 PinType type = Pins.kind(fd.value());
                 if (type == PinType.MAP) {
                     MapInfo info = Info.map(fd.value(), p);
                     if (LegacyTc.isRecord(info)) {
                         out.add(new LinkPin(p, LegacyTc.info(p)));
+                    } else if (withEntries.test(p, info)) {
+                        Fd owned = fd;
+                        fd = null;   // the task owns it now
+                        out.add(new Dumping(p, info, dumps.submit(() -> {
+                            try (owned) {
+                                return new MapAccess(owned.value(), p, info, cpus).sortedEntries();
+                            }
+                        })));
                     } else {
-                        out.add(new MapPin(p, new MapRead(info, withEntries.test(p, info)
-                                ? Optional.of(new MapAccess(fd.value(), p, info, cpus).sortedEntries())
-                                : Optional.empty())));
+                        out.add(new MapPin(p, new MapRead(info, Optional.empty())));
                     }
                 } else if (type == PinType.PROG) {
                     out.add(new ProgramPin(p, Info.program(fd.value(), p)));
                 } else if (type == PinType.LINK) {
                     out.add(new LinkPin(p, Info.link(fd.value(), p)));
                 }
+            } catch (RuntimeException x) {
+                throw dumps.failed(x);
+            } finally {
+                if (fd != null) {
+                    fd.close();
+                }
             }
         }
-        return new PinReads(List.copyOf(out), tree.directories());
+        return () -> {
+            List<SortedEntries> dumped = dumps.await();
+            List<PinRead> reads = new ArrayList<>(out.size());
+            for (Object o : out) {
+                reads.add(o instanceof Dumping d
+                        ? new MapPin(d.path(), new MapRead(d.info(), Optional.of(dumped.get(d.task()))))
+                        : (PinRead) o);
+            }
+            return new PinReads(List.copyOf(reads), tree.directories());
+        };
+    }
+
+    /** A map whose dump is task {@code task} of the group. */
+    private record Dumping(Path path, MapInfo info, int task) {
     }
 
     @Override

@@ -46,6 +46,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -298,6 +299,101 @@ class LinuxKernelIT {
             kernel.unpin(root.resolve("a/link"));
         }
         assertEquals(new Kernel.PinReads(List.of(), List.of()), kernel.readPins(root.resolve("absent"), (p, i) -> true));
+    }
+
+    /**
+     * The dumps left running by startReadPins read the maps their pins held when they were opened: a pin replaced
+     * by another map, and one unpinned, before the caller waits, are read as they were (the same id as the info,
+     * the old contents), and the result is readPins' of the tree at the start.
+     */
+    @Test
+    void dumpsLeftRunningReadTheMapsThePinsHeldWhenOpened() {
+        MapSpec big = new MapSpec("big", MapType.HASH, 4, 4, 40_000, 0, Optional.empty());
+        List<Entry> many = new ArrayList<>();
+        for (int i = 0; i < 30_000; i++) {
+            many.add(new Entry(u32(i), u32(i * 3)));
+        }
+        kernel.makeDirs(root.resolve("a"));
+        kernel.makeDirs(root.resolve("b"));
+        kernel.createMap(root.resolve("a/big"), big);
+        kernel.update(root.resolve("a/big"), many);
+        kernel.createMap(root.resolve("b/small"), new MapSpec("small", MapType.HASH, 4, 4, 16, 0, Optional.empty()));
+        kernel.update(root.resolve("b/small"), List.of(new Entry(u32(1), u32(2))));
+        Kernel.PinReads before = kernel.readPins(root.path(), (p, i) -> true);
+        for (int round = 0; round < 20; round++) {
+            Kernel.PendingReads pending = kernel.startReadPins(root.path(), (p, i) -> true);
+            kernel.unpin(root.resolve("a/big"));
+            kernel.createMap(root.resolve("a/big"), big);
+            kernel.update(root.resolve("a/big"), List.of(new Entry(u32(5), u32(5))));
+            kernel.unpin(root.resolve("b/small"));
+            Kernel.PinReads reads = pending.await();
+            assertEquals(before.pins().size(), reads.pins().size());
+            for (int k = 0; k < reads.pins().size(); k++) {
+                if (before.pins().get(k) instanceof Kernel.MapPin was && was.read().entries().isPresent()) {
+                    Kernel.MapPin now = (Kernel.MapPin) reads.pins().get(k);
+                    assertEquals(was.read().entries(), now.read().entries(), now.path().toString());
+                }
+            }
+            Kernel.MapPin b = (Kernel.MapPin) reads.pins().stream().filter(r -> r.path().endsWith("a/big"))
+                    .findFirst().orElseThrow();
+            assertEquals(30_000, b.read().entries().orElseThrow().size());
+            // the next round starts from the tree as it was: the old contents pinned again
+            kernel.unpin(root.resolve("a/big"));
+            kernel.createMap(root.resolve("a/big"), big);
+            kernel.update(root.resolve("a/big"), many);
+            kernel.createMap(root.resolve("b/small"), new MapSpec("small", MapType.HASH, 4, 4, 16, 0, Optional.empty()));
+            kernel.update(root.resolve("b/small"), List.of(new Entry(u32(1), u32(2))));
+            before = kernel.readPins(root.path(), (p, i) -> true);
+        }
+    }
+
+    /**
+     * A pin that fails to read after dumps were handed over: the failure is reported once they have finished,
+     * and nothing of them is left open (the pins can be removed and the maps are freed: their ids vanish).
+     */
+    @Test
+    void aFailureAfterDumpsWereHandedOverWaitsForThem() throws Exception {
+        kernel.makeDirs(root.resolve("a"));
+        kernel.makeDirs(root.resolve("b"));
+        kernel.createMap(root.resolve("a/m"), new MapSpec("m", MapType.HASH, 4, 4, 40_000, 0, Optional.empty()));
+        List<Entry> many = new ArrayList<>();
+        for (int i = 0; i < 30_000; i++) {
+            many.add(new Entry(u32(i), u32(i)));
+        }
+        kernel.update(root.resolve("a/m"), many);
+        int id = kernel.mapInfo(root.resolve("a/m")).orElseThrow().id();
+        kernel.createMap(root.resolve("b/m"), new MapSpec("m2", MapType.HASH, 4, 4, 16, 0, Optional.empty()));
+        RuntimeException boom = new IllegalStateException("the predicate failed");
+        RuntimeException thrown = assertThrows(RuntimeException.class, () -> kernel.startReadPins(root.path(),
+                (p, i) -> {
+                    if (p.endsWith("b/m")) {
+                        throw boom;
+                    }
+                    return true;
+                }));
+        assertSame(boom, thrown);
+        // the dump of a/m, handed over before b/m failed, has finished and closed its fd: no fd of this
+        // process is on the map any more (a dump still running would hold one for ~10 ms)
+        assertEquals(List.of(), fdsOnMap(id));
+        Kernel.PinReads again = kernel.readPins(root.path(), (p, i) -> true);
+        assertEquals(30_000, ((Kernel.MapPin) again.pins().get(0)).read().entries().orElseThrow().size());
+    }
+
+    /** The fds of this process open on the map with this id (/proc/self/fdinfo). */
+    private static List<String> fdsOnMap(int id) throws java.io.IOException {
+        List<String> out = new ArrayList<>();
+        try (var fds = Files.list(Path.of("/proc/self/fdinfo"))) {
+            for (Path f : fds.toList()) {
+                try {
+                    if (Files.readAllLines(f).contains("map_id:\t" + id)) {
+                        out.add(f.getFileName().toString());
+                    }
+                } catch (java.io.IOException closed) {
+                    // closed meanwhile
+                }
+            }
+        }
+        return out;
     }
 
     @Test
