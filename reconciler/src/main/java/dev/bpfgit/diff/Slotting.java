@@ -107,12 +107,20 @@ final class Slotting {
             SortedEntries want = wants.get(i);
             for (int w : fresh.get(i)) {
                 int s;
-                while (next <= slots.capacity() && (get(kept, next) || get(held, next))) {
-                    next++;
+                if (merge) {
+                    // a word at a time: with 10k rules staying, the first free slot is 10k bits on
+                    next = nextClear(kept, held, next, slots.capacity());
+                } else {
+                    while (next <= slots.capacity() && (get(kept, next) || get(held, next))) {
+                        next++;
+                    }
                 }
                 if (next <= slots.capacity()) {
                     s = next++;
                 } else {
+                    if (merge) {
+                        reuse = nextClear(kept, null, reuse, slots.capacity());
+                    }
                     while (reuse <= slots.capacity() && get(kept, reuse)) {
                         reuse++;
                     }
@@ -251,6 +259,26 @@ final class Slotting {
         Objects.checkFromIndexSize(at, 8, b.length);
         putU32(b, at, (int) v);
         putU32(b, at + 4, (int) (v >>> 32));
+    }
+
+    /**
+     * The lowest {@code i >= from} set in neither {@code a} nor {@code b} (null: none), or {@code limit + 1} when
+     * there is none up to {@code limit}; whole words of set bits are skipped at once.
+     */
+    static int nextClear(long[] a, long[] b, int from, int limit) {
+        if (from > limit) {
+            return limit + 1;
+        }
+        int w = from >>> 6;
+        long free = ~(a[w] | (b == null ? 0 : b[w])) & -1L << (from & 63);
+        while (free == 0) {
+            if (++w >= a.length) {
+                return limit + 1;
+            }
+            free = ~(a[w] | (b == null ? 0 : b[w]));
+        }
+        int i = (w << 6) + Long.numberOfTrailingZeros(free);
+        return i <= limit ? i : limit + 1;
     }
 
     private static boolean get(long[] bits, int i) {

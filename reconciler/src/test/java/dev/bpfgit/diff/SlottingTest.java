@@ -188,4 +188,32 @@ class SlottingTest {
         assertEquals(want.size(), a.getFirst().entries().size());
         assertTrue(Arrays.stream(a.getFirst().at()).allMatch(j -> j == -1));
     }
+    @Test
+    void nextClearIsTheLowestSlotFreeInBoth() {
+        Random r = new Random(3);
+        for (int t = 0; t < 2000; t++) {
+            int limit = 1 + r.nextInt(300);
+            long[] a = new long[(limit >> 6) + 1];
+            long[] b = new long[a.length];
+            int dense = r.nextInt(100);
+            for (int i = 1; i <= limit; i++) {
+                if (r.nextInt(100) < dense) {
+                    a[i >>> 6] |= 1L << i;
+                }
+                if (r.nextInt(100) < dense / 2) {
+                    b[i >>> 6] |= 1L << i;
+                }
+            }
+            int from = 1 + r.nextInt(limit + 1);
+            for (long[] other : new long[][]{b, null}) {
+                int expected = from;
+                while (expected <= limit && ((a[expected >>> 6] & 1L << expected) != 0
+                        || other != null && (other[expected >>> 6] & 1L << expected) != 0)) {
+                    expected++;
+                }
+                assertEquals(Math.min(expected, limit + 1), Slotting.nextClear(a, other, from, limit),
+                        "case " + t + " from " + from + " limit " + limit);
+            }
+        }
+    }
 }
