@@ -31,6 +31,7 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
     private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
     /** For copying eight bytes as they are: no byte swap on the way in and out (the order does not matter). */
     private static final VarHandle LONG_NATIVE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final int size;
     private final byte[] keys;
@@ -38,6 +39,8 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
     private final byte[] values;
     private final int[] valueOff;   // size + 1 offsets into values
     private int hash;               // 0: not computed
+    private int fixedKey = -2;      // uniformKeySize(), -2: not computed
+    private int fixedValue = -2;    // uniformValueSize(), -2: not computed
     private Set<Map.Entry<Bytes, Bytes>> entrySet;
 
     private SortedEntries(int size, byte[] keys, int[] keyOff, byte[] values, int[] valueOff) {
@@ -92,7 +95,12 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
         if ((long) n * keySize > keys.length || (long) n * valueSize > values.length) {
             throw new IllegalArgumentException(n + " entries do not fit the arrays");
         }
-        return sorted(n, keys, uniform(n, keySize), values, uniform(n, valueSize));
+        SortedEntries s = sorted(n, keys, uniform(n, keySize), values, uniform(n, valueSize));
+        if (s != EMPTY) {
+            s.fixedKey = keySize;     // of one size each by construction: no pass over the offsets to find out
+            s.fixedValue = valueSize;
+        }
+        return s;
     }
 
     private static SortedEntries build(Bytes[] k, Bytes[] v, int n) {
@@ -304,6 +312,79 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
         return at;
     }
 
+    /**
+     * {@link #indexIn}, telling also whether the values of each key found are the same but for bytes {@code from}
+     * (inclusive) to {@code to} (exclusive), as {@link #sameValueBeside}: {@code at[i]} is {@code j} when key
+     * {@code i} is {@code other}'s key {@code j} and the values are the same beside that range, {@code -2 - j} when
+     * they differ beside it, {@code -1} when {@code other} has no key {@code i}. One merge of the two sorted runs;
+     * keys and values of one size each (a rule trie's) are compared a long at a time.
+     */
+    public int[] matchIn(SortedEntries other, int from, int to) {
+        int[] at = new int[size];
+        int k = uniformKeySize();
+        int v = uniformValueSize();
+        boolean longs = v > 0 && other.uniformValueSize() == v && v % Long.BYTES == 0
+                && from >= 0 && from % Long.BYTES == 0 && to >= from && to % Long.BYTES == 0;
+        if (k == Long.BYTES && other.uniformKeySize() == k && longs) {
+            return matchLongs(other, Math.min(from, v), Math.min(to, v), v, at);
+        }
+        int[] index = indexIn(other);
+        for (int i = 0; i < size; i++) {
+            int j = index[i];
+            at[i] = j < 0 || sameValueBeside(i, other, j, from, to) ? j : -2 - j;
+        }
+        return at;
+    }
+
+    /** {@link #matchIn} for 8-byte keys and values of one size, a multiple of 8, as the range's ends are. */
+    private int[] matchLongs(SortedEntries other, int from, int to, int v, int[] at) {
+        byte[] a = keys;
+        byte[] b = other.keys;
+        byte[] av = values;
+        byte[] bv = other.values;
+        int ka = keyOff[0];
+        int kb = other.keyOff[0];
+        int va = valueOff[0];
+        int vb = other.valueOff[0];
+        int m = other.size;
+        int j = 0;
+        long y = m > 0 ? (long) LONG_BE.get(b, kb) : 0;
+        for (int i = 0; i < size; i++) {
+            long x = (long) LONG_BE.get(a, ka + i * Long.BYTES);
+            while (j < m && Long.compareUnsigned(x, y) > 0) {
+                if (++j < m) {
+                    y = (long) LONG_BE.get(b, kb + j * Long.BYTES);
+                }
+            }
+            if (j < m && x == y) {
+                int p = va + i * v;
+                int q = vb + j * v;
+                boolean same = true;
+                for (int o = 0; o < v && same; o += Long.BYTES) {
+                    same = o >= from && o < to || (long) LONG_NATIVE.get(av, p + o) == (long) LONG_NATIVE.get(bv, q + o);
+                }
+                at[i] = same ? j : -2 - j;
+            } else {
+                at[i] = -1;
+            }
+        }
+        return at;
+    }
+
+    /**
+     * The little-endian u64 at byte {@code at} of every value, in key order, in one pass (a table's slot and
+     * generation fields); a value too short for it: IndexOutOfBoundsException.
+     */
+    public long[] valueLongsLE(int at) {
+        long[] out = new long[size];
+        for (int i = 0; i < size; i++) {
+            int o = valueOff[i];
+            java.util.Objects.checkFromIndexSize(at, Long.BYTES, valueOff[i + 1] - o);
+            out[i] = (long) LONG_LE.get(values, o + at);
+        }
+        return out;
+    }
+
     /** Whether every key is greater than the one before (so: sorted, no key twice); stops at the first that is not. */
     private static boolean increasing(int n, byte[] kb, int[] ko) {
         for (int i = 0; i + 1 < n; i++) {
@@ -331,16 +412,25 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
 
     /** The size of every key when all have the same one (and are packed from keyOff[0] on), else -1. */
     private int uniformKeySize() {
+        int f = fixedKey;
+        if (f == -2) {
+            fixedKey = f = uniform(size, keyOff);
+        }
+        return f;
+    }
+
+    /** The one width of every slice that {@code off} delimits, or -1 (none, or several); a pass over the offsets. */
+    private static int uniform(int size, int[] off) {
         if (size == 0) {
             return -1;
         }
-        int k = keyOff[1] - keyOff[0];
+        int w = off[1] - off[0];
         for (int i = 1; i < size; i++) {
-            if (keyOff[i + 1] - keyOff[i] != k) {
+            if (off[i + 1] - off[i] != w) {
                 return -1;
             }
         }
-        return k;
+        return w;
     }
 
     /** A copy of the packed values, to edit and pass to {@link #withValues}. */
@@ -358,7 +448,10 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
         if (packed.length != values.length) {
             throw new IllegalArgumentException("values of " + packed.length + " bytes, not " + values.length);
         }
-        return new SortedEntries(size, keys, keyOff, packed, valueOff);
+        SortedEntries s = new SortedEntries(size, keys, keyOff, packed, valueOff);
+        s.fixedKey = fixedKey;       // the same offsets: the same sizes
+        s.fixedValue = fixedValue;
+        return s;
     }
 
     /**
@@ -429,16 +522,21 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
     }
 
     private int uniformValueSize() {
-        if (size == 0) {
-            return -1;
+        int f = fixedValue;
+        if (f == -2) {
+            fixedValue = f = uniform(size, valueOff);
         }
-        int v = valueOff[1] - valueOff[0];
-        for (int i = 1; i < size; i++) {
-            if (valueOff[i + 1] - valueOff[i] != v) {
-                return -1;
-            }
-        }
-        return v;
+        return f;
+    }
+
+    /** The size of every key when all have the same one, else -1 (also when empty). Computed once. */
+    public int fixedKeySize() {
+        return uniformKeySize();
+    }
+
+    /** The size of every value when all have the same one, else -1 (also when empty). Computed once. */
+    public int fixedValueSize() {
+        return uniformValueSize();
     }
 
     // ---- Map

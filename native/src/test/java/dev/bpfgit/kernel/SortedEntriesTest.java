@@ -164,4 +164,65 @@ class SortedEntriesTest {
         assertThrows(UnsupportedOperationException.class, () -> s.entrySet().iterator().remove());
         assertThrows(NullPointerException.class, () -> SortedEntries.copyOf(new HashMap<>(java.util.Collections.singletonMap(Bytes.hex("01"), null))));
     }
+    /**
+     * matchIn is indexIn plus sameValueBeside: 8-byte keys with values of one size (its long-at-a-time path, ranges
+     * aligned or not), and other shapes; overlapping tables with values that differ inside the range, outside it,
+     * or not at all. Also valueLongsLE against valueU32 and the size queries.
+     */
+    @Test
+    void matchInIsIndexInAndSameValueBeside() {
+        int differ = 0;
+        int same = 0;
+        for (int seed = 0; seed < 200; seed++) {
+            Random r = new Random(seed);
+            int keySize = seed % 4 == 3 ? 20 : 8;
+            int valueSize = seed % 5 == 4 ? 20 : 24;
+            boolean varying = seed % 7 == 6;
+            Map<Bytes, Bytes> a = new HashMap<>();
+            Map<Bytes, Bytes> b = new HashMap<>();
+            for (int i = 0; i < 100; i++) {
+                byte[] k = new byte[varying ? 1 + r.nextInt(keySize) : keySize];
+                k[k.length - 1] = (byte) r.nextInt(150);
+                byte[] v = new byte[varying ? 8 + r.nextInt(20) : valueSize];
+                for (int o = 0; o < v.length; o++) {
+                    v[o] = (byte) r.nextInt(2);
+                }
+                if (r.nextInt(4) > 0) {
+                    a.put(Bytes.wrap(k), Bytes.wrap(v));
+                }
+                if (r.nextInt(4) > 0) {
+                    byte[] w = v.clone();
+                    if (r.nextInt(3) == 0) {
+                        w[r.nextInt(w.length)] ^= 1;
+                    }
+                    b.put(Bytes.wrap(k), Bytes.wrap(w));
+                }
+            }
+            SortedEntries x = SortedEntries.copyOf(a);
+            SortedEntries y = SortedEntries.copyOf(b);
+            int from = r.nextBoolean() ? 8 * r.nextInt(3) : r.nextInt(24);
+            int to = from + (r.nextBoolean() ? 8 : r.nextInt(10));
+            int[] index = x.indexIn(y);
+            int[] match = x.matchIn(y, from, to);
+            for (int i = 0; i < x.size(); i++) {
+                int j = index[i];
+                int expected = j < 0 || x.sameValueBeside(i, y, j, from, to) ? j : -2 - j;
+                assertEquals(expected, match[i], "seed " + seed + " entry " + i + " range " + from + "-" + to);
+                differ += expected < -1 ? 1 : 0;
+                same += expected >= 0 ? 1 : 0;
+            }
+            assertEquals(varying ? -1 : keySize, x.fixedKeySize());
+            if (!varying) {
+                assertEquals(valueSize, y.fixedValueSize());
+                long[] sg = y.valueLongsLE(8);
+                for (int j = 0; j < y.size(); j++) {
+                    assertEquals(y.valueU32(j, 8) | y.valueU32(j, 12) << 32, sg[j]);
+                }
+                assertThrows(IndexOutOfBoundsException.class, () -> y.valueLongsLE(valueSize - 4));
+                assertEquals(valueSize, y.withValues(y.copyOfValues()).fixedValueSize());
+            }
+        }
+        assertTrue(differ > 500 && same > 500, differ + " differ, " + same + " same");
+        assertEquals(-1, SortedEntries.empty().fixedKeySize());
+    }
 }

@@ -443,6 +443,10 @@ public final class Differ {
                 put = new ArrayList<>();
                 del = new ArrayList<>();
                 arrayChanges(codec, want, have, at, put);
+            } else if (merge != null && merge.changes() != null) {
+                // slot assignment's merge found them already (Slotting.Merge)
+                put = puts(codec, want, have, at, merge.changes().puts());
+                del = removalsOf(codec, want, have, merge.changes().removals());
             } else {
                 // two ints per change, not an object: a new map of a million entries changes every one
                 put = puts(codec, want, have, at);
@@ -495,6 +499,26 @@ public final class Differ {
             wanted = Arrays.copyOf(wanted, k);
             had = Arrays.copyOf(had, k);
             EntryChanges.bySpecificity(want, have, wanted, had, codec, true);
+            return EntryChanges.of(want, have, wanted, had, codec, this::ownerName);
+        }
+
+        /** {@link #puts}, of the desired entries {@code changed} (in key order) that the merge found. */
+        private EntryChanges puts(EntryCodec codec, SortedEntries want, SortedEntries have, int[] at, int[] changed) {
+            int[] wanted = changed.clone();
+            int[] had = new int[wanted.length];
+            for (int i = 0; i < wanted.length; i++) {
+                had[i] = at[wanted[i]];
+            }
+            EntryChanges.bySpecificity(want, have, wanted, had, codec, true);
+            return EntryChanges.of(want, have, wanted, had, codec, this::ownerName);
+        }
+
+        /** {@link #removals}, of the live entries {@code gone} (in key order) that the merge found. */
+        private EntryChanges removalsOf(EntryCodec codec, SortedEntries want, SortedEntries have, int[] gone) {
+            int[] had = gone.clone();
+            int[] wanted = new int[had.length];
+            Arrays.fill(wanted, -1);
+            EntryChanges.bySpecificity(want, have, wanted, had, codec, false);
             return EntryChanges.of(want, have, wanted, had, codec, this::ownerName);
         }
 

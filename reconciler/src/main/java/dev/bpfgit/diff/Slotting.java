@@ -27,7 +27,15 @@ final class Slotting {
      * of desired entry {@code w}'s key in {@code have} (the live entries, sorted), or -1. The entry diff of the same
      * map against the same live entries is the same merge, so it reuses it.
      */
-    record Assigned(SortedEntries entries, SortedEntries have, int[] at) {
+    record Assigned(SortedEntries entries, SortedEntries have, int[] at, Changes changes) {
+    }
+
+    /**
+     * The entry diff of one map, found by the same merge: {@code puts}, the desired entries whose value (slot
+     * included) is not the live one, new keys included, and {@code removals}, the live entries whose key is not
+     * desired; both indices in key order. Null when the merge did not find them (entries of several sizes).
+     */
+    record Changes(int[] puts, int[] removals) {
     }
 
     /**
@@ -35,6 +43,12 @@ final class Slotting {
      * @return the desired entries with slot fields filled, per map in the same order
      */
     static List<Assigned> assign(Slots slots, List<MapDesire> maps, List<Map<Bytes, Bytes>> live, String revision) {
+        return assign(slots, maps, live, revision, true);
+    }
+
+    /** @param merge whether a map may take {@link Merge}'s path (false: the general loop only, for tests) */
+    static List<Assigned> assign(Slots slots, List<MapDesire> maps, List<Map<Bytes, Bytes>> live, String revision,
+                                 boolean merge) {
         // one merge of the sorted desired and live entries per map, on packed arrays (see SortedEntries)
         int off = slots.offset();
         // plain bit arrays, not BitSets: a BitSet's set grows its words in use one call at a time (expandTo), and
@@ -46,9 +60,20 @@ final class Slotting {
         List<int[]> ats = new ArrayList<>();
         List<byte[]> values = new ArrayList<>();
         List<int[]> fresh = new ArrayList<>();
+        List<Merge> merges = new ArrayList<>();
         for (int i = 0; i < maps.size(); i++) {
             SortedEntries want = SortedEntries.copyOf(maps.get(i).entries().orElseThrow());
             SortedEntries have = SortedEntries.copyOf(live.get(i));
+            Merge fast = merge ? Merge.of(want, have, slots, kept, held) : null;
+            merges.add(fast);
+            if (fast != null) {
+                wants.add(want);
+                haves.add(have);
+                ats.add(fast.at);
+                values.add(fast.merged);
+                fresh.add(fast.fresh);
+                continue;
+            }
             for (int j = 0; j < have.size(); j++) {
                 long s = have.valueU32(j, off);
                 if (s >= 1 && s <= slots.capacity()) {
@@ -82,12 +107,20 @@ final class Slotting {
             SortedEntries want = wants.get(i);
             for (int w : fresh.get(i)) {
                 int s;
-                while (next <= slots.capacity() && (get(kept, next) || get(held, next))) {
-                    next++;
+                if (merge) {
+                    // a word at a time: with 10k rules staying, the first free slot is 10k bits on
+                    next = nextClear(kept, held, next, slots.capacity());
+                } else {
+                    while (next <= slots.capacity() && (get(kept, next) || get(held, next))) {
+                        next++;
+                    }
                 }
                 if (next <= slots.capacity()) {
                     s = next++;
                 } else {
+                    if (merge) {
+                        reuse = nextClear(kept, null, reuse, slots.capacity());
+                    }
                     while (reuse <= slots.capacity() && get(kept, reuse)) {
                         reuse++;
                     }
@@ -103,9 +136,149 @@ final class Slotting {
         }
         List<Assigned> out = new ArrayList<>();
         for (int i = 0; i < maps.size(); i++) {
-            out.add(new Assigned(wants.get(i).withValues(values.get(i)), haves.get(i), ats.get(i)));
+            SortedEntries entries = wants.get(i).withValues(values.get(i));
+            Merge m = merges.get(i);
+            out.add(new Assigned(entries, haves.get(i), ats.get(i), m == null ? null : m.changes(entries, haves.get(i))));
         }
         return out;
+    }
+
+    /**
+     * One merge of a map's desired and live entries when both have keys of 8 bytes and values of one size (a rule
+     * trie's): the live slots in one pass, then one pass over the desired entries in key order that keeps each
+     * staying entry's slot, collects the entries that need a new one, and tells which entries change and which live
+     * ones go, so that the entry diff need not compare the same entries again. The same results as the general
+     * loop of {@link #assign}.
+     */
+    private static final class Merge {
+        final int[] at;          // as Assigned.at
+        final byte[] merged;     // the desired values with the kept slots
+        final int[] fresh;       // desired entries that need a new slot, in key order
+        final int[] candidates;  // desired entries that may change (new key, other value, or a new slot), key order
+        final int[] removals;    // live entries whose key is not desired, in key order
+
+        private Merge(int[] at, byte[] merged, int[] fresh, int[] candidates, int[] removals) {
+            this.at = at;
+            this.merged = merged;
+            this.fresh = fresh;
+            this.candidates = candidates;
+            this.removals = removals;
+        }
+
+        static Merge of(SortedEntries want, SortedEntries have, Slots slots, long[] kept, long[] held) {
+            int off = slots.offset();
+            int v = want.fixedValueSize();
+            if (want.fixedKeySize() != Long.BYTES || have.size() > 0 && (have.fixedKeySize() != Long.BYTES
+                    || have.fixedValueSize() != v) || v < off + 8 || off < 0) {
+                return null;
+            }
+            long capacity = slots.capacity();
+            long[] live = have.valueLongsLE(off);   // slot (low half) and generation (high half) of each live entry
+            for (long sg : live) {
+                long s = sg & 0xffffffffL;
+                if (s >= 1 && s <= capacity) {
+                    set(held, (int) s);
+                }
+            }
+            // at[w] as SortedEntries.matchIn: the value compared beside the slot fields, which a kept slot copies
+            int[] match = want.matchIn(have, off, off + 8);
+            int n = want.size();
+            int[] at = new int[n];
+            byte[] merged = want.copyOfValues();
+            int[] todo = new int[Math.min(n, 1024)];
+            int todos = 0;
+            int[] maybe = new int[todo.length];
+            int maybes = 0;
+            int[] gone = new int[Math.min(have.size(), 1024)];
+            int gones = 0;
+            int prev = -1;   // the last live entry matched: those between two matched ones are not desired
+            for (int w = 0; w < n; w++) {
+                int m = match[w];
+                int j = m >= -1 ? m : -2 - m;
+                at[w] = j;
+                boolean change = m < 0;   // a new key (-1), or a value that differs beside the slot (-2 - j)
+                if (j >= 0) {
+                    for (int r = prev + 1; r < j; r++) {
+                        if (gones == gone.length) {
+                            gone = Arrays.copyOf(gone, Math.min(have.size(), 2 * gones));
+                        }
+                        gone[gones++] = r;
+                    }
+                    prev = j;
+                    long sg = live[j];
+                    long s = sg & 0xffffffffL;
+                    if (s >= 1 && s <= capacity && !get(kept, (int) s)) {
+                        set(kept, (int) s);
+                        // the desired value with the live slot and generation: for an unchanged rule, the live value
+                        putU64(merged, want.valueOffset(w) + off, sg);
+                    } else {
+                        if (todos == todo.length) {
+                            todo = Arrays.copyOf(todo, Math.min(n, 2 * todos));
+                        }
+                        todo[todos++] = w;
+                        change = true;   // a new slot: compared once it is known
+                    }
+                } else {
+                    if (todos == todo.length) {
+                        todo = Arrays.copyOf(todo, Math.min(n, 2 * todos));
+                    }
+                    todo[todos++] = w;
+                }
+                if (change) {
+                    if (maybes == maybe.length) {
+                        maybe = Arrays.copyOf(maybe, Math.min(n, 2 * maybes));
+                    }
+                    maybe[maybes++] = w;
+                }
+            }
+            for (int r = prev + 1; r < have.size(); r++) {
+                if (gones == gone.length) {
+                    gone = Arrays.copyOf(gone, Math.min(have.size(), 2 * gones));
+                }
+                gone[gones++] = r;
+            }
+            return new Merge(at, merged, Arrays.copyOf(todo, todos), Arrays.copyOf(maybe, maybes),
+                    Arrays.copyOf(gone, gones));
+        }
+
+        /** With the slots all assigned: the desired entries that change, as the entry diff compares them. */
+        Changes changes(SortedEntries entries, SortedEntries have) {
+            int[] puts = new int[candidates.length];
+            int k = 0;
+            for (int w : candidates) {
+                if (at[w] < 0 || !entries.sameValue(w, have, at[w])) {
+                    puts[k++] = w;
+                }
+            }
+            return new Changes(Arrays.copyOf(puts, k), removals);
+        }
+    }
+
+    /** Eight bytes as a little-endian u64 (slot, then generation), as byte stores (see {@link #putU32}). */
+    private static void putU64(byte[] b, int at, long v) {
+        Objects.checkFromIndexSize(at, 8, b.length);
+        putU32(b, at, (int) v);
+        putU32(b, at + 4, (int) (v >>> 32));
+    }
+
+    /**
+     * The lowest {@code i >= from} set in neither {@code a} nor {@code b} (null: none), or {@code limit + 1} when
+     * there is none up to {@code limit}; whole words of set bits are skipped at once.
+     */
+    static int nextClear(long[] a, long[] b, int from, int limit) {
+        if (from > limit) {
+            return limit + 1;
+        }
+        int w = from >>> 6;
+        long free = ~(a[w] | (b == null ? 0 : b[w])) & -1L << (from & 63);
+        while (free == 0) {
+            if (++w >= a.length) {
+                return limit + 1;
+            }
+            free = ~(a[w] | (b == null ? 0 : b[w]));
+        }
+        int i = (w << 6) + Long.numberOfTrailingZeros(free);
+        return i <= limit ? i : limit + 1;
     }
 
     private static boolean get(long[] bits, int i) {

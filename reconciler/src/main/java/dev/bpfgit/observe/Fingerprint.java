@@ -62,10 +62,8 @@ public final class Fingerprint {
             StringBuilder header = new StringBuilder("map ").append(name).append(' ').append(n);
             int k = n == 0 ? 0 : s.keySize(0);
             int v = n == 0 ? 0 : s.valueSize(0);
-            boolean uniform = true;
-            for (int i = 1; i < n && uniform; i++) {
-                uniform = s.keySize(i) == k && s.valueSize(i) == v;
-            }
+            // every key of one size and every value of one size; SortedEntries knows (a pass once per entries)
+            boolean uniform = n == 0 || s.fixedKeySize() >= 0 && s.fixedValueSize() >= 0;
             if (uniform) {
                 header.append(" fixed ").append(k).append(' ').append(v);
             } else {
