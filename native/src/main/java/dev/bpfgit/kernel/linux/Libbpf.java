@@ -58,105 +58,41 @@ final class Libbpf {
         throw new IllegalStateException("libbpf downcall failed", t);
     }
 
-    // one holder per handle, made on its first call: a verb makes only the handles of the calls it makes (each
-    // costs method-handle forms and a stub class generated at run time, which the AOT cache does not keep)
-    private static final class ObjGet {
-        static final MethodHandle H = fn("bpf_obj_get", JAVA_INT, ADDRESS);
-    }
-
-    private static final class ObjPin {
-        static final MethodHandle H = fn("bpf_obj_pin", JAVA_INT, JAVA_INT, ADDRESS);
-    }
-
-    private static final class ObjGetInfo {
-        static final MethodHandle H = fn("bpf_obj_get_info_by_fd", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
-    }
-
-    private static final class MapCreate {
-        static final MethodHandle H = fn("bpf_map_create", JAVA_INT,
-                JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
-    }
-
-    private static final class MapLookup {
-        static final MethodHandle H = fn("bpf_map_lookup_elem", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
-    }
-
-    private static final class MapUpdate {
-        static final MethodHandle H = fn("bpf_map_update_elem", JAVA_INT,
-                JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
-    }
-
-    private static final class MapDelete {
-        static final MethodHandle H = fn("bpf_map_delete_elem", JAVA_INT, JAVA_INT, ADDRESS);
-    }
-
-    private static final class MapNextKey {
-        static final MethodHandle H = fn("bpf_map_get_next_key", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
-    }
-
-    private static final class LookupBatch {
-        static final MethodHandle H = fn("bpf_map_lookup_batch", JAVA_INT,
-                JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
-    }
-
-    private static final class UpdateBatch {
-        static final MethodHandle H = fn("bpf_map_update_batch", JAVA_INT,
-                JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
-    }
-
-    private static final class DeleteBatch {
-        static final MethodHandle H = fn("bpf_map_delete_batch", JAVA_INT,
-                JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
-    }
-
-    private static final class LinkCreate {
-        static final MethodHandle H = fn("bpf_link_create", JAVA_INT,
-                JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
-    }
-
-    private static final class IterCreate {
-        static final MethodHandle H = fn("bpf_iter_create", JAVA_INT, JAVA_INT);
-    }
-
-    private static final class LinkUpdate {
-        static final MethodHandle H = fn("bpf_link_update", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
-    }
-
-    private static final class ProgFdById {
-        static final MethodHandle H = fn("bpf_prog_get_fd_by_id", JAVA_INT, JAVA_INT);
-    }
-
-    private static final class LinkFdById {
-        static final MethodHandle H = fn("bpf_link_get_fd_by_id", JAVA_INT, JAVA_INT);
-    }
-
-    private static final class ProgQuery {
-        static final MethodHandle H = fn("bpf_prog_query", JAVA_INT,
-                JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
-    }
-
-    private static final class XdpQuery {
-        static final MethodHandle H = fn("bpf_xdp_query", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
-    }
-
-    private static final class TestRun {
-        static final MethodHandle H = fn("bpf_prog_test_run_opts", JAVA_INT, JAVA_INT, ADDRESS);
-    }
-
-    private static final class NumCpus {
-        static final MethodHandle H = fn("libbpf_num_possible_cpus", JAVA_INT);
-    }
-
-    private static final class RawTpOpen {
-        static final MethodHandle H = fn("bpf_raw_tracepoint_open", JAVA_INT, ADDRESS, JAVA_INT);
-    }
+    private static final MethodHandle OBJ_GET = fn("bpf_obj_get", JAVA_INT, ADDRESS);
+    private static final MethodHandle OBJ_PIN = fn("bpf_obj_pin", JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle OBJ_GET_INFO = fn("bpf_obj_get_info_by_fd", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle MAP_CREATE = fn("bpf_map_create", JAVA_INT,
+            JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle MAP_LOOKUP = fn("bpf_map_lookup_elem", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle MAP_UPDATE = fn("bpf_map_update_elem", JAVA_INT,
+            JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
+    private static final MethodHandle MAP_DELETE = fn("bpf_map_delete_elem", JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle MAP_NEXT_KEY = fn("bpf_map_get_next_key", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle LOOKUP_BATCH = fn("bpf_map_lookup_batch", JAVA_INT,
+            JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+    private static final MethodHandle UPDATE_BATCH = fn("bpf_map_update_batch", JAVA_INT,
+            JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+    private static final MethodHandle DELETE_BATCH = fn("bpf_map_delete_batch", JAVA_INT,
+            JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+    private static final MethodHandle LINK_CREATE = fn("bpf_link_create", JAVA_INT,
+            JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle ITER_CREATE = fn("bpf_iter_create", JAVA_INT, JAVA_INT);
+    private static final MethodHandle LINK_UPDATE = fn("bpf_link_update", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle PROG_FD_BY_ID = fn("bpf_prog_get_fd_by_id", JAVA_INT, JAVA_INT);
+    private static final MethodHandle LINK_FD_BY_ID = fn("bpf_link_get_fd_by_id", JAVA_INT, JAVA_INT);
+    private static final MethodHandle PROG_QUERY = fn("bpf_prog_query", JAVA_INT,
+            JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+    private static final MethodHandle XDP_QUERY = fn("bpf_xdp_query", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle TEST_RUN = fn("bpf_prog_test_run_opts", JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle NUM_CPUS = fn("libbpf_num_possible_cpus", JAVA_INT);
+    private static final MethodHandle RAW_TP_OPEN = fn("bpf_raw_tracepoint_open", JAVA_INT, ADDRESS, JAVA_INT);
 
     private Libbpf() {
     }
 
     static int objGet(MemorySegment path) {
         try {
-            return (int) ObjGet.H.invokeExact(path);
+            return (int) OBJ_GET.invokeExact(path);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -164,7 +100,7 @@ final class Libbpf {
 
     static int objPin(int fd, MemorySegment path) {
         try {
-            return (int) ObjPin.H.invokeExact(fd, path);
+            return (int) OBJ_PIN.invokeExact(fd, path);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -174,7 +110,7 @@ final class Libbpf {
     static int objGetInfo(int fd, MemorySegment info, MemorySegment infoLen) {
         infoLen.set(JAVA_INT, 0, (int) info.byteSize());
         try {
-            return (int) ObjGetInfo.H.invokeExact(fd, info, infoLen);
+            return (int) OBJ_GET_INFO.invokeExact(fd, info, infoLen);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -182,7 +118,7 @@ final class Libbpf {
 
     static int mapCreate(int type, MemorySegment name, int keySize, int valueSize, int maxEntries, MemorySegment opts) {
         try {
-            return (int) MapCreate.H.invokeExact(type, name, keySize, valueSize, maxEntries, opts);
+            return (int) MAP_CREATE.invokeExact(type, name, keySize, valueSize, maxEntries, opts);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -191,7 +127,7 @@ final class Libbpf {
     /** BPF_RAW_TRACEPOINT_OPEN: the returned fd holds the attachment (closing it detaches). */
     static int rawTracepointOpen(MemorySegment name, int progFd) {
         try {
-            return (int) RawTpOpen.H.invokeExact(name, progFd);
+            return (int) RAW_TP_OPEN.invokeExact(name, progFd);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -199,7 +135,7 @@ final class Libbpf {
 
     static int mapLookup(int fd, MemorySegment key, MemorySegment value) {
         try {
-            return (int) MapLookup.H.invokeExact(fd, key, value);
+            return (int) MAP_LOOKUP.invokeExact(fd, key, value);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -207,7 +143,7 @@ final class Libbpf {
 
     static int mapUpdate(int fd, MemorySegment key, MemorySegment value, long flags) {
         try {
-            return (int) MapUpdate.H.invokeExact(fd, key, value, flags);
+            return (int) MAP_UPDATE.invokeExact(fd, key, value, flags);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -215,7 +151,7 @@ final class Libbpf {
 
     static int mapDelete(int fd, MemorySegment key) {
         try {
-            return (int) MapDelete.H.invokeExact(fd, key);
+            return (int) MAP_DELETE.invokeExact(fd, key);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -224,7 +160,7 @@ final class Libbpf {
     /** {@code key} NULL for the first key. */
     static int mapNextKey(int fd, MemorySegment key, MemorySegment next) {
         try {
-            return (int) MapNextKey.H.invokeExact(fd, key, next);
+            return (int) MAP_NEXT_KEY.invokeExact(fd, key, next);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -234,7 +170,7 @@ final class Libbpf {
     static int lookupBatch(int fd, MemorySegment inBatch, MemorySegment outBatch, MemorySegment keys,
                            MemorySegment values, MemorySegment count, MemorySegment opts) {
         try {
-            return (int) LookupBatch.H.invokeExact(fd, inBatch, outBatch, keys, values, count, opts);
+            return (int) LOOKUP_BATCH.invokeExact(fd, inBatch, outBatch, keys, values, count, opts);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -242,7 +178,7 @@ final class Libbpf {
 
     static int updateBatch(int fd, MemorySegment keys, MemorySegment values, MemorySegment count, MemorySegment opts) {
         try {
-            return (int) UpdateBatch.H.invokeExact(fd, keys, values, count, opts);
+            return (int) UPDATE_BATCH.invokeExact(fd, keys, values, count, opts);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -250,7 +186,7 @@ final class Libbpf {
 
     static int deleteBatch(int fd, MemorySegment keys, MemorySegment count, MemorySegment opts) {
         try {
-            return (int) DeleteBatch.H.invokeExact(fd, keys, count, opts);
+            return (int) DELETE_BATCH.invokeExact(fd, keys, count, opts);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -258,7 +194,7 @@ final class Libbpf {
 
     static int linkCreate(int progFd, int targetFd, int attachType, MemorySegment opts) {
         try {
-            return (int) LinkCreate.H.invokeExact(progFd, targetFd, attachType, opts);
+            return (int) LINK_CREATE.invokeExact(progFd, targetFd, attachType, opts);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -266,7 +202,7 @@ final class Libbpf {
 
     static int iterCreate(int linkFd) {
         try {
-            return (int) IterCreate.H.invokeExact(linkFd);
+            return (int) ITER_CREATE.invokeExact(linkFd);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -274,7 +210,7 @@ final class Libbpf {
 
     static int linkUpdate(int linkFd, int newProgFd, MemorySegment opts) {
         try {
-            return (int) LinkUpdate.H.invokeExact(linkFd, newProgFd, opts);
+            return (int) LINK_UPDATE.invokeExact(linkFd, newProgFd, opts);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -282,7 +218,7 @@ final class Libbpf {
 
     static int progGetFdById(int id) {
         try {
-            return (int) ProgFdById.H.invokeExact(id);
+            return (int) PROG_FD_BY_ID.invokeExact(id);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -290,7 +226,7 @@ final class Libbpf {
 
     static int linkGetFdById(int id) {
         try {
-            return (int) LinkFdById.H.invokeExact(id);
+            return (int) LINK_FD_BY_ID.invokeExact(id);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -299,7 +235,7 @@ final class Libbpf {
     static int progQuery(int targetFd, int attachType, int queryFlags, MemorySegment attachFlags,
                          MemorySegment progIds, MemorySegment progCnt) {
         try {
-            return (int) ProgQuery.H.invokeExact(targetFd, attachType, queryFlags, attachFlags, progIds, progCnt);
+            return (int) PROG_QUERY.invokeExact(targetFd, attachType, queryFlags, attachFlags, progIds, progCnt);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -307,7 +243,7 @@ final class Libbpf {
 
     static int xdpQuery(int ifindex, int flags, MemorySegment opts) {
         try {
-            return (int) XdpQuery.H.invokeExact(ifindex, flags, opts);
+            return (int) XDP_QUERY.invokeExact(ifindex, flags, opts);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -315,7 +251,7 @@ final class Libbpf {
 
     static int testRun(int progFd, MemorySegment opts) {
         try {
-            return (int) TestRun.H.invokeExact(progFd, opts);
+            return (int) TEST_RUN.invokeExact(progFd, opts);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -323,7 +259,7 @@ final class Libbpf {
 
     static int numPossibleCpus() {
         try {
-            return (int) NumCpus.H.invokeExact();
+            return (int) NUM_CPUS.invokeExact();
         } catch (Throwable t) {
             throw rethrow(t);
         }
