@@ -1,12 +1,7 @@
 package dev.bpfgit.cli;
 
-import dev.bpfgit.kernel.linux.PinRootLock;
-
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -23,8 +18,8 @@ final class AotTraining {
 
     /**
      * What every verb on the kernel does first and needs no root for: libbpf's downcall handles (made when
-     * the kernel is opened: about 120 classes of the FFM linker and 300 method-handle forms) and libc's
-     * (the euid check, the interface dump of the host facts, the pin-root lock). Best effort: a build machine without libbpf still
+     * the kernel is opened: about 120 classes of the FFM linker and 300 method-handle forms) and jnr-ffi's
+     * libc with its interface dump (the host facts). Best effort: a build machine without libbpf still
      * gets a cache, without these.
      */
     private static void nativeLayer() {
@@ -32,14 +27,7 @@ final class AotTraining {
             dev.bpfgit.kernel.linux.LinuxKernel kernel = new dev.bpfgit.kernel.linux.LinuxKernel();
             System.out.println("native layer: uid " + dev.bpfgit.kernel.linux.Libc.geteuid() + ", "
                     + kernel.interfaces().size() + " interfaces, " + kernel.possibleCpus() + " cpus");
-            // the pin-root lock of every writer (open, flock, close): any directory can be flocked
-            Path dir = Files.createTempDirectory("bpfgit-aot-lock");
-            try (PinRootLock _ = PinRootLock.acquire(dir)) {
-                System.out.println("native layer: pin-root lock taken on a temporary directory");
-            } finally {
-                Files.deleteIfExists(dir);
-            }
-        } catch (RuntimeException | LinkageError | IOException e) {
+        } catch (RuntimeException | LinkageError e) {
             System.out.println("native layer not trained: " + e);
         }
     }

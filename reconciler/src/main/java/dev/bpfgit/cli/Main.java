@@ -59,18 +59,22 @@ public final class Main {
     }
 
     /**
-     * Initialises the native layer on a second thread while this one sets up the command line and reads the
-     * policies: libc's first downcall (every kernel verb's first call, the euid check) and libbpf's downcall
-     * handles. Class initialisation is once and thread-safe: a first use on this thread waits for it rather
-     * than doing it twice. A failure here (no libbpf) is left to that first use to report.
+     * Initialises the native layer on a second thread while this one sets up the command line (picocli's
+     * classes are too old a class-file version for the AOT cache, so they are loaded and verified anew at
+     * every start) and reads the policies: jnr-ffi generates libc's stubs (every kernel verb's first call,
+     * the euid check and the pin-root lock) and libbpf's downcall handles are made, about 0.2-0.4 s of a cold
+     * start on one core. Class initialisation is once and thread-safe: a first use on this thread waits for
+     * it rather than doing it twice. A failure here (no libbpf) is left to that first use to report.
      */
     private static void initNativeAhead() {
         Thread.ofPlatform().name("bpfgit-native-init").daemon().start(() -> {
-            try {
-                dev.bpfgit.kernel.linux.Libc.geteuid();
-                Class.forName("dev.bpfgit.kernel.linux.Libbpf", true, Main.class.getClassLoader());
-            } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
-                // left to the first use
+            ClassLoader loader = Main.class.getClassLoader();
+            for (String c : new String[]{"dev.bpfgit.kernel.linux.Libc", "dev.bpfgit.kernel.linux.Libbpf"}) {
+                try {
+                    Class.forName(c, true, loader);
+                } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
+                    return;
+                }
             }
         });
     }

@@ -2,6 +2,8 @@ package dev.bpfgit.kernel.linux;
 
 import dev.bpfgit.kernel.Errno;
 import dev.bpfgit.kernel.KernelException;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Runtime;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +32,20 @@ public final class PinRootLock implements AutoCloseable {
     private static final int ENOENT = 2;
     private static final int SC_CLK_TCK = 2;
     private static final long POLL_MILLIS = 100;
+
+    /** The jnr-ffi view of the calls this class needs. */
+    public interface C {
+        int open(String path, int flags);
+
+        int flock(int fd, int op);
+
+        int close(int fd);
+
+        long sysconf(int name);
+    }
+
+    private static final C C = LibraryLoader.create(C.class).load("c");
+    private static final Runtime RUNTIME = Runtime.getRuntime(C);
 
     private final int fd;
     private final Path root;
@@ -69,29 +85,28 @@ public final class PinRootLock implements AutoCloseable {
                 createRoot.run();
                 created = true;
             }
-            int fd = Libc.open(root.toString(), Libc.O_RDONLY | O_DIRECTORY | Libc.O_CLOEXEC);
+            int fd = C.open(root.toString(), Libc.O_RDONLY | O_DIRECTORY | Libc.O_CLOEXEC);
             if (fd < 0) {
-                int e = -fd;
+                int e = RUNTIME.getLastError();
                 if (e == ENOENT && createRoot != null) {
                     continue;   // removed between the check and the open
                 }
                 throw KernelException.of("open pin root", root.toString(), e);
             }
-            int locked = Libc.flock(fd, LOCK_EX | LOCK_NB);
-            if (locked == 0) {
+            if (C.flock(fd, LOCK_EX | LOCK_NB) == 0) {
                 // the holder may have removed the directory we opened (destroy): lock the one at the path now
                 if (stillAt(fd, root)) {
                     return new PinRootLock(fd, root, created);
                 }
-                Libc.flock(fd, LOCK_UN);
-                Libc.closeRaw(fd);
+                C.flock(fd, LOCK_UN);
+                C.close(fd);
                 if (createRoot == null && !Files.isDirectory(root)) {
                     throw KernelException.of("open pin root", root.toString(), ENOENT);
                 }
                 continue;
             }
-            int e = -locked;
-            Libc.closeRaw(fd);
+            int e = RUNTIME.getLastError();
+            C.close(fd);
             if (e != EWOULDBLOCK) {
                 throw KernelException.of("lock pin root", root.toString(), e);
             }
@@ -178,7 +193,7 @@ public final class PinRootLock implements AutoCloseable {
             long ticks = Long.parseLong(f[19]);
             long btime = Files.readAllLines(Path.of("/proc/stat")).stream().filter(l -> l.startsWith("btime "))
                     .mapToLong(l -> Long.parseLong(l.substring(6).trim())).findFirst().orElseThrow();
-            long hz = Libc.sysconf(SC_CLK_TCK);
+            long hz = C.sysconf(SC_CLK_TCK);
             return Optional.of(Instant.ofEpochSecond(btime).plusMillis(ticks * 1000 / (hz > 0 ? hz : 100)));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
@@ -210,7 +225,7 @@ public final class PinRootLock implements AutoCloseable {
                 // best effort: an empty directory left behind is harmless
             }
         }
-        Libc.flock(fd, LOCK_UN);
-        Libc.closeRaw(fd);
+        C.flock(fd, LOCK_UN);
+        C.close(fd);
     }
 }

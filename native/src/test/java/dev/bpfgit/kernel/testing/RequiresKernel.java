@@ -39,7 +39,7 @@ public final class RequiresKernel implements BeforeAllCallback, BeforeEachCallba
                 why.add("not running as root (euid " + Libc.geteuid() + ")");
             }
         } catch (LinkageError | RuntimeException e) {
-            why.add("libc not callable: " + e);
+            why.add("libc not callable through jnr-ffi: " + e);
         }
         Path bpffs = Path.of("/sys/fs/bpf");
         try {
