@@ -200,8 +200,13 @@ public final class Sidecar {
         this.stateSince = clock.instant();
         this.lastGood = config.sourcePath().isPresent() && config.lastGood().isPresent()
                 ? new LastGoodStore(config.lastGood().get(), pipeline.root(), config.sourcePath().get()) : null;
+        // with the write counter, a scrape takes the rule maps the loop kept while the kernel counted no write to
+        // them since (EntryCache.unchanged) instead of dumping them: at 100k rules most of a scrape's cost
+        dev.bpfgit.kernel.Kernel scraped = config.writeCounter()
+                ? dev.bpfgit.observe.EntryCache.readingKept(pipeline.kernel(), () -> entryCache)
+                : pipeline.kernel();
         for (PolicyKind kind : Kinds.BUILT_IN.all()) {
-            kind.metrics(pipeline.kernel(), () -> {
+            kind.metrics(scraped, () -> {
                 Enforced e = enforced;
                 return e == null ? null : e.desired();
             }, config.maxRuleSeries()).ifPresent(metrics::register);

@@ -137,4 +137,63 @@ class DriftCounterIT {
             }
         }
     }
+
+    /**
+     * With the counter, a /metrics scrape takes the rule trie the loop kept instead of dumping it; a foreign
+     * {@code bpftool} write to the trie between two scrapes (drift: report, so nothing corrects it) shows in the
+     * very next scrape's labels, also before the loop's next tick: an in-place change of a rule's action, then
+     * the rule's removal.
+     */
+    @Test
+    void aForeignWriteToTheTrieBetweenScrapesChangesTheLabels(@TempDir Path dir) throws Exception {
+        Path policies = write(dir.resolve("policies"), "edge.yaml", POLICY).getParent();
+        String series = "bpfgit_traffic_rule_packets_total\\{action=\"%s\",policy=\"TrafficPolicy/edge-filter\","
+                + "prefix=\"198\\.51\\.100\\.0/24\",unit=\"traffic/eth0/xdp\"}";
+        try (PinRoot root = PinRoot.create(); Topology t = Topology.pair()) {
+            Bpfgit.Host edge = new Bpfgit.Host(t.ns("edge"), root.path());
+            int port = ThreadLocalRandom.current().nextInt(20000, 40000);
+            Path cfg = dir.resolve("bpfgit.yaml");
+            // drift: report, so nothing corrects the writes; the scrape right after each write usually runs before
+            // the next tick, so it is the scrape's own check of the counter that sees the write (the line printed
+            // at the end says how many ticks ran in between)
+            Files.writeString(cfg, "root: " + root.path() + "\nhost: {name: it-host}\nsource:\n  path: " + policies + RunIT.lastGood(dir)
+                    + "\nreconcile: {interval: 3s, jitter: 0, drift: report, writeCounter: true}\nmetrics:\n  listen: 127.0.0.1:" + port
+                    + "\n");
+            try (RunIT.Daemon d = new RunIT.Daemon(t.ns("edge"), root.path(), cfg, port, dir.resolve("run.log"))) {
+                d.awaitReady();
+                assertTrue(d.log().contains("map write counter loaded"), d.toString());
+                // a quiet tick read no map: the trie the scrape takes is kept
+                assertTrue(Topology.waitFor(Duration.ofSeconds(40), Duration.ofMillis(100),
+                        () -> checks(d, "counter") >= 1), "no quiet tick:\n" + d);
+                assertEquals(0, sample(d.get("/metrics").body(), String.format(series, "pass")));
+
+                // the pass rule made to drop in place (same key, same slot), between two scrapes
+                Bytes drop = value(edge, "203.0.113.0/24");
+                List<String> update = new ArrayList<>(List.of("bpftool", "map", "update", "pinned",
+                        root.resolve(UNIT + "/rules_v4").toString(), "key", "hex"));
+                update.addAll(hex(TrafficLayout.key(Prefix.parse("198.51.100.0/24")).toArray()));
+                update.addAll(List.of("value", "hex"));
+                update.addAll(hex(drop.toArray()));
+                long ticks = checks(d, "counter") + checks(d, "full");
+                Commands.run(update.toArray(String[]::new));
+                String metrics = d.get("/metrics").body();
+                long after = checks(d, "counter") + checks(d, "full");
+                assertEquals(0, sample(metrics, String.format(series, "drop")), metrics);
+                assertTrue(!Pattern.compile(String.format(series, "pass")).matcher(metrics).find(),
+                        "the replaced rule's labels were exported:\n" + metrics);
+
+                // the rule removed: its series goes
+                List<String> delete = new ArrayList<>(List.of("bpftool", "map", "delete", "pinned",
+                        root.resolve(UNIT + "/rules_v4").toString(), "key", "hex"));
+                delete.addAll(hex(TrafficLayout.key(Prefix.parse("198.51.100.0/24")).toArray()));
+                Commands.run(delete.toArray(String[]::new));
+                metrics = d.get("/metrics").body();
+                assertTrue(!metrics.contains("prefix=\"198.51.100.0/24\""), "a removed rule was exported:\n" + metrics);
+                assertEquals(2, metrics.lines().filter(l -> l.startsWith("bpfgit_traffic_rule_packets_total{")).count(),
+                        metrics);
+                assertEquals(0, d.terminate(Duration.ofSeconds(5)), d.toString());
+                System.out.println("DriftCounterIT: scrapes after the foreign writes; ticks in between: " + (after - ticks));
+            }
+        }
+    }
 }

@@ -61,6 +61,46 @@ class SidecarTest {
     private final Map<String, Integer> observedOn = new java.util.concurrent.ConcurrentHashMap<>();
     /** Every call made to the kernel. */
     private final java.util.concurrent.atomic.AtomicInteger kernelCalls = new java.util.concurrent.atomic.AtomicInteger();
+    /** The map write counter the kernel below offers when set: it counts the writes made through it, as the real one. */
+    private Writes writes;
+    /** readMap calls for the rule trie made through the kernel below (a scrape's; an observation reads pins). */
+    private final java.util.concurrent.atomic.AtomicInteger ruleReads = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Counts per watched map id the elements written, as bpf/mapwrites.bpf.c; {@link #count} for a foreign write. */
+    private final class Writes implements dev.bpfgit.kernel.MapWriteCounter {
+        final Map<Integer, Long> counts = new java.util.concurrent.ConcurrentHashMap<>();
+        volatile long unresolved;
+
+        void count(Path pin, long n) {
+            memory.mapInfo(pin).ifPresent(i -> counts.computeIfPresent(i.id(), (k, v) -> v + n));
+        }
+
+        @Override
+        public void watch(int mapId) {
+            counts.putIfAbsent(mapId, 0L);
+        }
+
+        @Override
+        public void unwatch(int mapId) {
+            counts.remove(mapId);
+        }
+
+        @Override
+        public java.util.OptionalLong writes(int mapId) {
+            Long c = counts.get(mapId);
+            return c == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(c);
+        }
+
+        @Override
+        public long unresolved() {
+            return unresolved;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
     private final Kernel kernel = (Kernel) Proxy.newProxyInstance(Kernel.class.getClassLoader(),
             new Class<?>[]{Kernel.class}, (proxy, method, args) -> {
                 kernelCalls.incrementAndGet();
@@ -68,14 +108,26 @@ class SidecarTest {
                         || method.getName().equals("readPins") || method.getName().equals("startReadPins")) {
                     observedOn.merge(Thread.currentThread().getName(), 1, Integer::sum);
                 }
+                if (method.getName().equals("mapWriteCounter") && writes != null) {
+                    return Optional.of(writes);
+                }
+                if (method.getName().equals("readMap") && RULES.equals(args[0])) {
+                    ruleReads.incrementAndGet();
+                }
                 if (failWrites.get() && method.getName().equals("update")) {
                     throw KernelException.of("update map", String.valueOf(args[0]), Errno.of(28), null);
                 }
+                Object result;
                 try {
-                    return method.invoke(memory, args);
+                    result = method.invoke(memory, args);
                 } catch (InvocationTargetException e) {
                     throw e.getCause();
                 }
+                if (writes != null && (method.getName().equals("update") || method.getName().equals("delete"))
+                        && args[1] instanceof java.util.Collection<?> c) {
+                    writes.count((Path) args[0], c.size());   // as the kernel: after the write is in the map
+                }
+                return result;
             });
     private final MutableClock clock = new MutableClock();
     private final FakeSource source = new FakeSource();
@@ -87,7 +139,8 @@ class SidecarTest {
 
     private Sidecar sidecar(String drift, int maxRuleSeries) throws IOException {
         Path file = tmp.resolve("bpfgit.yaml");
-        Files.writeString(file, "reconcile: {interval: 60s, jitter: 0, drift: " + drift + "}\n"
+        Files.writeString(file, "reconcile: {interval: 60s, jitter: 0, drift: " + drift
+                + (writes != null ? ", writeCounter: true" : "") + "}\n"
                 + "metrics: {maxRuleSeries: " + maxRuleSeries + "}\n");
         metrics = new Metrics(clock);
         return new Sidecar(new Pipeline(kernel, ROOT, clock), source, () -> HOST, Config.load(file),
@@ -467,6 +520,75 @@ class SidecarTest {
         assertFalse(m.contains("prefix=\"198.51.100.0/24\""), m);
         assertEquals(11, sample(m, passed), m);
         assertEquals(2, m.lines().filter(l -> l.startsWith("bpfgit_traffic_rule_packets_total{")).count(), m);
+    }
+
+    /**
+     * With the write counter, a scrape takes the rule trie the loop kept while the kernel counted no write to it
+     * (it reads no trie), and any counted write (a foreign one, the loop's own new revision, a write the counter
+     * could not attribute) makes the next scrape read the trie and show the rules in it now: the labels of a
+     * removed or changed rule never outlive the change.
+     */
+    @Test
+    void withTheWriteCounterAScrapeReadsTheTrieOnlyAfterAWrite() throws IOException {
+        writes = new Writes();
+        Sidecar s = sidecar("report");
+        String unit = ",unit=\"traffic/eth0/xdp\"}";
+        String dropped = "bpfgit_traffic_rule_packets_total{action=\"drop\",policy=\"TrafficPolicy/edge\",prefix=\"192.0.2.0/24\"" + unit;
+        String passed = "bpfgit_traffic_rule_packets_total{action=\"pass\",policy=\"TrafficPolicy/edge\",prefix=\"192.0.2.0/24\"" + unit;
+        String other = "bpfgit_traffic_rule_packets_total{action=\"drop\",policy=\"TrafficPolicy/edge\",prefix=\"198.51.100.0/24\"" + unit;
+        source.set("h1", revision("r1", DROP + OTHER));
+        s.step();
+        clock.advance(Duration.ofSeconds(61));
+        s.step();   // a drift tick: the trie is read and kept
+        assertTrue(has("198.51.100.0/24"));
+        assertFalse(writes.counts.isEmpty(), "the counter watches the maps read");
+        count("192.0.2.0/24", 3);
+        ruleReads.set(0);
+        String m = scrape();
+        assertEquals(3, sample(m, dropped), m);
+        assertEquals(0, sample(m, other), m);
+        m = scrape();
+        assertEquals(3, sample(m, dropped), m);
+        assertEquals(0, ruleReads.get(), "no write counted since the tick: the kept trie, no read");
+
+        // a foreign write to the trie, counted by the kernel: read again, the removed rule's series is gone
+        drop("198.51.100.0/24");
+        writes.count(RULES, 1);
+        m = scrape();
+        assertFalse(m.contains("prefix=\"198.51.100.0/24\""), "a counted write is never missed\n" + m);
+        assertEquals(3, sample(m, dropped), m);
+        assertEquals(1, ruleReads.get());
+
+        // a foreign change of a rule's action in place (same key, same slot): the labels follow it
+        Entry rule = new Entry(TrafficLayout.key(Prefix.parse("192.0.2.0/24")),
+                memory.lookup(RULES, TrafficLayout.key(Prefix.parse("192.0.2.0/24"))).orElseThrow());
+        byte[] v = rule.value().toArray();
+        v[20] = (byte) dev.bpfgit.kind.traffic.TrafficPolicySpec.Action.PASS.ordinal();   // TrafficLayout.ACTION
+        memory.update(RULES, List.of(new Entry(rule.key(), dev.bpfgit.kernel.Bytes.wrap(v))));
+        assertEquals(dev.bpfgit.kind.traffic.TrafficPolicySpec.Action.PASS, TrafficLayout.rule(memory.lookup(RULES, rule.key()).orElseThrow()).action());
+        writes.count(RULES, 1);
+        m = scrape();
+        assertFalse(m.contains(dropped.substring(0, dropped.length() - 1)), m);
+        assertEquals(3, sample(m, passed), m);
+
+        // a write the counter could not attribute: the trie is read again
+        ruleReads.set(0);
+        writes.unresolved++;
+        scrape();
+        assertEquals(1, ruleReads.get());
+
+        // a new revision (the loop's own writes, folded into what it kept): its rules, never the kept labels
+        source.set("h2", revision("r2", DROP));
+        clock.advance(Duration.ofSeconds(31));
+        s.step();
+        clock.advance(Duration.ofSeconds(61));
+        s.step();
+        count("192.0.2.0/24", 5);
+        ruleReads.set(0);
+        m = scrape();
+        assertEquals(5, sample(m, dropped), m);
+        assertFalse(m.contains(passed.substring(0, passed.length() - 1)), m);
+        assertEquals(0, ruleReads.get(), "the loop's own writes are folded in: still no read\n" + m);
     }
 
     /** Sets {@code packets} (and 100 bytes each) on one CPU of the counter slot of the kernel's rule for a prefix. */
