@@ -8,8 +8,6 @@ import tools.jackson.databind.node.ObjectNode;
 
 import dev.bpfgit.kind.Kinds;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -80,74 +78,18 @@ final class PolicyReader {
         return new HostSelector(names, labels);
     }
 
-    /** SHA-256 of the document with defaults applied, values normalized and keys sorted: comments and order do not count. */
+    /**
+     * SHA-256 of the document with defaults applied, values normalized and keys sorted: comments and order do not
+     * count. The canonical JSON's UTF-8 bytes go straight into the digest ({@link CanonicalDigest}).
+     */
     static String digest(JsonNode canonical) {
+        MessageDigest sha;
         try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            try (DigestWriter out = new DigestWriter(sha)) {
-                new CanonicalJson(CANONICAL).write(out, canonical);
-            }
-            return HexFormat.of().formatHex(sha.digest());
-        } catch (IOException | NoSuchAlgorithmException e) {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("digest of a policy", e);
         }
-    }
-
-    /**
-     * The digest of the text written, as the UTF-8 bytes {@code String.getBytes} gives for the whole text
-     * (a lone surrogate is '?'), without holding the text: a 100,000-rule policy's canonical JSON was a
-     * string of megabytes, then its bytes. A high surrogate at the end of a chunk waits for the next one.
-     */
-    static final class DigestWriter extends java.io.Writer {
-        private final MessageDigest sha;
-        private final char[] chunk = new char[8192];
-        /** UTF-8 of a chunk, each chunk encoded on its own as {@code String.getBytes} would ('?' for a lone surrogate). */
-        private final java.nio.charset.CharsetEncoder utf8 = StandardCharsets.UTF_8.newEncoder()
-                .onMalformedInput(java.nio.charset.CodingErrorAction.REPLACE)
-                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPLACE);
-        private final java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(chunk.length * 3);
-        private int used;
-
-        DigestWriter(MessageDigest sha) {
-            this.sha = sha;
-        }
-
-        @Override
-        public void write(char[] text, int off, int len) {
-            for (int i = 0; i < len; ) {
-                if (used == chunk.length) {
-                    drain(false);
-                }
-                int n = Math.min(len - i, chunk.length - used);
-                System.arraycopy(text, off + i, chunk, used, n);
-                used += n;
-                i += n;
-            }
-        }
-
-        private void drain(boolean last) {
-            int n = used;
-            if (!last && n > 0 && Character.isHighSurrogate(chunk[n - 1])) {
-                n--;
-            }
-            utf8.reset();
-            bytes.clear();
-            java.nio.CharBuffer in = java.nio.CharBuffer.wrap(chunk, 0, n);
-            utf8.encode(in, bytes, true);
-            utf8.flush(bytes);
-            bytes.flip();
-            sha.update(bytes);
-            System.arraycopy(chunk, n, chunk, 0, used - n);
-            used -= n;
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-            drain(true);
-        }
+        new CanonicalDigest(CANONICAL, sha).write(canonical);
+        return HexFormat.of().formatHex(sha.digest());
     }
 }
