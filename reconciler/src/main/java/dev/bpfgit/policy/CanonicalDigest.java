@@ -94,56 +94,64 @@ final class CanonicalDigest {
         pos += b.length;
     }
 
-    @SuppressWarnings("unchecked")
+    /** Type tests in the order of how often a policy has each (a pattern switch's bootstrap was slower here). */
     private void write(JsonNode node, int depth) {
-        switch (node) {
-            case ObjectNode object -> {
-                int n = object.size();
-                if (depth == keys.length) {
-                    keys = Arrays.copyOf(keys, depth * 2);
+        if (node instanceof StringNode s) {
+            string(s.stringValue());
+        } else if (node instanceof ObjectNode object) {
+            object(object, depth);
+        } else if (node instanceof ArrayNode array) {
+            int n = array.size();
+            put((byte) '[');
+            for (int i = 0; i < n; i++) {
+                if (i > 0) {
+                    put((byte) ',');
                 }
-                Map.Entry<String, JsonNode>[] names = keys[depth];
-                if (names == null || names.length < n) {
-                    names = new Map.Entry[Math.max(n, 4)];
-                    keys[depth] = names;
-                }
-                Iterator<Map.Entry<String, JsonNode>> it = object.properties().iterator();
-                for (int i = 0; i < n; i++) {
-                    names[i] = it.next();
-                }
-                sort(names, n);
-                put((byte) '{');
-                for (int i = 0; i < n; i++) {
-                    Map.Entry<String, JsonNode> e = names[i];
-                    names[i] = null;
-                    if (i > 0) {
-                        put((byte) ',');
-                    }
-                    string(e.getKey());
-                    put((byte) ':');
-                    write(e.getValue(), depth + 1);
-                }
-                put((byte) '}');
+                write(array.get(i), depth + 1);
             }
-            case ArrayNode array -> {
-                int n = array.size();
-                put((byte) '[');
-                for (int i = 0; i < n; i++) {
-                    if (i > 0) {
-                        put((byte) ',');
-                    }
-                    write(array.get(i), depth + 1);
-                }
-                put((byte) ']');
-            }
-            case StringNode s -> string(s.stringValue());
-            case IntNode i -> ascii(Integer.toString(i.intValue()));
-            case LongNode l -> ascii(Long.toString(l.longValue()));
-            case BooleanNode b -> put(b.booleanValue() ? TRUE : FALSE);
-            case NullNode x -> put(NULL);
+            put((byte) ']');
+        } else if (node instanceof IntNode i) {
+            ascii(Integer.toString(i.intValue()));
+        } else if (node instanceof BooleanNode b) {
+            put(b.booleanValue() ? TRUE : FALSE);
+        } else if (node instanceof LongNode l) {
+            ascii(Long.toString(l.longValue()));
+        } else if (node instanceof NullNode) {
+            put(NULL);
+        } else {
             // Jackson's text of anything else (doubles, NaN as a string, big numbers), encoded as the text was
-            default -> text(mapper.writeValueAsString(node));
+            text(mapper.writeValueAsString(node));
         }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void object(ObjectNode object, int depth) {
+        int n = object.size();
+        if (depth == keys.length) {
+            keys = Arrays.copyOf(keys, depth * 2);
+        }
+        Map.Entry<String, JsonNode>[] names = keys[depth];
+        if (names == null || names.length < n) {
+            names = new Map.Entry[Math.max(n, 4)];
+            keys[depth] = names;
+        }
+        Iterator<Map.Entry<String, JsonNode>> it = object.properties().iterator();
+        for (int i = 0; i < n; i++) {
+            names[i] = it.next();
+        }
+        sort(names, n);
+        put((byte) '{');
+        for (int i = 0; i < n; i++) {
+            Map.Entry<String, JsonNode> e = names[i];
+            names[i] = null;
+            if (i > 0) {
+                put((byte) ',');
+            }
+            string(e.getKey());
+            put((byte) ':');
+            write(e.getValue(), depth + 1);
+        }
+        put((byte) '}');
     }
 
     /** Keys in String's order, as a TreeMap has them; insertion sort for the few keys most objects have. */
@@ -187,43 +195,59 @@ final class CanonicalDigest {
 
     private void encode(String s, boolean escape) {
         int n = s.length();
-        byte[] b = buf;
-        for (int i = 0; i < n; i++) {
-            if (pos > b.length - 6) {
+        int i = 0;
+        while (i < n) {
+            // at most 6 bytes a char (a \\u00XX escape): check the room once per run of chars that surely fits
+            int fits = (buf.length - pos) / 6;
+            if (fits == 0) {
                 flush();
+                continue;
             }
+            i = encode(s, i, Math.min(n, i + fits), escape);
+        }
+    }
+
+    /** Chars {@code from} to {@code to}, with room for 6 bytes each; returns where it stopped (a pair may go on). */
+    private int encode(String s, int from, int to, boolean escape) {
+        byte[] b = buf;
+        int p = pos;
+        int i = from;
+        for (; i < to; i++) {
             char c = s.charAt(i);
             if (c < 0x80) {
                 int e = escape ? ESCAPE[c] : 0;
                 if (e == 0) {
-                    b[pos++] = (byte) c;
+                    b[p++] = (byte) c;
                 } else if (e != 'u') {
-                    b[pos++] = '\\';
-                    b[pos++] = (byte) e;
+                    b[p++] = '\\';
+                    b[p++] = (byte) e;
                 } else {
-                    b[pos++] = '\\';
-                    b[pos++] = 'u';
-                    b[pos++] = '0';
-                    b[pos++] = '0';
-                    b[pos++] = HEX[c >> 4];
-                    b[pos++] = HEX[c & 15];
+                    b[p++] = '\\';
+                    b[p++] = 'u';
+                    b[p++] = '0';
+                    b[p++] = '0';
+                    b[p++] = HEX[c >> 4];
+                    b[p++] = HEX[c & 15];
                 }
             } else if (c < 0x800) {
-                b[pos++] = (byte) (0xc0 | c >> 6);
-                b[pos++] = (byte) (0x80 | c & 0x3f);
+                b[p++] = (byte) (0xc0 | c >> 6);
+                b[p++] = (byte) (0x80 | c & 0x3f);
             } else if (!Character.isSurrogate(c)) {
-                b[pos++] = (byte) (0xe0 | c >> 12);
-                b[pos++] = (byte) (0x80 | c >> 6 & 0x3f);
-                b[pos++] = (byte) (0x80 | c & 0x3f);
-            } else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                b[p++] = (byte) (0xe0 | c >> 12);
+                b[p++] = (byte) (0x80 | c >> 6 & 0x3f);
+                b[p++] = (byte) (0x80 | c & 0x3f);
+            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                // two chars, four bytes: within the room of the two
                 int cp = Character.toCodePoint(c, s.charAt(++i));
-                b[pos++] = (byte) (0xf0 | cp >> 18);
-                b[pos++] = (byte) (0x80 | cp >> 12 & 0x3f);
-                b[pos++] = (byte) (0x80 | cp >> 6 & 0x3f);
-                b[pos++] = (byte) (0x80 | cp & 0x3f);
+                b[p++] = (byte) (0xf0 | cp >> 18);
+                b[p++] = (byte) (0x80 | cp >> 12 & 0x3f);
+                b[p++] = (byte) (0x80 | cp >> 6 & 0x3f);
+                b[p++] = (byte) (0x80 | cp & 0x3f);
             } else {
-                b[pos++] = '?';   // a lone surrogate, as String.getBytes and the CharsetEncoder replace it
+                b[p++] = '?';   // a lone surrogate, as String.getBytes and the CharsetEncoder replace it
             }
         }
+        pos = p;
+        return i;
     }
 }
