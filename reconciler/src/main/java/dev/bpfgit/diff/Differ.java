@@ -227,28 +227,58 @@ public final class Differ {
         Path root = live.root();
         Map<Path, List<Change>> byDir = new TreeMap<>();
         Comparator<Path> order = Comparator.comparing(Path::toString);
-        live.links().values().stream().filter(l -> !wanted.contains(l.pin()))
-                .sorted(Comparator.comparing(l -> l.pin().toString())).forEach(l ->
-                byDir.computeIfAbsent(l.pin().getParent(), k -> new ArrayList<>())
-                        .add(new Change.Unpin(l.pin(), Optional.of(PinType.LINK), "link " + describe(l))));
-        live.programs().values().stream().filter(p -> !wanted.contains(p.pin()))
-                .sorted(Comparator.comparing(p -> p.pin().toString())).forEach(p ->
-                byDir.computeIfAbsent(p.pin().getParent(), k -> new ArrayList<>())
-                        .add(new Change.Unpin(p.pin(), Optional.of(PinType.PROG),
-                                "program " + p.info().name() + " (id " + p.info().id() + ")")));
-        live.maps().values().stream().filter(m -> !wanted.contains(m.pin()))
-                .sorted(Comparator.comparing(m -> m.pin().toString())).forEach(m ->
-                byDir.computeIfAbsent(m.pin().getParent(), k -> new ArrayList<>())
-                        .add(new Change.Unpin(m.pin(), Optional.of(PinType.MAP), "map " + m.pin().getFileName()
-                                + m.entries().map(e -> " (" + e.size() + " entries)").orElse(""))));
+        // loops, not streams: a plan runs this once, mostly finding nothing to remove, in code the JIT has not
+        // compiled yet at a sidecar's few plans an hour (interpreted streams were a tenth of a warm diff's samples)
+        List<LiveLink> links = new ArrayList<>();
+        for (LiveLink l : live.links().values()) {
+            if (!wanted.contains(l.pin())) {
+                links.add(l);
+            }
+        }
+        links.sort(Comparator.comparing(l -> l.pin().toString()));
+        for (LiveLink l : links) {
+            byDir.computeIfAbsent(l.pin().getParent(), k -> new ArrayList<>())
+                    .add(new Change.Unpin(l.pin(), Optional.of(PinType.LINK), "link " + describe(l)));
+        }
+        List<LiveProgram> programs = new ArrayList<>();
+        for (LiveProgram p : live.programs().values()) {
+            if (!wanted.contains(p.pin())) {
+                programs.add(p);
+            }
+        }
+        programs.sort(Comparator.comparing(p -> p.pin().toString()));
+        for (LiveProgram p : programs) {
+            byDir.computeIfAbsent(p.pin().getParent(), k -> new ArrayList<>())
+                    .add(new Change.Unpin(p.pin(), Optional.of(PinType.PROG),
+                            "program " + p.info().name() + " (id " + p.info().id() + ")"));
+        }
+        List<LiveMap> maps = new ArrayList<>();
+        for (LiveMap m : live.maps().values()) {
+            if (!wanted.contains(m.pin())) {
+                maps.add(m);
+            }
+        }
+        maps.sort(Comparator.comparing(m -> m.pin().toString()));
+        for (LiveMap m : maps) {
+            byDir.computeIfAbsent(m.pin().getParent(), k -> new ArrayList<>())
+                    .add(new Change.Unpin(m.pin(), Optional.of(PinType.MAP), "map " + m.pin().getFileName()
+                            + m.entries().map(e -> " (" + e.size() + " entries)").orElse("")));
+        }
         Set<Path> keepDirs = new HashSet<>();
         for (Path p : wanted) {
             for (Path d = p.getParent(); d != null && d.startsWith(root); d = d.getParent()) {
-                keepDirs.add(d);
+                if (!keepDirs.add(d)) {
+                    break;   // its parents are in already
+                }
             }
         }
-        List<Path> emptyDirs = live.dirs().stream().filter(d -> !keepDirs.contains(d))
-                .sorted(Comparator.comparingInt(Path::getNameCount).reversed().thenComparing(order)).toList();
+        List<Path> emptyDirs = new ArrayList<>();
+        for (Path d : live.dirs()) {
+            if (!keepDirs.contains(d)) {
+                emptyDirs.add(d);
+            }
+        }
+        emptyDirs.sort(Comparator.comparingInt(Path::getNameCount).reversed().thenComparing(order));
         List<UnitPlan> plans = new ArrayList<>();
         // the pin root's own objects (the bookkeeping map) go last: an interrupted destroy still knows
         Map<Path, List<Change>> rootLast = new LinkedHashMap<>(byDir);
@@ -443,14 +473,12 @@ public final class Differ {
                 put = new ArrayList<>();
                 del = new ArrayList<>();
                 arrayChanges(codec, want, have, at, put);
-            } else if (merge != null && merge.changes() != null) {
-                // slot assignment's merge found them already (Slotting.Merge)
-                put = puts(codec, want, have, at, merge.changes().puts());
-                del = removalsOf(codec, want, have, merge.changes().removals());
             } else {
-                // two ints per change, not an object: a new map of a million entries changes every one
-                put = puts(codec, want, have, at);
-                del = removals(codec, want, have, at);
+                // two ints per change, not an object: a new map of a million entries changes every one. Slot
+                // assignment's merge found them already (Slotting.Merge) when it could, else a scan finds them
+                boolean merged = merge != null && merge.changes() != null;
+                put = puts(codec, want, have, at, merged ? merge.changes().puts().clone() : changed(want, have, at));
+                del = removals(codec, want, have, merged ? merge.changes().removals().clone() : gone(have, at));
             }
             if (!array && !del.isEmpty() && RoomOrder.overflows(have.size(), m.spec().maxEntries(), put)) {
                 // a full map: some removals must run before the adds that need their room
@@ -480,50 +508,27 @@ public final class Differ {
             }
         }
 
-        /** Adds and changes of a map that is not an array, most specific first. */
-        private EntryChanges puts(EntryCodec codec, SortedEntries want, SortedEntries have, int[] at) {
-            // one pass over the entries; most stay, so the arrays are trimmed to the changes found
-            int[] wanted = new int[Math.min(want.size(), 1024)];
-            int[] had = new int[wanted.length];
+        /**
+         * The desired entries whose key is new or whose value differs, in key order: the entry diff's scan when slot
+         * assignment's merge did not find them ({@link Slotting.Changes}).
+         */
+        private static int[] changed(SortedEntries want, SortedEntries have, int[] at) {
+            // one pass over the entries; most stay, so the array is trimmed to the changes found
+            int[] changed = new int[Math.min(want.size(), 1024)];
             int k = 0;
             for (int w = 0; w < want.size(); w++) {
                 if (at[w] < 0 || !want.sameValue(w, have, at[w])) {
-                    if (k == wanted.length) {
-                        wanted = Arrays.copyOf(wanted, Math.min(want.size(), 2 * k));
-                        had = Arrays.copyOf(had, wanted.length);
+                    if (k == changed.length) {
+                        changed = Arrays.copyOf(changed, Math.min(want.size(), 2 * k));
                     }
-                    wanted[k] = w;
-                    had[k++] = at[w];
+                    changed[k++] = w;
                 }
             }
-            wanted = Arrays.copyOf(wanted, k);
-            had = Arrays.copyOf(had, k);
-            EntryChanges.bySpecificity(want, have, wanted, had, codec, true);
-            return EntryChanges.of(want, have, wanted, had, codec, this::ownerName);
+            return Arrays.copyOf(changed, k);
         }
 
-        /** {@link #puts}, of the desired entries {@code changed} (in key order) that the merge found. */
-        private EntryChanges puts(EntryCodec codec, SortedEntries want, SortedEntries have, int[] at, int[] changed) {
-            int[] wanted = changed.clone();
-            int[] had = new int[wanted.length];
-            for (int i = 0; i < wanted.length; i++) {
-                had[i] = at[wanted[i]];
-            }
-            EntryChanges.bySpecificity(want, have, wanted, had, codec, true);
-            return EntryChanges.of(want, have, wanted, had, codec, this::ownerName);
-        }
-
-        /** {@link #removals}, of the live entries {@code gone} (in key order) that the merge found. */
-        private EntryChanges removalsOf(EntryCodec codec, SortedEntries want, SortedEntries have, int[] gone) {
-            int[] had = gone.clone();
-            int[] wanted = new int[had.length];
-            Arrays.fill(wanted, -1);
-            EntryChanges.bySpecificity(want, have, wanted, had, codec, false);
-            return EntryChanges.of(want, have, wanted, had, codec, this::ownerName);
-        }
-
-        /** Removals of a map that is not an array, least specific first. */
-        private EntryChanges removals(EntryCodec codec, SortedEntries want, SortedEntries have, int[] at) {
+        /** The live entries whose key is not desired, in key order: the scan when the merge did not find them. */
+        private static int[] gone(SortedEntries have, int[] at) {
             boolean[] stays = new boolean[have.size()];
             int n = have.size();
             for (int j : at) {
@@ -532,15 +537,35 @@ public final class Differ {
                     n--;
                 }
             }
-            int[] wanted = new int[n];
-            int[] had = new int[n];
+            int[] gone = new int[n];
             int k = 0;
             for (int j = 0; j < have.size(); j++) {
                 if (!stays[j]) {
-                    wanted[k] = -1;
-                    had[k++] = j;
+                    gone[k++] = j;
                 }
             }
+            return gone;
+        }
+
+        /**
+         * Adds and changes of a map that is not an array, of the desired entries {@code changed} (sorted in place: the
+         * caller's), most specific first.
+         */
+        private EntryChanges puts(EntryCodec codec, SortedEntries want, SortedEntries have, int[] at, int[] changed) {
+            int[] wanted = changed;
+            int[] had = new int[wanted.length];
+            for (int i = 0; i < wanted.length; i++) {
+                had[i] = at[wanted[i]];
+            }
+            EntryChanges.bySpecificity(want, have, wanted, had, codec, true);
+            return EntryChanges.of(want, have, wanted, had, codec, this::ownerName);
+        }
+
+        /** Removals of a map that is not an array, of the live entries {@code gone} (the caller's), least specific first. */
+        private EntryChanges removals(EntryCodec codec, SortedEntries want, SortedEntries have, int[] gone) {
+            int[] had = gone;
+            int[] wanted = new int[had.length];
+            Arrays.fill(wanted, -1);
             EntryChanges.bySpecificity(want, have, wanted, had, codec, false);
             return EntryChanges.of(want, have, wanted, had, codec, this::ownerName);
         }
