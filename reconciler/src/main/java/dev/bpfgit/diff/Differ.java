@@ -122,7 +122,13 @@ public final class Differ {
         desired.policies().forEach(p -> byId.put(p.id(), p));
         Set<String> failed = new HashSet<>();
         for (Unit u : desired.units()) {
-            List<Policy> acting = u.policies().stream().map(byId::get).filter(java.util.Objects::nonNull).toList();
+            List<Policy> acting = new ArrayList<>(u.policies().size());
+            for (String pid : u.policies()) {
+                Policy p = byId.get(pid);
+                if (p != null) {
+                    acting.add(p);
+                }
+            }
             UnitDiff d = new UnitDiff(u, kinds.named(u.kind()), live, owners, desired.revision(), warnings, acting);
             String rel = root.relativize(u.dir()).toString();
             UnitPlan up;
@@ -158,10 +164,13 @@ public final class Differ {
         // (runtime/<unit>/...) of a unit still desired
         Set<String> desiredRels = new HashSet<>();
         desired.units().forEach(u -> desiredRels.add(root.relativize(u.dir()).toString()));
-        List<String> metaDeletes = live.meta().values().keySet().stream()
-                .filter(k -> k.startsWith(Meta.FAILED) && !meta.containsKey(k) || !meta.containsKey(k)
-                        && !k.equals("applied") && !k.startsWith(Meta.SIDECAR) && !runtimeOfDesired(k, desiredRels))
-                .toList();
+        List<String> metaDeletes = new ArrayList<>();
+        for (String k : live.meta().values().keySet()) {
+            if (k.startsWith(Meta.FAILED) && !meta.containsKey(k) || !meta.containsKey(k)
+                    && !k.equals("applied") && !k.startsWith(Meta.SIDECAR) && !runtimeOfDesired(k, desiredRels)) {
+                metaDeletes.add(k);
+            }
+        }
         return new Around(new Plan(root, desired.revision(), live.basisDigest(), units, meta, metaDeletes, warnings),
                 refused);
     }
@@ -443,8 +452,10 @@ public final class Differ {
             }
             spaces.forEach((space, maps) -> {
                 Slots slots = maps.getFirst().slots().get();
-                List<Map<Bytes, Bytes>> lives = maps.stream()
-                        .map(m -> keptLive.getOrDefault(m, liveEntries.get(m))).toList();
+                List<Map<Bytes, Bytes>> lives = new ArrayList<>(maps.size());
+                for (MapDesire m : maps) {
+                    lives.add(keptLive.getOrDefault(m, liveEntries.get(m)));
+                }
                 List<Slotting.Assigned> assigned = Slotting.assign(slots, maps, lives, revision);
                 for (int i = 0; i < maps.size(); i++) {
                     MapDesire m = maps.get(i);
@@ -632,7 +643,10 @@ public final class Differ {
                 p.spec().maps().forEach((name, pin) -> maps.put(name, staged.getOrDefault(pin, pin)));
                 ProgramSpec spec = new ProgramSpec(p.spec().object(), p.spec().program(), maps);
                 LiveProgram lp = live.programs().get(p.pin());
-                boolean mapsSwapped = p.spec().maps().values().stream().anyMatch(staged::containsKey);
+                boolean mapsSwapped = false;
+                for (Path pin : p.spec().maps().values()) {
+                    mapsSwapped |= staged.containsKey(pin);
+                }
                 String reason = null;
                 if (lp == null) {
                     loads.add(new Change.LoadProgram(p.pin(), spec, false, "new"));
@@ -705,15 +719,21 @@ public final class Differ {
                 return;
             }
             Set<Integer> ours = new HashSet<>();
-            live.programs().values().forEach(p -> ours.add(p.info().id()));
+            for (LiveProgram p : live.programs().values()) {
+                ours.add(p.info().id());
+            }
             if (ll != null) {
                 ours.add(ll.info().progId());
             }
             // id 0: a legacy tc filter that is no BPF program (u32, flower, matchall...), never bpfgit's
-            List<AttachedProgram> others = at.stream().filter(a -> a.progId() == 0 || !ours.contains(a.progId()))
-                    .toList();
+            List<AttachedProgram> others = new ArrayList<>();
+            for (AttachedProgram a : at) {
+                if (a.progId() == 0 || !ours.contains(a.progId())) {
+                    others.add(a);
+                }
+            }
             if (others.isEmpty()) {
-                return;
+                return;   // the warm path: only bpfgit's own program is attached
             }
             PolicyKind.Foreign foreign = kind.foreign(l.at(), acting);
             List<AttachedProgram> programs = others.stream().filter(a -> a.progId() != 0).toList();
