@@ -103,6 +103,7 @@ final class Slotting {
         }
         int next = 1;
         int reuse = 1;
+        byte[] rev = revision.getBytes(StandardCharsets.UTF_8);   // once, not once per new entry
         for (int i = 0; i < maps.size(); i++) {
             SortedEntries want = wants.get(i);
             for (int w : fresh.get(i)) {
@@ -131,7 +132,7 @@ final class Slotting {
                     s = reuse++;
                 }
                 set(kept, s);
-                setSlot(values.get(i), want, w, off, s, generation(want.key(w), revision));
+                setSlot(values.get(i), want, w, off, s, generation(want.key(w), rev));
             }
         }
         List<Assigned> out = new ArrayList<>();
@@ -311,11 +312,16 @@ final class Slotting {
 
     /** A non-zero generation that differs for a different key or revision, and is the same when re-planned. */
     static long generation(Bytes key, String revision) {
+        return generation(key, revision.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** {@link #generation(Bytes, String)} of the revision's UTF-8 bytes. */
+    private static long generation(Bytes key, byte[] revision) {
         long h = 0xcbf29ce484222325L;
         for (int i = 0; i < key.size(); i++) {
             h = (h ^ (key.get(i) & 0xff)) * 0x100000001b3L;
         }
-        for (byte b : revision.getBytes(StandardCharsets.UTF_8)) {
+        for (byte b : revision) {
             h = (h ^ (b & 0xff)) * 0x100000001b3L;
         }
         long g = (h ^ (h >>> 32)) & 0xffffffffL;
