@@ -182,26 +182,6 @@ public interface Kernel {
     void delete(Path pin, Collection<Bytes> keys);
 
     /**
-     * Until the returned scope is closed, this thread's {@link #update} and {@link #delete} calls may write
-     * each map through the open they made of its pin first in the scope (apply writes a map's puts, its deletes
-     * and the bookkeeping's keys in separate calls), instead of opening the pin again for every call. Any
-     * other call of this thread that creates, replaces, renames or removes a pin ends the reuse of the opens
-     * made before it. Closing the scope closes every open it kept. The default keeps nothing: every call opens
-     * the pin, as without a scope.
-     */
-    default WriteScope writeScope() {
-        return WriteScope.NONE;
-    }
-
-    /** See {@link #writeScope}. Closing it twice is harmless. */
-    interface WriteScope extends AutoCloseable {
-        WriteScope NONE = () -> { };
-
-        @Override
-        void close();
-    }
-
-    /**
      * Loads one program of an object with its maps bound to the given pins and pins it. If a program is
      * already pinned there, the pin is replaced atomically (rename in bpffs); links that run the old
      * program keep running it until {@link #updateLink} is called.

@@ -46,14 +46,6 @@ public final class Applier {
     }
 
     public static ApplyResult apply(Kernel kernel, Plan plan, Clock clock, Progress progress) {
-        // each map is opened once for all of this apply's writes to it (a warm apply's puts, deletes and
-        // bookkeeping opened three pins, two of them the same), and closed before apply returns or throws
-        try (Kernel.WriteScope scope = kernel.writeScope()) {
-            return applyIn(kernel, plan, clock, progress);
-        }
-    }
-
-    private static ApplyResult applyIn(Kernel kernel, Plan plan, Clock clock, Progress progress) {
         Path root = plan.root();
         Path metaPin = Meta.pin(root);
         if (plan.inSync() && plan.metaDeletes().isEmpty() && recorded(kernel, metaPin, plan.meta())) {

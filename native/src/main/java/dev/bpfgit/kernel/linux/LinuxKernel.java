@@ -35,9 +35,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.function.BiPredicate;
@@ -353,17 +351,11 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public void createMap(Path pin, MapSpec spec) {
-        pinsChanged();
         Loader.createMap(pin, spec);
     }
 
     @Override
     public void update(Path pin, Collection<Entry> entries) {
-        Map<Path, Opened> scope = writeOpens.get();
-        if (scope != null) {
-            opened(scope, pin).access().update(entries);
-            return;
-        }
         try (Fd fd = Pins.open(pin, PinType.MAP, "open map")) {
             access(fd, pin).update(entries);
         }
@@ -371,86 +363,18 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public void delete(Path pin, Collection<Bytes> keys) {
-        Map<Path, Opened> scope = writeOpens.get();
-        if (scope != null) {
-            opened(scope, pin).access().delete(keys);
-            return;
-        }
         try (Fd fd = Pins.open(pin, PinType.MAP, "open map")) {
             access(fd, pin).delete(keys);
         }
     }
 
-    /** A map pin opened for writes in a {@link #writeScope}, with what its info said then. */
-    private record Opened(Fd fd, MapAccess access) {
-    }
-
-    /** This thread's opens in its write scope; absent outside one. */
-    private final ThreadLocal<Map<Path, Opened>> writeOpens = new ThreadLocal<>();
-
-    /**
-     * Each map pin is opened (bpf_obj_get, the readlink that tells its kind, the info call) once in the scope
-     * instead of once per write call: a warm apply's puts and deletes of a rule map and its bookkeeping writes
-     * opened three times. A scope opened inside another of the same thread is the outer one's.
-     */
-    @Override
-    public WriteScope writeScope() {
-        if (writeOpens.get() != null) {
-            return WriteScope.NONE;
-        }
-        Map<Path, Opened> scope = new HashMap<>();
-        writeOpens.set(scope);
-        return new WriteScope() {
-            private boolean closed;
-
-            @Override
-            public void close() {
-                if (!closed) {
-                    closed = true;
-                    closeOpens(scope);
-                    writeOpens.remove();
-                }
-            }
-        };
-    }
-
-    private Opened opened(Map<Path, Opened> scope, Path pin) {
-        Opened o = scope.get(pin);
-        if (o == null) {
-            Fd fd = Pins.open(pin, PinType.MAP, "open map");
-            try {
-                o = new Opened(fd, access(fd, pin));
-            } catch (RuntimeException e) {
-                fd.close();
-                throw e;
-            }
-            scope.put(pin, o);
-        }
-        return o;
-    }
-
-    /** A pin may now name another object: this thread's scope (if any) opens pins afresh from here on. */
-    private void pinsChanged() {
-        Map<Path, Opened> scope = writeOpens.get();
-        if (scope != null) {
-            closeOpens(scope);
-        }
-    }
-
-    private static void closeOpens(Map<Path, Opened> scope) {
-        scope.values().forEach(o -> o.fd().close());
-        scope.clear();
-    }
-
     @Override
     public void loadProgram(Path pin, ProgramSpec spec) {
-        pinsChanged();
         Loader.loadProgram(pin, spec);
     }
 
     @Override
     public void attach(Path linkPin, Path progPin, AttachPoint at) {
-        pinsChanged();
         Links.attach(linkPin, progPin, at);
     }
 
@@ -461,7 +385,6 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public void unpin(Path pin) {
-        pinsChanged();
         if (!Files.isDirectory(pin)) {
             // a legacy tc filter lives as long as its record says bpfgit owns it
             LegacyTc.detach(pin);
@@ -540,7 +463,6 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public void rename(Path from, Path to) {
-        pinsChanged();
         try {
             // rename(2): replaces an existing target in one step
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
@@ -640,7 +562,6 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public void attachIterator(Path linkPin, Path progPin) {
-        pinsChanged();
         Iterators.attach(linkPin, progPin);
     }
 
