@@ -51,6 +51,16 @@ final class Beside {
             this.worker = worker;
         }
 
+        /**
+         * Keeps {@code work} for the caller: it runs in {@link #await} (or {@link #failed}), in its place in the
+         * order, on the calling thread; its number, for {@link #await}'s list. For small work that would only
+         * delay the worker's large tasks queued after it (the caller waits for those anyway).
+         */
+        int keep(Callable<T> work) {
+            tasks.add(new FutureTask<>(work));
+            return tasks.size() - 1;
+        }
+
         /** Hands {@code work} to the worker; its number, for {@link #await}'s list. */
         int submit(Callable<T> work) {
             FutureTask<T> t = new FutureTask<>(work);

@@ -78,6 +78,56 @@ class BesideTest {
         assertEquals(List.of(Beside.THREAD), g.await());
     }
 
+    /** Kept tasks run on the caller, in await, in their place among the handed-over ones; none runs before. */
+    @Test
+    void keptTasksRunOnTheCallerInAwaitInTheirPlace() throws Exception {
+        AtomicInteger keptRuns = new AtomicInteger();
+        CountDownLatch workerDone = new CountDownLatch(1);
+        Beside.Group<String> g = new Beside.Group<>(worker);
+        assertEquals(0, g.keep(() -> {
+            keptRuns.incrementAndGet();
+            return "kept " + Thread.currentThread().getName();
+        }));
+        assertEquals(1, g.submit(() -> {
+            workerDone.countDown();
+            return "handed " + Thread.currentThread().getName();
+        }));
+        assertEquals(2, g.keep(() -> {
+            keptRuns.incrementAndGet();
+            return "kept " + Thread.currentThread().getName();
+        }));
+        assertTrue(workerDone.await(5, TimeUnit.SECONDS));
+        Thread.sleep(50);
+        assertEquals(0, keptRuns.get(), "a kept task runs only when the caller waits");
+        String me = Thread.currentThread().getName();
+        assertEquals(List.of("kept " + me, "handed " + Beside.THREAD, "kept " + me), g.await());
+        assertEquals(2, keptRuns.get());
+    }
+
+    /** A kept task's failure is reported in its place in the order, and a failing caller still runs kept tasks. */
+    @Test
+    void aKeptTasksFailureIsReportedInOrderAndRunsOnAFailure() {
+        IllegalStateException kept = new IllegalStateException("kept");
+        Beside.Group<String> g = new Beside.Group<>(worker);
+        g.keep(() -> {
+            throw kept;
+        });
+        g.submit(() -> {
+            throw new IllegalArgumentException("later, on the worker");
+        });
+        assertSame(kept, assertThrows(IllegalStateException.class, g::await));
+
+        AtomicBoolean ran = new AtomicBoolean();
+        Beside.Group<String> h = new Beside.Group<>(worker);
+        h.keep(() -> {
+            ran.set(true);   // a task owns its fd: it must run (and close it) even when the caller failed
+            return "ok";
+        });
+        RuntimeException mine = new IllegalStateException("caller");
+        assertSame(mine, h.failed(mine));
+        assertTrue(ran.get());
+    }
+
     /** The first failure in order is thrown, as it was thrown, once every task has finished. */
     @Test
     void aFailingTaskIsThrownAfterAllHaveFinished() {
