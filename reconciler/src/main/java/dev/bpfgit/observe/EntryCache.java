@@ -45,13 +45,11 @@ public final class EntryCache {
      * until someone asks for the contents ({@link #entries}: one pass over the packed arrays, however many write
      * calls an apply made). {@code writes} is the count the contents with every pending write match. Immutable
      * but for that one-time merge, made under the record's lock (the loop and a scrape may ask at once).
-     *
-     * @param unresolved the counter's unattributed writes when the contents were read
      */
     private static final class Kept {
         final int id;
         final long writes;
-        final long unresolved;
+        final long unresolved;            // the counter's unattributed writes when the contents were read
         private SortedEntries contents;   // guarded by this
         private Pending pending;          // guarded by this; null: nothing to merge
 
