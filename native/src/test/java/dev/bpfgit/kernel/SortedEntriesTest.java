@@ -225,4 +225,53 @@ class SortedEntriesTest {
         assertTrue(differ > 500 && same > 500, differ + " differ, " + same + " same");
         assertEquals(-1, SortedEntries.empty().fixedKeySize());
     }
+
+    /**
+     * {@link SortedEntries#with} against a plain map: random bases (keys of one size, and of several), puts that
+     * replace and add, removals of present and absent keys, keys both put and removed (put wins), runs at both ends.
+     */
+    @Test
+    void withPutsAndRemovesAsAPlainMapWould() {
+        Random r = new Random(42);
+        for (int round = 0; round < 400; round++) {
+            boolean varying = round % 3 == 0;
+            int n = round % 50 == 0 ? 0 : r.nextInt(round < 200 ? 40 : 3000);
+            Map<Bytes, Bytes> base = random(r, n, varying ? 6 : 8, varying);
+            List<Bytes> keys = new ArrayList<>(base.keySet());
+            Map<Bytes, Bytes> put = random(r, r.nextInt(20), varying ? 6 : 8, varying);
+            Map<Bytes, Bytes> removed = new HashMap<>(random(r, r.nextInt(5), varying ? 6 : 8, varying));
+            for (int i = 0, m = keys.isEmpty() ? 0 : r.nextInt(30); i < m; i++) {
+                Bytes k = keys.get(r.nextInt(keys.size()));
+                byte[] v = new byte[varying ? r.nextInt(30) : 24];
+                r.nextBytes(v);
+                if (r.nextBoolean()) {
+                    put.put(k, Bytes.wrap(v));
+                } else {
+                    removed.put(k, Bytes.wrap(v));
+                }
+            }
+            if (!keys.isEmpty() && r.nextInt(4) == 0) {   // one key both put and removed
+                Bytes k = keys.get(r.nextInt(keys.size()));
+                put.put(k, Bytes.wrap(new byte[]{9}));
+                removed.put(k, Bytes.wrap(new byte[]{8}));
+            }
+            Map<Bytes, Bytes> model = new HashMap<>(base);
+            removed.keySet().forEach(model::remove);
+            model.putAll(put);
+
+            SortedEntries got = SortedEntries.copyOf(base).with(SortedEntries.copyOf(put), SortedEntries.copyOf(removed));
+            SortedEntries want = SortedEntries.copyOf(model);
+            assertEquals(want, got, "round " + round);
+            assertEquals(model, new HashMap<>(got), "round " + round);
+            assertEquals(want.hashCode(), got.hashCode());
+            assertEquals(model.size(), got.size());
+            for (int i = 0; i + 1 < got.size(); i++) {
+                assertTrue(got.key(i).compareTo(got.key(i + 1)) < 0, "sorted, no key twice");
+            }
+            model.forEach((k, v) -> assertEquals(v, got.get(k)));
+        }
+        SortedEntries one = SortedEntries.copyOf(Map.of(Bytes.wrap(new byte[]{1}), Bytes.wrap(new byte[]{2})));
+        assertSame(one, one.with(SortedEntries.empty(), SortedEntries.empty()), "nothing to change: the same map");
+        assertSame(SortedEntries.empty(), one.with(SortedEntries.empty(), one));
+    }
 }

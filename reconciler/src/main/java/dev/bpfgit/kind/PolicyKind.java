@@ -170,6 +170,15 @@ public interface PolicyKind {
     }
 
     /**
+     * As {@link #metrics(Kernel, Supplier, int)}, reading the maps whose entries it shows through {@code maps}
+     * (the sidecar with the write counter: the contents its loop kept, while the kernel counted no write to them).
+     */
+    default Optional<MultiCollector> metrics(Kernel kernel, dev.bpfgit.observe.MapReader maps,
+                                             Supplier<DesiredState> enforced, int maxSeries) {
+        return metrics(kernel, enforced, maxSeries);
+    }
+
+    /**
      * Work of the kind that a diff cannot do: state that changes without a new revision (another process's
      * sockets, say). {@code apply} runs it once after its plan; {@code run} every {@link Runtime#INTERVAL}
      * for the units of the enforced revision.

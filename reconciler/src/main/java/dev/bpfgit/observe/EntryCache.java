@@ -40,8 +40,62 @@ import java.util.function.Supplier;
  * rule maps from here instead of dumping them.
  */
 public final class EntryCache {
-    /** @param unresolved the counter's unattributed writes when the contents were read */
-    private record Kept(int id, long writes, Map<Bytes, Bytes> entries, long unresolved) {
+    /**
+     * A map's kept contents: what was read, and the writes of ours since, not merged into them yet (newest first)
+     * until someone asks for the contents ({@link #entries}: one pass over the packed arrays, however many write
+     * calls an apply made). {@code writes} is the count the contents with every pending write match. Immutable
+     * but for that one-time merge, made under the record's lock (the loop and a scrape may ask at once).
+     */
+    private static final class Kept {
+        final int id;
+        final long writes;
+        final long unresolved;            // the counter's unattributed writes when the contents were read
+        private SortedEntries contents;   // guarded by this
+        private Pending pending;          // guarded by this; null: nothing to merge
+
+        Kept(int id, long writes, long unresolved, SortedEntries contents, Pending pending) {
+            this.id = id;
+            this.writes = writes;
+            this.unresolved = unresolved;
+            this.contents = contents;
+            this.pending = pending;
+        }
+
+        synchronized SortedEntries entries() {
+            if (pending != null) {
+                contents = pending.foldInto(contents);
+                pending = null;
+            }
+            return contents;
+        }
+
+        /** These contents with one more write of ours, {@code counted} elements as the kernel counts them. */
+        synchronized Kept plus(long counted, List<Entry> put, List<Bytes> deleted) {
+            return new Kept(id, writes + counted, unresolved, contents, new Pending(pending, put, deleted));
+        }
+    }
+
+    /** One write call of ours not merged yet: entries put or keys deleted, with the ones before it. */
+    private record Pending(Pending before, List<Entry> put, List<Bytes> deleted) {
+        private static final Bytes GONE = Bytes.of(new byte[0]);   // by identity: a deleted key
+
+        /** {@code base} with every pending write applied in order: the last write of a key wins. */
+        SortedEntries foldInto(SortedEntries base) {
+            List<Pending> calls = new ArrayList<>();
+            for (Pending p = this; p != null; p = p.before) {
+                calls.add(p);
+            }
+            Map<Bytes, Bytes> last = new HashMap<>();
+            for (int i = calls.size() - 1; i >= 0; i--) {
+                Pending p = calls.get(i);
+                p.put.forEach(e -> last.put(e.key(), e.value()));
+                p.deleted.forEach(k -> last.put(k, GONE));
+            }
+            List<Entry> put = new ArrayList<>(last.size());
+            List<Entry> gone = new ArrayList<>();
+            last.forEach((k, v) -> (v == GONE ? gone : put).add(new Entry(k, v)));
+            return base.with(SortedEntries.of(put), SortedEntries.of(gone));
+        }
     }
 
     private final MapWriteCounter counter;
@@ -60,7 +114,7 @@ public final class EntryCache {
 
     /** Drops every kept content: the next observation reads every map (a full verification). */
     public void forget() {
-        kept.values().forEach(k -> counter.unwatch(k.id()));
+        kept.values().forEach(k -> counter.unwatch(k.id));
         kept.clear();
     }
 
@@ -90,15 +144,15 @@ public final class EntryCache {
     Optional<Map<Bytes, Bytes>> reusable(Path pin, MapInfo info) {
         seen.add(pin);
         Kept k = kept.get(pin);
-        if (k != null && k.id() == info.id()) {
+        if (k != null && k.id == info.id()) {
             OptionalLong now = counter.writes(info.id());
-            if (now.isPresent() && now.getAsLong() == k.writes()) {
+            if (now.isPresent() && now.getAsLong() == k.writes) {
                 reused++;
                 return Optional.of(k.entries());
             }
         }
-        if (k != null && k.id() != info.id()) {
-            counter.unwatch(k.id());
+        if (k != null && k.id != info.id()) {
+            counter.unwatch(k.id);
         }
         kept.remove(pin);
         return Optional.empty();
@@ -116,20 +170,21 @@ public final class EntryCache {
     void keep(Path pin, MapInfo info, long before, Map<Bytes, Bytes> entries) {
         read++;
         if (before >= 0) {
-            kept.put(pin, new Kept(info.id(), before, entries, unresolved));
+            kept.put(pin, new Kept(info.id(), before, unresolved, SortedEntries.copyOf(entries), null));
         }
     }
 
-    /** This process put {@code entries} into the map at {@code pin} (the call returned without error). */
+    /**
+     * This process put {@code entries} into the map at {@code pin} (the call returned without error): the kept
+     * contents take it in, merged when next asked for (the kernel counted it already, so a reader in between finds
+     * a count that does not match the kept one and reads the map).
+     */
     void wrote(Path pin, Collection<Entry> entries) {
         Kept k = kept.get(pin);
         if (k == null || entries.isEmpty()) {
             return;
         }
-        Map<Bytes, Bytes> changes = new HashMap<>();
-        entries.forEach(e -> changes.put(e.key(), e.value()));
-        kept.put(pin, new Kept(k.id(), k.writes() + entries.size(), merged(k.entries(), changes, Set.of()),
-                k.unresolved()));
+        kept.put(pin, k.plus(entries.size(), List.copyOf(entries), List.of()));
     }
 
     /** This process deleted {@code keys} from the map at {@code pin} (the call returned without error). */
@@ -138,19 +193,16 @@ public final class EntryCache {
         if (k == null || keys.isEmpty()) {
             return;
         }
-        kept.put(pin, new Kept(k.id(), k.writes() + keys.size(), merged(k.entries(), Map.of(), Set.copyOf(keys)),
-                k.unresolved()));
+        kept.put(pin, k.plus(keys.size(), List.of(), List.copyOf(keys)));
     }
 
-    private static Map<Bytes, Bytes> merged(Map<Bytes, Bytes> old, Map<Bytes, Bytes> put, Set<Bytes> removed) {
-        List<Entry> out = new ArrayList<>(old.size() + put.size());
-        old.forEach((key, value) -> {
-            if (!removed.contains(key) && !put.containsKey(key)) {
-                out.add(new Entry(key, value));
-            }
-        });
-        put.forEach((key, value) -> out.add(new Entry(key, value)));
-        return SortedEntries.of(out);
+    /**
+     * A write of this process to the map at {@code pin} failed: some of it may be in the map. Its kept contents
+     * are dropped (the next observation reads the map; the counter, which moved by what went in, would tell
+     * anyway: this does not depend on it).
+     */
+    void failed(Path pin) {
+        kept.remove(pin);
     }
 
     /**
@@ -164,6 +216,11 @@ public final class EntryCache {
                     try {
                         result = method.invoke(kernel, args);
                     } catch (InvocationTargetException e) {
+                        EntryCache c = cache.get();
+                        if (c != null && args != null && args.length == 2 && args[0] instanceof Path pin
+                                && (method.getName().equals("update") || method.getName().equals("delete"))) {
+                            c.failed(pin);
+                        }
                         throw e.getCause();
                     }
                     EntryCache c = cache.get();
@@ -185,54 +242,55 @@ public final class EntryCache {
      * The kept contents of the map {@code mapId} at {@code pin} (the very object, so that a caller can tell the
      * same contents by identity) when the kernel counted no write to it since they were read or folded in, and no
      * unattributed write either: then they are the map's contents now. Empty otherwise, or when the counter
-     * cannot be read. Safe from any thread: it reads only the kernel's counts and the immutable kept records
-     * the loop thread publishes (a write of ours moves the count before its contents are folded in here, so a
-     * reader in between finds a count that does not match and reads the map).
+     * cannot be read. Safe from any thread: it reads only the kernel's counts and the kept records the loop
+     * thread publishes (a write of ours moves the count before its contents are folded in here, so a reader in
+     * between finds a count that does not match and reads the map).
      */
-    public Optional<Map<Bytes, Bytes>> unchanged(Path pin, int mapId) {
+    public Optional<SortedEntries> unchanged(Path pin, int mapId) {
         Kept k = kept.get(pin);
-        if (k == null || k.id() != mapId) {
+        if (k == null || k.id != mapId) {
             return Optional.empty();
         }
         try {
-            if (counter.unresolved() != k.unresolved()) {
+            if (counter.unresolved() != k.unresolved) {
                 return Optional.empty();
             }
             OptionalLong now = counter.writes(mapId);
-            return now.isPresent() && now.getAsLong() == k.writes() ? Optional.of(k.entries()) : Optional.empty();
+            return now.isPresent() && now.getAsLong() == k.writes ? Optional.of(k.entries()) : Optional.empty();
         } catch (RuntimeException e) {
             return Optional.empty();   // the counter is being closed (the sidecar stops): read the map
         }
     }
 
     /**
-     * {@code kernel}, whose {@link Kernel#readMap} answers with the contents {@code cache} supplies (when not null
-     * at the time) keeps {@link #unchanged} for the map pinned there now, instead of reading them; every other call
-     * goes straight through. For readers on other threads than the loop's (the /metrics scrape of a 100k-rule
-     * trie: a kernel dump of about 60 ms otherwise).
+     * Reads maps through {@code kernel}, answering with the contents {@code cache} supplies (when not null at the
+     * time) keeps {@link #unchanged} for the map pinned there now, instead of dumping them. One open of the pin
+     * either way: the check runs in {@link Kernel#readMap}'s predicate, on the map's info, before any dump. For
+     * readers on other threads than the loop's (the /metrics scrape of a 100k-rule trie: a kernel dump of about
+     * 60 ms otherwise).
      */
-    public static Kernel readingKept(Kernel kernel, Supplier<EntryCache> cache) {
-        return (Kernel) Proxy.newProxyInstance(Kernel.class.getClassLoader(), new Class<?>[]{Kernel.class},
-                (proxy, method, args) -> {
-                    EntryCache c = cache.get();
-                    if (c != null && method.getName().equals("readMap") && args != null && args.length == 2
-                            && args[0] instanceof Path pin && args[1] instanceof java.util.function.Predicate<?> p) {
-                        @SuppressWarnings("unchecked") var withEntries = (java.util.function.Predicate<MapInfo>) p;
-                        Optional<MapInfo> info = kernel.mapInfo(pin);
-                        if (info.isPresent() && withEntries.test(info.get())) {
-                            Optional<Map<Bytes, Bytes>> kept = c.unchanged(pin, info.get().id());
-                            if (kept.isPresent()) {
-                                SortedEntries se = kept.get() instanceof SortedEntries s ? s : SortedEntries.copyOf(kept.get());
-                                return Optional.of(new Kernel.MapRead(info.get(), Optional.of(se)));
-                            }
-                        }
-                    }
-                    try {
-                        return method.invoke(kernel, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+    public static MapReader readingKept(Kernel kernel, Supplier<EntryCache> cache) {
+        return (pin, withEntries) -> {
+            EntryCache c = cache.get();
+            if (c == null) {
+                return kernel.readMap(pin, withEntries);
+            }
+            SortedEntries[] kept = new SortedEntries[1];
+            Optional<Kernel.MapRead> read = kernel.readMap(pin, info -> {
+                kept[0] = null;
+                if (!withEntries.test(info)) {
+                    return false;
+                }
+                Optional<SortedEntries> k = c.unchanged(pin, info.id());
+                if (k.isPresent()) {
+                    kept[0] = k.get();
+                    return false;
+                }
+                return true;
+            });
+            SortedEntries k = kept[0];
+            return k == null ? read : read.map(r -> new Kernel.MapRead(r.info(), Optional.of(k)));
+        };
     }
 
     /** Called by {@link Observer} after it read every map: maps no longer pinned are dropped. */
@@ -240,7 +298,7 @@ public final class EntryCache {
         for (var it = kept.entrySet().iterator(); it.hasNext(); ) {
             var e = it.next();
             if (!seen.contains(e.getKey())) {
-                counter.unwatch(e.getValue().id());
+                counter.unwatch(e.getValue().id);
                 it.remove();
             }
         }

@@ -202,11 +202,11 @@ public final class Sidecar {
                 ? new LastGoodStore(config.lastGood().get(), pipeline.root(), config.sourcePath().get()) : null;
         // with the write counter, a scrape takes the rule maps the loop kept while the kernel counted no write to
         // them since (EntryCache.unchanged) instead of dumping them: at 100k rules most of a scrape's cost
-        dev.bpfgit.kernel.Kernel scraped = config.writeCounter()
+        dev.bpfgit.observe.MapReader scraped = config.writeCounter()
                 ? dev.bpfgit.observe.EntryCache.readingKept(pipeline.kernel(), () -> entryCache)
-                : pipeline.kernel();
+                : dev.bpfgit.observe.MapReader.of(pipeline.kernel());
         for (PolicyKind kind : Kinds.BUILT_IN.all()) {
-            kind.metrics(scraped, () -> {
+            kind.metrics(pipeline.kernel(), scraped, () -> {
                 Enforced e = enforced;
                 return e == null ? null : e.desired();
             }, config.maxRuleSeries()).ifPresent(metrics::register);

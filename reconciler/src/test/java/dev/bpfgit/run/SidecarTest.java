@@ -63,8 +63,10 @@ class SidecarTest {
     private final java.util.concurrent.atomic.AtomicInteger kernelCalls = new java.util.concurrent.atomic.AtomicInteger();
     /** The map write counter the kernel below offers when set: it counts the writes made through it, as the real one. */
     private Writes writes;
-    /** readMap calls for the rule trie made through the kernel below (a scrape's; an observation reads pins). */
+    /** Dumps of the rule trie by readMap through the kernel below (a scrape's; an observation reads pins). */
     private final java.util.concurrent.atomic.AtomicInteger ruleReads = new java.util.concurrent.atomic.AtomicInteger();
+    /** Opens of the rule trie by readMap or mapInfo through the kernel below (each opens the pin once). */
+    private final java.util.concurrent.atomic.AtomicInteger ruleOpens = new java.util.concurrent.atomic.AtomicInteger();
 
     /** Counts per watched map id the elements written, as bpf/mapwrites.bpf.c; {@link #count} for a foreign write. */
     private final class Writes implements dev.bpfgit.kernel.MapWriteCounter {
@@ -111,8 +113,20 @@ class SidecarTest {
                 if (method.getName().equals("mapWriteCounter") && writes != null) {
                     return Optional.of(writes);
                 }
+                if ((method.getName().equals("readMap") || method.getName().equals("mapInfo"))
+                        && RULES.equals(args[0])) {
+                    ruleOpens.incrementAndGet();
+                }
                 if (method.getName().equals("readMap") && RULES.equals(args[0])) {
-                    ruleReads.incrementAndGet();
+                    @SuppressWarnings("unchecked")
+                    var withEntries = (java.util.function.Predicate<dev.bpfgit.kernel.MapInfo>) args[1];
+                    args = new Object[]{args[0], (java.util.function.Predicate<dev.bpfgit.kernel.MapInfo>) i -> {
+                        boolean dump = withEntries.test(i);
+                        if (dump) {
+                            ruleReads.incrementAndGet();
+                        }
+                        return dump;
+                    }};
                 }
                 if (failWrites.get() && method.getName().equals("update")) {
                     throw KernelException.of("update map", String.valueOf(args[0]), Errno.of(28), null);
@@ -544,6 +558,7 @@ class SidecarTest {
         assertFalse(writes.counts.isEmpty(), "the counter watches the maps read");
         count("192.0.2.0/24", 3);
         ruleReads.set(0);
+        ruleOpens.set(0);
         String m = scrape();
         assertEquals(3, sample(m, dropped), m);
         assertEquals(0, sample(m, other), m);
@@ -551,13 +566,17 @@ class SidecarTest {
         assertEquals(3, sample(m, dropped), m);
         assertEquals(0, ruleReads.get(), "no write counted since the tick: the kept trie, no read");
 
+        assertEquals(2, ruleOpens.get(), "one open of the trie per scrape");
+
         // a foreign write to the trie, counted by the kernel: read again, the removed rule's series is gone
         drop("198.51.100.0/24");
         writes.count(RULES, 1);
+        ruleOpens.set(0);
         m = scrape();
         assertFalse(m.contains("prefix=\"198.51.100.0/24\""), "a counted write is never missed\n" + m);
         assertEquals(3, sample(m, dropped), m);
         assertEquals(1, ruleReads.get());
+        assertEquals(1, ruleOpens.get(), "the kept trie does not serve: read with the one open that checked it");
 
         // a foreign change of a rule's action in place (same key, same slot): the labels follow it
         Entry rule = new Entry(TrafficLayout.key(Prefix.parse("192.0.2.0/24")),

@@ -160,6 +160,12 @@ public final class TrafficKind implements PolicyKind {
 
     @Override
     public Optional<MultiCollector> metrics(Kernel kernel, Supplier<DesiredState> enforced, int maxSeries) {
-        return Optional.of(new TrafficMetrics(kernel, enforced, maxSeries, name()));
+        return metrics(kernel, dev.bpfgit.observe.MapReader.of(kernel), enforced, maxSeries);
+    }
+
+    @Override
+    public Optional<MultiCollector> metrics(Kernel kernel, dev.bpfgit.observe.MapReader maps,
+                                            Supplier<DesiredState> enforced, int maxSeries) {
+        return Optional.of(new TrafficMetrics(kernel, maps, enforced, maxSeries, name()));
     }
 }

@@ -47,14 +47,17 @@ final class TrafficMetrics implements MultiCollector {
     private static final String[] LABELS = {"policy", "unit", "prefix", "action"};
 
     private final Kernel kernel;
+    private final dev.bpfgit.observe.MapReader maps;
     private final Supplier<DesiredState> enforced;
     private final int maxSeries;
 
     private final String kind;
 
-    TrafficMetrics(Kernel kernel, Supplier<DesiredState> enforced, int maxSeries, String kind) {
+    TrafficMetrics(Kernel kernel, dev.bpfgit.observe.MapReader maps, Supplier<DesiredState> enforced, int maxSeries,
+                   String kind) {
         this.kind = kind;
         this.kernel = kernel;
+        this.maps = maps;
         this.enforced = enforced;
         this.maxSeries = maxSeries;
     }
@@ -157,7 +160,7 @@ final class TrafficMetrics implements MultiCollector {
         for (String name : List.of("rules_v4", "rules_v6", "counters")) {
             Path pin = dir.resolve(name);
             boolean entries = !name.equals("counters");
-            kernel.readMap(pin, i -> entries).ifPresent(r ->
+            this.maps.readMap(pin, i -> entries).ifPresent(r ->
                     maps.put(pin, new LiveMap(pin, r.info(), r.entries().map(e -> e))));
         }
         return new LiveState(root, maps, Map.of(), Map.of(), Set.of(), Meta.EMPTY, Map.of(), Map.of(), "");
