@@ -28,6 +28,7 @@ import dev.bpfgit.policy.Policy;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -38,6 +39,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * Diff: desired state × live state → plan. Pure. Per unit, the steps run in a traffic-safe order:
@@ -231,6 +233,18 @@ public final class Differ {
         }
     }
 
+    /** The live objects whose pin nobody wants, in the pins' string order. */
+    private static <T> List<T> unwanted(Collection<T> live, Function<T, Path> pin, Set<Path> wanted) {
+        List<T> out = new ArrayList<>();
+        for (T t : live) {
+            if (!wanted.contains(pin.apply(t))) {
+                out.add(t);
+            }
+        }
+        out.sort(Comparator.comparing(t -> pin.apply(t).toString()));
+        return out;
+    }
+
     /** Live pins nobody wants, grouped by directory; then directories left empty. */
     private static List<UnitPlan> removals(Kinds kinds, LiveState live, Set<Path> wanted) {
         Path root = live.root();
@@ -238,37 +252,16 @@ public final class Differ {
         Comparator<Path> order = Comparator.comparing(Path::toString);
         // loops, not streams: a plan runs this once, mostly finding nothing to remove, in code the JIT has not
         // compiled yet at a sidecar's few plans an hour (interpreted streams were a tenth of a warm diff's samples)
-        List<LiveLink> links = new ArrayList<>();
-        for (LiveLink l : live.links().values()) {
-            if (!wanted.contains(l.pin())) {
-                links.add(l);
-            }
-        }
-        links.sort(Comparator.comparing(l -> l.pin().toString()));
-        for (LiveLink l : links) {
+        for (LiveLink l : unwanted(live.links().values(), LiveLink::pin, wanted)) {
             byDir.computeIfAbsent(l.pin().getParent(), k -> new ArrayList<>())
                     .add(new Change.Unpin(l.pin(), Optional.of(PinType.LINK), "link " + describe(l)));
         }
-        List<LiveProgram> programs = new ArrayList<>();
-        for (LiveProgram p : live.programs().values()) {
-            if (!wanted.contains(p.pin())) {
-                programs.add(p);
-            }
-        }
-        programs.sort(Comparator.comparing(p -> p.pin().toString()));
-        for (LiveProgram p : programs) {
+        for (LiveProgram p : unwanted(live.programs().values(), LiveProgram::pin, wanted)) {
             byDir.computeIfAbsent(p.pin().getParent(), k -> new ArrayList<>())
                     .add(new Change.Unpin(p.pin(), Optional.of(PinType.PROG),
                             "program " + p.info().name() + " (id " + p.info().id() + ")"));
         }
-        List<LiveMap> maps = new ArrayList<>();
-        for (LiveMap m : live.maps().values()) {
-            if (!wanted.contains(m.pin())) {
-                maps.add(m);
-            }
-        }
-        maps.sort(Comparator.comparing(m -> m.pin().toString()));
-        for (LiveMap m : maps) {
+        for (LiveMap m : unwanted(live.maps().values(), LiveMap::pin, wanted)) {
             byDir.computeIfAbsent(m.pin().getParent(), k -> new ArrayList<>())
                     .add(new Change.Unpin(m.pin(), Optional.of(PinType.MAP), "map " + m.pin().getFileName()
                             + m.entries().map(e -> " (" + e.size() + " entries)").orElse("")));
