@@ -54,15 +54,20 @@ public final class Libc {
         long send(int fd, @In byte[] buf, long len, int flags);
 
         long recv(int fd, @Out byte[] buf, long len, int flags);
+
+        // the pin-root lock's (PinRootLock)
+        int flock(int fd, int op);
+
+        long sysconf(int name);
     }
 
-    private static final C C = LibraryLoader.create(C.class).load("c");
+    static final C C = LibraryLoader.create(C.class).load("c");
     private static final Runtime RUNTIME = Runtime.getRuntime(C);
 
     private Libc() {
     }
 
-    private static int errno() {
+    static int errno() {
         return RUNTIME.getLastError();
     }
 

@@ -2,8 +2,6 @@ package dev.bpfgit.kernel.linux;
 
 import dev.bpfgit.kernel.Errno;
 import dev.bpfgit.kernel.KernelException;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Runtime;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,19 +31,10 @@ public final class PinRootLock implements AutoCloseable {
     private static final int SC_CLK_TCK = 2;
     private static final long POLL_MILLIS = 100;
 
-    /** The jnr-ffi view of the calls this class needs. */
-    public interface C {
-        int open(String path, int flags);
-
-        int flock(int fd, int op);
-
-        int close(int fd);
-
-        long sysconf(int name);
-    }
-
-    private static final C C = LibraryLoader.create(C.class).load("c");
-    private static final Runtime RUNTIME = Runtime.getRuntime(C);
+    // libc's jnr-ffi view, whose stubs native-init makes ahead: one generated class for the verbs' libc
+    // calls, not a second one made on main when the lock is taken (bench/README.md, "The cold CLI, eleventh
+    // session")
+    private static final Libc.C C = Libc.C;
 
     private final int fd;
     private final Path root;
@@ -87,7 +76,7 @@ public final class PinRootLock implements AutoCloseable {
             }
             int fd = C.open(root.toString(), Libc.O_RDONLY | O_DIRECTORY | Libc.O_CLOEXEC);
             if (fd < 0) {
-                int e = RUNTIME.getLastError();
+                int e = Libc.errno();
                 if (e == ENOENT && createRoot != null) {
                     continue;   // removed between the check and the open
                 }
@@ -105,7 +94,7 @@ public final class PinRootLock implements AutoCloseable {
                 }
                 continue;
             }
-            int e = RUNTIME.getLastError();
+            int e = Libc.errno();
             C.close(fd);
             if (e != EWOULDBLOCK) {
                 throw KernelException.of("lock pin root", root.toString(), e);
