@@ -29,6 +29,8 @@ public final class Libc {
 
         int close(int fd);
 
+        int setns(int fd, int nstype);
+
         int geteuid();
 
         int isatty(int fd);
@@ -38,6 +40,14 @@ public final class Libc {
         Pointer if_nameindex();
 
         void if_freenameindex(Pointer p);
+
+        // syscall(2) is variadic; every argument here is an integer in a register, which is how x86-64
+        // passes variadic integers too, so a fixed three-argument prototype is call-compatible
+        long syscall(long number, long a, long b, long c);
+
+        int setsockopt(int fd, int level, int optname, @In int[] optval, int optlen);
+
+        int getsockopt(int fd, int level, int optname, @Out long[] optval, @In @Out int[] optlen);
 
         int socket(int domain, int type, int protocol);
 
@@ -51,31 +61,8 @@ public final class Libc {
         long sysconf(int name);
     }
 
-    /**
-     * The calls of the namespaces' and sockets' paths (setns, the pidfd syscalls, the socket options), which no
-     * cold plan or apply of an XDP or tc policy makes. jnr-ffi generates a class per interface when it is
-     * loaded, the array parameters' marshalling included; these four are generated on their first use, not at
-     * every kernel verb's start (bench/README.md, "The cold CLI, eleventh session").
-     */
-    public interface Rare {
-        int setns(int fd, int nstype);
-
-        // syscall(2) is variadic; every argument here is an integer in a register, which is how x86-64
-        // passes variadic integers too, so a fixed three-argument prototype is call-compatible
-        long syscall(long number, long a, long b, long c);
-
-        int setsockopt(int fd, int level, int optname, @In int[] optval, int optlen);
-
-        int getsockopt(int fd, int level, int optname, @Out long[] optval, @In @Out int[] optlen);
-    }
-
     static final C C = LibraryLoader.create(C.class).load("c");
     private static final Runtime RUNTIME = Runtime.getRuntime(C);
-
-    /** {@link Rare}, loaded on first use. */
-    private static final class Later {
-        static final Rare RARE = LibraryLoader.create(Rare.class).load("c");
-    }
 
     private Libc() {
     }
@@ -102,7 +89,7 @@ public final class Libc {
 
     /** setns(2) of the calling thread into the namespace behind {@code fd}. */
     public static void setns(int fd, int nstype, String what) {
-        if (Later.RARE.setns(fd, nstype) != 0) {
+        if (C.setns(fd, nstype) != 0) {
             throw KernelException.of("enter network namespace", what, errno());
         }
     }
@@ -145,7 +132,7 @@ public final class Libc {
 
     /** pidfd_open(2): a pidfd for {@code pid}. */
     public static int pidfdOpen(int pid) {
-        long r = Later.RARE.syscall(SYS_PIDFD_OPEN, pid, 0, 0);
+        long r = C.syscall(SYS_PIDFD_OPEN, pid, 0, 0);
         if (r < 0) {
             throw KernelException.of("pidfd_open", "pid " + pid, errno());
         }
@@ -154,7 +141,7 @@ public final class Libc {
 
     /** pidfd_getfd(2): a duplicate, in this process, of file descriptor {@code targetFd} of the pidfd's process. */
     public static int pidfdGetfd(int pidfd, int targetFd) {
-        long r = Later.RARE.syscall(SYS_PIDFD_GETFD, pidfd, targetFd, 0);
+        long r = C.syscall(SYS_PIDFD_GETFD, pidfd, targetFd, 0);
         if (r < 0) {
             throw KernelException.of("pidfd_getfd", "fd " + targetFd, errno());
         }
@@ -169,7 +156,7 @@ public final class Libc {
 
     /** setsockopt(2) with an int option value. */
     static void setsockopt(int fd, int level, int option, int value, String operation, String what) {
-        if (Later.RARE.setsockopt(fd, level, option, new int[] {value}, 4) != 0) {
+        if (C.setsockopt(fd, level, option, new int[] {value}, 4) != 0) {
             throw KernelException.of(operation, what, errno());
         }
     }
@@ -178,7 +165,7 @@ public final class Libc {
     static long getsockopt(int fd, int level, int option, String operation, String what) {
         long[] value = new long[1];
         int[] len = {8};
-        if (Later.RARE.getsockopt(fd, level, option, value, len) != 0) {
+        if (C.getsockopt(fd, level, option, value, len) != 0) {
             throw KernelException.of(operation, what, errno());
         }
         return len[0] == 4 ? value[0] & 0xffffffffL : value[0];
