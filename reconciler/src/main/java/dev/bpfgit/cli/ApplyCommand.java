@@ -65,9 +65,7 @@ final class ApplyCommand implements Callable<Integer> {
         }
         // a plan of an unknown version is refused before anything needs root or the kernel
         Plan read = planFile != null ? read() : null;
-        Main.mark("call");
         Pipeline p = common.live();
-        Main.mark("live");
         // observe, the staleness check of a saved plan and apply, atomic for every other bpfgit writer
         try (PinRootLock lock = common.lock(p, lockOption)) {
             return locked(p, out, read);
@@ -75,7 +73,6 @@ final class ApplyCommand implements Callable<Integer> {
     }
 
     private int locked(Pipeline p, PrintWriter out, Plan read) {
-        Main.mark("locked");
         Plan plan;
         // a saved plan has no desired state: its kinds' runtimes (e.g. adopting a group's member sockets) are
         // made from what the applied units hold in the kernel
@@ -88,12 +85,8 @@ final class ApplyCommand implements Callable<Integer> {
                 Sources.Ahead files = Sources.readAhead(path == null ? null : List.of(path), common);
                 desired = Common.compile(p, files, common.factsAhead(p.kernel()),
                         progress.files(files.files().files().size()));
-                Main.mark("compiled");
                 progress.show("reading the kernel and planning");
-                var l = live.apply(desired);
-                Main.mark("observed");
-                plan = dev.bpfgit.diff.Differ.diff(desired, l);
-                Main.mark("diffed");
+                plan = dev.bpfgit.diff.Differ.diff(desired, live.apply(desired));
             }
         }
         PlanText.print(plan, out);
@@ -114,7 +107,6 @@ final class ApplyCommand implements Callable<Integer> {
         try (Progress progress = Progress.start(spec.commandLine().getErr(), "applying")) {
             r = p.apply(plan, progress.applying(plan));
         }
-        Main.mark("applied");
         out.printf("Applied revision %s: %d steps, %d entries written, %d deleted.%n", plan.revision(), r.steps(),
                 r.entriesWritten(), r.entriesDeleted());
         runtimes(p, desired);

@@ -105,9 +105,7 @@ final class Common {
                                                    java.util.function.IntConsumer filesDone) {
         Pipeline.requireFiles(read.files());
         // compiled while the checks across files run beside it (compile is pure: dropped if they fail)
-        Main.mark("read");
         return SplitValidate.validateThen(read.files(), filesDone, policies -> {
-            Main.mark("parsed");
             dev.bpfgit.source.Snapshot named = read.named().get();
             return dev.bpfgit.compile.Compiler.compile(p.root(), named.revision(), policies, host.get())
                     .withCommit(named.commit());
@@ -146,7 +144,6 @@ final class Common {
                     + " 'mount -t bpf bpf /sys/fs/bpf'");
         }
         checkRoot(root());
-        Main.mark("euid");
         return new Pipeline(new LinuxKernel(), root(), Clock.systemUTC());
     }
 

@@ -30,17 +30,7 @@ public final class Main {
     private static final java.util.Set<String> POLICY_VERBS = java.util.Set.of("validate", "plan", "apply", "run",
             "explain");
 
-    static final boolean MARKS = Boolean.getBoolean("bpfgit.x.marks");   // EXPERIMENT, not for merging
-
-    static void mark(String what) {
-        if (MARKS) {
-            System.err.printf("MARK %5d %s %s%n", java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime(),
-                    Thread.currentThread().getName(), what);
-        }
-    }
-
     public static void main(String[] args) {
-        mark("main");
         boolean help = java.util.Arrays.stream(args).anyMatch(a -> a.equals("-h") || a.equals("--help")
                 || a.equals("-V") || a.equals("--version"));
         if (args.length > 0 && KERNEL_VERBS.contains(args[0]) && !help && java.util.Arrays.stream(args).noneMatch(a ->
@@ -85,37 +75,23 @@ public final class Main {
      */
     private static void initNativeAhead(boolean locking) {
         ClassLoader loader = Main.class.getClassLoader();
-        String mode = System.getProperty("bpfgit.x.native", "main");   // EXPERIMENT, not for merging
-        Runnable libc = () -> {
+        Thread.ofPlatform().name("bpfgit-libc-init").daemon().start(() -> {
             try {
                 Class.forName("dev.bpfgit.kernel.linux.Libc", true, loader);
-                if (locking && !mode.equals("main")) {
+                if (locking) {
                     Class.forName("dev.bpfgit.kernel.linux.PinRootLock", true, loader);
                 }
             } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
                 // the first use reports it
             }
-        };
-        Runnable libbpf = () -> {
+        });
+        Thread.ofPlatform().name("bpfgit-native-init").daemon().start(() -> {
             try {
-                if (mode.equals("main")) {
-                    Class.forName("dev.bpfgit.kernel.linux.Libbpf", true, loader);
-                } else {
-                    new LinuxKernel();
-                }
-            } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
+                new LinuxKernel();
+            } catch (LinkageError | RuntimeException e) {
                 // the first use reports it
             }
-        };
-        if (mode.equals("two")) {
-            Thread.ofPlatform().name("bpfgit-libc-init").daemon().start(libc);
-            Thread.ofPlatform().name("bpfgit-native-init").daemon().start(libbpf);
-        } else {
-            Thread.ofPlatform().name("bpfgit-native-init").daemon().start(() -> {
-                libc.run();
-                libbpf.run();
-            });
-        }
+        });
     }
 
     /**
@@ -186,7 +162,6 @@ public final class Main {
                 : ExitCodes.ERROR);
         cl.getCommandSpec().exitCodeOnInvalidInput(ExitCodes.INVALID);
         cl.getSubcommands().values().forEach(sub -> setInvalid(sub));
-        mark("picocli built");
         return cl.execute(args);
     }
 
