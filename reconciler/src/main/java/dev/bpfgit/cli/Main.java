@@ -1,6 +1,5 @@
 package dev.bpfgit.cli;
 
-import dev.bpfgit.kernel.linux.LinuxKernel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -35,7 +34,7 @@ public final class Main {
                 || a.equals("-V") || a.equals("--version"));
         if (args.length > 0 && KERNEL_VERBS.contains(args[0]) && !help && java.util.Arrays.stream(args).noneMatch(a ->
                 a.startsWith("--state") || a.startsWith("--hosts") || a.startsWith("--against"))) {
-            initNativeAhead(LOCKING_VERBS.contains(args[0]));
+            initNativeAhead();
         }
         if (args.length > 0 && POLICY_VERBS.contains(args[0]) && !help) {
             initSchemaAhead();
@@ -59,37 +58,23 @@ public final class Main {
         });
     }
 
-    /** The verbs that take the pin-root lock (its jnr-ffi stub is made ahead for them). */
-    private static final java.util.Set<String> LOCKING_VERBS = java.util.Set.of("apply", "destroy", "run");
-
     /**
-     * Initialises the native layer on two threads while this one sets up the command line (picocli's model is
-     * read through annotation proxies generated at every start) and reads the policies. On one, jnr-ffi
-     * generates libc's stubs (every kernel verb's first call is the euid check) and, for a verb that takes it,
-     * the pin-root lock's. On the other, libbpf's downcall handles are made and a first {@link LinuxKernel}
-     * installs libbpf's print upcall (an upcall stub) and counts the CPUs. The two are independent, and main
-     * needs both before it reads the policies: on one thread, one after the other, main waited for their sum
-     * (bench/README.md, "The cold CLI, eleventh session"). Class initialisation is once and thread-safe, and
-     * the upcall's install is once and synchronized: a first use on main waits for it rather than doing it
-     * twice. A failure here (no libbpf) is left to that first use to report.
+     * Initialises the native layer on a second thread while this one sets up the command line (picocli's
+     * classes are too old a class-file version for the AOT cache, so they are loaded and verified anew at
+     * every start) and reads the policies: jnr-ffi generates libc's stubs (every kernel verb's first call,
+     * the euid check and the pin-root lock) and libbpf's downcall handles are made, about 0.2-0.4 s of a cold
+     * start on one core. Class initialisation is once and thread-safe: a first use on this thread waits for
+     * it rather than doing it twice. A failure here (no libbpf) is left to that first use to report.
      */
-    private static void initNativeAhead(boolean locking) {
-        ClassLoader loader = Main.class.getClassLoader();
-        Thread.ofPlatform().name("bpfgit-libc-init").daemon().start(() -> {
-            try {
-                Class.forName("dev.bpfgit.kernel.linux.Libc", true, loader);
-                if (locking) {
-                    Class.forName("dev.bpfgit.kernel.linux.PinRootLock", true, loader);
-                }
-            } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
-                // the first use reports it
-            }
-        });
+    private static void initNativeAhead() {
         Thread.ofPlatform().name("bpfgit-native-init").daemon().start(() -> {
-            try {
-                new LinuxKernel();
-            } catch (LinkageError | RuntimeException e) {
-                // the first use reports it
+            ClassLoader loader = Main.class.getClassLoader();
+            for (String c : new String[]{"dev.bpfgit.kernel.linux.Libc", "dev.bpfgit.kernel.linux.Libbpf"}) {
+                try {
+                    Class.forName(c, true, loader);
+                } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
+                    return;
+                }
             }
         });
     }
