@@ -30,6 +30,7 @@ import java.util.TreeMap;
  */
 public class ObserveStages {
     static final Map<String, long[]> calls = new TreeMap<>();   // method -> {ns, count} of this observe
+    static volatile long awaited;   // when the pins' reads' await returned
     static volatile long handedOver;   // when the rule trie was accepted for a dump (startReadPins' predicate)
 
     public static void main(String[] args) throws Exception {
@@ -52,7 +53,15 @@ public class ObserveStages {
                     }
                     long t0 = System.nanoTime();
                     try {
-                        return method.invoke(real, a);
+                        Object result = method.invoke(real, a);
+                        if (result instanceof Kernel.PendingReads pending) {
+                            return (Kernel.PendingReads) () -> {
+                                Kernel.PinReads reads = pending.await();
+                                awaited = System.nanoTime();
+                                return reads;
+                            };
+                        }
+                        return result;
                     } catch (InvocationTargetException e) {
                         throw e.getCause();
                     } finally {
@@ -132,6 +141,8 @@ public class ObserveStages {
                 per.computeIfAbsent("observe", k -> new ArrayList<>()).add((t1 - t0) / 1e6);
                 per.computeIfAbsent("observe: the trie accepted for its dump, from observe's start", k -> new ArrayList<>())
                         .add(handed / 1e6);
+                per.computeIfAbsent("observe: after the pins' reads were awaited", k -> new ArrayList<>())
+                        .add((t1 - awaited) / 1e6);
                 per.computeIfAbsent("  rest of observe (Java)", k -> new ArrayList<>()).add((t1 - t0 - inKernel) / 1e6);
                 per.computeIfAbsent("observe, CPU of this thread", k -> new ArrayList<>()).add((c1 - c0) / 1e6);
                 // with a second thread dumping maps (bpfgit-dump), the stage's CPU is both threads' together
