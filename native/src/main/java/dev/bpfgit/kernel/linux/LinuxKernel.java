@@ -154,7 +154,7 @@ public final class LinuxKernel implements Kernel {
     @Override
     public PendingReads startReadPins(Path dir, BiPredicate<Path, MapInfo> withEntries) {
         Beside.Group<SortedEntries> dumps = Beside.group();
-        // the map that took longest to dump under this dir last time is opened and handed over before the listing
+        // the map with the most entries dumped under this dir last time is opened and handed over before the listing
         // and the opens of the pins before it (0.5-0.8 ms at 10k, all on the dump's critical path)
         DumpFirst hint = dumpFirst;
         Path aheadPin = hint != null && hint.dir().equals(dir) ? hint.pin() : null;
