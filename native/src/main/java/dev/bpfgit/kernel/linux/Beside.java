@@ -46,6 +46,8 @@ final class Beside {
     static final class Group<T> {
         private final ThreadPoolExecutor worker;
         private final List<FutureTask<T>> tasks = new ArrayList<>();
+        /** The tasks' numbers in the caller's order: what failures are reported by (an ahead task once placed). */
+        private final List<Integer> order = new ArrayList<>();
 
         Group(ThreadPoolExecutor worker) {
             this.worker = worker;
@@ -58,11 +60,23 @@ final class Beside {
          */
         int keep(Callable<T> work) {
             tasks.add(new FutureTask<>(work));
+            order.add(tasks.size() - 1);
             return tasks.size() - 1;
         }
 
         /** Hands {@code work} to the worker; its number, for {@link #await}'s list. */
         int submit(Callable<T> work) {
+            int n = submitAhead(work);
+            order.add(n);
+            return n;
+        }
+
+        /**
+         * Hands {@code work} to the worker before its place in the order is known (a dump started before the
+         * listing reaches its pin); {@link #place} puts it there. Until placed it is awaited like every task but
+         * neither its result nor its failure is reported: its pin may not be listed at all.
+         */
+        int submitAhead(Callable<T> work) {
             FutureTask<T> t = new FutureTask<>(work);
             tasks.add(t);
             try {
@@ -73,16 +87,24 @@ final class Beside {
             return tasks.size() - 1;
         }
 
+        /** Puts the ahead task {@code task} in the order here, after every task kept, submitted or placed so far. */
+        void place(int task) {
+            if (order.contains(task)) {
+                throw new IllegalStateException("task " + task + " already in the order");
+            }
+            order.add(task);
+        }
+
         /**
-         * Every task's result, in order, once all have finished: those the worker has not started run here
-         * first. The first failure in order is thrown as it was thrown, after all have finished. Waits through
+         * Every task's result, by its number, once all have finished: those the worker has not started run here
+         * first. The first failure in the order is thrown as it was thrown, after all have finished. Waits through
          * an interrupt (kept): no task runs after this returns.
          */
         List<T> await() {
             finish();
-            List<T> out = new ArrayList<>(tasks.size());
-            for (FutureTask<T> t : tasks) {
-                out.add(result(t));
+            List<T> out = new ArrayList<>(java.util.Collections.<T>nCopies(tasks.size(), null));
+            for (int n : order) {
+                out.set(n, result(tasks.get(n)));   // an ahead task never placed: null
             }
             return out;
         }
@@ -94,9 +116,9 @@ final class Beside {
          */
         RuntimeException failed(RuntimeException failure) {
             finish();
-            for (FutureTask<T> t : tasks) {
+            for (int n : order) {
                 try {
-                    result(t);
+                    result(tasks.get(n));
                 } catch (RuntimeException earlier) {
                     return earlier;
                 }

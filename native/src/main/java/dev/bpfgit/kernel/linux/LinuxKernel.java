@@ -153,10 +153,29 @@ public final class LinuxKernel implements Kernel {
      */
     @Override
     public PendingReads startReadPins(Path dir, BiPredicate<Path, MapInfo> withEntries) {
-        Listing tree = listing(dir);
-        List<Object> out = new ArrayList<>(tree.files().size());   // a PinRead, or a Dumping
         Beside.Group<SortedEntries> dumps = Beside.group();
+        // the map with the most entries dumped under this dir last time is opened and handed over before the listing
+        // and the opens of the pins before it (0.5-0.8 ms at 10k, all on the dump's critical path)
+        DumpFirst hint = dumpFirst;
+        Path aheadPin = hint != null && hint.dir().equals(dir) ? hint.pin() : null;
+        Object ahead = aheadPin == null ? null : readAhead(aheadPin, withEntries, dumps);
+        Listing tree;
+        try {
+            tree = listing(dir);
+        } catch (RuntimeException x) {
+            throw dumps.failed(x);   // the dump started ahead has finished (and closed its fd) when this returns
+        }
+        List<Object> out = new ArrayList<>(tree.files().size());   // a PinRead, or a Dumping
         for (Path p : tree.files()) {
+            if (ahead != null && p.equals(aheadPin)) {
+                // read before the listing: in its place in the path order (a pin no longer listed is dropped)
+                if (ahead instanceof Dumping d) {
+                    dumps.place(d.task());
+                }
+                out.add(ahead);
+                ahead = null;
+                continue;
+            }
             int r = Pins.objGet(p);
             if (r == -Failures.ENOENT) {
                 continue; // unpinned since the listing
@@ -201,13 +220,75 @@ public final class LinuxKernel implements Kernel {
         return () -> {
             List<SortedEntries> dumped = dumps.await();
             List<PinRead> reads = new ArrayList<>(out.size());
+            Path largest = null;
+            int most = 0;
             for (Object o : out) {
-                reads.add(o instanceof Dumping d
-                        ? new MapPin(d.path(), new MapRead(d.info(), Optional.of(dumped.get(d.task()))))
-                        : (PinRead) o);
+                if (o instanceof Dumping d) {
+                    SortedEntries e = dumped.get(d.task());
+                    if (d.info().maxEntries() > KEEP_DUMPS_UP_TO && e.size() > most) {
+                        largest = d.path();
+                        most = e.size();
+                    }
+                    reads.add(new MapPin(d.path(), new MapRead(d.info(), Optional.of(e))));
+                } else {
+                    reads.add((PinRead) o);
+                }
+            }
+            if (largest != null) {
+                dumpFirst = new DumpFirst(dir, largest);   // else (nothing dumped, say all kept) the hint stays
             }
             return new PinReads(List.copyOf(reads), tree.directories());
         };
+    }
+
+    /**
+     * The pin whose dump {@link #startReadPins} starts first under {@code dir}: of the maps it handed to the
+     * worker last time there, the one with the most entries. Only an order: a stale hint (the pin gone, replaced,
+     * small now, not a map) costs one open, and what is read is what the listing finds pinned.
+     */
+    private record DumpFirst(Path dir, Path pin) {
+    }
+
+    /** The last call's hint, for one dir (a process observes one pin root). */
+    private volatile DumpFirst dumpFirst;
+
+    /**
+     * The large map pinned at {@code pin}, read as the listing's loop would and its dump handed over ahead of its
+     * place (a {@link Dumping} of an ahead task, or a {@link MapPin} when {@code withEntries} declines it); null
+     * when it is anything else, which the listing then reads in its turn as usual (failures included).
+     */
+    private Object readAhead(Path pin, BiPredicate<Path, MapInfo> withEntries, Beside.Group<SortedEntries> dumps) {
+        int r = Pins.objGet(pin);
+        if (r < 0) {
+            return null;
+        }
+        Fd fd = Fd.own(r);
+        try {
+            if (Pins.kind(fd.value()) != PinType.MAP) {
+                return null;
+            }
+            MapInfo info = Info.map(fd.value(), pin);
+            if (LegacyTc.isRecord(info) || info.maxEntries() <= KEEP_DUMPS_UP_TO) {
+                return null;
+            }
+            if (!withEntries.test(pin, info)) {
+                return new MapPin(pin, new MapRead(info, Optional.empty()));
+            }
+            Fd owned = fd;
+            fd = null;   // the task owns it now
+            int task = dumps.submitAhead(() -> {
+                try (owned) {
+                    return new MapAccess(owned.value(), pin, info, cpus).sortedEntries();
+                }
+            });
+            return new Dumping(pin, info, task);
+        } catch (RuntimeException x) {
+            return null;   // read again in the listing's turn, which reports it in path order
+        } finally {
+            if (fd != null) {
+                fd.close();
+            }
+        }
     }
 
     /**

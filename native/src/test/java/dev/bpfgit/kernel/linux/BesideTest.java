@@ -225,4 +225,55 @@ class BesideTest {
         g.submit(() -> Thread.currentThread().getName());
         assertEquals(List.of(Thread.currentThread().getName()), g.await());
     }
+
+    /**
+     * A task handed over ahead of its place runs at once; once placed, its failure is reported where it was
+     * placed (after an earlier task's); never placed, it is waited for but neither its result nor its failure
+     * is reported.
+     */
+    @Test
+    void anAheadTaskIsReportedInThePlaceItIsPutIn() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        IllegalStateException ahead = new IllegalStateException("ahead");
+        IllegalArgumentException before = new IllegalArgumentException("before it in the order");
+        Beside.Group<String> g = new Beside.Group<>(worker);
+        int a = g.submitAhead(() -> {
+            started.countDown();
+            throw ahead;
+        });
+        assertTrue(started.await(5, TimeUnit.SECONDS), "an ahead task is handed to the worker at once");
+        g.keep(() -> {
+            throw before;
+        });
+        g.place(a);
+        assertSame(before, assertThrows(IllegalArgumentException.class, g::await));
+
+        Beside.Group<String> h = new Beside.Group<>(worker);
+        int b = h.submitAhead(() -> {
+            throw ahead;
+        });
+        h.submit(() -> "first");
+        h.place(b);
+        h.submit(() -> "last");
+        assertSame(ahead, assertThrows(IllegalStateException.class, h::await));
+        assertThrows(IllegalStateException.class, () -> h.place(b));
+
+        AtomicBoolean ran = new AtomicBoolean();
+        Beside.Group<String> dropped = new Beside.Group<>(worker);
+        dropped.submitAhead(() -> {
+            Thread.sleep(50);
+            ran.set(true);   // it owns an fd: it must have run when await returns
+            throw ahead;
+        });
+        dropped.submit(() -> "listed");
+        List<String> out = dropped.await();
+        assertTrue(ran.get());
+        assertEquals(java.util.Arrays.asList(null, "listed"), out);
+        RuntimeException mine = new IllegalStateException("caller");
+        Beside.Group<String> failing = new Beside.Group<>(worker);
+        failing.submitAhead(() -> {
+            throw ahead;
+        });
+        assertSame(mine, failing.failed(mine), "an ahead task not placed is not reported before the caller's failure");
+    }
 }

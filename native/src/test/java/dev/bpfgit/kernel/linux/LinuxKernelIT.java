@@ -40,6 +40,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiPredicate;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -345,6 +346,74 @@ class LinuxKernelIT {
             kernel.update(root.resolve("b/small"), List.of(new Entry(u32(1), u32(2))));
             before = kernel.readPins(root.path(), (p, i) -> true);
         }
+    }
+
+    /**
+     * The map with the most entries dumped last time under the dir is opened and handed over before the listing
+     * (its pin tested first); what is read is still what the listing finds, in path order: the pin replaced by a
+     * small or another large map, declined by the predicate, or gone.
+     */
+    @Test
+    void theLargestDumpLastTimeStartsFirstAndReadsWhatIsPinnedNow() {
+        MapSpec big = new MapSpec("big", MapType.HASH, 4, 4, 40_000, 0, Optional.empty());
+        List<Entry> many = new ArrayList<>();
+        for (int i = 0; i < 30_000; i++) {
+            many.add(new Entry(u32(i), u32(i * 7)));
+        }
+        kernel.makeDirs(root.resolve("a"));
+        kernel.makeDirs(root.resolve("b"));
+        kernel.makeDirs(root.resolve("c"));
+        kernel.createMap(root.resolve("a/small"), new MapSpec("small", MapType.HASH, 4, 4, 16, 0, Optional.empty()));
+        kernel.update(root.resolve("a/small"), List.of(new Entry(u32(1), u32(2))));
+        kernel.createMap(root.resolve("b/big"), big);
+        kernel.update(root.resolve("b/big"), many);
+        kernel.createMap(root.resolve("c/other"), new MapSpec("other", MapType.HASH, 4, 4, 8_000, 0, Optional.empty()));
+        kernel.update(root.resolve("c/other"), List.of(new Entry(u32(3), u32(4)), new Entry(u32(5), u32(6))));
+        List<String> tested = new ArrayList<>();
+        BiPredicate<Path, MapInfo> all = (p, i) -> tested.add(root.path().relativize(p).toString());
+
+        Kernel.PinReads first = kernel.startReadPins(root.path(), all).await();
+        assertEquals(List.of("a/small", "b/big", "c/other"), tested);
+        tested.clear();
+        Kernel.PinReads second = kernel.startReadPins(root.path(), all).await();
+        assertEquals(List.of("b/big", "a/small", "c/other"), tested, "the largest dump last time is started first");
+        assertEquals(first, second);
+        assertEquals(30_000, ((Kernel.MapPin) second.pins().get(1)).read().entries().orElseThrow().size());
+
+        // replaced by another large map: that one is read
+        kernel.unpin(root.resolve("b/big"));
+        kernel.createMap(root.resolve("b/big"), big);
+        kernel.update(root.resolve("b/big"), many.subList(0, 20_000));
+        tested.clear();
+        Kernel.PinReads replaced = kernel.startReadPins(root.path(), all).await();
+        assertEquals(List.of("b/big", "a/small", "c/other"), tested);
+        assertEquals(kernel.readPins(root.path(), (p, i) -> true), replaced);
+        assertEquals(20_000, ((Kernel.MapPin) replaced.pins().get(1)).read().entries().orElseThrow().size());
+
+        // declined by the predicate: listed in its place without entries
+        Kernel.PinReads declined = kernel.startReadPins(root.path(), (p, i) -> !p.endsWith("b/big")).await();
+        assertEquals(List.of("a/small", "b/big", "c/other"),
+                declined.pins().stream().map(r -> root.path().relativize(r.path()).toString()).toList());
+        assertEquals(Optional.empty(), ((Kernel.MapPin) declined.pins().get(1)).read().entries());
+
+        // replaced by a small map: read in its turn
+        kernel.unpin(root.resolve("b/big"));
+        kernel.createMap(root.resolve("b/big"), new MapSpec("small2", MapType.HASH, 4, 4, 16, 0, Optional.empty()));
+        kernel.update(root.resolve("b/big"), List.of(new Entry(u32(9), u32(9))));
+        tested.clear();
+        Kernel.PinReads small = kernel.startReadPins(root.path(), all).await();
+        // the declined call's largest dump handed over was c/other's: that one went first
+        assertEquals(List.of("c/other", "a/small", "b/big"), tested);
+        assertEquals(kernel.readPins(root.path(), (p, i) -> true), small);
+
+        // gone: not read (the hint is c/other now, the largest dump handed over); then c/other unpinned too
+        kernel.unpin(root.resolve("b/big"));
+        kernel.unpin(root.resolve("c/other"));
+        tested.clear();
+        Kernel.PinReads gone = kernel.startReadPins(root.path(), all).await();
+        assertEquals(List.of("a/small"), tested);
+        assertEquals(List.of("a/small"),
+                gone.pins().stream().map(r -> root.path().relativize(r.path()).toString()).toList());
     }
 
     /**
