@@ -42,13 +42,24 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
     private int fixedKey = -2;      // uniformKeySize(), -2: not computed
     private int fixedValue = -2;    // uniformValueSize(), -2: not computed
     private Set<Map.Entry<Bytes, Bytes>> entrySet;
+    private final KeyChecksums keySums;   // shared by the maps with these keys (withValues)
 
     private SortedEntries(int size, byte[] keys, int[] keyOff, byte[] values, int[] valueOff) {
+        this(size, keys, keyOff, values, valueOff, new KeyChecksums());
+    }
+
+    private SortedEntries(int size, byte[] keys, int[] keyOff, byte[] values, int[] valueOff, KeyChecksums keySums) {
         this.size = size;
         this.keys = keys;
         this.keyOff = keyOff;
         this.values = values;
         this.valueOff = valueOff;
+        this.keySums = keySums;
+    }
+
+    /** {@link #keyChecksums} once computed: a Long, so that another thread sees it whole or not at all. */
+    private static final class KeyChecksums {
+        private volatile Long sums;
     }
 
     public static SortedEntries empty() {
@@ -575,7 +586,7 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
         if (packed.length != values.length) {
             throw new IllegalArgumentException("values of " + packed.length + " bytes, not " + values.length);
         }
-        SortedEntries s = new SortedEntries(size, keys, keyOff, packed, valueOff);
+        SortedEntries s = new SortedEntries(size, keys, keyOff, packed, valueOff, keySums);
         s.fixedKey = fixedKey;       // the same offsets: the same sizes
         s.fixedValue = fixedValue;
         return s;
@@ -589,6 +600,32 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
     public void checksum(java.util.zip.Checksum keys, java.util.zip.Checksum values) {
         keys.update(this.keys, keyOff[0], keyOff[size] - keyOff[0]);
         values.update(this.values, valueOff[0], valueOff[size] - valueOff[0]);
+    }
+
+    /**
+     * The CRC-32C (high half) and the CRC-32 (low half) of every key's bytes in key order, as {@link #checksum} feeds
+     * them. Computed once, and kept for every map with the same keys ({@link #withValues}): a compiled revision's
+     * desired entries take their counter slots through withValues on every diff, and keep their keys.
+     */
+    public long keyChecksums() {
+        Long kept = keySums.sums;
+        if (kept == null) {
+            keySums.sums = kept = checksums(keys, keyOff[0], keyOff[size] - keyOff[0]);
+        }
+        return kept;
+    }
+
+    /** {@link #keyChecksums} of the values' bytes, computed on every call. */
+    public long valueChecksums() {
+        return checksums(values, valueOff[0], valueOff[size] - valueOff[0]);
+    }
+
+    private static long checksums(byte[] b, int from, int length) {
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(b, from, length);
+        java.util.zip.CRC32 d = new java.util.zip.CRC32();
+        d.update(b, from, length);
+        return c.getValue() << 32 | d.getValue();
     }
 
     /** Feeds every entry to the digest in key order, as key bytes then value bytes. */

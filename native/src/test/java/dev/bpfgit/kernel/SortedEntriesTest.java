@@ -376,6 +376,48 @@ class SortedEntriesTest {
                 0, 10, bits, bits));
     }
 
+    /**
+     * keyChecksums and valueChecksums are the CRC-32C and CRC-32 that checksum feeds (keys of one size and of several,
+     * empty); the keys' pair is kept with the keys: a map made by withValues (other values, the same keys) has it
+     * whether it was computed before or after, and its values' pair is its own.
+     */
+    @Test
+    void checksumPairsAreTheChecksumsOfThePackedArrays() {
+        Random r = new Random(9);
+        for (int round = 0; round < 60; round++) {
+            boolean varying = round % 3 == 0;
+            SortedEntries s = SortedEntries.copyOf(random(r, round == 0 ? 0 : r.nextInt(500), 8, varying));
+            java.util.zip.CRC32C kc = new java.util.zip.CRC32C();
+            java.util.zip.CRC32C vc = new java.util.zip.CRC32C();
+            s.checksum(kc, vc);
+            java.util.zip.CRC32 k = new java.util.zip.CRC32();
+            java.util.zip.CRC32 v = new java.util.zip.CRC32();
+            s.checksum(k, v);
+            SortedEntries before = s.withValues(s.copyOfValues());   // made before the keys' pair was computed
+            assertEquals(kc.getValue() << 32 | k.getValue(), s.keyChecksums(), "round " + round);
+            assertEquals(vc.getValue() << 32 | v.getValue(), s.valueChecksums(), "round " + round);
+            assertEquals(s.keyChecksums(), s.keyChecksums());
+            byte[] other = s.copyOfValues();
+            for (int i = 0; i < other.length; i++) {
+                other[i] ^= (byte) (1 + r.nextInt(255));
+            }
+            SortedEntries after = s.withValues(other);
+            for (SortedEntries t : List.of(before, after)) {
+                java.util.zip.CRC32C tkc = new java.util.zip.CRC32C();
+                java.util.zip.CRC32C tvc = new java.util.zip.CRC32C();
+                t.checksum(tkc, tvc);
+                java.util.zip.CRC32 tk = new java.util.zip.CRC32();
+                java.util.zip.CRC32 tv = new java.util.zip.CRC32();
+                t.checksum(tk, tv);
+                assertEquals(tkc.getValue() << 32 | tk.getValue(), t.keyChecksums(), "round " + round);
+                assertEquals(tvc.getValue() << 32 | tv.getValue(), t.valueChecksums(), "round " + round);
+            }
+            if (other.length > 0) {
+                assertFalse(after.valueChecksums() == s.valueChecksums(), "round " + round);
+            }
+        }
+    }
+
     private static void le32(byte[] b, int at, int v) {
         b[at] = (byte) v;
         b[at + 1] = (byte) (v >>> 8);
