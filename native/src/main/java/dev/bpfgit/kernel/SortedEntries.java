@@ -42,13 +42,24 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
     private int fixedKey = -2;      // uniformKeySize(), -2: not computed
     private int fixedValue = -2;    // uniformValueSize(), -2: not computed
     private Set<Map.Entry<Bytes, Bytes>> entrySet;
+    private final KeyChecksums keySums;   // shared by the maps with these keys (withValues)
 
     private SortedEntries(int size, byte[] keys, int[] keyOff, byte[] values, int[] valueOff) {
+        this(size, keys, keyOff, values, valueOff, new KeyChecksums());
+    }
+
+    private SortedEntries(int size, byte[] keys, int[] keyOff, byte[] values, int[] valueOff, KeyChecksums keySums) {
         this.size = size;
         this.keys = keys;
         this.keyOff = keyOff;
         this.values = values;
         this.valueOff = valueOff;
+        this.keySums = keySums;
+    }
+
+    /** {@link #keyChecksums} once computed: a Long, so that another thread sees it whole or not at all. */
+    private static final class KeyChecksums {
+        private volatile Long sums;
     }
 
     public static SortedEntries empty() {
@@ -372,6 +383,133 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
     }
 
     /**
+     * What {@link #claimIn} found: {@code at} as {@link #indexIn}; {@code values}, a copy of this map's packed values
+     * (as {@link #copyOfValues}) in which each entry that claimed its id holds the other map's u64 field; the entries
+     * of this map, in key order, that claimed no id ({@code unclaimed}) and that may change ({@code candidates}: a
+     * key the other map lacks, a value that differs beside the field, or no id claimed); and the other map's entries
+     * whose key this map lacks ({@code gone}), in key order.
+     */
+    public record Claimed(int[] at, byte[] values, int[] unclaimed, int[] candidates, int[] gone) {
+    }
+
+    /**
+     * One merge of this map's entries (the desired) with {@code other}'s (the live) that carries over a u64 field:
+     * a table's counter slot (the little-endian u32 at {@code field}) and its generation (the u32 after it). Every
+     * entry of {@code other} marks its slot in {@code seen}; an entry of this map whose key {@code other} has, and whose
+     * slot there is in 1..{@code capacity} and not yet set in {@code claimed}, claims it (sets it in {@code claimed}) and
+     * takes the other entry's eight bytes at {@code field}. The bit arrays hold bit {@code s} at
+     * {@code [s >>> 6] & 1L << s}, and are shared by the maps of one slot space: call it for each of them in turn.
+     *
+     * <p>The same results as {@link #valueLongsLE}, then {@link #matchIn}{@code (other, field, field + 8)}, then a
+     * pass over the matches, in one pass that reads each key and value once: a rule trie's slot assignment and entry
+     * diff. Only for 8-byte keys and values of one size, a multiple of 8, with {@code field} a multiple of 8 inside
+     * them (null otherwise, and when this map is empty): {@code other}'s keys and values must have the same sizes when
+     * it has entries.
+     */
+    public Claimed claimIn(SortedEntries other, int field, int capacity, long[] claimed, long[] seen) {
+        int v = uniformValueSize();
+        int m = other.size;
+        if (size == 0 || uniformKeySize() != Long.BYTES || v <= 0 || v % Long.BYTES != 0 || field < 0
+                || field % Long.BYTES != 0 || field + Long.BYTES > v
+                || m > 0 && (other.uniformKeySize() != Long.BYTES || other.uniformValueSize() != v)) {
+            return null;
+        }
+        int n = size;
+        byte[] a = keys;
+        byte[] b = other.keys;
+        byte[] av = values;
+        byte[] bv = other.values;
+        int ka = keyOff[0];
+        int kb = other.keyOff[0];
+        int va = valueOff[0];
+        int vb = other.valueOff[0];
+        long cap = capacity;
+        int[] at = new int[n];
+        byte[] merged = values.clone();
+        int[] unclaimed = new int[Math.min(n, 1024)];
+        int unclaimeds = 0;
+        int[] candidates = new int[unclaimed.length];
+        int candidateCount = 0;
+        int[] gone = new int[Math.min(m, 1024)];
+        int gones = 0;
+        int j = 0;
+        long y = m > 0 ? (long) LONG_BE.get(b, kb) : 0;
+        for (int i = 0; i < n; i++) {
+            long x = (long) LONG_BE.get(a, ka + i * Long.BYTES);
+            while (j < m && Long.compareUnsigned(x, y) > 0) {   // a live key not desired
+                long s = (long) LONG_LE.get(bv, vb + j * v + field) & 0xffffffffL;
+                if (s >= 1 && s <= cap) {
+                    seen[(int) (s >>> 6)] |= 1L << s;
+                }
+                if (gones == gone.length) {
+                    gone = Arrays.copyOf(gone, Math.min(m, 2 * gones));
+                }
+                gone[gones++] = j;
+                if (++j < m) {
+                    y = (long) LONG_BE.get(b, kb + j * Long.BYTES);
+                }
+            }
+            boolean candidate;
+            boolean claims = false;
+            if (j < m && x == y) {
+                int p = va + i * v;
+                int q = vb + j * v;
+                boolean same = true;
+                for (int o = 0; o < v; o += Long.BYTES) {
+                    if (o != field && (long) LONG_NATIVE.get(av, p + o) != (long) LONG_NATIVE.get(bv, q + o)) {
+                        same = false;
+                        break;
+                    }
+                }
+                long sg = (long) LONG_LE.get(bv, q + field);
+                long s = sg & 0xffffffffL;
+                at[i] = j;
+                if (s >= 1 && s <= cap) {
+                    int word = (int) (s >>> 6);
+                    long bit = 1L << s;
+                    seen[word] |= bit;
+                    if ((claimed[word] & bit) == 0) {
+                        claimed[word] |= bit;
+                        LONG_LE.set(merged, p + field, sg);
+                        claims = true;
+                    }
+                }
+                candidate = !claims || !same;
+                if (++j < m) {
+                    y = (long) LONG_BE.get(b, kb + j * Long.BYTES);
+                }
+            } else {
+                at[i] = -1;
+                candidate = true;
+            }
+            if (!claims) {
+                if (unclaimeds == unclaimed.length) {
+                    unclaimed = Arrays.copyOf(unclaimed, Math.min(n, 2 * unclaimeds));
+                }
+                unclaimed[unclaimeds++] = i;
+            }
+            if (candidate) {
+                if (candidateCount == candidates.length) {
+                    candidates = Arrays.copyOf(candidates, Math.min(n, 2 * candidateCount));
+                }
+                candidates[candidateCount++] = i;
+            }
+        }
+        for (; j < m; j++) {
+            long s = (long) LONG_LE.get(bv, vb + j * v + field) & 0xffffffffL;
+            if (s >= 1 && s <= cap) {
+                seen[(int) (s >>> 6)] |= 1L << s;
+            }
+            if (gones == gone.length) {
+                gone = Arrays.copyOf(gone, Math.min(m, 2 * gones));
+            }
+            gone[gones++] = j;
+        }
+        return new Claimed(at, merged, Arrays.copyOf(unclaimed, unclaimeds), Arrays.copyOf(candidates, candidateCount),
+                Arrays.copyOf(gone, gones));
+    }
+
+    /**
      * The little-endian u64 at byte {@code at} of every value, in key order, in one pass (a table's slot and
      * generation fields); a value too short for it: IndexOutOfBoundsException.
      */
@@ -448,7 +586,7 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
         if (packed.length != values.length) {
             throw new IllegalArgumentException("values of " + packed.length + " bytes, not " + values.length);
         }
-        SortedEntries s = new SortedEntries(size, keys, keyOff, packed, valueOff);
+        SortedEntries s = new SortedEntries(size, keys, keyOff, packed, valueOff, keySums);
         s.fixedKey = fixedKey;       // the same offsets: the same sizes
         s.fixedValue = fixedValue;
         return s;
@@ -462,6 +600,32 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
     public void checksum(java.util.zip.Checksum keys, java.util.zip.Checksum values) {
         keys.update(this.keys, keyOff[0], keyOff[size] - keyOff[0]);
         values.update(this.values, valueOff[0], valueOff[size] - valueOff[0]);
+    }
+
+    /**
+     * The CRC-32C (high half) and the CRC-32 (low half) of every key's bytes in key order, as {@link #checksum} feeds
+     * them. Computed once, and kept for every map with the same keys ({@link #withValues}): a compiled revision's
+     * desired entries take their counter slots through withValues on every diff, and keep their keys.
+     */
+    public long keyChecksums() {
+        Long kept = keySums.sums;
+        if (kept == null) {
+            keySums.sums = kept = checksums(keys, keyOff[0], keyOff[size] - keyOff[0]);
+        }
+        return kept;
+    }
+
+    /** {@link #keyChecksums} of the values' bytes, computed on every call. */
+    public long valueChecksums() {
+        return checksums(values, valueOff[0], valueOff[size] - valueOff[0]);
+    }
+
+    private static long checksums(byte[] b, int from, int length) {
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(b, from, length);
+        java.util.zip.CRC32 d = new java.util.zip.CRC32();
+        d.update(b, from, length);
+        return c.getValue() << 32 | d.getValue();
     }
 
     /** Feeds every entry to the digest in key order, as key bytes then value bytes. */

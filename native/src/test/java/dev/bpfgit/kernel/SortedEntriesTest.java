@@ -12,6 +12,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -224,6 +225,204 @@ class SortedEntriesTest {
         }
         assertTrue(differ > 500 && same > 500, differ + " differ, " + same + " same");
         assertEquals(-1, SortedEntries.empty().fixedKeySize());
+    }
+
+    /**
+     * {@link SortedEntries#claimIn} against a plain reference (a hash lookup per key, values compared byte by byte): the
+     * matches, the values with the claimed fields, the entries that claim nothing and those that may change, the live
+     * entries not desired, and both bit arrays, on generated tables of 8-byte keys (values of 8 to 40 bytes, the field
+     * anywhere 8-aligned, slots unique, shared, 0 and beyond the capacity, bits claimed already by another map);
+     * and null for every other shape.
+     */
+    @Test
+    void claimInIsAPlainMergeThatClaimsSlots() {
+        int claims = 0;
+        int candidates = 0;
+        int gone = 0;
+        for (int seed = 0; seed < 400; seed++) {
+            Random r = new Random(seed);
+            int valueSize = 8 * (1 + r.nextInt(5));
+            int field = 8 * r.nextInt(valueSize / 8);
+            int capacity = 1 + r.nextInt(seed % 4 == 0 ? 20 : 300);
+            int space = 1 + r.nextInt(400);
+            Map<Bytes, Bytes> a = new HashMap<>();
+            Map<Bytes, Bytes> b = new HashMap<>();
+            int n = seed % 50 == 0 ? 0 : r.nextInt(200);
+            for (int i = 0; i < 2 * n; i++) {
+                byte[] k = new byte[8];
+                k[0] = 32;
+                int addr = r.nextInt(space);
+                k[3] = (byte) r.nextInt(2);   // keys that differ in the high bytes too
+                k[6] = (byte) (addr >>> 8);
+                k[7] = (byte) addr;
+                byte[] v = new byte[valueSize];
+                for (int o = 0; o < v.length; o++) {
+                    v[o] = (byte) r.nextInt(2);
+                }
+                if (r.nextInt(4) > 0 && i < n) {
+                    a.put(Bytes.wrap(k), Bytes.wrap(v));
+                }
+                if (r.nextInt(4) > 0) {
+                    byte[] w = v.clone();
+                    if (r.nextInt(4) == 0) {
+                        w[r.nextInt(w.length)] ^= 1;   // in the field or beside it
+                    }
+                    int slot = switch (r.nextInt(8)) {
+                        case 0 -> 0;
+                        case 1 -> capacity + 1 + r.nextInt(3);
+                        case 2 -> -1 - r.nextInt(5);   // the u32 as a high unsigned value
+                        default -> 1 + r.nextInt(capacity);
+                    };
+                    le32(w, field, slot);
+                    le32(w, field + 4, r.nextInt());
+                    b.put(Bytes.wrap(k), Bytes.wrap(w));
+                }
+            }
+            SortedEntries x = SortedEntries.copyOf(a);
+            SortedEntries y = SortedEntries.copyOf(b);
+            long[] claimed = new long[(capacity >> 6) + 1];
+            long[] seen = new long[claimed.length];
+            for (int s = 1; s <= capacity; s++) {
+                if (r.nextInt(10) == 0) {
+                    claimed[s >>> 6] |= 1L << s;   // another map of the space claimed it first
+                }
+                if (r.nextInt(10) == 0) {
+                    seen[s >>> 6] |= 1L << s;
+                }
+            }
+            long[] claimedRef = claimed.clone();
+            long[] seenRef = seen.clone();
+            SortedEntries.Claimed c = x.claimIn(y, field, capacity, claimed, seen);
+            if (x.isEmpty()) {
+                assertNull(c, "seed " + seed);
+                continue;
+            }
+            // the reference
+            Map<Bytes, Integer> index = new HashMap<>();
+            for (int j = 0; j < y.size(); j++) {
+                index.put(y.key(j), j);
+                long s = y.valueU32(j, field);
+                if (s >= 1 && s <= capacity) {
+                    seenRef[(int) (s >>> 6)] |= 1L << s;
+                }
+            }
+            byte[] values = x.copyOfValues();
+            List<Integer> unclaimed = new ArrayList<>();
+            List<Integer> maybe = new ArrayList<>();
+            boolean[] matched = new boolean[y.size()];
+            int[] at = new int[x.size()];
+            for (int i = 0; i < x.size(); i++) {
+                int j = index.getOrDefault(x.key(i), -1);
+                at[i] = j;
+                boolean claims0 = false;
+                boolean same = false;
+                if (j >= 0) {
+                    matched[j] = true;
+                    byte[] xv = x.value(i).toArray();
+                    byte[] yv = y.value(j).toArray();
+                    same = true;
+                    for (int o = 0; o < valueSize; o++) {
+                        same &= o >= field && o < field + 8 || xv[o] == yv[o];
+                    }
+                    long s = y.valueU32(j, field);
+                    if (s >= 1 && s <= capacity && (claimedRef[(int) (s >>> 6)] & 1L << s) == 0) {
+                        claimedRef[(int) (s >>> 6)] |= 1L << s;
+                        System.arraycopy(yv, field, values, x.valueOffset(i) + field, 8);
+                        claims0 = true;
+                    }
+                }
+                if (!claims0) {
+                    unclaimed.add(i);
+                }
+                if (j < 0 || !claims0 || !same) {
+                    maybe.add(i);
+                }
+                claims += claims0 ? 1 : 0;
+            }
+            List<Integer> notDesired = new ArrayList<>();
+            for (int j = 0; j < y.size(); j++) {
+                if (!matched[j]) {
+                    notDesired.add(j);
+                }
+            }
+            String at0 = "seed " + seed;
+            assertArrayEquals(at, c.at(), at0);
+            assertArrayEquals(values, c.values(), at0);
+            assertArrayEquals(unclaimed.stream().mapToInt(Integer::intValue).toArray(), c.unclaimed(), at0);
+            assertArrayEquals(maybe.stream().mapToInt(Integer::intValue).toArray(), c.candidates(), at0);
+            assertArrayEquals(notDesired.stream().mapToInt(Integer::intValue).toArray(), c.gone(), at0);
+            assertArrayEquals(claimedRef, claimed, at0);
+            assertArrayEquals(seenRef, seen, at0);
+            candidates += maybe.size();
+            gone += notDesired.size();
+        }
+        assertTrue(claims > 5000 && candidates > 3000 && gone > 2000, claims + " claims, " + candidates
+                + " candidates, " + gone + " gone");
+        // other shapes: none
+        long[] bits = new long[2];
+        SortedEntries rules = SortedEntries.copyOf(Map.of(Bytes.hex("2000000001020304"), Bytes.wrap(new byte[24])));
+        assertNotNull(rules.claimIn(SortedEntries.empty(), 16, 10, bits, bits));
+        assertNull(rules.claimIn(SortedEntries.empty(), 4, 10, bits, bits));
+        assertNull(rules.claimIn(SortedEntries.empty(), 24, 10, bits, bits));
+        assertNull(rules.claimIn(SortedEntries.empty(), -8, 10, bits, bits));
+        assertNull(SortedEntries.empty().claimIn(rules, 0, 10, bits, bits));
+        assertNull(SortedEntries.copyOf(Map.of(Bytes.hex("2000000001020304"), Bytes.wrap(new byte[20])))
+                .claimIn(SortedEntries.empty(), 0, 10, bits, bits));
+        assertNull(SortedEntries.copyOf(Map.of(Bytes.wrap(new byte[20]), Bytes.wrap(new byte[24])))
+                .claimIn(SortedEntries.empty(), 0, 10, bits, bits));
+        assertNull(rules.claimIn(SortedEntries.copyOf(Map.of(Bytes.hex("2000000001020304"), Bytes.wrap(new byte[32]))),
+                0, 10, bits, bits));
+        assertNull(rules.claimIn(SortedEntries.copyOf(Map.of(Bytes.wrap(new byte[20]), Bytes.wrap(new byte[24]))),
+                0, 10, bits, bits));
+    }
+
+    /**
+     * keyChecksums and valueChecksums are the CRC-32C and CRC-32 that checksum feeds (keys of one size and of several,
+     * empty); the keys' pair is kept with the keys: a map made by withValues (other values, the same keys) has it
+     * whether it was computed before or after, and its values' pair is its own.
+     */
+    @Test
+    void checksumPairsAreTheChecksumsOfThePackedArrays() {
+        Random r = new Random(9);
+        for (int round = 0; round < 60; round++) {
+            boolean varying = round % 3 == 0;
+            SortedEntries s = SortedEntries.copyOf(random(r, round == 0 ? 0 : r.nextInt(500), 8, varying));
+            java.util.zip.CRC32C kc = new java.util.zip.CRC32C();
+            java.util.zip.CRC32C vc = new java.util.zip.CRC32C();
+            s.checksum(kc, vc);
+            java.util.zip.CRC32 k = new java.util.zip.CRC32();
+            java.util.zip.CRC32 v = new java.util.zip.CRC32();
+            s.checksum(k, v);
+            SortedEntries before = s.withValues(s.copyOfValues());   // made before the keys' pair was computed
+            assertEquals(kc.getValue() << 32 | k.getValue(), s.keyChecksums(), "round " + round);
+            assertEquals(vc.getValue() << 32 | v.getValue(), s.valueChecksums(), "round " + round);
+            assertEquals(s.keyChecksums(), s.keyChecksums());
+            byte[] other = s.copyOfValues();
+            for (int i = 0; i < other.length; i++) {
+                other[i] ^= (byte) (1 + r.nextInt(255));
+            }
+            SortedEntries after = s.withValues(other);
+            for (SortedEntries t : List.of(before, after)) {
+                java.util.zip.CRC32C tkc = new java.util.zip.CRC32C();
+                java.util.zip.CRC32C tvc = new java.util.zip.CRC32C();
+                t.checksum(tkc, tvc);
+                java.util.zip.CRC32 tk = new java.util.zip.CRC32();
+                java.util.zip.CRC32 tv = new java.util.zip.CRC32();
+                t.checksum(tk, tv);
+                assertEquals(tkc.getValue() << 32 | tk.getValue(), t.keyChecksums(), "round " + round);
+                assertEquals(tvc.getValue() << 32 | tv.getValue(), t.valueChecksums(), "round " + round);
+            }
+            if (other.length > 0) {
+                assertFalse(after.valueChecksums() == s.valueChecksums(), "round " + round);
+            }
+        }
+    }
+
+    private static void le32(byte[] b, int at, int v) {
+        b[at] = (byte) v;
+        b[at + 1] = (byte) (v >>> 8);
+        b[at + 2] = (byte) (v >>> 16);
+        b[at + 3] = (byte) (v >>> 24);
     }
 
     /**

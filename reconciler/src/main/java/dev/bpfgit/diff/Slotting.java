@@ -49,6 +49,15 @@ final class Slotting {
     /** @param merge whether a map may take {@link Merge}'s path (false: the general loop only, for tests) */
     static List<Assigned> assign(Slots slots, List<MapDesire> maps, List<Map<Bytes, Bytes>> live, String revision,
                                  boolean merge) {
+        return assign(slots, maps, live, revision, merge, true);
+    }
+
+    /**
+     * @param onePass whether {@link Merge} may take {@link SortedEntries#claimIn}'s one pass (false: its path for any
+     *                value size only, for tests)
+     */
+    static List<Assigned> assign(Slots slots, List<MapDesire> maps, List<Map<Bytes, Bytes>> live, String revision,
+                                 boolean merge, boolean onePass) {
         // one merge of the sorted desired and live entries per map, on packed arrays (see SortedEntries)
         int off = slots.offset();
         // plain bit arrays, not BitSets: a BitSet's set grows its words in use one call at a time (expandTo), and
@@ -64,7 +73,7 @@ final class Slotting {
         for (int i = 0; i < maps.size(); i++) {
             SortedEntries want = SortedEntries.copyOf(maps.get(i).entries().orElseThrow());
             SortedEntries have = SortedEntries.copyOf(live.get(i));
-            Merge fast = merge ? Merge.of(want, have, slots, kept, held) : null;
+            Merge fast = merge ? Merge.of(want, have, slots, kept, held, onePass) : null;
             merges.add(fast);
             if (fast != null) {
                 wants.add(want);
@@ -166,13 +175,25 @@ final class Slotting {
             this.removals = removals;
         }
 
-        static Merge of(SortedEntries want, SortedEntries have, Slots slots, long[] kept, long[] held) {
+        static Merge of(SortedEntries want, SortedEntries have, Slots slots, long[] kept, long[] held,
+                        boolean onePass) {
             int off = slots.offset();
             int v = want.fixedValueSize();
             if (want.fixedKeySize() != Long.BYTES || have.size() > 0 && (have.fixedKeySize() != Long.BYTES
                     || have.fixedValueSize() != v) || v < off + 8 || off < 0) {
                 return null;
             }
+            // the trie's shape (values a multiple of 8 bytes, the slot fields 8-aligned): one pass (SortedEntries)
+            SortedEntries.Claimed c = onePass ? want.claimIn(have, off, slots.capacity(), kept, held) : null;
+            if (c != null) {
+                return new Merge(c.at(), c.values(), c.unclaimed(), c.candidates(), c.gone());
+            }
+            return ofAnySize(want, have, slots, kept, held);
+        }
+
+        /** {@link #of} for values of other sizes: the live slots, the matches, then a pass over them. */
+        private static Merge ofAnySize(SortedEntries want, SortedEntries have, Slots slots, long[] kept, long[] held) {
+            int off = slots.offset();
             long capacity = slots.capacity();
             long[] live = have.valueLongsLE(off);   // slot (low half) and generation (high half) of each live entry
             for (long sg : live) {

@@ -46,7 +46,13 @@ public record Kinds(String schema, List<PolicyKind> all) {
     }
 
     public Optional<PolicyKind> find(String name) {
-        return all.stream().filter(k -> k.name().equals(name)).findFirst();
+        // a loop: every diff asks once per unit, and the stream was 3% of a warm 10k diff's samples (JFR)
+        for (PolicyKind k : all) {
+            if (k.name().equals(name)) {
+                return Optional.of(k);
+            }
+        }
+        return Optional.empty();
     }
 
     /** The kind whose units live under {@code rel} (relative to the pin root), by its first segment. */

@@ -11,8 +11,6 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.zip.CRC32;
-import java.util.zip.CRC32C;
 
 /**
  * The fingerprint of one unit as applied: its policy maps' entries, its programs' identities and whether
@@ -77,15 +75,11 @@ public final class Fingerprint {
                 }
                 md.update(sizes.array());
             }
-            CRC32C keysC = new CRC32C();
-            CRC32C valuesC = new CRC32C();
-            s.checksum(keysC, valuesC);
-            CRC32 keys = new CRC32();
-            CRC32 values = new CRC32();
-            s.checksum(keys, values);
+            // the keys' two checksums are kept with the keys: a compiled revision's, once (SortedEntries)
+            long keys = s.keyChecksums();
+            long values = s.valueChecksums();
             sums.clear();
-            sums.putInt((int) keysC.getValue()).putInt((int) keys.getValue())
-                    .putInt((int) valuesC.getValue()).putInt((int) values.getValue());
+            sums.putInt((int) (keys >>> 32)).putInt((int) keys).putInt((int) (values >>> 32)).putInt((int) values);
             md.update(sums.array());
         });
         programs.forEach((n, id) -> md.update(("prog " + n + " " + id + "\n").getBytes(StandardCharsets.UTF_8)));

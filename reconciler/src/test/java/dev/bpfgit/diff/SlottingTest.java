@@ -7,6 +7,7 @@ import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.MapSpec;
 import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kernel.SortedEntries;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -30,7 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the entry diff finds by comparing every entry (what Differ did before the merge reported them).
  */
 class SlottingTest {
-    private static final int VALUE = 24;
+    // the value size of the generated tables: a rule trie's 24 bytes (SortedEntries.claimIn's one pass), or another
+    private static int VALUE = 24;
 
     @Test
     void theMergePathAssignsAsTheGeneralLoopAndFindsTheSameChanges() {
@@ -38,9 +40,12 @@ class SlottingTest {
         int puts = 0;
         int removals = 0;
         int reused = 0;
+        int onePass = 0;
         for (int seed = 1; seed <= 300; seed++) {
             Random r = new Random(seed);
-            int offset = r.nextBoolean() ? 0 : 8;
+            // values of 24 and 32 bytes with 8-aligned slot fields: the one pass; 20 bytes or offset 4: the other path
+            VALUE = seed % 5 == 0 ? 20 : seed % 7 == 0 ? 32 : 24;
+            int offset = seed % 11 == 0 ? 4 : r.nextBoolean() ? 0 : 8;
             int capacity = 8 + r.nextInt(seed % 3 == 0 ? 40 : 400);
             Slots slots = new Slots("counters", capacity, offset);
             int space = 16 + r.nextInt(300);   // addresses drawn from a small space: desired and live overlap
@@ -55,12 +60,25 @@ class SlottingTest {
             List<Map<Bytes, Bytes>> lives = List.of(live4, live6);
             List<Slotting.Assigned> merged = Slotting.assign(slots, maps, lives, "rev" + seed, true);
             List<Slotting.Assigned> general = Slotting.assign(slots, maps, lives, "rev" + seed, false);
+            List<Slotting.Assigned> twoPass = Slotting.assign(slots, maps, lives, "rev" + seed, true, false);
             for (int i = 0; i < 2; i++) {
                 Slotting.Assigned m = merged.get(i);
                 Slotting.Assigned g = general.get(i);
+                Slotting.Assigned t = twoPass.get(i);
                 assertEquals(g.entries(), m.entries(), "seed " + seed + " map " + i);
                 assertArrayEquals(g.at(), m.at(), "seed " + seed + " map " + i);
                 assertNull(g.changes());
+                // the merge without SortedEntries.claimIn's one pass: the same entries, matches and changes
+                assertEquals(m.entries(), t.entries(), "seed " + seed + " map " + i);
+                assertArrayEquals(m.at(), t.at(), "seed " + seed + " map " + i);
+                assertEquals(m.changes() == null, t.changes() == null, "seed " + seed + " map " + i);
+                if (m.changes() != null) {
+                    assertArrayEquals(t.changes().puts(), m.changes().puts(), "seed " + seed + " puts");
+                    assertArrayEquals(t.changes().removals(), m.changes().removals(), "seed " + seed + " removals");
+                }
+                if (VALUE == 24 && offset % 8 == 0 && !want4.isEmpty() && i == 0) {
+                    onePass++;
+                }
                 if (i == 1 || want4.isEmpty()) {
                     continue;
                 }
@@ -81,8 +99,14 @@ class SlottingTest {
             }
         }
         // the generated cases cover each outcome many times
-        assertTrue(kept > 1000 && puts > 1000 && removals > 300 && reused > 5,
-                kept + " kept, " + puts + " puts, " + removals + " removals, " + reused + " nearly full");
+        assertTrue(kept > 1000 && puts > 1000 && removals > 300 && reused > 5 && onePass > 100,
+                kept + " kept, " + puts + " puts, " + removals + " removals, " + reused + " nearly full, "
+                        + onePass + " in one pass");
+    }
+
+    @AfterEach
+    void rulesSize() {
+        VALUE = 24;
     }
 
     /** What the entry diff finds comparing every entry: puts in key order, then removals in key order. */
