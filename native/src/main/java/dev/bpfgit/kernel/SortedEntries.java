@@ -426,12 +426,9 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
         long cap = capacity;
         int[] at = new int[n];
         byte[] merged = values.clone();
-        int[] unclaimed = new int[Math.min(n, 1024)];
-        int unclaimeds = 0;
-        int[] candidates = new int[unclaimed.length];
-        int candidateCount = 0;
-        int[] gone = new int[Math.min(m, 1024)];
-        int gones = 0;
+        IndexRun unclaimed = new IndexRun(n);
+        IndexRun candidates = new IndexRun(n);
+        IndexRun gone = new IndexRun(m);
         int j = 0;
         long y = m > 0 ? (long) LONG_BE.get(b, kb) : 0;
         for (int i = 0; i < n; i++) {
@@ -441,10 +438,7 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
                 if (s >= 1 && s <= cap) {
                     seen[(int) (s >>> 6)] |= 1L << s;
                 }
-                if (gones == gone.length) {
-                    gone = Arrays.copyOf(gone, Math.min(m, 2 * gones));
-                }
-                gone[gones++] = j;
+                gone.add(j);
                 if (++j < m) {
                     y = (long) LONG_BE.get(b, kb + j * Long.BYTES);
                 }
@@ -483,16 +477,10 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
                 candidate = true;
             }
             if (!claims) {
-                if (unclaimeds == unclaimed.length) {
-                    unclaimed = Arrays.copyOf(unclaimed, Math.min(n, 2 * unclaimeds));
-                }
-                unclaimed[unclaimeds++] = i;
+                unclaimed.add(i);
             }
             if (candidate) {
-                if (candidateCount == candidates.length) {
-                    candidates = Arrays.copyOf(candidates, Math.min(n, 2 * candidateCount));
-                }
-                candidates[candidateCount++] = i;
+                candidates.add(i);
             }
         }
         for (; j < m; j++) {
@@ -500,13 +488,9 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
             if (s >= 1 && s <= cap) {
                 seen[(int) (s >>> 6)] |= 1L << s;
             }
-            if (gones == gone.length) {
-                gone = Arrays.copyOf(gone, Math.min(m, 2 * gones));
-            }
-            gone[gones++] = j;
+            gone.add(j);
         }
-        return new Claimed(at, merged, Arrays.copyOf(unclaimed, unclaimeds), Arrays.copyOf(candidates, candidateCount),
-                Arrays.copyOf(gone, gones));
+        return new Claimed(at, merged, unclaimed.toArray(), candidates.toArray(), gone.toArray());
     }
 
     /**

@@ -13,6 +13,7 @@ import dev.bpfgit.kind.Kinds;
 import dev.bpfgit.kind.PolicyKind;
 import dev.bpfgit.kernel.AttachedProgram;
 import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.IndexRun;
 import dev.bpfgit.kernel.MapType;
 import dev.bpfgit.kernel.PinType;
 import dev.bpfgit.kernel.SortedEntries;
@@ -518,17 +519,13 @@ public final class Differ {
          */
         private static int[] changed(SortedEntries want, SortedEntries have, int[] at) {
             // one pass over the entries; most stay, so the array is trimmed to the changes found
-            int[] changed = new int[Math.min(want.size(), 1024)];
-            int k = 0;
+            IndexRun changed = new IndexRun(want.size());
             for (int w = 0; w < want.size(); w++) {
                 if (at[w] < 0 || !want.sameValue(w, have, at[w])) {
-                    if (k == changed.length) {
-                        changed = Arrays.copyOf(changed, Math.min(want.size(), 2 * k));
-                    }
-                    changed[k++] = w;
+                    changed.add(w);
                 }
             }
-            return Arrays.copyOf(changed, k);
+            return changed.toArray();
         }
 
         /** The live entries whose key is not desired, in key order: the scan when the merge did not find them. */

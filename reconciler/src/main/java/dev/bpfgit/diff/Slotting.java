@@ -3,6 +3,7 @@ package dev.bpfgit.diff;
 import dev.bpfgit.compile.MapDesire;
 import dev.bpfgit.compile.Slots;
 import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.IndexRun;
 import dev.bpfgit.kernel.SortedEntries;
 
 import java.nio.charset.StandardCharsets;
@@ -207,12 +208,9 @@ final class Slotting {
             int n = want.size();
             int[] at = new int[n];
             byte[] merged = want.copyOfValues();
-            int[] todo = new int[Math.min(n, 1024)];
-            int todos = 0;
-            int[] maybe = new int[todo.length];
-            int maybes = 0;
-            int[] gone = new int[Math.min(have.size(), 1024)];
-            int gones = 0;
+            IndexRun todo = new IndexRun(n);
+            IndexRun maybe = new IndexRun(n);
+            IndexRun gone = new IndexRun(have.size());
             int prev = -1;   // the last live entry matched: those between two matched ones are not desired
             for (int w = 0; w < n; w++) {
                 int m = match[w];
@@ -221,10 +219,7 @@ final class Slotting {
                 boolean change = m < 0;   // a new key (-1), or a value that differs beside the slot (-2 - j)
                 if (j >= 0) {
                     for (int r = prev + 1; r < j; r++) {
-                        if (gones == gone.length) {
-                            gone = Arrays.copyOf(gone, Math.min(have.size(), 2 * gones));
-                        }
-                        gone[gones++] = r;
+                        gone.add(r);
                     }
                     prev = j;
                     long sg = live[j];
@@ -234,33 +229,20 @@ final class Slotting {
                         // the desired value with the live slot and generation: for an unchanged rule, the live value
                         putU64(merged, want.valueOffset(w) + off, sg);
                     } else {
-                        if (todos == todo.length) {
-                            todo = Arrays.copyOf(todo, Math.min(n, 2 * todos));
-                        }
-                        todo[todos++] = w;
+                        todo.add(w);
                         change = true;   // a new slot: compared once it is known
                     }
                 } else {
-                    if (todos == todo.length) {
-                        todo = Arrays.copyOf(todo, Math.min(n, 2 * todos));
-                    }
-                    todo[todos++] = w;
+                    todo.add(w);
                 }
                 if (change) {
-                    if (maybes == maybe.length) {
-                        maybe = Arrays.copyOf(maybe, Math.min(n, 2 * maybes));
-                    }
-                    maybe[maybes++] = w;
+                    maybe.add(w);
                 }
             }
             for (int r = prev + 1; r < have.size(); r++) {
-                if (gones == gone.length) {
-                    gone = Arrays.copyOf(gone, Math.min(have.size(), 2 * gones));
-                }
-                gone[gones++] = r;
+                gone.add(r);
             }
-            return new Merge(at, merged, Arrays.copyOf(todo, todos), Arrays.copyOf(maybe, maybes),
-                    Arrays.copyOf(gone, gones));
+            return new Merge(at, merged, todo.toArray(), maybe.toArray(), gone.toArray());
         }
 
         /** With the slots all assigned: the desired entries that change, as the entry diff compares them. */
