@@ -387,15 +387,10 @@ class SortedEntriesTest {
         for (int round = 0; round < 60; round++) {
             boolean varying = round % 3 == 0;
             SortedEntries s = SortedEntries.copyOf(random(r, round == 0 ? 0 : r.nextInt(500), 8, varying));
-            java.util.zip.CRC32C kc = new java.util.zip.CRC32C();
-            java.util.zip.CRC32C vc = new java.util.zip.CRC32C();
-            s.checksum(kc, vc);
-            java.util.zip.CRC32 k = new java.util.zip.CRC32();
-            java.util.zip.CRC32 v = new java.util.zip.CRC32();
-            s.checksum(k, v);
+            long[] pairs = checksumPairs(s);
             SortedEntries before = s.withValues(s.copyOfValues());   // made before the keys' pair was computed
-            assertEquals(kc.getValue() << 32 | k.getValue(), s.keyChecksums(), "round " + round);
-            assertEquals(vc.getValue() << 32 | v.getValue(), s.valueChecksums(), "round " + round);
+            assertEquals(pairs[0], s.keyChecksums(), "round " + round);
+            assertEquals(pairs[1], s.valueChecksums(), "round " + round);
             assertEquals(s.keyChecksums(), s.keyChecksums());
             byte[] other = s.copyOfValues();
             for (int i = 0; i < other.length; i++) {
@@ -403,19 +398,25 @@ class SortedEntriesTest {
             }
             SortedEntries after = s.withValues(other);
             for (SortedEntries t : List.of(before, after)) {
-                java.util.zip.CRC32C tkc = new java.util.zip.CRC32C();
-                java.util.zip.CRC32C tvc = new java.util.zip.CRC32C();
-                t.checksum(tkc, tvc);
-                java.util.zip.CRC32 tk = new java.util.zip.CRC32();
-                java.util.zip.CRC32 tv = new java.util.zip.CRC32();
-                t.checksum(tk, tv);
-                assertEquals(tkc.getValue() << 32 | tk.getValue(), t.keyChecksums(), "round " + round);
-                assertEquals(tvc.getValue() << 32 | tv.getValue(), t.valueChecksums(), "round " + round);
+                long[] tPairs = checksumPairs(t);
+                assertEquals(tPairs[0], t.keyChecksums(), "round " + round);
+                assertEquals(tPairs[1], t.valueChecksums(), "round " + round);
             }
             if (other.length > 0) {
                 assertFalse(after.valueChecksums() == s.valueChecksums(), "round " + round);
             }
         }
+    }
+
+    /** The keys' and the values' CRC-32C (high half) and CRC-32 (low half), through {@link SortedEntries#checksum}. */
+    private static long[] checksumPairs(SortedEntries s) {
+        java.util.zip.CRC32C kc = new java.util.zip.CRC32C();
+        java.util.zip.CRC32C vc = new java.util.zip.CRC32C();
+        s.checksum(kc, vc);
+        java.util.zip.CRC32 k = new java.util.zip.CRC32();
+        java.util.zip.CRC32 v = new java.util.zip.CRC32();
+        s.checksum(k, v);
+        return new long[] {kc.getValue() << 32 | k.getValue(), vc.getValue() << 32 | v.getValue()};
     }
 
     private static void le32(byte[] b, int at, int v) {
