@@ -78,19 +78,38 @@ public final class ReconcileBench {
     static int rulesPerFile = 50000;
     static Path mapbench;
     static boolean mapbenchBpftool;
+    static int pairRounds = -1;         // paired rounds per N (default: --runs)
+    static Path triedump;               // bench/src/triedump.c, built: the C dump of bpfgit's own trie
     static Map<Integer, double[]> cRef = new TreeMap<>();   // N -> dump, diff, apply, total (ms)
     static Map<Integer, double[]> cOne = new TreeMap<>();   // N -> per-entry reconcile total (ms)
     static Map<Integer, double[]> bpftool = new TreeMap<>(); // N -> bpftool -j dump ms, batch-file ns/entry
 
     /** One reconcile; read, parse and compile are 0 when the policies were compiled before. */
     record Sample(double read, double parse, double compile, double observe, double diff, double apply,
-                  double gc, int written, int deleted, int planned, KW kw) {
+                  double gc, int written, int deleted, int planned, KW kw, double cpu) {
         double warm() {
             return observe + diff + apply;
         }
 
         double full() {
             return read + parse + compile + warm();
+        }
+    }
+
+    /**
+     * One paired round (bench/README.md, "The warm ratio paired with the C floor"): mapbench's batch reconcile
+     * ({@code c}: dump, diff, apply, total ms, from one {@code mapbench -t lpm -n N -r 1}, whose whole process took
+     * {@code cWall} ms of wall and {@code cCpu} ms of CPU, user + sys) and one warm reconcile of bpfgit ({@code b}),
+     * C first when {@code cFirst} (ABBA over the rounds); {@code own}: triedump's LOOKUP_BATCH dump of bpfgit's own
+     * rules_v4 right after bpfgit's reconcile, median wall and CPU ms of 3 dumps (null without --triedump).
+     */
+    record Pair(boolean cFirst, double[] c, double cWall, double cCpu, Sample b, double[] own) {
+        double ratio() {
+            return b.warm() / c[3];
+        }
+
+        double cpuRatio() {
+            return b.cpu / c[3];
         }
     }
 
@@ -109,7 +128,7 @@ public final class ReconcileBench {
     }
 
     record Result(int n, List<Sample> warm, List<Sample> full, List<Cold> cold, double hitNs, double missNs, double emptyNs,
-                  int hitRet, int missRet, int emptyRet, KW inSyncWarm, KW inSyncCold, Cached cached) {
+                  int hitRet, int missRet, int emptyRet, KW inSyncWarm, KW inSyncCold, Cached cached, List<Pair> pairs) {
     }
 
     /**
@@ -191,6 +210,33 @@ public final class ReconcileBench {
                         s.written, s.deleted);
                 samples.add(s);
             }
+            // paired rounds: mapbench's batch reconcile (one `mapbench -r 1`) and one warm reconcile of bpfgit,
+            // C first in rounds 0 and 3 of every 4 (ABBA), so that a drift of the machine within a round cancels
+            List<Pair> pairs = new ArrayList<>();
+            Path trie = pinRoot.resolve("traffic").resolve(ifname).resolve("xdp").resolve("rules_v4");
+            for (int r = 0; mapbench != null && r < pairRounds; r++) {
+                boolean cFirst = r % 4 == 0 || r % 4 == 3;
+                double[][] c = null;
+                Sample s = null;
+                double[] own = null;
+                for (int half = 0; half < 2; half++) {
+                    if ((half == 0) == cFirst) {
+                        c = mapbenchOnce(n);
+                    } else {
+                        Path dir = toB ? dirB : dirA;
+                        s = reconcile(pipe, dir, compiled.get(dir), written, deleted);
+                        own = triedump == null ? null : ownDump(trie);
+                        requireState(kernel, pinRoot, n, toB);
+                        toB = !toB;
+                    }
+                }
+                Pair pr = new Pair(cFirst, c[0], c[1][0], c[1][1], s, own);
+                progress("N=%d pair %d/%d (%s): C %.2f ms (dump %.2f), bpfgit %.1f ms wall (observe %.1f), %.1f ms CPU:"
+                                + " %.2f× wall, %.2f× CPU%s", n, r + 1, pairRounds, cFirst ? "C first" : "bpfgit first",
+                        pr.c[3], pr.c[0], s.warm(), s.observe, s.cpu, pr.ratio(), pr.cpuRatio(),
+                        own == null ? "" : f("; C dump of bpfgit's trie %.2f ms", own[0]));
+                pairs.add(pr);
+            }
             Cached cached = cached(kernel, pipe, compiled, dirA, dirB, toB, written, deleted, n);
             if (cached != null && (warmup + runs) % 2 == 1) {   // the flips it made
                 toB = !toB;
@@ -257,7 +303,7 @@ public final class ReconcileBench {
                 }
             }
             return new Result(n, samples, full, colds, h[0], m[0], e[0], (int) h[1], (int) m[1], (int) e[1],
-                    syncWarm, syncCold, cached);
+                    syncWarm, syncCold, cached, pairs);
         } finally {
             progress("N=%d: destroy (bpfgit's own destroy plan) and remove the policy files", n);
             try {
@@ -349,14 +395,16 @@ public final class ReconcileBench {
         }
         long tc = System.nanoTime();
         Map<Integer, long[]> before = counters();   // untimed; observe and diff write nothing
-        long t3 = System.nanoTime();
         long gc0 = gcMillis();
+        long cpu0 = processCpuNs();
+        long t3 = System.nanoTime();
         LiveState live = cache == null ? pipe.observe(desired) : pipe.observe(desired, cache);
         long t4 = System.nanoTime();
         Plan plan = Differ.diff(desired, live);
         long t5 = System.nanoTime();
         ApplyResult r = pipe.apply(plan);
         long t6 = System.nanoTime();
+        long cpu1 = processCpuNs();
         long gc = gcMillis() - gc0;
         KW kw = kernelWrites(pipe.root(), before);   // untimed
         int planned = 0;
@@ -376,7 +424,7 @@ public final class ReconcileBench {
         requireKernelCount(kw, expectWritten, expectDeleted, "apply of " + dir);
         requireInSync(pipe, desired, "apply of " + dir);   // untimed
         return new Sample(ms(t1 - t0), ms(t2 - t1), ms(tc - t2), ms(t4 - t3), ms(t5 - t4), ms(t6 - t5), gc,
-                r.entriesWritten(), r.entriesDeleted(), planned, kw);
+                r.entriesWritten(), r.entriesDeleted(), planned, kw, ms(cpu1 - cpu0));
     }
 
     /** Milliseconds spent in GC pauses so far, all collectors. */
@@ -710,6 +758,9 @@ public final class ReconcileBench {
                     n, cs, w.observe, w.diff, w.apply, warmTotal, ratio, f.read, f.parse, f.compile, f.observe, f.diff,
                     f.apply, fullTotal, cold, counts, r.hitNs, r.missNs, r.emptyNs);
         }
+        if (results.stream().anyMatch(r -> !r.pairs.isEmpty())) {
+            reportPairs(o, results);
+        }
         if (results.stream().anyMatch(r -> r.cached != null)) {
             o.println();
             o.println("The sidecar's warm path on a new revision (`bpfgit run`), beside the full read above: the same flips,"
@@ -811,6 +862,105 @@ public final class ReconcileBench {
         }
     }
 
+    /** The paired rounds: per-pair ratios with their spread, wall and CPU, and the dump on the same trie. */
+    static void reportPairs(PrintStream o, List<Result> results) {
+        o.println();
+        o.println("### The warm reconcile paired with the C floor, round by round");
+        o.println();
+        o.println("Each round: one `mapbench -t lpm -n N -r 1` (its batch reconcile row, the official floor) and one warm"
+                + " reconcile of bpfgit (one flip in the same warm JVM), in the order C-bpfgit, bpfgit-C, bpfgit-C,"
+                + " C-bpfgit, ... (ABBA), so that a drift of the machine cancels; the ratio is taken per pair. The row"
+                + " above divides medians of runs made one after the other (mapbench's R runs first), which follow the"
+                + " machine's drift. bpfgit's CPU: CLOCK_PROCESS_CPUTIME_ID of its JVM over observe + diff + apply, every"
+                + " thread (a second dump cursor, JIT and GC threads included). The floor is one thread: its CPU is taken"
+                + " as its wall (checked: mapbench's whole process, user + sys over wall; triedump's dump, CPU over wall).");
+        o.println();
+        o.println("| N | pairs | C floor: dump + diff + apply ms, medians | bpfgit warm wall: observe + diff + apply ms, medians"
+                + " | **bpfgit / C, wall, per pair**: median (p10-p90) [min-max] | bpfgit warm CPU ms, all threads, median"
+                + " (min-max) | **bpfgit CPU / C, per pair**: median (p10-p90) [min-max] | ratio of the medians, wall / CPU"
+                + " | mapbench process: CPU / wall, median (min-max) |");
+        o.println("|---:|---:|---|---|---|---|---|---|---|");
+        for (Result r : results) {
+            if (r.pairs.isEmpty()) {
+                continue;
+            }
+            List<Pair> ps = r.pairs;
+            double cd = median(ps.stream().mapToDouble(x -> x.c[0]).toArray());
+            double cf = median(ps.stream().mapToDouble(x -> x.c[1]).toArray());
+            double ca = median(ps.stream().mapToDouble(x -> x.c[2]).toArray());
+            double ct = median(ps.stream().mapToDouble(x -> x.c[3]).toArray());
+            List<Sample> bs = ps.stream().map(Pair::b).toList();
+            Sample w = medians(bs);
+            double bt = median(bs.stream().mapToDouble(Sample::warm).toArray());
+            o.printf(Locale.ROOT, "| %d | %d | %.2f + %.2f + %.2f = %.2f (%s) | %.1f + %.1f + %.1f = %.1f (%s) | **%s** | %s | **%s** | %.2f× / %.2f× | %s |%n",
+                    r.n, ps.size(), cd, cf, ca, ct, minMax(ps.stream().mapToDouble(x -> x.c[3]).toArray()),
+                    w.observe, w.diff, w.apply, bt, minMax(bs.stream().mapToDouble(Sample::warm).toArray()),
+                    spread(ps.stream().mapToDouble(Pair::ratio).toArray(), "×"), range(bs, Sample::cpu),
+                    spread(ps.stream().mapToDouble(Pair::cpuRatio).toArray(), "×"), bt / ct, w.cpu / ct,
+                    spread2(ps.stream().mapToDouble(x -> x.cCpu / x.cWall).toArray()));
+        }
+        if (results.stream().anyMatch(r -> r.pairs.stream().anyMatch(x -> x.own != null))) {
+            o.println();
+            o.println("The dump part on the very same kernel object (additional evidence; the floor stays mapbench's):"
+                    + " in the bpfgit half of each round, right after bpfgit's reconcile, bench/src/triedump.c (our own C)"
+                    + " dumps bpfgit's pinned rules_v4 with LOOKUP_BATCH in chunks of 10000 as mapbench does (median of 3"
+                    + " dumps, after an untimed one). mapbench dumps a trie it has just created and filled.");
+            o.println();
+            o.println("| N | mapbench's dump of its own trie ms | triedump: C dump of bpfgit's rules_v4, wall / CPU ms"
+                    + " | bpfgit observe ms (wall) | observe / mapbench's dump, per pair | **observe / C dump of the same trie,"
+                    + " per pair** | C dump of bpfgit's trie / mapbench's dump, per pair |");
+            o.println("|---:|---|---|---|---|---|---|");
+            for (Result r : results) {
+                List<Pair> ps = r.pairs.stream().filter(x -> x.own != null).toList();
+                if (ps.isEmpty()) {
+                    continue;
+                }
+                o.printf(Locale.ROOT, "| %d | %s | %s / %s | %s | %s | **%s** | %s |%n", r.n,
+                        range(ps.stream().mapToDouble(x -> x.c[0]).toArray()),
+                        range(ps.stream().mapToDouble(x -> x.own[0]).toArray()),
+                        range(ps.stream().mapToDouble(x -> x.own[1]).toArray()),
+                        range(ps.stream().mapToDouble(x -> x.b.observe).toArray()),
+                        spread(ps.stream().mapToDouble(x -> x.b.observe / x.c[0]).toArray(), "×"),
+                        spread(ps.stream().mapToDouble(x -> x.b.observe / x.own[0]).toArray(), "×"),
+                        spread(ps.stream().mapToDouble(x -> x.own[0] / x.c[0]).toArray(), "×"));
+            }
+        }
+        o.println();
+        for (Result r : results) {
+            if (!r.pairs.isEmpty()) {
+                StringBuilder sb = new StringBuilder();
+                for (Pair x : r.pairs) {
+                    sb.append(sb.isEmpty() ? "" : ", ").append(x.cFirst ? "C-b " : "b-C ")
+                            .append(f("%.2f/%.2f", x.ratio(), x.cpuRatio()));
+                }
+                o.printf(Locale.ROOT, "N=%d, per pair in round order (order, wall ratio / CPU ratio): %s.%n%n", r.n, sb);
+            }
+        }
+    }
+
+    /** median (p10-p90) [min-max] with the unit after each figure; p10 and p90 interpolated. */
+    static String spread(double[] v, String unit) {
+        double[] c = v.clone();
+        Arrays.sort(c);
+        return f("%.2f%s (%.2f-%.2f) [%.2f-%.2f]", median(c), unit, pct(c, 0.1), pct(c, 0.9), c[0], c[c.length - 1]);
+    }
+
+    static String spread2(double[] v) {
+        double[] c = v.clone();
+        Arrays.sort(c);
+        return f("%.2f (%.2f-%.2f)", median(c), c[0], c[c.length - 1]);
+    }
+
+    static String minMax(double[] v) {
+        return f("%.1f-%.1f", Arrays.stream(v).min().orElse(0), Arrays.stream(v).max().orElse(0));
+    }
+
+    static double pct(double[] sorted, double q) {
+        double x = q * (sorted.length - 1);
+        int i = (int) Math.floor(x);
+        return i + 1 < sorted.length ? sorted[i] + (x - i) * (sorted[i + 1] - sorted[i]) : sorted[i];
+    }
+
     static String span(long[] v) {
         long lo = Arrays.stream(v).min().orElse(0), hi = Arrays.stream(v).max().orElse(0);
         return lo == hi ? Long.toString(lo) : lo + "-" + hi;
@@ -830,7 +980,7 @@ public final class ReconcileBench {
     static Sample medians(List<Sample> s) {
         return new Sample(med(s, Sample::read), med(s, Sample::parse), med(s, Sample::compile), med(s, Sample::observe),
                 med(s, Sample::diff), med(s, Sample::apply), med(s, Sample::gc), s.getFirst().written,
-                s.getFirst().deleted, s.getFirst().planned, s.getFirst().kw);
+                s.getFirst().deleted, s.getFirst().planned, s.getFirst().kw, med(s, Sample::cpu));
     }
 
     static double med(List<Sample> s, java.util.function.ToDoubleFunction<Sample> f) {
@@ -898,6 +1048,8 @@ public final class ReconcileBench {
                 case "--repeat" -> repeat = Integer.parseInt(v);
                 case "--rules-per-file" -> rulesPerFile = Integer.parseInt(v);
                 case "--mapbench" -> mapbench = Path.of(v).toAbsolutePath();
+                case "--pairs" -> pairRounds = Integer.parseInt(v);
+                case "--triedump" -> triedump = Path.of(v).toAbsolutePath();
                 case "--mapbench-bpftool" -> {
                     mapbenchBpftool = true;
                     i--;   // a flag: takes no value
@@ -911,6 +1063,9 @@ public final class ReconcileBench {
                 default -> throw new IllegalArgumentException("unknown option " + a);
             }
             i++;
+        }
+        if (pairRounds < 0) {
+            pairRounds = runs;
         }
         if (netns == null || root == null || work == null) {
             throw new IllegalArgumentException("--netns, --root and --work are required");
@@ -958,6 +1113,82 @@ public final class ReconcileBench {
             throw new IllegalStateException("no lpm_trie batch reconcile row for N=" + n + " in " + out);
         }
     }
+
+    /**
+     * One {@code mapbench -t lpm -n N -r 1} under /usr/bin/time: {{dump, diff, apply, total} ms of its batch
+     * reconcile, {wall, user + sys CPU} ms of the whole process}.
+     */
+    static double[][] mapbenchOnce(int n) throws Exception {
+        Path out = work.resolve("mapbench-pair-" + n + ".md");
+        Path time = work.resolve("mapbench-pair-" + n + ".time");
+        Process p = new ProcessBuilder("/usr/bin/time", "-o", time.toString(), "-f", "%e %U %S", mapbench.toString(),
+                "-t", "lpm", "-n", Integer.toString(n), "-r", "1").directory(mapbench.getParent().toFile())
+                .redirectOutput(out.toFile()).redirectError(work.resolve("mapbench-pair-" + n + ".err").toFile()).start();
+        if (p.waitFor() != 0) {
+            ERR.print(Files.readString(work.resolve("mapbench-pair-" + n + ".err")));
+            throw new IllegalStateException("mapbench -r 1 failed (exit " + p.exitValue() + ")");
+        }
+        double[] c = null;
+        for (String line : Files.readAllLines(out)) {
+            String[] x = Arrays.stream(line.split("\\|", -1)).map(String::strip).toArray(String[]::new);
+            if (x.length == 11 && x[1].equals("lpm_trie") && x[2].equals(Integer.toString(n)) && x[3].equals("batch")) {
+                c = new double[]{num(x[4]), num(x[5]), num(x[6]), num(x[7])};
+            }
+        }
+        if (c == null) {
+            throw new IllegalStateException("no lpm_trie batch reconcile row for N=" + n + " in " + out);
+        }
+        String[] t = Files.readString(time).strip().split("\\s+");
+        double[] proc = {num(t[t.length - 3]) * 1000, (num(t[t.length - 2]) + num(t[t.length - 1])) * 1000};
+        return new double[][]{c, proc};
+    }
+
+    /** triedump (bench/src/triedump.c) on bpfgit's pinned trie: median {wall, CPU} ms of 3 LOOKUP_BATCH dumps. */
+    static double[] ownDump(Path trie) throws Exception {
+        Process p = new ProcessBuilder(triedump.toString(), trie.toString(), "3")
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("triedump failed (exit " + p.exitValue() + ")");
+        }
+        List<double[]> d = new ArrayList<>();
+        for (String line : out.split("\n")) {
+            String[] x = line.strip().split(" ");
+            if (x.length == 4 && x[0].equals("dump")) {
+                d.add(new double[]{num(x[1]) / 1e6, num(x[2]) / 1e6});
+            }
+        }
+        if (d.isEmpty()) {
+            throw new IllegalStateException("triedump printed no dump: " + out);
+        }
+        return new double[]{median(d.stream().mapToDouble(a -> a[0]).toArray()),
+                median(d.stream().mapToDouble(a -> a[1]).toArray())};
+    }
+
+    /**
+     * CPU time of this whole process so far, every thread (clock_gettime(CLOCK_PROCESS_CPUTIME_ID), ns): JIT and
+     * GC threads and any helper thread of the dump included.
+     */
+    static long processCpuNs() {
+        try {
+            int rc = (int) CLOCK_GETTIME.invokeExact(2 /* CLOCK_PROCESS_CPUTIME_ID */, TIMESPEC);
+            if (rc != 0) {
+                throw new IllegalStateException("clock_gettime failed");
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        return TIMESPEC.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0) * 1_000_000_000L
+                + TIMESPEC.get(java.lang.foreign.ValueLayout.JAVA_LONG, 8);
+    }
+
+    static final java.lang.foreign.MemorySegment TIMESPEC = java.lang.foreign.Arena.global().allocate(16, 8);
+    static final java.lang.invoke.MethodHandle CLOCK_GETTIME = java.lang.foreign.Linker.nativeLinker().downcallHandle(
+            java.lang.foreign.Linker.nativeLinker().defaultLookup().findOrThrow("clock_gettime"),
+            java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
+                    java.lang.foreign.ValueLayout.JAVA_INT, java.lang.foreign.ValueLayout.ADDRESS));
 
     static boolean isNum(String s) {
         return s.matches("[0-9.]+");
