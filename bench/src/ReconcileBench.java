@@ -79,6 +79,8 @@ public final class ReconcileBench {
     static Path mapbench;
     static boolean mapbenchBpftool;
     static int pairRounds = -1;         // paired rounds per N (default: --runs)
+    /** Paired rounds run first and not counted: the pairing code's own first runs (JIT) and the first subprocesses. */
+    static final int PAIR_WARMUP = 2;
     static Path triedump;               // bench/src/triedump.c, built: the C dump of bpfgit's own trie
     static Map<Integer, double[]> cRef = new TreeMap<>();   // N -> dump, diff, apply, total (ms)
     static Map<Integer, double[]> cOne = new TreeMap<>();   // N -> per-entry reconcile total (ms)
@@ -214,8 +216,8 @@ public final class ReconcileBench {
             // C first in rounds 0 and 3 of every 4 (ABBA), so that a drift of the machine within a round cancels
             List<Pair> pairs = new ArrayList<>();
             Path trie = pinRoot.resolve("traffic").resolve(ifname).resolve("xdp").resolve("rules_v4");
-            for (int r = 0; mapbench != null && r < pairRounds; r++) {
-                boolean cFirst = r % 4 == 0 || r % 4 == 3;
+            for (int r = -PAIR_WARMUP; mapbench != null && r < pairRounds; r++) {
+                boolean cFirst = Math.floorMod(r, 4) == 0 || Math.floorMod(r, 4) == 3;
                 double[][] c = null;
                 Sample s = null;
                 double[] own = null;
@@ -231,11 +233,14 @@ public final class ReconcileBench {
                     }
                 }
                 Pair pr = new Pair(cFirst, c[0], c[1][0], c[1][1], s, own);
-                progress("N=%d pair %d/%d (%s): C %.2f ms (dump %.2f), bpfgit %.1f ms wall (observe %.1f), %.1f ms CPU:"
-                                + " %.2f× wall, %.2f× CPU%s", n, r + 1, pairRounds, cFirst ? "C first" : "bpfgit first",
+                progress("N=%d %s %d/%d (%s): C %.2f ms (dump %.2f), bpfgit %.1f ms wall (observe %.1f), %.1f ms CPU:"
+                                + " %.2f× wall, %.2f× CPU%s", n, r < 0 ? "warm-up pair" : "pair",
+                        r < 0 ? r + PAIR_WARMUP + 1 : r + 1, r < 0 ? PAIR_WARMUP : pairRounds, cFirst ? "C first" : "bpfgit first",
                         pr.c[3], pr.c[0], s.warm(), s.observe, s.cpu, pr.ratio(), pr.cpuRatio(),
                         own == null ? "" : f("; C dump of bpfgit's trie %.2f ms", own[0]));
-                pairs.add(pr);
+                if (r >= 0) {
+                    pairs.add(pr);
+                }
             }
             Cached cached = cached(kernel, pipe, compiled, dirA, dirB, toB, written, deleted, n);
             if (cached != null && (warmup + runs) % 2 == 1) {   // the flips it made
@@ -933,7 +938,11 @@ public final class ReconcileBench {
                     sb.append(sb.isEmpty() ? "" : ", ").append(x.cFirst ? "C-b " : "b-C ")
                             .append(f("%.2f/%.2f", x.ratio(), x.cpuRatio()));
                 }
-                o.printf(Locale.ROOT, "N=%d, per pair in round order (order, wall ratio / CPU ratio): %s.%n%n", r.n, sb);
+                double[] cf = r.pairs.stream().filter(Pair::cFirst).mapToDouble(Pair::ratio).toArray();
+                double[] bf = r.pairs.stream().filter(x -> !x.cFirst).mapToDouble(Pair::ratio).toArray();
+                o.printf(Locale.ROOT, "N=%d, per pair in round order (order, wall ratio / CPU ratio): %s; after %d"
+                                + " warm-up pairs not counted. Median wall ratio of the pairs with C first %.2f×, with"
+                                + " bpfgit first %.2f×.%n%n", r.n, sb, PAIR_WARMUP, median(cf), median(bf));
             }
         }
     }
