@@ -113,6 +113,11 @@ public final class ReconcileBench {
         double cpuRatio() {
             return b.cpu / c[3];
         }
+
+        /** Against an estimate of the floor's CPU: its reconcile's wall × its whole process's CPU / wall. */
+        double cpuRatioEst() {
+            return b.cpu / (c[3] * Math.min(1, cCpu / cWall));
+        }
     }
 
     record Cold(double wallMs, int written, int deleted, int exit, KW kw) {
@@ -877,14 +882,17 @@ public final class ReconcileBench {
                 + " C-bpfgit, ... (ABBA), so that a drift of the machine cancels; the ratio is taken per pair. The row"
                 + " above divides medians of runs made one after the other (mapbench's R runs first), which follow the"
                 + " machine's drift. bpfgit's CPU: CLOCK_PROCESS_CPUTIME_ID of its JVM over observe + diff + apply, every"
-                + " thread (a second dump cursor, JIT and GC threads included). The floor is one thread: its CPU is taken"
-                + " as its wall (checked: mapbench's whole process, user + sys over wall; triedump's dump, CPU over wall).");
+                + " thread (a second dump cursor, JIT and GC threads included). The floor is one thread: its CPU is its"
+                + " wall while it is not descheduled; `CPU / C wall` takes it so, which favours bpfgit when the machine"
+                + " is loaded; `CPU / C CPU est.` scales the floor's wall by its whole process's CPU over wall in that"
+                + " round (mapbench's user + sys over wall from /usr/bin/time; 0.97-0.99 on a machine with a free core).");
         o.println();
         o.println("| N | pairs | C floor: dump + diff + apply ms, medians | bpfgit warm wall: observe + diff + apply ms, medians"
                 + " | **bpfgit / C, wall, per pair**: median (p10-p90) [min-max] | bpfgit warm CPU ms, all threads, median"
-                + " (min-max) | **bpfgit CPU / C, per pair**: median (p10-p90) [min-max] | ratio of the medians, wall / CPU"
-                + " | mapbench process: CPU / wall, median (min-max) |");
-        o.println("|---:|---:|---|---|---|---|---|---|---|");
+                + " (min-max) | **bpfgit CPU / C wall, per pair**: median (p10-p90) [min-max] | bpfgit CPU / C CPU est., per"
+                + " pair: median (p10-p90) [min-max] | ratio of the medians, wall / CPU | mapbench process: CPU / wall,"
+                + " median (min-max) |");
+        o.println("|---:|---:|---|---|---|---|---|---|---|---|");
         for (Result r : results) {
             if (r.pairs.isEmpty()) {
                 continue;
@@ -897,11 +905,12 @@ public final class ReconcileBench {
             List<Sample> bs = ps.stream().map(Pair::b).toList();
             Sample w = medians(bs);
             double bt = median(bs.stream().mapToDouble(Sample::warm).toArray());
-            o.printf(Locale.ROOT, "| %d | %d | %.2f + %.2f + %.2f = %.2f (%s) | %.1f + %.1f + %.1f = %.1f (%s) | **%s** | %s | **%s** | %.2f× / %.2f× | %s |%n",
+            o.printf(Locale.ROOT, "| %d | %d | %.2f + %.2f + %.2f = %.2f (%s) | %.1f + %.1f + %.1f = %.1f (%s) | **%s** | %s | **%s** | %s | %.2f× / %.2f× | %s |%n",
                     r.n, ps.size(), cd, cf, ca, ct, minMax(ps.stream().mapToDouble(x -> x.c[3]).toArray()),
                     w.observe, w.diff, w.apply, bt, minMax(bs.stream().mapToDouble(Sample::warm).toArray()),
                     spread(ps.stream().mapToDouble(Pair::ratio).toArray(), "×"), range(bs, Sample::cpu),
-                    spread(ps.stream().mapToDouble(Pair::cpuRatio).toArray(), "×"), bt / ct, w.cpu / ct,
+                    spread(ps.stream().mapToDouble(Pair::cpuRatio).toArray(), "×"),
+                    spread(ps.stream().mapToDouble(Pair::cpuRatioEst).toArray(), "×"), bt / ct, w.cpu / ct,
                     spread2(ps.stream().mapToDouble(x -> x.cCpu / x.cWall).toArray()));
         }
         if (results.stream().anyMatch(r -> r.pairs.stream().anyMatch(x -> x.own != null))) {
