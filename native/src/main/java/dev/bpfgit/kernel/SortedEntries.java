@@ -254,6 +254,14 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
         return valueOff[i + 1] - valueOff[i];
     }
 
+    /** The little-endian u32 at {@code at} of key {@code i}, read in place (no copy of the key). */
+    public long keyU32(int i, int at) {
+        java.util.Objects.checkFromIndexSize(at, 4, keySize(i));
+        int o = keyOff[i] + at;
+        return (keys[o] & 0xffL) | (keys[o + 1] & 0xffL) << 8 | (keys[o + 2] & 0xffL) << 16
+                | (keys[o + 3] & 0xffL) << 24;
+    }
+
     /** Byte {@code at} of value {@code i}. */
     public byte valueByte(int i, int at) {
         return values[valueOff[i] + java.util.Objects.checkIndex(at, valueSize(i))];

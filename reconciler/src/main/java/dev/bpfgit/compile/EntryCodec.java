@@ -1,6 +1,7 @@
 package dev.bpfgit.compile;
 
 import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.SortedEntries;
 
 import java.util.List;
 import java.util.function.IntPredicate;
@@ -20,6 +21,15 @@ public interface EntryCodec {
     /** How specific a key is (prefix length for LPM tries); adds go most specific first, removals last. */
     default int specificity(Bytes key) {
         return 0;
+    }
+
+    /**
+     * {@link #specificity} of key {@code i} of {@code entries}: the diff asks it of every changed entry, and a codec
+     * that reads the key in place spares the copy {@link SortedEntries#key} makes. Must equal
+     * {@code specificity(entries.key(i))}.
+     */
+    default int specificity(SortedEntries entries, int i) {
+        return specificity(entries.key(i));
     }
 
     /**

@@ -242,7 +242,9 @@ public final class Differ {
                 out.add(t);
             }
         }
-        out.sort(Comparator.comparing(t -> pin.apply(t).toString()));
+        if (out.size() > 1) {   // mostly none: a plan that removes nothing makes no comparator
+            out.sort(Comparator.comparing(t -> pin.apply(t).toString()));
+        }
         return out;
     }
 
@@ -250,7 +252,6 @@ public final class Differ {
     private static List<UnitPlan> removals(Kinds kinds, LiveState live, Set<Path> wanted) {
         Path root = live.root();
         Map<Path, List<Change>> byDir = new TreeMap<>();
-        Comparator<Path> order = Comparator.comparing(Path::toString);
         // loops, not streams: a plan runs this once, mostly finding nothing to remove, in code the JIT has not
         // compiled yet at a sidecar's few plans an hour (interpreted streams were a tenth of a warm diff's samples)
         for (LiveLink l : unwanted(live.links().values(), LiveLink::pin, wanted)) {
@@ -281,8 +282,14 @@ public final class Differ {
                 emptyDirs.add(d);
             }
         }
-        emptyDirs.sort(Comparator.comparingInt(Path::getNameCount).reversed().thenComparing(order));
+        if (emptyDirs.size() > 1) {
+            emptyDirs.sort(Comparator.comparingInt(Path::getNameCount).reversed()
+                    .thenComparing(Comparator.comparing(Path::toString)));
+        }
         List<UnitPlan> plans = new ArrayList<>();
+        if (byDir.isEmpty() && emptyDirs.isEmpty()) {
+            return plans;   // the warm path: nothing to remove
+        }
         // the pin root's own objects (the bookkeeping map) go last: an interrupted destroy still knows
         Map<Path, List<Change>> rootLast = new LinkedHashMap<>(byDir);
         List<Change> atRoot = rootLast.remove(root);
@@ -629,14 +636,21 @@ public final class Differ {
             Set<Path> reloaded = new HashSet<>();
             for (ProgramDesire p : unit.programs()) {
                 wanted.add(p.pin());
-                Map<String, Path> maps = new TreeMap<>();
-                p.spec().maps().forEach((name, pin) -> maps.put(name, staged.getOrDefault(pin, pin)));
-                ProgramSpec spec = new ProgramSpec(p.spec().object(), p.spec().program(), maps);
-                LiveProgram lp = live.programs().get(p.pin());
                 boolean mapsSwapped = false;
-                for (Path pin : p.spec().maps().values()) {
-                    mapsSwapped |= staged.containsKey(pin);
+                if (!staged.isEmpty()) {
+                    for (Path pin : p.spec().maps().values()) {
+                        mapsSwapped |= staged.containsKey(pin);
+                    }
                 }
+                // the compiled spec as it is when none of its maps is staged (the warm path): no copy per diff
+                ProgramSpec spec = p.spec();
+                if (mapsSwapped) {
+                    Map<String, Path> maps = new TreeMap<>();
+                    p.spec().maps().forEach((name, pin) -> maps.put(name, staged.getOrDefault(pin, pin)));
+                    spec = new ProgramSpec(p.spec().object(), p.spec().program(), maps);
+                }
+                String identity = spec.identity();
+                LiveProgram lp = live.programs().get(p.pin());
                 String reason = null;
                 if (lp == null) {
                     loads.add(new Change.LoadProgram(p.pin(), spec, false, "new"));
@@ -645,14 +659,14 @@ public final class Differ {
                     reason = "maps replaced";
                 } else if (lp.identity().isEmpty()) {
                     reason = "origin unknown (no record of loading it)";
-                } else if (!lp.identity().get().equals(spec.identity())) {
-                    reason = "object changed (" + shortId(lp.identity().get()) + " -> " + shortId(spec.identity()) + ")";
+                } else if (!lp.identity().get().equals(identity)) {
+                    reason = "object changed (" + shortId(lp.identity().get()) + " -> " + shortId(identity) + ")";
                 }
                 if (reason != null) {
                     loads.add(new Change.LoadProgram(p.pin(), spec, true, reason));
                     reloaded.add(p.pin());
                 }
-                fingerprint.program(p.pin().getFileName().toString(), spec.identity());
+                fingerprint.program(p.pin().getFileName().toString(), identity);
             }
             return reloaded;
         }
@@ -708,6 +722,9 @@ public final class Differ {
             if (at.isEmpty()) {
                 return;
             }
+            if (ll != null && runsOnly(at, ll.info().progId())) {
+                return;   // the warm path: only the program of bpfgit's own link is attached; no set of ids
+            }
             Set<Integer> ours = new HashSet<>();
             for (LiveProgram p : live.programs().values()) {
                 ours.add(p.info().id());
@@ -738,6 +755,16 @@ public final class Differ {
             warnings.add(message(l, others) + ": " + (foreign.refuse()
                     ? "it is no BPF program, so bpfgit leaves it be; one with a lower pref that returns a verdict"
                     + " decides before bpfgit's." : foreign.advice()));
+        }
+
+        /** Whether every program attached is the program {@code progId} (a BPF program: id 0 is none). */
+        private static boolean runsOnly(List<AttachedProgram> at, int progId) {
+            for (AttachedProgram a : at) {
+                if (a.progId() == 0 || a.progId() != progId) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         private String message(LinkDesire l, List<AttachedProgram> others) {

@@ -71,8 +71,8 @@ public final class EntryChanges extends AbstractList<EntryChange> implements Ran
         boolean same = true;
         int first = 0;
         for (int i = 0; i < n; i++) {
-            Bytes key = wanted[i] >= 0 ? want.key(wanted[i]) : have.key(had[i]);
-            int s = codec.specificity(key);
+            // read in place: a copy of each changed key was 4% of a warm diff at 10k (JFR)
+            int s = wanted[i] >= 0 ? codec.specificity(want, wanted[i]) : codec.specificity(have, had[i]);
             int rank = (mostFirst ? -s : s) + (1 << 30);   // non-negative, ranks compare as unsigned
             if (i == 0) {
                 first = rank;

@@ -36,7 +36,12 @@ public record Plan(Path root, String revision, Basis basisDigest, List<UnitPlan>
 
     /** True when apply would change nothing in the datapath (bookkeeping aside). */
     public boolean inSync() {
-        return units.stream().allMatch(u -> u.changes().isEmpty());
+        for (UnitPlan u : units) {   // a loop: apply asks once per plan, in code that mostly runs interpreted
+            if (!u.changes().isEmpty()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public Summary summary() {

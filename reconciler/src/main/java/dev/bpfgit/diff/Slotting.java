@@ -245,14 +245,26 @@ final class Slotting {
             return new Merge(at, merged, todo.toArray(), maybe.toArray(), gone.toArray());
         }
 
-        /** With the slots all assigned: the desired entries that change, as the entry diff compares them. */
+        /**
+         * With the slots all assigned: the desired entries that change, as the entry diff compares them. Only a
+         * candidate that took a new slot for a live key is compared again: a new key is a put, and a candidate
+         * that kept its live slot is one whose value differs beside the slot (the merge compared it), so a put.
+         */
         Changes changes(SortedEntries entries, SortedEntries have) {
             int[] puts = new int[candidates.length];
             int k = 0;
+            int u = 0;   // fresh is a subset of candidates, both in key order
             for (int w : candidates) {
-                if (at[w] < 0 || !entries.sameValue(w, have, at[w])) {
+                boolean slotted = u < fresh.length && fresh[u] == w;
+                if (slotted) {
+                    u++;
+                }
+                if (at[w] < 0 || !slotted || !entries.sameValue(w, have, at[w])) {
                     puts[k++] = w;
                 }
+            }
+            if (u != fresh.length) {
+                throw new IllegalStateException("an entry with a new slot is no candidate");
             }
             return new Changes(Arrays.copyOf(puts, k), removals);
         }

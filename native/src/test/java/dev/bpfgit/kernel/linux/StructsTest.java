@@ -2,11 +2,15 @@ package dev.bpfgit.kernel.linux;
 
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** The layouts against sizeof/offsetof printed by gcc from the installed 6.1 uapi and libbpf 1.1 headers. */
 class StructsTest {
@@ -49,6 +53,30 @@ class StructsTest {
         assertOffsets(Structs.XDP_QUERY_OPTS, Map.of("drv_prog_id", 12L, "hw_prog_id", 16L, "skb_prog_id", 20L));
         assertOffsets(Structs.TEST_RUN_OPTS, Map.of("data_in", 8L, "data_out", 16L, "data_size_in", 24L,
                 "data_size_out", 28L, "retval", 56L, "repeat", 60L, "duration", 64L));
+    }
+
+    @Test
+    void keptOffsetsAreTheLayoutPathsOffsets() {
+        int fields = 0;
+        for (StructLayout s : List.of(Structs.MAP_INFO, Structs.PROG_INFO, Structs.LINK_INFO, Structs.MAP_CREATE_OPTS,
+                Structs.BATCH_OPTS, Structs.OPEN_OPTS, Structs.LINK_UPDATE_OPTS, Structs.XDP_QUERY_OPTS,
+                Structs.TEST_RUN_OPTS)) {
+            for (MemoryLayout m : s.memberLayouts()) {
+                if (m.name().isPresent()) {
+                    String n = m.name().get();
+                    assertEquals(s.byteOffset(MemoryLayout.PathElement.groupElement(n)), Structs.offset(s, n),
+                            s + "." + n);
+                    fields++;
+                }
+            }
+            assertThrows(IllegalArgumentException.class, () -> Structs.offset(s, "no_such_field"));
+        }
+        assertEquals(59, fields);
+        // a layout it does not keep: the layout path's answer
+        StructLayout other = MemoryLayout.structLayout(ValueLayout.JAVA_LONG.withName("a"),
+                ValueLayout.JAVA_INT.withName("b"));
+        assertEquals(8, Structs.offset(other, "b"));
+        assertThrows(IllegalArgumentException.class, () -> Structs.offset(other, "c"));
     }
 
     private static void assertOffsets(StructLayout s, Map<String, Long> expected) {

@@ -3,6 +3,7 @@ package dev.bpfgit.kind.traffic;
 import dev.bpfgit.compile.EntryCodec;
 import dev.bpfgit.compile.Le;
 import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.SortedEntries;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -46,6 +47,19 @@ final class TrafficCodec implements EntryCodec {
             }
         }
         return TrafficLayout.prefix(key).length();
+    }
+
+    @Override
+    public int specificity(SortedEntries entries, int i) {
+        // as specificity(Bytes), without the key's copy (and its hash) that entries.key(i) makes
+        int n = entries.keySize(i);
+        if (n == 8 || n == 20) {
+            long len = entries.keyU32(i, 0);
+            if (len <= (n - 4) * 8) {
+                return (int) len;
+            }
+        }
+        return specificity(entries.key(i));
     }
 
     @Override

@@ -1,9 +1,12 @@
 package dev.bpfgit.kind.traffic;
 
 import dev.bpfgit.kernel.Bytes;
+import dev.bpfgit.kernel.SortedEntries;
 import dev.bpfgit.policy.Prefix;
 import org.junit.jupiter.api.Test;
 
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,6 +26,39 @@ class TrafficCodecTest {
                 assertEquals(len, codec.specificity(key), bytes + " bytes /" + len);
                 assertEquals(TrafficLayout.prefix(key).length(), codec.specificity(key));
             }
+        }
+    }
+
+    @Test
+    void specificityInPlaceIsTheSpecificityOfTheCopiedKey() {
+        // every v4 and v6 prefix length, in packed maps of one key size each, and a map of both sizes
+        Map<Bytes, Bytes> v4 = new HashMap<>();
+        Map<Bytes, Bytes> v6 = new HashMap<>();
+        Map<Bytes, Bytes> both = new HashMap<>();
+        for (int bytes : new int[]{4, 16}) {
+            for (int len = 0; len <= bytes * 8; len++) {
+                byte[] a = new byte[bytes];
+                a[0] = (byte) (0xc0 + len);
+                Bytes key = TrafficLayout.key(new Prefix(a, len));
+                (bytes == 4 ? v4 : v6).put(key, Bytes.wrap(new byte[24]));
+                both.put(key, Bytes.wrap(new byte[24]));
+            }
+        }
+        int asked = 0;
+        for (Map<Bytes, Bytes> m : List.of(v4, v6, both)) {
+            SortedEntries s = SortedEntries.copyOf(m);
+            for (int i = 0; i < s.size(); i++) {
+                assertEquals(codec.specificity(s.key(i)), codec.specificity(s, i), "key " + s.key(i));
+                asked++;
+            }
+        }
+        assertEquals(2 * (33 + 129), asked);
+        // keys that are no prefix fail as the copied key fails
+        byte[][] bad = {{33, 0, 0, 0, 10, 0, 0, 1}, {0, 0, 0, (byte) 0x80, 10, 0, 0, 1}, {8, 0, 0, 0, 10, 0, 0},
+                {(byte) 0x81, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+        for (byte[] k : bad) {
+            SortedEntries s = SortedEntries.copyOf(Map.of(Bytes.wrap(k), Bytes.wrap(new byte[24])));
+            assertThrows(IllegalArgumentException.class, () -> codec.specificity(s, 0));
         }
     }
 
