@@ -15,8 +15,6 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Instant;
-import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -98,7 +96,7 @@ public final class Applier {
             for (Map.Entry<String, String> e : plan.meta().entrySet()) {
                 meta.addAll(Meta.encode(e.getKey(), e.getValue()));
             }
-            meta.add(new Entry(Meta.encodeKey("applied"), Meta.encodeValue(instantText(clock.instant()))));
+            meta.add(new Entry(Meta.encodeKey("applied"), Meta.encodeValue(clock.instant().toString())));
             try {
                 kernel.update(metaPin, meta);
             } catch (KernelException.NotFound e) {
@@ -118,53 +116,6 @@ public final class Applier {
             }
         }
         return new ApplyResult(steps, written, deleted);
-    }
-
-    /** The last second {@link #instantText} formats itself: 9999-12-31T23:59:59Z. */
-    private static final long LAST_FOUR_DIGIT_YEAR = 253_402_300_799L;
-
-    /**
-     * {@code t.toString()} (ISO-8601, UTC, the fraction in groups of three digits as needed), written here for the
-     * years 1970 to 9999: once per apply, {@code Instant.toString}'s formatter ran interpreted in a sidecar or the
-     * warm bench and was a tenth of apply's own Java at 10k (JFR). Other instants: {@code t.toString()}.
-     */
-    static String instantText(Instant t) {
-        long s = t.getEpochSecond();
-        if (s < 0 || s > LAST_FOUR_DIGIT_YEAR) {
-            return t.toString();
-        }
-        LocalDate d = LocalDate.ofEpochDay(s / 86_400);
-        int inDay = (int) (s % 86_400);
-        int nano = t.getNano();
-        int digits = nano == 0 ? 0 : nano % 1_000_000 == 0 ? 3 : nano % 1_000 == 0 ? 6 : 9;
-        char[] c = new char[20 + (digits == 0 ? 0 : 1 + digits)];
-        put(c, 0, d.getYear(), 4);
-        c[4] = '-';
-        put(c, 5, d.getMonthValue(), 2);
-        c[7] = '-';
-        put(c, 8, d.getDayOfMonth(), 2);
-        c[10] = 'T';
-        put(c, 11, inDay / 3600, 2);
-        c[13] = ':';
-        put(c, 14, inDay / 60 % 60, 2);
-        c[16] = ':';
-        put(c, 17, inDay % 60, 2);
-        int at = 19;
-        if (digits > 0) {
-            c[at++] = '.';
-            put(c, at, digits == 3 ? nano / 1_000_000 : digits == 6 ? nano / 1_000 : nano, digits);
-            at += digits;
-        }
-        c[at] = 'Z';
-        return new String(c);
-    }
-
-    /** {@code v} in {@code width} decimal digits, zero-padded, at {@code c[at]}. */
-    private static void put(char[] c, int at, int v, int width) {
-        for (int i = at + width - 1; i >= at; i--) {
-            c[i] = (char) ('0' + v % 10);
-            v /= 10;
-        }
     }
 
     /**
