@@ -193,6 +193,13 @@ class SplitDumpIT {
                 free.add(e.key());
             }
         }
+        List<Bytes> extra = new ArrayList<>();   // keys not in the map at first, put and deleted
+        while (extra.size() < 5000) {
+            Bytes k = key(8 + r.nextInt(25), r.nextInt());
+            if (!protectedKeys.containsKey(k) && !free.contains(k) && !extra.contains(k)) {
+                extra.add(k);
+            }
+        }
         AtomicBoolean stop = new AtomicBoolean();
         AtomicReference<Throwable> failed = new AtomicReference<>();
         AtomicInteger writes = new AtomicInteger();
@@ -210,9 +217,11 @@ class SplitDumpIT {
                         } else {
                             put.add(new Entry(f, value(w.nextLong())));
                         }
-                        Bytes fresh = key(8 + w.nextInt(25), w.nextInt());
-                        if (!protectedKeys.containsKey(fresh)) {
+                        Bytes fresh = extra.get(w.nextInt(extra.size()));
+                        if (w.nextBoolean()) {
                             put.add(new Entry(fresh, value(1)));
+                        } else {
+                            del.add(fresh);
                         }
                     }
                     del.add(split.get(w.nextInt(split.size())));
