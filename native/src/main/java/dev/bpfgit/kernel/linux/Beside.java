@@ -42,6 +42,36 @@ final class Beside {
         return new Group<>(WORKER);
     }
 
+    /** Threads for the extra cursors of one map's dump ({@link SplitDump}), beside whichever thread runs it. */
+    static final String CURSOR_THREAD = "bpfgit-dump-cursor";
+    private static final ThreadPoolExecutor CURSORS = cursors(SplitDump.MAX_CURSORS - 1, IDLE_SECONDS, TimeUnit.SECONDS);
+
+    static ThreadPoolExecutor cursors(int threads, long idle, TimeUnit unit) {
+        ThreadPoolExecutor e = new ThreadPoolExecutor(threads, threads, idle, unit, new LinkedBlockingQueue<>(),
+                r -> Thread.ofPlatform().name(CURSOR_THREAD).daemon().unstarted(r));
+        e.allowCoreThreadTimeOut(true);
+        return e;
+    }
+
+    /**
+     * Runs {@code tasks} at once: the first on the calling thread, the others on the cursor threads; those not
+     * started when the caller is done with the first it runs itself, in order. Their results in order, once all
+     * have finished; else the first failure in order, thrown after all have finished (they may share an fd the
+     * caller closes after this returns).
+     */
+    static <T> List<T> all(List<Callable<T>> tasks) {
+        return all(CURSORS, tasks);
+    }
+
+    static <T> List<T> all(ThreadPoolExecutor pool, List<Callable<T>> tasks) {
+        Group<T> g = new Group<>(pool);
+        g.keep(tasks.get(0));
+        for (int i = 1; i < tasks.size(); i++) {
+            g.submit(tasks.get(i));
+        }
+        return g.await();
+    }
+
     /** One caller's tasks, in its order. Used by the caller's thread only. */
     static final class Group<T> {
         private final ThreadPoolExecutor worker;

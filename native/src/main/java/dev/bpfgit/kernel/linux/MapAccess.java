@@ -34,6 +34,8 @@ final class MapAccess {
     private final int keySize;
     private final int valueSize;
     private final int maxEntries;
+    private final int mapId;
+    private final boolean lpmTrie;
 
     MapAccess(int fd, Path pin, MapInfo info, int cpus) {
         this.fd = fd;
@@ -41,6 +43,8 @@ final class MapAccess {
         this.keySize = info.keySize();
         this.valueSize = Info.userValueSize(info, cpus);
         this.maxEntries = info.maxEntries();
+        this.mapId = info.id();
+        this.lpmTrie = info.type() == dev.bpfgit.kernel.MapType.LPM_TRIE.id && keySize > 4;
     }
 
     private int chunk(int wanted) {
@@ -106,8 +110,64 @@ final class MapAccess {
     private record Packed(byte[] keys, byte[] values, int count) {
     }
 
-    /** The whole map with BPF_MAP_LOOKUP_BATCH, chunk by chunk; null if the map type or kernel lacks it. */
+    /**
+     * The whole map with BPF_MAP_LOOKUP_BATCH; null if the map type or kernel lacks it. A large LPM trie dumped
+     * before is dumped on several cursors at once ({@link SplitDump}: the same entries in the same order as one
+     * cursor when the map does not change meanwhile), and every LPM trie's dump leaves the split keys of its next.
+     */
     private Packed dump() {
+        if (!lpmTrie) {
+            return dumpOneCursor();
+        }
+        SplitDump.Plan plan = SplitDump.plan(pin, mapId);
+        Packed p;
+        if (plan == null) {
+            p = dumpOneCursor();
+        } else {
+            long tokenSize = Math.max(8, keySize);
+            SplitDump.Packed s = SplitDump.dump(this::lookupInto, keySize, valueSize, plan, dumpChunk(tokenSize),
+                    Beside::all);
+            p = new Packed(s.keys(), s.values(), s.count());
+        }
+        if (p != null) {
+            SplitDump.remember(pin, mapId, p.keys, p.count, keySize);
+        }
+        return p;
+    }
+
+    /**
+     * One BPF_MAP_LOOKUP_BATCH of at most {@code n} entries (at most {@link #dumpChunk}) after {@code from}
+     * (null: from the first) into {@code keys}/{@code values} from entry {@code at}, through this thread's
+     * {@link Scratch} buffer ({@link SplitDump.Source}: several threads call it at once).
+     */
+    private long lookupInto(byte[] from, int n, byte[] keys, byte[] values, int at) {
+        long tokenSize = Math.max(8, keySize);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = Scratch.get(bufferBytes(n, tokenSize), arena);
+            MemorySegment k = buf.asSlice(0, (long) n * keySize);
+            MemorySegment v = buf.asSlice(align((long) n * keySize), (long) n * valueSize);
+            MemorySegment inToken = buf.asSlice(tokensAt(n), tokenSize);
+            MemorySegment outToken = buf.asSlice(tokensAt(n) + align(tokenSize), tokenSize);
+            MemorySegment count = buf.asSlice(tokensAt(n) + 2 * align(tokenSize), JAVA_INT.byteSize());
+            MemorySegment in = MemorySegment.NULL;
+            if (from != null) {
+                MemorySegment.copy(from, 0, inToken, JAVA_BYTE, 0, keySize);
+                in = inToken;
+            }
+            count.set(JAVA_INT, 0, n);
+            int r = Libbpf.lookupBatch(fd, in, outToken, k, v, count, MemorySegment.NULL);
+            if (r < 0 && -r != ENOENT) {
+                throw Failures.of("dump map", pin, -r, null);
+            }
+            int got = count.get(JAVA_INT, 0);
+            MemorySegment.copy(k, JAVA_BYTE, 0, keys, at * keySize, got * keySize);
+            MemorySegment.copy(v, JAVA_BYTE, 0, values, at * valueSize, got * valueSize);
+            return got | (r < 0 ? 1L << 32 : 0);
+        }
+    }
+
+    /** The whole map with BPF_MAP_LOOKUP_BATCH on one cursor, chunk by chunk; null if the map type or kernel lacks it. */
+    private Packed dumpOneCursor() {
         try (Arena arena = Arena.ofConfined()) {
             // the resume token is a u32 bucket for hash maps and a key for the generic implementation
             long tokenSize = Math.max(8, keySize);
