@@ -143,25 +143,20 @@ final class MapAccess {
     private long lookupInto(byte[] from, int n, byte[] keys, byte[] values, int at) {
         long tokenSize = Math.max(8, keySize);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = Scratch.get(bufferBytes(n, tokenSize), arena);
-            MemorySegment k = buf.asSlice(0, (long) n * keySize);
-            MemorySegment v = buf.asSlice(align((long) n * keySize), (long) n * valueSize);
-            MemorySegment inToken = buf.asSlice(tokensAt(n), tokenSize);
-            MemorySegment outToken = buf.asSlice(tokensAt(n) + align(tokenSize), tokenSize);
-            MemorySegment count = buf.asSlice(tokensAt(n) + 2 * align(tokenSize), JAVA_INT.byteSize());
+            Batch b = batch(Scratch.get(bufferBytes(n, tokenSize), arena), n, tokenSize);
             MemorySegment in = MemorySegment.NULL;
             if (from != null) {
-                MemorySegment.copy(from, 0, inToken, JAVA_BYTE, 0, keySize);
-                in = inToken;
+                MemorySegment.copy(from, 0, b.inToken, JAVA_BYTE, 0, keySize);
+                in = b.inToken;
             }
-            count.set(JAVA_INT, 0, n);
-            int r = Libbpf.lookupBatch(fd, in, outToken, k, v, count, MemorySegment.NULL);
+            b.count.set(JAVA_INT, 0, n);
+            int r = Libbpf.lookupBatch(fd, in, b.outToken, b.keys, b.values, b.count, MemorySegment.NULL);
             if (r < 0 && -r != ENOENT) {
                 throw Failures.of("dump map", pin, -r, null);
             }
-            int got = count.get(JAVA_INT, 0);
-            MemorySegment.copy(k, JAVA_BYTE, 0, keys, at * keySize, got * keySize);
-            MemorySegment.copy(v, JAVA_BYTE, 0, values, at * valueSize, got * valueSize);
+            int got = b.count.get(JAVA_INT, 0);
+            MemorySegment.copy(b.keys, JAVA_BYTE, 0, keys, at * keySize, got * keySize);
+            MemorySegment.copy(b.values, JAVA_BYTE, 0, values, at * valueSize, got * valueSize);
             return got | (r < 0 ? 1L << 32 : 0);
         }
     }
@@ -172,12 +167,12 @@ final class MapAccess {
             // the resume token is a u32 bucket for hash maps and a key for the generic implementation
             long tokenSize = Math.max(8, keySize);
             int chunk = dumpChunk(tokenSize);
-            MemorySegment buf = Scratch.get(bufferBytes(chunk, tokenSize), arena);
-            MemorySegment keys = buf.asSlice(0, (long) chunk * keySize);
-            MemorySegment values = buf.asSlice(align((long) chunk * keySize), (long) chunk * valueSize);
-            MemorySegment inToken = buf.asSlice(tokensAt(chunk), tokenSize);
-            MemorySegment outToken = buf.asSlice(tokensAt(chunk) + align(tokenSize), tokenSize);
-            MemorySegment count = buf.asSlice(tokensAt(chunk) + 2 * align(tokenSize), JAVA_INT.byteSize());
+            Batch b = batch(Scratch.get(bufferBytes(chunk, tokenSize), arena), chunk, tokenSize);
+            MemorySegment keys = b.keys;
+            MemorySegment values = b.values;
+            MemorySegment inToken = b.inToken;
+            MemorySegment outToken = b.outToken;
+            MemorySegment count = b.count;
             MemorySegment in = MemorySegment.NULL;
             byte[] allKeys = new byte[0];
             byte[] allValues = new byte[0];
@@ -195,13 +190,13 @@ final class MapAccess {
                     if (-r == ENOSPC && n == 0 && chunk < maxEntries) {
                         // a hash bucket holds more entries than fit in one chunk
                         chunk = Math.min(maxEntries, chunk * 2);
-                        MemorySegment bigger = arena.allocate(bufferBytes(chunk, tokenSize), 8);
-                        MemorySegment.copy(inToken, 0, bigger, tokensAt(chunk), tokenSize);
-                        keys = bigger.asSlice(0, (long) chunk * keySize);
-                        values = bigger.asSlice(align((long) chunk * keySize), (long) chunk * valueSize);
-                        inToken = bigger.asSlice(tokensAt(chunk), tokenSize);
-                        outToken = bigger.asSlice(tokensAt(chunk) + align(tokenSize), tokenSize);
-                        count = bigger.asSlice(tokensAt(chunk) + 2 * align(tokenSize), JAVA_INT.byteSize());
+                        Batch bigger = batch(arena.allocate(bufferBytes(chunk, tokenSize), 8), chunk, tokenSize);
+                        MemorySegment.copy(inToken, 0, bigger.inToken, 0, tokenSize);
+                        keys = bigger.keys;
+                        values = bigger.values;
+                        inToken = bigger.inToken;
+                        outToken = bigger.outToken;
+                        count = bigger.count;
                         in = in.equals(MemorySegment.NULL) ? in : inToken;
                         continue;
                     }
@@ -224,6 +219,19 @@ final class MapAccess {
                 in = inToken;
             }
         }
+    }
+
+    /** The slices of one dump buffer of {@code chunk} entries: keys, values, the two resume tokens and the count. */
+    private record Batch(MemorySegment keys, MemorySegment values, MemorySegment inToken, MemorySegment outToken,
+                         MemorySegment count) {
+    }
+
+    private Batch batch(MemorySegment buf, int chunk, long tokenSize) {
+        long tokens = tokensAt(chunk);
+        return new Batch(buf.asSlice(0, (long) chunk * keySize),
+                buf.asSlice(align((long) chunk * keySize), (long) chunk * valueSize),
+                buf.asSlice(tokens, tokenSize), buf.asSlice(tokens + align(tokenSize), tokenSize),
+                buf.asSlice(tokens + 2 * align(tokenSize), JAVA_INT.byteSize()));
     }
 
     private static long align(long bytes) {
