@@ -911,7 +911,7 @@ public final class ReconcileBench {
                     spread(ps.stream().mapToDouble(Pair::ratio).toArray(), "×"), range(bs, Sample::cpu),
                     spread(ps.stream().mapToDouble(Pair::cpuRatio).toArray(), "×"),
                     spread(ps.stream().mapToDouble(Pair::cpuRatioEst).toArray(), "×"), bt / ct, w.cpu / ct,
-                    spread2(ps.stream().mapToDouble(x -> x.cCpu / x.cWall).toArray()));
+                    range(ps.stream().mapToDouble(x -> x.cCpu / x.cWall).toArray(), "%.2f"));
         }
         if (results.stream().anyMatch(r -> r.pairs.stream().anyMatch(x -> x.own != null))) {
             o.println();
@@ -963,12 +963,6 @@ public final class ReconcileBench {
         return f("%.2f%s (%.2f-%.2f) [%.2f-%.2f]", median(c), unit, pct(c, 0.1), pct(c, 0.9), c[0], c[c.length - 1]);
     }
 
-    static String spread2(double[] v) {
-        double[] c = v.clone();
-        Arrays.sort(c);
-        return f("%.2f (%.2f-%.2f)", median(c), c[0], c[c.length - 1]);
-    }
-
     static String minMax(double[] v) {
         return f("%.1f-%.1f", Arrays.stream(v).min().orElse(0), Arrays.stream(v).max().orElse(0));
     }
@@ -1010,9 +1004,14 @@ public final class ReconcileBench {
     }
 
     static String range(double[] v) {
+        return range(v, "%.1f");
+    }
+
+    /** median (min-max), each in {@code fmt}. */
+    static String range(double[] v, String fmt) {
         double[] c = v.clone();
         Arrays.sort(c);
-        return f("%.1f (%.1f-%.1f)", median(c), c[0], c[c.length - 1]);
+        return f(fmt + " (" + fmt + "-" + fmt + ")", median(c), c[0], c[c.length - 1]);
     }
 
     static double median(double[] v) {
@@ -1110,10 +1109,11 @@ public final class ReconcileBench {
         for (String line : Files.readAllLines(out)) {
             String[] c = Arrays.stream(line.split("\\|", -1)).map(String::strip).toArray(String[]::new);
             // | lpm_trie | N | batch | dump | diff | apply | total | written | ns/change |
-            if (c.length == 11 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n))) {
-                if (c[3].equals("batch")) {
-                    cRef.put(n, new double[]{num(c[4]), num(c[5]), num(c[6]), num(c[7])});
-                } else if (c[3].equals("per-entry")) {
+            double[] batch = batchRow(c, n);
+            if (batch != null) {
+                cRef.put(n, batch);
+            } else if (c.length == 11 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n))) {
+                if (c[3].equals("per-entry")) {
                     cOne.put(n, new double[]{num(c[7])});
                 }
             }
@@ -1136,6 +1136,17 @@ public final class ReconcileBench {
      * One {@code mapbench -t lpm -n N -r 1} under /usr/bin/time: {{dump, diff, apply, total} ms of its batch
      * reconcile, {wall, user + sys CPU} ms of the whole process}.
      */
+    /**
+     * mapbench's batch reconcile row for the LPM trie at N, {@code | lpm_trie | N | batch | dump | diff | apply | total
+     * | written | ns/change |} split on '|': {dump, diff, apply, total} ms; null for any other row.
+     */
+    static double[] batchRow(String[] c, int n) {
+        if (c.length == 11 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n)) && c[3].equals("batch")) {
+            return new double[]{num(c[4]), num(c[5]), num(c[6]), num(c[7])};
+        }
+        return null;
+    }
+
     static double[][] mapbenchOnce(int n) throws Exception {
         Path out = work.resolve("mapbench-pair-" + n + ".md");
         Path time = work.resolve("mapbench-pair-" + n + ".time");
@@ -1148,9 +1159,9 @@ public final class ReconcileBench {
         }
         double[] c = null;
         for (String line : Files.readAllLines(out)) {
-            String[] x = Arrays.stream(line.split("\\|", -1)).map(String::strip).toArray(String[]::new);
-            if (x.length == 11 && x[1].equals("lpm_trie") && x[2].equals(Integer.toString(n)) && x[3].equals("batch")) {
-                c = new double[]{num(x[4]), num(x[5]), num(x[6]), num(x[7])};
+            double[] batch = batchRow(Arrays.stream(line.split("\\|", -1)).map(String::strip).toArray(String[]::new), n);
+            if (batch != null) {
+                c = batch;
             }
         }
         if (c == null) {
