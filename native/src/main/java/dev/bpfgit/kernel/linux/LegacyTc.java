@@ -65,13 +65,13 @@ final class LegacyTc {
             JAVA_INT.withName("prog_id"), JAVA_INT.withName("handle"), JAVA_INT.withName("priority"),
             MemoryLayout.paddingLayout(4));
 
-    private static final MethodHandle HOOK_CREATE = Libbpf.fn("bpf_tc_hook_create", JAVA_INT, ADDRESS);
-    private static final MethodHandle TC_ATTACH = Libbpf.fn("bpf_tc_attach", JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle TC_DETACH = Libbpf.fn("bpf_tc_detach", JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle TC_QUERY = Libbpf.fn("bpf_tc_query", JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle HOOK_DESTROY = Libbpf.fn("bpf_tc_hook_destroy", JAVA_INT, ADDRESS);
-    private static final MethodHandle MAP_NEXT_ID = Libbpf.fn("bpf_map_get_next_id", JAVA_INT, JAVA_INT, ADDRESS);
-    private static final MethodHandle MAP_FD_BY_ID = Libbpf.fn("bpf_map_get_fd_by_id", JAVA_INT, JAVA_INT);
+    private static final MethodHandle HOOK_CREATE = Libbpf.wide("bpf_tc_hook_create", JAVA_INT, ADDRESS);
+    private static final MethodHandle TC_ATTACH = Libbpf.wide("bpf_tc_attach", JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle TC_DETACH = Libbpf.wide("bpf_tc_detach", JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle TC_QUERY = Libbpf.wide("bpf_tc_query", JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle HOOK_DESTROY = Libbpf.wide("bpf_tc_hook_destroy", JAVA_INT, ADDRESS);
+    private static final MethodHandle MAP_NEXT_ID = Libbpf.wide("bpf_map_get_next_id", JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle MAP_FD_BY_ID = Libbpf.wide("bpf_map_get_fd_by_id", JAVA_INT, JAVA_INT);
 
     /**
      * The ownership record: where bpfgit's filter is. An ifindex means something only in its network
@@ -367,7 +367,7 @@ final class LegacyTc {
 
     private static int call(MethodHandle h, MemorySegment a) {
         try {
-            return (int) h.invokeExact(a);
+            return (int) (long) h.invokeExact(Libbpf.ptr(a));
         } catch (Throwable t) {
             throw Libbpf.rethrow(t);
         }
@@ -375,7 +375,7 @@ final class LegacyTc {
 
     private static int callInt(MethodHandle h, int a, MemorySegment b) {
         try {
-            return (int) h.invokeExact(a, b);
+            return (int) (long) h.invokeExact((long) a, Libbpf.ptr(b));
         } catch (Throwable t) {
             throw Libbpf.rethrow(t);
         }
@@ -383,7 +383,7 @@ final class LegacyTc {
 
     private static int callInt(MethodHandle h, int a) {
         try {
-            return (int) h.invokeExact(a);
+            return (int) (long) h.invokeExact((long) a);
         } catch (Throwable t) {
             throw Libbpf.rethrow(t);
         }
@@ -391,7 +391,7 @@ final class LegacyTc {
 
     private static int call(MethodHandle h, MemorySegment a, MemorySegment b) {
         try {
-            return (int) h.invokeExact(a, b);
+            return (int) (long) h.invokeExact(Libbpf.ptr(a), Libbpf.ptr(b));
         } catch (Throwable t) {
             throw Libbpf.rethrow(t);
         }

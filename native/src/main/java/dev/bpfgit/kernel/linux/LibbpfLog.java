@@ -30,10 +30,9 @@ final class LibbpfLog {
 
     // va_list is passed as a pointer on x86-64 (an array type) and on aarch64 (a >16-byte aggregate is
     // passed by reference), so libc's vsnprintf can consume the upcall's va_list argument as an address
-    private static final MethodHandle VSNPRINTF = Libbpf.LINKER.downcallHandle(
-            Libbpf.LINKER.defaultLookup().findOrThrow("vsnprintf"),
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS));
-    private static final MethodHandle SET_PRINT = Libbpf.fn("libbpf_set_print", ADDRESS, ADDRESS);
+    private static final MethodHandle VSNPRINTF = Libbpf.wide(Libbpf.LINKER.defaultLookup().findOrThrow("vsnprintf"),
+            JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS);
+    private static final MethodHandle SET_PRINT = Libbpf.wide("libbpf_set_print", ADDRESS, ADDRESS);
 
     private static volatile boolean installed;
 
@@ -50,7 +49,7 @@ final class LibbpfLog {
             MemorySegment stub = Libbpf.LINKER.upcallStub(target,
                     FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), Arena.global());
             // the previous printer is libbpf's stderr one; it is replaced for the life of the process
-            MemorySegment stderrPrinter = (MemorySegment) SET_PRINT.invokeExact(stub);
+            long stderrPrinter = (long) SET_PRINT.invokeExact(Libbpf.ptr(stub));
             installed = true;
         } catch (Throwable t) {
             throw Libbpf.rethrow(t);
@@ -76,7 +75,8 @@ final class LibbpfLog {
             String line;
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment buf = arena.allocate(1024);
-                int n = (int) VSNPRINTF.invokeExact(buf, buf.byteSize(), fmt, args);
+                int n = (int) (long) VSNPRINTF.invokeExact(Libbpf.ptr(buf), buf.byteSize(), Libbpf.ptr(fmt),
+                        Libbpf.ptr(args));
                 line = n < 0 ? "" : buf.getString(0).stripTrailing();
             }
             if (level == LIBBPF_DEBUG) {

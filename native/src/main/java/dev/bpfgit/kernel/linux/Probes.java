@@ -39,16 +39,16 @@ final class Probes {
     /** struct bpf_prog_load_opts of libbpf 1.1 (104 bytes); expected_attach_type at 12. */
     private static final long PROG_LOAD_OPTS_SIZE = 104;
 
-    private static final MethodHandle PROG_LOAD = Libbpf.fn("bpf_prog_load", JAVA_INT,
+    private static final MethodHandle PROG_LOAD = Libbpf.wide("bpf_prog_load", JAVA_INT,
             JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS);
-    private static final MethodHandle PROBE_PROG_TYPE = Libbpf.fn("libbpf_probe_bpf_prog_type", JAVA_INT,
+    private static final MethodHandle PROBE_PROG_TYPE = Libbpf.wide("libbpf_probe_bpf_prog_type", JAVA_INT,
             JAVA_INT, ADDRESS);
-    private static final MethodHandle PROBE_HELPER = Libbpf.fn("libbpf_probe_bpf_helper", JAVA_INT,
+    private static final MethodHandle PROBE_HELPER = Libbpf.wide("libbpf_probe_bpf_helper", JAVA_INT,
             JAVA_INT, JAVA_INT, ADDRESS);
     private static final MethodHandle LOAD_VMLINUX_BTF = Libbpf.fnErrno("btf__load_vmlinux_btf", ADDRESS);
-    private static final MethodHandle BTF_FIND_KIND = Libbpf.fn("btf__find_by_name_kind", JAVA_INT,
+    private static final MethodHandle BTF_FIND_KIND = Libbpf.wide("btf__find_by_name_kind", JAVA_INT,
             ADDRESS, ADDRESS, JAVA_INT);
-    private static final MethodHandle BTF_FREE = Libbpf.fn("btf__free", null, ADDRESS);
+    private static final MethodHandle BTF_FREE = Libbpf.wide("btf__free", null, ADDRESS);
 
     private Probes() {
     }
@@ -107,7 +107,7 @@ final class Probes {
                         present.add(Feature.ITER_UDP);
                     }
                 } finally {
-                    BTF_FREE.invokeExact(btf);
+                    BTF_FREE.invokeExact(Libbpf.ptr(btf));
                 }
             }
             // without kernel BTF neither iterators nor kfuncs can be used, and XDP links are counted absent
@@ -136,11 +136,11 @@ final class Probes {
     }
 
     private static boolean progType(int type) throws Throwable {
-        return (int) PROBE_PROG_TYPE.invokeExact(type, MemorySegment.NULL) == 1;
+        return (int) (long) PROBE_PROG_TYPE.invokeExact((long) type, 0L) == 1;
     }
 
     private static boolean helper(int progType, int func) throws Throwable {
-        return (int) PROBE_HELPER.invokeExact(progType, func, MemorySegment.NULL) == 1;
+        return (int) (long) PROBE_HELPER.invokeExact((long) progType, (long) func, 0L) == 1;
     }
 
     /**
@@ -155,8 +155,9 @@ final class Probes {
         MemorySegment opts = arena.allocate(PROG_LOAD_OPTS_SIZE, 8);
         opts.set(JAVA_LONG, 0, PROG_LOAD_OPTS_SIZE);
         opts.set(JAVA_INT, 12, ATTACH_SK_REUSEPORT_SELECT_OR_MIGRATE);
-        int fd = (int) PROG_LOAD.invokeExact(PROG_SK_REUSEPORT, arena.allocateFrom("bpfgit_probe"),
-                arena.allocateFrom("GPL"), arena.allocateFrom(JAVA_BYTE, insns.array()), 3L, opts);
+        int fd = (int) (long) PROG_LOAD.invokeExact((long) PROG_SK_REUSEPORT,
+                Libbpf.ptr(arena.allocateFrom("bpfgit_probe")), Libbpf.ptr(arena.allocateFrom("GPL")),
+                Libbpf.ptr(arena.allocateFrom(JAVA_BYTE, insns.array())), 3L, Libbpf.ptr(opts));
         if (fd < 0) {
             return false;
         }
@@ -184,8 +185,9 @@ final class Probes {
         insn(insns, 0x95, 0, 0, 0, 0);                  // exit
         MemorySegment opts = arena.allocate(PROG_LOAD_OPTS_SIZE, 8);
         opts.set(JAVA_LONG, 0, PROG_LOAD_OPTS_SIZE);
-        int fd = (int) PROG_LOAD.invokeExact(PROG_SCHED_CLS, arena.allocateFrom("bpfgit_probe"),
-                arena.allocateFrom("GPL"), arena.allocateFrom(JAVA_BYTE, insns.array()), 17L, opts);
+        int fd = (int) (long) PROG_LOAD.invokeExact((long) PROG_SCHED_CLS,
+                Libbpf.ptr(arena.allocateFrom("bpfgit_probe")), Libbpf.ptr(arena.allocateFrom("GPL")),
+                Libbpf.ptr(arena.allocateFrom(JAVA_BYTE, insns.array())), 17L, Libbpf.ptr(opts));
         if (fd < 0) {
             return false;
         }
@@ -229,6 +231,7 @@ final class Probes {
     }
 
     private static boolean btfHas(Arena arena, MemorySegment btf, String name, int kind) throws Throwable {
-        return (int) BTF_FIND_KIND.invokeExact(btf, arena.allocateFrom(name), kind) > 0;
+        return (int) (long) BTF_FIND_KIND.invokeExact(Libbpf.ptr(btf), Libbpf.ptr(arena.allocateFrom(name)),
+                (long) kind) > 0;
     }
 }
