@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
  * (src/build/aot-cache.sh). The JVM leaves two kinds of classes out of the cache, and loads, verifies (and
  * checks the signature of) them anew at every start:
  *
- * - classes older than class-file version 50 ("Old class has been linked"; picocli targets Java 5): they are
+ * - classes older than class-file version 50 ("Old class has been linked"; picocli, asm and jnr-x86asm target
+ *   Java 5; jnr-ffi generates libc's view with those two at every start of a kernel verb): they are
  *   verified by type inference, which the cache does not record. They are rewritten to version 50 with
  *   StackMapTable attributes. Only the version and the stack maps change: every instruction, constant and
  *   attribute is kept, and each rewritten class is checked by the class-file API's own verifier, so a class
@@ -41,7 +42,7 @@ import java.util.regex.Pattern;
  *
  * Every other entry of the jar is kept, in its order, with its time, and a note of the change is added.
  *
- *   java CacheableJar.java IN.jar OUT.jar
+ *   java CacheableJar.java IN.jar OUT.jar [JAR...]   (JAR: read for the class hierarchy only)
  */
 public final class CacheableJar {
     private static final int TARGET = ClassFile.JAVA_6_VERSION;
@@ -53,12 +54,18 @@ public final class CacheableJar {
         int upgraded = 0;
         int unsigned = 0;
         long newest = 0;
-        try (URLClassLoader jarClasses = new URLClassLoader(new URL[]{in.toUri().toURL()}, null);
+        // the jar's own classes and those of the jars named after OUT.jar (asm-util's superclasses are asm's)
+        URL[] resolve = new URL[args.length - 1];
+        resolve[0] = in.toUri().toURL();
+        for (int i = 2; i < args.length; i++) {
+            resolve[i - 1] = Path.of(args[i]).toUri().toURL();
+        }
+        try (URLClassLoader jarClasses = new URLClassLoader(resolve, null);
              JarFile jar = new JarFile(in.toFile());
              OutputStream file = Files.newOutputStream(out);
              JarOutputStream to = new JarOutputStream(file)) {
-            // stack maps need the common superclass of two types at a merge point: the JDK's classes and the
-            // jar's own (picocli needs no other library)
+            // stack maps need the common superclass of two types at a merge point: the JDK's classes, the
+            // jar's own and those of the other jars named (picocli and jnr-x86asm need no other library)
             ClassFile cf = ClassFile.of(ClassFile.StackMapsOption.GENERATE_STACK_MAPS,
                     ClassFile.ClassHierarchyResolverOption.of(ClassHierarchyResolver.defaultResolver()
                             .orElse(ClassHierarchyResolver.ofResourceParsing(jarClasses))));

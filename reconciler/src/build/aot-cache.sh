@@ -9,7 +9,7 @@
 #   - aot/dev.aot for the source checkout's ./bpfgit, trained with the classpath it runs with (the module
 #     jars in target/ and the Maven repository's jars, as in classpath.txt).
 # Two kinds of jars are first copied into a form the cache can hold (CacheableJar.java, target/aot/lib/):
-# picocli's (class files of Java 5, upgraded to version 50 with stack maps) and JGit's (signed: the
+# picocli's, asm's and jnr-x86asm's (class files of Java 5, upgraded to version 50 with stack maps) and JGit's (signed: the
 # signature is left out). The release ships those copies (src/assembly/release.xml) and ./bpfgit runs with
 # them when it uses dev.aot (target/aot/classpath.txt). The training's directory is a git repository, so
 # that reading a directory's revision (JGit) is trained too: policies usually live in a git checkout.
@@ -63,11 +63,22 @@ cp -p "$target"/bpfgit-reconciler-*.jar "$lib/"
 tr ':' '\n' < "$target/classpath.txt" | while read -r jar || [ -n "$jar" ]; do [ -n "$jar" ] && cp -p "$jar" "$lib/"; done
 # the cacheable copies, made once: the release's lib/ and ./bpfgit's classpath name these same files (size,
 # time). The names here and the excludes of src/assembly/release.xml go together.
-for jar in "$lib"/picocli-[0-9]*.jar "$lib"/org.eclipse.jgit-[0-9]*.jar "$lib"/org.eclipse.jgit.ssh.apache-[0-9]*.jar; do
+# asm's and jnr-x86asm's: jnr-ffi generates libc's view with them on every kernel verb's start (57 classes read
+# and verified from the jars before, bench/README.md, "native13"); asm-util's superclasses are in asm's other jars
+asm=("$lib"/asm-[0-9]*.jar "$lib"/asm-analysis-[0-9]*.jar "$lib"/asm-commons-[0-9]*.jar "$lib"/asm-tree-[0-9]*.jar
+  "$lib"/asm-util-[0-9]*.jar)
+for jar in "$lib"/picocli-[0-9]*.jar "$lib"/org.eclipse.jgit-[0-9]*.jar "$lib"/org.eclipse.jgit.ssh.apache-[0-9]*.jar \
+    "$lib"/jnr-x86asm-[0-9]*.jar "${asm[@]}"; do
   up=$target/aot/lib/$(basename "$jar")
-  "$java_home/bin/java" "$here/CacheableJar.java" "$jar" "$up" >> "$target/aot/cacheable.log" 2>&1 \
+  others=()
+  case $(basename "$jar") in asm-*) others=("${asm[@]}") ;; esac
+  "$java_home/bin/java" "$here/CacheableJar.java" "$jar" "$up" "${others[@]}" >> "$target/aot/cacheable.log" 2>&1 \
     || { cat "$target/aot/cacheable.log" >&2; exit 1; }
-  cp -p "$up" "$jar"
+done
+# copied in after all are made: asm's are read from lib/ for the hierarchy
+for jar in "$lib"/picocli-[0-9]*.jar "$lib"/org.eclipse.jgit-[0-9]*.jar "$lib"/org.eclipse.jgit.ssh.apache-[0-9]*.jar \
+    "$lib"/jnr-x86asm-[0-9]*.jar "${asm[@]}"; do
+  cp -p "$target/aot/lib/$(basename "$jar")" "$jar"
 done
 # best effort: without git the cache is made all the same, without JGit's classes
 # `plan --against HEAD` (when the directory is a git repository): the base revision applied to an in-memory

@@ -28,6 +28,9 @@ class LauncherAotIT {
         // target/aot/classpath.txt)
         assertTrue(listed.out().contains("picocli.CommandLine app_loader"), "picocli's classes are in the cache");
         assertTrue(listed.out().contains("org.eclipse.jgit.lib.Repository app_loader"), "JGit's classes are in the cache");
+        // asm's and jnr-x86asm's Java 5 class files, the same way (jnr-ffi makes libc's view with them)
+        assertTrue(listed.out().contains("org.objectweb.asm.ClassWriter app_loader"), "asm's classes are in the cache");
+        assertTrue(listed.out().contains("jnr.x86asm.Assembler app_loader"), "jnr-x86asm's classes are in the cache");
         assertTrue(listed.out().contains("Static archive name: ") && listed.out().contains("dev.aot"), "the cache is dev.aot");
     }
 
