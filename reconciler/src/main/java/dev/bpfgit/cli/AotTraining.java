@@ -30,6 +30,44 @@ final class AotTraining {
         } catch (RuntimeException | LinkageError e) {
             System.out.println("native layer not trained: " + e);
         }
+        loadOnly();
+    }
+
+    /**
+     * The classes a cold plan or apply on the kernel reads from the jars because the training cannot run them
+     * (they need root, bpffs and pinned maps: observe's reads and dumps, the probes, tc, the lock's verbs): the
+     * cache keeps a class the training loaded, parsed and verified, even one it never initialised. Loaded only:
+     * no static initialiser runs (none of them makes a downcall here). A name that no longer exists fails the
+     * training, so the list cannot rot.
+     */
+    private static final String[] LOAD_ONLY = {
+        "dev.bpfgit.kernel.CgroupRoot", "dev.bpfgit.kernel.Feature$1",
+        "dev.bpfgit.kernel.linux.Beside", "dev.bpfgit.kernel.linux.Beside$Group",
+        "dev.bpfgit.kernel.linux.Fd", "dev.bpfgit.kernel.linux.Info", "dev.bpfgit.kernel.linux.LegacyTc",
+        "dev.bpfgit.kernel.linux.Links", "dev.bpfgit.kernel.linux.LinuxKernel$1",
+        "dev.bpfgit.kernel.linux.LinuxKernel$DumpFirst", "dev.bpfgit.kernel.linux.LinuxKernel$Dumping",
+        "dev.bpfgit.kernel.linux.LinuxKernel$Listing", "dev.bpfgit.kernel.linux.MapAccess",
+        "dev.bpfgit.kernel.linux.MapAccess$Batch", "dev.bpfgit.kernel.linux.MapAccess$Packed",
+        "dev.bpfgit.kernel.linux.Pins", "dev.bpfgit.kernel.linux.Probes", "dev.bpfgit.kernel.linux.Probes$Once",
+        "dev.bpfgit.kernel.linux.Scratch", "dev.bpfgit.kernel.linux.SplitDump",
+        "dev.bpfgit.kernel.linux.SplitDump$Key", "dev.bpfgit.kernel.linux.SplitDump$Plan",
+        "dev.bpfgit.kernel.linux.Structs", "dev.bpfgit.kernel.linux.XdpQuery",
+        "dev.bpfgit.cli.ApplyCommand", "dev.bpfgit.cli.Confirm", "dev.bpfgit.cli.LockOption$DurationConverter",
+        "dev.bpfgit.diff.RoomOrder", "dev.bpfgit.kind.egress.EgressRuntime",
+        "dev.bpfgit.kind.reuseport.ReusePortRuntime", "dev.bpfgit.kind.reuseport.ReusePortRuntime$Degraded",
+        "dev.bpfgit.kind.sockterm.SocketTerminationRuntime",
+    };
+
+    private static void loadOnly() {
+        ClassLoader loader = AotTraining.class.getClassLoader();
+        for (String name : LOAD_ONLY) {
+            try {
+                Class.forName(name, false, loader);
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException("AotTraining.LOAD_ONLY names a class that is gone: " + name, e);
+            }
+        }
+        System.out.println("loaded for the cache: " + LOAD_ONLY.length + " classes of the kernel verbs");
     }
 
     public static void main(String[] args) {
