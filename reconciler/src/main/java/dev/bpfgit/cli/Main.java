@@ -7,23 +7,6 @@ import java.io.PrintWriter;
 
 /** The bpfgit command line. */
 public final class Main {
-    /** bpfgit's own command line, without its verbs (declared as {@link Cli} says). */
-    private static CommandSpec spec() {
-        CommandSpec spec = Cli.command(new Main(), "bpfgit",
-                "Keeps this host's eBPF networking policy equal to YAML files, the GitOps way.", new String[0],
-                new String[]{"0:success; plan: in sync",
-                        "1:plan: changes pending",
-                        "2:invalid input (policy errors name file:line:column)",
-                        "3:error (kernel operation with path and errno, foreign program, stale plan)"},
-                "  bpfgit validate policies/",
-                "  bpfgit plan policies/",
-                "  sudo bpfgit apply policies/",
-                "  bpfgit explain 198.51.100.7 policies/",
-                "  bpfgit help plan");
-        spec.versionProvider(new Version());
-        return Cli.standardHelp(spec);
-    }
-
     /** The verbs that open the kernel; validate, explain and help never do. */
     private static final java.util.Set<String> KERNEL_VERBS = java.util.Set.of("plan", "apply", "run", "status",
             "destroy", "demo", "state");
@@ -106,6 +89,23 @@ public final class Main {
             case "help" -> new CommandLine.HelpCommand();
             default -> throw new IllegalArgumentException(name);
         };
+    }
+
+    /** bpfgit's own command line, without its verbs (declared as {@link Cli} says). */
+    private static CommandSpec spec() {
+        CommandSpec spec = Cli.command(new Main(), "bpfgit",
+                "Keeps this host's eBPF networking policy equal to YAML files, the GitOps way.", new String[0],
+                new String[]{"0:success; plan: in sync",
+                        "1:plan: changes pending",
+                        "2:invalid input (policy errors name file:line:column)",
+                        "3:error (kernel operation with path and errno, foreign program, stale plan)"},
+                "  bpfgit validate policies/",
+                "  bpfgit plan policies/",
+                "  sudo bpfgit apply policies/",
+                "  bpfgit explain 198.51.100.7 policies/",
+                "  bpfgit help plan");
+        spec.versionProvider(new Version());
+        return Cli.standardHelp(spec);
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.bpfgit.cli;
 
-import picocli.CommandLine.Model.CommandSpec;
 import com.sun.net.httpserver.HttpExchange;
 import dev.bpfgit.kernel.linux.PinRootLock;
 import dev.bpfgit.run.Config;
@@ -12,6 +11,7 @@ import dev.bpfgit.source.PolicySources;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Model.CommandSpec;
 import sun.misc.Signal;
 
 import java.io.IOException;

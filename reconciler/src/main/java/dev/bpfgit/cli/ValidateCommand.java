@@ -1,11 +1,11 @@
 package dev.bpfgit.cli;
 
-import picocli.CommandLine.Model.PositionalParamSpec;
 import dev.bpfgit.policy.ErrorFormat;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
 import dev.bpfgit.source.Snapshot;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
 
 import java.nio.file.Path;
 import java.util.List;
