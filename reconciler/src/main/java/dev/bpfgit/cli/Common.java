@@ -23,12 +23,10 @@ import java.util.TreeMap;
 
 /** Options every verb takes, and what they resolve to. */
 final class Common {
+    // the values, read from a parsed command line by of()
     Path root;
-
     Path configFile;
-
     String host;
-
     Map<String, String> labels = new LinkedHashMap<>();
 
     /** The options every verb takes, mixed into its command line. */

@@ -17,10 +17,9 @@ import java.nio.file.Path;
  * ({@code --against}). One exclusive option group, so both verbs spell and explain the options alike.
  */
 final class LiveSide {
+    // the values, read from a parsed command line by of()
     boolean live;
-
     Path state;
-
     String against;
 
     /** The options, one exclusive group in a verb's command line. */
