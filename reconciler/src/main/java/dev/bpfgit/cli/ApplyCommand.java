@@ -11,12 +11,7 @@ import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.render.PlanText;
 import dev.bpfgit.render.SavedPlan;
 import dev.bpfgit.run.Pipeline;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,38 +22,46 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "apply", mixinStandardHelpOptions = true, header = "Make the kernel match the policies.",
-        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
-        exitCodeList = {"0:applied, or nothing to do", "2:invalid input", "3:error, stale plan, lock not obtained, not confirmed"},
-        footer = {"  bpfgit apply policies/ --yes", "  bpfgit plan policies/ -o json > plan.json", "  bpfgit apply --plan plan.json --yes"},
-        description = {"Plans against the kernel and applies the plan, or applies a saved plan",
-                "('plan -o json > FILE') exactly, refusing it if the kernel changed since.",
-                "Holds the pin-root lock from reading the kernel to the last write; another",
-                "writer of the root waits up to --lock-timeout for it. Asks for confirmation on",
-                "a terminal unless --yes. Exit 0 done, 2 invalid input, 3 error. A saved plan of",
-                "a format version this bpfgit does not know (schema/plan.schema.json), or the",
-                "plan of several hosts (plan --hosts), is refused as invalid input (exit 2)."})
 final class ApplyCommand implements Callable<Integer> {
-    @Mixin
-    Common common;
+    /** apply's command line. */
+    static CommandSpec spec() {
+        ApplyCommand verb = new ApplyCommand();
+        CommandSpec spec = verb.spec = Cli.command(verb, "apply", "Make the kernel match the policies.",
+                new String[]{"Plans against the kernel and applies the plan, or applies a saved plan",
+                        "('plan -o json > FILE') exactly, refusing it if the kernel changed since.",
+                        "Holds the pin-root lock from reading the kernel to the last write; another",
+                        "writer of the root waits up to --lock-timeout for it. Asks for confirmation on",
+                        "a terminal unless --yes. Exit 0 done, 2 invalid input, 3 error. A saved plan of",
+                        "a format version this bpfgit does not know (schema/plan.schema.json), or the",
+                        "plan of several hosts (plan --hosts), is refused as invalid input (exit 2)."},
+                new String[]{"0:applied, or nothing to do", "2:invalid input",
+                        "3:error, stale plan, lock not obtained, not confirmed"},
+                "  bpfgit apply policies/ --yes", "  bpfgit plan policies/ -o json > plan.json",
+                "  bpfgit apply --plan plan.json --yes");
+        Common.options(spec);
+        LockOption.options(spec);
+        spec.addPositional(Cli.parameter("0", "PATH", "0..1", Path.class, "Policy file or directory."));
+        spec.addOption(Cli.option("--plan", "FILE", Path.class, "Apply this saved plan (JSON) exactly."));
+        spec.addOption(Cli.flag(new String[]{"-y", "--yes"}, "<yes>", "Do not ask for confirmation."));
+        return Cli.standardHelp(spec);
+    }
 
-    @Mixin
-    LockOption lockOption;
-
-    @Parameters(paramLabel = "PATH", arity = "0..1", description = "Policy file or directory.")
-    Path path;
-
-    @Option(names = "--plan", paramLabel = "FILE", description = "Apply this saved plan (JSON) exactly.")
-    Path planFile;
-
-    @Option(names = {"-y", "--yes"}, description = "Do not ask for confirmation.")
-    boolean yes;
-
-    @Spec
     CommandSpec spec;
+
+    // the values parsed into spec, read when called
+    Common common;
+    LockOption lockOption;
+    Path path;
+    Path planFile;
+    boolean yes;
 
     @Override
     public Integer call() {
+        common = Common.of(spec);
+        lockOption = LockOption.of(spec);
+        path = Cli.parameter(spec, 0);
+        planFile = Cli.value(spec, "--plan");
+        yes = Cli.flag(spec, "--yes");
         PrintWriter out = spec.commandLine().getOut();
         if (planFile != null && path != null) {
             throw new UsageException("give either PATH or --plan FILE, not both");

@@ -7,7 +7,8 @@ import dev.bpfgit.kernel.linux.LinuxKernel;
 import dev.bpfgit.kernel.linux.PinRootLock;
 import dev.bpfgit.run.Config;
 import dev.bpfgit.run.Pipeline;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,18 +23,36 @@ import java.util.TreeMap;
 
 /** Options every verb takes, and what they resolve to. */
 final class Common {
-    @Option(names = "--root", paramLabel = "DIR",
-            description = {"Pin root in bpffs (default: root: in --config,", "else /sys/fs/bpf/bpfgit)."})
+    // the values, read from a parsed command line by of()
     Path root;
-
-    @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (see config/bpfgit.yaml).")
     Path configFile;
-
-    @Option(names = "--host", paramLabel = "NAME", description = {"Host name for spec.hosts (default: the kernel", "hostname)."})
     String host;
-
-    @Option(names = "--label", paramLabel = "KEY=VALUE", description = "Host label for spec.hosts; repeatable.")
     Map<String, String> labels = new LinkedHashMap<>();
+
+    /** The options every verb takes, mixed into its command line. */
+    static void options(CommandSpec spec) {
+        Cli.mixin(spec, "common",
+                Cli.option("--root", "DIR", Path.class,
+                        "Pin root in bpffs (default: root: in --config,", "else /sys/fs/bpf/bpfgit)."),
+                Cli.option("--config", "FILE", Path.class, "Configuration file (see config/bpfgit.yaml)."),
+                Cli.option("--host", "NAME", String.class, "Host name for spec.hosts (default: the kernel", "hostname)."),
+                OptionSpec.builder("--label").paramLabel("KEY=VALUE").type(Map.class)
+                        .auxiliaryTypes(String.class, String.class).initialValue(new LinkedHashMap<String, String>())
+                        .description("Host label for spec.hosts; repeatable.").build());
+    }
+
+    /** Their values in a parsed command line. */
+    static Common of(CommandSpec spec) {
+        Common c = new Common();
+        c.root = Cli.value(spec, "--root");
+        c.configFile = Cli.value(spec, "--config");
+        c.host = Cli.value(spec, "--host");
+        Map<String, String> labels = Cli.value(spec, "--label");
+        if (labels != null) {
+            c.labels.putAll(labels);
+        }
+        return c;
+    }
 
     private Config config;
 

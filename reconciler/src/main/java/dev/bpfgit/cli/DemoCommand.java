@@ -2,10 +2,7 @@ package dev.bpfgit.cli;
 
 import dev.bpfgit.kernel.linux.Libc;
 import dev.bpfgit.kernel.linux.Netns;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,30 +18,35 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-@Command(name = "demo", mixinStandardHelpOptions = true, header = "A guided run in throwaway network namespaces; the host is untouched.",
-        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
-        exitCodeList = {"0:the demo ran and cleaned up", "3:error"},
-        footer = {"  sudo bpfgit demo"},
-        description = {"Creates three network namespaces (client, edge, scrubber) joined by veth pairs,",
-                "applies examples/edge-filter on the edge's eth0 with its own pin root, sends",
-                "IPv4 and IPv6 UDP from allowed, blocked and redirected sources, shows status",
-                "with per-rule counters, the plan of a changed rule, then destroys everything it",
-                "created. Needs root. Exit 0, 3 on error."})
 final class DemoCommand implements java.util.concurrent.Callable<Integer> {
-    @Option(names = "--policies", paramLabel = "DIR",
-            description = {"Policy directory to demo", "(default: examples/edge-filter)."})
-    Path policies;
+    /** demo's command line. */
+    static CommandSpec spec() {
+        DemoCommand verb = new DemoCommand();
+        CommandSpec spec = verb.spec = Cli.command(verb, "demo",
+                "A guided run in throwaway network namespaces; the host is untouched.",
+                new String[]{"Creates three network namespaces (client, edge, scrubber) joined by veth pairs,",
+                        "applies examples/edge-filter on the edge's eth0 with its own pin root, sends",
+                        "IPv4 and IPv6 UDP from allowed, blocked and redirected sources, shows status",
+                        "with per-rule counters, the plan of a changed rule, then destroys everything it",
+                        "created. Needs root. Exit 0, 3 on error."},
+                new String[]{"0:the demo ran and cleaned up", "3:error"},
+                "  sudo bpfgit demo");
+        spec.addOption(Cli.option("--policies", "DIR", Path.class,
+                "Policy directory to demo", "(default: examples/edge-filter)."));
+        // every verb takes --root (design section 4); the demo's must be its own: destroy at its end empties it
+        spec.addOption(Cli.option("--root", "DIR", Path.class,
+                "Pin root for the demo; must not exist yet", "(default: /sys/fs/bpf/bpfgit-demo-PID)."));
+        spec.addOption(Cli.flag(new String[]{"--keep"}, "<keep>",
+                "Leave the namespaces and pins in place for", "exploring (print how to remove them)."));
+        return Cli.standardHelp(spec);
+    }
 
-    // every verb takes --root (design section 4); the demo's must be its own: destroy at its end empties it
-    @Option(names = "--root", paramLabel = "DIR",
-            description = {"Pin root for the demo; must not exist yet", "(default: /sys/fs/bpf/bpfgit-demo-PID)."})
-    Path rootOption;
-
-    @Option(names = "--keep", description = {"Leave the namespaces and pins in place for", "exploring (print how to remove them)."})
-    boolean keep;
-
-    @Spec
     CommandSpec spec;
+
+    // the values parsed into spec, read when called
+    Path policies;
+    Path rootOption;
+    boolean keep;
 
     private PrintWriter out;
     private final String id = Long.toString(ProcessHandle.current().pid() % 100000);
@@ -56,6 +58,9 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        policies = Cli.value(spec, "--policies");
+        rootOption = Cli.value(spec, "--root");
+        keep = Cli.flag(spec, "--keep");
         out = spec.commandLine().getOut();
         if (rootOption != null) {
             if (Files.exists(rootOption)) {

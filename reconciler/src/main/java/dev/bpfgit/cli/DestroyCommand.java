@@ -8,41 +8,43 @@ import dev.bpfgit.kernel.linux.PinRootLock;
 import dev.bpfgit.render.PlanText;
 import dev.bpfgit.run.LastGoodStore;
 import dev.bpfgit.run.Pipeline;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "destroy", mixinStandardHelpOptions = true, header = "Remove everything bpfgit owns on this host.",
-        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
-        exitCodeList = {"0:destroyed, or nothing to destroy", "3:error, or not confirmed"},
-        footer = {"  bpfgit destroy --yes"},
-        description = {"Shows the plan, then detaches bpfgit's links and removes its pins and the pin",
-                "root, and the root's copy of its last applied revision in source.lastGood",
-                "(--config). Touches nothing else outside the pin root. Holds the pin-root lock",
-                "throughout; another writer of the root waits up to --lock-timeout for it. Exit",
-                "0 done, 3 error."})
 final class DestroyCommand implements Callable<Integer> {
-    @Mixin
-    Common common;
+    /** destroy's command line. */
+    static CommandSpec spec() {
+        DestroyCommand verb = new DestroyCommand();
+        CommandSpec spec = verb.spec = Cli.command(verb, "destroy", "Remove everything bpfgit owns on this host.",
+                new String[]{"Shows the plan, then detaches bpfgit's links and removes its pins and the pin",
+                        "root, and the root's copy of its last applied revision in source.lastGood",
+                        "(--config). Touches nothing else outside the pin root. Holds the pin-root lock",
+                        "throughout; another writer of the root waits up to --lock-timeout for it. Exit",
+                        "0 done, 3 error."},
+                new String[]{"0:destroyed, or nothing to destroy", "3:error, or not confirmed"},
+                "  bpfgit destroy --yes");
+        Common.options(spec);
+        LockOption.options(spec);
+        spec.addOption(Cli.flag(new String[]{"-y", "--yes"}, "<yes>", "Do not ask for confirmation."));
+        return Cli.standardHelp(spec);
+    }
 
-    @Mixin
-    LockOption lockOption;
-
-    @Option(names = {"-y", "--yes"}, description = "Do not ask for confirmation.")
-    boolean yes;
-
-    @Spec
     CommandSpec spec;
+
+    // the values parsed into spec, read when called
+    Common common;
+    LockOption lockOption;
+    boolean yes;
 
     @Override
     public Integer call() {
+        common = Common.of(spec);
+        lockOption = LockOption.of(spec);
+        yes = Cli.flag(spec, "--yes");
         PrintWriter out = spec.commandLine().getOut();
         Pipeline p = common.live();
         if (!Files.exists(p.root())) {

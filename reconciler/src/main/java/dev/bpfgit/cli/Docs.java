@@ -10,7 +10,7 @@ import java.nio.file.Path;
 
 /**
  * Build-time generator (run by Maven in prepare-package, never by bpfgit itself): from the picocli
- * annotations of the verbs, the bash completion script, the zsh completion function and AsciiDoc man pages
+ * model of the verbs ({@link Cli}), the bash completion script, the zsh completion function and AsciiDoc man pages
  * (one per verb), which Asciidoctor then turns into roff. picocli-codegen is a provided dependency: it is
  * on the build's classpath only, and this class is the only one that uses it.
  *

@@ -16,13 +16,7 @@ import dev.bpfgit.run.Pipeline;
 import dev.bpfgit.source.GitRevisionSource;
 import dev.bpfgit.source.Snapshot;
 import dev.bpfgit.state.MemoryKernel;
-import picocli.CommandLine.ArgGroup;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -34,55 +28,54 @@ import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
-@Command(name = "explain", mixinStandardHelpOptions = true, header = "Show what happens to traffic from or to an address, and why.",
-        description = {"For every TrafficPolicy unit (interface, hook): the verdict the kernel",
-                "gives the address, found by the longest-prefix match in the pinned trie",
-                "itself; the matched prefix, action, redirect target or mark, the owning",
-                "policy and the rule's counters; the unit's default when no prefix",
-                "matches. 'match' says whether the prefixes apply to a packet's source",
-                "or destination address.",
-                "",
-                "With PATH, also the file:line that declares the matched prefix, and",
-                "whether the kernel and the files agree for this address ('in sync', or",
-                "'drifted' and what differs).",
-                "",
-                "Reading the kernel needs root. Without it, answer from a state file",
-                "('bpfgit state export', --state) or from a git revision as if applied",
-                "(--against; PATH or source.path names the repository); neither has",
-                "counters."},
-        exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:answered (also when a unit drifted)",
-                "2:invalid input (a malformed address, unknown interface or hook, policies)",
-                "3:error (kernel operation with path and errno, no root)"},
-        footerHeading = "%nExamples:%n",
-        footer = {"  bpfgit explain 198.51.100.7",
-                "  bpfgit explain 2001:db8::1 policies/ --interface eth0 -o json",
-                "  bpfgit explain 10.1.2.3 --state edge-1.json"})
 final class ExplainCommand implements Callable<Integer> {
-    @Mixin
-    Common common;
+    /** explain's command line. */
+    static CommandSpec spec() {
+        ExplainCommand verb = new ExplainCommand();
+        CommandSpec spec = verb.spec = Cli.command(verb, "explain",
+                "Show what happens to traffic from or to an address, and why.",
+                new String[]{"For every TrafficPolicy unit (interface, hook): the verdict the kernel",
+                        "gives the address, found by the longest-prefix match in the pinned trie",
+                        "itself; the matched prefix, action, redirect target or mark, the owning",
+                        "policy and the rule's counters; the unit's default when no prefix",
+                        "matches. 'match' says whether the prefixes apply to a packet's source",
+                        "or destination address.",
+                        "",
+                        "With PATH, also the file:line that declares the matched prefix, and",
+                        "whether the kernel and the files agree for this address ('in sync', or",
+                        "'drifted' and what differs).",
+                        "",
+                        "Reading the kernel needs root. Without it, answer from a state file",
+                        "('bpfgit state export', --state) or from a git revision as if applied",
+                        "(--against; PATH or source.path names the repository); neither has",
+                        "counters."},
+                new String[]{"0:answered (also when a unit drifted)",
+                        "2:invalid input (a malformed address, unknown interface or hook, policies)",
+                        "3:error (kernel operation with path and errno, no root)"},
+                "  bpfgit explain 198.51.100.7",
+                "  bpfgit explain 2001:db8::1 policies/ --interface eth0 -o json",
+                "  bpfgit explain 10.1.2.3 --state edge-1.json");
+        Common.options(spec);
+        spec.addPositional(Cli.parameter("0", "ADDRESS", "1", String.class, "An IPv4 or IPv6 address."));
+        spec.addPositional(Cli.parameter("1", "PATH", "0..1", Path.class,
+                "Policy file or directory: adds file:line, and", "in sync or drifted."));
+        spec.addOption(Cli.option("--interface", "IF", String.class, "Only units on this interface."));
+        spec.addOption(Cli.option("--hook", "H", String.class, "Only units at this hook: xdp, tc-ingress,", "tc-egress."));
+        LiveSide.options(spec);
+        spec.addOption(Cli.output("text or json."));
+        return Cli.standardHelp(spec);
+    }
 
-    @Parameters(index = "0", paramLabel = "ADDRESS", description = "An IPv4 or IPv6 address.")
-    String address;
-
-    @Parameters(index = "1", paramLabel = "PATH", arity = "0..1",
-            description = {"Policy file or directory: adds file:line, and", "in sync or drifted."})
-    Path path;
-
-    @Option(names = "--interface", paramLabel = "IF", description = "Only units on this interface.")
-    String iface;
-
-    @Option(names = "--hook", paramLabel = "H", description = {"Only units at this hook: xdp, tc-ingress,", "tc-egress."})
-    String hook;
-
-    @ArgGroup(exclusive = true)
-    LiveSide from = new LiveSide();
-
-    @Option(names = {"-o", "--output"}, defaultValue = "text", description = "text or json.")
-    String output;
-
-    @Spec
     CommandSpec spec;
+
+    // the values parsed into spec, read when called
+    Common common;
+    String address;
+    Path path;
+    String iface;
+    String hook;
+    LiveSide from;
+    String output;
 
     /** A kernel to ask, its pin root and the host it stands for. */
     private record Answerer(Kernel kernel, Path root, HostFacts host, String source, boolean counters) {
@@ -90,6 +83,13 @@ final class ExplainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        common = Common.of(spec);
+        address = Cli.parameter(spec, 0);
+        path = Cli.parameter(spec, 1);
+        iface = Cli.value(spec, "--interface");
+        hook = Cli.value(spec, "--hook");
+        from = LiveSide.of(spec);
+        output = Cli.value(spec, "--output");
         if (!List.of("text", "json").contains(output)) {
             throw new UsageException("-o must be text or json, not " + output);
         }

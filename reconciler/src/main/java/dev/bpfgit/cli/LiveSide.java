@@ -3,7 +3,9 @@ package dev.bpfgit.cli;
 import dev.bpfgit.compile.HostFacts;
 import dev.bpfgit.kernel.Kernel;
 import dev.bpfgit.state.StateFile;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.ArgGroupSpec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,16 +17,33 @@ import java.nio.file.Path;
  * ({@code --against}). One exclusive option group, so both verbs spell and explain the options alike.
  */
 final class LiveSide {
-    @Option(names = "--live", description = "Read the kernel (the default; needs root).")
+    // the values, read from a parsed command line by of()
     boolean live;
-
-    @Option(names = "--state", paramLabel = "FILE",
-            description = {"Read a file from 'bpfgit state export' instead of", "the kernel (no root needed)."})
     Path state;
-
-    @Option(names = "--against", paramLabel = "REV",
-            description = {"Compile the policies at this git revision of the", "same repository, as if applied (no root needed)."})
     String against;
+
+    /** The options, one exclusive group in a verb's command line. */
+    static void options(CommandSpec spec) {
+        spec.addArgGroup(ArgGroupSpec.builder().exclusive(true).multiplicity("0..1")
+                .addArg(OptionSpec.builder("--live").paramLabel("<live>").type(boolean.class).initialValue(false)
+                        .required(true).description("Read the kernel (the default; needs root).").build())
+                .addArg(OptionSpec.builder("--state").paramLabel("FILE").type(Path.class).required(true)
+                        .description("Read a file from 'bpfgit state export' instead of", "the kernel (no root needed).")
+                        .build())
+                .addArg(OptionSpec.builder("--against").paramLabel("REV").type(String.class).required(true)
+                        .description("Compile the policies at this git revision of the",
+                                "same repository, as if applied (no root needed).").build())
+                .build());
+    }
+
+    /** Their values in a parsed command line. */
+    static LiveSide of(CommandSpec spec) {
+        LiveSide s = new LiveSide();
+        s.live = Cli.flag(spec, "--live");
+        s.state = Cli.value(spec, "--state");
+        s.against = Cli.value(spec, "--against");
+        return s;
+    }
 
     /** The host of a state file: its kernel, pin root and facts, with --root, --host and --label given over the file's. */
     record FromState(Kernel kernel, Path root, HostFacts host) {

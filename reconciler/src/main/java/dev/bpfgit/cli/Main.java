@@ -1,26 +1,12 @@
 package dev.bpfgit.cli;
 
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 
 /** The bpfgit command line. */
-@Command(name = "bpfgit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        header = "Keeps this host's eBPF networking policy equal to YAML files, the GitOps way.",
-        exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:success; plan: in sync",
-                "1:plan: changes pending",
-                "2:invalid input (policy errors name file:line:column)",
-                "3:error (kernel operation with path and errno, foreign program, stale plan)"},
-        footerHeading = "%nExamples:%n",
-        footer = {"  bpfgit validate policies/",
-                "  bpfgit plan policies/",
-                "  sudo bpfgit apply policies/",
-                "  bpfgit explain 198.51.100.7 policies/",
-                "  bpfgit help plan"})
 public final class Main {
-
     /** The verbs that open the kernel; validate, explain and help never do. */
     private static final java.util.Set<String> KERNEL_VERBS = java.util.Set.of("plan", "apply", "run", "status",
             "destroy", "demo", "state");
@@ -80,30 +66,46 @@ public final class Main {
     }
 
     /**
-     * The verbs, in the order help lists them. Added to the command line by {@link #commandLine}, not named in
-     * {@code @Command(subcommands)}: picocli builds the model of every subcommand it is given (options,
-     * mixins, help texts, by reflection, in picocli's classes that the AOT cache cannot hold), about half of
-     * its start; a command line that begins with a verb needs that verb's only.
+     * The verbs, in the order help lists them. Added to the command line by {@link #commandLine}: a command line
+     * that begins with a verb needs that verb's model only.
      */
     static final java.util.List<String> VERBS = java.util.List.of("validate", "plan", "apply", "run", "status",
             "state", "destroy", "demo", "explain", "help");
 
-    // a switch, not a map of constructor references: a lambda of picocli's HelpCommand (a class the AOT cache
-    // cannot hold) in the cache's heap made JDK 25.0.3 abort while writing the cache
+    // a switch, not a map of constructor references: a lambda of picocli's HelpCommand in the cache's heap made
+    // JDK 25.0.3 abort while writing the cache. help is picocli's own command, read from its annotations (only
+    // for help and the command lines that list every verb).
     private static Object verb(String name) {
         return switch (name) {
-            case "validate" -> new ValidateCommand();
-            case "plan" -> new PlanCommand();
-            case "apply" -> new ApplyCommand();
-            case "run" -> new RunCommand();
-            case "status" -> new StatusCommand();
-            case "state" -> new StateCommand();
-            case "destroy" -> new DestroyCommand();
-            case "demo" -> new DemoCommand();
-            case "explain" -> new ExplainCommand();
+            case "validate" -> ValidateCommand.spec();
+            case "plan" -> PlanCommand.spec();
+            case "apply" -> ApplyCommand.spec();
+            case "run" -> RunCommand.spec();
+            case "status" -> StatusCommand.spec();
+            case "state" -> StateCommand.spec();
+            case "destroy" -> DestroyCommand.spec();
+            case "demo" -> DemoCommand.spec();
+            case "explain" -> ExplainCommand.spec();
             case "help" -> new CommandLine.HelpCommand();
             default -> throw new IllegalArgumentException(name);
         };
+    }
+
+    /** bpfgit's own command line, without its verbs (declared as {@link Cli} says). */
+    private static CommandSpec spec() {
+        CommandSpec spec = Cli.command(new Main(), "bpfgit",
+                "Keeps this host's eBPF networking policy equal to YAML files, the GitOps way.", new String[0],
+                new String[]{"0:success; plan: in sync",
+                        "1:plan: changes pending",
+                        "2:invalid input (policy errors name file:line:column)",
+                        "3:error (kernel operation with path and errno, foreign program, stale plan)"},
+                "  bpfgit validate policies/",
+                "  bpfgit plan policies/",
+                "  sudo bpfgit apply policies/",
+                "  bpfgit explain 198.51.100.7 policies/",
+                "  bpfgit help plan");
+        spec.versionProvider(new Version());
+        return Cli.standardHelp(spec);
     }
 
     /**
@@ -112,7 +114,7 @@ public final class Main {
      * otherwise ({@code bpfgit}, {@code --help}, {@code help VERB}, {@code demo}, an unknown or misspelt verb).
      */
     static CommandLine commandLine(String... args) {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = new CommandLine(spec());
         String first = args.length > 0 ? args[0] : "";
         // help shows the others, and demo runs them through this command line (DemoCommand.bpfgit)
         boolean all = !VERBS.contains(first) || first.equals("help") || first.equals("demo");

@@ -17,13 +17,7 @@ import dev.bpfgit.run.Pipeline;
 import dev.bpfgit.source.GitRevisionSource;
 import dev.bpfgit.source.Snapshot;
 import dev.bpfgit.state.MemoryKernel;
-import picocli.CommandLine.ArgGroup;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -31,42 +25,50 @@ import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "plan", mixinStandardHelpOptions = true, header = "Show the change apply would make.",
-        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
-        exitCodeList = {"0:in sync", "1:changes pending", "2:invalid input (policy errors name file:line:column)", "3:error (kernel, no root, bpffs)"},
-        footer = {"  bpfgit plan policies/", "  bpfgit plan policies/ --state edge-1.json -o markdown", "  bpfgit plan policies/ --against origin/main", "  bpfgit plan policies/ --hosts hosts.yaml"},
-        description = {"The live side is the kernel (--live, the default; needs root), a state file",
-                "from 'bpfgit state export' (--state), or another git revision of the same",
-                "repository compiled as if applied (--against). Exit 0 in sync, 1 changes",
-                "pending, 2 invalid input, 3 error.",
-                "",
-                "With --hosts FILE (an inventory, schema/inventory.schema.json) every host is",
-                "planned, without root or bpffs: against its state: file when it has one, else",
-                "against the --against revision compiled for that host (its name and labels),",
-                "else against an empty host. Hosts whose plans are identical share a section; a",
-                "table of hosts by changes follows. The exit code is the largest over the hosts",
-                "(3 error > 2 invalid > 1 changes > 0 in sync)."})
 final class PlanCommand implements Callable<Integer> {
-    @Mixin
-    Common common;
+    /** plan's command line. */
+    static CommandSpec spec() {
+        PlanCommand verb = new PlanCommand();
+        CommandSpec spec = verb.spec = Cli.command(verb, "plan", "Show the change apply would make.",
+                new String[]{"The live side is the kernel (--live, the default; needs root), a state file",
+                        "from 'bpfgit state export' (--state), or another git revision of the same",
+                        "repository compiled as if applied (--against). Exit 0 in sync, 1 changes",
+                        "pending, 2 invalid input, 3 error.",
+                        "",
+                        "With --hosts FILE (an inventory, schema/inventory.schema.json) every host is",
+                        "planned, without root or bpffs: against its state: file when it has one, else",
+                        "against the --against revision compiled for that host (its name and labels),",
+                        "else against an empty host. Hosts whose plans are identical share a section; a",
+                        "table of hosts by changes follows. The exit code is the largest over the hosts",
+                        "(3 error > 2 invalid > 1 changes > 0 in sync)."},
+                new String[]{"0:in sync", "1:changes pending", "2:invalid input (policy errors name file:line:column)",
+                        "3:error (kernel, no root, bpffs)"},
+                "  bpfgit plan policies/", "  bpfgit plan policies/ --state edge-1.json -o markdown",
+                "  bpfgit plan policies/ --against origin/main", "  bpfgit plan policies/ --hosts hosts.yaml");
+        Common.options(spec);
+        spec.addPositional(Cli.parameter("0", "PATH", "0..1", Path.class, "Policy file or directory."));
+        LiveSide.options(spec);
+        spec.addOption(Cli.option("--hosts", "FILE", Path.class, "Plan every host of this inventory (YAML)."));
+        spec.addOption(Cli.output("text, json, markdown or github."));
+        return Cli.standardHelp(spec);
+    }
 
-    @Parameters(paramLabel = "PATH", arity = "0..1", description = "Policy file or directory.")
-    Path path;
-
-    @ArgGroup(exclusive = true)
-    LiveSide against = new LiveSide();
-
-    @Option(names = "--hosts", paramLabel = "FILE", description = "Plan every host of this inventory (YAML).")
-    Path hosts;
-
-    @Option(names = {"-o", "--output"}, defaultValue = "text", description = "text, json, markdown or github.")
-    String output;
-
-    @Spec
     CommandSpec spec;
+
+    // the values parsed into spec, read when called
+    Common common;
+    Path path;
+    LiveSide against;
+    Path hosts;
+    String output;
 
     @Override
     public Integer call() {
+        common = Common.of(spec);
+        path = Cli.parameter(spec, 0);
+        against = LiveSide.of(spec);
+        hosts = Cli.value(spec, "--hosts");
+        output = Cli.value(spec, "--output");
         if (!List.of("text", "json", "markdown", "github").contains(output)) {
             throw new UsageException("-o must be text, json, markdown or github, not " + output);
         }

@@ -11,8 +11,7 @@ import dev.bpfgit.source.PolicySources;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import sun.misc.Signal;
 
 import java.io.IOException;
@@ -22,26 +21,37 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 
-@Command(name = "run", mixinStandardHelpOptions = true, header = "The sidecar: keep this host equal to the policies, continuously.",
-        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
-        exitCodeList = {"0:stopped by SIGTERM or SIGINT", "3:fatal error (configuration, pin root locked, port in use)"},
-        footer = {"  bpfgit run --config /etc/bpfgit/bpfgit.yaml"},
-        description = {"Reconciles on every change of the source and every reconcile.interval (with",
-                "jitter), keeps enforcing the last good revision while a newer one is invalid or",
-                "the source is unreachable, serves /metrics, /healthz (the loop is alive) and",
-                "/readyz (the last good revision is applied and in sync; a 503 names each",
-                "failed or drifted policy and why) on metrics.listen",
-                "(loopback only). SIGTERM or SIGINT finishes the current step and leaves the",
-                "datapath attached. Exit 0 on SIGTERM, 3 on a fatal error (bad configuration,",
-                "pin root locked, port in use, fatal error in the loop)."})
 final class RunCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
-    @Mixin
+    /** run's command line. */
+    static CommandSpec spec() {
+        RunCommand verb = new RunCommand();
+        CommandSpec spec = verb.spec = Cli.command(verb, "run",
+                "The sidecar: keep this host equal to the policies, continuously.",
+                new String[]{"Reconciles on every change of the source and every reconcile.interval (with",
+                        "jitter), keeps enforcing the last good revision while a newer one is invalid or",
+                        "the source is unreachable, serves /metrics, /healthz (the loop is alive) and",
+                        "/readyz (the last good revision is applied and in sync; a 503 names each",
+                        "failed or drifted policy and why) on metrics.listen",
+                        "(loopback only). SIGTERM or SIGINT finishes the current step and leaves the",
+                        "datapath attached. Exit 0 on SIGTERM, 3 on a fatal error (bad configuration,",
+                        "pin root locked, port in use, fatal error in the loop)."},
+                new String[]{"0:stopped by SIGTERM or SIGINT",
+                        "3:fatal error (configuration, pin root locked, port in use)"},
+                "  bpfgit run --config /etc/bpfgit/bpfgit.yaml");
+        Common.options(spec);
+        return Cli.standardHelp(spec);
+    }
+
+    CommandSpec spec;
+
+    // the values parsed into spec, read when called
     Common common;
 
     @Override
     public Integer call() throws Exception {
+        common = Common.of(spec);
         if (common.configFile == null) {
             throw new UsageException("run needs --config FILE (see config/bpfgit.yaml)");
         }

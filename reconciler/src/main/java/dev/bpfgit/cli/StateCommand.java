@@ -7,10 +7,7 @@ import dev.bpfgit.kernel.Interface;
 import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.run.Pipeline;
 import dev.bpfgit.state.StateFile;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -18,27 +15,36 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
-@Command(name = "state", mixinStandardHelpOptions = true, header = "Work with snapshots of the live state.",
-        exitCodeListHeading = "%nExit codes:%n", exitCodeList = {"0:exported",
-                "3:error (no root, bpffs), or no such subcommand"},
-        footerHeading = "%nExamples:%n", footer = "  bpfgit state export > edge-1.json",
-        subcommands = StateCommand.Export.class)
 final class StateCommand {
+    /** state's command line, with its one subcommand. */
+    static CommandSpec spec() {
+        CommandSpec spec = Cli.command(new StateCommand(), "state", "Work with snapshots of the live state.",
+                new String[0], new String[]{"0:exported", "3:error (no root, bpffs), or no such subcommand"},
+                "  bpfgit state export > edge-1.json");
+        Cli.standardHelp(spec);
+        return spec.addSubcommand("export", Export.spec());
+    }
 
-    @Command(name = "export", mixinStandardHelpOptions = true, header = "Print the live managed state as JSON, for 'plan --state' in CI.",
-            description = "Exit 0, 3 on error.",
-            exitCodeListHeading = "%nExit codes:%n", exitCodeList = {"0:exported", "3:error (no root, bpffs)"},
-            footerHeading = "%nExamples:%n",
-            footer = {"  bpfgit state export > edge-1.json", "  bpfgit plan policies/ --state edge-1.json"})
     static final class Export implements Callable<Integer> {
-        @Mixin
-        Common common;
+        /** state export's command line. */
+        static CommandSpec spec() {
+            Export verb = new Export();
+            CommandSpec spec = verb.spec = Cli.command(verb, "export",
+                    "Print the live managed state as JSON, for 'plan --state' in CI.",
+                    new String[]{"Exit 0, 3 on error."}, new String[]{"0:exported", "3:error (no root, bpffs)"},
+                    "  bpfgit state export > edge-1.json", "  bpfgit plan policies/ --state edge-1.json");
+            Common.options(spec);
+            return Cli.standardHelp(spec);
+        }
 
-        @Spec
         CommandSpec spec;
+
+        // the values parsed into spec, read when called
+        Common common;
 
         @Override
         public Integer call() {
+            common = Common.of(spec);
             Pipeline p = common.live();
             // each kind names the attach points of its own on this host's interfaces
             List<String> names = p.kernel().interfaces().stream().map(Interface::name).toList();

@@ -15,12 +15,7 @@ import dev.bpfgit.observe.LiveState;
 import dev.bpfgit.observe.Meta;
 import dev.bpfgit.run.Durations;
 import dev.bpfgit.run.Pipeline;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -36,29 +31,33 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
 
-@Command(name = "status", mixinStandardHelpOptions = true, header = "Show the applied revision, each policy's state and its counters.",
-        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
-        exitCodeList = {"0:shown", "3:error"},
-        footer = {"  bpfgit status", "  bpfgit status -o json"},
-        description = {"A policy is 'in sync' when every unit it acts in is as bpfgit applied it,",
-                "'drifted' when something changed it since, 'failed' when the last apply of it",
-                "failed. Exit 0, 3 on error. A drifted unit says what differs; with PATH (or",
-                "source.path in --config) the entries too."})
 final class StatusCommand implements Callable<Integer> {
     private static final String SIDECAR = Meta.SIDECAR;
 
-    @Mixin
-    Common common;
+    /** status's command line. */
+    static CommandSpec spec() {
+        StatusCommand verb = new StatusCommand();
+        CommandSpec spec = verb.spec = Cli.command(verb, "status",
+                "Show the applied revision, each policy's state and its counters.",
+                new String[]{"A policy is 'in sync' when every unit it acts in is as bpfgit applied it,",
+                        "'drifted' when something changed it since, 'failed' when the last apply of it",
+                        "failed. Exit 0, 3 on error. A drifted unit says what differs; with PATH (or",
+                        "source.path in --config) the entries too."},
+                new String[]{"0:shown", "3:error"},
+                "  bpfgit status", "  bpfgit status -o json");
+        Common.options(spec);
+        spec.addOption(Cli.output("text or json."));
+        spec.addPositional(Cli.parameter("0", "PATH", "0..1", Path.class,
+                "Policy file or directory the drift is counted", "against (default: source.path)."));
+        return Cli.standardHelp(spec);
+    }
 
-    @Option(names = {"-o", "--output"}, defaultValue = "text", description = "text or json.")
-    String output;
-
-    @Parameters(index = "0", paramLabel = "PATH", arity = "0..1",
-            description = {"Policy file or directory the drift is counted", "against (default: source.path)."})
-    Path path;
-
-    @Spec
     CommandSpec spec;
+
+    // the values parsed into spec, read when called
+    Common common;
+    String output;
+    Path path;
 
     /**
      * @param reason what differs when drifted ({@link DriftReason}), else empty: its text naming the tables as
@@ -72,6 +71,9 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        common = Common.of(spec);
+        output = Cli.value(spec, "--output");
+        path = Cli.parameter(spec, 0);
         if (!List.of("text", "json").contains(output)) {
             throw new UsageException("-o must be text or json, not " + output);
         }

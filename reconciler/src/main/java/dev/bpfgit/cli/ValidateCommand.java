@@ -4,37 +4,41 @@ import dev.bpfgit.policy.ErrorFormat;
 import dev.bpfgit.policy.Policy;
 import dev.bpfgit.policy.PolicyException;
 import dev.bpfgit.source.Snapshot;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
 
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "validate", mixinStandardHelpOptions = true, header = "Check policy files (YAML, schema, semantics) and report every error.",
-        exitCodeListHeading = "%nExit codes:%n", footerHeading = "%nExamples:%n",
-        exitCodeList = {"0:valid", "2:invalid: every error as file:line:column, or no such path"},
-        footer = {"  bpfgit validate policies/", "  bpfgit validate -o github policies/   # GitHub Actions annotations"},
-        description = "Needs no root and no kernel. Exit 0 when valid, 2 when not.")
 final class ValidateCommand implements Callable<Integer> {
-    @Mixin
-    Common common;
+    /** validate's command line. */
+    static CommandSpec spec() {
+        ValidateCommand verb = new ValidateCommand();
+        CommandSpec spec = verb.spec = Cli.command(verb, "validate",
+                "Check policy files (YAML, schema, semantics) and report every error.",
+                new String[]{"Needs no root and no kernel. Exit 0 when valid, 2 when not."},
+                new String[]{"0:valid", "2:invalid: every error as file:line:column, or no such path"},
+                "  bpfgit validate policies/", "  bpfgit validate -o github policies/   # GitHub Actions annotations");
+        Common.options(spec);
+        spec.addPositional(PositionalParamSpec.builder().index("0..*").paramLabel("PATH").arity("0..*")
+                .type(List.class).auxiliaryTypes(Path.class).description("Policy files or directories.").build());
+        spec.addOption(Cli.output("text or github (Actions annotations)."));
+        return Cli.standardHelp(spec);
+    }
 
-    @Parameters(paramLabel = "PATH", arity = "0..*", description = "Policy files or directories.")
-    List<Path> paths;
-
-    @Option(names = {"-o", "--output"}, defaultValue = "text", description = "text or github (Actions annotations).")
-    String output;
-
-    @Spec
     CommandSpec spec;
+
+    // the values parsed into spec, read when called
+    Common common;
+    List<Path> paths;
+    String output;
 
     @Override
     public Integer call() {
+        common = Common.of(spec);
+        paths = Cli.parameter(spec, 0);
+        output = Cli.value(spec, "--output");
         if (!List.of("text", "github").contains(output)) {
             // checked first: an unknown format must not pass as text in a CI step that parses the output
             throw new UsageException("-o must be text or github, not " + output);
