@@ -32,23 +32,13 @@ rm -rf "$target/aot"
 mkdir -p "$lib" "$target/aot/lib"
 mkdir "$stage/policies"
 cp -r "$examples/edge-filter" "$examples/blocklist" "$examples/fleet" "$stage/policies/"
-# bulk: what a large directory's parse runs and the examples do not (cli/SplitValidate's runs on two threads,
-# from 512 KiB in two files or more; the schema's bulk check of a kind's items, PolicySchema.BULK_ITEMS), so
-# that their lambdas and classes come from the cache, not generated on a cold plan or apply's parse
-mkdir "$stage/policies/bulk"
-for f in 0 1; do
-  awk -v f=$f 'BEGIN { print "apiVersion: bpfgit.dev/v1\nkind: TrafficPolicy\nmetadata: {name: bulk-" f "}"
-    print "spec:\n  interfaces: [eth" f "]\n  hook: xdp\n  match: source\n  default: pass\n  rules:"
-    for (i = 0; i < 6500; i++) printf "    - {prefix: 10.%d.%d.%d/32, action: drop}\n", f, int(i / 256), i % 256 }' \
-    > "$stage/policies/bulk/policy-$f.yaml"
-done
 
 # train CLASSPATH CACHE: the launchers' flags for the one-shot verbs (bin/bpfgit, ./bpfgit), their heap
 # included, so that the cache is made for the heap it is used with
 train() {
   (cd "$stage/policies" && "$java_home/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
     -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:Tier3BackEdgeThreshold=2000 -XX:InitialRAMPercentage=100 -Xmx768m -XX:AOTCacheOutput="$2" -Xlog:aot*=error -cp "$1" \
-    dev.bpfgit.cli.AotTraining validate edge-filter blocklist -- validate bulk -- plan fleet/policies --hosts fleet/hosts.yaml \
+    dev.bpfgit.cli.AotTraining validate edge-filter blocklist -- plan fleet/policies --hosts fleet/hosts.yaml \
     "${against[@]}") \
     > "$target/aot/training.log" 2>&1 && [ -s "$2" ] || { cat "$target/aot/training.log" >&2; exit 1; }
 }
