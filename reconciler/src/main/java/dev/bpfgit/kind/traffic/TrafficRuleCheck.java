@@ -55,8 +55,18 @@ final class TrafficRuleCheck {
     }
 
     static PolicyKind.ItemCheck itemCheck() {
-        return new PolicyKind.ItemCheck("rules", FINGERPRINT, (spec, item) -> Holder.INSTANCE.valid(spec, item));
+        return new PolicyKind.ItemCheck("rules", FINGERPRINT, VALID);
     }
+
+    /** A class of its own, not a lambda: one generated at run time on a cold apply's parse costs more. */
+    private static final class Valid implements java.util.function.BiPredicate<ObjectNode, JsonNode> {
+        @Override
+        public boolean test(ObjectNode spec, JsonNode item) {
+            return Holder.INSTANCE.valid(spec, item);
+        }
+    }
+
+    private static final Valid VALID = new Valid();
 
     /** True only if the schema accepts {@code item} as a rule of {@code spec}. */
     boolean valid(ObjectNode spec, JsonNode item) {
