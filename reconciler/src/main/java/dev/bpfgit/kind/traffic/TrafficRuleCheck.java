@@ -44,7 +44,11 @@ final class TrafficRuleCheck {
         prefixScanned = prefixPattern.equals(PREFIX_PATTERN);
         interfaceName = Pattern.compile(traffic.at("/$defs/interfaceName/pattern").asString());
         markText = Pattern.compile(rule.at("/mark/pattern").asString());
-        rule.at("/action/enum").forEach(a -> actions.add(a.asString()));
+        // a loop, not a lambda: this runs first on a cold plan or apply's first large policy (Holder), and a
+        // lambda would be a class generated then, outside the AOT cache
+        for (JsonNode a : rule.at("/action/enum")) {
+            actions.add(a.asString());
+        }
         maxItems = rule.at("/prefixes/maxItems").asLong();
         markMin = rule.at("/mark/minimum").asLong();
         markMax = rule.at("/mark/maximum").asLong();
@@ -55,18 +59,8 @@ final class TrafficRuleCheck {
     }
 
     static PolicyKind.ItemCheck itemCheck() {
-        return new PolicyKind.ItemCheck("rules", FINGERPRINT, VALID);
+        return new PolicyKind.ItemCheck("rules", FINGERPRINT, (spec, item) -> Holder.INSTANCE.valid(spec, item));
     }
-
-    /** A class of its own, not a lambda: one generated at run time on a cold apply's parse costs more. */
-    private static final class Valid implements java.util.function.BiPredicate<ObjectNode, JsonNode> {
-        @Override
-        public boolean test(ObjectNode spec, JsonNode item) {
-            return Holder.INSTANCE.valid(spec, item);
-        }
-    }
-
-    private static final Valid VALID = new Valid();
 
     /** True only if the schema accepts {@code item} as a rule of {@code spec}. */
     boolean valid(ObjectNode spec, JsonNode item) {
