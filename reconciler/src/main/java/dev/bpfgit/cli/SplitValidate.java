@@ -143,7 +143,8 @@ final class SplitValidate {
 
     /**
      * The checks across files of PolicyLoader, over every run's policies: names unique per kind, and each
-     * kind's own checks. Only whether they pass: when one does not, the serial path reports it.
+     * kind's own checks (without those of one policy alone, which its run's loader made: PolicyKind.passesAcross).
+     * Only whether they pass: when one does not, the serial path reports it.
      */
     static boolean acrossValid(List<Policy> policies) {
         Set<String> ids = new HashSet<>();
@@ -153,7 +154,7 @@ final class SplitValidate {
             }
         }
         for (PolicyKind kind : Kinds.BUILT_IN.all()) {
-            if (!kind.check(policies.stream().filter(p -> p.kind().equals(kind.name())).toList()).isEmpty()) {
+            if (!kind.passesAcross(policies.stream().filter(p -> p.kind().equals(kind.name())).toList())) {
                 return false;
             }
         }

@@ -87,6 +87,15 @@ public interface PolicyKind {
     List<PolicyError> check(List<Policy> policies);
 
     /**
+     * Whether {@link #check} finds nothing, asked of policies each of which has passed {@link #check} already
+     * with the others of its run (a split parse's checks across runs, cli/SplitValidate): a kind may skip what
+     * depends on one policy alone. Only the answer counts: the errors themselves come from {@link #check}.
+     */
+    default boolean passesAcross(List<Policy> policies) {
+        return check(policies).isEmpty();
+    }
+
+    /**
      * The units the policies of this kind selected for {@code host} compile into, under {@code root}. Host
      * mistakes are added to {@code errors} (then the result is ignored). Unit directories must follow
      * {@link UnitNames}.

@@ -130,10 +130,12 @@ final class PolicySchema {
             return Optional.empty();
         }
         Optional<PolicyKind> k = kinds.find(kind.asString());
-        Optional<PolicyKind.ItemCheck> check = k.flatMap(PolicyKind::itemCheck);
+        // no lambdas or method references on this path: a cold plan or apply of a large directory is the first
+        // to run it, and each would be a class generated then, outside the AOT cache (the examples it is
+        // trained on have no bulk array)
+        Optional<PolicyKind.ItemCheck> check = k.isPresent() ? k.get().itemCheck() : Optional.empty();
         if (check.isEmpty() || !(spec.get(check.get().array()) instanceof ArrayNode items)
-                || bulk(items) < BULK_ITEMS || !check.get().fingerprint().equals(fingerprints.computeIfAbsent(
-                        k.get().name(), this::fingerprint))) {
+                || bulk(items) < BULK_ITEMS || !check.get().fingerprint().equals(fingerprintOnce(k.get().name()))) {
             return Optional.empty();
         }
         for (JsonNode item : items) {
@@ -274,6 +276,19 @@ final class PolicySchema {
      * A short digest of a kind's schema file and of {@code common.schema.json}, without their descriptions:
      * what a {@link dev.bpfgit.kind.PolicyKind.ItemCheck} was written against.
      */
+    /** {@link #fingerprint} once per kind (two threads that ask at once may both compute it: the same value). */
+    private String fingerprintOnce(String kind) {
+        String known = fingerprints.get(kind);
+        if (known == null) {
+            known = fingerprint(kind);
+            String first = fingerprints.putIfAbsent(kind, known);
+            if (first != null) {
+                known = first;
+            }
+        }
+        return known;
+    }
+
     String fingerprint(String kind) {
         ObjectNode both = mapper.createObjectNode();
         both.set("kind", withoutDescriptions(document(kindSchema(kind)).deepCopy()));
@@ -284,9 +299,13 @@ final class PolicySchema {
     private static JsonNode withoutDescriptions(JsonNode node) {
         if (node instanceof ObjectNode o) {
             o.remove("description");
-            o.forEach(PolicySchema::withoutDescriptions);
+            for (JsonNode child : o) {
+                withoutDescriptions(child);
+            }
         } else if (node instanceof ArrayNode a) {
-            a.forEach(PolicySchema::withoutDescriptions);
+            for (JsonNode child : a) {
+                withoutDescriptions(child);
+            }
         }
         return node;
     }

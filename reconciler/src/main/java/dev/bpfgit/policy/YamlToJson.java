@@ -483,15 +483,22 @@ final class YamlToJson {
             error(new PolicyError(start(event), pointer, "invalid " + shortTag(tag) + " '" + Shown.value(text) + "'"));
             return JSON.nullNode();
         }
-        return switch (value) {
-            case null -> JSON.nullNode();
-            case Boolean b -> JSON.booleanNode(b);
-            case Integer i -> JSON.numberNode(i);
-            case Long l -> JSON.numberNode(l);
-            case BigInteger b -> JSON.numberNode(b);
-            case Double d -> JSON.numberNode(d);
-            default -> JSON.stringNode(text);
-        };
+        // instanceof, not a pattern switch: each such switch is a class the JVM generates on its first run
+        // (SwitchBootstraps), outside the AOT cache, on the parse of a cold plan or apply
+        if (value == null) {
+            return JSON.nullNode();
+        } else if (value instanceof Boolean b) {
+            return JSON.booleanNode(b);
+        } else if (value instanceof Integer i) {
+            return JSON.numberNode(i);
+        } else if (value instanceof Long l) {
+            return JSON.numberNode(l);
+        } else if (value instanceof BigInteger b) {
+            return JSON.numberNode(b);
+        } else if (value instanceof Double d) {
+            return JSON.numberNode(d);
+        }
+        return JSON.stringNode(text);
     }
 
     private static String shortTag(Tag tag) {

@@ -58,6 +58,11 @@ public final class TrafficKind implements PolicyKind {
     }
 
     @Override
+    public boolean passesAcross(List<Policy> policies) {
+        return TrafficPolicyChecks.passesAcross(policies);
+    }
+
+    @Override
     public List<Unit> compile(Path root, List<Policy> policies, HostFacts host, List<PolicyError> errors) {
         return TrafficCompiler.compile(root, policies, host, errors);
     }

@@ -39,12 +39,35 @@ public final class TrafficPolicyChecks {
 
     /** @param policies in file order; of two conflicting policies the later one is reported */
     public static List<PolicyError> check(List<Policy> policies) {
-        List<Member> members = policies.stream()
-                .filter(p -> p.spec() instanceof TrafficPolicySpec)
-                .map(p -> new Member(p, (TrafficPolicySpec) p.spec()))
-                .toList();
+        List<Member> members = members(policies);
         List<PolicyError> errors = new ArrayList<>();
         members.forEach(m -> errors.addAll(ownRules(m)));
+        errors.addAll(between(members));
+        return errors;
+    }
+
+    /**
+     * Whether {@link #check} finds nothing, for policies that each passed it with the others of their run
+     * (a split parse): a prefix repeated within one policy was found there, so its 100,000 rules are not
+     * hashed again (about a quarter of these checks' CPU in a cold apply of 100k rules).
+     */
+    static boolean passesAcross(List<Policy> policies) {
+        return between(members(policies)).isEmpty();
+    }
+
+    private static List<Member> members(List<Policy> policies) {
+        List<Member> members = new ArrayList<>();
+        for (Policy p : policies) {
+            if (p.spec() instanceof TrafficPolicySpec spec) {
+                members.add(new Member(p, spec));
+            }
+        }
+        return members;
+    }
+
+    /** The checks between policies: match and default agree, no prefix claimed twice, capacity. */
+    private static List<PolicyError> between(List<Member> members) {
+        List<PolicyError> errors = new ArrayList<>();
         Map<Attach, List<Member>> shared = new LinkedHashMap<>();
         for (Member m : members) {
             for (String iface : m.spec().interfaces()) {
@@ -116,7 +139,11 @@ public final class TrafficPolicyChecks {
             }
             // the first owner of each prefix, and the later ones only where there are any: 100,000 rules
             // make 100,000 entries, not 100,000 lists
-            Map<Prefix, Owner> first = new HashMap<>();
+            int rules = 0;
+            for (Member m : group) {
+                rules += m.spec().rules().size();
+            }
+            Map<Prefix, Owner> first = HashMap.newHashMap(rules);   // no growth by doubling at 100k
             Map<Prefix, List<Owner>> more = new HashMap<>();
             for (Member m : group) {
                 for (Rule r : m.spec().rules()) {

@@ -44,7 +44,11 @@ final class TrafficRuleCheck {
         prefixScanned = prefixPattern.equals(PREFIX_PATTERN);
         interfaceName = Pattern.compile(traffic.at("/$defs/interfaceName/pattern").asString());
         markText = Pattern.compile(rule.at("/mark/pattern").asString());
-        rule.at("/action/enum").forEach(a -> actions.add(a.asString()));
+        // a loop, not a lambda: this runs first on a cold plan or apply's first large policy (Holder), and a
+        // lambda would be a class generated then, outside the AOT cache
+        for (JsonNode a : rule.at("/action/enum")) {
+            actions.add(a.asString());
+        }
         maxItems = rule.at("/prefixes/maxItems").asLong();
         markMin = rule.at("/mark/minimum").asLong();
         markMax = rule.at("/mark/maximum").asLong();
