@@ -272,23 +272,20 @@ final class PolicySchema {
         return base.substring(0, base.lastIndexOf('/') + 1) + file;
     }
 
-    /**
-     * A short digest of a kind's schema file and of {@code common.schema.json}, without their descriptions:
-     * what a {@link dev.bpfgit.kind.PolicyKind.ItemCheck} was written against.
-     */
     /** {@link #fingerprint} once per kind (two threads that ask at once may both compute it: the same value). */
     private String fingerprintOnce(String kind) {
         String known = fingerprints.get(kind);
         if (known == null) {
             known = fingerprint(kind);
-            String first = fingerprints.putIfAbsent(kind, known);
-            if (first != null) {
-                known = first;
-            }
+            fingerprints.put(kind, known);
         }
         return known;
     }
 
+    /**
+     * A short digest of a kind's schema file and of {@code common.schema.json}, without their descriptions:
+     * what a {@link dev.bpfgit.kind.PolicyKind.ItemCheck} was written against.
+     */
     String fingerprint(String kind) {
         ObjectNode both = mapper.createObjectNode();
         both.set("kind", withoutDescriptions(document(kindSchema(kind)).deepCopy()));
