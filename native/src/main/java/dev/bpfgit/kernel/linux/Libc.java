@@ -5,6 +5,8 @@ import dev.bpfgit.kernel.KernelException;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -21,12 +23,7 @@ public final class Libc {
     private static final long SYS_PIDFD_OPEN = 434;
     private static final long SYS_PIDFD_GETFD = 438;
 
-    /**
-     * The jnr-ffi view of libc; only the symbols used below. No parameter carries jnr-ffi's {@code @In}/{@code @Out}:
-     * an array is then copied in before the call and back after it (a few bytes, and recv's and send's netlink
-     * buffers, on no cold plan's or apply's path), and jnr-ffi makes no annotation proxies for them while it
-     * generates this view on every kernel verb's start (bench/README.md, "native14").
-     */
+    /** The jnr-ffi view of libc; only the symbols used below. */
     public interface C {
         int open(String path, int flags);
 
@@ -48,15 +45,15 @@ public final class Libc {
         // passes variadic integers too, so a fixed three-argument prototype is call-compatible
         long syscall(long number, long a, long b, long c);
 
-        int setsockopt(int fd, int level, int optname, int[] optval, int optlen);
+        int setsockopt(int fd, int level, int optname, @In int[] optval, int optlen);
 
-        int getsockopt(int fd, int level, int optname, long[] optval, int[] optlen);
+        int getsockopt(int fd, int level, int optname, @Out long[] optval, @In @Out int[] optlen);
 
         int socket(int domain, int type, int protocol);
 
-        long send(int fd, byte[] buf, long len, int flags);
+        long send(int fd, @In byte[] buf, long len, int flags);
 
-        long recv(int fd, byte[] buf, long len, int flags);
+        long recv(int fd, @Out byte[] buf, long len, int flags);
 
         // the pin-root lock's (PinRootLock)
         int flock(int fd, int op);
