@@ -35,6 +35,7 @@ final class LibbpfLog {
     private static final Libbpf.Fn SET_PRINT = Libbpf.wide("libbpf_set_print", ADDRESS, ADDRESS);
 
     private static volatile boolean installed;
+    private static boolean silenced;
 
     private LibbpfLog() {
     }
@@ -54,6 +55,22 @@ final class LibbpfLog {
         } catch (Throwable t) {
             throw Libbpf.rethrow(t);
         }
+    }
+
+    /**
+     * Until {@link #install}: libbpf prints nothing ({@code libbpf_set_print(NULL)}), so its default printer never
+     * writes to stderr. Its messages only matter around an object's open and load, and {@link BpfObject#open}
+     * installs the printer first; before that, the bpf(2) wrappers' rare messages reached only slf4j's debug and
+     * trace levels (off unless asked for). A verb that opens no object (a plan, an apply of entries only) then
+     * makes no upcall: its stub and method-handle forms were about a dozen classes spun on the main thread at
+     * every kernel verb's start (bench/README.md, "native14").
+     */
+    static synchronized void silence() {
+        if (installed || silenced) {
+            return;
+        }
+        Libbpf.call(SET_PRINT, 0L);
+        silenced = true;
     }
 
     /** Forgets what libbpf said earlier on this thread; call before an operation whose messages matter. */
