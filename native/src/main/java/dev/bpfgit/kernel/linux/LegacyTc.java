@@ -10,7 +10,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -65,13 +64,13 @@ final class LegacyTc {
             JAVA_INT.withName("prog_id"), JAVA_INT.withName("handle"), JAVA_INT.withName("priority"),
             MemoryLayout.paddingLayout(4));
 
-    private static final MethodHandle HOOK_CREATE = Libbpf.wide("bpf_tc_hook_create", JAVA_INT, ADDRESS);
-    private static final MethodHandle TC_ATTACH = Libbpf.wide("bpf_tc_attach", JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle TC_DETACH = Libbpf.wide("bpf_tc_detach", JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle TC_QUERY = Libbpf.wide("bpf_tc_query", JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle HOOK_DESTROY = Libbpf.wide("bpf_tc_hook_destroy", JAVA_INT, ADDRESS);
-    private static final MethodHandle MAP_NEXT_ID = Libbpf.wide("bpf_map_get_next_id", JAVA_INT, JAVA_INT, ADDRESS);
-    private static final MethodHandle MAP_FD_BY_ID = Libbpf.wide("bpf_map_get_fd_by_id", JAVA_INT, JAVA_INT);
+    private static final Libbpf.Fn HOOK_CREATE = Libbpf.wide("bpf_tc_hook_create", JAVA_INT, ADDRESS);
+    private static final Libbpf.Fn TC_ATTACH = Libbpf.wide("bpf_tc_attach", JAVA_INT, ADDRESS, ADDRESS);
+    private static final Libbpf.Fn TC_DETACH = Libbpf.wide("bpf_tc_detach", JAVA_INT, ADDRESS, ADDRESS);
+    private static final Libbpf.Fn TC_QUERY = Libbpf.wide("bpf_tc_query", JAVA_INT, ADDRESS, ADDRESS);
+    private static final Libbpf.Fn HOOK_DESTROY = Libbpf.wide("bpf_tc_hook_destroy", JAVA_INT, ADDRESS);
+    private static final Libbpf.Fn MAP_NEXT_ID = Libbpf.wide("bpf_map_get_next_id", JAVA_INT, JAVA_INT, ADDRESS);
+    private static final Libbpf.Fn MAP_FD_BY_ID = Libbpf.wide("bpf_map_get_fd_by_id", JAVA_INT, JAVA_INT);
 
     /**
      * The ownership record: where bpfgit's filter is. An ifindex means something only in its network
@@ -365,36 +364,20 @@ final class LegacyTc {
         return hook;
     }
 
-    private static int call(MethodHandle h, MemorySegment a) {
-        try {
-            return (int) (long) h.invokeExact(Libbpf.ptr(a));
-        } catch (Throwable t) {
-            throw Libbpf.rethrow(t);
-        }
+    private static int call(Libbpf.Fn f, MemorySegment a) {
+        return (int) Libbpf.call(f, Libbpf.ptr(a));
     }
 
-    private static int callInt(MethodHandle h, int a, MemorySegment b) {
-        try {
-            return (int) (long) h.invokeExact((long) a, Libbpf.ptr(b));
-        } catch (Throwable t) {
-            throw Libbpf.rethrow(t);
-        }
+    private static int callInt(Libbpf.Fn f, int a, MemorySegment b) {
+        return (int) Libbpf.call(f, (long) a, Libbpf.ptr(b));
     }
 
-    private static int callInt(MethodHandle h, int a) {
-        try {
-            return (int) (long) h.invokeExact((long) a);
-        } catch (Throwable t) {
-            throw Libbpf.rethrow(t);
-        }
+    private static int callInt(Libbpf.Fn f, int a) {
+        return (int) Libbpf.call(f, (long) a);
     }
 
-    private static int call(MethodHandle h, MemorySegment a, MemorySegment b) {
-        try {
-            return (int) (long) h.invokeExact(Libbpf.ptr(a), Libbpf.ptr(b));
-        } catch (Throwable t) {
-            throw Libbpf.rethrow(t);
-        }
+    private static int call(Libbpf.Fn f, MemorySegment a, MemorySegment b) {
+        return (int) Libbpf.call(f, Libbpf.ptr(a), Libbpf.ptr(b));
     }
 
     // ---- every filter of a direction, bpfgit's or not: an RTM_GETTFILTER dump

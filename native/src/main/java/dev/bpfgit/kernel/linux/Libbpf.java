@@ -7,7 +7,6 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -31,7 +30,8 @@ final class Libbpf {
     }
 
     static final MemoryLayout ERRNO_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = ERRNO_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    /** errno's offset in the captured state (read as an int: no var handle of the state's layout to make). */
+    private static final long ERRNO_OFFSET = ERRNO_STATE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
 
     static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) {
         FunctionDescriptor d = ret == null ? FunctionDescriptor.ofVoid(args) : FunctionDescriptor.of(ret, args);
@@ -45,32 +45,110 @@ final class Libbpf {
     }
 
     /**
-     * A downcall whose parameters and result are C {@code int}s, 64-bit integers or pointers (the layouts name
-     * them: {@code JAVA_INT}, {@code JAVA_LONG}, {@code ADDRESS}; any other is refused), each one passed and
-     * returned as a Java {@code long}: callers pass an int as {@code (long) i} and a pointer as {@link #ptr},
-     * and take an int result as {@code (int) (long) h.invokeExact(...)}. So every function of one arity
-     * shares one descriptor, and the linker specialises (spins the classes and method-handle forms of) one
-     * downcall per arity rather than one per mix of types: a cold run made 21 distinct descriptors.
+     * A function called through {@link #call}: its parameters and result are C {@code int}s, 64-bit integers or
+     * pointers (the layouts name them: {@code JAVA_INT}, {@code JAVA_LONG}, {@code ADDRESS}; any other is
+     * refused), each one passed and returned as a Java {@code long}: callers pass an int as {@code (long) i} and
+     * a pointer as {@link #ptr}, and take an int result as {@code (int) call(...)}.
      *
-     * <p>This relies on a property of the two ABIs the JDK's linker and libbpf's packages have here, SysV
-     * x86-64 and AAPCS64 (both LP64): an int, a 64-bit integer and a pointer are each passed in one 64-bit
-     * general-purpose register or one 8-byte stack slot (the 7th and later parameter on x86-64), and the
-     * bits above an int's 32 are unspecified in both directions: the callee reads only the low 32 of an int
-     * parameter, and the caller only the low 32 of an int result ({@code (int)} here). A pointer is passed
-     * as its address, exactly what the linker passes for {@code ADDRESS}.
+     * <p>Every such function goes through one downcall handle, {@link #CALL}: seven {@code long} parameters and
+     * a {@code long} result, the function's address passed at each call, and a function of fewer parameters
+     * gets zeros for the rest. The linker specialises (spins the classes and method-handle forms of) one
+     * downcall per distinct descriptor, about 10 ms of CPU each on a cold start: one per arity made 8 on a cold
+     * plan (bench/README.md, "native14"), this makes one.
+     *
+     * <p>This relies on properties of the two ABIs the JDK's linker and libbpf's packages have here, SysV
+     * x86-64 and AAPCS64 (both LP64):
+     * <ul>
+     * <li>an int, a 64-bit integer and a pointer are each passed in one 64-bit general-purpose register or one
+     * 8-byte stack slot (the 7th parameter on x86-64), and the bits above an int's 32 are unspecified in both
+     * directions: the callee reads only the low 32 of an int parameter, and the caller only the low 32 of an
+     * int result ({@code (int)} here). A pointer is passed as its address, exactly what the linker passes for
+     * {@code ADDRESS};</li>
+     * <li>arguments beyond those a (non-variadic) function declares are harmless: they sit in argument
+     * registers the callee does not read (x86-64: rdi, rsi, rdx, rcx, r8, r9; AAPCS64: x0-x7) or, for the 7th
+     * on x86-64, in a stack slot of the caller's own frame that the caller also removes. None of these
+     * functions is variadic. A void function's result register is read and ignored.</li>
+     * </ul>
      */
-    static MethodHandle wide(String name, MemoryLayout ret, MemoryLayout... args) {
+    static final class Fn {
+        final MemorySegment address;
+        final int arity;
+
+        private Fn(MemorySegment address, int arity) {
+            this.address = address;
+            this.arity = arity;
+        }
+    }
+
+    /** The most parameters a {@link Fn} may have: bpf_map_lookup_batch's seven. */
+    static final int MAX_ARITY = 7;
+
+    private static final MethodHandle CALL = LINKER.downcallHandle(FunctionDescriptor.of(JAVA_LONG,
+            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+
+    /** libbpf's function {@code name}, declared with its C types (see {@link Fn}); {@code ret} null for void. */
+    static Fn wide(String name, MemoryLayout ret, MemoryLayout... args) {
         return wide(LIB.findOrThrow(name), ret, args);
     }
 
     /** As {@link #wide(String, MemoryLayout, MemoryLayout...)}, for a function of another library (libc's). */
-    static MethodHandle wide(MemorySegment function, MemoryLayout ret, MemoryLayout... args) {
-        MemoryLayout[] words = new MemoryLayout[args.length];
-        for (int i = 0; i < args.length; i++) {
-            words[i] = word(args[i]);
+    static Fn wide(MemorySegment function, MemoryLayout ret, MemoryLayout... args) {
+        if (args.length > MAX_ARITY) {
+            throw new IllegalArgumentException("more than " + MAX_ARITY + " parameters: " + args.length);
         }
-        FunctionDescriptor d = ret == null ? FunctionDescriptor.ofVoid(words) : FunctionDescriptor.of(word(ret), words);
-        return LINKER.downcallHandle(function, d);
+        for (MemoryLayout a : args) {
+            word(a);
+        }
+        if (ret != null) {
+            word(ret);
+        }
+        if (!function.isNative() || function.equals(MemorySegment.NULL)) {
+            throw new IllegalArgumentException("not a function's address: " + function);
+        }
+        return new Fn(function, args.length);
+    }
+
+    private static long invoke(Fn f, int arity, long a, long b, long c, long d, long e, long g, long h) {
+        if (f.arity != arity) {
+            throw new IllegalArgumentException("a function of " + f.arity + " parameters called with " + arity);
+        }
+        try {
+            return (long) CALL.invokeExact(f.address, a, b, c, d, e, g, h);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static long call(Fn f) {
+        return invoke(f, 0, 0L, 0L, 0L, 0L, 0L, 0L, 0L);
+    }
+
+    static long call(Fn f, long a) {
+        return invoke(f, 1, a, 0L, 0L, 0L, 0L, 0L, 0L);
+    }
+
+    static long call(Fn f, long a, long b) {
+        return invoke(f, 2, a, b, 0L, 0L, 0L, 0L, 0L);
+    }
+
+    static long call(Fn f, long a, long b, long c) {
+        return invoke(f, 3, a, b, c, 0L, 0L, 0L, 0L);
+    }
+
+    static long call(Fn f, long a, long b, long c, long d) {
+        return invoke(f, 4, a, b, c, d, 0L, 0L, 0L);
+    }
+
+    static long call(Fn f, long a, long b, long c, long d, long e) {
+        return invoke(f, 5, a, b, c, d, e, 0L, 0L);
+    }
+
+    static long call(Fn f, long a, long b, long c, long d, long e, long g) {
+        return invoke(f, 6, a, b, c, d, e, g, 0L);
+    }
+
+    static long call(Fn f, long a, long b, long c, long d, long e, long g, long h) {
+        return invoke(f, 7, a, b, c, d, e, g, h);
     }
 
     private static MemoryLayout word(MemoryLayout c) {
@@ -98,7 +176,7 @@ final class Libbpf {
     }
 
     static int errno(MemorySegment state) {
-        return (int) ERRNO.get(state, 0L);
+        return state.get(JAVA_INT, ERRNO_OFFSET);
     }
 
     static RuntimeException rethrow(Throwable t) {
@@ -111,223 +189,135 @@ final class Libbpf {
         throw new IllegalStateException("libbpf downcall failed", t);
     }
 
-    private static final MethodHandle OBJ_GET = wide("bpf_obj_get", JAVA_INT, ADDRESS);
-    private static final MethodHandle OBJ_PIN = wide("bpf_obj_pin", JAVA_INT, JAVA_INT, ADDRESS);
-    private static final MethodHandle OBJ_GET_INFO = wide("bpf_obj_get_info_by_fd", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle MAP_CREATE = wide("bpf_map_create", JAVA_INT,
+    private static final Fn OBJ_GET = wide("bpf_obj_get", JAVA_INT, ADDRESS);
+    private static final Fn OBJ_PIN = wide("bpf_obj_pin", JAVA_INT, JAVA_INT, ADDRESS);
+    private static final Fn OBJ_GET_INFO = wide("bpf_obj_get_info_by_fd", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    private static final Fn MAP_CREATE = wide("bpf_map_create", JAVA_INT,
             JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
-    private static final MethodHandle MAP_LOOKUP = wide("bpf_map_lookup_elem", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle MAP_UPDATE = wide("bpf_map_update_elem", JAVA_INT,
+    private static final Fn MAP_LOOKUP = wide("bpf_map_lookup_elem", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    private static final Fn MAP_UPDATE = wide("bpf_map_update_elem", JAVA_INT,
             JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
-    private static final MethodHandle MAP_DELETE = wide("bpf_map_delete_elem", JAVA_INT, JAVA_INT, ADDRESS);
-    private static final MethodHandle MAP_NEXT_KEY = wide("bpf_map_get_next_key", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle LOOKUP_BATCH = wide("bpf_map_lookup_batch", JAVA_INT,
+    private static final Fn MAP_DELETE = wide("bpf_map_delete_elem", JAVA_INT, JAVA_INT, ADDRESS);
+    private static final Fn MAP_NEXT_KEY = wide("bpf_map_get_next_key", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    private static final Fn LOOKUP_BATCH = wide("bpf_map_lookup_batch", JAVA_INT,
             JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
-    private static final MethodHandle UPDATE_BATCH = wide("bpf_map_update_batch", JAVA_INT,
+    private static final Fn UPDATE_BATCH = wide("bpf_map_update_batch", JAVA_INT,
             JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
-    private static final MethodHandle DELETE_BATCH = wide("bpf_map_delete_batch", JAVA_INT,
+    private static final Fn DELETE_BATCH = wide("bpf_map_delete_batch", JAVA_INT,
             JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
-    private static final MethodHandle LINK_CREATE = wide("bpf_link_create", JAVA_INT,
+    private static final Fn LINK_CREATE = wide("bpf_link_create", JAVA_INT,
             JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
-    private static final MethodHandle ITER_CREATE = wide("bpf_iter_create", JAVA_INT, JAVA_INT);
-    private static final MethodHandle LINK_UPDATE = wide("bpf_link_update", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
-    private static final MethodHandle LINK_DETACH = wide("bpf_link_detach", JAVA_INT, JAVA_INT);
-    private static final MethodHandle PROG_FD_BY_ID = wide("bpf_prog_get_fd_by_id", JAVA_INT, JAVA_INT);
-    private static final MethodHandle LINK_FD_BY_ID = wide("bpf_link_get_fd_by_id", JAVA_INT, JAVA_INT);
-    private static final MethodHandle PROG_QUERY = wide("bpf_prog_query", JAVA_INT,
+    private static final Fn ITER_CREATE = wide("bpf_iter_create", JAVA_INT, JAVA_INT);
+    private static final Fn LINK_UPDATE = wide("bpf_link_update", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final Fn LINK_DETACH = wide("bpf_link_detach", JAVA_INT, JAVA_INT);
+    private static final Fn PROG_FD_BY_ID = wide("bpf_prog_get_fd_by_id", JAVA_INT, JAVA_INT);
+    private static final Fn LINK_FD_BY_ID = wide("bpf_link_get_fd_by_id", JAVA_INT, JAVA_INT);
+    private static final Fn PROG_QUERY = wide("bpf_prog_query", JAVA_INT,
             JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
-    private static final MethodHandle XDP_QUERY = wide("bpf_xdp_query", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
-    private static final MethodHandle TEST_RUN = wide("bpf_prog_test_run_opts", JAVA_INT, JAVA_INT, ADDRESS);
-    private static final MethodHandle NUM_CPUS = wide("libbpf_num_possible_cpus", JAVA_INT);
-    private static final MethodHandle RAW_TP_OPEN = wide("bpf_raw_tracepoint_open", JAVA_INT, ADDRESS, JAVA_INT);
+    private static final Fn XDP_QUERY = wide("bpf_xdp_query", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final Fn TEST_RUN = wide("bpf_prog_test_run_opts", JAVA_INT, JAVA_INT, ADDRESS);
+    private static final Fn NUM_CPUS = wide("libbpf_num_possible_cpus", JAVA_INT);
+    private static final Fn RAW_TP_OPEN = wide("bpf_raw_tracepoint_open", JAVA_INT, ADDRESS, JAVA_INT);
 
     private Libbpf() {
     }
 
     static int objGet(MemorySegment path) {
-        try {
-            return (int) (long) OBJ_GET.invokeExact(ptr(path));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(OBJ_GET, ptr(path));
     }
 
     static int objPin(int fd, MemorySegment path) {
-        try {
-            return (int) (long) OBJ_PIN.invokeExact((long) fd, ptr(path));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(OBJ_PIN, (long) fd, ptr(path));
     }
 
     /** Fills {@code info} (its size is passed as info_len: the kernel fills what fits). */
     static int objGetInfo(int fd, MemorySegment info, MemorySegment infoLen) {
         infoLen.set(JAVA_INT, 0, (int) info.byteSize());
-        try {
-            return (int) (long) OBJ_GET_INFO.invokeExact((long) fd, ptr(info), ptr(infoLen));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(OBJ_GET_INFO, (long) fd, ptr(info), ptr(infoLen));
     }
 
     static int mapCreate(int type, MemorySegment name, int keySize, int valueSize, int maxEntries, MemorySegment opts) {
-        try {
-            return (int) (long) MAP_CREATE.invokeExact((long) type, ptr(name), (long) keySize, (long) valueSize,
-                    (long) maxEntries, ptr(opts));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(MAP_CREATE, (long) type, ptr(name), (long) keySize, (long) valueSize,
+                (long) maxEntries, ptr(opts));
     }
 
     /** BPF_RAW_TRACEPOINT_OPEN: the returned fd holds the attachment (closing it detaches). */
     static int rawTracepointOpen(MemorySegment name, int progFd) {
-        try {
-            return (int) (long) RAW_TP_OPEN.invokeExact(ptr(name), (long) progFd);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(RAW_TP_OPEN, ptr(name), (long) progFd);
     }
 
     static int mapLookup(int fd, MemorySegment key, MemorySegment value) {
-        try {
-            return (int) (long) MAP_LOOKUP.invokeExact((long) fd, ptr(key), ptr(value));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(MAP_LOOKUP, (long) fd, ptr(key), ptr(value));
     }
 
     static int mapUpdate(int fd, MemorySegment key, MemorySegment value, long flags) {
-        try {
-            return (int) (long) MAP_UPDATE.invokeExact((long) fd, ptr(key), ptr(value), flags);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(MAP_UPDATE, (long) fd, ptr(key), ptr(value), flags);
     }
 
     static int mapDelete(int fd, MemorySegment key) {
-        try {
-            return (int) (long) MAP_DELETE.invokeExact((long) fd, ptr(key));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(MAP_DELETE, (long) fd, ptr(key));
     }
 
     /** {@code key} NULL for the first key. */
     static int mapNextKey(int fd, MemorySegment key, MemorySegment next) {
-        try {
-            return (int) (long) MAP_NEXT_KEY.invokeExact((long) fd, ptr(key), ptr(next));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(MAP_NEXT_KEY, (long) fd, ptr(key), ptr(next));
     }
 
     /** {@code count} is a u32 in/out: capacity in, entries returned out (also on the final ENOENT). */
     static int lookupBatch(int fd, MemorySegment inBatch, MemorySegment outBatch, MemorySegment keys,
                            MemorySegment values, MemorySegment count, MemorySegment opts) {
-        try {
-            return (int) (long) LOOKUP_BATCH.invokeExact((long) fd, ptr(inBatch), ptr(outBatch), ptr(keys), ptr(values),
-                    ptr(count), ptr(opts));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(LOOKUP_BATCH, (long) fd, ptr(inBatch), ptr(outBatch), ptr(keys), ptr(values),
+                ptr(count), ptr(opts));
     }
 
     static int updateBatch(int fd, MemorySegment keys, MemorySegment values, MemorySegment count, MemorySegment opts) {
-        try {
-            return (int) (long) UPDATE_BATCH.invokeExact((long) fd, ptr(keys), ptr(values), ptr(count), ptr(opts));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(UPDATE_BATCH, (long) fd, ptr(keys), ptr(values), ptr(count), ptr(opts));
     }
 
     static int deleteBatch(int fd, MemorySegment keys, MemorySegment count, MemorySegment opts) {
-        try {
-            return (int) (long) DELETE_BATCH.invokeExact((long) fd, ptr(keys), ptr(count), ptr(opts));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(DELETE_BATCH, (long) fd, ptr(keys), ptr(count), ptr(opts));
     }
 
     static int linkCreate(int progFd, int targetFd, int attachType, MemorySegment opts) {
-        try {
-            return (int) (long) LINK_CREATE.invokeExact((long) progFd, (long) targetFd, (long) attachType, ptr(opts));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(LINK_CREATE, (long) progFd, (long) targetFd, (long) attachType, ptr(opts));
     }
 
     static int iterCreate(int linkFd) {
-        try {
-            return (int) (long) ITER_CREATE.invokeExact((long) linkFd);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(ITER_CREATE, (long) linkFd);
     }
 
     static int linkUpdate(int linkFd, int newProgFd, MemorySegment opts) {
-        try {
-            return (int) (long) LINK_UPDATE.invokeExact((long) linkFd, (long) newProgFd, ptr(opts));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(LINK_UPDATE, (long) linkFd, (long) newProgFd, ptr(opts));
     }
 
     static int progGetFdById(int id) {
-        try {
-            return (int) (long) PROG_FD_BY_ID.invokeExact((long) id);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(PROG_FD_BY_ID, (long) id);
     }
 
     /** BPF_LINK_DETACH: the link leaves its attach point now, whoever else still holds it (5.9+). */
     static int linkDetach(int linkFd) {
-        try {
-            return (int) (long) LINK_DETACH.invokeExact((long) linkFd);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(LINK_DETACH, (long) linkFd);
     }
 
     static int linkGetFdById(int id) {
-        try {
-            return (int) (long) LINK_FD_BY_ID.invokeExact((long) id);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(LINK_FD_BY_ID, (long) id);
     }
 
     static int progQuery(int targetFd, int attachType, int queryFlags, MemorySegment attachFlags,
                          MemorySegment progIds, MemorySegment progCnt) {
-        try {
-            return (int) (long) PROG_QUERY.invokeExact((long) targetFd, (long) attachType, (long) queryFlags,
-                    ptr(attachFlags), ptr(progIds), ptr(progCnt));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(PROG_QUERY, (long) targetFd, (long) attachType, (long) queryFlags,
+                ptr(attachFlags), ptr(progIds), ptr(progCnt));
     }
 
     static int xdpQuery(int ifindex, int flags, MemorySegment opts) {
-        try {
-            return (int) (long) XDP_QUERY.invokeExact((long) ifindex, (long) flags, ptr(opts));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(XDP_QUERY, (long) ifindex, (long) flags, ptr(opts));
     }
 
     static int testRun(int progFd, MemorySegment opts) {
-        try {
-            return (int) (long) TEST_RUN.invokeExact((long) progFd, ptr(opts));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(TEST_RUN, (long) progFd, ptr(opts));
     }
 
     static int numPossibleCpus() {
-        try {
-            return (int) (long) NUM_CPUS.invokeExact();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(NUM_CPUS);
     }
 }

@@ -30,11 +30,12 @@ final class LibbpfLog {
 
     // va_list is passed as a pointer on x86-64 (an array type) and on aarch64 (a >16-byte aggregate is
     // passed by reference), so libc's vsnprintf can consume the upcall's va_list argument as an address
-    private static final MethodHandle VSNPRINTF = Libbpf.wide(Libbpf.LINKER.defaultLookup().findOrThrow("vsnprintf"),
+    private static final Libbpf.Fn VSNPRINTF = Libbpf.wide(Libbpf.LINKER.defaultLookup().findOrThrow("vsnprintf"),
             JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS);
-    private static final MethodHandle SET_PRINT = Libbpf.wide("libbpf_set_print", ADDRESS, ADDRESS);
+    private static final Libbpf.Fn SET_PRINT = Libbpf.wide("libbpf_set_print", ADDRESS, ADDRESS);
 
     private static volatile boolean installed;
+    private static boolean silenced;
 
     private LibbpfLog() {
     }
@@ -49,11 +50,27 @@ final class LibbpfLog {
             MemorySegment stub = Libbpf.LINKER.upcallStub(target,
                     FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), Arena.global());
             // the previous printer is libbpf's stderr one; it is replaced for the life of the process
-            long stderrPrinter = (long) SET_PRINT.invokeExact(Libbpf.ptr(stub));
+            long stderrPrinter = Libbpf.call(SET_PRINT, Libbpf.ptr(stub));
             installed = true;
         } catch (Throwable t) {
             throw Libbpf.rethrow(t);
         }
+    }
+
+    /**
+     * Until {@link #install}: libbpf prints nothing ({@code libbpf_set_print(NULL)}), so its default printer never
+     * writes to stderr. Its messages only matter around an object's open and load, and {@link BpfObject#open}
+     * installs the printer first; before that, the bpf(2) wrappers' rare messages reached only slf4j's debug and
+     * trace levels (off unless asked for). A verb that opens no object (a plan, an apply of entries only) then
+     * makes no upcall: its stub and method-handle forms were about a dozen classes spun on the main thread at
+     * every kernel verb's start (bench/README.md, "native14").
+     */
+    static synchronized void silence() {
+        if (installed || silenced) {
+            return;
+        }
+        Libbpf.call(SET_PRINT, 0L);
+        silenced = true;
     }
 
     /** Forgets what libbpf said earlier on this thread; call before an operation whose messages matter. */
@@ -75,7 +92,7 @@ final class LibbpfLog {
             String line;
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment buf = arena.allocate(1024);
-                int n = (int) (long) VSNPRINTF.invokeExact(Libbpf.ptr(buf), buf.byteSize(), Libbpf.ptr(fmt),
+                int n = (int) Libbpf.call(VSNPRINTF, Libbpf.ptr(buf), buf.byteSize(), Libbpf.ptr(fmt),
                         Libbpf.ptr(args));
                 line = n < 0 ? "" : buf.getString(0).stripTrailing();
             }

@@ -53,7 +53,7 @@ public final class LinuxKernel implements Kernel {
     private final int cpus;
 
     public LinuxKernel() {
-        LibbpfLog.install();
+        LibbpfLog.silence();
         this.cpus = Failures.check(Libbpf.numPossibleCpus(), "count possible CPUs", "/sys/devices/system/cpu/possible");
     }
 

@@ -6,7 +6,6 @@ import dev.bpfgit.kernel.MapType;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.EnumSet;
@@ -39,16 +38,17 @@ final class Probes {
     /** struct bpf_prog_load_opts of libbpf 1.1 (104 bytes); expected_attach_type at 12. */
     private static final long PROG_LOAD_OPTS_SIZE = 104;
 
-    private static final MethodHandle PROG_LOAD = Libbpf.wide("bpf_prog_load", JAVA_INT,
+    private static final Libbpf.Fn PROG_LOAD = Libbpf.wide("bpf_prog_load", JAVA_INT,
             JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS);
-    private static final MethodHandle PROBE_PROG_TYPE = Libbpf.wide("libbpf_probe_bpf_prog_type", JAVA_INT,
+    private static final Libbpf.Fn PROBE_PROG_TYPE = Libbpf.wide("libbpf_probe_bpf_prog_type", JAVA_INT,
             JAVA_INT, ADDRESS);
-    private static final MethodHandle PROBE_HELPER = Libbpf.wide("libbpf_probe_bpf_helper", JAVA_INT,
+    private static final Libbpf.Fn PROBE_HELPER = Libbpf.wide("libbpf_probe_bpf_helper", JAVA_INT,
             JAVA_INT, JAVA_INT, ADDRESS);
-    private static final MethodHandle LOAD_VMLINUX_BTF = Libbpf.fnErrno("btf__load_vmlinux_btf", ADDRESS);
-    private static final MethodHandle BTF_FIND_KIND = Libbpf.wide("btf__find_by_name_kind", JAVA_INT,
+    // errno is not read: a NULL result says "no kernel BTF", whatever the reason
+    private static final Libbpf.Fn LOAD_VMLINUX_BTF = Libbpf.wide("btf__load_vmlinux_btf", ADDRESS);
+    private static final Libbpf.Fn BTF_FIND_KIND = Libbpf.wide("btf__find_by_name_kind", JAVA_INT,
             ADDRESS, ADDRESS, JAVA_INT);
-    private static final MethodHandle BTF_FREE = Libbpf.wide("btf__free", null, ADDRESS);
+    private static final Libbpf.Fn BTF_FREE = Libbpf.wide("btf__free", null, ADDRESS);
 
     private Probes() {
     }
@@ -88,9 +88,8 @@ final class Probes {
             for (MapType t : MapType.values()) {
                 Feature.batch(t).filter(f -> batch(arena, t)).ifPresent(present::add);
             }
-            MemorySegment state = arena.allocate(Libbpf.ERRNO_STATE);
-            MemorySegment btf = (MemorySegment) LOAD_VMLINUX_BTF.invokeExact(state);
-            if (!btf.equals(MemorySegment.NULL)) {
+            long btf = Libbpf.call(LOAD_VMLINUX_BTF);
+            if (btf != 0) {
                 try {
                     // each of these kernels' objects exists exactly when the feature does
                     if (btfHas(arena, btf, "bpf_xdp_link", BTF_KIND_STRUCT)) {
@@ -107,7 +106,7 @@ final class Probes {
                         present.add(Feature.ITER_UDP);
                     }
                 } finally {
-                    BTF_FREE.invokeExact(Libbpf.ptr(btf));
+                    Libbpf.call(BTF_FREE, btf);
                 }
             }
             // without kernel BTF neither iterators nor kfuncs can be used, and XDP links are counted absent
@@ -135,19 +134,19 @@ final class Probes {
         }
     }
 
-    private static boolean progType(int type) throws Throwable {
-        return (int) (long) PROBE_PROG_TYPE.invokeExact((long) type, 0L) == 1;
+    private static boolean progType(int type) {
+        return (int) Libbpf.call(PROBE_PROG_TYPE, (long) type, 0L) == 1;
     }
 
-    private static boolean helper(int progType, int func) throws Throwable {
-        return (int) (long) PROBE_HELPER.invokeExact((long) progType, (long) func, 0L) == 1;
+    private static boolean helper(int progType, int func) {
+        return (int) Libbpf.call(PROBE_HELPER, (long) progType, (long) func, 0L) == 1;
     }
 
     /**
      * A select-or-migrate sk_reuseport program that reads {@code migrating_sk}: kernels before 5.14 accept the
      * attach type silently but refuse the context field, so the field decides.
      */
-    private static boolean reuseportMigrate(Arena arena) throws Throwable {
+    private static boolean reuseportMigrate(Arena arena) {
         ByteBuffer insns = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
         insn(insns, 0x79, 0, 1, SK_REUSEPORT_MD_MIGRATING_SK, 0);   // r0 = *(u64 *)(r1 + migrating_sk)
         insn(insns, 0xb7, 0, 0, 0, 1);                              // r0 = SK_PASS
@@ -155,7 +154,7 @@ final class Probes {
         MemorySegment opts = arena.allocate(PROG_LOAD_OPTS_SIZE, 8);
         opts.set(JAVA_LONG, 0, PROG_LOAD_OPTS_SIZE);
         opts.set(JAVA_INT, 12, ATTACH_SK_REUSEPORT_SELECT_OR_MIGRATE);
-        int fd = (int) (long) PROG_LOAD.invokeExact((long) PROG_SK_REUSEPORT,
+        int fd = (int) Libbpf.call(PROG_LOAD, (long) PROG_SK_REUSEPORT,
                 Libbpf.ptr(arena.allocateFrom("bpfgit_probe")), Libbpf.ptr(arena.allocateFrom("GPL")),
                 Libbpf.ptr(arena.allocateFrom(JAVA_BYTE, insns.array())), 3L, Libbpf.ptr(opts));
         if (fd < 0) {
@@ -169,7 +168,7 @@ final class Probes {
      * bpf_fib_lookup with the mark flag, run once on a dummy packet: kernels before 6.10 refuse the unknown
      * flag (EINVAL) before anything else; later ones get as far as the family, 0 here (EAFNOSUPPORT).
      */
-    private static boolean fibLookupMark(Arena arena) throws Throwable {
+    private static boolean fibLookupMark(Arena arena) {
         ByteBuffer insns = ByteBuffer.allocate(17 * 8).order(ByteOrder.LITTLE_ENDIAN);
         insn(insns, 0xbf, 6, 1, 0, 0);                  // r6 = ctx
         insn(insns, 0xb7, 1, 0, 0, 0);                  // r1 = 0
@@ -185,7 +184,7 @@ final class Probes {
         insn(insns, 0x95, 0, 0, 0, 0);                  // exit
         MemorySegment opts = arena.allocate(PROG_LOAD_OPTS_SIZE, 8);
         opts.set(JAVA_LONG, 0, PROG_LOAD_OPTS_SIZE);
-        int fd = (int) (long) PROG_LOAD.invokeExact((long) PROG_SCHED_CLS,
+        int fd = (int) Libbpf.call(PROG_LOAD, (long) PROG_SCHED_CLS,
                 Libbpf.ptr(arena.allocateFrom("bpfgit_probe")), Libbpf.ptr(arena.allocateFrom("GPL")),
                 Libbpf.ptr(arena.allocateFrom(JAVA_BYTE, insns.array())), 17L, Libbpf.ptr(opts));
         if (fd < 0) {
@@ -230,8 +229,8 @@ final class Probes {
         }
     }
 
-    private static boolean btfHas(Arena arena, MemorySegment btf, String name, int kind) throws Throwable {
-        return (int) (long) BTF_FIND_KIND.invokeExact(Libbpf.ptr(btf), Libbpf.ptr(arena.allocateFrom(name)),
+    private static boolean btfHas(Arena arena, long btf, String name, int kind) {
+        return (int) Libbpf.call(BTF_FIND_KIND, btf, Libbpf.ptr(arena.allocateFrom(name)),
                 (long) kind) > 0;
     }
 }
