@@ -71,6 +71,18 @@ final class FastYamlParser implements Parser {
     /** snakeyaml forgets a possible key 1024 characters after its start; shorter ones only. */
     private static final int MAX_KEY = 1000;
 
+    /**
+     * The indicators a plain scalar may not start with (some of them only before a space), by char: a table,
+     * not {@code String.indexOf} over them, which C1 compiles as a loop and every scalar of a file ran.
+     */
+    private static final boolean[] INDICATOR = new boolean[128];
+
+    static {
+        for (char c : "-?:,[]{}#&*!|>'\"%@`".toCharArray()) {
+            INDICATOR[c] = true;
+        }
+    }
+
     /** The events of a file inside the subset, or empty: read it with snakeyaml. */
     static Optional<Parser> of(String file, String text) {
         // near snakeyaml's code point limit, it says where the limit is (it counts as it reads, in chunks)
@@ -486,7 +498,7 @@ final class FastYamlParser implements Parser {
      */
     private void plainStart(int i, boolean flow) {
         char c = s.charAt(i);
-        if ("-?:,[]{}#&*!|>'\"%@`".indexOf(c) >= 0) {
+        if (c < 128 && INDICATOR[c]) {
             char next = ch(i + 1);
             if (!(c == '-' || c == ':' && !flow) || next == ' ' || next == '\n'
                     || flow && ",[]{}#:".indexOf(next) >= 0) {
