@@ -59,7 +59,7 @@ class TrafficPolicyChecksTest {
             distinct.add("172." + (16 + i / 65536) + "." + (i / 256 % 256) + "." + (i % 256) + "/32");
         }
         String[] repeated = {"0.0.0.0/0", "10.0.0.0/9", "255.255.255.255/32", "::/0", "2001:db8::/33",
-                "172.16.19.136/32"};
+                "172.16.19.135/32", "172.16.0.0/32"};
         assertEquals(List.of(), checkOf(withPrefixes("one", distinct)));
         for (String p : repeated) {
             List<String> again = new ArrayList<>(distinct);
