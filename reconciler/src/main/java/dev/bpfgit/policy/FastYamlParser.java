@@ -36,9 +36,9 @@ import java.util.Optional;
  * files, generated documents and their mutations.
  * <p>
  * {@link #of} checks the file in a first pass that builds nothing, then makes the events one line at a time as
- * they are pulled; {@link #lazy} (the readers') only makes them, and throws where the file leaves the subset. Only each document's first node carries a start mark (a document's own
- * position); every other position comes from reading the file again with snakeyaml when it is asked for
- * ({@link LazyLocations}).
+ * they are pulled; {@link #lazy} (the readers') only makes them, and throws where the file leaves the subset.
+ * Only each document's first node carries a start mark (a document's own position); every other position
+ * comes from reading the file again with snakeyaml when it is asked for ({@link LazyLocations}).
  */
 final class FastYamlParser implements Parser {
 

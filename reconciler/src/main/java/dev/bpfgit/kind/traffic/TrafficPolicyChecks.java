@@ -104,9 +104,10 @@ public final class TrafficPolicyChecks {
      * Whether any prefix is in more than one rule of these policies. Only whether, not where: the maps that say
      * where run only when it is true. IPv4 prefixes (a feed's) go into an open-addressed table of longs
      * ({@link Prefix#ipv4Key}), the rest into a set; a {@code HashMap<Prefix, ...>} of 100,000 entries (a node, a
-     * hash of the address array and a key comparison each) was most of these checks' CPU in a cold apply.
+     * hash of the address array and a key comparison each) was about 8% of the main thread's samples in a cold
+     * validate of 100,000 rules (bench/README.md, "The cold CLI: the parse's loops and maps").
      */
-    static boolean repeats(List<Member> members) {
+    private static boolean repeats(List<Member> members) {
         int n = 0;
         for (Member m : members) {
             n += m.spec().rules().size();
