@@ -35,10 +35,10 @@ import java.util.Optional;
  * message and its position. {@code FastYamlParserTest} compares both parsers' events on the repository's
  * files, generated documents and their mutations.
  * <p>
- * The file is checked in a first pass that builds nothing; the second pass makes the events one line at a
- * time as they are pulled. Only each document's first node carries a start mark (a document's own
- * position); every other position comes from reading the file again with snakeyaml when it is asked for
- * ({@link LazyLocations}).
+ * {@link #of} checks the file in a first pass that builds nothing, then makes the events one line at a time as
+ * they are pulled; {@link #lazy} (the readers') only makes them, and throws where the file leaves the subset.
+ * Only each document's first node carries a start mark (a document's own position); every other position
+ * comes from reading the file again with snakeyaml when it is asked for ({@link LazyLocations}).
  */
 final class FastYamlParser implements Parser {
 
@@ -71,10 +71,21 @@ final class FastYamlParser implements Parser {
     /** snakeyaml forgets a possible key 1024 characters after its start; shorter ones only. */
     private static final int MAX_KEY = 1000;
 
+    /**
+     * The indicators a plain scalar may not start with (some of them only before a space), by char: a table,
+     * not {@code String.indexOf} over them, which C1 compiles as a loop and every scalar of a file ran.
+     */
+    private static final boolean[] INDICATOR = new boolean[128];
+
+    static {
+        for (char c : "-?:,[]{}#&*!|>'\"%@`".toCharArray()) {
+            INDICATOR[c] = true;
+        }
+    }
+
     /** The events of a file inside the subset, or empty: read it with snakeyaml. */
     static Optional<Parser> of(String file, String text) {
-        // near snakeyaml's code point limit, it says where the limit is (it counts as it reads, in chunks)
-        if (text.length() > YamlReader.MAX_CODE_POINTS - 65_536 || !plainCharacters(text)) {
+        if (!plainText(text)) {
             return Optional.empty();
         }
         try {
@@ -87,6 +98,24 @@ final class FastYamlParser implements Parser {
             return Optional.empty();
         }
         return Optional.of(new FastYamlParser(file, text, true));
+    }
+
+    /**
+     * As {@link #of}, without its first pass: the events of a file whose characters are plain, checked against
+     * the subset as they are made. Where the file leaves the subset, pulling the next event throws a
+     * {@code RuntimeException} (never a snakeyaml exception), after the events of the lines before it; the
+     * caller then drops what it read and reads the file with snakeyaml, as for an empty {@link #of}. A file
+     * {@link #of} accepts gives the same events, and one it declines throws before its stream ends
+     * ({@code FastYamlParserTest}); the check was one more pass over every line of every file, for the rare
+     * file it declines.
+     */
+    static Optional<Parser> lazy(String file, String text) {
+        return plainText(text) ? Optional.of(new FastYamlParser(file, text, true)) : Optional.empty();
+    }
+
+    private static boolean plainText(String text) {
+        // near snakeyaml's code point limit, it says where the limit is (it counts as it reads, in chunks)
+        return text.length() <= YamlReader.MAX_CODE_POINTS - 65_536 && plainCharacters(text);
     }
 
     /**
@@ -486,7 +515,7 @@ final class FastYamlParser implements Parser {
      */
     private void plainStart(int i, boolean flow) {
         char c = s.charAt(i);
-        if ("-?:,[]{}#&*!|>'\"%@`".indexOf(c) >= 0) {
+        if (c < 128 && INDICATOR[c]) {
             char next = ch(i + 1);
             if (!(c == '-' || c == ':' && !flow) || next == ' ' || next == '\n'
                     || flow && ",[]{}#:".indexOf(next) >= 0) {

@@ -125,7 +125,7 @@ final class SplitYaml {
     private static Optional<YamlReader.Result> skeleton(String file, String skeleton, String marker,
                                                         LoadSettings settings, Supplier<List<YamlDocument>> again,
                                                         Optional<ArrayNode>[] parts, Sequence seq, String text) {
-        Optional<Parser> fast = FastYamlParser.of(file, skeleton);
+        Optional<Parser> fast = FastYamlParser.lazy(file, skeleton);
         if (fast.isEmpty()) {
             return Optional.empty();
         }
@@ -223,7 +223,7 @@ final class SplitYaml {
     static Optional<ArrayNode> part(String file, String text, Sequence seq, int from, int to) {
         try {
             String run = dedent(text, from, to, seq.column());
-            Optional<Parser> fast = FastYamlParser.of(file, run);
+            Optional<Parser> fast = FastYamlParser.lazy(file, run);
             if (fast.isEmpty()) {
                 return Optional.empty();
             }

@@ -76,7 +76,7 @@ final class YamlReader {
         if (!positions) {
             // the common file, read fast; a file with any error is read again by snakeyaml, whose errors and
             // positions are the reference (the fast reader carries no positions but each document's start)
-            Optional<Parser> fast = FastYamlParser.of(file, text);
+            Optional<Parser> fast = FastYamlParser.lazy(file, text);
             if (fast.isPresent()) {
                 try {
                     Result result = convert(file, settings, fast.get(), false, false, again);
@@ -84,7 +84,8 @@ final class YamlReader {
                         return result;
                     }
                 } catch (RuntimeException e) {
-                    // not expected (the file was checked whole); snakeyaml reads it and reports what it finds
+                    // the file leaves the fast reader's subset somewhere (FastYamlParser.lazy), or a mistake of
+                    // that reader: snakeyaml reads it and reports what it finds
                 }
             }
         }

@@ -436,7 +436,9 @@ final class YamlToJson {
 
     /** The resolver's tag of a plain value, remembered for short values (a feed's actions, booleans, numbers). */
     private Tag plainTag(String value) {
-        if (value.length() > 32) {
+        if (value.length() > 32 || value.indexOf('/') >= 0 || value.indexOf(':') >= 0) {
+            // a prefix is a string (resolve says so without the resolver): not hashed and looked up first, as
+            // 100,000 prefixes were, each new to the map
             return resolve(resolver, value, true);
         }
         Tag tag = plainTags.get(value);

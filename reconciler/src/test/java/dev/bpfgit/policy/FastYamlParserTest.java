@@ -27,6 +27,8 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -85,12 +87,34 @@ class FastYamlParserTest {
         return events;
     }
 
+    /** {@link FastYamlParser#lazy}'s events of the whole text, or null when it declines it (at once or on the way). */
+    static List<String> lazy(String text) {
+        Optional<Parser> lazy = FastYamlParser.lazy("f.yaml", text);
+        if (lazy.isEmpty()) {
+            return null;
+        }
+        List<String> events = new ArrayList<>();
+        try {
+            Parser p = lazy.get();
+            while (p.hasNext()) {
+                events.add(describe(p.next()).text());
+            }
+        } catch (RuntimeException e) {
+            return null;
+        }
+        return events;
+    }
+
     /** @return whether the fast reader took the text (then with snakeyaml's events) */
     static boolean same(String text) {
         Optional<Parser> fast = FastYamlParser.of("f.yaml", text);
+        List<String> lazy = lazy(text);
         if (fast.isEmpty()) {
+            // the readers' parser without the first pass: a text the check declines throws before its end
+            assertNull(lazy, () -> "the lazy parser read to the end what the check declines:\n" + text);
             return false;
         }
+        assertNotNull(lazy, () -> "the lazy parser declined what the check accepts:\n" + text);
         List<Described> expected = reference(text);
         if (expected == null) {
             fail("accepted what snakeyaml refuses:\n" + text);
@@ -102,6 +126,8 @@ class FastYamlParserTest {
         }
         assertEquals(expected.stream().map(Described::text).toList(), actual.stream().map(Described::text).toList(),
                 () -> "events differ for:\n" + text);
+        assertEquals(actual.stream().map(Described::text).toList(), lazy,
+                () -> "the lazy parser's events differ for:\n" + text);
         for (int i = 0; i < actual.size(); i++) {
             Optional<Mark> at = actual.get(i).start();
             if (at.isPresent()) {

@@ -162,13 +162,25 @@ public final class TrafficCompiler {
             int owner = PolicyIds.of(p.id());
             // a policy's rules share a handful of values (one per action, target and mark): made once each
             Map<List<Object>, Bytes> made = new HashMap<>();
+            // and the last one again without a key, a hash or a lambda: a feed's rules have one action each
+            Action lastAction = null;
+            int lastIfindex = 0;
+            long lastMark = 0;
+            Bytes value = null;
             for (Rule r : ((TrafficPolicySpec) p.spec()).rules()) {
                 if (r.prefix().ipv6() != ipv6) {
                     continue;
                 }
-                int ifindex = r.to().map(host.interfaces()::get).orElse(0);
-                Bytes value = made.computeIfAbsent(List.of(r.action(), ifindex, r.mark().orElse(0L)),
-                        v -> TrafficLayout.rule(owner, r.action(), ifindex, r.mark().orElse(0L)));
+                Integer target = r.to().isPresent() ? host.interfaces().get(r.to().get()) : null;
+                int ifindex = target == null ? 0 : target;
+                long mark = r.mark().isPresent() ? r.mark().get() : 0L;
+                if (value == null || r.action() != lastAction || ifindex != lastIfindex || mark != lastMark) {
+                    value = made.computeIfAbsent(List.of(r.action(), ifindex, mark),
+                            v -> TrafficLayout.rule(owner, r.action(), ifindex, mark));
+                    lastAction = r.action();
+                    lastIfindex = ifindex;
+                    lastMark = mark;
+                }
                 TrafficLayout.key(r.prefix(), keys, at * keySize);
                 value.copyTo(values, at * TrafficLayout.RULE_SIZE);
                 at++;

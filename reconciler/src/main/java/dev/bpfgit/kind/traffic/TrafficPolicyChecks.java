@@ -9,10 +9,12 @@ import dev.bpfgit.policy.Prefix;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -84,6 +86,9 @@ public final class TrafficPolicyChecks {
     /** Within one policy: a prefix given twice would be one map entry with two meanings. */
     private static List<PolicyError> ownRules(Member m) {
         List<PolicyError> errors = new ArrayList<>();
+        if (!repeats(List.of(m))) {
+            return errors;   // the common case: no prefix twice, and no map of 100,000 Prefix keys to find it
+        }
         Map<Prefix, Rule> seen = HashMap.newHashMap(m.spec().rules().size());   // no growth by doubling at 100k
         for (Rule r : m.spec().rules()) {
             Rule earlier = seen.putIfAbsent(r.prefix(), r);
@@ -93,6 +98,50 @@ public final class TrafficPolicyChecks {
             }
         }
         return errors;
+    }
+
+    /**
+     * Whether any prefix is in more than one rule of these policies. Only whether, not where: the maps that say
+     * where run only when it is true. IPv4 prefixes (a feed's) go into an open-addressed table of longs
+     * ({@link Prefix#ipv4Key}), the rest into a set; a {@code HashMap<Prefix, ...>} of 100,000 entries (a node, a
+     * hash of the address array and a key comparison each) was about 8% of the main thread's samples in a cold
+     * validate of 100,000 rules (bench/README.md, "The cold CLI: the parse's loops and maps").
+     */
+    private static boolean repeats(List<Member> members) {
+        int n = 0;
+        for (Member m : members) {
+            n += m.spec().rules().size();
+        }
+        long[] table = new long[Integer.highestOneBit(Math.max(n, 8) * 2 - 1) << 1];
+        int mask = table.length - 1;
+        Set<Prefix> others = null;
+        for (Member m : members) {
+            List<Rule> rules = m.spec().rules();
+            for (int i = 0, size = rules.size(); i < size; i++) {
+                Prefix p = rules.get(i).prefix();
+                long key = p.ipv4Key();
+                if (key < 0) {
+                    if (others == null) {
+                        others = new HashSet<>();
+                    }
+                    if (!others.add(p)) {
+                        return true;
+                    }
+                    continue;
+                }
+                key |= 1L << 48;   // never 0, the empty slot
+                long h = key * 0x9E3779B97F4A7C15L;
+                int slot = (int) (h >>> 32) & mask;
+                while (table[slot] != 0) {
+                    if (table[slot] == key) {
+                        return true;
+                    }
+                    slot = (slot + 1) & mask;
+                }
+                table[slot] = key;
+            }
+        }
+        return false;
     }
 
     /** Conflicts between a later and an earlier policy, gathered so that each pair is reported once. */
@@ -134,8 +183,8 @@ public final class TrafficPolicyChecks {
     private static List<PolicyError> prefixClaims(Map<Attach, List<Member>> shared) {
         Map<Claim, List<Attach>> conflicts = new LinkedHashMap<>();
         shared.forEach((attach, group) -> {
-            if (group.size() < 2) {
-                return;   // one policy: its own repeated prefixes are ownRules'
+            if (group.size() < 2 || !repeats(group)) {
+                return;   // one policy: its own repeated prefixes are ownRules'; no prefix twice: no claim twice
             }
             // the first owner of each prefix, and the later ones only where there are any: 100,000 rules
             // make 100,000 entries, not 100,000 lists

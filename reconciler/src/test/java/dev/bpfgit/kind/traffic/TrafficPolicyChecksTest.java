@@ -35,6 +35,59 @@ class TrafficPolicyChecksTest {
         return all;
     }
 
+    private static String withPrefixes(String name, List<String> prefixes) {
+        StringBuilder sb = new StringBuilder("apiVersion: bpfgit.dev/v1\nkind: TrafficPolicy\nmetadata: {name: "
+                + name + "}\nspec:\n  interfaces: [eth0]\n  hook: xdp\n  match: source\n  default: pass\n"
+                + "  capacity: 100000\n  rules:\n");
+        for (String p : prefixes) {
+            sb.append("    - {prefix: '").append(p).append("', action: drop}\n");
+        }
+        return sb.toString();
+    }
+
+    /**
+     * {@code repeats}, the table of IPv4 keys and the set of the rest that let check skip its maps: a prefix
+     * given twice is found whatever its family, place or length, and distinct ones (neighbours, lengths of one
+     * address, the zero prefix, thousands that probe past each other) are never taken for one.
+     */
+    @Test
+    void aRepeatedPrefixIsFoundAndDistinctOnesAreNot() {
+        List<String> distinct = new ArrayList<>(List.of("0.0.0.0/0", "128.0.0.0/1", "0.0.0.0/32", "10.0.0.0/8",
+                "10.0.0.0/9", "10.0.0.0/16", "255.255.255.255/32", "::/0", "2001:db8::/32", "2001:db8::/33",
+                "fe80::/10", "::1/128"));
+        for (int i = 0; i < 5000; i++) {
+            distinct.add("172." + (16 + i / 65536) + "." + (i / 256 % 256) + "." + (i % 256) + "/32");
+        }
+        String[] repeated = {"0.0.0.0/0", "10.0.0.0/9", "255.255.255.255/32", "::/0", "2001:db8::/33",
+                "172.16.19.135/32", "172.16.0.0/32"};
+        assertEquals(List.of(), checkOf(withPrefixes("one", distinct)));
+        for (String p : repeated) {
+            List<String> again = new ArrayList<>(distinct);
+            again.add(p);
+            List<String> within = checkOf(withPrefixes("one", again));
+            assertEquals(1, within.size(), p + ": " + within);
+            assertTrue(within.get(0).contains(" is already used by "), within.get(0));
+            List<String> across = checkOf(withPrefixes("one", distinct), withPrefixes("two", List.of(p)));
+            assertEquals(1, across.size(), p + ": " + across);
+            assertTrue(across.get(0).contains(" both claim "), across.get(0));
+        }
+        assertEquals(List.of(), checkOf(withPrefixes("one", distinct.subList(0, 2500)),
+                withPrefixes("two", distinct.subList(2500, distinct.size()))));
+    }
+
+    /** check over policies each read without its own checks failing the load (a repeated prefix fails it). */
+    private static List<String> checkOf(String... texts) {
+        List<Policy> all = new ArrayList<>();
+        for (int i = 0; i < texts.length; i++) {
+            try {
+                all.addAll(new PolicyLoader().load(new Snapshot("r", Map.of("f" + i + ".yaml", texts[i]))));
+            } catch (dev.bpfgit.policy.PolicyException e) {
+                return e.errors().stream().map(x -> x.pointer() + " " + x.message()).toList();
+            }
+        }
+        return TrafficPolicyChecks.check(all).stream().map(e -> e.pointer() + " " + e.message()).toList();
+    }
+
     @Test
     void passesAcrossAgreesWithCheckBetweenPoliciesValidAlone() {
         List<List<Policy>> failing = List.of(
