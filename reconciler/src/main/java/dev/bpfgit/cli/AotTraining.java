@@ -56,6 +56,8 @@ final class AotTraining {
         "dev.bpfgit.diff.RoomOrder", "dev.bpfgit.kind.egress.EgressRuntime",
         "dev.bpfgit.kind.reuseport.ReusePortRuntime", "dev.bpfgit.kind.reuseport.ReusePortRuntime$Degraded",
         "dev.bpfgit.kind.sockterm.SocketTerminationRuntime",
+        // apply's lock, and the bulk check's holder (first initialised by a policy larger than the training's)
+        "dev.bpfgit.kernel.linux.PinRootLock", "dev.bpfgit.kind.traffic.TrafficRuleCheck$Holder",
     };
 
     private static void loadOnly() {
@@ -70,6 +72,20 @@ final class AotTraining {
         System.out.println("loaded for the cache: " + LOAD_ONLY.length + " classes of the kernel verbs");
     }
 
+    /**
+     * The threads {@link Main#main} starts before the verb (main itself is not trained): their lambdas are then
+     * in the cache, not spun at every start. Joined, so that the cache is not written while they run.
+     */
+    private static void aheadThreads() {
+        try {
+            Main.initSchemaAhead().join();
+            Main.initNativeAhead().join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while training the threads started ahead", e);
+        }
+    }
+
     public static void main(String[] args) {
         List<List<String>> lines = new ArrayList<>();
         List<String> line = new ArrayList<>();
@@ -82,6 +98,8 @@ final class AotTraining {
             }
         }
         lines.add(line);
+        // apply's command line, which the training cannot run (root): its classes and model come from the cache
+        lines.add(List.of("apply", "--help"));
         int worst = 0;
         for (List<String> l : lines) {
             StringWriter out = new StringWriter();
@@ -90,6 +108,7 @@ final class AotTraining {
             System.out.print(out);
             worst = Math.max(worst, rc);
         }
+        aheadThreads();
         nativeLayer();
         if (worst > 2) {
             throw new IllegalStateException("a training command line failed (exit " + worst + ")");

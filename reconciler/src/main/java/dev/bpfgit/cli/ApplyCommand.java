@@ -94,7 +94,9 @@ final class ApplyCommand implements Callable<Integer> {
         }
         PlanText.print(plan, out);
         if (desired != null) {
-            p.runtimeLines(desired).forEach(out::println);
+            for (String line : p.runtimeLines(desired)) {
+                out.println(line);
+            }
         }
         out.flush();
         if (plan.inSync() && planFile == null) {
@@ -118,8 +120,11 @@ final class ApplyCommand implements Callable<Integer> {
 
     /** Once, after the plan: what the kinds keep up to date beyond it (a restarted member's socket, say). */
     private static void runtimes(Pipeline p, DesiredState desired) {
-        (desired != null ? p.runtimes(desired) : p.pinnedRuntimes())
-                .forEach(dev.bpfgit.kind.PolicyKind.Runtime::reconcile);
+        // loops, not lambdas, on a cold apply's path: the training cannot run apply, so each lambda here was spun
+        // at run time (bench/README.md, switch14)
+        for (dev.bpfgit.kind.PolicyKind.Runtime r : desired != null ? p.runtimes(desired) : p.pinnedRuntimes()) {
+            r.reconcile();
+        }
     }
 
     /** Refuses, before anything touches the kernel, a plan that does not follow schema/plan.schema.json. */

@@ -104,7 +104,8 @@ final class Common {
     java.util.function.Supplier<HostFacts> factsAhead(Kernel kernel) {
         String name = hostName();
         Map<String, String> hostLabels = hostLabels();
-        return dev.bpfgit.run.Ahead.start("bpfgit-host-facts", () -> Pipeline.host(kernel, name, hostLabels))::get;
+        // the Ahead itself, not a method reference to its get: one lambda less spun at every cold plan and apply
+        return dev.bpfgit.run.Ahead.start("bpfgit-host-facts", () -> Pipeline.host(kernel, name, hostLabels));
     }
 
     /**

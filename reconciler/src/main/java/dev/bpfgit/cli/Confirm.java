@@ -9,8 +9,13 @@ final class Confirm {
     }
 
     static boolean ask(boolean yes, String question, PrintWriter out) {
+        if (yes) {
+            // before System.console(): it looks up the JDK's console providers (jline's, jshell's), every
+            // apply --yes for nothing (bench/README.md, switch14)
+            return true;
+        }
         Console console = System.console();
-        if (yes || console == null || !console.isTerminal()) {
+        if (console == null || !console.isTerminal()) {
             return true;
         }
         out.flush();

@@ -16,10 +16,14 @@ public final class Main {
             "explain");
 
     public static void main(String[] args) {
-        boolean help = java.util.Arrays.stream(args).anyMatch(a -> a.equals("-h") || a.equals("--help")
-                || a.equals("-V") || a.equals("--version"));
-        if (args.length > 0 && KERNEL_VERBS.contains(args[0]) && !help && java.util.Arrays.stream(args).noneMatch(a ->
-                a.startsWith("--state") || a.startsWith("--hosts") || a.startsWith("--against"))) {
+        // loops, not streams with lambdas: the training never runs main, so its lambdas were spun at every start
+        boolean help = false;
+        boolean offline = false;
+        for (String a : args) {
+            help |= a.equals("-h") || a.equals("--help") || a.equals("-V") || a.equals("--version");
+            offline |= a.startsWith("--state") || a.startsWith("--hosts") || a.startsWith("--against");
+        }
+        if (args.length > 0 && KERNEL_VERBS.contains(args[0]) && !help && !offline) {
             initNativeAhead();
         }
         if (args.length > 0 && POLICY_VERBS.contains(args[0]) && !help) {
@@ -34,8 +38,8 @@ public final class Main {
      * one compiled it, about 90 ms of CPU, while the other waited (bench/README.md, "The cold CLI, eighth
      * session"). A failure here is left to the first use to report.
      */
-    private static void initSchemaAhead() {
-        Thread.ofPlatform().name("bpfgit-schema-init").daemon().start(() -> {
+    static Thread initSchemaAhead() {
+        return Thread.ofPlatform().name("bpfgit-schema-init").daemon().start(() -> {
             try {
                 Class.forName("dev.bpfgit.policy.PolicySchema", true, Main.class.getClassLoader());
             } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
@@ -52,8 +56,8 @@ public final class Main {
      * start on one core. Class initialisation is once and thread-safe: a first use on this thread waits for
      * it rather than doing it twice. A failure here (no libbpf) is left to that first use to report.
      */
-    private static void initNativeAhead() {
-        Thread.ofPlatform().name("bpfgit-native-init").daemon().start(() -> {
+    static Thread initNativeAhead() {
+        return Thread.ofPlatform().name("bpfgit-native-init").daemon().start(() -> {
             ClassLoader loader = Main.class.getClassLoader();
             for (String c : new String[]{"dev.bpfgit.kernel.linux.Libc", "dev.bpfgit.kernel.linux.Libbpf"}) {
                 try {

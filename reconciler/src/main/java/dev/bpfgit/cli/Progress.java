@@ -69,7 +69,11 @@ final class Progress implements AutoCloseable {
 
     /** An applier's callback that shows "applying: 40000/200000 entries, 3/9 steps". */
     dev.bpfgit.apply.Applier.Progress applying(dev.bpfgit.diff.Plan plan) {
-        int steps = plan.units().stream().mapToInt(u -> u.changes().size()).sum();
+        int changes = 0;
+        for (dev.bpfgit.diff.UnitPlan u : plan.units()) {   // a loop: a lambda here was spun at every apply
+            changes += u.changes().size();
+        }
+        int steps = changes;
         dev.bpfgit.diff.Summary s = plan.summary();
         long entries = (long) s.added() + s.changed() + s.removed();
         show("applying: " + count(0, entries, "entries") + ", " + count(0, steps, "steps"));

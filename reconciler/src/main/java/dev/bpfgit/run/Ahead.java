@@ -11,7 +11,7 @@ import java.util.concurrent.FutureTask;
  * of the thread that started it (a test's setns thread included), and an attach point's namespace entered
  * by the work stays on its own thread.
  */
-public final class Ahead<T> {
+public final class Ahead<T> implements java.util.function.Supplier<T> {
 
     private final FutureTask<T> task;
 
@@ -48,6 +48,7 @@ public final class Ahead<T> {
     }
 
     /** The result, once finished; or what the work threw, as it threw it. */
+    @Override
     public T get() {
         try {
             return await().task.get();

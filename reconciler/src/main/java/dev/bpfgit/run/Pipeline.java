@@ -90,7 +90,11 @@ public final class Pipeline {
 
     public static HostFacts host(Kernel kernel, String name, Map<String, String> labels) {
         Map<String, Integer> ifs = new java.util.TreeMap<>();
-        kernel.interfaces().forEach(i -> ifs.put(i.name(), i.ifindex()));
+        // loops, not lambdas, here and in runtimes: a live plan's or apply's path, which the AOT training cannot
+        // run, so each lambda was spun at run time (bench/README.md, switch14)
+        for (dev.bpfgit.kernel.Interface i : kernel.interfaces()) {
+            ifs.put(i.name(), i.ifindex());
+        }
         return new HostFacts(name, labels, ifs, java.util.Optional.of(kernel.cgroups()), kernel.features());
     }
 
@@ -127,7 +131,10 @@ public final class Pipeline {
     public List<dev.bpfgit.kind.PolicyKind.Runtime> runtimes(DesiredState desired) {
         List<dev.bpfgit.kind.PolicyKind.Runtime> out = new ArrayList<>();
         for (dev.bpfgit.kind.PolicyKind k : dev.bpfgit.kind.Kinds.BUILT_IN.all()) {
-            k.runtime(kernel, desired).ifPresent(out::add);
+            java.util.Optional<dev.bpfgit.kind.PolicyKind.Runtime> r = k.runtime(kernel, desired);
+            if (r.isPresent()) {
+                out.add(r.get());
+            }
         }
         return out;
     }
@@ -144,7 +151,9 @@ public final class Pipeline {
     /** The lines the kinds' runtimes print under a plan of {@code desired} ({@link dev.bpfgit.kind.PolicyKind.Runtime#describe}). */
     public List<String> runtimeLines(DesiredState desired) {
         List<String> out = new ArrayList<>();
-        runtimes(desired).forEach(r -> out.addAll(r.describe()));
+        for (dev.bpfgit.kind.PolicyKind.Runtime r : runtimes(desired)) {
+            out.addAll(r.describe());
+        }
         return out;
     }
 

@@ -75,7 +75,9 @@ final class ReusePortRuntime implements PolicyKind.Runtime {
         this.root = enforced.root();
         this.stats = stats;
         Map<String, Policy> byId = new HashMap<>();
-        enforced.policies().forEach(p -> byId.put(p.id(), p));
+        for (Policy p : enforced.policies()) {   // a loop: a lambda here was spun at every cold apply
+            byId.put(p.id(), p);
+        }
         for (Unit u : enforced.units()) {
             Policy p = byId.get(u.policies().getFirst());
             if (u.kind().equals(kind) && p != null) {

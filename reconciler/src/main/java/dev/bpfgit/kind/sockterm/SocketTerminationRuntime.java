@@ -64,7 +64,9 @@ final class SocketTerminationRuntime implements PolicyKind.Runtime {
         this.kernel = kernel;
         this.root = enforced.root();
         Map<String, Policy> byId = new HashMap<>();
-        enforced.policies().forEach(p -> byId.put(p.id(), p));
+        for (Policy p : enforced.policies()) {   // a loop: a lambda here was spun at every cold apply
+            byId.put(p.id(), p);
+        }
         for (Unit u : enforced.units()) {
             if (u.kind().equals(kind) && byId.containsKey(u.policies().getFirst())) {
                 Policy p = byId.get(u.policies().getFirst());
