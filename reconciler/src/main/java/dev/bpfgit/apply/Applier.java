@@ -151,60 +151,58 @@ public final class Applier {
     /** Executes one change; returns {entries written, entries deleted}. */
     private static int[] step(Kernel kernel, Path root, Path metaPin, Change c,
                               java.util.function.LongConsumer batchDone) {
-        // instanceof, not a pattern switch: a switch over types makes SwitchBootstraps generate a class at its
-        // first run, in every cold apply (the AOT cache does not keep it; bench/README.md, switch14).
-        // ChangeKindsTest fails when Change gets a kind that this chain does not know.
-        if (c instanceof Change.CreateMap m) {
-            kernel.makeDirs(m.pin().getParent());
-            kernel.createMap(m.pin(), m.spec());
-        } else if (c instanceof Change.ReplaceMap m) {
-            kernel.makeDirs(m.staging().getParent());
-            kernel.createMap(PinGuard.check(root, m.staging()), m.spec());
-        } else if (c instanceof Change.PutEntries e) {
-            // a batch at a time: a new map's million entries are not copied into a second list first
-            List<EntryChange> changes = e.changes();
-            int n = changes.size();
-            for (int from = 0; from < n; from += BATCH) {
-                int to = Math.min(n, from + BATCH);
-                List<Entry> batch = new ArrayList<>(to - from);
-                for (int i = from; i < to; i++) {
-                    batch.add(changes instanceof EntryChanges ec ? ec.entry(i)
-                            : new Entry(changes.get(i).rawKey(), changes.get(i).after().orElseThrow()));
-                }
-                kernel.update(e.pin(), batch);
-                batchDone.accept(to);
+        switch (c) {
+            case Change.CreateMap m -> {
+                kernel.makeDirs(m.pin().getParent());
+                kernel.createMap(m.pin(), m.spec());
             }
-            return new int[]{n, 0};
-        } else if (c instanceof Change.DeleteEntries e) {
-            List<EntryChange> changes = e.changes();
-            int n = changes.size();
-            for (int from = 0; from < n; from += BATCH) {
-                int to = Math.min(n, from + BATCH);
-                List<Bytes> keys = new ArrayList<>(to - from);
-                for (int i = from; i < to; i++) {
-                    keys.add(changes instanceof EntryChanges ec ? ec.rawKey(i) : changes.get(i).rawKey());
-                }
-                kernel.delete(e.pin(), keys);
-                batchDone.accept(to);
+            case Change.ReplaceMap m -> {
+                kernel.makeDirs(m.staging().getParent());
+                kernel.createMap(PinGuard.check(root, m.staging()), m.spec());
             }
-            return new int[]{0, n};
-        } else if (c instanceof Change.LoadProgram p) {
-            p.spec().maps().values().forEach(m -> PinGuard.check(root, m));
-            kernel.makeDirs(p.pin().getParent());
-            kernel.loadProgram(p.pin(), p.spec());
-            // recorded at once: a crash before the end must not make the program look foreign
-            kernel.update(metaPin, Meta.encode(Meta.programKey(root.relativize(p.pin()).toString()),
-                    p.spec().identity()));
-        } else if (c instanceof Change.CreateLink l) {
-            kernel.attach(l.pin(), PinGuard.check(root, l.program()), l.at());
-        } else if (c instanceof Change.UpdateLink l) {
-            kernel.updateLink(l.pin(), PinGuard.check(root, l.program()), l.expectedProgId());
-        } else if (c instanceof Change.Rename r) {
-            kernel.rename(r.pin(), PinGuard.check(root, r.to()));
-        } else if (c instanceof Change.Unpin p) {
-            kernel.unpin(p.pin());
-        } else {
-            throw new IllegalStateException("no step for " + c);
+            case Change.PutEntries e -> {
+                // a batch at a time: a new map's million entries are not copied into a second list first
+                List<EntryChange> changes = e.changes();
+                int n = changes.size();
+                for (int from = 0; from < n; from += BATCH) {
+                    int to = Math.min(n, from + BATCH);
+                    List<Entry> batch = new ArrayList<>(to - from);
+                    for (int i = from; i < to; i++) {
+                        batch.add(changes instanceof EntryChanges ec ? ec.entry(i)
+                                : new Entry(changes.get(i).rawKey(), changes.get(i).after().orElseThrow()));
+                    }
+                    kernel.update(e.pin(), batch);
+                    batchDone.accept(to);
+                }
+                return new int[]{n, 0};
+            }
+            case Change.DeleteEntries e -> {
+                List<EntryChange> changes = e.changes();
+                int n = changes.size();
+                for (int from = 0; from < n; from += BATCH) {
+                    int to = Math.min(n, from + BATCH);
+                    List<Bytes> keys = new ArrayList<>(to - from);
+                    for (int i = from; i < to; i++) {
+                        keys.add(changes instanceof EntryChanges ec ? ec.rawKey(i) : changes.get(i).rawKey());
+                    }
+                    kernel.delete(e.pin(), keys);
+                    batchDone.accept(to);
+                }
+                return new int[]{0, n};
+            }
+            case Change.LoadProgram p -> {
+                p.spec().maps().values().forEach(m -> PinGuard.check(root, m));
+                kernel.makeDirs(p.pin().getParent());
+                kernel.loadProgram(p.pin(), p.spec());
+                // recorded at once: a crash before the end must not make the program look foreign
+                kernel.update(metaPin, Meta.encode(Meta.programKey(root.relativize(p.pin()).toString()),
+                        p.spec().identity()));
+            }
+            case Change.CreateLink l -> kernel.attach(l.pin(), PinGuard.check(root, l.program()), l.at());
+            case Change.UpdateLink l -> kernel.updateLink(l.pin(), PinGuard.check(root, l.program()),
+                    l.expectedProgId());
+            case Change.Rename r -> kernel.rename(r.pin(), PinGuard.check(root, r.to()));
+            case Change.Unpin p -> kernel.unpin(p.pin());
         }
         return new int[]{0, 0};
     }

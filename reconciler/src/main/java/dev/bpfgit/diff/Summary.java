@@ -15,52 +15,56 @@ public record Summary(int create, int change, int remove, int added, int changed
             Set<java.nio.file.Path> created = new HashSet<>();
             Set<java.nio.file.Path> touched = new HashSet<>();
             for (Change c : u.changes()) {
-                // instanceof, not a pattern switch: see Applier.step (ChangeKindsTest lists the kinds)
-                if (c instanceof Change.CreateMap m) {
-                    create++;
-                    created.add(m.pin());
-                } else if (c instanceof Change.ReplaceMap m) {
-                    change++;
-                    created.add(m.staging());
-                    touched.add(m.pin());
-                } else if (c instanceof Change.LoadProgram p) {
-                    if (p.replace()) {
-                        change++;
-                    } else {
+                switch (c) {
+                    case Change.CreateMap m -> {
                         create++;
+                        created.add(m.pin());
                     }
-                } else if (c instanceof Change.CreateLink) {
-                    create++;
-                } else if (c instanceof Change.UpdateLink) {
-                    change++;
-                } else if (c instanceof Change.Unpin p) {
-                    if (p.type().isPresent()) {
-                        remove++;
+                    case Change.ReplaceMap m -> {
+                        change++;
+                        created.add(m.staging());
+                        touched.add(m.pin());
                     }
-                } else if (c instanceof Change.PutEntries e) {
-                    if (e.changes() instanceof EntryChanges ec) {
-                        int adds = ec.count('+');
-                        added += adds;
-                        changed += ec.size() - adds;
-                    } else {
-                        for (EntryChange ec : e.changes()) {
-                            if (ec.symbol() == '+') {
-                                added++;
-                            } else {
-                                changed++;
-                            }
+                    case Change.LoadProgram p -> {
+                        if (p.replace()) {
+                            change++;
+                        } else {
+                            create++;
                         }
                     }
-                    if (!created.contains(e.pin()) && touched.add(e.pin())) {
-                        change++;
+                    case Change.CreateLink l -> create++;
+                    case Change.UpdateLink l -> change++;
+                    case Change.Unpin p -> {
+                        if (p.type().isPresent()) {
+                            remove++;
+                        }
                     }
-                } else if (c instanceof Change.DeleteEntries e) {
-                    removed += e.changes().size();
-                    if (!created.contains(e.pin()) && touched.add(e.pin())) {
-                        change++;
+                    case Change.Rename r -> {
                     }
-                } else if (!(c instanceof Change.Rename)) {
-                    throw new IllegalStateException("not counted: " + c);
+                    case Change.PutEntries e -> {
+                        if (e.changes() instanceof EntryChanges ec) {
+                            int adds = ec.count('+');
+                            added += adds;
+                            changed += ec.size() - adds;
+                        } else {
+                            for (EntryChange ec : e.changes()) {
+                                if (ec.symbol() == '+') {
+                                    added++;
+                                } else {
+                                    changed++;
+                                }
+                            }
+                        }
+                        if (!created.contains(e.pin()) && touched.add(e.pin())) {
+                            change++;
+                        }
+                    }
+                    case Change.DeleteEntries e -> {
+                        removed += e.changes().size();
+                        if (!created.contains(e.pin()) && touched.add(e.pin())) {
+                            change++;
+                        }
+                    }
                 }
             }
         }

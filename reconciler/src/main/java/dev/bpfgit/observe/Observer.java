@@ -80,26 +80,23 @@ public final class Observer {
         }
         Kernel.PinReads tree = pending.await();
         for (Kernel.PinRead read : tree.pins()) {
-            // instanceof, not a pattern switch: a switch over types makes SwitchBootstraps generate a class at
-            // its first run, in every cold plan and apply (the AOT cache does not keep it; bench/README.md, switch14)
-            if (read instanceof Kernel.MapPin m) {
-                Path pin = m.path();
-                Decision d = decisions.getOrDefault(pin, NONE);
-                Optional<Map<Bytes, Bytes>> entries = m.read().entries().map(e -> e);
-                if (d.kept.isPresent()) {
-                    entries = d.kept;
-                } else if (cache != null && entries.isPresent()) {
-                    cache.keep(pin, m.read().info(), d.before, entries.get());
+            switch (read) {
+                case Kernel.MapPin m -> {
+                    Path pin = m.path();
+                    Decision d = decisions.getOrDefault(pin, NONE);
+                    Optional<Map<Bytes, Bytes>> entries = m.read().entries().map(e -> e);
+                    if (d.kept.isPresent()) {
+                        entries = d.kept;
+                    } else if (cache != null && entries.isPresent()) {
+                        cache.keep(pin, m.read().info(), d.before, entries.get());
+                    }
+                    maps.put(pin, new LiveMap(pin, m.read().info(), entries));
+                    if (pin.equals(Meta.pin(root)) && entries.isPresent()) {
+                        meta = Meta.decode(entries.get());
+                    }
                 }
-                maps.put(pin, new LiveMap(pin, m.read().info(), entries));
-                if (pin.equals(Meta.pin(root)) && entries.isPresent()) {
-                    meta = Meta.decode(entries.get());
-                }
-            } else if (read instanceof Kernel.ProgramPin p) {
-                programs.put(p.path(), new LiveProgram(p.path(), p.info(), Optional.empty()));
-            } else {
-                Kernel.LinkPin l = (Kernel.LinkPin) read;
-                links.put(l.path(), new LiveLink(l.path(), l.info()));
+                case Kernel.ProgramPin p -> programs.put(p.path(), new LiveProgram(p.path(), p.info(), Optional.empty()));
+                case Kernel.LinkPin l -> links.put(l.path(), new LiveLink(l.path(), l.info()));
             }
         }
         if (cache != null) {

@@ -102,18 +102,9 @@ public final class PlanText {
                     case "replace" -> change--;
                     case "gone" -> remove--;
                     default -> {
-                        // loops, not lambdas: these were spun at run time in every cold plan and apply whose
-                        // entries change (bench/README.md, switch14)
-                        long touched = 0;
-                        for (Path p : t.targets()) {
-                            for (Change c : u.changes()) {
-                                if ((c instanceof Change.PutEntries || c instanceof Change.DeleteEntries)
-                                        && c.pin().equals(p)) {
-                                    touched++;
-                                    break;
-                                }
-                            }
-                        }
+                        long touched = t.targets().stream().filter(p -> u.changes().stream().anyMatch(c ->
+                                (c instanceof Change.PutEntries || c instanceof Change.DeleteEntries)
+                                        && c.pin().equals(p))).count();
                         change -= (int) Math.max(0, touched - 1);
                     }
                 }
@@ -310,18 +301,13 @@ public final class PlanText {
             if (!pair()) {
                 return PlanText.objectLine(c);
             }
-            // instanceof, not pattern switches (here and below): a switch over types makes SwitchBootstraps
-            // generate a class at its first run, in every cold plan and apply (bench/README.md, switch14)
-            if (c instanceof Change.CreateMap) {
-                return "  + " + made();
-            }
-            if (c instanceof Change.ReplaceMap m) {
-                return "  -/+ map " + name + ": replace (" + String.join(", ", m.reasons()) + ")";
-            }
-            if (c instanceof Change.Unpin) {
-                return "  - map " + name + (goneEntries < 0 ? "" : " (" + goneEntries + " entries)");
-            }
-            return PlanText.objectLine(c);
+            return switch (c) {
+                case Change.CreateMap m -> "  + " + made();
+                case Change.ReplaceMap m -> "  -/+ map " + name + ": replace (" + String.join(", ", m.reasons())
+                        + ")";
+                case Change.Unpin p -> "  - map " + name + (goneEntries < 0 ? "" : " (" + goneEntries + " entries)");
+                default -> PlanText.objectLine(c);
+            };
         }
 
         /** The kernel memory note of the maps made now, given the entries each will hold; "" for none. */
@@ -346,19 +332,22 @@ public final class PlanText {
             Map<Path, dev.bpfgit.kernel.MapSpec> specs = new java.util.HashMap<>();
             Map<Path, String> reasons = new java.util.HashMap<>();
             for (Change c : u.changes()) {
-                if (c instanceof Change.CreateMap m) {
-                    state.put(m.pin(), "new");
-                    specs.put(m.pin(), m.spec());
-                    reasons.put(m.pin(), m.spec().type() + "/" + m.spec().maxEntries());
-                } else if (c instanceof Change.ReplaceMap m) {
-                    state.put(m.pin(), "replace");
-                    target.put(m.pin(), m.staging());
-                    specs.put(m.pin(), m.spec());
-                    reasons.put(m.pin(), m.spec().type() + "/" + m.spec().maxEntries() + "/" + m.reasons());
-                } else if (c instanceof Change.PutEntries e) {
-                    state.putIfAbsent(e.pin(), "kept");
-                } else if (c instanceof Change.DeleteEntries e) {
-                    state.putIfAbsent(e.pin(), "kept");
+                switch (c) {
+                    case Change.CreateMap m -> {
+                        state.put(m.pin(), "new");
+                        specs.put(m.pin(), m.spec());
+                        reasons.put(m.pin(), m.spec().type() + "/" + m.spec().maxEntries());
+                    }
+                    case Change.ReplaceMap m -> {
+                        state.put(m.pin(), "replace");
+                        target.put(m.pin(), m.staging());
+                        specs.put(m.pin(), m.spec());
+                        reasons.put(m.pin(), m.spec().type() + "/" + m.spec().maxEntries() + "/" + m.reasons());
+                    }
+                    case Change.PutEntries e -> state.putIfAbsent(e.pin(), "kept");
+                    case Change.DeleteEntries e -> state.putIfAbsent(e.pin(), "kept");
+                    default -> {
+                    }
                 }
             }
             // entry steps on a staging pin belong to the map it replaces
@@ -437,43 +426,35 @@ public final class PlanText {
 
         /** The table a change to a map acts on, or null for a change to no table. */
         Table of(Change c) {
-            return c instanceof Change.CreateMap || c instanceof Change.ReplaceMap || c instanceof Change.Unpin
-                    ? byPin.get(c.pin()) : null;
+            return switch (c) {
+                case Change.CreateMap m -> byPin.get(m.pin());
+                case Change.ReplaceMap m -> byPin.get(m.pin());
+                case Change.Unpin p -> byPin.get(p.pin());
+                default -> null;
+            };
         }
     }
 
     /** The line for a change to an object, or null for entry changes and renames. */
     static String objectLine(Change c) {
-        // ChangeKindsTest fails when Change gets a kind that this chain does not know
-        if (c instanceof Change.CreateMap m) {
-            return "  + map " + mapName(m.pin()) + " (" + m.spec().type().name()
+        return switch (c) {
+            case Change.CreateMap m -> "  + map " + mapName(m.pin()) + " (" + m.spec().type().name()
                     .toLowerCase(Locale.ROOT) + ", max_entries " + m.spec().maxEntries()
                     + (m.spec().type().perCpu() ? KernelMemory.note(m.spec(), m.spec().maxEntries())
                             .map(n -> ", " + n).orElse("") : "") + ")";
-        }
-        if (c instanceof Change.ReplaceMap m) {
-            return "  -/+ map " + mapName(m.pin()) + ": replace (" + String.join(", ",
+            case Change.ReplaceMap m -> "  -/+ map " + mapName(m.pin()) + ": replace (" + String.join(", ",
                     m.reasons()) + (m.spec().type().perCpu() ? KernelMemory.note(m.spec(), m.spec().maxEntries())
                             .map(n -> "; " + n).orElse("") : "") + ")";
-        }
-        if (c instanceof Change.LoadProgram p) {
-            return p.replace()
+            case Change.LoadProgram p -> p.replace()
                     ? "  ~ program " + p.spec().program() + ": reload (" + p.reason() + ")"
                     : "  + program " + p.spec().program() + " (" + p.spec().object() + ")";
-        }
-        if (c instanceof Change.CreateLink l) {
-            return "  + link " + l.at().label();
-        }
-        if (c instanceof Change.UpdateLink l) {
-            return "  ~ link: update (" + l.reason() + ")";
-        }
-        if (c instanceof Change.Unpin p) {
-            return "  - " + p.detail();
-        }
-        if (c instanceof Change.Rename || c instanceof Change.PutEntries || c instanceof Change.DeleteEntries) {
-            return null;
-        }
-        throw new IllegalStateException("no line for " + c);
+            case Change.CreateLink l -> "  + link " + l.at().label();
+            case Change.UpdateLink l -> "  ~ link: update (" + l.reason() + ")";
+            case Change.Unpin p -> "  - " + p.detail();
+            case Change.Rename r -> null;
+            case Change.PutEntries e -> null;
+            case Change.DeleteEntries e -> null;
+        };
     }
 
     private static String mapName(Path pin) {

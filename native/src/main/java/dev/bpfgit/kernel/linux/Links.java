@@ -32,17 +32,12 @@ final class Links {
     }
 
     static int attachType(AttachPoint at) {
-        // instanceof, not pattern switches (here and in attached): a switch over types makes SwitchBootstraps
-        // generate a class at its first run, in every cold plan and apply (bench/README.md, switch14)
-        if (at instanceof AttachPoint.Xdp) {
-            return Info.BPF_XDP;
-        }
-        if (at instanceof AttachPoint.Cgroup c) {
-            return c.hook().attachType;
-        }
-        AttachPoint.Direction d = at instanceof AttachPoint.Tcx t ? t.direction()
-                : ((AttachPoint.LegacyTc) at).direction();
-        return d == AttachPoint.Direction.INGRESS ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
+        return switch (at) {
+            case AttachPoint.Xdp x -> Info.BPF_XDP;
+            case AttachPoint.Tcx t -> t.direction() == AttachPoint.Direction.INGRESS ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
+            case AttachPoint.Cgroup c -> c.hook().attachType;
+            case AttachPoint.LegacyTc t -> t.direction() == AttachPoint.Direction.INGRESS ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
+        };
     }
 
     static String ifname(AttachPoint at) {
@@ -164,10 +159,13 @@ final class Links {
             }
         } else {
             int ifindex = ifindex(at);
-            // tcx or legacy tc otherwise: a kernel without tcx refuses the query (EINVAL), and has no tcx
-            // programs to list
-            ids = at instanceof AttachPoint.Xdp ? xdpIds(ifindex, at)
-                    : Probes.kernelHas(Feature.TCX_LINK) ? tcxIds(ifindex, at) : Set.of();
+            ids = switch (at) {
+                case AttachPoint.Xdp x -> xdpIds(ifindex, at);
+                // a kernel without tcx refuses the query (EINVAL), and has no tcx programs to list
+                case AttachPoint.Tcx t -> Probes.kernelHas(Feature.TCX_LINK) ? tcxIds(ifindex, at) : Set.of();
+                case AttachPoint.LegacyTc t -> Probes.kernelHas(Feature.TCX_LINK) ? tcxIds(ifindex, at) : Set.of();
+                case AttachPoint.Cgroup c -> throw new IllegalStateException("unreachable");
+            };
         }
         List<AttachedProgram> out = new ArrayList<>();
         for (int id : ids) {
@@ -179,10 +177,13 @@ final class Links {
                 out.add(new AttachedProgram(id, Info.program(prog.value(), "program id " + id).name()));
             }
         }
-        if (at instanceof AttachPoint.Tcx t) {
-            out.addAll(LegacyTc.attached(ifindex(at), t.direction()));
-        } else if (at instanceof AttachPoint.LegacyTc t) {
-            out.addAll(LegacyTc.attached(ifindex(at), t.direction()));
+        switch (at) {
+            case AttachPoint.Tcx t -> out.addAll(LegacyTc.attached(ifindex(at), t.direction()));
+            case AttachPoint.LegacyTc t -> out.addAll(LegacyTc.attached(ifindex(at), t.direction()));
+            case AttachPoint.Xdp x -> {
+            }
+            case AttachPoint.Cgroup c -> {
+            }
         }
         return out;
     }
