@@ -85,6 +85,8 @@ public final class ReconcileBench {
     static Map<Integer, double[]> cRef = new TreeMap<>();   // N -> dump, diff, apply, total (ms)
     static Map<Integer, double[]> cOne = new TreeMap<>();   // N -> per-entry reconcile total (ms)
     static Map<Integer, double[]> bpftool = new TreeMap<>(); // N -> bpftool -j dump ms, batch-file ns/entry
+    // N -> per counted cold run: {cold apply wall ms, bpftool estimate ms of a mapbench -B run made beside it}
+    static Map<Integer, List<double[]>> coldPaired = new TreeMap<>();
 
     /** One reconcile; read, parse and compile are 0 when the policies were compiled before. */
     record Sample(double read, double parse, double compile, double observe, double diff, double apply,
@@ -266,7 +268,19 @@ public final class ReconcileBench {
             List<Cold> colds = new ArrayList<>();
             if (launcher != null && coldRuns > 0) {
                 for (int r = 0; r < coldRuns + 1; r++) {
+                    // with -B, each counted run gets its own bpftool estimate, made right before it in odd rounds
+                    // and right after it in even ones: the machine's drift over the minutes between mapbench's
+                    // first run and the cold runs moved the ratio by more than the code did (bench/README.md,
+                    // "Quiet-machine figures at the end of the fourteenth session")
+                    boolean paired = mapbenchBpftool && mapbench != null && r > 0;
+                    double before = paired && r % 2 == 1 ? bpftoolEstimateOnce(n) : Double.NaN;
                     Cold c = cold(pinRoot, toB ? dirB : dirA);
+                    double est = paired && r % 2 == 0 ? bpftoolEstimateOnce(n) : before;
+                    if (paired) {
+                        coldPaired.computeIfAbsent(n, k -> new ArrayList<>()).add(new double[]{c.wallMs, est});
+                        progress("N=%d cold run %d beside a bpftool estimate of %.0f ms (%s): %.2f×", n, r, est,
+                                r % 2 == 1 ? "before" : "after", c.wallMs / est);
+                    }
                     toB = !toB;
                     if (c.written != written || c.deleted != deleted || c.exit != 0) {
                         throw new IllegalStateException("cold apply wrote " + c.written + " deleted " + c.deleted
@@ -854,7 +868,7 @@ public final class ReconcileBench {
                 double warmTotal = median(r.warm.stream().mapToDouble(Sample::warm).toArray());
                 String est = "n/a", estRatio = "n/a", btd = "n/a", btb = "n/a", coldRatio = "n/a";
                 if (bt != null && c != null && bt[0] > 0 && bt[1] > 0) {
-                    double e = bt[0] + c[1] + bt[1] * (2.0 * removedOf(r.n) + changedOf(r.n)) / 1e6;
+                    double e = bpftoolEstimate(r.n, bt[0], c[1], bt[1]);
                     if (!r.cold.isEmpty()) {
                         double[] ratios = r.cold.stream().mapToDouble(x -> x.wallMs / e).toArray();
                         coldRatio = f("%.2f×", median(ratios)) + " (" + f("%.2f", Arrays.stream(ratios).min().orElse(0))
@@ -868,6 +882,30 @@ public final class ReconcileBench {
                 o.printf(Locale.ROOT, "| %d | %s | %s | %s | %s | %s | %s | %s |%n", r.n,
                         one == null ? "n/a" : f("%.1f", one[0]), one == null ? "n/a" : f("%.2f×", warmTotal / one[0]),
                         btd, btb, est, estRatio, coldRatio);
+            }
+        }
+        if (!coldPaired.isEmpty()) {
+            o.println();
+            o.println("The cold CLI apply paired with the bpftool estimate, round by round: beside each counted cold"
+                    + " run, one `mapbench -t lpm -n N -r 1 -B` (its bpftool -j dump, its C diff, its batch file's"
+                    + " ns/entry × 3% of N), made right before the cold run in odd rounds and right after it in even"
+                    + " ones; the ratio is taken per pair. The column above divides by one estimate made minutes"
+                    + " earlier, before the warm runs.");
+            o.println();
+            o.println("| N | pairs | bpftool estimate ms, median (min-max) | cold CLI apply ms, median (min-max)"
+                    + " | **cold / bpftool estimate, per pair**: median (min-max) | per pair, in round order |");
+            o.println("|---:|---:|---|---|---|---|");
+            for (Map.Entry<Integer, List<double[]>> e : coldPaired.entrySet()) {
+                double[] cold = e.getValue().stream().mapToDouble(x -> x[0]).toArray();
+                double[] est = e.getValue().stream().mapToDouble(x -> x[1]).toArray();
+                double[] ratio = e.getValue().stream().mapToDouble(x -> x[0] / x[1]).toArray();
+                StringBuilder order = new StringBuilder();
+                for (double x : ratio) {
+                    order.append(order.isEmpty() ? "" : ", ").append(f("%.2f", x));
+                }
+                o.printf(Locale.ROOT, "| %d | %d | %s | %s | **%s** | %s |%n", e.getKey(), ratio.length, range(est),
+                        range(cold), f("%.2f×", median(ratio)) + " (" + f("%.2f", Arrays.stream(ratio).min().orElse(0))
+                                + "-" + f("%.2f", Arrays.stream(ratio).max().orElse(0)) + ")", order);
             }
         }
     }
@@ -1145,6 +1183,43 @@ public final class ReconcileBench {
             return new double[]{num(c[4]), num(c[5]), num(c[6]), num(c[7])};
         }
         return null;
+    }
+
+    /** bpftool's reconcile of the 1% change, estimated: its -j dump + the C diff + its batch file's ns/entry × the changes. */
+    static double bpftoolEstimate(int n, double dumpMs, double cDiffMs, double batchNsPerEntry) {
+        return dumpMs + cDiffMs + batchNsPerEntry * (2.0 * removedOf(n) + changedOf(n)) / 1e6;
+    }
+
+    /** One {@code mapbench -t lpm -n N -r 1 -B}: the bpftool estimate of that moment, ms. */
+    static double bpftoolEstimateOnce(int n) throws Exception {
+        Path out = work.resolve("mapbench-bpftool-" + n + ".md");
+        Path err = work.resolve("mapbench-bpftool-" + n + ".err");
+        Process p = new ProcessBuilder(mapbench.toString(), "-t", "lpm", "-n", Integer.toString(n), "-r", "1", "-B",
+                "-w", work.toString()).directory(mapbench.getParent().toFile()).redirectOutput(out.toFile())
+                .redirectError(err.toFile()).start();
+        if (p.waitFor() != 0) {
+            ERR.print(Files.readString(err));
+            throw new IllegalStateException("mapbench -r 1 -B failed (exit " + p.exitValue() + ")");
+        }
+        double dump = -1, ns = -1, diff = -1;
+        for (String line : Files.readAllLines(out)) {
+            String[] c = Arrays.stream(line.split("\\|", -1)).map(String::strip).toArray(String[]::new);
+            double[] batch = batchRow(c, n);
+            if (batch != null) {
+                diff = batch[1];
+            }
+            if (c.length == 10 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n)) && isNum(c[6])) {
+                dump = num(c[6]);
+            }
+            if (c.length == 9 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n))
+                    && c[3].equals("fill: bpftool batch file")) {
+                ns = num(c[5]);
+            }
+        }
+        if (dump <= 0 || ns <= 0 || diff < 0) {
+            throw new IllegalStateException("no bpftool -j dump, batch file or batch reconcile row for N=" + n + " in " + out);
+        }
+        return bpftoolEstimate(n, dump, diff, ns);
     }
 
     static double[][] mapbenchOnce(int n) throws Exception {
