@@ -1155,14 +1155,11 @@ public final class ReconcileBench {
                     cOne.put(n, new double[]{num(c[7])});
                 }
             }
-            // | lpm_trie | N | C one ms | C batch ms | bpftool dump ms | bpftool -j dump ms | ratio | ratio |
-            if (c.length == 10 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n)) && isNum(c[6])) {
-                bpftool.computeIfAbsent(n, k -> new double[2])[0] = num(c[6]);
+            if (bpftoolDump(c, n) > 0) {
+                bpftool.computeIfAbsent(n, k -> new double[2])[0] = bpftoolDump(c, n);
             }
-            // | lpm_trie | N | fill: bpftool batch file | ms | ns/entry | rate | min-max |
-            if (c.length == 9 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n))
-                    && c[3].equals("fill: bpftool batch file")) {
-                bpftool.computeIfAbsent(n, k -> new double[2])[1] = num(c[5]);
+            if (bpftoolBatchNs(c, n) > 0) {
+                bpftool.computeIfAbsent(n, k -> new double[2])[1] = bpftoolBatchNs(c, n);
             }
         }
         if (!cRef.containsKey(n)) {
@@ -1183,6 +1180,17 @@ public final class ReconcileBench {
             return new double[]{num(c[4]), num(c[5]), num(c[6]), num(c[7])};
         }
         return null;
+    }
+
+    /** mapbench -B's {@code | lpm_trie | N | C one ms | C batch ms | bpftool dump ms | bpftool -j dump ms | ratio | ratio |}: the -j dump ms, else -1. */
+    static double bpftoolDump(String[] c, int n) {
+        return c.length == 10 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n)) && isNum(c[6]) ? num(c[6]) : -1;
+    }
+
+    /** mapbench -B's {@code | lpm_trie | N | fill: bpftool batch file | ms | ns/entry | rate | min-max |}: ns/entry, else -1. */
+    static double bpftoolBatchNs(String[] c, int n) {
+        return c.length == 9 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n))
+                && c[3].equals("fill: bpftool batch file") ? num(c[5]) : -1;
     }
 
     /** bpftool's reconcile of the 1% change, estimated: its -j dump + the C diff + its batch file's ns/entry × the changes. */
@@ -1208,13 +1216,8 @@ public final class ReconcileBench {
             if (batch != null) {
                 diff = batch[1];
             }
-            if (c.length == 10 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n)) && isNum(c[6])) {
-                dump = num(c[6]);
-            }
-            if (c.length == 9 && c[1].equals("lpm_trie") && c[2].equals(Integer.toString(n))
-                    && c[3].equals("fill: bpftool batch file")) {
-                ns = num(c[5]);
-            }
+            dump = Math.max(dump, bpftoolDump(c, n));
+            ns = Math.max(ns, bpftoolBatchNs(c, n));
         }
         if (dump <= 0 || ns <= 0 || diff < 0) {
             throw new IllegalStateException("no bpftool -j dump, batch file or batch reconcile row for N=" + n + " in " + out);
