@@ -61,7 +61,19 @@ public final class Libc {
         long sysconf(int name);
     }
 
-    static final C C = LibraryLoader.create(C.class).load("c");
+    static final C C = load();
+    private static C load() {
+        // jnr-ffi's reflection-based loader (a java.lang.reflect.Proxy whose methods are bound on first call)
+        // instead of its default, which generates the view's class with asm and makes 9 annotation proxies and
+        // a few method-handle forms while doing so: a cold verb spends about 55 ms less CPU here, a call costs
+        // about 0.6 us more, and bpfgit makes a few calls per verb or reconcile (bench/README.md, native15).
+        // jnr-ffi reads the property once, when its loader class is initialised; Libc is its only user.
+        if (System.getProperty("jnr.ffi.asm.enabled") == null) {
+            System.setProperty("jnr.ffi.asm.enabled", "false");
+        }
+        return LibraryLoader.create(C.class).load("c");
+    }
+
     private static final Runtime RUNTIME = Runtime.getRuntime(C);
 
     private Libc() {
