@@ -10,7 +10,6 @@ import dev.bpfgit.kind.Kinds;
 
 import java.nio.file.FileSystems;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -83,12 +82,7 @@ final class PolicyReader {
      * count. The canonical JSON's UTF-8 bytes go straight into the digest ({@link CanonicalDigest}).
      */
     static String digest(JsonNode canonical) {
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("digest of a policy", e);
-        }
+        MessageDigest sha = dev.bpfgit.compile.BulkSha256.fresh();   // libcrypto's where there is one (C1 has no SHA intrinsic)
         new CanonicalDigest(CANONICAL, sha).write(canonical);
         return HexFormat.of().formatHex(sha.digest());
     }
