@@ -82,7 +82,7 @@ final class PolicyReader {
      * count. The canonical JSON's UTF-8 bytes go straight into the digest ({@link CanonicalDigest}).
      */
     static String digest(JsonNode canonical) {
-        MessageDigest sha = dev.bpfgit.compile.BulkSha256.fresh();   // libcrypto's where there is one (C1 has no SHA intrinsic)
+        MessageDigest sha = dev.bpfgit.kernel.linux.BulkSha256.fresh();   // libcrypto's where there is one (C1 has no SHA intrinsic)
         new CanonicalDigest(CANONICAL, sha).write(canonical);
         return HexFormat.of().formatHex(sha.digest());
     }

@@ -1,6 +1,6 @@
 package dev.bpfgit.source;
 
-import dev.bpfgit.compile.BulkSha256;
+import dev.bpfgit.kernel.linux.BulkSha256;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package dev.bpfgit.compile;
+package dev.bpfgit.kernel.linux;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -8,6 +8,7 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 
 /**
  * SHA-256 for megabytes on the cold CLI: the directory's revision over every byte read and the policies' canonical
@@ -16,9 +17,12 @@ import java.security.MessageDigest;
  * samples at 100,000 rules. When the host has OpenSSL's {@code libcrypto.so.3} (or {@code .1.1}), its
  * {@code SHA256_Init/Update/Final} do it instead (the state in a Java array, the bytes passed in place:
  * {@link Linker.Option#critical}); otherwise, or if anything of that fails to link, the JDK's digest
- * ({@link Sha256#fresh()}). The digest is the same function either way: only how fast it is computed changes.
+ * ({@code MessageDigest.getInstance("SHA-256")}). The digest is the same function either way: only how fast it is computed changes.
  */
 public final class BulkSha256 {
+    // In native/ because it is the module that touches java.lang.foreign (design.md section 1). libcrypto is
+    // optional: nothing but speed depends on it. SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of
+    // EVP_Digest*, but exported by every libcrypto.so.3 and .so.1.1, and they need no context allocated in C.
     private static final MethodHandle INIT;
     private static final MethodHandle UPDATE;
     private static final MethodHandle FINAL;
@@ -69,7 +73,14 @@ public final class BulkSha256 {
 
     /** A new SHA-256 digest for large inputs (few, large updates: each update is a downcall). */
     public static MessageDigest fresh() {
-        return INIT != null ? new Native() : Sha256.fresh();
+        if (INIT != null) {
+            return new Native();
+        }
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** SHA256_CTX (112 bytes on every OpenSSL ABI) in a long[] (8-byte aligned), used only during each call. */
