@@ -149,14 +149,17 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
         if (increasing(n, kb, ko)) {
             return new SortedEntries(n, kb, ko, vb, vo);   // already in order (an LPM trie of one prefix length)
         }
-        int[] order = order(n, kb, ko);
+        int width = uniform(n, ko);
+        long[] sortedKeys = width > 0 && width <= Long.BYTES ? new long[n] : null;
+        int[] order = sortedKeys != null ? orderShort(n, kb, ko[0], width, sortedKeys) : order(n, kb, ko);
         int kept = 0;
         int keyBytes = 0;
         int valueBytes = 0;
         boolean inOrder = true;
         for (int r = 0; r < n; r++) {
             int i = order[r];
-            if (r + 1 < n && compare(kb, ko, i, kb, ko, order[r + 1]) == 0) {
+            if (r + 1 < n && (sortedKeys != null ? sortedKeys[r] == sortedKeys[r + 1]
+                    : compare(kb, ko, i, kb, ko, order[r + 1]) == 0)) {
                 inOrder = false;   // a later entry with the same key replaces this one
                 continue;
             }
@@ -229,6 +232,74 @@ public final class SortedEntries extends AbstractMap<Bytes, Bytes> {
             order = next;
             next = t;
         }
+        return order;
+    }
+
+    /**
+     * {@link #order} for keys of one size of at most 8 bytes (an IPv4 LPM key, a u32 or u64 index): each key read
+     * once into a long (big-endian, so its unsigned order is the bytes' order), then an LSD radix sort of 11-bit
+     * digits over only the bits in which the keys differ, the key moved along with its index. The passes read
+     * both arrays in order instead of each key's byte through the order array (at 100k keys 3 passes instead of
+     * 4, and a cold JVM's C1 code about half the time). {@code sorted} receives the keys in the returned order.
+     */
+    private static int[] orderShort(int n, byte[] kb, int base, int width, long[] sorted) {
+        long[] key = new long[n];
+        long first = 0;
+        long differ = 0;
+        for (int i = 0, at = base; i < n; i++, at += width) {
+            long x;
+            if (width == Long.BYTES) {
+                x = (long) (kb[at] & 0xff) << 56 | (long) (kb[at + 1] & 0xff) << 48 | (long) (kb[at + 2] & 0xff) << 40
+                        | (long) (kb[at + 3] & 0xff) << 32 | (long) (kb[at + 4] & 0xff) << 24
+                        | (kb[at + 5] & 0xff) << 16 | (kb[at + 6] & 0xff) << 8 | kb[at + 7] & 0xff;
+            } else {
+                x = 0;
+                for (int b = 0; b < width; b++) {
+                    x = x << 8 | (kb[at + b] & 0xff);
+                }
+            }
+            key[i] = x;
+            if (i == 0) {
+                first = x;
+            }
+            differ |= x ^ first;
+        }
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        int lo = Long.numberOfTrailingZeros(differ);
+        int hi = Long.SIZE - Long.numberOfLeadingZeros(differ);
+        long[] key2 = new long[n];
+        int[] order2 = new int[n];
+        int passes = differ == 0 ? 0 : (hi - lo + 10) / 11;   // none when every key is the same
+        int[][] counts = new int[passes][(1 << 11) + 1];
+        for (int i = 0; i < n && passes > 0; i++) {   // every pass's digit counts in one read of the keys
+            long x = key[i] >>> lo;
+            for (int p = 0; p < passes; p++, x >>>= 11) {
+                counts[p][(int) (x & 0x7ff) + 1]++;
+            }
+        }
+        for (int p = 0; p < passes; p++) {
+            int shift = lo + 11 * p;
+            int[] count = counts[p];
+            for (int d = 0; d < 1 << 11; d++) {
+                count[d + 1] += count[d];
+            }
+            for (int r = 0; r < n; r++) {
+                long x = key[r];
+                int to = count[(int) (x >>> shift & 0x7ff)]++;
+                key2[to] = x;
+                order2[to] = order[r];
+            }
+            long[] tk = key;
+            key = key2;
+            key2 = tk;
+            int[] to = order;
+            order = order2;
+            order2 = to;
+        }
+        System.arraycopy(key, 0, sorted, 0, n);
         return order;
     }
 
