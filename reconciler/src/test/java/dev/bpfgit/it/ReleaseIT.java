@@ -290,8 +290,8 @@ class ReleaseIT {
                 "dev.bpfgit.render.PlanText", "dev.bpfgit.kernel.linux.Libbpf", "dev.bpfgit.kernel.linux.Libc",
                 // picocli's Java 5 class files, upgraded at package time (src/build/CacheableJar.java)
                 "picocli.CommandLine", "picocli.CommandLine$Model$CommandSpec", "dev.bpfgit.cli.Main$Version",
-                // asm's and jnr-x86asm's, the same (jnr-ffi makes libc's view with them; the training opens libc)
-                "org.objectweb.asm.ClassWriter", "jnr.x86asm.Assembler",
+                // jnr-ffi's reflection loader, which makes libc's view (the training opens libc)
+                "jnr.ffi.provider.jffi.ReflectionLibraryLoader", "jnr.ffi.provider.jffi.ReflectionLibraryLoader$LazyLoader",
                 // JGit's signed jar, unsigned at package time, and a directory's revision read in the training
                 "dev.bpfgit.source.GitRevisionSource", "org.eclipse.jgit.lib.Repository",
                 "org.eclipse.jgit.revwalk.RevWalk")) {
