@@ -6,6 +6,7 @@ import tools.jackson.databind.cfg.JsonNodeFeature;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
+import dev.bpfgit.kernel.linux.BulkSha256;
 import dev.bpfgit.kind.Kinds;
 
 import java.nio.file.FileSystems;
@@ -82,7 +83,7 @@ final class PolicyReader {
      * count. The canonical JSON's UTF-8 bytes go straight into the digest ({@link CanonicalDigest}).
      */
     static String digest(JsonNode canonical) {
-        MessageDigest sha = dev.bpfgit.kernel.linux.BulkSha256.fresh();   // libcrypto's where there is one (C1 has no SHA intrinsic)
+        MessageDigest sha = BulkSha256.fresh();   // libcrypto's where there is one (C1 has no SHA intrinsic)
         new CanonicalDigest(CANONICAL, sha).write(canonical);
         return HexFormat.of().formatHex(sha.digest());
     }

@@ -105,13 +105,10 @@ public final class BulkSha256 {
                 return;
             }
             try {
-                int ok = (int) UPDATE.invokeExact(MemorySegment.ofArray(ctx),
-                        MemorySegment.ofArray(input).asSlice(offset, len), (long) len);
-                check(ok);
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable e) {
-                throw new IllegalStateException(e);
+                check((int) UPDATE.invokeExact(MemorySegment.ofArray(ctx),
+                        MemorySegment.ofArray(input).asSlice(offset, len), (long) len));
+            } catch (Throwable t) {
+                throw Libbpf.rethrow(t);
             }
         }
 
@@ -119,12 +116,9 @@ public final class BulkSha256 {
         protected byte[] engineDigest() {
             byte[] out = new byte[32];
             try {
-                int ok = (int) FINAL.invokeExact(MemorySegment.ofArray(out), MemorySegment.ofArray(ctx));
-                check(ok);
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable e) {
-                throw new IllegalStateException(e);
+                check((int) FINAL.invokeExact(MemorySegment.ofArray(out), MemorySegment.ofArray(ctx)));
+            } catch (Throwable t) {
+                throw Libbpf.rethrow(t);
             }
             engineReset();
             return out;
@@ -133,12 +127,9 @@ public final class BulkSha256 {
         @Override
         protected void engineReset() {
             try {
-                int ok = (int) INIT.invokeExact(MemorySegment.ofArray(ctx));
-                check(ok);
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable e) {
-                throw new IllegalStateException(e);
+                check((int) INIT.invokeExact(MemorySegment.ofArray(ctx)));
+            } catch (Throwable t) {
+                throw Libbpf.rethrow(t);
             }
         }
 

@@ -186,7 +186,7 @@ final class Libbpf {
         if (t instanceof Error e) {
             throw e;
         }
-        throw new IllegalStateException("libbpf downcall failed", t);
+        throw new IllegalStateException("downcall failed", t);   // libbpf's, libcrypto's (BulkSha256)
     }
 
     private static final Fn OBJ_GET = wide("bpf_obj_get", JAVA_INT, ADDRESS);
