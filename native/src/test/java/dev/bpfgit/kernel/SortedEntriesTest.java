@@ -95,30 +95,35 @@ class SortedEntriesTest {
     @Test
     void packedEntriesAreSortedAndTheLastOfEqualKeysWins() {
         Random r = new Random(15);
-        for (int keySize : new int[]{1, 2, 3, 4, 7, 8, 12}) {
-            for (int spread : new int[]{0, 3, 12, 64}) {
-                int n = 1 + r.nextInt(3000);
-                byte[] keys = new byte[n * keySize];
-                byte[] values = new byte[n * 4];
-                java.util.TreeMap<Bytes, Bytes> want = new java.util.TreeMap<>();
-                byte[] fixed = new byte[keySize];
-                r.nextBytes(fixed);
-                for (int i = 0; i < n; i++) {
-                    System.arraycopy(fixed, 0, keys, i * keySize, keySize);
-                    for (int bit = 0; bit < Math.min(spread, keySize * 8); bit++) {
-                        int at = i * keySize + keySize - 1 - (spread == 3 ? bit + 2 : bit) / 8 % keySize;
-                        if (r.nextInt(spread == 64 ? 2 : 3) == 0) {
-                            keys[at] ^= (byte) (1 << (bit % 8));
+        for (int valueSize : new int[]{4, 0, 24}) {   // 24: a traffic rule; 0: no value bytes at all
+            for (int keySize : new int[]{1, 2, 3, 4, 7, 8, 12}) {
+                for (int spread : new int[]{0, 3, 12, 64}) {
+                    int n = 1 + r.nextInt(3000);
+                    byte[] keys = new byte[n * keySize];
+                    byte[] values = new byte[n * valueSize];
+                    java.util.TreeMap<Bytes, Bytes> want = new java.util.TreeMap<>();
+                    byte[] fixed = new byte[keySize];
+                    r.nextBytes(fixed);
+                    for (int i = 0; i < n; i++) {
+                        System.arraycopy(fixed, 0, keys, i * keySize, keySize);
+                        for (int bit = 0; bit < Math.min(spread, keySize * 8); bit++) {
+                            int at = i * keySize + keySize - 1 - (spread == 3 ? bit + 2 : bit) / 8 % keySize;
+                            if (r.nextInt(spread == 64 ? 2 : 3) == 0) {
+                                keys[at] ^= (byte) (1 << (bit % 8));
+                            }
                         }
+                        if (valueSize > 0) {
+                            le32(values, i * valueSize + valueSize - 4, i);
+                        }
+                        want.put(Bytes.wrap(java.util.Arrays.copyOfRange(keys, i * keySize, (i + 1) * keySize)),
+                                Bytes.wrap(java.util.Arrays.copyOfRange(values, i * valueSize, (i + 1) * valueSize)));
                     }
-                    le32(values, i * 4, i);
-                    want.put(Bytes.wrap(java.util.Arrays.copyOfRange(keys, i * keySize, (i + 1) * keySize)),
-                            Bytes.wrap(java.util.Arrays.copyOfRange(values, i * 4, i * 4 + 4)));
+                    SortedEntries got = SortedEntries.ofPacked(keys, keySize, values, valueSize, n);
+                    String where = "key size " + keySize + ", value size " + valueSize + ", spread " + spread + ", n " + n;
+                    assertEquals(new ArrayList<>(want.keySet()), new ArrayList<>(got.keySet()), where);
+                    assertEquals(new ArrayList<>(want.values()), new ArrayList<>(got.values()), where);
+                    assertEquals(want, got, where);
                 }
-                SortedEntries got = SortedEntries.ofPacked(keys, keySize, values, 4, n);
-                String where = "key size " + keySize + ", spread " + spread + ", n " + n;
-                assertEquals(new ArrayList<>(want.keySet()), new ArrayList<>(got.keySet()), where);
-                assertEquals(new ArrayList<>(want.values()), new ArrayList<>(got.values()), where);
             }
         }
     }

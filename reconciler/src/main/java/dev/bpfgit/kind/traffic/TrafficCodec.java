@@ -84,6 +84,6 @@ final class TrafficCodec implements EntryCodec {
 
     @Override
     public int owner(Bytes value) {
-        return TrafficLayout.rule(value).policy();
+        return TrafficLayout.policy(value);
     }
 }

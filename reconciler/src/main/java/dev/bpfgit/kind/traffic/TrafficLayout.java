@@ -60,6 +60,19 @@ public final class TrafficLayout {
                 Le.u32(v, MARK), action);
     }
 
+    /**
+     * {@code rule(value).policy()} read in place: the plan asks it of every changed entry twice (its owner), and
+     * {@link #rule(Bytes)} copies the value and the actions and makes a record for it. A value too short for a
+     * rule fails as {@link #rule(Bytes)} fails.
+     */
+    public static int policy(Bytes value) {
+        if (value.size() <= ACTION) {
+            return rule(value).policy();
+        }
+        return (value.get(POLICY) & 0xff) | (value.get(POLICY + 1) & 0xff) << 8 | (value.get(POLICY + 2) & 0xff) << 16
+                | (value.get(POLICY + 3) & 0xff) << 24;
+    }
+
     public static Bytes config(boolean defaultDrop, boolean matchDestination) {
         byte[] v = new byte[CONFIG_SIZE];
         Le.putU32(v, 0, defaultDrop ? Action.DROP.ordinal() : Action.PASS.ordinal());

@@ -17,6 +17,31 @@ class TrafficCodecTest {
     private final TrafficCodec codec = new TrafficCodec(Map.of());
 
     @Test
+    void ownerIsTheRulesPolicyReadInPlace() {
+        java.util.Random r = new java.util.Random(16);
+        int[] policies = {0, 1, 7, 255, 256, 65_535, 1 << 24, Integer.MAX_VALUE, -1, Integer.MIN_VALUE, 0x80ff00aa};
+        for (int p : policies) {
+            for (TrafficPolicySpec.Action a : TrafficPolicySpec.Action.values()) {
+                Bytes v = TrafficLayout.rule(p, a, r.nextInt(), r.nextInt() & 0xffffffffL);
+                assertEquals(p, codec.owner(v), p + " " + a);
+                assertEquals(TrafficLayout.rule(v).policy(), codec.owner(v));
+            }
+        }
+        for (int i = 0; i < 1000; i++) {
+            byte[] b = new byte[TrafficLayout.RULE_SIZE];
+            r.nextBytes(b);
+            Bytes v = Bytes.wrap(b);
+            assertEquals(TrafficLayout.rule(v).policy(), codec.owner(v), v.toHex());
+        }
+        // too short for a rule: the same failure as reading the whole rule
+        for (int size : new int[]{0, 4, 12, 20}) {
+            Bytes v = Bytes.wrap(new byte[size]);
+            Class<? extends Throwable> whole = assertThrows(RuntimeException.class, () -> TrafficLayout.rule(v)).getClass();
+            assertEquals(whole, assertThrows(RuntimeException.class, () -> codec.owner(v)).getClass(), "size " + size);
+        }
+    }
+
+    @Test
     void specificityIsThePrefixLengthOfEveryV4AndV6Key() {
         for (int bytes : new int[]{4, 16}) {
             for (int len = 0; len <= bytes * 8; len++) {
