@@ -101,7 +101,7 @@ final class FastYamlParser implements Parser {
     }
 
     /**
-     * As {@link #of}, without its first pass: the events of a file whose characters are plain, checked against
+     * As {@link #of}, without its first pass: the events of a file, its characters and lines checked against
      * the subset as they are made. Where the file leaves the subset, pulling the next event throws a
      * {@code RuntimeException} (never a snakeyaml exception), after the events of the lines before it; the
      * caller then drops what it read and reads the file with snakeyaml, as for an empty {@link #of}. A file
@@ -110,12 +110,24 @@ final class FastYamlParser implements Parser {
      * file it declines.
      */
     static Optional<Parser> lazy(String file, String text) {
-        return plainText(text) ? Optional.of(new FastYamlParser(file, text, true)) : Optional.empty();
+        // its characters are checked line by line as step finds each line's end, not in a pass of their own
+        // before the first event: the same characters decline the file, on the way
+        if (!shortText(text) || PLAIN_PASS && !plainCharacters(text)) {
+            return Optional.empty();
+        }
+        return Optional.of(new FastYamlParser(file, text, true));
     }
 
+    /** {@code -Dbpfgit.yamlPlainPass=true}: {@link #lazy} checks the characters first, as before (to measure). */
+    private static final boolean PLAIN_PASS = Boolean.getBoolean("bpfgit.yamlPlainPass");
+
     private static boolean plainText(String text) {
+        return shortText(text) && plainCharacters(text);
+    }
+
+    private static boolean shortText(String text) {
         // near snakeyaml's code point limit, it says where the limit is (it counts as it reads, in chunks)
-        return text.length() <= YamlReader.MAX_CODE_POINTS - 65_536 && plainCharacters(text);
+        return text.length() <= YamlReader.MAX_CODE_POINTS - 65_536;
     }
 
     /**
@@ -124,13 +136,16 @@ final class FastYamlParser implements Parser {
      */
     private static boolean plainCharacters(String text) {
         for (int i = 0, n = text.length(); i < n; i++) {
-            char c = text.charAt(i);
-            if (c < 0x20 ? c != '\n' : c >= 0x7f && (c < 0xa0 || c >= 0xd800 && c < 0xe000 || c > 0xfffd
-                    || c == 0xfeff || c == 0x2028 || c == 0x2029)) {
+            if (notPlain(text.charAt(i))) {
                 return false;
             }
         }
         return true;
+    }
+
+    private static boolean notPlain(char c) {
+        return c < 0x20 ? c != '\n' : c >= 0x7f && (c < 0xa0 || c >= 0xd800 && c < 0xe000 || c > 0xfffd
+                || c == 0xfeff || c == 0x2028 || c == 0x2029);
     }
 
     private final String file;
@@ -211,10 +226,25 @@ final class FastYamlParser implements Parser {
             finished = true;
             return;
         }
-        int eol = s.indexOf('\n', pos);
+        // the line's end, and its characters checked on the way: one pass where String.indexOf and
+        // plainCharacters were two (C1 compiles neither into more than a loop over the characters). ' ' to '~'
+        // are plain, and one unsigned compare tells them from the rest ('\n', and whatever notPlain decides)
+        int eol = pos;
+        while (eol < n) {
+            char c = s.charAt(eol);
+            if ((char) (c - 0x20) >= 0x5f) {
+                if (c == '\n') {
+                    break;
+                }
+                if (notPlain(c)) {
+                    throw DECLINE;
+                }
+            }
+            eol++;
+        }
         lineStart = pos;
-        lineEnd = eol < 0 ? n : eol;
-        pos = eol < 0 ? n : eol + 1;
+        lineEnd = eol;
+        pos = eol < n ? eol + 1 : n;
         try {
             line();
         } finally {

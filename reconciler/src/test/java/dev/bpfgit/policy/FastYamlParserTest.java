@@ -190,6 +190,36 @@ class FastYamlParserTest {
     }
 
     /** Documents from the subset's grammar, the policy shapes among them; and each one mutated. */
+    /**
+     * The lazy parser checks the characters line by line as it finds each line's end, not before the first
+     * event: one that is not plain, wherever it is (in a comment the parser skips, on the last line without its
+     * end, in a value), still declines the file before its stream ends, after the events of the lines before it.
+     */
+    @Test
+    void aCharacterThatIsNotPlainDeclinesTheLazyParserOnTheWay() {
+        String head = "kind: TrafficPolicy\nspec:\n  rules:\n    - {prefix: 10.0.0.1/32, action: drop}\n";
+        for (String bad : List.of("\t", "\r", "\u0000", "\u007f", "\u0085", "\u2028", "\uFEFF", "\uD800", "\uFFFE")) {
+            for (String tail : List.of("# a comment" + bad + "\n", "    - {prefix: 10.0.0.2/32, action: drop}" + bad,
+                    "    - {prefix: 10.0.0.2/32, action: dr" + bad + "op}\n", bad)) {
+                String text = head + tail;
+                assertTrue(FastYamlParser.of("f.yaml", text).isEmpty(), () -> "the check accepts " + text);
+                Parser p = FastYamlParser.lazy("f.yaml", text).orElseThrow();
+                int events = 0;
+                try {
+                    while (p.hasNext()) {
+                        p.next();
+                        events++;
+                    }
+                    fail("the lazy parser read to the end: " + text);
+                } catch (RuntimeException e) {
+                    // declined on the way
+                }
+                assertTrue(events > 5, "events before the line that declines: " + events);
+            }
+            assertNotNull(lazy(head), "the same text without it is read");
+        }
+    }
+
     @Test
     void generatedDocumentsAndTheirMutations() {
         Random random = new Random(20261126);
