@@ -82,6 +82,9 @@ public final class ReconcileBench {
     /** Paired rounds run first and not counted: the pairing code's own first runs (JIT) and the first subprocesses. */
     static final int PAIR_WARMUP = 2;
     static Path triedump;               // bench/src/triedump.c, built: the C dump of bpfgit's own trie
+    /** --settle: before bpfgit's half of a paired round, wait until the JIT's compiler threads are idle. */
+    static boolean settle;
+    static final List<Double> settled = new ArrayList<>();   // ms waited per paired round
     static Map<Integer, double[]> cRef = new TreeMap<>();   // N -> dump, diff, apply, total (ms)
     static Map<Integer, double[]> cOne = new TreeMap<>();   // N -> per-entry reconcile total (ms)
     static Map<Integer, double[]> bpftool = new TreeMap<>(); // N -> bpftool -j dump ms, batch-file ns/entry
@@ -209,6 +212,7 @@ public final class ReconcileBench {
             }
             // warm: a 1% change of policies already compiled, as mapbench's desired state is built before it times
             List<Sample> samples = new ArrayList<>();
+            Trace.phase = "warm " + n;
             for (int r = 0; r < runs; r++) {
                 Path dir = toB ? dirB : dirA;
                 Sample s = reconcile(pipe, dir, compiled.get(dir), written, deleted);
@@ -224,6 +228,7 @@ public final class ReconcileBench {
             List<Pair> pairs = new ArrayList<>();
             Path trie = pinRoot.resolve("traffic").resolve(ifname).resolve("xdp").resolve("rules_v4");
             for (int r = -PAIR_WARMUP; mapbench != null && r < pairRounds; r++) {
+                Trace.phase = (r < 0 ? "pairwarm " : "pair ") + n;
                 boolean cFirst = Math.floorMod(r, 4) == 0 || Math.floorMod(r, 4) == 3;
                 double[][] c = null;
                 Sample s = null;
@@ -233,6 +238,12 @@ public final class ReconcileBench {
                         c = mapbenchOnce(n);
                     } else {
                         Path dir = toB ? dirB : dirA;
+                        if (settle) {
+                            double waited = settleJit();
+                            if (r >= 0) {
+                                settled.add(waited);
+                            }
+                        }
                         s = reconcile(pipe, dir, compiled.get(dir), written, deleted);
                         own = triedump == null ? null : ownDump(trie);
                         requireState(kernel, pinRoot, n, toB);
@@ -249,6 +260,7 @@ public final class ReconcileBench {
                     pairs.add(pr);
                 }
             }
+            Trace.phase = "other " + n;
             Cached cached = cached(kernel, pipe, compiled, dirA, dirB, toB, written, deleted, n);
             if (cached != null && (warmup + runs) % 2 == 1) {   // the flips it made
                 toB = !toB;
@@ -420,6 +432,7 @@ public final class ReconcileBench {
         long tc = System.nanoTime();
         Map<Integer, long[]> before = counters();   // untimed; observe and diff write nothing
         long gc0 = gcMillis();
+        Trace.Snap before0 = Trace.snap();   // null unless BPFGIT_BENCH_TRACE names a file (untimed)
         long cpu0 = processCpuNs();
         long t3 = System.nanoTime();
         LiveState live = cache == null ? pipe.observe(desired) : pipe.observe(desired, cache);
@@ -429,6 +442,7 @@ public final class ReconcileBench {
         ApplyResult r = pipe.apply(plan);
         long t6 = System.nanoTime();
         long cpu1 = processCpuNs();
+        Trace.window(before0, t3, t4, t5, t6, cpu1 - cpu0);   // untimed
         long gc = gcMillis() - gc0;
         KW kw = kernelWrites(pipe.root(), before);   // untimed
         int planned = 0;
@@ -924,6 +938,18 @@ public final class ReconcileBench {
                 + " wall while it is not descheduled; `CPU / C wall` takes it so, which favours bpfgit when the machine"
                 + " is loaded; `CPU / C CPU est.` scales the floor's wall by its whole process's CPU over wall in that"
                 + " round (mapbench's user + sys over wall from /usr/bin/time; 0.97-0.99 on a machine with a free core).");
+        if (settle && !settled.isEmpty()) {
+            o.println();
+            o.printf(Locale.ROOT, "With --settle: before bpfgit's reconcile in each round the bench waited until the JIT's"
+                            + " compiler threads were idle (30 ms without 0.1 ms of their CPU, at most 3 s; untimed): %s ms"
+                            + " waited, median (min-max). The compilations the reconcile itself starts still run in its"
+                            + " window.%n", range(settled.stream().mapToDouble(Double::doubleValue).toArray()));
+        } else {
+            o.println();
+            o.println("Without --settle: the JIT may still be compiling what the bench's own code (mapbench's output"
+                    + " read, the checks between reconciles) queued when bpfgit's reconcile starts; that CPU is in the"
+                    + " window (bench/README.md, wip/warm16).");
+        }
         o.println();
         o.println("| N | pairs | C floor: dump + diff + apply ms, medians | bpfgit warm wall: observe + diff + apply ms, medians"
                 + " | **bpfgit / C, wall, per pair**: median (p10-p90) [min-max] | bpfgit warm CPU ms, all threads, median"
@@ -1109,6 +1135,10 @@ public final class ReconcileBench {
                     mapbenchBpftool = true;
                     i--;   // a flag: takes no value
                 }
+                case "--settle" -> {
+                    settle = true;
+                    i--;   // a flag: takes no value
+                }
                 // N:dump:diff:apply:total[,...] from mapbench's reconcile breakdown (lpm_trie, batch)
                 case "--c-batch" -> parseRef(v, cRef);
                 // N:total[,...] lpm_trie per-entry reconcile
@@ -1270,6 +1300,126 @@ public final class ReconcileBench {
         }
         return new double[]{median(d.stream().mapToDouble(a -> a[0]).toArray()),
                 median(d.stream().mapToDouble(a -> a[1]).toArray())};
+    }
+
+    /**
+     * Waits until the JVM's JIT compiler threads (C1, C2: "C1 CompilerThre", "C2 CompilerThre" in
+     * /proc/self/task/TID/comm) have run for no more than 0.1 ms over the last 30 ms, at most 3 s; the ms waited.
+     * What the bench's own code queued for compilation (mapbench's output read, the checks after a reconcile) is
+     * then compiled before bpfgit's reconcile starts, not during it; the compilations the reconcile itself starts
+     * still run in its window.
+     */
+    static double settleJit() throws Exception {
+        long t0 = System.nanoTime();
+        List<Path> compilers = new ArrayList<>();
+        try (var dir = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path t : dir) {
+                try {
+                    String comm = Files.readString(t.resolve("comm"));
+                    if (comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler")) {
+                        compilers.add(t.resolve("schedstat"));
+                    }
+                } catch (IOException gone) {
+                    // the thread ended
+                }
+            }
+        }
+        long last = compilerNs(compilers);
+        while (System.nanoTime() - t0 < 3_000_000_000L) {
+            Thread.sleep(30);
+            long now = compilerNs(compilers);
+            if (now - last <= 100_000) {
+                break;
+            }
+            last = now;
+        }
+        return ms(System.nanoTime() - t0);
+    }
+
+    static long compilerNs(List<Path> schedstats) {
+        long sum = 0;
+        for (Path p : schedstats) {
+            try {
+                sum += Long.parseLong(Files.readString(p).split(" ")[0]);
+            } catch (IOException | RuntimeException gone) {
+                // a compiler thread ended (the JVM stops idle ones)
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * An opt-in trace of every timed reconcile's window (environment BPFGIT_BENCH_TRACE=FILE; off otherwise, and
+     * then nothing is read): one line per reconcile with its phase, the window's System.nanoTime() bounds (the
+     * clock of -Xlog's {@code timenanos} decorator, so that JIT, GC and safepoint log lines can be placed in or
+     * out of it), the process CPU, the CPU of each group of the JVM's threads from /proc/self/task/TID/schedstat
+     * (ns; read right before and after the window, outside it) and the bytes the Java threads allocated.
+     */
+    static final class Trace {
+        static final String FILE = System.getenv("BPFGIT_BENCH_TRACE");
+        static String phase = "?";
+        static int seq;
+
+        record Snap(Map<String, Long> cpu, long allocated, int threads) {
+        }
+
+        static Snap snap() {
+            if (FILE == null) {
+                return null;
+            }
+            Map<String, Long> cpu = new TreeMap<>();
+            int threads = 0;
+            try (var dir = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+                for (Path t : dir) {
+                    try {
+                        String comm = Files.readString(t.resolve("comm")).strip();
+                        long ns = Long.parseLong(Files.readString(t.resolve("schedstat")).split(" ")[0]);
+                        cpu.merge(group(comm), ns, Long::sum);
+                        threads++;
+                    } catch (IOException | RuntimeException gone) {
+                        // the thread ended
+                    }
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            long alloc = 0;
+            for (long b : mx.getThreadAllocatedBytes(mx.getAllThreadIds())) {
+                alloc += Math.max(0, b);
+            }
+            return new Snap(cpu, alloc, threads);
+        }
+
+        static String group(String comm) {
+            if (comm.startsWith("C2 Compiler")) return "C2";
+            if (comm.startsWith("C1 Compiler")) return "C1";
+            if (comm.startsWith("VM Thread")) return "VMThread";
+            if (comm.startsWith("bpfgit-dump-cu")) return "cursor";
+            if (comm.startsWith("bpfgit-dump")) return "dump";
+            if (comm.equals("java") || comm.startsWith("main")) return "main";
+            return "other";
+        }
+
+        static void window(Snap before, long t3, long t4, long t5, long t6, long processCpu) {
+            if (before == null) {
+                return;
+            }
+            Snap after = snap();
+            StringBuilder b = new StringBuilder();
+            b.append(String.format(Locale.ROOT, "%d %s t0=%d obs=%d diff=%d apply=%d wall=%d pcpu=%d alloc=%d thr=%d",
+                    seq++, phase.replace(' ', ':'), t3, t4 - t3, t5 - t4, t6 - t5, t6 - t3, processCpu,
+                    after.allocated - before.allocated, after.threads));
+            for (var e : after.cpu.entrySet()) {
+                b.append(' ').append(e.getKey()).append('=').append(e.getValue() - before.cpu.getOrDefault(e.getKey(), 0L));
+            }
+            try {
+                Files.writeString(Path.of(FILE), b.append('\n'), java.nio.file.StandardOpenOption.CREATE,
+                        java.nio.file.StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
     }
 
     /**
