@@ -189,7 +189,6 @@ class FastYamlParserTest {
         }
     }
 
-    /** Documents from the subset's grammar, the policy shapes among them; and each one mutated. */
     /**
      * The lazy parser checks the characters line by line as it finds each line's end, not before the first
      * event: one that is not plain, wherever it is (in a comment the parser skips, on the last line without its
@@ -220,6 +219,7 @@ class FastYamlParserTest {
         }
     }
 
+    /** Documents from the subset's grammar, the policy shapes among them; and each one mutated. */
     @Test
     void generatedDocumentsAndTheirMutations() {
         Random random = new Random(20261126);

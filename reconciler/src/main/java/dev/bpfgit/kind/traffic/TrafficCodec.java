@@ -41,7 +41,7 @@ final class TrafficCodec implements EntryCodec {
         // and a Prefix is three copies of the key; a key that is no valid prefix fails as Prefix fails
         int n = key.size();
         if (n == 8 || n == 20) {
-            int len = (key.get(0) & 0xff) | (key.get(1) & 0xff) << 8 | (key.get(2) & 0xff) << 16 | (key.get(3) & 0xff) << 24;
+            int len = TrafficLayout.u32(key, 0);
             if (len >= 0 && len <= (n - 4) * 8) {
                 return len;
             }

@@ -69,8 +69,12 @@ public final class TrafficLayout {
         if (value.size() <= ACTION) {
             return rule(value).policy();
         }
-        return (value.get(POLICY) & 0xff) | (value.get(POLICY + 1) & 0xff) << 8 | (value.get(POLICY + 2) & 0xff) << 16
-                | (value.get(POLICY + 3) & 0xff) << 24;
+        return u32(value, POLICY);
+    }
+
+    /** The little-endian u32 at {@code at} of {@code b}, read in place (as an int: its bits). */
+    static int u32(Bytes b, int at) {
+        return (b.get(at) & 0xff) | (b.get(at + 1) & 0xff) << 8 | (b.get(at + 2) & 0xff) << 16 | (b.get(at + 3) & 0xff) << 24;
     }
 
     public static Bytes config(boolean defaultDrop, boolean matchDestination) {
