@@ -13,7 +13,7 @@
 # signature is left out). The release ships those copies (src/assembly/release.xml) and ./bpfgit runs with
 # them when it uses dev.aot (target/aot/classpath.txt). The training's directory is a git repository, so
 # that reading a directory's revision (JGit) is trained too: policies usually live in a git checkout.
-# The JVM then starts with bpfgit's classes already parsed, linked and profiled. It checks every classpath
+# The JVM then starts with bpfgit's classes already parsed and linked (run.aot: and profiled). It checks every classpath
 # entry's path, size and modification time against the cache's and refuses a cache made for other jars or
 # by another JDK build, starting as without it (nothing is logged): a stale cache is never used.
 #
@@ -34,10 +34,15 @@ mkdir "$stage/policies"
 cp -r "$examples/edge-filter" "$examples/blocklist" "$examples/fleet" "$stage/policies/"
 
 # train CLASSPATH CACHE: the launchers' flags for the one-shot verbs (bin/bpfgit, ./bpfgit), their heap
-# included, so that the cache is made for the heap it is used with
+# included, so that the cache is made for the heap it is used with. Classes only, no method profiles
+# (-AOTRecordTraining): under C1 alone a profile buys nothing, and a JVM started with a cache that has them
+# replays the training's compilations as each class is initialised, so a cold apply of 100,000 rules compiled
+# the examples' hot methods too: 110 ms more CPU, 65 of it C1's and 44 main's (bench/README.md, "seventeenth
+# session, wip/side17"). run.aot (train_run) keeps its profiles: the sidecar runs C2.
 train() {
   (cd "$stage/policies" && "$java_home/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-    -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:Tier3BackEdgeThreshold=2000 -XX:InitialRAMPercentage=100 -Xmx768m -XX:AOTCacheOutput="$2" -Xlog:aot*=error -cp "$1" \
+    -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:Tier3BackEdgeThreshold=2000 -XX:InitialRAMPercentage=100 -Xmx768m \
+    -XX:+UnlockDiagnosticVMOptions -XX:-AOTRecordTraining -XX:AOTCacheOutput="$2" -Xlog:aot*=error -cp "$1" \
     dev.bpfgit.cli.AotTraining validate edge-filter blocklist -- plan fleet/policies --hosts fleet/hosts.yaml \
     "${against[@]}") \
     > "$target/aot/training.log" 2>&1 && [ -s "$2" ] || { cat "$target/aot/training.log" >&2; exit 1; }
