@@ -35,15 +35,17 @@ public final class BulkSha256 {
             try {
                 SymbolLookup lib = lookup();
                 Linker linker = Linker.nativeLinker();
+                // one descriptor for the three, so one downcall stub is made, not three (each distinct descriptor
+                // is a class written and its method-handle forms spun at run time, about 10 ms of CPU on a cold
+                // start: bench/README.md, "native14"). Init and Final take fewer parameters than it passes: they
+                // are called with zeros after their own, which a non-variadic callee never reads (the ABI property
+                // Libbpf.call relies on, of SysV x86-64 and AAPCS64 alike).
+                FunctionDescriptor three = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
                 Linker.Option critical = Linker.Option.critical(true);
-                init = linker.downcallHandle(lib.findOrThrow("SHA256_Init"),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS), critical);
-                update = linker.downcallHandle(lib.findOrThrow("SHA256_Update"),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
-                                ValueLayout.JAVA_LONG), critical);
-                fin = linker.downcallHandle(lib.findOrThrow("SHA256_Final"),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS),
-                        critical);
+                init = linker.downcallHandle(lib.findOrThrow("SHA256_Init"), three, critical);
+                update = linker.downcallHandle(lib.findOrThrow("SHA256_Update"), three, critical);
+                fin = linker.downcallHandle(lib.findOrThrow("SHA256_Final"), three, critical);
             } catch (Throwable e) {   // no libcrypto, no such symbol, native access denied: the JDK's digest
                 init = null;
                 update = null;
@@ -116,7 +118,7 @@ public final class BulkSha256 {
         protected byte[] engineDigest() {
             byte[] out = new byte[32];
             try {
-                check((int) FINAL.invokeExact(MemorySegment.ofArray(out), MemorySegment.ofArray(ctx)));
+                check((int) FINAL.invokeExact(MemorySegment.ofArray(out), MemorySegment.ofArray(ctx), 0L));
             } catch (Throwable t) {
                 throw Libbpf.rethrow(t);
             }
@@ -127,7 +129,7 @@ public final class BulkSha256 {
         @Override
         protected void engineReset() {
             try {
-                check((int) INIT.invokeExact(MemorySegment.ofArray(ctx)));
+                check((int) INIT.invokeExact(MemorySegment.ofArray(ctx), MemorySegment.NULL, 0L));
             } catch (Throwable t) {
                 throw Libbpf.rethrow(t);
             }
