@@ -60,53 +60,6 @@ final class AotTraining {
         "dev.bpfgit.kernel.linux.PinRootLock", "dev.bpfgit.kind.traffic.TrafficRuleCheck$Holder",
     };
 
-    /**
-     * Library and JDK classes a cold apply of 100,000 rules read from the jars and the JDK's image, outside the
-     * cache, because the training never reaches them (-Xlog:class+load, seventeenth session): jnr-ffi's and
-     * jffi's for the libc calls of the pin root's lock (on the main thread, each verified), the annotations
-     * its reflection loader reads, and java.base's for observe's walk of the pins, the probes' segment var
-     * handles and the dumps' confined arenas. Loaded only, like {@link #LOAD_ONLY}; a name that a newer jnr-ffi
-     * or JDK no longer has is skipped (printed), not a failure: these are other projects' internals.
-     */
-    private static final String[] LOAD_ONLY_LIBRARIES = {
-        "com.kenai.jffi.ObjectBuffer", "jnr.ffi.annotations.Direct", "jnr.ffi.annotations.In",
-        "jnr.ffi.annotations.NulTerminate", "jnr.ffi.annotations.Out", "jnr.ffi.annotations.Pinned",
-        "jnr.ffi.annotations.Transient", "jnr.ffi.annotations.TypeDefinition", "jnr.ffi.mapper.AbstractToNativeType",
-        "jnr.ffi.mapper.ToNativeConverter$Cacheable", "jnr.ffi.mapper.ToNativeConverter$NoContext",
-        "jnr.ffi.mapper.ToNativeConverter$PostInvocation", "jnr.ffi.mapper.ToNativeType$Cacheable",
-        "jnr.ffi.mapper.ToNativeTypes$Cacheable", "jnr.ffi.provider.InvocationSession$PostInvoke",
-        "jnr.ffi.provider.converters.CharSequenceParameterConverter", "jnr.ffi.provider.converters.StringUtil",
-        "jnr.ffi.provider.jffi.BufferParameterStrategy", "jnr.ffi.provider.jffi.BufferParameterStrategy$1",
-        "jnr.ffi.provider.jffi.DefaultInvokerFactory$BufferMarshaller",
-        "jnr.ffi.provider.jffi.DefaultInvokerFactory$Int32Marshaller",
-        "jnr.ffi.provider.jffi.DefaultInvokerFactory$Int64Marshaller",
-        "jnr.ffi.provider.jffi.DefaultInvokerFactory$LongInvoker",
-        "jnr.ffi.provider.jffi.DefaultInvokerFactory$LongLongConverter",
-        "jnr.ffi.provider.jffi.DefaultInvokerFactory$LongResultConverter",
-        "jnr.ffi.provider.jffi.DefaultInvokerFactory$PrimitiveArrayMarshaller",
-        "jnr.ffi.provider.jffi.DefaultInvokerFactory$ToNativeConverterMarshaller",
-        "jnr.ffi.util.AnnotationNameComparator",
-        "java.lang.Deprecated", "java.lang.annotation.Documented", "java.lang.annotation.ElementType",
-        "java.lang.invoke.IndirectVarHandle", "java.lang.invoke.MethodHandle$1", "java.lang.invoke.SegmentVarHandle",
-        "java.lang.invoke.VarHandleSegmentAsBytes", "java.lang.invoke.VarHandleSegmentAsInts",
-        "java.lang.invoke.VarHandleSegmentAsIntsAligned", "java.lang.invoke.VarHandleSegmentAsLongs",
-        "java.lang.invoke.VarHandleSegmentAsLongsAligned", "java.lang.invoke.VarHandles$1",
-        "java.nio.file.FileVisitResult", "java.nio.file.Files$3", "java.nio.file.attribute.FileOwnerAttributeView",
-        "java.nio.file.attribute.PosixFileAttributeView", "java.nio.file.attribute.PosixFilePermission",
-        "java.nio.file.attribute.PosixFilePermissions", "java.util.AbstractList$ListItr",
-        "java.util.Collections$CopiesList", "java.util.concurrent.Future$State", "java.util.concurrent.FutureTask$1",
-        "jdk.internal.event.Event", "jdk.internal.event.SecurityProviderServiceEvent",
-        "jdk.internal.foreign.ConfinedSession", "jdk.internal.foreign.ConfinedSession$ConfinedResourceList",
-        "jdk.internal.foreign.MemorySessionImpl$ResourceList", "jdk.internal.foreign.SegmentBulkOperations",
-        "jdk.internal.foreign.SegmentFactories$1", "jdk.internal.foreign.SharedSession$SharedResourceList",
-        "jdk.internal.foreign.StringSupport", "jdk.internal.foreign.StringSupport$CharsetKind",
-        "jdk.internal.foreign.Utils$1VarHandleCache", "jdk.internal.foreign.abi.AbstractLinker$UpcallStubFactory",
-        "jdk.internal.foreign.layout.PaddingLayoutImpl", "jdk.internal.util.Architecture",
-        "sun.nio.cs.StandardCharsets$Aliases", "sun.nio.cs.StandardCharsets$Cache",
-        "sun.nio.fs.AbstractBasicFileAttributeView$AttributesBuilder", "sun.nio.fs.UnixFileAttributeViews$Posix",
-        "sun.nio.fs.UnixFileAttributeViews$Unix", "sun.util.PreHashedMap",
-    };
-
     private static void loadOnly() {
         ClassLoader loader = AotTraining.class.getClassLoader();
         for (String name : LOAD_ONLY) {
@@ -116,17 +69,7 @@ final class AotTraining {
                 throw new IllegalStateException("AotTraining.LOAD_ONLY names a class that is gone: " + name, e);
             }
         }
-        int loaded = 0;
-        for (String name : LOAD_ONLY_LIBRARIES) {
-            try {
-                Class.forName(name, false, loader);
-                loaded++;
-            } catch (ClassNotFoundException e) {
-                System.out.println("not loaded for the cache (gone from this jnr-ffi or JDK): " + name);
-            }
-        }
-        System.out.println("loaded for the cache: " + LOAD_ONLY.length + " classes of the kernel verbs, " + loaded
-                + " of the libraries and the JDK");
+        System.out.println("loaded for the cache: " + LOAD_ONLY.length + " classes of the kernel verbs");
     }
 
     /**
