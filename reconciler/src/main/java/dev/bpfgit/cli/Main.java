@@ -23,17 +23,11 @@ public final class Main {
             help |= a.equals("-h") || a.equals("--help") || a.equals("-V") || a.equals("--version");
             offline |= a.startsWith("--state") || a.startsWith("--hosts") || a.startsWith("--against");
         }
-        boolean kernel = args.length > 0 && KERNEL_VERBS.contains(args[0]) && !help && !offline;
-        boolean policy = args.length > 0 && POLICY_VERBS.contains(args[0]) && !help;
-        if (kernel && policy && Boolean.getBoolean("bpfgit.x.schemaAfterNative")) {
-            initNativeAhead(true);
-        } else {
-            if (kernel) {
-                initNativeAhead();
-            }
-            if (policy) {
-                initSchemaAhead();
-            }
+        if (args.length > 0 && KERNEL_VERBS.contains(args[0]) && !help && !offline) {
+            initNativeAhead();
+        }
+        if (args.length > 0 && POLICY_VERBS.contains(args[0]) && !help) {
+            initSchemaAhead();
         }
         System.exit(execute(args));
     }
@@ -63,24 +57,13 @@ public final class Main {
      * it rather than doing it twice. A failure here (no libbpf) is left to that first use to report.
      */
     static Thread initNativeAhead() {
-        return initNativeAhead(false);
-    }
-
-    static Thread initNativeAhead(boolean thenSchema) {
         return Thread.ofPlatform().name("bpfgit-native-init").daemon().start(() -> {
             ClassLoader loader = Main.class.getClassLoader();
             for (String c : new String[]{"dev.bpfgit.kernel.linux.Libc", "dev.bpfgit.kernel.linux.Libbpf"}) {
                 try {
                     Class.forName(c, true, loader);
                 } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
-                    break;
-                }
-            }
-            if (thenSchema) {
-                try {
-                    Class.forName("dev.bpfgit.policy.PolicySchema", true, loader);
-                } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
-                    // the first use reports it
+                    return;
                 }
             }
         });
