@@ -15,6 +15,14 @@ public interface EntryCodec {
     /** e.g. {@code "203.0.113.0/24"} */
     String key(Bytes key);
 
+    /**
+     * {@code key(key).length()}: what the text plan lines its keys up by, which a codec may count without making
+     * the text (the plan makes each changed key's text once more for its line). Must equal it, and fail as it fails.
+     */
+    default int keyLength(Bytes key) {
+        return key(key).length();
+    }
+
     /** e.g. {@code "redirect eth1"}; ignores bookkeeping fields such as counter slots. */
     String value(Bytes value);
 

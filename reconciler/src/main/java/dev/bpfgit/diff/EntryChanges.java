@@ -118,6 +118,11 @@ public final class EntryChanges extends AbstractList<EntryChange> implements Ran
         return codec.key(rawKey(i));
     }
 
+    /** The length of {@link #key}{@code (i)}, counted by the codec ({@link EntryCodec#keyLength}). */
+    public int keyLength(int i) {
+        return codec.keyLength(rawKey(i));
+    }
+
     /** {@link EntryChange#text} of change {@code i}. */
     public String text(int i) {
         return text(had[i] < 0 ? null : have.value(had[i]), wanted[i] < 0 ? null : want.value(wanted[i]));

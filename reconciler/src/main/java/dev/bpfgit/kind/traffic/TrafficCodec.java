@@ -24,6 +24,23 @@ final class TrafficCodec implements EntryCodec {
         return TrafficLayout.prefix(key).toString();
     }
 
+    /** An IPv4 key's text counted from its bytes ({@code a.b.c.d/n}); any other key's as {@link #key} makes it. */
+    @Override
+    public int keyLength(Bytes key) {
+        if (key.size() == 8) {
+            int len = TrafficLayout.u32(key, 0);
+            if (len >= 0 && len <= 32) {
+                return digits(key.get(4) & 0xff) + digits(key.get(5) & 0xff) + digits(key.get(6) & 0xff)
+                        + digits(key.get(7) & 0xff) + digits(len) + 4;
+            }
+        }
+        return key(key).length();
+    }
+
+    private static int digits(int v) {
+        return v >= 100 ? 3 : v >= 10 ? 2 : 1;
+    }
+
     @Override
     public String value(Bytes value) {
         TrafficLayout.Rule r = TrafficLayout.rule(value);

@@ -96,4 +96,36 @@ class TrafficCodecTest {
             assertThrows(IllegalArgumentException.class, () -> codec.specificity(Bytes.wrap(k)));
         }
     }
+
+    /** keyLength counts what key writes, for every IPv4 key and for the keys it leaves to key (IPv6, no prefix). */
+    @Test
+    void keyLengthIsTheKeysTextLength() {
+        TrafficCodec codec = new TrafficCodec(Map.of());
+        java.util.Random r = new java.util.Random(2811);
+        for (int n = 0; n < 50_000; n++) {
+            byte[] k = new byte[r.nextInt(8) == 0 ? 20 : 8];
+            r.nextBytes(k);
+            // mostly valid lengths, sometimes one out of range or a u32 with the high bit set
+            int len = r.nextInt(10) == 0 ? r.nextInt() : r.nextInt((k.length - 4) * 8 + 1);
+            dev.bpfgit.compile.Le.putU32(k, 0, len & 0xffffffffL);
+            if (r.nextBoolean()) {   // small octets too: one and two digits
+                for (int i = 4; i < k.length; i++) {
+                    k[i] = (byte) r.nextInt(r.nextBoolean() ? 10 : 100);
+                }
+            }
+            Bytes key = Bytes.wrap(k);
+            String text;
+            try {
+                text = codec.key(key);
+            } catch (RuntimeException e) {
+                assertThrows(e.getClass(), () -> codec.keyLength(key));
+                continue;
+            }
+            assertEquals(text.length(), codec.keyLength(key), text);
+        }
+        for (byte[] k : new byte[][]{new byte[8], {32, 0, 0, 0, (byte) 255, (byte) 255, (byte) 255, (byte) 255},
+                {9, 0, 0, 0, 100, 10, 1, 0}}) {
+            assertEquals(codec.key(Bytes.wrap(k)).length(), codec.keyLength(Bytes.wrap(k)));
+        }
+    }
 }
