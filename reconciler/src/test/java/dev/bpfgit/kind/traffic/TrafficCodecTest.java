@@ -128,4 +128,46 @@ class TrafficCodecTest {
             assertEquals(codec.key(Bytes.wrap(k)).length(), codec.keyLength(Bytes.wrap(k)));
         }
     }
+
+    /**
+     * key and value read in place give what the Prefix and the decoded Rule give: every action (and action bytes
+     * past the last, shown as pass), named and unnamed redirect targets, marks with the high bit set, keys of both
+     * families; values too short for a rule fail as rule fails.
+     */
+    @Test
+    void keyAndValueTextsAreThePrefixesAndTheRules() {
+        TrafficCodec codec = new TrafficCodec(Map.of(2, "eth1", -7, "odd0"));
+        java.util.Random r = new java.util.Random(1728);
+        for (int n = 0; n < 50_000; n++) {
+            byte[] k = new byte[r.nextInt(6) == 0 ? 20 : 8];
+            r.nextBytes(k);
+            dev.bpfgit.compile.Le.putU32(k, 0, r.nextInt((k.length - 4) * 8 + 1));
+            Bytes key = Bytes.wrap(k);
+            assertEquals(TrafficLayout.prefix(key).toString(), codec.key(key));
+
+            byte[] v = new byte[TrafficLayout.RULE_SIZE + (r.nextInt(5) == 0 ? r.nextInt(3) - 3 : 0)];
+            r.nextBytes(v);
+            v[20] = (byte) (r.nextInt(4) == 0 ? r.nextInt(256) : r.nextInt(4));
+            if (r.nextBoolean()) {
+                dev.bpfgit.compile.Le.putU32(v, 12, new int[]{2, -7, 3}[r.nextInt(3)] & 0xffffffffL);
+            }
+            Bytes value = Bytes.wrap(v);
+            TrafficLayout.Rule rule = TrafficLayout.rule(value);
+            String expected = switch (rule.action()) {
+                case PASS -> "pass";
+                case DROP -> "drop";
+                case REDIRECT -> "redirect " + (rule.ifindex() == 2 ? "eth1" : rule.ifindex() == -7 ? "odd0"
+                        : "ifindex " + rule.ifindex());
+                case MARK -> "mark 0x" + Long.toHexString(rule.mark());
+            };
+            assertEquals(expected, codec.value(value));
+        }
+        for (int size = 0; size <= 20; size++) {
+            Bytes shortValue = Bytes.wrap(new byte[size]);
+            assertThrows(ArrayIndexOutOfBoundsException.class, () -> TrafficLayout.rule(shortValue));
+            assertThrows(ArrayIndexOutOfBoundsException.class, () -> codec.value(shortValue));
+        }
+        assertThrows(IllegalArgumentException.class, () -> codec.key(Bytes.wrap(new byte[]{33, 0, 0, 0, 1, 2, 3, 4})));
+        assertEquals("255.0.10.1/0", codec.key(Bytes.wrap(new byte[]{0, 0, 0, 0, (byte) 255, 0, 10, 1})));
+    }
 }
