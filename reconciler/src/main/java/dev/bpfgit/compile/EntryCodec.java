@@ -55,6 +55,20 @@ public interface EntryCodec {
         return 0;
     }
 
+    /**
+     * {@link #owner} of value {@code i} of {@code entries}: the text plan asks it of every changed entry, and a codec
+     * that reads the value in place spares the copy {@link SortedEntries#value} makes. Must equal
+     * {@code owner(entries.value(i))}, and fail as it fails.
+     */
+    default int owner(SortedEntries entries, int i) {
+        return owner(entries.value(i));
+    }
+
+    /** {@link #value} of value {@code i} of {@code entries}, as {@link #owner(SortedEntries, int)} is {@link #owner}. */
+    default String value(SortedEntries entries, int i) {
+        return value(entries.value(i));
+    }
+
     /** A codec that prints hex, for maps without a richer one. */
     EntryCodec HEX = new EntryCodec() {
         public String key(Bytes key) {

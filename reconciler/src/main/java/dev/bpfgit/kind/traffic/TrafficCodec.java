@@ -127,4 +127,20 @@ final class TrafficCodec implements EntryCodec {
     public int owner(Bytes value) {
         return TrafficLayout.policy(value);
     }
+
+    @Override
+    public int owner(SortedEntries entries, int i) {
+        return entries.valueSize(i) > TrafficLayout.ACTION ? (int) entries.valueU32(i, TrafficLayout.POLICY)
+                : owner(entries.value(i));
+    }
+
+    @Override
+    public String value(SortedEntries entries, int i) {
+        if (entries.valueSize(i) <= TrafficLayout.ACTION) {
+            return value(entries.value(i));
+        }
+        int a = entries.valueByte(i, TrafficLayout.ACTION) & 0xff;
+        return text(a < ACTIONS.length ? ACTIONS[a] : Action.PASS, (int) entries.valueU32(i, TrafficLayout.IFINDEX),
+                entries.valueU32(i, TrafficLayout.MARK));
+    }
 }

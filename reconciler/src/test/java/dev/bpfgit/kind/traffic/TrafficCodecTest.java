@@ -170,4 +170,39 @@ class TrafficCodecTest {
         assertThrows(IllegalArgumentException.class, () -> codec.key(Bytes.wrap(new byte[]{33, 0, 0, 0, 1, 2, 3, 4})));
         assertEquals("255.0.10.1/0", codec.key(Bytes.wrap(new byte[]{0, 0, 0, 0, (byte) 255, 0, 10, 1})));
     }
+
+    /** owner and value of an entry read in place are those of its copied value, and fail alike for short values. */
+    @Test
+    void ownerAndValueInPlaceAreThoseOfTheCopiedValue() {
+        TrafficCodec codec = new TrafficCodec(Map.of(2, "eth1"));
+        java.util.Random r = new java.util.Random(2826);
+        Map<Bytes, Bytes> map = new HashMap<>();
+        for (int n = 0; n < 5_000; n++) {
+            byte[] k = new byte[8];
+            r.nextBytes(k);
+            byte[] v = new byte[r.nextInt(10) == 0 ? r.nextInt(TrafficLayout.RULE_SIZE) : TrafficLayout.RULE_SIZE];
+            r.nextBytes(v);
+            if (v.length > 20) {
+                v[20] = (byte) (r.nextInt(4) == 0 ? r.nextInt(256) : r.nextInt(4));
+            }
+            map.put(Bytes.wrap(k), Bytes.wrap(v));
+        }
+        SortedEntries entries = SortedEntries.copyOf(map);
+        int shortOnes = 0;
+        for (int i = 0; i < entries.size(); i++) {
+            Bytes copy = entries.value(i);
+            int at = i;
+            if (copy.size() <= 20) {
+                shortOnes++;
+                assertThrows(ArrayIndexOutOfBoundsException.class, () -> codec.owner(copy));
+                assertThrows(ArrayIndexOutOfBoundsException.class, () -> codec.owner(entries, at));
+                assertThrows(ArrayIndexOutOfBoundsException.class, () -> codec.value(copy));
+                assertThrows(ArrayIndexOutOfBoundsException.class, () -> codec.value(entries, at));
+                continue;
+            }
+            assertEquals(codec.owner(copy), codec.owner(entries, i));
+            assertEquals(codec.value(copy), codec.value(entries, i));
+        }
+        assertEquals(true, shortOnes > 100, shortOnes + " short values");
+    }
 }
