@@ -173,8 +173,9 @@ final class YamlToJson {
         JsonNode json;
         int below;
         if (event.getEventId() == Event.ID.MappingStart) {
-            // a rule has 2 or 3 keys: the default table of 16 slots was most of an object's size
-            json = new ObjectNode(JSON, new java.util.LinkedHashMap<>(4));
+            // a rule has 2 or 3 keys: a LinkedHashMap of them (its table and an entry per key) was most of the
+            // tree of a 100k-rule file
+            json = new ObjectNode(JSON, new SmallMap());
             below = mapping((ObjectNode) json, pointer, depth);
         } else {
             json = JSON.arrayNode();
