@@ -15,6 +15,14 @@ public interface EntryCodec {
     /** e.g. {@code "203.0.113.0/24"} */
     String key(Bytes key);
 
+    /**
+     * {@code key(key).length()}: what the text plan lines its keys up by, which a codec may count without making
+     * the text (the plan makes each changed key's text once more for its line). Must equal it, and fail as it fails.
+     */
+    default int keyLength(Bytes key) {
+        return key(key).length();
+    }
+
     /** e.g. {@code "redirect eth1"}; ignores bookkeeping fields such as counter slots. */
     String value(Bytes value);
 
@@ -45,6 +53,20 @@ public interface EntryCodec {
     /** The policy id owning an entry ({@link PolicyIds}), or 0 when the map belongs to the whole unit. */
     default int owner(Bytes value) {
         return 0;
+    }
+
+    /**
+     * {@link #owner} of value {@code i} of {@code entries}: the text plan asks it of every changed entry, and a codec
+     * that reads the value in place spares the copy {@link SortedEntries#value} makes. Must equal
+     * {@code owner(entries.value(i))}, and fail as it fails.
+     */
+    default int owner(SortedEntries entries, int i) {
+        return owner(entries.value(i));
+    }
+
+    /** {@link #value} of value {@code i} of {@code entries}, as {@link #owner(SortedEntries, int)} is {@link #owner}. */
+    default String value(SortedEntries entries, int i) {
+        return value(entries.value(i));
     }
 
     /** A codec that prints hex, for maps without a richer one. */

@@ -118,9 +118,16 @@ public final class EntryChanges extends AbstractList<EntryChange> implements Ran
         return codec.key(rawKey(i));
     }
 
+    /** The length of {@link #key}{@code (i)}, counted by the codec ({@link EntryCodec#keyLength}). */
+    public int keyLength(int i) {
+        return codec.keyLength(rawKey(i));
+    }
+
     /** {@link EntryChange#text} of change {@code i}. */
     public String text(int i) {
-        return text(had[i] < 0 ? null : have.value(had[i]), wanted[i] < 0 ? null : want.value(wanted[i]));
+        // each value read where it is (EntryCodec.value(SortedEntries, int)): no copy of it per change shown
+        String text = wanted[i] >= 0 ? codec.value(want, wanted[i]) : codec.value(have, had[i]);
+        return had[i] >= 0 && wanted[i] >= 0 ? EntryChange.changed(text, codec.value(have, had[i])) : text;
     }
 
     /** {@link EntryChange#rawKey} of change {@code i}. */
@@ -140,7 +147,7 @@ public final class EntryChanges extends AbstractList<EntryChange> implements Ran
 
     /** {@link EntryChange#owner} of change {@code i}. */
     public String owner(int i) {
-        return owners.apply(codec.owner(wanted[i] >= 0 ? want.value(wanted[i]) : have.value(had[i])));
+        return owners.apply(wanted[i] >= 0 ? codec.owner(want, wanted[i]) : codec.owner(have, had[i]));
     }
 
     /** How many changes have this {@link #symbol}. */

@@ -208,7 +208,7 @@ public final class TrafficExplainer {
             int bits = Math.max(0, Math.min(8, len - i * 8));
             a[i] &= (byte) (0xff << (8 - bits));
         }
-        return new Prefix(a, len);
+        return Prefix.ofOwned(a, len);   // a is address()'s copy
     }
 
     private static Config config(Bytes value) {

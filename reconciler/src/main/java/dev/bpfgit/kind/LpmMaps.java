@@ -25,18 +25,21 @@ public final class LpmMaps {
     }
 
     public static Bytes key(Prefix p) {
-        byte[] a = p.address();
-        byte[] k = new byte[4 + a.length];
+        byte[] k = new byte[4 + p.addressLength()];
         Le.putU32(k, 0, p.length());
-        System.arraycopy(a, 0, k, 4, a.length);
+        p.writeAddress(k, 4);
         return Bytes.wrap(k);
     }
 
     public static Prefix prefix(Bytes key) {
-        byte[] k = key.toArray();
-        byte[] a = new byte[k.length - 4];
-        System.arraycopy(k, 4, a, 0, a.length);
-        return new Prefix(a, (int) Le.u32(k, 0));
+        // read in place: the text plan asks this of every changed entry, and a copy of the key was one array more
+        byte[] a = new byte[key.size() - 4];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = key.get(4 + i);
+        }
+        int length = (key.get(0) & 0xff) | (key.get(1) & 0xff) << 8 | (key.get(2) & 0xff) << 16
+                | (key.get(3) & 0xff) << 24;
+        return Prefix.ofOwned(a, length);
     }
 
     /**

@@ -13,7 +13,6 @@ import tools.jackson.databind.node.StringNode;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.Map;
 
 /**
@@ -53,9 +52,11 @@ final class CanonicalDigest {
     private final MessageDigest sha;
     private final byte[] buf = new byte[8192];
     private int pos;
-    /** Keys of the object being written, per nesting level. */
-    @SuppressWarnings("unchecked")
-    private Map.Entry<String, JsonNode>[][] keys = new Map.Entry[8][];
+    /** Keys of the object being written and their values, per nesting level. */
+    private String[][] keys = new String[8][];
+    private JsonNode[][] values = new JsonNode[8][];
+    /** Takes an object's properties into {@code keys} and {@code values} of one level. */
+    private final Collector collector = new Collector();
 
     /** @param mapper writes the values this class does not (it must sort properties, as the digest's text did) */
     CanonicalDigest(ObjectMapper mapper, MessageDigest sha) {
@@ -124,51 +125,86 @@ final class CanonicalDigest {
         }
     }
 
-    @SuppressWarnings("unchecked")
     private void object(ObjectNode object, int depth) {
         int n = object.size();
         if (depth == keys.length) {
             keys = Arrays.copyOf(keys, depth * 2);
+            values = Arrays.copyOf(values, depth * 2);
         }
-        Map.Entry<String, JsonNode>[] names = keys[depth];
+        String[] names = keys[depth];
+        JsonNode[] children = values[depth];
         if (names == null || names.length < n) {
-            names = new Map.Entry[Math.max(n, 4)];
+            names = new String[Math.max(n, 4)];
+            children = new JsonNode[names.length];
             keys[depth] = names;
+            values[depth] = children;
         }
-        Iterator<Map.Entry<String, JsonNode>> it = object.properties().iterator();
-        for (int i = 0; i < n; i++) {
-            names[i] = it.next();
-        }
-        sort(names, n);
+        // the map's own forEach: an entry iterator (and the map's entry set) per object was most of what the digest
+        // of a 100k-rule policy allocated
+        collector.names = names;
+        collector.children = children;
+        collector.n = 0;
+        object.forEachEntry(collector);
+        sort(names, children, n);
         put((byte) '{');
         for (int i = 0; i < n; i++) {
-            Map.Entry<String, JsonNode> e = names[i];
+            String key = names[i];
+            JsonNode value = children[i];
             names[i] = null;
+            children[i] = null;
             if (i > 0) {
                 put((byte) ',');
             }
-            string(e.getKey());
+            string(key);
             put((byte) ':');
-            write(e.getValue(), depth + 1);
+            write(value, depth + 1);
         }
         put((byte) '}');
     }
 
-    /** Keys in String's order, as a TreeMap has them; insertion sort for the few keys most objects have. */
-    private static void sort(Map.Entry<String, JsonNode>[] a, int n) {
+    /** A named class, not a lambda: one generated at run time would be outside the AOT cache. */
+    private static final class Collector implements java.util.function.BiConsumer<String, JsonNode> {
+        String[] names;
+        JsonNode[] children;
+        int n;
+
+        @Override
+        public void accept(String name, JsonNode child) {
+            names[n] = name;
+            children[n] = child;
+            n++;
+        }
+    }
+
+    /**
+     * Keys in String's order, as a TreeMap has them, each value moved with its key; insertion sort for the few keys
+     * most objects have.
+     */
+    static void sort(String[] names, JsonNode[] children, int n) {
         if (n > 12) {
+            @SuppressWarnings("unchecked")
+            Map.Entry<String, JsonNode>[] a = new Map.Entry[n];
+            for (int i = 0; i < n; i++) {
+                a[i] = new java.util.AbstractMap.SimpleImmutableEntry<>(names[i], children[i]);
+            }
             Arrays.sort(a, 0, n, Map.Entry.comparingByKey());
+            for (int i = 0; i < n; i++) {
+                names[i] = a[i].getKey();
+                children[i] = a[i].getValue();
+            }
             return;
         }
         for (int i = 1; i < n; i++) {
-            Map.Entry<String, JsonNode> e = a[i];
-            String k = e.getKey();
+            String k = names[i];
+            JsonNode v = children[i];
             int j = i - 1;
-            while (j >= 0 && a[j].getKey().compareTo(k) > 0) {
-                a[j + 1] = a[j];
+            while (j >= 0 && names[j].compareTo(k) > 0) {
+                names[j + 1] = names[j];
+                children[j + 1] = children[j];
                 j--;
             }
-            a[j + 1] = e;
+            names[j + 1] = k;
+            children[j + 1] = v;
         }
     }
 

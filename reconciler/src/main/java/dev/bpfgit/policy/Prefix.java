@@ -6,17 +6,55 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Arrays;
 
-/** An IPv4 or IPv6 CIDR prefix with no host bits set. Ordered by family, then address, then length. */
-public record Prefix(byte[] address, int length) implements Comparable<Prefix> {
+/**
+ * An IPv4 or IPv6 CIDR prefix with no host bits set. Ordered by family, then address, then length.
+ *
+ * <p>A final class with a record's API rather than a record: a record's canonical constructor is the only way to
+ * make one, and it must copy the caller's array, so every prefix parsed (and every key compiled, through
+ * {@link #address()}) cost two arrays where one does (bench/README.md, "main17"). The parser's own arrays and
+ * {@link #writeAddress} need no copy.
+ */
+public final class Prefix implements Comparable<Prefix> {
+    private final byte[] address;
+    private final int length;
 
-    public Prefix {
-        address = address.clone();
-        if (address.length != 4 && address.length != 16) {
-            throw new IllegalArgumentException("address of " + address.length + " bytes");
+    /** A copy of {@code address} (4 or 16 bytes, network order) and a length in 0..its bits. */
+    public Prefix(byte[] address, int length) {
+        this(address.clone(), length, true);
+    }
+
+    /** @param owned an array nobody else holds: kept as it is */
+    private Prefix(byte[] owned, int length, boolean checked) {
+        if (owned.length != 4 && owned.length != 16) {
+            throw new IllegalArgumentException("address of " + owned.length + " bytes");
         }
-        if (length < 0 || length > address.length * 8) {
+        if (length < 0 || length > owned.length * 8) {
             throw new IllegalArgumentException("prefix length " + length + " out of range");
         }
+        this.address = owned;
+        this.length = length;
+    }
+
+    /**
+     * The prefix of an address that the caller made for it and does not keep or change (its own new array):
+     * not copied.
+     */
+    public static Prefix ofOwned(byte[] address, int length) {
+        return new Prefix(address, length, true);
+    }
+
+    public int length() {
+        return length;
+    }
+
+    /** The address's bytes written at {@code at} of {@code out}, without the copy {@link #address()} makes. */
+    public void writeAddress(byte[] out, int at) {
+        System.arraycopy(address, 0, out, at, address.length);
+    }
+
+    /** Bytes of the address: 4 or 16. */
+    public int addressLength() {
+        return address.length;
     }
 
     public boolean ipv6() {
@@ -36,7 +74,7 @@ public record Prefix(byte[] address, int length) implements Comparable<Prefix> {
         return bits << 8 | length;
     }
 
-    @Override
+    /** A copy of the address: 4 or 16 bytes, network order. */
     public byte[] address() {
         return address.clone();
     }
@@ -110,7 +148,7 @@ public record Prefix(byte[] address, int length) implements Comparable<Prefix> {
         if (len < 32 && (bits & (-1 >>> len)) != 0) {
             return null;   // host bits set: the message (with its suggestion) is parseAny's
         }
-        return new Prefix(a, len);
+        return new Prefix(a, len, true);
     }
 
     /** Any prefix, IPv4 or IPv6, and the words of every error. */
@@ -151,9 +189,9 @@ public record Prefix(byte[] address, int length) implements Comparable<Prefix> {
         byte[] net = mask(bytes, len);
         if (!Arrays.equals(net, bytes)) {
             throw new IllegalArgumentException("'" + Shown.value(text) + "' has host bits set; did you mean "
-                    + new Prefix(net, len) + "?");
+                    + new Prefix(net, len, true) + "?");
         }
-        return new Prefix(net, len);
+        return new Prefix(net, len, true);
     }
 
     private static byte[] mask(byte[] a, int len) {

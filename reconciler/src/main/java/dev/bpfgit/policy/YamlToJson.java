@@ -173,8 +173,9 @@ final class YamlToJson {
         JsonNode json;
         int below;
         if (event.getEventId() == Event.ID.MappingStart) {
-            // a rule has 2 or 3 keys: the default table of 16 slots was most of an object's size
-            json = new ObjectNode(JSON, new java.util.LinkedHashMap<>(4));
+            // a rule has 2 or 3 keys: a LinkedHashMap of them (its table and an entry per key) was most of the
+            // tree of a 100k-rule file
+            json = new ObjectNode(JSON, new SmallMap());
             below = mapping((ObjectNode) json, pointer, depth);
         } else {
             json = JSON.arrayNode();
@@ -451,11 +452,33 @@ final class YamlToJson {
         return tag;
     }
 
+    /** The last plain word's string and node ({@link #word}). */
+    private String lastWord;
+    private JsonNode lastWordNode;
+
+    /**
+     * A string's node, the same node as the last time for the same word: FastYamlParser gives a repeated short word
+     * (a feed's action) as the same string, and a StringNode cannot change, so one node serves every rule that
+     * writes it (a node per rule was 16 bytes of a 100k-rule file's tree each). Only words (a letter first) are
+     * remembered: a prefix between two actions would otherwise replace it each time.
+     */
+    private JsonNode word(String text) {
+        if (text == lastWord) {
+            return lastWordNode;
+        }
+        JsonNode node = JSON.stringNode(text);
+        if (!text.isEmpty() && (text.charAt(0) | 0x20) >= 'a' && (text.charAt(0) | 0x20) <= 'z') {
+            lastWord = text;
+            lastWordNode = node;
+        }
+        return node;
+    }
+
     private JsonNode scalar(ScalarEvent event, String pointer) {
         Tag tag = tag(event);
         String text = event.getValue();
         if (tag.equals(Tag.STR)) {
-            return JSON.stringNode(text);
+            return word(text);
         }
         ConstructNode constructor = settings.getSchema().getSchemaTagConstructors().get(tag);
         if (constructor == null || !(tag.equals(Tag.NULL) || tag.equals(Tag.BOOL) || tag.equals(Tag.INT)

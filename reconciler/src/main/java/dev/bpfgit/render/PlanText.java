@@ -174,14 +174,30 @@ public final class PlanText {
             Map<Path, Integer> before = new LinkedHashMap<>();
             Map<Path, Integer> net = new java.util.HashMap<>();   // per target: entries added less removed
             boolean full = false;
-            // keys line up within each owner's block, as it is shown
-            Map<String, Integer> widths = new java.util.HashMap<>();
+            // keys line up within each owner's block, as it is shown; their lengths are counted without their
+            // texts where the codec can (EntryCodec.keyLength): the lines below make each text once
+            Map<String, int[]> widths = new java.util.HashMap<>();
             for (Change c : tableSteps.getValue()) {
                 List<EntryChange> changes = c instanceof Change.PutEntries p ? p.changes()
                         : ((Change.DeleteEntries) c).changes();
+                EntryChanges packed = changes instanceof EntryChanges e ? e : null;
                 for (int i = 0; i < changes.size(); i++) {
-                    Row e = Row.of(changes, i, false);
-                    widths.merge(e.owner().isEmpty() ? firstOwner : e.owner(), e.key().length(), Math::max);
+                    String owner;
+                    int length;
+                    if (packed != null) {
+                        owner = packed.owner(i);
+                        length = packed.keyLength(i);
+                    } else {
+                        EntryChange e = changes.get(i);
+                        owner = e.owner();
+                        length = e.key().length();
+                    }
+                    int[] width = widths.get(owner.isEmpty() ? firstOwner : owner);
+                    if (width == null) {
+                        width = new int[1];
+                        widths.put(owner.isEmpty() ? firstOwner : owner, width);
+                    }
+                    width[0] = Math.max(width[0], length);
                 }
             }
             int added = 0;
@@ -204,7 +220,7 @@ public final class PlanText {
                 java.util.Set<String> noted = new java.util.HashSet<>();
                 int stepNet = 0;
                 for (int i = 0; i < changes.size(); i++) {
-                    Row e = Row.of(changes, i, true);
+                    Row e = Row.of(changes, i);
                     String owner = e.owner().isEmpty() ? firstOwner : e.owner();
                     int kind = e.symbol() == '+' ? 0 : e.symbol() == '~' ? 1 : 2;
                     counts.computeIfAbsent(owner, k -> new int[3])[kind]++;
@@ -215,7 +231,7 @@ public final class PlanText {
                     if (note != null && noted.add(owner)) {
                         lines.add(note);
                     }
-                    lines.add("      " + e.symbol() + " " + pad(e.key(), widths.get(owner)) + "  " + e.text());
+                    lines.add(line(e, widths.get(owner)[0]));
                 }
                 net.merge(c.pin(), stepNet, Integer::sum);   // once a step: a new map's has a million entries
             }
@@ -464,16 +480,26 @@ public final class PlanText {
 
     /** Entry {@code i} of a step as shown, made without an {@link EntryChange} where the step allows it. */
     private record Row(char symbol, String owner, String key, String text) {
-        static Row of(List<EntryChange> changes, int i, boolean withText) {
+        static Row of(List<EntryChange> changes, int i) {
             if (changes instanceof EntryChanges e) {
-                return new Row(e.symbol(i), e.owner(i), e.key(i), withText ? e.text(i) : "");
+                return new Row(e.symbol(i), e.owner(i), e.key(i), e.text(i));
             }
             EntryChange c = changes.get(i);
             return new Row(c.symbol(), c.owner(), c.key(), c.text());
         }
     }
 
-    private static String pad(String s, int width) {
-        return s.length() >= width ? s : s + " ".repeat(width - s.length());
+    /** {@code "      + 10.0.0.0/8   drop"}: the key padded to {@code width}, in one builder of the line's size. */
+    static String line(char symbol, String key, String text, int width) {
+        StringBuilder b = new StringBuilder(10 + Math.max(width, key.length()) + text.length());
+        b.append("      ").append(symbol).append(' ').append(key);
+        for (int pad = key.length(); pad < width; pad++) {
+            b.append(' ');
+        }
+        return b.append("  ").append(text).toString();
+    }
+
+    private static String line(Row e, int width) {
+        return line(e.symbol(), e.key(), e.text(), width);
     }
 }

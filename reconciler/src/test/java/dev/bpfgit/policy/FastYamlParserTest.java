@@ -272,6 +272,20 @@ class FastYamlParserTest {
         assertEquals(new Location("f.yaml", 4, 3), errors.get(0).location());
     }
 
+    /** A word repeated by many rules is one node, and the tree is still snakeyaml's reading. */
+    @Test
+    void aRepeatedWordIsOneNode() {
+        String text = "rules:\n  - {prefix: 10.0.0.0/8, action: drop}\n  - {prefix: 10.0.0.1/32, action: drop}\n"
+                + "  - {prefix: fe80::/10, action: drop}\n  - {prefix: 10.0.0.2/32, action: pass}\n";
+        YamlReader.Result fast = YamlReader.read("f.yaml", text, false);
+        YamlReader.Result reference = YamlReader.read("f.yaml", text, true);
+        assertEquals(reference.documents().get(0).root(), fast.documents().get(0).root());
+        tools.jackson.databind.JsonNode rules = fast.documents().get(0).root().get("rules");
+        org.junit.jupiter.api.Assertions.assertSame(rules.get(0).get("action"), rules.get(1).get("action"));
+        assertEquals("pass", rules.get(3).get("action").asString());
+        assertEquals("drop", rules.get(2).get("action").asString());
+    }
+
     private static final String SIGNIFICANT = " -:#,[]{}'\"\n\t&*!|>%@`?.\\~0a\r\u00e9\u2028\uFEFF/";
 
     static String mutate(Random random, String text) {

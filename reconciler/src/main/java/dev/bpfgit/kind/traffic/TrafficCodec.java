@@ -4,6 +4,7 @@ import dev.bpfgit.compile.EntryCodec;
 import dev.bpfgit.compile.Le;
 import dev.bpfgit.kernel.Bytes;
 import dev.bpfgit.kernel.SortedEntries;
+import dev.bpfgit.kind.traffic.TrafficPolicySpec.Action;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -21,17 +22,57 @@ final class TrafficCodec implements EntryCodec {
 
     @Override
     public String key(Bytes key) {
+        if (key.size() == 8) {
+            int len = TrafficLayout.u32(key, 0);
+            if (len >= 0 && len <= 32) {
+                // Prefix.toString's text of an IPv4 key, read in place: the text plan asks it of every changed
+                // entry, and a Prefix was a copy of the key and two of its address
+                return new StringBuilder(18).append(key.get(4) & 0xff).append('.').append(key.get(5) & 0xff)
+                        .append('.').append(key.get(6) & 0xff).append('.').append(key.get(7) & 0xff).append('/')
+                        .append(len).toString();
+            }
+        }
         return TrafficLayout.prefix(key).toString();
     }
 
+    /** An IPv4 key's text counted from its bytes ({@code a.b.c.d/n}); any other key's as {@link #key} makes it. */
+    @Override
+    public int keyLength(Bytes key) {
+        if (key.size() == 8) {
+            int len = TrafficLayout.u32(key, 0);
+            if (len >= 0 && len <= 32) {
+                return digits(key.get(4) & 0xff) + digits(key.get(5) & 0xff) + digits(key.get(6) & 0xff)
+                        + digits(key.get(7) & 0xff) + digits(len) + 4;
+            }
+        }
+        return key(key).length();
+    }
+
+    private static int digits(int v) {
+        return v >= 100 ? 3 : v >= 10 ? 2 : 1;
+    }
+
+    private static final Action[] ACTIONS = Action.values();
+
     @Override
     public String value(Bytes value) {
-        TrafficLayout.Rule r = TrafficLayout.rule(value);
-        return switch (r.action()) {
+        if (value.size() <= TrafficLayout.ACTION) {
+            TrafficLayout.Rule r = TrafficLayout.rule(value);   // too short for a rule: fails as rule fails
+            return text(r.action(), r.ifindex(), r.mark());
+        }
+        // read in place: the text plan asks it of every changed entry (a changed one twice), and rule(value) was a
+        // copy of the value, a Rule and two copies of Action.values()
+        int a = value.get(TrafficLayout.ACTION) & 0xff;
+        return text(a < ACTIONS.length ? ACTIONS[a] : Action.PASS, TrafficLayout.u32(value, TrafficLayout.IFINDEX),
+                TrafficLayout.u32(value, TrafficLayout.MARK) & 0xffffffffL);
+    }
+
+    private String text(Action action, int ifindex, long mark) {
+        return switch (action) {
             case PASS -> "pass";
             case DROP -> "drop";
-            case REDIRECT -> "redirect " + ifnames.getOrDefault(r.ifindex(), "ifindex " + r.ifindex());
-            case MARK -> "mark 0x" + Long.toHexString(r.mark());
+            case REDIRECT -> "redirect " + ifnames.getOrDefault(ifindex, "ifindex " + ifindex);
+            case MARK -> "mark 0x" + Long.toHexString(mark);
         };
     }
 
@@ -85,5 +126,21 @@ final class TrafficCodec implements EntryCodec {
     @Override
     public int owner(Bytes value) {
         return TrafficLayout.policy(value);
+    }
+
+    @Override
+    public int owner(SortedEntries entries, int i) {
+        return entries.valueSize(i) > TrafficLayout.ACTION ? (int) entries.valueU32(i, TrafficLayout.POLICY)
+                : owner(entries.value(i));
+    }
+
+    @Override
+    public String value(SortedEntries entries, int i) {
+        if (entries.valueSize(i) <= TrafficLayout.ACTION) {
+            return value(entries.value(i));
+        }
+        int a = entries.valueByte(i, TrafficLayout.ACTION) & 0xff;
+        return text(a < ACTIONS.length ? ACTIONS[a] : Action.PASS, (int) entries.valueU32(i, TrafficLayout.IFINDEX),
+                entries.valueU32(i, TrafficLayout.MARK));
     }
 }

@@ -31,9 +31,8 @@ public final class TrafficLayout {
 
     /** {@link #key}'s bytes written at {@code at} of {@code out}, without an object per key. */
     static void key(Prefix p, byte[] out, int at) {
-        byte[] a = p.address();
         Le.putU32(out, at, p.length());
-        System.arraycopy(a, 0, out, at + 4, a.length);
+        p.writeAddress(out, at + 4);
     }
 
     public static Prefix prefix(Bytes key) {

@@ -96,4 +96,113 @@ class TrafficCodecTest {
             assertThrows(IllegalArgumentException.class, () -> codec.specificity(Bytes.wrap(k)));
         }
     }
+
+    /** keyLength counts what key writes, for every IPv4 key and for the keys it leaves to key (IPv6, no prefix). */
+    @Test
+    void keyLengthIsTheKeysTextLength() {
+        TrafficCodec codec = new TrafficCodec(Map.of());
+        java.util.Random r = new java.util.Random(2811);
+        for (int n = 0; n < 50_000; n++) {
+            byte[] k = new byte[r.nextInt(8) == 0 ? 20 : 8];
+            r.nextBytes(k);
+            // mostly valid lengths, sometimes one out of range or a u32 with the high bit set
+            int len = r.nextInt(10) == 0 ? r.nextInt() : r.nextInt((k.length - 4) * 8 + 1);
+            dev.bpfgit.compile.Le.putU32(k, 0, len & 0xffffffffL);
+            if (r.nextBoolean()) {   // small octets too: one and two digits
+                for (int i = 4; i < k.length; i++) {
+                    k[i] = (byte) r.nextInt(r.nextBoolean() ? 10 : 100);
+                }
+            }
+            Bytes key = Bytes.wrap(k);
+            String text;
+            try {
+                text = codec.key(key);
+            } catch (RuntimeException e) {
+                assertThrows(e.getClass(), () -> codec.keyLength(key));
+                continue;
+            }
+            assertEquals(text.length(), codec.keyLength(key), text);
+        }
+        for (byte[] k : new byte[][]{new byte[8], {32, 0, 0, 0, (byte) 255, (byte) 255, (byte) 255, (byte) 255},
+                {9, 0, 0, 0, 100, 10, 1, 0}}) {
+            assertEquals(codec.key(Bytes.wrap(k)).length(), codec.keyLength(Bytes.wrap(k)));
+        }
+    }
+
+    /**
+     * key and value read in place give what the Prefix and the decoded Rule give: every action (and action bytes
+     * past the last, shown as pass), named and unnamed redirect targets, marks with the high bit set, keys of both
+     * families; values too short for a rule fail as rule fails.
+     */
+    @Test
+    void keyAndValueTextsAreThePrefixesAndTheRules() {
+        TrafficCodec codec = new TrafficCodec(Map.of(2, "eth1", -7, "odd0"));
+        java.util.Random r = new java.util.Random(1728);
+        for (int n = 0; n < 50_000; n++) {
+            byte[] k = new byte[r.nextInt(6) == 0 ? 20 : 8];
+            r.nextBytes(k);
+            dev.bpfgit.compile.Le.putU32(k, 0, r.nextInt((k.length - 4) * 8 + 1));
+            Bytes key = Bytes.wrap(k);
+            assertEquals(TrafficLayout.prefix(key).toString(), codec.key(key));
+
+            byte[] v = new byte[TrafficLayout.RULE_SIZE + (r.nextInt(5) == 0 ? r.nextInt(3) - 3 : 0)];
+            r.nextBytes(v);
+            v[20] = (byte) (r.nextInt(4) == 0 ? r.nextInt(256) : r.nextInt(4));
+            if (r.nextBoolean()) {
+                dev.bpfgit.compile.Le.putU32(v, 12, new int[]{2, -7, 3}[r.nextInt(3)] & 0xffffffffL);
+            }
+            Bytes value = Bytes.wrap(v);
+            TrafficLayout.Rule rule = TrafficLayout.rule(value);
+            String expected = switch (rule.action()) {
+                case PASS -> "pass";
+                case DROP -> "drop";
+                case REDIRECT -> "redirect " + (rule.ifindex() == 2 ? "eth1" : rule.ifindex() == -7 ? "odd0"
+                        : "ifindex " + rule.ifindex());
+                case MARK -> "mark 0x" + Long.toHexString(rule.mark());
+            };
+            assertEquals(expected, codec.value(value));
+        }
+        for (int size = 0; size <= 20; size++) {
+            Bytes shortValue = Bytes.wrap(new byte[size]);
+            assertThrows(ArrayIndexOutOfBoundsException.class, () -> TrafficLayout.rule(shortValue));
+            assertThrows(ArrayIndexOutOfBoundsException.class, () -> codec.value(shortValue));
+        }
+        assertThrows(IllegalArgumentException.class, () -> codec.key(Bytes.wrap(new byte[]{33, 0, 0, 0, 1, 2, 3, 4})));
+        assertEquals("255.0.10.1/0", codec.key(Bytes.wrap(new byte[]{0, 0, 0, 0, (byte) 255, 0, 10, 1})));
+    }
+
+    /** owner and value of an entry read in place are those of its copied value, and fail alike for short values. */
+    @Test
+    void ownerAndValueInPlaceAreThoseOfTheCopiedValue() {
+        TrafficCodec codec = new TrafficCodec(Map.of(2, "eth1"));
+        java.util.Random r = new java.util.Random(2826);
+        Map<Bytes, Bytes> map = new HashMap<>();
+        for (int n = 0; n < 5_000; n++) {
+            byte[] k = new byte[8];
+            r.nextBytes(k);
+            byte[] v = new byte[r.nextInt(10) == 0 ? r.nextInt(TrafficLayout.RULE_SIZE) : TrafficLayout.RULE_SIZE];
+            r.nextBytes(v);
+            if (v.length > 20) {
+                v[20] = (byte) (r.nextInt(4) == 0 ? r.nextInt(256) : r.nextInt(4));
+            }
+            map.put(Bytes.wrap(k), Bytes.wrap(v));
+        }
+        SortedEntries entries = SortedEntries.copyOf(map);
+        int shortOnes = 0;
+        for (int i = 0; i < entries.size(); i++) {
+            Bytes copy = entries.value(i);
+            int at = i;
+            if (copy.size() <= 20) {
+                shortOnes++;
+                assertThrows(ArrayIndexOutOfBoundsException.class, () -> codec.owner(copy));
+                assertThrows(ArrayIndexOutOfBoundsException.class, () -> codec.owner(entries, at));
+                assertThrows(ArrayIndexOutOfBoundsException.class, () -> codec.value(copy));
+                assertThrows(ArrayIndexOutOfBoundsException.class, () -> codec.value(entries, at));
+                continue;
+            }
+            assertEquals(codec.owner(copy), codec.owner(entries, i));
+            assertEquals(codec.value(copy), codec.value(entries, i));
+        }
+        assertEquals(true, shortOnes > 100, shortOnes + " short values");
+    }
 }
