@@ -37,7 +37,7 @@ cp -r "$examples/edge-filter" "$examples/blocklist" "$examples/fleet" "$stage/po
 # included, so that the cache is made for the heap it is used with
 train() {
   (cd "$stage/policies" && "$java_home/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-    -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:Tier3BackEdgeThreshold=2000 -XX:InitialRAMPercentage=100 -Xmx768m -XX:AOTCacheOutput="$2" -Xlog:aot*=error -cp "$1" \
+    -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:Tier3BackEdgeThreshold=2000 -XX:CICompilerCount=2 -XX:InitialRAMPercentage=100 -Xmx768m -XX:AOTCacheOutput="$2" -Xlog:aot*=error -cp "$1" \
     dev.bpfgit.cli.AotTraining validate edge-filter blocklist -- plan fleet/policies --hosts fleet/hosts.yaml \
     "${against[@]}") \
     > "$target/aot/training.log" 2>&1 && [ -s "$2" ] || { cat "$target/aot/training.log" >&2; exit 1; }
