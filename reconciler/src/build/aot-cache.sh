@@ -41,7 +41,7 @@ cp -r "$examples/edge-filter" "$examples/blocklist" "$examples/fleet" "$stage/po
 # session, wip/side17"). run.aot (train_run) keeps its profiles: the sidecar runs C2.
 train() {
   (cd "$stage/policies" && "$java_home/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-    -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:Tier3BackEdgeThreshold=2000 -XX:CICompilerCount=2 -XX:InitialRAMPercentage=100 -Xmx768m \
+    -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:Tier3BackEdgeThreshold=2000 -XX:InitialRAMPercentage=100 -Xmx768m \
     -XX:+UnlockDiagnosticVMOptions -XX:-AOTRecordTraining -XX:AOTCacheOutput="$2" -Xlog:aot*=error -cp "$1" \
     dev.bpfgit.cli.AotTraining validate edge-filter blocklist -- plan fleet/policies --hosts fleet/hosts.yaml \
     "${against[@]}") \

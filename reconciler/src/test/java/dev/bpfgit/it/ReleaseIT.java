@@ -243,7 +243,6 @@ class ReleaseIT {
         List<String> expected = new ArrayList<>(common);
         expected.add("-XX:TieredStopAtLevel=1");
         expected.add("-XX:Tier3BackEdgeThreshold=2000");   // a loop run once per verb compiled early (OSR)
-        expected.add("-XX:CICompilerCount=2");   // a second C1 thread when the queue is long
         expected.add("-XX:InitialRAMPercentage=100");   // the young generation at its largest from the start
         expected.add("-Xmx768m");   // the default heap (README, "Memory: the default heap")
         expected.addAll(tail);
