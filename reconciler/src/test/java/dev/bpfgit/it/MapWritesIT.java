@@ -164,8 +164,10 @@ class MapWritesIT {
         Commands.run("clang", "-O2", "-g", "-target", "bpf", "-I" + work, "-c", src.resolve("map_writes.bpf.c").toString(),
                 "-o", obj.toString());
         Commands.run("cc", "-O2", "-o", loader.toString(), src.resolve("map_writes.c").toString(), "-lbpf");
-        // tracefs only inside a mount namespace of the loader's own, for the tracepoint ids
-        Commands.run("unshare", "-m", "sh", "-c", "mount -t tracefs tracefs /sys/kernel/tracing && exec \"$0\" \"$1\" \"$2\"",
+        // tracefs only inside a mount namespace of the loader's own, for the tracepoint ids; where the host has it
+        // mounted already, a second mount there fails (exit 32), and the host's is used as it is
+        Commands.run("unshare", "-m", "sh", "-c", "{ mountpoint -q /sys/kernel/tracing"
+                + " || mount -t tracefs tracefs /sys/kernel/tracing; } && exec \"$0\" \"$1\" \"$2\"",
                 loader.toString(), obj.toString(), pins.toString());
         return pins.resolve("map_writes");
     }
