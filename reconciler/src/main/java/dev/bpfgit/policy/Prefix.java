@@ -20,11 +20,14 @@ public final class Prefix implements Comparable<Prefix> {
 
     /** A copy of {@code address} (4 or 16 bytes, network order) and a length in 0..its bits. */
     public Prefix(byte[] address, int length) {
-        this(address.clone(), length, true);
+        this(length, address.clone());
     }
 
-    /** @param owned an array nobody else holds: kept as it is */
-    private Prefix(byte[] owned, int length, boolean checked) {
+    /**
+     * @param owned an array nobody else holds: kept as it is (the parameters in the other order than the public
+     *              constructor's, which copies)
+     */
+    private Prefix(int length, byte[] owned) {
         if (owned.length != 4 && owned.length != 16) {
             throw new IllegalArgumentException("address of " + owned.length + " bytes");
         }
@@ -40,7 +43,7 @@ public final class Prefix implements Comparable<Prefix> {
      * not copied.
      */
     public static Prefix ofOwned(byte[] address, int length) {
-        return new Prefix(address, length, true);
+        return new Prefix(length, address);
     }
 
     public int length() {
@@ -148,7 +151,7 @@ public final class Prefix implements Comparable<Prefix> {
         if (len < 32 && (bits & (-1 >>> len)) != 0) {
             return null;   // host bits set: the message (with its suggestion) is parseAny's
         }
-        return new Prefix(a, len, true);
+        return new Prefix(len, a);
     }
 
     /** Any prefix, IPv4 or IPv6, and the words of every error. */
@@ -189,9 +192,9 @@ public final class Prefix implements Comparable<Prefix> {
         byte[] net = mask(bytes, len);
         if (!Arrays.equals(net, bytes)) {
             throw new IllegalArgumentException("'" + Shown.value(text) + "' has host bits set; did you mean "
-                    + new Prefix(net, len, true) + "?");
+                    + new Prefix(len, net) + "?");
         }
-        return new Prefix(net, len, true);
+        return new Prefix(len, net);
     }
 
     private static byte[] mask(byte[] a, int len) {
