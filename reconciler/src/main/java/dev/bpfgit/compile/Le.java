@@ -1,5 +1,7 @@
 package dev.bpfgit.compile;
 
+import dev.bpfgit.kernel.Bytes;
+
 /** Little-endian field access in map keys and values (the BPF structs are host order, x86-64). */
 public final class Le {
     private Le() {
@@ -14,6 +16,12 @@ public final class Le {
 
     public static long u32(byte[] b, int off) {
         return (b[off] & 0xffL) | (b[off + 1] & 0xffL) << 8 | (b[off + 2] & 0xffL) << 16 | (b[off + 3] & 0xffL) << 24;
+    }
+
+    /** {@link #u32(byte[], int)} of a key or value read in place, without its copy. */
+    public static long u32(Bytes b, int off) {
+        return (b.get(off) & 0xffL) | (b.get(off + 1) & 0xffL) << 8 | (b.get(off + 2) & 0xffL) << 16
+                | (b.get(off + 3) & 0xffL) << 24;
     }
 
     public static long u64(byte[] b, int off) {

@@ -37,9 +37,7 @@ public final class LpmMaps {
         for (int i = 0; i < a.length; i++) {
             a[i] = key.get(4 + i);
         }
-        int length = (key.get(0) & 0xff) | (key.get(1) & 0xff) << 8 | (key.get(2) & 0xff) << 16
-                | (key.get(3) & 0xff) << 24;
-        return Prefix.ofOwned(a, length);
+        return Prefix.ofOwned(a, (int) Le.u32(key, 0));
     }
 
     /**

@@ -23,7 +23,7 @@ final class TrafficCodec implements EntryCodec {
     @Override
     public String key(Bytes key) {
         if (key.size() == 8) {
-            int len = TrafficLayout.u32(key, 0);
+            int len = (int) Le.u32(key, 0);
             if (len >= 0 && len <= 32) {
                 // Prefix.toString's text of an IPv4 key, read in place: the text plan asks it of every changed
                 // entry, and a Prefix was a copy of the key and two of its address
@@ -39,7 +39,7 @@ final class TrafficCodec implements EntryCodec {
     @Override
     public int keyLength(Bytes key) {
         if (key.size() == 8) {
-            int len = TrafficLayout.u32(key, 0);
+            int len = (int) Le.u32(key, 0);
             if (len >= 0 && len <= 32) {
                 return digits(key.get(4) & 0xff) + digits(key.get(5) & 0xff) + digits(key.get(6) & 0xff)
                         + digits(key.get(7) & 0xff) + digits(len) + 4;
@@ -52,8 +52,6 @@ final class TrafficCodec implements EntryCodec {
         return v >= 100 ? 3 : v >= 10 ? 2 : 1;
     }
 
-    private static final Action[] ACTIONS = Action.values();
-
     @Override
     public String value(Bytes value) {
         if (value.size() <= TrafficLayout.ACTION) {
@@ -62,9 +60,8 @@ final class TrafficCodec implements EntryCodec {
         }
         // read in place: the text plan asks it of every changed entry (a changed one twice), and rule(value) was a
         // copy of the value, a Rule and two copies of Action.values()
-        int a = value.get(TrafficLayout.ACTION) & 0xff;
-        return text(a < ACTIONS.length ? ACTIONS[a] : Action.PASS, TrafficLayout.u32(value, TrafficLayout.IFINDEX),
-                TrafficLayout.u32(value, TrafficLayout.MARK) & 0xffffffffL);
+        return text(TrafficLayout.action(value.get(TrafficLayout.ACTION) & 0xff),
+                (int) Le.u32(value, TrafficLayout.IFINDEX), Le.u32(value, TrafficLayout.MARK));
     }
 
     private String text(Action action, int ifindex, long mark) {
@@ -82,7 +79,7 @@ final class TrafficCodec implements EntryCodec {
         // and a Prefix is three copies of the key; a key that is no valid prefix fails as Prefix fails
         int n = key.size();
         if (n == 8 || n == 20) {
-            int len = TrafficLayout.u32(key, 0);
+            int len = (int) Le.u32(key, 0);
             if (len >= 0 && len <= (n - 4) * 8) {
                 return len;
             }
@@ -139,8 +136,7 @@ final class TrafficCodec implements EntryCodec {
         if (entries.valueSize(i) <= TrafficLayout.ACTION) {
             return value(entries.value(i));
         }
-        int a = entries.valueByte(i, TrafficLayout.ACTION) & 0xff;
-        return text(a < ACTIONS.length ? ACTIONS[a] : Action.PASS, (int) entries.valueU32(i, TrafficLayout.IFINDEX),
-                entries.valueU32(i, TrafficLayout.MARK));
+        return text(TrafficLayout.action(entries.valueByte(i, TrafficLayout.ACTION) & 0xff),
+                (int) entries.valueU32(i, TrafficLayout.IFINDEX), entries.valueU32(i, TrafficLayout.MARK));
     }
 }

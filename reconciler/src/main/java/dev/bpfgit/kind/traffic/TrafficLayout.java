@@ -51,12 +51,17 @@ public final class TrafficLayout {
     public record Rule(long slot, long gen, int policy, int ifindex, long mark, Action action) {
     }
 
+    private static final Action[] ACTIONS = Action.values();
+
+    /** The action of a rule's action byte ({@code value[ACTION] & 0xff}); a code no action has reads as pass. */
+    static Action action(int code) {
+        return code < ACTIONS.length ? ACTIONS[code] : Action.PASS;
+    }
+
     public static Rule rule(Bytes value) {
         byte[] v = value.toArray();
-        int a = v[ACTION] & 0xff;
-        Action action = a < Action.values().length ? Action.values()[a] : Action.PASS;
         return new Rule(Le.u32(v, 0), Le.u32(v, 4), (int) Le.u32(v, POLICY), (int) Le.u32(v, IFINDEX),
-                Le.u32(v, MARK), action);
+                Le.u32(v, MARK), action(v[ACTION] & 0xff));
     }
 
     /**
@@ -68,12 +73,7 @@ public final class TrafficLayout {
         if (value.size() <= ACTION) {
             return rule(value).policy();
         }
-        return u32(value, POLICY);
-    }
-
-    /** The little-endian u32 at {@code at} of {@code b}, read in place (as an int: its bits). */
-    static int u32(Bytes b, int at) {
-        return (b.get(at) & 0xff) | (b.get(at + 1) & 0xff) << 8 | (b.get(at + 2) & 0xff) << 16 | (b.get(at + 3) & 0xff) << 24;
+        return (int) Le.u32(value, POLICY);
     }
 
     public static Bytes config(boolean defaultDrop, boolean matchDestination) {
